@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# mcore.sh: set up, build, run and test mcore.
+#
+#   ./mcore.sh example   install what is missing, build, run the main example
+#   ./mcore.sh test      build both variants, run every test and example
+#   ./mcore.sh bench     build and run the benchmarks
+#
+# Debian/Ubuntu packages are installed with apt-get (via sudo when not root)
+# only if `dpkg -s` says they are missing.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
+
+PACKAGES=(gcc ninja-build libcmocka-dev flex bison pkg-config)
+TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
+
+die() { echo "mcore.sh: $*" >&2; exit 1; }
+
+usage() {
+    cat <<'EOF'
+usage: ./mcore.sh example   build and run the main example (build/examples/create_join)
+       ./mcore.sh test      build everything (plain and ASan/UBSan) and run all tests
+       ./mcore.sh bench     build and run the benchmarks (build/bench/*)
+EOF
+}
+
+# ---------------------------------------------------------------- setup
+
+setup() {
+    local missing=() p
+    if command -v dpkg >/dev/null 2>&1; then
+        for p in "${PACKAGES[@]}"; do
+            dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        done
+    else
+        echo "mcore.sh: no dpkg here; assuming ${PACKAGES[*]} are installed" >&2
+    fi
+    if ((${#missing[@]})); then
+        local sudo=()
+        if [[ $(id -u) -ne 0 ]]; then
+            command -v sudo >/dev/null 2>&1 ||
+                die "need root or sudo to install: ${missing[*]}"
+            sudo=(sudo)
+        fi
+        echo "mcore.sh: installing ${missing[*]}"
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+            die "apt-get update failed"
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+            die "apt-get install ${missing[*]} failed"
+    fi
+    command -v ninja >/dev/null 2>&1 || die "ninja not found"
+    command -v gcc >/dev/null 2>&1 || die "gcc not found"
+}
+
+build() {
+    ninja "$@" || die "build failed (ninja $*)"
+}
+
+# ---------------------------------------------------------------- test
+
+PASSED=0
+FAILED=0
+FAILURES=()
+LOG=
+
+# run_test BINARY: run one cmocka binary and add its cases to the totals.
+run_test() {
+    local bin=$1 rc p f
+    echo "=== $bin"
+    timeout -k 10 "$TEST_TIMEOUT" "$bin" >"$LOG" 2>&1 </dev/null
+    rc=$?
+    cat "$LOG"
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$LOG" |
+        awk '{ s += $1 } END { print s + 0 }')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s), listed below:.*/\1/p' "$LOG" |
+        awk '{ s += $1 } END { print s + 0 }')
+    PASSED=$((PASSED + p))
+    FAILED=$((FAILED + f))
+    if ((f > 0)); then
+        FAILURES+=("$bin: $f test(s) failed")
+    fi
+    # A crash, timeout or sanitizer report after the summary, or a binary
+    # that reported nothing, counts as one more failure.
+    if ((rc == 124 || rc == 137)); then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: timed out after ${TEST_TIMEOUT}s")
+    elif ((rc > 128)); then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: killed by signal $((rc - 128))")
+    elif ((rc != 0 && f == 0)); then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: exit status $rc (crash or sanitizer error)")
+    elif ((rc == 0 && p == 0 && f == 0)); then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: printed no cmocka summary")
+    fi
+}
+
+# run_example BINARY: one case, passes on exit status 0.
+run_example() {
+    local bin=$1 rc
+    echo "=== $bin"
+    timeout -k 10 "$TEST_TIMEOUT" "$bin" >"$LOG" 2>&1 </dev/null
+    rc=$?
+    cat "$LOG"
+    if ((rc == 0)) && [[ $(basename "$bin") == create_join ]] &&
+        ! grep -q '^Final result: 385$' "$LOG"; then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: did not print 'Final result: 385'")
+    elif ((rc == 0)); then
+        PASSED=$((PASSED + 1))
+    else
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$bin: exit status $rc")
+    fi
+}
+
+# run_dir DIR KIND: run every executable file in DIR.
+run_dir() {
+    local dir=$1 kind=$2 bin found=0
+    for bin in "$dir"/*; do
+        [[ -f $bin && -x $bin ]] || continue
+        found=1
+        "run_$kind" "$bin"
+    done
+    if ((!found)); then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("$dir: no $kind binaries found")
+    fi
+}
+
+cmd_test() {
+    setup
+    build all
+    LOG=$(mktemp "${TMPDIR:-/tmp}/mcore-test.XXXXXX") || die "mktemp failed"
+    trap 'rm -f "$LOG"' EXIT
+    run_dir build/tests test
+    run_dir build/examples example
+    # The sanitizer settings apply to the asan run only.
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_dir build/asan/tests test
+    run_dir build/asan/examples example
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+
+    echo
+    if ((${#FAILURES[@]})); then
+        echo "Failures:"
+        printf '  %s\n' "${FAILURES[@]}"
+    fi
+    echo "$PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+# ---------------------------------------------------------------- main
+
+case "${1:-}" in
+example)
+    setup
+    build
+    exec build/examples/create_join
+    ;;
+test)
+    cmd_test
+    ;;
+bench)
+    setup
+    build
+    rc=0
+    for b in build/bench/*; do
+        [[ -f $b && -x $b ]] || continue
+        echo "=== $b"
+        "$b" || { echo "mcore.sh: $b exited with status $?" >&2; rc=1; }
+    done
+    exit $rc
+    ;;
+-h | --help | help)
+    usage
+    ;;
+*)
+    usage >&2
+    exit 1
+    ;;
+esac

@@ -1,0 +1,45 @@
+/* mcore/error.h: error codes shared by every mcore function.
+ *
+ * Every fallible mcore function returns 0 on success or one of the negative
+ * MC_E* codes below.  The codes sit far below the errno range so they can
+ * never be confused with a negated errno value.  After a failure,
+ * mc_last_error_detail() says in words what was wrong (per thread).
+ */
+#ifndef MCORE_ERROR_H
+#define MCORE_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    MC_OK = 0,
+    MC_EINVAL = -30500,  /**< invalid argument (bad id, NULL, out of range) */
+    MC_ESTATE,           /**< call not allowed in this state or process */
+    MC_ENOENT,           /**< no such resource, process or name */
+    MC_ENOMEM,           /**< out of memory (local, shared or pool) */
+    MC_ESYS,             /**< a system call failed; the detail names it */
+    MC_ETYPE,            /**< object of the wrong kind or type id */
+    MC_EAGAIN,           /**< not ready yet, or would block */
+    MC_E2BIG,            /**< value too large for its destination */
+    MC_EBUSY,            /**< in use by someone else (e.g. a running master) */
+    MC_ELOST,            /**< the master is gone; the worker should exit */
+    MC_EOWNERDEAD,       /**< lock acquired; its previous owner died */
+    MC_EPOISONED,        /**< lock's protected state was declared lost */
+    MC_EEXIST,           /**< a named object already exists */
+    MC_ELAST_            /* not an error: one past the last code */
+};
+
+/** A static English description of an mcore code (or of a negated errno).
+ *  Never NULL. */
+const char *mc_strerror(int code);
+
+/** What went wrong in the last failing mcore call of this thread, in words
+ *  ("join: pid 7 was already joined").  Never NULL; "" if nothing failed yet.
+ *  Valid until the next mcore call of the same thread. */
+const char *mc_last_error_detail(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,9 @@
+/* mcore/mcore.h: everything.  Include the single-concept headers instead to
+ * keep dependencies visible. */
+#ifndef MCORE_MCORE_H
+#define MCORE_MCORE_H
+#include "mcore/error.h"
+#include "mcore/process.h"
+#include "mcore/resource.h"
+#include "mcore/startup.h"
+#endif

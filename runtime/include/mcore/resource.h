@@ -1,0 +1,97 @@
+/* mcore/resource.h: the resource table.
+ *
+ * The master keeps a table of resources: shared memory (anonymous memfds and
+ * named POSIX shm), temporary files, named semaphores, fork and join points
+ * (pools and camlboxes join later).  Each has an id valid in every process.
+ * A process *holds* a resource after creating it, looking it up, or
+ * inheriting it at start; mc_release() ends its hold, and a worker that ends
+ * (even by SIGKILL) drops all of its holds.  A resource nobody holds any more
+ * is deleted: memfds closed, named objects unlinked.
+ *
+ * Named objects (shm, semaphores, temp files) are written to the manifest in
+ * the socket directory *before* they are created, so that a start after a
+ * crash, or `mcadmin unlink DIR`, can remove them.  They are created with
+ * O_EXCL and mode 0600.
+ *
+ * All functions need a running session (else MC_ESTATE) and may return
+ * MC_ELOST in a worker whose master is gone.
+ */
+#ifndef MCORE_RESOURCE_H
+#define MCORE_RESOURCE_H
+
+#include <stddef.h>
+#include <semaphore.h>
+#include "mcore/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mc_res_kind {
+    MC_RES_SHM = 1,      /**< anonymous shared memory (memfd) */
+    MC_RES_SHM_NAMED,    /**< named POSIX shm object */
+    MC_RES_FILE,         /**< temporary file */
+    MC_RES_SEM,          /**< named POSIX semaphore */
+    MC_RES_FORK_POINT,
+    MC_RES_JOIN_POINT
+} mc_res_kind;
+
+#define MC_RES_NAME_MAX 256
+
+/** What a resource is. */
+typedef struct mc_res_info {
+    mc_res_kind kind;
+    size_t size;                  /**< shm: size at creation; else 0 */
+    char name[MC_RES_NAME_MAX];   /**< shm/sem name or file path; else "" */
+} mc_res_info;
+
+/** Create anonymous shared memory of `size` bytes (zero-filled, backed by a
+ *  memfd; the kernel frees it when the last user is gone, even after a
+ *  crash).  The caller holds it.
+ *  @return 0, MC_EINVAL (size 0 or NULL id), MC_ENOMEM, MC_ESYS */
+int mc_shm_create(size_t size, mc_res_id *id);
+
+/** Create a named POSIX shm object of `size` bytes, for processes outside
+ *  the session.  name: "/something" (no other slash, < 200 chars) or NULL
+ *  for a generated one; see mc_res_get for the name.
+ *  @return 0, MC_EINVAL (bad name or size), MC_EEXIST, MC_ESYS */
+int mc_shm_create_named(const char *name, size_t size, mc_res_id *id);
+
+/** File descriptor of a shm resource (either kind), for mmap().  Marks the
+ *  resource held.  The descriptor belongs to mcore: do not close it; it
+ *  stays valid until this process releases the resource.
+ *  @return 0, MC_ENOENT, MC_ETYPE (not shm), MC_EINVAL */
+int mc_shm_fd(mc_res_id id, int *fd);
+
+/** Create an empty temporary file (mode 0600) in the socket directory.
+ *  Its path is given by mc_res_get.  @return 0, MC_EINVAL, MC_ESYS */
+int mc_file_create(mc_res_id *id);
+
+/** Create a named POSIX semaphore with an initial value.
+ *  @return 0, MC_EINVAL, MC_ESYS */
+int mc_sem_create(unsigned value, mc_res_id *id);
+
+/** Open a semaphore resource in this process (marks it held).  The sem_t
+ *  belongs to mcore until this process releases the resource.
+ *  @return 0, MC_ENOENT, MC_ETYPE, MC_EINVAL, MC_ESYS */
+int mc_sem_get(mc_res_id id, sem_t **sem);
+
+/** Hand an existing named object over to the manager: it is deleted
+ *  (unlinked) when no longer held.  The caller holds it.
+ *  kind: MC_RES_FILE (a path), MC_RES_SHM_NAMED or MC_RES_SEM (a name).
+ *  @return 0, MC_EINVAL (bad kind or name), MC_ESYS */
+int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id);
+
+/** Look a resource up and mark it held by the calling process.
+ *  @return 0, MC_ENOENT (no such id, or already deleted), MC_EINVAL */
+int mc_res_get(mc_res_id id, mc_res_info *info);
+
+/** End the calling process's hold on a resource (fork and join points too:
+ *  see mc_release_fork_point).  Deleted once nobody holds it.
+ *  @return 0, MC_ENOENT (unknown, or not held by the caller) */
+int mc_release(mc_res_id id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

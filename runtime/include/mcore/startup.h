@@ -1,0 +1,55 @@
+/* mcore/startup.h: turning the calling process into the master.
+ *
+ * mc_startup() makes the calling process the master of a session: it takes
+ * a socket directory (its lock, and the manifest of named shared objects),
+ * removes what a crashed earlier run with the same directory left behind,
+ * lets `first` start the first worker(s), and then supervises: it forks
+ * every worker, keeps the resource table, and collects results.  It returns
+ * when no worker is left.
+ */
+#ifndef MCORE_STARTUP_H
+#define MCORE_STARTUP_H
+
+#include "mcore/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Session options.  A zeroed struct (or NULL) gives the defaults. */
+typedef struct mc_config {
+    /** Directory for the session's lock file and manifest.  NULL: a private
+     *  temporary directory, removed when the session ends.  Two running
+     *  sessions cannot share a directory (MC_EBUSY).  Created (0700) if
+     *  missing. */
+    const char *socket_dir;
+    /** Nonzero: do not remove the objects listed by a crashed run's
+     *  manifest; fail with MC_EBUSY instead if one is found. */
+    int no_unlink;
+} mc_config;
+
+/** Called once in the master when the session is ready; normally starts the
+ *  first worker with mc_start().  A negative return ends the session (after
+ *  the workers already started have ended) and is returned by mc_startup. */
+typedef int mc_first_fn(void *ctx);
+
+/** Run a session.  Not reentrant; not from a worker.
+ *  @return 0 when every worker has ended, first's negative return, or
+ *   - MC_ESTATE a session is already running in this process
+ *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers
+ *   - MC_EINVAL socket_dir too long or not a directory
+ *   - MC_ESYS   a system call failed (detail names it) */
+int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx);
+
+/** Run a session whose first process is started at fork_point with arg,
+ *  and hand back that process's outcome (like Netmcore.run with
+ *  extract_result).  Returns when every worker has ended.
+ *  @param result  receives the outcome; free with mc_join_result_free
+ *  @return 0, or the errors of mc_startup and mc_start */
+int mc_run(const mc_config *cfg, mc_res_id fork_point, mc_res_id join_point,
+           const void *arg, size_t len, mc_join_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

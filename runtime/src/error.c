@@ -1,0 +1,57 @@
+/* error.c: mc_strerror and the per-thread error detail. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+static _Thread_local char detail[512];
+
+static const char *const messages[] = {
+    [MC_EINVAL - MC_EINVAL] = "invalid argument",
+    [MC_ESTATE - MC_EINVAL] = "not allowed in this state or process",
+    [MC_ENOENT - MC_EINVAL] = "no such resource, process or name",
+    [MC_ENOMEM - MC_EINVAL] = "out of memory",
+    [MC_ESYS - MC_EINVAL] = "system call failed",
+    [MC_ETYPE - MC_EINVAL] = "wrong kind or type",
+    [MC_EAGAIN - MC_EINVAL] = "not ready, or would block",
+    [MC_E2BIG - MC_EINVAL] = "too large",
+    [MC_EBUSY - MC_EINVAL] = "in use",
+    [MC_ELOST - MC_EINVAL] = "master process is gone",
+    [MC_EOWNERDEAD - MC_EINVAL] = "previous lock owner died",
+    [MC_EPOISONED - MC_EINVAL] = "protected state was declared lost",
+    [MC_EEXIST - MC_EINVAL] = "already exists",
+};
+
+const char *mc_strerror(int code)
+{
+    if (code == 0)
+        return "success";
+    if (code >= MC_EINVAL && code < MC_ELAST_)
+        return messages[code - MC_EINVAL];
+    if (code < 0 && code > -4096)
+        return strerror(-code);
+    return "unknown error";
+}
+
+const char *mc_last_error_detail(void)
+{
+    return detail;
+}
+
+int mc__err(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int mc__errno(const char *what)
+{
+    int e = errno;
+    return mc__err(e == ENOMEM ? MC_ENOMEM : MC_ESYS, "%s: %s", what,
+                   strerror(e));
+}

@@ -1,0 +1,69 @@
+/* proc/manifest.h: the manifest of named objects in the socket directory,
+ * and the directory lock held by a running master (internal).
+ *
+ * DIR/mcore.manifest lists, one per line, every named object the master
+ * created and has not yet removed, as "KIND NAME\n":
+ *
+ *     shm /mcore.1a2b3c
+ *     sem /mcore.4d5e
+ *     file /tmp/x/mcore.tmp.12
+ *
+ * Lines are appended with a single O_APPEND write, so they never
+ * interleave and survive a killed process.  After a crash, `mcadmin unlink
+ * DIR` (or mc__manifest_unlink_all) removes what is left.  DIR/mcore.lock is
+ * flock()ed by the running master so that cleanup never removes live
+ * objects.
+ *
+ * Kinds are exactly "shm", "sem" and "file".  Names have no newline and
+ * fewer than MC__MANIFEST_NAME_MAX characters; shm and sem names start with
+ * '/' and contain no other '/'; file names are absolute paths.  A corrupt
+ * manifest line is skipped.
+ *
+ * All functions return 0 or a negative MC_E* code (detail set).
+ */
+#ifndef MC_PROC_MANIFEST_H
+#define MC_PROC_MANIFEST_H
+
+#define MC__MANIFEST_FILE "mcore.manifest"
+#define MC__MANIFEST_LOCK "mcore.lock"
+#define MC__MANIFEST_NAME_MAX 256 /* names are strictly shorter */
+
+/* 0 if (kind, name) is a valid entry, else MC_EINVAL with a detail. */
+int mc__manifest_check(const char *kind, const char *name);
+
+/* Append "kind name\n" to DIR/mcore.manifest (created 0600 if missing). */
+int mc__manifest_add(const char *dir, const char *kind, const char *name);
+
+/* Rewrite the manifest without the (first) matching line, via
+ * DIR/mcore.manifest.tmp and rename; remove the file when it becomes empty.
+ * MC_ENOENT if no such line (or no manifest). */
+int mc__manifest_remove(const char *dir, const char *kind, const char *name);
+
+/* Called once per valid entry; a non-zero return stops the walk and is
+ * returned by mc__manifest_each. */
+typedef int mc__manifest_fn(const char *kind, const char *name, void *ctx);
+
+/* Call fn for each valid entry in file order.  A missing manifest has no
+ * entries (returns 0). */
+int mc__manifest_each(const char *dir, mc__manifest_fn *fn, void *ctx);
+
+/* Unlink every listed object (shm_unlink, sem_unlink or unlink; an object
+ * already gone is fine), then remove the manifest.  *removed (may be NULL)
+ * receives the number of objects actually removed.  On a failure to unlink
+ * some object, the others are still tried, the manifest is kept, and the
+ * first error is returned. */
+int mc__manifest_unlink_all(const char *dir, int *removed);
+
+/* Create/open DIR/mcore.lock (0600, close-on-exec) and take an exclusive
+ * non-blocking flock.  MC_EBUSY if another open file description holds it
+ * (a running master).  On success *lock_fd is the lock's descriptor. */
+int mc__dir_lock(const char *dir, int *lock_fd);
+
+/* 1 if DIR/mcore.lock is currently held by someone, 0 if not (or there is
+ * no lock file), negative MC_E* on error.  Does not keep the lock. */
+int mc__dir_lock_held(const char *dir);
+
+/* Unlink DIR/mcore.lock and close fd (fd < 0: nothing). */
+void mc__dir_unlock(int fd, const char *dir);
+
+#endif

@@ -1,0 +1,517 @@
+/* master.c: the master's process table, fork, and event loop.
+ *
+ * The loop waits (epoll) on one control socket per live worker and on a
+ * signalfd for SIGCHLD.  Requests are answered in order; a blocking join is
+ * the one request whose reply waits, until the joined process ends.  Every
+ * worker is forked here, from the master's small and quiet state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "proc/state.h"
+
+static void live_unlink(mc__proc *p)
+{
+    mc__master *M = mc__M;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        M->live = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    M->n_live--;
+}
+
+static void proc_free(mc__proc *p)
+{
+    mc__idmap_del(&mc__M->procs, p->pid);
+    mc__blob_free(&p->result);
+    free(p);
+}
+
+/* Free the record once nothing can ask for it any more. */
+static void proc_maybe_free(mc__proc *p)
+{
+    if (!p->alive && (p->joined || p->dropped))
+        proc_free(p);
+}
+
+void mc__m_proc_taken(mc__proc *p)
+{
+    p->joined = 1;
+    p->result = MC__BLOB_NONE; /* ownership went to the joiner */
+    proc_maybe_free(p);
+}
+
+static int send_reply(mc__proc *to, mc__msg *m, const void *data, size_t len,
+                      int data_fd, int extra_fd)
+{
+    m->op = MC__OP_REPLY;
+    if (to->sock < 0)
+        return MC_ELOST;
+    /* Never block the master: a worker has at most one request in flight,
+     * so its receive buffer has room; if not, it is broken anyway. */
+    return mc__msg_send(to->sock, m, NULL, 0, data, len, data_fd, extra_fd,
+                        MSG_DONTWAIT);
+}
+
+static void reply_rc(mc__proc *to, int rc, int64_t a)
+{
+    mc__msg m = {.rc = rc, .a = a};
+    const char *d = rc < 0 ? mc_last_error_detail() : NULL;
+    send_reply(to, &m, d, d ? strlen(d) : 0, -1, -1);
+}
+
+/* Hand p's outcome to the worker blocked joining it. */
+static void answer_waiter(mc__proc *p)
+{
+    mc__proc *w = mc__idmap_get(&mc__M->procs, p->waiter);
+    p->waiter = 0;
+    if (!w || !w->alive)
+        return;
+    w->waiting_on = 0;
+    mc__msg m = {.rc = 0, .a = p->kind, .b = p->code};
+    if (p->result.fd >= 0)
+        send_reply(w, &m, NULL, p->result.len, p->result.fd, -1);
+    else
+        send_reply(w, &m, p->result.data, p->result.len, -1, -1);
+    mc__blob_free(&p->result);
+    mc__m_proc_taken(p);
+}
+
+static void fail_waiter(mc__proc *p, int rc)
+{
+    mc__proc *w = mc__idmap_get(&mc__M->procs, p->waiter);
+    p->waiter = 0;
+    if (w && w->alive) {
+        w->waiting_on = 0;
+        reply_rc(w, rc, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void close_conn(mc__proc *p)
+{
+    if (p->sock >= 0) {
+        epoll_ctl(mc__M->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+        close(p->sock);
+        p->sock = -1;
+    }
+}
+
+/* In the new child: drop every descriptor that belongs to the master. */
+static void child_close_master_fds(mc_pid self, int keep, mc__idmap *cache)
+{
+    mc__master *M = mc__M;
+    for (mc__proc *q = M->live; q; q = q->next)
+        if (q->sock >= 0 && q->sock != keep)
+            close(q->sock);
+    size_t pos = 0;
+    mc__proc *q;
+    while ((q = mc__idmap_next(&M->procs, &pos, NULL)))
+        if (q->result.fd >= 0)
+            close(q->result.fd);
+    mc__m_res_child_fds(self, cache);
+    close(M->epfd);
+    close(M->sigfd);
+    close(M->lockfd);
+}
+
+int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
+                int arg_fd, const mc_res_id *inherit, int64_t n, mc_pid *pid)
+{
+    mc__master *M = mc__M;
+    mc__res *fp = mc__idmap_get(&M->res, fork_id);
+    if (!fp)
+        return mc__err(MC_ENOENT, "start: no fork point %lld",
+                       (long long)fork_id);
+    if (fp->kind != MC_RES_FORK_POINT)
+        return mc__err(MC_ETYPE, "start: resource %lld is not a fork point",
+                       (long long)fork_id);
+    mc__def *def = fp->def;
+    mc__proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return mc__err(MC_ENOMEM, "start: out of memory");
+    p->pid = M->next_pid;
+    p->join_id = def->join_id;
+    p->sock = -1;
+    p->result = MC__BLOB_NONE;
+    int rc = mc__idmap_put(&M->procs, p->pid, p);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    if ((rc = mc__m_res_inherit(who, p->pid, inherit, n)))
+        goto undo;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        rc = mc__errno("socketpair");
+        goto undo;
+    }
+    fflush(NULL); /* or the child would write the master's buffers again */
+    pid_t master = getpid();
+    pid_t os = fork();
+    if (os < 0) {
+        rc = mc__errno("fork");
+        close(sv[0]);
+        close(sv[1]);
+        goto undo;
+    }
+    if (os == 0) {
+        mc__idmap cache = {0};
+        close(sv[0]);
+        child_close_master_fds(p->pid, sv[1], &cache);
+        sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
+        mc__worker_main(def, p->pid, sv[1], master, arg, len, arg_fd, &cache);
+    }
+    close(sv[1]);
+    p->ospid = os;
+    p->sock = sv[0];
+    p->alive = 1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)p->pid};
+    if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, p->sock, &ev) < 0) {
+        /* cannot hear it: it will fail its first request and be reaped */
+        close(p->sock);
+        p->sock = -1;
+    }
+    p->next = M->live;
+    if (M->live)
+        M->live->prev = p;
+    M->live = p;
+    M->n_live++;
+    M->next_pid++;
+    *pid = p->pid;
+    return 0;
+undo:
+    mc__m_res_drop_holder(p->pid);
+    mc__idmap_del(&M->procs, p->pid);
+    free(p);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- join */
+
+int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
+               mc__proc **out)
+{
+    mc__master *M = mc__M;
+    mc__res *jp = mc__idmap_get(&M->res, join);
+    if (!jp)
+        return mc__err(MC_ENOENT, "join: no join point %lld",
+                       (long long)join);
+    if (jp->kind != MC_RES_JOIN_POINT)
+        return mc__err(MC_ETYPE, "join: resource %lld is not a join point",
+                       (long long)join);
+    mc__proc *p = mc__idmap_get(&M->procs, pid);
+    if (!p || p->joined) {
+        if (pid > 0 && pid < M->next_pid)
+            return mc__err(MC_ESTATE, "join: pid %lld was already joined",
+                           (long long)pid);
+        return mc__err(MC_ENOENT, "join: no process with pid %lld",
+                       (long long)pid);
+    }
+    if (p->join_id != join)
+        return mc__err(MC_EINVAL, "join: pid %lld belongs to join point "
+                       "%lld, not %lld", (long long)pid,
+                       (long long)p->join_id, (long long)join);
+    if (p->waiter)
+        return mc__err(MC_ESTATE, "join: pid %lld is being joined by pid "
+                       "%lld", (long long)pid, (long long)p->waiter);
+    if (p->done) {
+        *out = p;
+        return 0;
+    }
+    if (nowait)
+        return mc__err(MC_EAGAIN, "join: pid %lld is still running",
+                       (long long)pid);
+    if (who == 0)
+        return mc__err(MC_ESTATE, "join: the master must not block");
+    if (who == pid)
+        return mc__err(MC_EINVAL, "join: a process cannot join itself");
+    mc__proc *w = mc__idmap_get(&M->procs, who);
+    p->waiter = who;
+    if (w)
+        w->waiting_on = pid;
+    return 1;
+}
+
+int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind)
+{
+    MC_UNUSED(who);
+    mc__master *M = mc__M;
+    mc__res *r = mc__idmap_get(&M->res, id);
+    if (!r)
+        return mc__err(MC_ENOENT, "release: no resource %lld", (long long)id);
+    if (r->kind != kind)
+        return mc__err(MC_ETYPE, "release: resource %lld is not a %s point",
+                       (long long)id,
+                       kind == MC_RES_FORK_POINT ? "fork" : "join");
+    if (kind == MC_RES_FORK_POINT) {
+        r->def->fork_released = 1;
+    } else {
+        r->def->join_released = 1;
+        size_t pos = 0;
+        mc__proc *p;
+        while ((p = mc__idmap_next(&M->procs, &pos, NULL))) {
+            if (p->join_id != id || p->joined)
+                continue;
+            if (p->waiter)
+                fail_waiter(p, mc__err(MC_ENOENT, "join: join point %lld "
+                                       "was released", (long long)id));
+            p->dropped = 1;
+            mc__blob_free(&p->result);
+            proc_maybe_free(p);
+        }
+    }
+    mc__m_res_remove(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void on_result(mc__proc *p, mc__msg *m, const void *data, int fd)
+{
+    if (p->done) { /* a second result: ignore, keep the first */
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    p->done = 1;
+    p->kind = (mc_exit_kind)m->a;
+    p->code = (int)m->b;
+    if (fd >= 0) {
+        p->result = (mc__blob){NULL, m->blob_len, fd};
+    } else if (m->len) {
+        p->result = (mc__blob){malloc(m->len), m->len, -1};
+        if (!p->result.data) { /* cannot keep it: report, don't crash */
+            p->kind = MC_EXIT_ERROR;
+            p->code = MC_ENOMEM;
+            p->result.len = 0;
+        } else {
+            memcpy(p->result.data, data, m->len);
+        }
+    }
+    if (p->dropped)
+        mc__blob_free(&p->result);
+    else if (p->waiter)
+        answer_waiter(p);
+}
+
+static void on_start(mc__proc *p, mc__msg *m, const char *data, int fd)
+{
+    int64_t n = m->b;
+    size_t ids = n > 0 ? (size_t)n * sizeof(mc_res_id) : 0;
+    if (n > (int64_t)(MC__INLINE_MAX / sizeof(mc_res_id)) || ids > m->len) {
+        reply_rc(p, mc__err(MC_EINVAL, "start: bad inherit list"), 0);
+        return;
+    }
+    mc_res_id *list = NULL;
+    if (ids && !(list = malloc(ids))) { /* the payload may be unaligned */
+        reply_rc(p, mc__err(MC_ENOMEM, "start: out of memory"), 0);
+        return;
+    }
+    if (ids)
+        memcpy(list, data, ids);
+    mc_pid pid = 0;
+    int rc = fd >= 0
+                 ? mc__m_start(p->pid, m->a, NULL, m->blob_len, fd, list, n,
+                               &pid)
+                 : mc__m_start(p->pid, m->a, data + ids, m->len - ids, -1,
+                               list, n, &pid);
+    free(list);
+    reply_rc(p, rc, pid);
+}
+
+static void on_join(mc__proc *p, mc__msg *m)
+{
+    mc__proc *q;
+    int rc = mc__m_join(p->pid, m->a, m->b, (int)m->c, &q);
+    if (rc < 0)
+        reply_rc(p, rc, 0);
+    else if (rc == 0) {
+        q->waiter = p->pid;
+        answer_waiter(q);
+    }
+}
+
+static void on_res(mc__proc *p, mc__msg *m, const char *data)
+{
+    mc__res *r = NULL;
+    int rc;
+    switch (m->op) {
+    case MC__OP_RES_CREATE:
+        if (m->len == 0 || data[m->len - 1] != '\0') {
+            rc = mc__err(MC_EINVAL, "create: malformed request");
+            break;
+        }
+        rc = mc__m_res_create(p->pid, (mc_res_kind)m->a,
+                              data[0] ? data : NULL, (size_t)m->b, &r);
+        break;
+    case MC__OP_RES_GET:
+        rc = mc__m_res_get(p->pid, m->a, &r);
+        break;
+    case MC__OP_RES_RELEASE:
+        rc = mc__m_res_release(p->pid, m->a);
+        break;
+    default:
+        rc = mc__m_point_release(p->pid, m->a, (mc_res_kind)m->b);
+        break;
+    }
+    if (rc || !r) {
+        reply_rc(p, rc, 0);
+        return;
+    }
+    mc__msg rep = {.rc = 0, .a = m->op == MC__OP_RES_GET ? r->kind : r->id,
+                   .b = (int64_t)r->size};
+    const char *name = r->name ? r->name : "";
+    send_reply(p, &rep, name, strlen(name), -1, r->fd);
+}
+
+static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
+{
+    const char *data = (const char *)(m + 1);
+    if (extra_fd >= 0)
+        close(extra_fd); /* workers never send resources this way */
+    switch (m->op) {
+    case MC__OP_RESULT:
+        on_result(p, m, data, blob_fd);
+        return;
+    case MC__OP_START:
+        on_start(p, m, data, blob_fd);
+        break;
+    case MC__OP_JOIN:
+        on_join(p, m);
+        break;
+    case MC__OP_RES_CREATE:
+    case MC__OP_RES_GET:
+    case MC__OP_RES_RELEASE:
+    case MC__OP_POINT_RELEASE:
+        on_res(p, m, data);
+        break;
+    default:
+        reply_rc(p, mc__err(MC_EINVAL, "unknown request %u", m->op), 0);
+    }
+    if (blob_fd >= 0)
+        close(blob_fd);
+}
+
+/* Read what p sent.  dying: p has exited; take only its result. */
+static void drain(mc__proc *p, int dying)
+{
+    while (p->sock >= 0) {
+        mc__msg *m;
+        int bfd, xfd;
+        int r = mc__msg_recv(p->sock, mc__M->buf, &m, &bfd, &xfd,
+                             MSG_DONTWAIT);
+        if (r == MC_EAGAIN)
+            return;
+        if (r <= 0) { /* EOF, or a broken socket: it is ending */
+            close_conn(p);
+            return;
+        }
+        if (!dying || m->op == MC__OP_RESULT)
+            dispatch(p, m, bfd, xfd);
+        else {
+            if (bfd >= 0)
+                close(bfd);
+            if (xfd >= 0)
+                close(xfd);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- reap */
+
+static void exited(mc__proc *p, int status)
+{
+    drain(p, 1);
+    close_conn(p);
+    p->alive = 0;
+    live_unlink(p);
+    if (p->waiting_on) {
+        mc__proc *q = mc__idmap_get(&mc__M->procs, p->waiting_on);
+        if (q && q->waiter == p->pid)
+            q->waiter = 0;
+        p->waiting_on = 0;
+    }
+    mc__m_res_drop_holder(p->pid);
+    if (!p->done) {
+        p->done = 1;
+        if (WIFSIGNALED(status)) {
+            p->kind = MC_EXIT_SIGNAL;
+            p->code = WTERMSIG(status);
+        } else {
+            p->kind = MC_EXIT_STATUS;
+            p->code = WEXITSTATUS(status);
+        }
+        if (p->waiter)
+            answer_waiter(p); /* may free p */
+        else
+            proc_maybe_free(p);
+    } else {
+        proc_maybe_free(p);
+    }
+}
+
+static void reap(void)
+{
+    struct signalfd_siginfo si;
+    while (read(mc__M->sigfd, &si, sizeof si) == sizeof si)
+        ;
+    mc__proc *p = mc__M->live, *next;
+    for (; p; p = next) {
+        next = p->next;
+        int st;
+        pid_t r = waitpid(p->ospid, &st, WNOHANG);
+        if (r == p->ospid)
+            exited(p, st);
+    }
+}
+
+int mc__m_loop(void)
+{
+    mc__master *M = mc__M;
+    struct epoll_event ev[32];
+    while (M->n_live > 0) {
+        int n = epoll_wait(M->epfd, ev, 32, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return mc__errno("epoll_wait");
+        }
+        for (int i = 0; i < n; i++) {
+            mc_pid pid = (mc_pid)ev[i].data.u64;
+            if (pid == 0) {
+                reap();
+                continue;
+            }
+            mc__proc *p = mc__idmap_get(&M->procs, pid);
+            if (p && p->sock >= 0)
+                drain(p, 0);
+        }
+    }
+    return 0;
+}
+
+void mc__m_procs_free(void)
+{
+    size_t pos = 0;
+    mc__proc *p;
+    while ((p = mc__idmap_next(&mc__M->procs, &pos, NULL))) {
+        close_conn(p);
+        proc_free(p);
+    }
+    mc__idmap_free(&mc__M->procs);
+    mc__M->live = NULL;
+    mc__M->n_live = 0;
+}

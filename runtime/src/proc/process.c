@@ -1,0 +1,191 @@
+/* process.c: the public process API (definitions, start, join, release). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "os/shm.h"
+#include "proc/state.h"
+
+mc__role mc__role_now;
+mc__master *mc__M;
+mc__worker *mc__W;
+
+/* Process types, defined before a session; they outlive sessions. */
+static mc__def **defs;
+static size_t n_defs;
+
+mc_res_id mc__res_new_id(void);
+
+int mc__need_session(const char *fn)
+{
+    if (mc__role_now == MC__ROLE_NONE)
+        return mc__err(MC_ESTATE, "%s: no session is running (call it "
+                       "inside mc_startup or a worker)", fn);
+    return 0;
+}
+
+int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
+                   mc_res_id *join_point)
+{
+    if (!body || !fork_point || !join_point)
+        return mc__err(MC_EINVAL, "mc_def_process: NULL argument");
+    if (mc__role_now != MC__ROLE_NONE)
+        return mc__err(MC_ESTATE, "mc_def_process: processes must be defined "
+                       "in the master before mc_startup, not %s",
+                       mc__role_now == MC__ROLE_MASTER ? "during a session"
+                                                       : "in a worker");
+    mc__def **nd = realloc(defs, (n_defs + 1) * sizeof *nd);
+    if (!nd)
+        return mc__err(MC_ENOMEM, "mc_def_process: out of memory");
+    defs = nd;
+    mc__def *d = calloc(1, sizeof *d);
+    if (!d)
+        return mc__err(MC_ENOMEM, "mc_def_process: out of memory");
+    d->body = body;
+    d->user = user;
+    d->fork_id = mc__res_new_id();
+    d->join_id = mc__res_new_id();
+    defs[n_defs++] = d;
+    *fork_point = d->fork_id;
+    *join_point = d->join_id;
+    return 0;
+}
+
+/* Enter every live definition into a new session's resource table. */
+int mc__defs_register(void);
+int mc__defs_register(void)
+{
+    for (size_t i = 0; i < n_defs; i++) {
+        mc__def *d = defs[i];
+        int rc = 0;
+        if (!d->fork_released)
+            rc = mc__m_res_add_point(d->fork_id, MC_RES_FORK_POINT, d);
+        if (!rc && !d->join_released)
+            rc = mc__m_res_add_point(d->join_id, MC_RES_JOIN_POINT, d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
+                const mc_res_id *inherit, size_t n, mc_pid *pid)
+{
+    int rc = mc__need_session("mc_start");
+    if (rc)
+        return rc;
+    if (!pid || (!arg && len) || (!inherit && n))
+        return mc__err(MC_EINVAL, "mc_start: NULL argument");
+    int64_t ni = inherit ? (int64_t)n : -1;
+    if (mc__role_now == MC__ROLE_MASTER)
+        return mc__m_start(0, fork_point, arg, len, -1, inherit, ni, pid);
+    size_t ids = n * sizeof *inherit;
+    if (ids > MC__INLINE_MAX)
+        return mc__err(MC_E2BIG, "mc_start: too many inherited resources");
+    mc__msg req = {.op = MC__OP_START, .a = fork_point, .b = ni}, rep;
+    if ((rc = mc__rpc(&req, inherit, ids, arg, len, -1, &rep, NULL, NULL)))
+        return rc;
+    if (rep.rc)
+        return rep.rc;
+    *pid = rep.a;
+    return 0;
+}
+
+int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid)
+{
+    return mc_start_ex(fork_point, arg, len, NULL, 0, pid);
+}
+
+static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
+{
+    const char *fn = nowait ? "mc_join_nowait" : "mc_join";
+    int rc = mc__need_session(fn);
+    if (rc)
+        return rc;
+    if (!out)
+        return mc__err(MC_EINVAL, "%s: NULL result", fn);
+    *out = (mc_join_result){0};
+    mc__blob b = MC__BLOB_NONE;
+    if (mc__role_now == MC__ROLE_MASTER) {
+        mc__proc *p;
+        if (!nowait)
+            return mc__err(MC_ESTATE, "mc_join: the master must not block; "
+                           "use mc_join_nowait");
+        if ((rc = mc__m_join(0, jp, pid, 1, &p)))
+            return rc;
+        out->kind = p->kind;
+        out->code = p->code;
+        b = p->result;
+        mc__m_proc_taken(p);
+    } else {
+        mc__msg req = {.op = MC__OP_JOIN, .a = jp, .b = pid, .c = nowait};
+        mc__msg rep;
+        if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, &b, NULL)))
+            return rc;
+        if (rep.rc) {
+            mc__blob_free(&b);
+            return rep.rc;
+        }
+        out->kind = (mc_exit_kind)rep.a;
+        out->code = (int)rep.b;
+    }
+    if (b.fd >= 0) { /* a large result travelled as a memfd */
+        rc = mc__memfd_read(b.fd, b.len, &b.data);
+        close(b.fd);
+        b.fd = -1;
+        if (rc)
+            return rc;
+    }
+    out->data = b.data;
+    out->len = b.len;
+    return 0;
+}
+
+int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out)
+{
+    return join(join_point, pid, out, 0);
+}
+
+int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out)
+{
+    return join(join_point, pid, out, 1);
+}
+
+void mc_join_result_free(mc_join_result *r)
+{
+    if (!r)
+        return;
+    free(r->data);
+    *r = (mc_join_result){0};
+}
+
+static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
+{
+    int rc = mc__need_session(fn);
+    if (rc)
+        return rc;
+    if (mc__role_now == MC__ROLE_MASTER)
+        return mc__m_point_release(0, id, kind);
+    mc__msg req = {.op = MC__OP_POINT_RELEASE, .a = id, .b = kind}, rep;
+    if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
+        return rc;
+    return rep.rc;
+}
+
+int mc_release_join_point(mc_res_id join_point)
+{
+    return point_release(join_point, MC_RES_JOIN_POINT,
+                         "mc_release_join_point");
+}
+
+int mc_release_fork_point(mc_res_id fork_point)
+{
+    return point_release(fork_point, MC_RES_FORK_POINT,
+                         "mc_release_fork_point");
+}
+
+mc_pid mc_self_pid(void)
+{
+    return mc__role_now == MC__ROLE_WORKER ? mc__W->self : 0;
+}

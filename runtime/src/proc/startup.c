@@ -1,0 +1,194 @@
+/* startup.c: a session, from taking the socket directory to removing it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "mcore/startup.h"
+#include "proc/manifest.h"
+#include "proc/state.h"
+
+int mc__defs_register(void);
+
+static unsigned long sessions;
+
+static int take_dir(mc__master *M, const mc_config *cfg)
+{
+    if (!cfg->socket_dir) {
+        const char *tmp = getenv("TMPDIR");
+        char t[PATH_MAX];
+        snprintf(t, sizeof t, "%s/mcore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(t))
+            return mc__errno("mkdtemp");
+        M->private_dir = 1;
+        M->dir = strdup(t);
+    } else {
+        if (strlen(cfg->socket_dir) > 200)
+            return mc__err(MC_EINVAL, "socket_dir longer than 200 bytes");
+        if (mkdir(cfg->socket_dir, 0700) < 0 && errno != EEXIST)
+            return mc__errno("mkdir(socket_dir)");
+        struct stat st;
+        if (stat(cfg->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+            return mc__err(MC_EINVAL, "socket_dir %s is not a directory",
+                           cfg->socket_dir);
+        M->dir = strdup(cfg->socket_dir);
+    }
+    if (!M->dir)
+        return mc__err(MC_ENOMEM, "out of memory");
+    int rc = mc__dir_lock(M->dir, &M->lockfd);
+    if (rc)
+        return rc;
+    /* What a crashed run listed is ours to remove: nobody holds the lock. */
+    if (cfg->no_unlink) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", M->dir, MC__MANIFEST_FILE);
+        if (access(path, F_OK) == 0)
+            return mc__err(MC_EBUSY, "%s holds leftovers of an earlier run "
+                           "(see mcadmin list)", M->dir);
+        return 0;
+    }
+    return mc__manifest_unlink_all(M->dir, NULL);
+}
+
+static void release_dir(mc__master *M)
+{
+    if (M->lockfd >= 0)
+        mc__dir_unlock(M->lockfd, M->dir);
+    M->lockfd = -1;
+    if (M->dir) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", M->dir, MC__MANIFEST_FILE);
+        unlink(path); /* empty by now; removed if something was left */
+        if (M->private_dir)
+            rmdir(M->dir);
+    }
+    free(M->dir);
+    M->dir = NULL;
+}
+
+static int open_loop(mc__master *M)
+{
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &chld, &M->oldmask) < 0)
+        return mc__errno("sigprocmask");
+    M->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (M->sigfd < 0)
+        return mc__errno("signalfd");
+    M->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (M->epfd < 0)
+        return mc__errno("epoll_create1");
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+    if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, M->sigfd, &ev) < 0)
+        return mc__errno("epoll_ctl");
+    return 0;
+}
+
+static void close_loop(mc__master *M)
+{
+    if (M->epfd >= 0)
+        close(M->epfd);
+    if (M->sigfd >= 0) {
+        close(M->sigfd);
+        sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
+    }
+}
+
+typedef int mc__last_fn(void *ctx);
+
+/* The whole session.  last (optional) runs after the workers have ended and
+ * before the tables are freed: mc_run takes its result there. */
+static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
+                   mc__last_fn *last, void *last_ctx)
+{
+    static const mc_config defaults;
+    if (mc__role_now != MC__ROLE_NONE)
+        return mc__err(MC_ESTATE, "mc_startup: %s", mc__role_now ==
+                       MC__ROLE_MASTER ? "a session is already running"
+                                       : "not allowed in a worker");
+    if (!cfg)
+        cfg = &defaults;
+    mc__master *M = calloc(1, sizeof *M);
+    if (!M)
+        return mc__err(MC_ENOMEM, "mc_startup: out of memory");
+    M->epfd = M->sigfd = M->lockfd = -1;
+    M->next_pid = 1;
+    M->session = ++sessions;
+    mc__M = M;
+    int rc = take_dir(M, cfg);
+    if (!rc)
+        rc = open_loop(M);
+    if (!rc)
+        rc = mc__defs_register();
+    if (!rc) {
+        mc__role_now = MC__ROLE_MASTER;
+        if (first)
+            rc = first(ctx);
+        int lrc = mc__m_loop();
+        if (!rc)
+            rc = lrc;
+        if (last) {
+            int r2 = last(last_ctx);
+            if (!rc)
+                rc = r2;
+        }
+    }
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", mc_last_error_detail());
+    mc__m_procs_free();
+    mc__m_res_destroy_all();
+    close_loop(M);
+    release_dir(M);
+    mc__role_now = MC__ROLE_NONE;
+    mc__M = NULL;
+    free(M);
+    if (rc)
+        mc__err(rc, "%s", detail);
+    return rc;
+}
+
+int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx)
+{
+    return session(cfg, first, ctx, NULL, NULL);
+}
+
+struct run_ctx {
+    mc_res_id fork, join;
+    const void *arg;
+    size_t len;
+    mc_pid pid;
+    mc_join_result *result;
+};
+
+static int run_first(void *c)
+{
+    struct run_ctx *r = c;
+    return mc_start(r->fork, r->arg, r->len, &r->pid);
+}
+
+static int run_last(void *c)
+{
+    struct run_ctx *r = c;
+    if (!r->pid)
+        return 0;
+    return mc_join_nowait(r->join, r->pid, r->result);
+}
+
+int mc_run(const mc_config *cfg, mc_res_id fork_point, mc_res_id join_point,
+           const void *arg, size_t len, mc_join_result *result)
+{
+    if (!result)
+        return mc__err(MC_EINVAL, "mc_run: NULL result");
+    *result = (mc_join_result){0};
+    struct run_ctx r = {fork_point, join_point, arg, len, 0, result};
+    return session(cfg, run_first, &r, run_last, &r);
+}

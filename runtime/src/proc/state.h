@@ -1,0 +1,138 @@
+/* state.h: the per-process runtime state and the master's tables.
+ *
+ * A process is in one of three roles: outside a session, master, or worker.
+ * The master owns the process table and the resource table; a worker only
+ * has its control socket and a cache of resource descriptors it holds.  The
+ * master's handlers (mc__m_*) serve both its own calls and, through
+ * master.c's dispatcher, the requests of workers: one code path for both.
+ */
+#ifndef MC_STATE_H
+#define MC_STATE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "mcore/process.h"
+#include "mcore/resource.h"
+#include "proc/proto.h"
+#include "util/idmap.h"
+
+typedef enum { MC__ROLE_NONE = 0, MC__ROLE_MASTER, MC__ROLE_WORKER } mc__role;
+
+/* A process type, defined before the session; lives as long as the program.
+ * Its fork and join points are entries of every session's resource table. */
+typedef struct mc__def {
+    mc_body_fn *body;
+    void *user;
+    mc_res_id fork_id, join_id;
+    int fork_released, join_released;
+} mc__def;
+
+typedef struct mc__res {
+    mc_res_id id;
+    mc_res_kind kind;
+    size_t size;
+    char *name;          /* shm/sem name, file path; NULL otherwise */
+    int fd;              /* shm kinds: the master's descriptor */
+    sem_t *sem;          /* SEM: the master's handle, opened on first use */
+    mc__def *def;        /* fork/join points */
+    mc_pid *holders;     /* set of processes holding it */
+    size_t n_holders, cap_holders;
+} mc__res;
+
+typedef struct mc__proc {
+    mc_pid pid;
+    pid_t ospid;
+    int sock;            /* master's end of the control socket; -1 closed */
+    mc_res_id join_id;
+    int alive;           /* not reaped yet */
+    int done;            /* outcome known (result received, or reaped) */
+    int joined;          /* outcome taken; the record only waits for reaping */
+    int dropped;         /* join point released: nobody will join */
+    mc_exit_kind kind;
+    int code;
+    mc__blob result;
+    mc_pid waiter;       /* worker blocked in mc_join on this process; 0 none */
+    mc_pid waiting_on;   /* process this one is blocked joining; 0 none */
+    struct mc__proc *prev, *next; /* the list of live processes */
+} mc__proc;
+
+typedef struct mc__master {
+    int epfd, sigfd, lockfd;
+    char *dir;
+    int private_dir;
+    sigset_t oldmask;
+    mc__idmap procs;      /* mcore pid -> mc__proc */
+    mc__idmap res;        /* resource id -> mc__res */
+    mc__proc *live;       /* processes not reaped yet */
+    size_t n_live;
+    mc_pid next_pid;
+    unsigned long session; /* for unique object names */
+    char buf[MC__MSG_BUF];
+} mc__master;
+
+typedef struct mc__cached {
+    int fd;
+    sem_t *sem;
+} mc__cached;
+
+typedef struct mc__worker {
+    int sock;
+    mc_pid self;
+    pid_t master_ospid;
+    pthread_mutex_t lock; /* one request at a time on the socket */
+    mc__idmap cache;      /* resource id -> mc__cached */
+    char buf[MC__MSG_BUF];
+} mc__worker;
+
+extern mc__role mc__role_now;
+extern mc__master *mc__M;  /* set in the master during a session */
+extern mc__worker *mc__W;  /* set in a worker */
+
+/* Both roles: fail with MC_ESTATE outside a session. */
+int mc__need_session(const char *fn);
+
+/* --- master side (master.c, resource.c, process.c) --- */
+mc__def *mc__def_by_fork(mc_res_id id);
+int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
+                int arg_fd, const mc_res_id *inherit, int64_t n, mc_pid *pid);
+/* Returns 0 with the outcome moved into *out (blob), 1 when deferred (the
+ * waiter gets its reply later), or MC_E*. */
+int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
+               mc__proc **out);
+void mc__m_proc_taken(mc__proc *p);  /* after its outcome was delivered */
+int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind);
+int mc__m_loop(void);
+void mc__m_procs_free(void);
+
+int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
+                     size_t size, mc__res **out);
+int mc__m_res_get(mc_pid who, mc_res_id id, mc__res **out);
+int mc__m_res_release(mc_pid who, mc_res_id id);
+int mc__m_res_add_point(mc_res_id id, mc_res_kind kind, mc__def *def);
+void mc__m_res_remove(mc__res *r);   /* delete now, whoever holds it */
+/* Make `to` hold the resources listed (n >= 0) or all that `from` holds
+ * (n < 0).  MC_ENOENT if a listed id does not exist (nothing changed). */
+int mc__m_res_inherit(mc_pid from, mc_pid to, const mc_res_id *ids,
+                      int64_t n);
+void mc__m_res_drop_holder(mc_pid who);
+int mc__m_res_holds(const mc__res *r, mc_pid who);
+void mc__m_res_destroy_all(void);
+/* In a new child: close the master's resource descriptors, keeping those the
+ * child holds in its cache. */
+void mc__m_res_child_fds(mc_pid self, mc__idmap *cache);
+
+/* --- worker side (worker.c) --- */
+/* One request/reply.  rep->rc is the master's answer.  payload (may be NULL)
+ * receives the reply's payload (inline copy or memfd). */
+int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
+            size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
+            int *extra_fd);
+/* Runs the body in a freshly forked worker; never returns. */
+_Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
+                               pid_t master, const void *arg, size_t len,
+                               int arg_fd, mc__idmap *cache);
+
+#endif

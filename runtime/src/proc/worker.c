@@ -1,0 +1,122 @@
+/* worker.c: a worker's side of the control socket, and its life from fork
+ * to exit. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "os/shm.h"
+#include "proc/state.h"
+
+int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
+            size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
+            int *extra_fd)
+{
+    mc__worker *W = mc__W;
+    mc__msg *m;
+    int bfd = -1, xfd = -1, rc;
+    pthread_mutex_lock(&W->lock);
+    rc = mc__msg_send(W->sock, req, head, head_len, body, body_len, body_fd,
+                      -1, 0);
+    if (rc == 0) {
+        rc = mc__msg_recv(W->sock, W->buf, &m, &bfd, &xfd, 0);
+        if (rc == 0)
+            rc = mc__err(MC_ELOST, "the master is gone");
+        else if (rc > 0)
+            rc = m->op == MC__OP_REPLY
+                     ? 0
+                     : mc__err(MC_ESYS, "unexpected message %u", m->op);
+    }
+    if (rc) {
+        pthread_mutex_unlock(&W->lock);
+        if (bfd >= 0)
+            close(bfd);
+        if (xfd >= 0)
+            close(xfd);
+        return rc;
+    }
+    *rep = *m;
+    if (rep->rc < 0) /* carry the master's explanation over */
+        mc__err(rep->rc, "%.*s", (int)m->len, (const char *)(m + 1));
+    if (payload) {
+        *payload = MC__BLOB_NONE;
+        if (bfd >= 0) {
+            *payload = (mc__blob){NULL, m->blob_len, bfd};
+            bfd = -1;
+        } else if (m->len) {
+            payload->data = malloc(m->len);
+            if (!payload->data)
+                rc = mc__err(MC_ENOMEM, "reply: out of memory");
+            else {
+                memcpy(payload->data, m + 1, m->len);
+                payload->len = m->len;
+            }
+        }
+    }
+    pthread_mutex_unlock(&W->lock);
+    if (bfd >= 0)
+        close(bfd);
+    if (extra_fd)
+        *extra_fd = xfd;
+    else if (xfd >= 0)
+        close(xfd);
+    return rc;
+}
+
+static void send_result(mc__worker *W, mc_exit_kind kind, int code,
+                        const void *data, size_t len)
+{
+    mc__msg m = {.op = MC__OP_RESULT, .a = kind, .b = code};
+    int rc = mc__msg_send(W->sock, &m, NULL, 0, data, len, -1, -1, 0);
+    if (rc && rc != MC_ELOST) { /* e.g. no memory for a memfd: say why */
+        mc__msg e = {.op = MC__OP_RESULT, .a = MC_EXIT_ERROR, .b = rc};
+        mc__msg_send(W->sock, &e, NULL, 0, NULL, 0, -1, -1, 0);
+    }
+}
+
+_Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
+                               pid_t master, const void *arg, size_t len,
+                               int arg_fd, mc__idmap *cache)
+{
+    /* The worker must not outlive the master: the kernel kills it when the
+     * master dies, and a request after that sees EOF (MC_ELOST). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != master)
+        _exit(127);
+    static mc__worker w;
+    w.sock = sock;
+    w.self = self;
+    w.master_ospid = master;
+    pthread_mutex_init(&w.lock, NULL);
+    w.cache = *cache;
+    mc__W = &w;
+    mc__M = NULL;
+    mc__role_now = MC__ROLE_WORKER;
+
+    void *argbuf = NULL;
+    if (arg_fd >= 0) {
+        int rc = mc__memfd_read(arg_fd, len, &argbuf);
+        close(arg_fd);
+        if (rc) {
+            send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+            _exit(1);
+        }
+        arg = argbuf;
+    }
+    void *res = NULL;
+    size_t res_len = 0;
+    int rc = def->body(def->user, arg, len, &res, &res_len);
+    free(argbuf);
+    if (rc)
+        send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+    else
+        send_result(&w, MC_EXIT_RESULT, 0, res, res ? res_len : 0);
+    free(res);
+    fflush(NULL);
+    _exit(0);
+}

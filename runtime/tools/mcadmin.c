@@ -1,0 +1,182 @@
+/* mcadmin: inspect and clean up an mcore socket directory.
+ *
+ *   mcadmin list DIR     the named objects in DIR's manifest, and the lock
+ *   mcadmin unlink DIR   remove them (refused while a master runs)
+ *
+ * Exit status: 0 done, 1 usage or bad DIR or failure, 2 refused because a
+ * running master holds DIR. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "proc/manifest.h"
+
+static const char usage[] =
+    "usage: mcadmin list DIR\n"
+    "       mcadmin unlink DIR\n"
+    "       mcadmin --help\n";
+
+static const char help[] =
+    "\n"
+    "Inspect and clean up the socket directory of an mcore session.\n"
+    "\n"
+    "  list DIR     print each named object recorded in DIR/mcore.manifest\n"
+    "               as \"KIND NAME\" (\"(missing)\" if it no longer exists),\n"
+    "               then whether a running master holds DIR/mcore.lock\n"
+    "  unlink DIR   remove every recorded object (shared memory, semaphores,\n"
+    "               temporary files) and the manifest, e.g. after a crash;\n"
+    "               refused (exit 2) while a running master holds DIR\n"
+    "\n"
+    "Exit status: 0 success, 1 usage error, bad DIR or failure, 2 refused.\n";
+
+/* 1 if the object still exists, 0 if not. */
+static int object_exists(const char *kind, const char *name)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (strcmp(kind, "shm") == 0)
+        snprintf(path, sizeof path, "/dev/shm%s", name);
+    else if (strcmp(kind, "sem") == 0)
+        snprintf(path, sizeof path, "/dev/shm/sem.%s", name + 1);
+    else
+        snprintf(path, sizeof path, "%s", name);
+    return lstat(path, &st) == 0;
+}
+
+static int print_entry(const char *kind, const char *name, void *ctx)
+{
+    int *count = ctx;
+    (*count)++;
+    printf("%s %s%s\n", kind, name,
+           object_exists(kind, name) ? "" : " (missing)");
+    return 0;
+}
+
+/* The pid recorded in DIR/mcore.lock, or 0. */
+static long lock_holder(const char *dir)
+{
+    char path[PATH_MAX], buf[32];
+    long pid = 0;
+    if (snprintf(path, sizeof path, "%s/%s", dir, MC__MANIFEST_LOCK) >=
+        (int)sizeof path)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0) {
+        buf[n] = '\0';
+        if (sscanf(buf, "%ld", &pid) != 1)
+            pid = 0;
+    }
+    return pid;
+}
+
+static int check_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "mcadmin: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mcadmin: %s: not a directory\n", dir);
+        return 1;
+    }
+    return 0;
+}
+
+static void fail(const char *what, int rc)
+{
+    const char *d = mc_last_error_detail();
+    fprintf(stderr, "mcadmin: %s: %s%s%s\n", what, mc_strerror(rc),
+            d[0] ? ": " : "", d);
+}
+
+static int cmd_list(const char *dir)
+{
+    int count = 0;
+    int rc = mc__manifest_each(dir, print_entry, &count);
+    if (rc != 0) {
+        fail("list", rc);
+        return 1;
+    }
+    if (count == 0)
+        printf("(no objects recorded)\n");
+    int held = mc__dir_lock_held(dir);
+    if (held < 0) {
+        fail("lock", held);
+        return 1;
+    }
+    if (held) {
+        long pid = lock_holder(dir);
+        if (pid > 0)
+            printf("lock: held by a running master (pid %ld)\n", pid);
+        else
+            printf("lock: held by a running master\n");
+    } else {
+        printf("lock: free (no master running)\n");
+    }
+    return 0;
+}
+
+static int cmd_unlink(const char *dir)
+{
+    int lock_fd = -1;
+    int rc = mc__dir_lock(dir, &lock_fd);
+    if (rc == MC_EBUSY) {
+        long pid = lock_holder(dir);
+        fprintf(stderr,
+                "mcadmin: refusing: a running master holds %s/%s", dir,
+                MC__MANIFEST_LOCK);
+        if (pid > 0)
+            fprintf(stderr, " (pid %ld)", pid);
+        fprintf(stderr, "; stop it first\n");
+        return 2;
+    }
+    if (rc != 0) {
+        fail("lock", rc);
+        return 1;
+    }
+    /* Holding the lock, no master can start here while we clean up. */
+    int removed = 0;
+    rc = mc__manifest_unlink_all(dir, &removed);
+    mc__dir_unlock(lock_fd, dir);
+    printf("removed %d object%s\n", removed, removed == 1 ? "" : "s");
+    if (rc != 0) {
+        fail("unlink", rc);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        fputs(help, stdout);
+        return 0;
+    }
+    if (argc != 3) {
+        fputs(usage, stderr);
+        return 1;
+    }
+    const char *cmd = argv[1], *dir = argv[2];
+    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "unlink") != 0) {
+        fprintf(stderr, "mcadmin: unknown command '%s'\n", cmd);
+        fputs(usage, stderr);
+        return 1;
+    }
+    if (check_dir(dir) != 0)
+        return 1;
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(dir);
+    return cmd_unlink(dir);
+}
