@@ -56,7 +56,8 @@ typedef struct mc_join_result {
 } mc_join_result;
 
 /** Define a process type.  Master only, before mc_startup().
- *  Definitions stay valid for every later session of this program.
+ *  Definitions stay valid for every later session of this program: each
+ *  session starts with all of them, whatever an earlier one released.
  *  @param body        the function a worker runs (required)
  *  @param user        passed to body unchanged
  *  @param fork_point  receives the fork point's id (required)
@@ -103,19 +104,24 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
 int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out);
 
 /** Like mc_join, but returns MC_EAGAIN at once if the process has not
- *  ended yet.  Allowed in the master. */
+ *  ended yet.  Allowed in the master, where it first handles the requests
+ *  and exits that are pending (the master's event loop does not run while
+ *  the master's own code, such as mc_startup's `first`, runs). */
 int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out);
 
 /** Free the bytes of a join result (and reset it).  NULL is allowed. */
 void mc_join_result_free(mc_join_result *r);
 
-/** Release a join point: results of its processes are no longer kept, and
- *  those not joined yet are dropped.  Processes keep running.
+/** Release a join point for the rest of the session: results of its
+ *  processes are no longer kept, those not joined yet are dropped, and a
+ *  worker blocked joining one of them gets MC_ENOENT.  Processes keep
+ *  running.
  *  @return 0, MC_ENOENT (unknown), MC_ETYPE (not a join point),
  *          MC_ESTATE (no session), MC_ELOST */
 int mc_release_join_point(mc_res_id join_point);
 
-/** Release a fork point: no more processes can be started at it.
+/** Release a fork point for the rest of the session: no more processes can
+ *  be started at it (MC_ENOENT).
  *  @return as mc_release_join_point */
 int mc_release_fork_point(mc_res_id fork_point);
 

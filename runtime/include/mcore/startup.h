@@ -26,6 +26,11 @@ typedef struct mc_config {
     /** Nonzero: do not remove the objects listed by a crashed run's
      *  manifest; fail with MC_EBUSY instead if one is found. */
     int no_unlink;
+    /** Microseconds a process polls for an awaited message (a reply, a
+     *  request) before it sleeps: waking a sleeper costs tens of
+     *  microseconds on some machines.  0: the default (50); negative: never
+     *  poll.  Polling yields the CPU between polls. */
+    int spin_us;
 } mc_config;
 
 /** Called once in the master when the session is ready; normally starts the

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "os/spin.h"
 #include "proc/state.h"
 
 static void live_unlink(mc__proc *p)
@@ -172,7 +173,8 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         close(sv[0]);
         child_close_master_fds(p->pid, sv[1], &cache);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
-        mc__worker_main(def, p->pid, sv[1], master, arg, len, arg_fd, &cache);
+        mc__worker_main(def, p->pid, sv[1], master, M->spin_ns, arg, len,
+                        arg_fd, &cache);
     }
     close(sv[1]);
     p->ospid = os;
@@ -256,10 +258,7 @@ int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind)
         return mc__err(MC_ETYPE, "release: resource %lld is not a %s point",
                        (long long)id,
                        kind == MC_RES_FORK_POINT ? "fork" : "join");
-    if (kind == MC_RES_FORK_POINT) {
-        r->def->fork_released = 1;
-    } else {
-        r->def->join_released = 1;
+    if (kind == MC_RES_JOIN_POINT) {
         size_t pos = 0;
         mc__proc *p;
         while ((p = mc__idmap_next(&M->procs, &pos, NULL))) {
@@ -478,27 +477,50 @@ static void reap(void)
     }
 }
 
-int mc__m_loop(void)
+/* Wait up to timeout_ms (-1: forever) and handle what arrived.  Returns
+ * the number of events, or MC_E*. */
+static int poll_once(int timeout_ms)
 {
     mc__master *M = mc__M;
     struct epoll_event ev[32];
+    int n = epoll_wait(M->epfd, ev, 32, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : mc__errno("epoll_wait");
+    for (int i = 0; i < n; i++) {
+        mc_pid pid = (mc_pid)ev[i].data.u64;
+        if (pid == 0) {
+            reap();
+            continue;
+        }
+        mc__proc *p = mc__idmap_get(&M->procs, pid);
+        if (p && p->sock >= 0)
+            drain(p, 0);
+    }
+    return n;
+}
+
+int mc__m_poll(void)
+{
+    int n = poll_once(0);
+    return n < 0 ? n : 0;
+}
+
+int mc__m_loop(void)
+{
+    mc__master *M = mc__M;
+    uint64_t spin_end = 0; /* poll until then, since the last event */
     while (M->n_live > 0) {
-        int n = epoll_wait(M->epfd, ev, 32, -1);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return mc__errno("epoll_wait");
+        int polling = M->spin_ns && mc__now_ns() < spin_end;
+        int n = poll_once(polling ? 0 : -1);
+        if (n < 0)
+            return n;
+        if (n == 0) {
+            if (polling)
+                mc__spin_pause();
+            continue;
         }
-        for (int i = 0; i < n; i++) {
-            mc_pid pid = (mc_pid)ev[i].data.u64;
-            if (pid == 0) {
-                reap();
-                continue;
-            }
-            mc__proc *p = mc__idmap_get(&M->procs, pid);
-            if (p && p->sock >= 0)
-                drain(p, 0);
-        }
+        if (M->spin_ns)
+            spin_end = mc__now_ns() + M->spin_ns;
     }
     return 0;
 }

@@ -52,16 +52,16 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
     return 0;
 }
 
-/* Enter every live definition into a new session's resource table. */
+/* Enter every definition into a new session's resource table.  A release
+ * lasts until the end of its session: each session starts from the
+ * definitions made before it. */
 int mc__defs_register(void);
 int mc__defs_register(void)
 {
     for (size_t i = 0; i < n_defs; i++) {
         mc__def *d = defs[i];
-        int rc = 0;
-        if (!d->fork_released)
-            rc = mc__m_res_add_point(d->fork_id, MC_RES_FORK_POINT, d);
-        if (!rc && !d->join_released)
+        int rc = mc__m_res_add_point(d->fork_id, MC_RES_FORK_POINT, d);
+        if (!rc)
             rc = mc__m_res_add_point(d->join_id, MC_RES_JOIN_POINT, d);
         if (rc)
             return rc;
@@ -112,7 +112,7 @@ static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
         if (!nowait)
             return mc__err(MC_ESTATE, "mc_join: the master must not block; "
                            "use mc_join_nowait");
-        if ((rc = mc__m_join(0, jp, pid, 1, &p)))
+        if ((rc = mc__m_poll()) || (rc = mc__m_join(0, jp, pid, 1, &p)))
             return rc;
         out->kind = p->kind;
         out->code = p->code;

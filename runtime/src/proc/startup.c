@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "mcore/startup.h"
+#include "os/spin.h"
 #include "proc/manifest.h"
 #include "proc/state.h"
 
@@ -123,6 +124,9 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     M->epfd = M->sigfd = M->lockfd = -1;
     M->next_pid = 1;
     M->session = ++sessions;
+    M->spin_ns = cfg->spin_us < 0 ? 0
+                 : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
+                                                   : MC__SPIN_US_DEFAULT);
     mc__M = M;
     int rc = take_dir(M, cfg);
     if (!rc)

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "mcore/process.h"
@@ -27,7 +28,6 @@ typedef struct mc__def {
     mc_body_fn *body;
     void *user;
     mc_res_id fork_id, join_id;
-    int fork_released, join_released;
 } mc__def;
 
 typedef struct mc__res {
@@ -70,6 +70,7 @@ typedef struct mc__master {
     size_t n_live;
     mc_pid next_pid;
     unsigned long session; /* for unique object names */
+    uint64_t spin_ns;      /* poll this long before sleeping */
     char buf[MC__MSG_BUF];
 } mc__master;
 
@@ -82,6 +83,7 @@ typedef struct mc__worker {
     int sock;
     mc_pid self;
     pid_t master_ospid;
+    uint64_t spin_ns;
     pthread_mutex_t lock; /* one request at a time on the socket */
     mc__idmap cache;      /* resource id -> mc__cached */
     char buf[MC__MSG_BUF];
@@ -105,6 +107,9 @@ int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
 void mc__m_proc_taken(mc__proc *p);  /* after its outcome was delivered */
 int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind);
 int mc__m_loop(void);
+/* Handle whatever events are pending, without waiting (the master's
+ * nonblocking calls use it while its own code runs). */
+int mc__m_poll(void);
 void mc__m_procs_free(void);
 
 int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
@@ -132,7 +137,8 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
             int *extra_fd);
 /* Runs the body in a freshly forked worker; never returns. */
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
-                               pid_t master, const void *arg, size_t len,
-                               int arg_fd, mc__idmap *cache);
+                               pid_t master, uint64_t spin_ns,
+                               const void *arg, size_t len, int arg_fd,
+                               mc__idmap *cache);
 
 #endif

@@ -11,7 +11,23 @@
 
 #include "common.h"
 #include "os/shm.h"
+#include "os/spin.h"
 #include "proc/state.h"
+
+/* The reply: polled for a while (see os/spin.h), then waited for. */
+static int recv_reply(mc__worker *W, mc__msg **m, int *bfd, int *xfd)
+{
+    if (W->spin_ns) {
+        uint64_t end = mc__now_ns() + W->spin_ns;
+        do {
+            int rc = mc__msg_recv(W->sock, W->buf, m, bfd, xfd, MSG_DONTWAIT);
+            if (rc != MC_EAGAIN)
+                return rc;
+            mc__spin_pause();
+        } while (mc__now_ns() < end);
+    }
+    return mc__msg_recv(W->sock, W->buf, m, bfd, xfd, 0);
+}
 
 int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
             size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
@@ -24,7 +40,7 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
     rc = mc__msg_send(W->sock, req, head, head_len, body, body_len, body_fd,
                       -1, 0);
     if (rc == 0) {
-        rc = mc__msg_recv(W->sock, W->buf, &m, &bfd, &xfd, 0);
+        rc = recv_reply(W, &m, &bfd, &xfd);
         if (rc == 0)
             rc = mc__err(MC_ELOST, "the master is gone");
         else if (rc > 0)
@@ -80,8 +96,9 @@ static void send_result(mc__worker *W, mc_exit_kind kind, int code,
 }
 
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
-                               pid_t master, const void *arg, size_t len,
-                               int arg_fd, mc__idmap *cache)
+                               pid_t master, uint64_t spin_ns,
+                               const void *arg, size_t len, int arg_fd,
+                               mc__idmap *cache)
 {
     /* The worker must not outlive the master: the kernel kills it when the
      * master dies, and a request after that sees EOF (MC_ELOST). */
@@ -92,6 +109,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     w.sock = sock;
     w.self = self;
     w.master_ospid = master;
+    w.spin_ns = spin_ns;
     pthread_mutex_init(&w.lock, NULL);
     w.cache = *cache;
     mc__W = &w;

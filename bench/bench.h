@@ -1,0 +1,42 @@
+/* bench.h: timing and median helpers shared by the benchmarks, and the
+ * output format of DESIGN.md section 13:
+ *   BENCH <figure> <value> <unit> [vs <peer> <value> <unit> ratio <r>] */
+#ifndef MC_BENCH_H
+#define MC_BENCH_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline double bench_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n) (sorts v). */
+static inline double bench_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline void bench_print(const char *figure, double v, const char *unit,
+                               const char *peer, double pv)
+{
+    if (peer)
+        printf("BENCH %s %.3f %s vs %s %.3f %s ratio %.2f\n", figure, v, unit,
+               peer, pv, unit, v / pv);
+    else
+        printf("BENCH %s %.3f %s\n", figure, v, unit);
+    fflush(stdout);
+}
+
+#endif
