@@ -357,7 +357,7 @@ static void on_res(mc__proc *p, mc__msg *m, const char *data)
                               data[0] ? data : NULL, (size_t)m->b, &r);
         break;
     case MC__OP_RES_GET:
-        rc = mc__m_res_get(p->pid, m->a, &r);
+        rc = mc__m_res_get(p->pid, m->a, (unsigned)m->b, &r);
         break;
     case MC__OP_RES_RELEASE:
         rc = mc__m_res_release(p->pid, m->a);

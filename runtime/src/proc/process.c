@@ -69,15 +69,16 @@ int mc__defs_register(void)
     return 0;
 }
 
-int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
-                const mc_res_id *inherit, size_t n, mc_pid *pid)
+/* n < 0: inherit everything the caller holds. */
+static int start(mc_res_id fork_point, const void *arg, size_t len,
+                 const mc_res_id *inherit, int64_t ni, mc_pid *pid)
 {
     int rc = mc__need_session("mc_start");
     if (rc)
         return rc;
-    if (!pid || (!arg && len) || (!inherit && n))
+    if (!pid || (!arg && len) || (!inherit && ni > 0))
         return mc__err(MC_EINVAL, "mc_start: NULL argument");
-    int64_t ni = inherit ? (int64_t)n : -1;
+    size_t n = ni > 0 ? (size_t)ni : 0;
     if (mc__role_now == MC__ROLE_MASTER)
         return mc__m_start(0, fork_point, arg, len, -1, inherit, ni, pid);
     size_t ids = n * sizeof *inherit;
@@ -92,9 +93,17 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
     return 0;
 }
 
+int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
+                const mc_res_id *inherit, size_t n, mc_pid *pid)
+{
+    if (n > INT64_MAX / sizeof *inherit)
+        return mc__err(MC_EINVAL, "mc_start_ex: n too large");
+    return start(fork_point, arg, len, inherit, (int64_t)n, pid);
+}
+
 int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid)
 {
-    return mc_start_ex(fork_point, arg, len, NULL, 0, pid);
+    return start(fork_point, arg, len, NULL, -1, pid);
 }
 
 static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)

@@ -22,7 +22,7 @@ enum mc__op {
     MC__OP_JOIN,         /* a=join point, b=pid, c=nowait */
     MC__OP_RESULT,       /* a=exit kind, b=code; payload: result bytes */
     MC__OP_RES_CREATE,   /* a=kind, b=size or value; payload: name or "" */
-    MC__OP_RES_GET,      /* a=id */
+    MC__OP_RES_GET,      /* a=id, b=kinds mask (0: any) */
     MC__OP_RES_RELEASE,  /* a=id */
     MC__OP_POINT_RELEASE /* a=id, b=expected kind */
 };

@@ -24,8 +24,9 @@ static int create(mc_res_kind kind, const char *name, size_t size,
         return rc;
     if (!id)
         return mc__err(MC_EINVAL, "%s: NULL id", fn);
-    if (name && strlen(name) >= MC_RES_NAME_MAX)
-        return mc__err(MC_EINVAL, "%s: name too long", fn);
+    if (name && (!*name || strlen(name) >= MC_RES_NAME_MAX))
+        return mc__err(MC_EINVAL, "%s: name \"%s\" is empty or too long",
+                       fn, name);
     if (mc__role_now == MC__ROLE_MASTER) {
         mc__res *r;
         rc = mc__m_res_create(0, kind, name, size, &r);
@@ -96,14 +97,15 @@ int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id)
 }
 
 /* Look up (and hold) a resource; in a worker, also take its descriptor. */
-static int get(mc_res_id id, mc_res_info *info, int *fd, const char *fn)
+static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+               const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
         return rc;
     if (mc__role_now == MC__ROLE_MASTER) {
         mc__res *r;
-        if ((rc = mc__m_res_get(0, id, &r)))
+        if ((rc = mc__m_res_get(0, id, kinds, &r)))
             return rc;
         info->kind = r->kind;
         info->size = r->size;
@@ -111,7 +113,7 @@ static int get(mc_res_id id, mc_res_info *info, int *fd, const char *fn)
         *fd = r->fd;
         return 0;
     }
-    mc__msg req = {.op = MC__OP_RES_GET, .a = id}, rep;
+    mc__msg req = {.op = MC__OP_RES_GET, .a = id, .b = kinds}, rep;
     mc__blob pl = MC__BLOB_NONE;
     int xfd = -1;
     if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, &pl, &xfd)))
@@ -153,7 +155,7 @@ int mc_res_get(mc_res_id id, mc_res_info *info)
     int fd;
     if (!info)
         return mc__err(MC_EINVAL, "mc_res_get: NULL info");
-    return get(id, info, &fd, "mc_res_get");
+    return get(id, 0, info, &fd, "mc_res_get");
 }
 
 int mc_shm_fd(mc_res_id id, int *fd)
@@ -168,14 +170,11 @@ int mc_shm_fd(mc_res_id id, int *fd)
             return 0;
         }
     }
-    int f, rc = get(id, &info, &f, "mc_shm_fd");
+    int f, rc = get(id, MC__KIND_BIT(MC_RES_SHM) |
+                            MC__KIND_BIT(MC_RES_SHM_NAMED),
+                    &info, &f, "mc_shm_fd");
     if (rc)
         return rc;
-    if (info.kind != MC_RES_SHM && info.kind != MC_RES_SHM_NAMED) {
-        mc_release(id); /* no hold for a failed lookup */
-        return mc__err(MC_ETYPE, "mc_shm_fd: resource %lld is not shm",
-                       (long long)id);
-    }
     *fd = f;
     return 0;
 }
@@ -186,14 +185,9 @@ int mc_sem_get(mc_res_id id, sem_t **sem)
     int fd;
     if (!sem)
         return mc__err(MC_EINVAL, "mc_sem_get: NULL sem");
-    int rc = get(id, &info, &fd, "mc_sem_get");
+    int rc = get(id, MC__KIND_BIT(MC_RES_SEM), &info, &fd, "mc_sem_get");
     if (rc)
         return rc;
-    if (info.kind != MC_RES_SEM) {
-        mc_release(id);
-        return mc__err(MC_ETYPE, "mc_sem_get: resource %lld is not a "
-                       "semaphore", (long long)id);
-    }
     sem_t **slot;
     if (mc__role_now == MC__ROLE_MASTER)
         slot = &((mc__res *)mc__idmap_get(&mc__M->res, id))->sem;

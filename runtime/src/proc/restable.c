@@ -252,10 +252,28 @@ static int lookup(mc_res_id id, mc__res **out)
     return 0;
 }
 
-int mc__m_res_get(mc_pid who, mc_res_id id, mc__res **out)
+int mc__m_res_get(mc_pid who, mc_res_id id, unsigned kinds, mc__res **out)
 {
     int rc = lookup(id, out);
-    return rc ? rc : hold(*out, who);
+    if (rc)
+        return rc;
+    if (kinds && !(kinds & MC__KIND_BIT((*out)->kind)))
+        return mc__err(MC_ETYPE, "resource %lld is a %s", (long long)id,
+                       mc__kind_name((*out)->kind));
+    return hold(*out, who);
+}
+
+const char *mc__kind_name(mc_res_kind k)
+{
+    switch (k) {
+    case MC_RES_SHM: return "shm (memfd)";
+    case MC_RES_SHM_NAMED: return "named shm";
+    case MC_RES_FILE: return "file";
+    case MC_RES_SEM: return "semaphore";
+    case MC_RES_FORK_POINT: return "fork point";
+    case MC_RES_JOIN_POINT: return "join point";
+    }
+    return "resource of unknown kind";
 }
 
 int mc__m_res_release(mc_pid who, mc_res_id id)

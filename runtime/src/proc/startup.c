@@ -61,16 +61,15 @@ static int take_dir(mc__master *M, const mc_config *cfg)
 
 static void release_dir(mc__master *M)
 {
-    if (M->lockfd >= 0)
+    /* The manifest stays: it is empty and gone after a clean session, and
+     * lists what could not be removed otherwise.  A refused start must not
+     * touch a live master's files at all (then lockfd is -1). */
+    if (M->lockfd >= 0) {
         mc__dir_unlock(M->lockfd, M->dir);
-    M->lockfd = -1;
-    if (M->dir) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", M->dir, MC__MANIFEST_FILE);
-        unlink(path); /* empty by now; removed if something was left */
         if (M->private_dir)
             rmdir(M->dir);
     }
+    M->lockfd = -1;
     free(M->dir);
     M->dir = NULL;
 }

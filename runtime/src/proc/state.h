@@ -114,7 +114,11 @@ void mc__m_procs_free(void);
 
 int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
                      size_t size, mc__res **out);
-int mc__m_res_get(mc_pid who, mc_res_id id, mc__res **out);
+/* Hold and return resource id; kinds: a mask of MC__KIND_BIT()s it must
+ * match (MC_ETYPE, and no hold, otherwise), or 0 for any kind. */
+#define MC__KIND_BIT(k) (1u << (unsigned)(k))
+int mc__m_res_get(mc_pid who, mc_res_id id, unsigned kinds, mc__res **out);
+const char *mc__kind_name(mc_res_kind k);
 int mc__m_res_release(mc_pid who, mc_res_id id);
 int mc__m_res_add_point(mc_res_id id, mc_res_kind kind, mc__def *def);
 void mc__m_res_remove(mc__res *r);   /* delete now, whoever holds it */

@@ -1,0 +1,565 @@
+/* tests/test_master_death.c: what happens when the master dies.
+ *
+ * The test process makes itself a subreaper and forks a child C that
+ * becomes the master of a session with a fixed socket directory.  Workers
+ * of C create named objects (shm, semaphore, temp file) and block; they
+ * report their OS pids and the names through a pipe.  The test kills C with
+ * SIGKILL and checks that
+ *   - every worker is gone within 5 s (they are reparented to the test,
+ *     which reaps them),
+ *   - the named objects are still there and listed in the manifest, and
+ *     `mcadmin list DIR` shows them,
+ *   - (a) a new session with the same directory removes them, or
+ *     (b) `mcadmin unlink DIR` does.
+ * (c) checks that a directory whose lock is held by a live master is
+ * refused with MC_EBUSY.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static mc_res_id echo_fp, echo_jp;
+
+static int body_echo(void *user, const void *arg, size_t len, void **result,
+                     size_t *result_len)
+{
+    (void)user;
+    if (len) {
+        *result = malloc(len);
+        memcpy(*result, arg, len);
+        *result_len = len;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------- the crashing master */
+
+struct rec {
+    char tag;   /* 'N' name, 'W' blocker pid, 'D' driver pid, 'R' ready */
+    char kind;  /* 's' shm, 'e' sem, 'f' file (for 'N') */
+    int pid;
+    char name[600];
+};
+
+static int g_report_fd = -1;   /* write end, in C and its workers */
+static int g_go_fd = -1;       /* read end of the "go" pipe (test c) */
+
+static void report(char tag, char kind, const char *name)
+{
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    r.tag = tag;
+    r.kind = kind;
+    r.pid = (int)getpid();
+    if (name)
+        snprintf(r.name, sizeof r.name, "%s", name);
+    ssize_t n;
+    do
+        n = write(g_report_fd, &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+}
+
+static void block_forever(void)
+{
+    /* bounded, so that a runtime that fails to kill its workers does not
+     * leave them behind for long (the test kills them anyway) */
+    for (int i = 0; i < 600; i++)
+        tu_sleep_ms(50);
+}
+
+static void w_blocker(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    report('W', 0, NULL);
+    block_forever();
+}
+
+static void drv_crash(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_res_id ids[3];
+    mc_res_info info;
+    if (W_RC(mc_shm_create_named(NULL, 4096, &ids[0]), 0) == 0 &&
+        W_RC(mc_res_get(ids[0], &info), 0) == 0)
+        report('N', 's', info.name);
+    if (W_RC(mc_sem_create(1, &ids[1]), 0) == 0 &&
+        W_RC(mc_res_get(ids[1], &info), 0) == 0)
+        report('N', 'e', info.name);
+    if (W_RC(mc_file_create(&ids[2]), 0) == 0 &&
+        W_RC(mc_res_get(ids[2], &info), 0) == 0)
+        report('N', 'f', info.name);
+    mc_res_id memfd;
+    W_RC(mc_shm_create(1 << 16, &memfd), 0);
+    for (int i = 0; i < 3; i++) {
+        mc_pid pid;
+        W_RC(tu_start_fn(w_blocker, NULL, 0, &pid), 0);
+    }
+    if (tu_w_failed())
+        report('F', 0, tu_w_report());
+    report('D', 0, NULL);
+    block_forever();
+}
+
+static int first_crash(void *ctx)
+{
+    (void)ctx;
+    mc_pid pid;
+    int rc = tu_start_fn(drv_crash, NULL, 0, &pid);
+    if (rc != 0)
+        report('F', 0, tu_err(rc));
+    return 0;
+}
+
+struct crash;
+static void kill_and_reap(pid_t *pids, int n);
+struct crash {
+    pid_t c;               /* the master */
+    int nw;                /* worker OS pids (3 blockers + driver) */
+    pid_t w[4];
+    int nn;
+    char kind[3];
+    char name[3][600];
+};
+
+/* What a failed test leaves, removed by the teardown. */
+static struct crash g_cr;
+static char *g_dir;
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < g_cr.nn; i++) {
+        if (g_cr.kind[i] == 's')
+            shm_unlink(g_cr.name[i]);
+        else if (g_cr.kind[i] == 'e')
+            sem_unlink(g_cr.name[i]);
+        else
+            unlink(g_cr.name[i]);
+    }
+    memset(&g_cr, 0, sizeof g_cr);
+    if (g_dir) {
+        tu_rmtree(g_dir);
+        free(g_dir);
+        g_dir = NULL;
+    }
+    return 0;
+}
+
+static void kill_and_reap(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGKILL);
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            waitpid(pids[i], NULL, 0);
+}
+
+/* Fork C, run the session there until all reports came, kill C with
+ * SIGKILL, then reap the workers.  Fails the test on any problem. */
+static void crash_session(const char *dir, struct crash *cr)
+{
+    memset(cr, 0, sizeof *cr);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        close(pfd[0]);
+        g_report_fd = pfd[1];
+        mc_config cfg = { .socket_dir = dir };
+        int rc = mc_startup(&cfg, first_crash, NULL);
+        if (rc != 0)
+            report('F', 0, tu_err(rc));
+        _exit(rc == 0 ? 0 : 2);
+    }
+    close(pfd[1]);
+    cr->c = c;
+
+    /* collect: 3 names, 3 blockers, the driver */
+    char failure[2048] = "";
+    int got_d = 0;
+    int64_t end = tu_now_ms() + 10000;
+    while ((cr->nw < 4 || cr->nn < 3 || !got_d) && !failure[0]) {
+        int left = (int)(end - tu_now_ms());
+        if (left <= 0) {
+            snprintf(failure, sizeof failure,
+                     "timeout: after 10 s got %d worker pids, %d names, "
+                     "driver %s", cr->nw, cr->nn, got_d ? "yes" : "no");
+            break;
+        }
+        struct pollfd p = { pfd[0], POLLIN, 0 };
+        if (poll(&p, 1, left) <= 0)
+            continue;
+        struct rec r;
+        ssize_t n = read(pfd[0], &r, sizeof r);
+        if (n == 0) {
+            int st = 0;
+            waitpid(c, &st, WNOHANG);
+            snprintf(failure, sizeof failure,
+                     "the session in C ended early (status 0x%x)", st);
+            break;
+        }
+        if (n != (ssize_t)sizeof r)
+            continue;
+        switch (r.tag) {
+        case 'F':
+            snprintf(failure, sizeof failure, "in C's session: %s", r.name);
+            break;
+        case 'N':
+            if (cr->nn < 3) {
+                cr->kind[cr->nn] = r.kind;
+                snprintf(cr->name[cr->nn], sizeof cr->name[0], "%s", r.name);
+                cr->nn++;
+            }
+            break;
+        case 'D':
+            got_d = 1;
+            /* fallthrough */
+        case 'W':
+            if (cr->nw < 4)
+                cr->w[cr->nw++] = r.pid;
+            break;
+        }
+    }
+    close(pfd[0]);
+
+    kill(c, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(c, &st, 0), c);
+    if (failure[0]) {
+        kill_and_reap(cr->w, cr->nw);
+        /* any other worker of C: reap what remains (we are the subreaper) */
+        int64_t e2 = tu_now_ms() + 2000;
+        while (waitpid(-1, NULL, WNOHANG) >= 0 && tu_now_ms() < e2)
+            tu_sleep_ms(10);
+        fail_msg("%s", failure);
+    }
+
+    /* every worker must end within 5 s of the master's death */
+    int64_t t0 = tu_now_ms();
+    int alive = cr->nw;
+    pid_t left[4];
+    memcpy(left, cr->w, sizeof left);
+    while (alive > 0 && tu_now_ms() - t0 < 5000) {
+        for (int i = 0; i < cr->nw; i++) {
+            if (left[i] <= 0)
+                continue;
+            pid_t w = waitpid(left[i], &st, WNOHANG);
+            if (w == left[i] || (w < 0 && errno == ECHILD)) {
+                left[i] = 0;
+                alive--;
+            }
+        }
+        if (alive)
+            tu_sleep_ms(10);
+    }
+    if (alive) {
+        char pids[128] = "";
+        size_t u = 0;
+        for (int i = 0; i < cr->nw; i++)
+            if (left[i] > 0)
+                u += (size_t)snprintf(pids + u, sizeof pids - u, " %d",
+                                      (int)left[i]);
+        kill_and_reap(left, cr->nw);
+        fail_msg("%d worker(s) still alive 5 s after the master was "
+                 "killed:%s", alive, pids);
+    }
+}
+
+static void check_leftovers(const char *dir, const struct crash *cr,
+                            const char *when)
+{
+    for (int i = 0; i < cr->nn; i++) {
+        if (!tu_exists(cr->kind[i], cr->name[i]))
+            fail_msg("%s (kind %c) is gone %s; it should stay until a "
+                     "restart or mcadmin unlink removes it",
+                     cr->name[i], cr->kind[i], when);
+        char line[700];
+        snprintf(line, sizeof line, "%s %s",
+                 cr->kind[i] == 's' ? "shm"
+                 : cr->kind[i] == 'e' ? "sem" : "file",
+                 cr->name[i]);
+        if (!tu_manifest_has(dir, line)) {
+            char mp[700], content[4096] = "";
+            snprintf(mp, sizeof mp, "%s/mcore.manifest", dir);
+            FILE *f = fopen(mp, "r");
+            if (f) {
+                content[fread(content, 1, sizeof content - 1, f)] = '\0';
+                fclose(f);
+            } else {
+                snprintf(content, sizeof content, "(cannot open: %s)",
+                         strerror(errno));
+            }
+            fail_msg("%s, %s lacks \"%s\"; it holds:\n%s", when, mp,
+                     line, content);
+        }
+    }
+}
+
+static void check_removed(const char *dir, const struct crash *cr,
+                          const char *by)
+{
+    for (int i = 0; i < cr->nn; i++)
+        if (tu_exists(cr->kind[i], cr->name[i]))
+            fail_msg("%s (kind %c) still exists after %s", cr->name[i],
+                     cr->kind[i], by);
+    if (tu_manifest_exists(dir))
+        fail_msg("%s/mcore.manifest still exists after %s", dir, by);
+}
+
+/* Run mcadmin with args; capture stdout+stderr; return the exit status. */
+static int run_mcadmin(const char *cmd, const char *dir, char *out,
+                       size_t cap)
+{
+    const char *bin = tu_mcadmin_path();
+    if (access(bin, X_OK) != 0)
+        fail_msg("mcadmin not found at %s (dirname(dirname(exe))/mcadmin)",
+                 bin);
+    char line[2048];
+    snprintf(line, sizeof line, "'%s' %s '%s' 2>&1", bin, cmd, dir);
+    fflush(NULL);
+    FILE *p = popen(line, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_crash_then_restart(void **state)
+{
+    (void)state;
+    tu_begin();
+    char *dir = g_dir = tu_mkdtemp();
+    struct crash cr;
+    crash_session(dir, &cr);
+    g_cr = cr;
+    check_leftovers(dir, &cr, "after the crash");
+
+    char out[8192];
+    int st = run_mcadmin("list", dir, out, sizeof out);
+    if (st != 0)
+        fail_msg("mcadmin list %s exited %d:\n%s", dir, st, out);
+    for (int i = 0; i < cr.nn; i++)
+        if (!strstr(out, cr.name[i]))
+            fail_msg("mcadmin list does not show %s; it printed:\n%s",
+                     cr.name[i], out);
+    check_leftovers(dir, &cr, "after mcadmin list");
+
+    /* no_unlink: leftovers are refused, not removed */
+    mc_config cfg = { .socket_dir = dir, .no_unlink = 1 };
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), MC_EBUSY);
+    check_leftovers(dir, &cr,
+                    "after mc_run with no_unlink was refused (MC_EBUSY)");
+
+    /* a new session with the same directory removes them */
+    cfg.no_unlink = 0;
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), 0);
+    assert_int_equal(r.kind, MC_EXIT_RESULT);
+    mc_join_result_free(&r);
+    check_removed(dir, &cr, "a new session with the same directory");
+    tu_rmtree(dir);
+    free(dir);
+    g_dir = NULL;
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+static void test_crash_then_mcadmin_unlink(void **state)
+{
+    (void)state;
+    tu_begin();
+    char *dir = g_dir = tu_mkdtemp();
+    struct crash cr;
+    crash_session(dir, &cr);
+    g_cr = cr;
+    check_leftovers(dir, &cr, "after the crash");
+    char out[8192];
+    int st = run_mcadmin("unlink", dir, out, sizeof out);
+    if (st != 0)
+        fail_msg("mcadmin unlink %s exited %d:\n%s", dir, st, out);
+    check_removed(dir, &cr, "mcadmin unlink");
+    /* the directory is usable again */
+    mc_config cfg = { .socket_dir = dir };
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "y", 1, &r), 0);
+    mc_join_result_free(&r);
+    tu_rmtree(dir);
+    free(dir);
+    g_dir = NULL;
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+/* (c) a live master holds the directory */
+static void w_wait_go(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_res_id id;
+    mc_res_info info;
+    int rc = mc_shm_create_named(NULL, 4096, &id);
+    if (!rc)
+        rc = mc_res_get(id, &info);
+    if (rc) {
+        report('F', 0, tu_err(rc));
+        return;
+    }
+    report('R', 's', info.name);
+    char b;
+    ssize_t n;
+    do
+        n = read(g_go_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+}
+
+static int first_wait_go(void *ctx)
+{
+    (void)ctx;
+    mc_pid pid;
+    int rc = tu_start_fn(w_wait_go, NULL, 0, &pid);
+    if (rc != 0)
+        report('F', 0, tu_err(rc));
+    return 0;
+}
+
+static int first_never(void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_busy_dir(void **state)
+{
+    (void)state;
+    tu_begin();
+    char *dir = g_dir = tu_mkdtemp();
+    int rep[2], go[2];
+    assert_int_equal(pipe(rep), 0);
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        close(rep[0]);
+        close(go[1]);
+        g_report_fd = rep[1];
+        g_go_fd = go[0];
+        mc_config cfg = { .socket_dir = dir };
+        int rc = mc_startup(&cfg, first_wait_go, NULL);
+        if (rc != 0)
+            report('F', 0, tu_err(rc));
+        _exit(rc == 0 ? 0 : 2);
+    }
+    close(rep[1]);
+    close(go[0]);
+    struct pollfd p = { rep[0], POLLIN, 0 };
+    struct rec r = {0};
+    int ok = poll(&p, 1, 10000) == 1 &&
+             read(rep[0], &r, sizeof r) == (ssize_t)sizeof r && r.tag == 'R';
+    close(rep[0]);
+    if (ok) {
+        g_cr.nn = 1;
+        g_cr.kind[0] = 's';
+        snprintf(g_cr.name[0], sizeof g_cr.name[0], "%s", r.name);
+    }
+    if (!ok) {
+        close(go[1]);
+        kill(c, SIGKILL);
+        waitpid(c, NULL, 0);
+        fail_msg("the session in C did not get ready: %s",
+                 r.tag == 'F' ? r.name : "timeout or EOF");
+    }
+
+    int called = 0;
+    mc_config cfg = { .socket_dir = dir };
+    int rc = mc_startup(&cfg, first_never, &called);
+    int rc2;
+    mc_join_result jr = {0};
+    rc2 = mc_run(&cfg, echo_fp, echo_jp, "x", 1, &jr);
+    /* the refused sessions must not touch the live master's directory */
+    char line[700];
+    snprintf(line, sizeof line, "shm %s", r.name);
+    int listed = tu_manifest_has(dir, line);
+    int exists = tu_shm_exists(r.name);
+    char lockp[600];
+    snprintf(lockp, sizeof lockp, "%s/mcore.lock", dir);
+    int locked = tu_path_exists(lockp);
+
+    close(go[1]);  /* lets C's worker, then C, end */
+    int st = 0;
+    int64_t end = tu_now_ms() + 5000;
+    pid_t w;
+    while ((w = waitpid(c, &st, WNOHANG)) == 0 && tu_now_ms() < end)
+        tu_sleep_ms(10);
+    if (w == 0) {
+        kill(c, SIGKILL);
+        waitpid(c, NULL, 0);
+    }
+    tu_assert_rc(rc, MC_EBUSY);
+    assert_int_equal(called, 0);
+    tu_assert_rc(rc2, MC_EBUSY);
+    if (!exists)
+        fail_msg("the live master's %s vanished after a refused mc_startup",
+                 r.name);
+    if (!listed)
+        fail_msg("a refused mc_startup (MC_EBUSY) removed the live master's "
+                 "manifest entry \"%s\" (%s/mcore.manifest %s)", line, dir,
+                 tu_manifest_exists(dir) ? "exists" : "is gone");
+    if (!locked)
+        fail_msg("a refused mc_startup removed the live master's lock file "
+                 "%s", lockp);
+    if (w != c)
+        fail_msg("C's session did not end within 5 s of the go");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("C's session ended with status 0x%x", st);
+
+    if (tu_shm_exists(r.name))
+        fail_msg("%s survived the end of C's session", r.name);
+    /* once C is gone, the directory is free */
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &jr), 0);
+    mc_join_result_free(&jr);
+    tu_rmtree(dir);
+    free(dir);
+    g_dir = NULL;
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        fail_msg("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+    tu_def_driver();
+    assert_int_equal(mc_def_process(body_echo, NULL, &echo_fp, &echo_jp), 0);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_crash_then_restart, teardown),
+        cmocka_unit_test_teardown(test_crash_then_mcadmin_unlink, teardown),
+        cmocka_unit_test_teardown(test_busy_dir, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
