@@ -11,7 +11,7 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
-PACKAGES=(gcc ninja-build libcmocka-dev flex bison pkg-config)
+PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
