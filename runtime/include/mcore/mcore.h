@@ -6,4 +6,7 @@
 #include "mcore/process.h"
 #include "mcore/resource.h"
 #include "mcore/startup.h"
+#include "mcore/pool.h"
+#include "mcore/type.h"
+#include "mcore/heap.h"
 #endif

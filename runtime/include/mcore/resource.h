@@ -33,7 +33,8 @@ typedef enum mc_res_kind {
     MC_RES_FILE,         /**< temporary file */
     MC_RES_SEM,          /**< named POSIX semaphore */
     MC_RES_FORK_POINT,
-    MC_RES_JOIN_POINT
+    MC_RES_JOIN_POINT,
+    MC_RES_POOL          /**< shared memory pool (see pool.h) */
 } mc_res_kind;
 
 #define MC_RES_NAME_MAX 256
@@ -41,7 +42,8 @@ typedef enum mc_res_kind {
 /** What a resource is. */
 typedef struct mc_res_info {
     mc_res_kind kind;
-    size_t size;                  /**< shm: size at creation; else 0 */
+    size_t size;                  /**< shm: size at creation; pool: maximum
+                                       size; else 0 */
     char name[MC_RES_NAME_MAX];   /**< shm/sem name or file path; else "" */
 } mc_res_info;
 

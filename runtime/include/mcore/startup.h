@@ -31,6 +31,10 @@ typedef struct mc_config {
      *  microseconds on some machines.  0: the default (50); negative: never
      *  poll.  Polling yields the CPU between polls. */
     int spin_us;
+    /** Bytes of address space reserved for pools (the sum of their
+     *  maximum sizes in one session).  0: 1 TiB.  No memory is used
+     *  until pools grow. */
+    size_t window_size;
 } mc_config;
 
 /** Called once in the master when the session is ready; normally starts the

@@ -286,6 +286,9 @@ static void on_result(mc__proc *p, mc__msg *m, const void *data, int fd)
         return;
     }
     p->done = 1;
+    /* its body has returned: it uses nothing any more, and whoever joins it
+     * must find its holds gone, not racing with the reaping */
+    mc__m_res_drop_holder(p->pid);
     p->kind = (mc_exit_kind)m->a;
     p->code = (int)m->b;
     if (fd >= 0) {
@@ -371,7 +374,7 @@ static void on_res(mc__proc *p, mc__msg *m, const char *data)
         return;
     }
     mc__msg rep = {.rc = 0, .a = m->op == MC__OP_RES_GET ? r->kind : r->id,
-                   .b = (int64_t)r->size};
+                   .b = (int64_t)r->size, .c = (int64_t)(uintptr_t)r->addr};
     const char *name = r->name ? r->name : "";
     send_reply(p, &rep, name, strlen(name), -1, r->fd);
 }

@@ -16,8 +16,29 @@
 
 #define MC__ADOPT 0x100
 
-static int create(mc_res_kind kind, const char *name, size_t size,
-                  mc_res_id *id, const char *fn)
+/* Cache a descriptor the master handed over (a worker's side). */
+static int cache_fd(mc_res_id id, int fd)
+{
+    mc__cached *c = mc__idmap_get(&mc__W->cache, id);
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c)) ||
+            mc__idmap_put(&mc__W->cache, id, c)) {
+            free(c);
+            if (fd >= 0)
+                close(fd);
+            return mc__err(MC_ENOMEM, "resource cache: out of memory");
+        }
+        c->fd = -1;
+    }
+    if (c->fd < 0)
+        c->fd = fd;
+    else if (fd >= 0)
+        close(fd); /* held already: keep the first */
+    return c->fd;
+}
+
+int mc__res_create(mc_res_kind kind, const char *name, size_t size,
+                   mc_res_id *id, int *fd, void **addr, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -29,35 +50,45 @@ static int create(mc_res_kind kind, const char *name, size_t size,
                        fn, name);
     if (mc__role_now == MC__ROLE_MASTER) {
         mc__res *r;
-        rc = mc__m_res_create(0, kind, name, size, &r);
-        if (!rc)
-            *id = r->id;
-        return rc;
+        if ((rc = mc__m_res_create(0, kind, name, size, &r)))
+            return rc;
+        *id = r->id;
+        *fd = r->fd;
+        *addr = r->addr;
+        return 0;
     }
     mc__msg req = {.op = MC__OP_RES_CREATE, .a = kind, .b = (int64_t)size};
     mc__msg rep;
-    int fd = -1;
+    int xfd = -1;
     rc = mc__rpc(&req, name ? name : "", name ? strlen(name) + 1 : 1, NULL,
-                 0, -1, &rep, NULL, &fd);
+                 0, -1, &rep, NULL, &xfd);
     if (rc)
         return rc;
     if (rep.rc) {
-        if (fd >= 0)
-            close(fd);
+        if (xfd >= 0)
+            close(xfd);
         return rep.rc;
     }
     *id = rep.a;
-    mc__cached *c;
-    if (fd >= 0) {
-        if ((c = calloc(1, sizeof *c)) &&
-            mc__idmap_put(&mc__W->cache, *id, c) == 0)
-            c->fd = fd;
-        else {
-            free(c);
-            close(fd);
+    *addr = (void *)(uintptr_t)rep.c;
+    *fd = -1;
+    if (xfd >= 0) {
+        int f = cache_fd(*id, xfd);
+        if (f < 0) {
+            mc_release(*id);
+            return f;
         }
+        *fd = f;
     }
     return 0;
+}
+
+static int create(mc_res_kind kind, const char *name, size_t size,
+                  mc_res_id *id, const char *fn)
+{
+    int fd;
+    void *addr;
+    return mc__res_create(kind, name, size, id, &fd, &addr, fn);
 }
 
 int mc_shm_create(size_t size, mc_res_id *id)
@@ -96,9 +127,8 @@ int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id)
     return create(kind | MC__ADOPT, name, 0, id, "mc_manage");
 }
 
-/* Look up (and hold) a resource; in a worker, also take its descriptor. */
-static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
-               const char *fn)
+int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+                   void **addr, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -111,6 +141,7 @@ static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
         info->size = r->size;
         snprintf(info->name, sizeof info->name, "%s", r->name ? r->name : "");
         *fd = r->fd;
+        *addr = r->addr;
         return 0;
     }
     mc__msg req = {.op = MC__OP_RES_GET, .a = id, .b = kinds}, rep;
@@ -123,6 +154,7 @@ static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
         info->size = (size_t)rep.b;
         snprintf(info->name, sizeof info->name, "%.*s", (int)pl.len,
                  pl.data ? (char *)pl.data : "");
+        *addr = (void *)(uintptr_t)rep.c;
     }
     mc__blob_free(&pl);
     *fd = -1;
@@ -131,23 +163,18 @@ static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
             close(xfd);
         return rep.rc;
     }
-    mc__cached *c = mc__idmap_get(&mc__W->cache, id);
-    if (!c) {
-        if (!(c = calloc(1, sizeof *c)) ||
-            mc__idmap_put(&mc__W->cache, id, c)) {
-            free(c);
-            if (xfd >= 0)
-                close(xfd);
-            return mc__err(MC_ENOMEM, "%s: out of memory", fn);
-        }
-        c->fd = -1;
-    }
-    if (c->fd < 0)
-        c->fd = xfd;
-    else if (xfd >= 0)
-        close(xfd);
-    *fd = c->fd;
+    int f = cache_fd(id, xfd);
+    if (f < -1)
+        return f;
+    *fd = f;
     return 0;
+}
+
+static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+               const char *fn)
+{
+    void *addr;
+    return mc__res_lookup(id, kinds, info, fd, &addr, fn);
 }
 
 int mc_res_get(mc_res_id id, mc_res_info *info)

@@ -75,6 +75,10 @@ static int unhold(mc__res *r, mc_pid who)
 void mc__m_res_remove(mc__res *r)
 {
     mc__idmap_del(&mc__M->res, r->id);
+    if (r->kind == MC_RES_POOL && r->addr) {
+        mc__maps_del(r->addr);
+        mc__window_unmap(r->addr, r->size);
+    }
     if (r->fd >= 0)
         close(r->fd);
     if (r->sem)
@@ -148,6 +152,18 @@ static int create_object(mc__res *r, size_t value)
             return mc__errno("sem_open");
         }
         return 0;
+    case MC_RES_POOL: {
+        /* the whole range is mapped at once; pages are reserved only as the
+         * pool grows (mem/pool.c), so the file is sized to the maximum */
+        int rc = mc__window_take(&mc__M->win, r->size, &r->addr);
+        if (!rc)
+            rc = mc__memfd_create("mcore-pool", r->size, &r->fd);
+        if (!rc)
+            rc = mc__window_map(r->addr, r->size, r->fd);
+        if (!rc)
+            rc = mc__maps_add(0, r->addr, r->size);
+        return rc;
+    }
     case MC_RES_FILE: {
         int fd = open(r->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
@@ -214,11 +230,19 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
                      (unsigned long long)next_res_id);
         name = gen;
     }
-    if (kind == MC_RES_FILE ? (!name || name[0] != '/' ||
-                                strlen(name) >= MC_RES_NAME_MAX)
-                            : (kind != MC_RES_SHM && !mc__shm_name_ok(name)))
+    if (kind == MC_RES_POOL) {
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+        if (size == 0 || size > mc__M->win.size)
+            return mc__err(MC_EINVAL, "pool size %zu is 0 or larger than the "
+                           "window (%zu)", size, mc__M->win.size);
+        size = (size + pg - 1) / pg * pg;
+    } else if (kind == MC_RES_FILE ? (!name || name[0] != '/' ||
+                                       strlen(name) >= MC_RES_NAME_MAX)
+                                   : (kind != MC_RES_SHM &&
+                                      !mc__shm_name_ok(name)))
         return mc__err(MC_EINVAL, "bad name \"%s\"", name ? name : "(null)");
-    mc__res *r = res_alloc(kind, kind == MC_RES_SHM ? NULL : name, size);
+    int anon = kind == MC_RES_SHM || kind == MC_RES_POOL;
+    mc__res *r = res_alloc(kind, anon ? NULL : name, size);
     if (!r)
         return mc__err(MC_ENOMEM, "resource table: out of memory");
     const char *mk = manifest_kind(kind);
@@ -229,12 +253,20 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
     if (rc) {
         if (mk)
             mc__manifest_remove(M->dir, mk, name);
+        if (r->fd >= 0)
+            close(r->fd);
+        if (r->addr) {
+            mc__maps_del(r->addr);
+            mc__window_unmap(r->addr, r->size);
+        }
         goto fail;
     }
     if ((rc = res_insert(r, who))) {
         mc__m_res_remove(r);
         return rc;
     }
+    if (r->kind == MC_RES_POOL)
+        mc__maps_set_id(r->addr, r->id);
     *out = r;
     return 0;
 fail:
@@ -272,6 +304,7 @@ const char *mc__kind_name(mc_res_kind k)
     case MC_RES_SEM: return "semaphore";
     case MC_RES_FORK_POINT: return "fork point";
     case MC_RES_JOIN_POINT: return "join point";
+    case MC_RES_POOL: return "pool";
     }
     return "resource of unknown kind";
 }

@@ -129,6 +129,9 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     mc__M = M;
     int rc = take_dir(M, cfg);
     if (!rc)
+        rc = mc__window_reserve(&M->win, cfg->window_size ? cfg->window_size
+                                                         : (size_t)1 << 40);
+    if (!rc)
         rc = open_loop(M);
     if (!rc)
         rc = mc__defs_register();
@@ -149,6 +152,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     snprintf(detail, sizeof detail, "%s", mc_last_error_detail());
     mc__m_procs_free();
     mc__m_res_destroy_all();
+    mc__window_release(&M->win);
     close_loop(M);
     release_dir(M);
     mc__role_now = MC__ROLE_NONE;

@@ -17,6 +17,7 @@
 
 #include "mcore/process.h"
 #include "mcore/resource.h"
+#include "os/window.h"
 #include "proc/proto.h"
 #include "util/idmap.h"
 
@@ -35,7 +36,8 @@ typedef struct mc__res {
     mc_res_kind kind;
     size_t size;
     char *name;          /* shm/sem name, file path; NULL otherwise */
-    int fd;              /* shm kinds: the master's descriptor */
+    int fd;              /* shm kinds, pools: the master's descriptor */
+    void *addr;          /* pools: where it is mapped, in every process */
     sem_t *sem;          /* SEM: the master's handle, opened on first use */
     mc__def *def;        /* fork/join points */
     mc_pid *holders;     /* set of processes holding it */
@@ -61,6 +63,7 @@ typedef struct mc__proc {
 
 typedef struct mc__master {
     int epfd, sigfd, lockfd;
+    mc__window win;
     char *dir;
     int private_dir;
     sigset_t oldmask;
@@ -132,6 +135,14 @@ void mc__m_res_destroy_all(void);
 /* In a new child: close the master's resource descriptors, keeping those the
  * child holds in its cache. */
 void mc__m_res_child_fds(mc_pid self, mc__idmap *cache);
+
+/* Both roles (resource.c): create or look up a resource, returning what a
+ * caller inside the runtime needs (descriptor, address).  *fd belongs to
+ * the runtime's cache (the master's table, or the worker's cache). */
+int mc__res_create(mc_res_kind kind, const char *name, size_t size,
+                   mc_res_id *id, int *fd, void **addr, const char *fn);
+int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+                   void **addr, const char *fn);
 
 /* --- worker side (worker.c) --- */
 /* One request/reply.  rep->rc is the master's answer.  payload (may be NULL)

@@ -1,0 +1,80 @@
+/* mcore/pool.h: growable shared memory pools, at one address everywhere.
+ *
+ * At mc_startup the master reserves a large range of address space (the
+ * window, PROT_NONE, no memory behind it) before forking anything, so a
+ * range of the window is free in every process of the session.  A pool is a
+ * range of the window backed by one memfd, mapped over its whole maximum
+ * size at once, at the same address in every process that uses it: plain
+ * pointers into a pool are valid everywhere.  It grows on demand (fallocate
+ * in bounded steps, checked against the memory available), so memory is
+ * really reserved when it is handed out: growth that cannot be backed is
+ * MC_ENOMEM, never SIGBUS.
+ *
+ * Any process may create a pool, the master included; a process that did
+ * not create it maps it on mc_pool_lookup (the memfd comes from the master),
+ * even a worker started before the pool existed.  Pools are resources: the
+ * creator holds it, lookup holds it, and it is freed when nobody does.
+ */
+#ifndef MCORE_POOL_H
+#define MCORE_POOL_H
+
+#include <stddef.h>
+#include "mcore/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A pool.  The handle is the pool's address: the same in every process
+ *  that mapped it. */
+typedef struct mc_pool mc_pool;
+
+typedef struct mc_pool_stats {
+    size_t max;          /**< maximum size (bytes) */
+    size_t size;         /**< bytes backed by memory now */
+    size_t used;         /**< bytes handed out (chunks, and the header) */
+    size_t free;         /**< max - used */
+    size_t largest_free; /**< largest chunk that could be handed out now */
+    size_t chunks;       /**< chunks handed out */
+} mc_pool_stats;
+
+/** Create a pool that can grow to max_size bytes (rounded up to pages).
+ *  The caller holds it and has it mapped.
+ *  @return 0, or
+ *   - MC_EINVAL max_size 0 or larger than what is left of the window
+ *   - MC_ENOMEM no window space or memory left
+ *   - MC_ESTATE no session
+ *   - MC_ESYS   memfd or mmap failed */
+int mc_pool_create(size_t max_size, mc_pool **pool);
+
+/** Map pool `id` in this process (if not yet) and hold it.
+ *  @return 0, MC_ENOENT (no such pool), MC_ETYPE (not a pool), MC_ESYS */
+int mc_pool_lookup(mc_res_id id, mc_pool **pool);
+
+/** The pool's resource id (to pass to other processes). */
+mc_res_id mc_pool_id(const mc_pool *pool);
+
+/** Find the pool that contains addr, mapping it in this process if needed.
+ *  @return 0, MC_ENOENT (addr is in no pool of this session) */
+int mc_pool_of(const void *addr, mc_pool **pool);
+
+int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);
+
+/** End this process's hold on the pool (see mc_release).  The mapping
+ *  stays until the pool is freed: pointers stay valid while anybody holds
+ *  it. */
+int mc_pool_release(mc_pool *pool);
+
+/** Take a chunk of at least `size` bytes (rounded up to pages) from the
+ *  pool, growing it if needed.  For heaps and containers.
+ *  @return 0, MC_ENOMEM (pool at its maximum, or the machine out of memory),
+ *          MC_EINVAL */
+int mc_pool_alloc(mc_pool *pool, size_t size, void **chunk);
+
+/** Give a chunk back (size as asked of mc_pool_alloc). */
+void mc_pool_free(mc_pool *pool, void *chunk, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

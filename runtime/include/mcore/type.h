@@ -1,0 +1,86 @@
+/* mcore/type.h: the contract between generated code and the runtime.
+ *
+ * Every type that lives in shared memory is described by one constant
+ * mc_type.  mcidl generates them; until then tests write them by hand.  The
+ * runtime knows user types only through these records: containers, heaps,
+ * the collector and the copier are generic over mc_type.
+ *
+ * Layout rules.  A value is a C struct of `size` bytes.  A pointer field
+ * points to the *start* of another allocation made through mc_copy_alloc()
+ * (into a heap, a local copy, or a camlbox slot), never into its middle.
+ * An allocation holds `count` consecutive elements of one type.  Strings and
+ * byte arrays are allocations of the built-in leaf type mc_type_bytes.
+ *
+ * Function pointers in an mc_type are only compared and called inside one
+ * program (every worker is a fork of the master); across programs only the
+ * 64-bit `id` counts.
+ */
+#ifndef MCORE_TYPE_H
+#define MCORE_TYPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mc_type mc_type;
+typedef struct mc_copier mc_copier;
+typedef struct mc_tracer mc_tracer;
+
+/** Allocate `count` elements of `t` in the copy's target (zeroed), for a
+ *  pointer field of the value being copied.  NULL on failure (the copier
+ *  records the error; the copy routine should return MC_ENOMEM). */
+void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
+
+/** Copy the pointer field `*src_field` (pointing to `count` elements of t,
+ *  or NULL) into the target, storing the target's pointer in *dst_field.
+ *  Shared and cyclic references stay shared and cyclic: an allocation met
+ *  twice is copied once.  The copy of the pointee happens later (the copier
+ *  keeps a work list), so deep structures do not use the C stack.
+ *  @return 0 or a negative MC_E* code */
+int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
+                void *const *src_field, void **dst_field);
+
+/** Report one pointer field to the collector (NULL is allowed). */
+void mc_trace_ptr(mc_tracer *tr, const void *ptr);
+
+struct mc_type {
+    const char *name;
+    uint64_t id;        /**< hash of the canonical definition */
+    size_t size;        /**< sizeof the C struct */
+    size_t align;
+    /** Deep copy one element: scalar fields by assignment, pointer fields
+     *  with mc_copy_ptr.  dst is zeroed and belongs to the target.  NULL
+     *  for leaf types (plain bytes are copied with memcpy). */
+    int (*copy)(mc_copier *c, void *dst, const void *src);
+    /** Report every pointer field of one element with mc_trace_ptr.  NULL
+     *  for types without pointers. */
+    void (*trace)(mc_tracer *tr, const void *obj);
+    /** Initialize synchronization fields of one element in place (NULL if
+     *  none).  Called on every element the copier creates in a heap. */
+    int (*init_sync)(void *obj);
+};
+
+/** The leaf type of strings and byte arrays: elements of one byte, no
+ *  pointers.  A string is a NUL-terminated allocation of this type. */
+extern const mc_type mc_type_bytes;
+
+/** Copy a NUL-terminated string field (helper for generated copy code). */
+int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);
+
+/** Make a process-local deep copy of value (of type t).  *copy receives
+ *  the copy's root element; all its allocations live in one arena, freed at
+ *  once by mc_local_free(*copy).
+ *  @return 0, MC_EINVAL (NULL argument), MC_ENOMEM, or an error of t's copy
+ *          routine (nothing is left allocated then) */
+int mc_local_copy(const mc_type *t, const void *value, void **copy);
+
+/** Free a copy made by mc_local_copy (NULL is allowed). */
+void mc_local_free(void *copy);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

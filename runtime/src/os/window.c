@@ -1,0 +1,125 @@
+/* window.c: reserving and carving the address window. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "common.h"
+#include "os/window.h"
+
+#define ALIGN (2u << 20) /* pools start on 2 MiB: huge-page friendly */
+#define GUARD (2u << 20) /* an unmapped gap catches overruns between pools */
+#define MIN_WINDOW (1ull << 30)
+
+static const int reserve_flags =
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+int mc__window_reserve(mc__window *w, size_t size)
+{
+    for (; size >= MIN_WINDOW; size /= 2) {
+        void *p = mmap(NULL, size + ALIGN, PROT_NONE, reserve_flags, -1, 0);
+        if (p == MAP_FAILED)
+            continue;
+        /* trim to an aligned start, so every pool is aligned */
+        uintptr_t a = ((uintptr_t)p + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
+        if (a > (uintptr_t)p)
+            munmap(p, a - (uintptr_t)p);
+        munmap((char *)a + size, (uintptr_t)p + ALIGN - a);
+        w->base = (char *)a;
+        w->size = size;
+        w->next = 0;
+        return 0;
+    }
+    return mc__errno("reserving the address window");
+}
+
+void mc__window_release(mc__window *w)
+{
+    if (w->base)
+        munmap(w->base, w->size);
+    *w = (mc__window){0};
+}
+
+int mc__window_take(mc__window *w, size_t size, void **addr)
+{
+    size_t span = (size + ALIGN - 1) / ALIGN * ALIGN;
+    if (span < size || w->size - w->next < span + GUARD)
+        return mc__err(MC_ENOMEM, "address window: %zu bytes asked, %zu left",
+                       size, w->size - w->next);
+    *addr = w->base + w->next;
+    w->next += span + GUARD;
+    return 0;
+}
+
+int mc__window_map(void *addr, size_t size, int fd)
+{
+    void *p = mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                   fd, 0);
+    return p == MAP_FAILED ? mc__errno("mmap(pool)") : 0;
+}
+
+void mc__window_unmap(void *addr, size_t size)
+{
+    /* back to a reservation, so nothing else is ever placed there */
+    mmap(addr, size, PROT_NONE, reserve_flags | MAP_FIXED, -1, 0);
+}
+
+/* ------------------------------------------------------------ mappings */
+
+struct map {
+    long long id;
+    char *addr;
+    size_t size;
+};
+static struct map *maps;
+static size_t n_maps, cap_maps;
+
+int mc__maps_add(long long id, void *addr, size_t size)
+{
+    if (n_maps == cap_maps) {
+        size_t nc = cap_maps ? cap_maps * 2 : 8;
+        struct map *m = realloc(maps, nc * sizeof *m);
+        if (!m)
+            return mc__err(MC_ENOMEM, "pool mappings: out of memory");
+        maps = m;
+        cap_maps = nc;
+    }
+    maps[n_maps++] = (struct map){id, addr, size};
+    return 0;
+}
+
+void mc__maps_set_id(void *addr, long long id)
+{
+    for (size_t i = 0; i < n_maps; i++)
+        if (maps[i].addr == addr)
+            maps[i].id = id;
+}
+
+void mc__maps_del(void *addr)
+{
+    for (size_t i = 0; i < n_maps; i++)
+        if (maps[i].addr == addr) {
+            maps[i] = maps[--n_maps];
+            return;
+        }
+}
+
+void *mc__maps_by_id(long long id)
+{
+    for (size_t i = 0; i < n_maps; i++)
+        if (maps[i].id == id)
+            return maps[i].addr;
+    return NULL;
+}
+
+void *mc__maps_by_addr(const void *addr, long long *id)
+{
+    const char *a = addr;
+    for (size_t i = 0; i < n_maps; i++)
+        if (a >= maps[i].addr && a < maps[i].addr + maps[i].size) {
+            if (id)
+                *id = maps[i].id;
+            return maps[i].addr;
+        }
+    return NULL;
+}
