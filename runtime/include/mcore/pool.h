@@ -54,8 +54,9 @@ int mc_pool_lookup(mc_res_id id, mc_pool **pool);
 /** The pool's resource id (to pass to other processes). */
 mc_res_id mc_pool_id(const mc_pool *pool);
 
-/** Find the pool that contains addr, mapping it in this process if needed.
- *  @return 0, MC_ENOENT (addr is in no pool of this session) */
+/** Find the pool that contains addr, mapping it in this process (and
+ *  holding it) if it was not mapped here yet.
+ *  @return 0, MC_ENOENT (addr is in no pool of this session), MC_EINVAL */
 int mc_pool_of(const void *addr, mc_pool **pool);
 
 int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);

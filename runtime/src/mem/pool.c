@@ -330,12 +330,21 @@ mc_res_id mc_pool_id(const mc_pool *pool)
 int mc_pool_of(const void *addr, mc_pool **pool)
 {
     long long id;
+    if (!pool)
+        return mc__err(MC_EINVAL, "mc_pool_of: NULL pool");
     void *base = mc__maps_by_addr(addr, &id);
-    if (!base || !pool)
-        return mc__err(MC_ENOENT, "address %p is in no pool mapped here",
-                       addr);
-    *pool = base;
-    return 0;
+    if (base) {
+        *pool = base;
+        return 0;
+    }
+    if (mc__role_now != MC__ROLE_WORKER) /* the master maps every pool */
+        return mc__err(MC_ENOENT, "address %p is in no pool", addr);
+    mc__msg req = {.op = MC__OP_POOL_FIND, .a = (int64_t)(uintptr_t)addr};
+    mc__msg rep;
+    int rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL);
+    if (rc || (rc = rep.rc))
+        return rc;
+    return mc_pool_lookup(rep.a, pool);
 }
 
 int mc_pool_release(mc_pool *pool)

@@ -400,6 +400,15 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
     case MC__OP_POINT_RELEASE:
         on_res(p, m, data);
         break;
+    case MC__OP_POOL_FIND: {
+        long long id = 0;
+        if (mc__maps_by_addr((void *)(uintptr_t)m->a, &id) && id > 0)
+            reply_rc(p, 0, id);
+        else
+            reply_rc(p, mc__err(MC_ENOENT, "address %p is in no pool",
+                                (void *)(uintptr_t)m->a), 0);
+        break;
+    }
     default:
         reply_rc(p, mc__err(MC_EINVAL, "unknown request %u", m->op), 0);
     }

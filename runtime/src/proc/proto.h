@@ -24,7 +24,8 @@ enum mc__op {
     MC__OP_RES_CREATE,   /* a=kind, b=size or value; payload: name or "" */
     MC__OP_RES_GET,      /* a=id, b=kinds mask (0: any) */
     MC__OP_RES_RELEASE,  /* a=id */
-    MC__OP_POINT_RELEASE /* a=id, b=expected kind */
+    MC__OP_POINT_RELEASE, /* a=id, b=expected kind */
+    MC__OP_POOL_FIND     /* a=address; reply a=id of the pool holding it */
 };
 
 #define MC__F_BLOB 1u     /* payload is in fds[0], blob_len bytes */
