@@ -11,7 +11,7 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
-PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config)
+PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -68,7 +68,12 @@ LOG=
 run_test() {
     local bin=$1 rc p f
     echo "=== $bin"
-    timeout -k 10 "$TEST_TIMEOUT" "$bin" >"$LOG" 2>&1 </dev/null
+    local cmd=("$bin")
+    if [[ $bin == *.valgrind ]]; then
+        bin=${bin%.valgrind}
+        cmd=(valgrind -q --error-exitcode=99 "$bin")
+    fi
+    timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" >"$LOG" 2>&1 </dev/null
     rc=$?
     cat "$LOG"
     p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$LOG" |
@@ -97,23 +102,46 @@ run_test() {
     fi
 }
 
-# run_example BINARY: one case, passes on exit status 0.
+# What each example must print (a line matching the pattern).
+declare -A EXPECT=(
+    [create_join]='^Final result: 385$'
+    [tut_process]='^Result: 2$'
+    [tut_sref]='^Result: 3$'
+    [tut_swap]='^data1 = initial string 2$'
+    [tut_pin]='^p = initial string 1$'
+)
+
+# run_example BINARY: one case, passes on exit status 0 and, where EXPECT
+# has a pattern for it, on printing a matching line.
 run_example() {
-    local bin=$1 rc
+    local bin=$1 rc name
+    name=$(basename "$bin")
     echo "=== $bin"
     timeout -k 10 "$TEST_TIMEOUT" "$bin" >"$LOG" 2>&1 </dev/null
     rc=$?
     cat "$LOG"
-    if ((rc == 0)) && [[ $(basename "$bin") == create_join ]] &&
-        ! grep -q '^Final result: 385$' "$LOG"; then
+    if ((rc == 0)) && [[ -n ${EXPECT[$name]:-} ]] &&
+        ! grep -q "${EXPECT[$name]}" "$LOG"; then
         FAILED=$((FAILED + 1))
-        FAILURES+=("$bin: did not print 'Final result: 385'")
+        FAILURES+=("$bin: printed no line matching '${EXPECT[$name]}'")
     elif ((rc == 0)); then
         PASSED=$((PASSED + 1))
     else
         FAILED=$((FAILED + 1))
         FAILURES+=("$bin: exit status $rc")
     fi
+}
+
+# run_valgrind BINARY: the process tests once more under valgrind (memcheck
+# in the master; workers are forks of it and _exit without teardown).
+run_valgrind() {
+    local bin=$1
+    if ! command -v valgrind >/dev/null 2>&1; then
+        FAILED=$((FAILED + 1))
+        FAILURES+=("valgrind: not installed")
+        return
+    fi
+    run_test "$bin.valgrind"
 }
 
 # run_dir DIR KIND: run every executable file in DIR.
@@ -137,6 +165,9 @@ cmd_test() {
     trap 'rm -f "$LOG"' EXIT
     run_dir build/tests test
     run_dir build/examples example
+    for t in test_process test_failure test_resource; do
+        run_valgrind "build/tests/$t"
+    done
     # The sanitizer settings apply to the asan run only.
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
