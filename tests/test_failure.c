@@ -416,6 +416,28 @@ static void test_sessions_after_failures(void **state)
     tu_end();
 }
 
+/* A master that ignores SIGCHLD (the kernel would then reap workers itself)
+ * still learns how each ended, and gets its disposition back afterwards. */
+static void test_sigchld_ignored(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old, now;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGCHLD, &ign, &old);
+    tu_begin();
+    for (int how = 0; how < H_COUNT; how++) {
+        mc_join_result r = {0};
+        tu_assert_rc(mc_run(NULL, fail_fp, fail_jp, &how, sizeof how, &r), 0);
+        if (r.kind != expect[how].kind || r.code != expect[how].code)
+            fail_msg("with SIGCHLD ignored, %s gave %s", expect[how].name,
+                     tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    tu_end();
+    sigaction(SIGCHLD, &old, &now);
+    assert_true(now.sa_handler == SIG_IGN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_holder_dies),
         cmocka_unit_test(test_holder_dies_shared),
         cmocka_unit_test(test_sessions_after_failures),
+        cmocka_unit_test(test_sigchld_ignored),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -92,7 +92,8 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
                 const mc_res_id *inherit, size_t n, mc_pid *pid);
 
 /** Wait for a process started at the fork point paired with join_point and
- *  take its result.  Workers only: the master must not block (use
+ *  take its result.  (A worker's calls into mcore from several threads are
+ *  served one at a time: a blocking join holds the others up.)  Workers only: the master must not block (use
  *  mc_join_nowait).  Each process can be joined once.
  *  @param out  receives the outcome; free with mc_join_result_free()
  *  @return 0 (whatever the outcome kind), or

@@ -173,6 +173,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         close(sv[0]);
         child_close_master_fds(p->pid, sv[1], &cache);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
+        sigaction(SIGCHLD, &M->oldchld, NULL); /* the user's, not ours */
         mc__worker_main(def, p->pid, sv[1], master, M->spin_ns, arg, len,
                         arg_fd, &cache);
     }

@@ -76,6 +76,12 @@ static void release_dir(mc__master *M)
 
 static int open_loop(mc__master *M)
 {
+    /* With SIGCHLD ignored (or SA_NOCLDWAIT) the kernel reaps workers by
+     * itself and the master would never learn how they ended. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    if (sigaction(SIGCHLD, &dfl, &M->oldchld) < 0)
+        return mc__errno("sigaction(SIGCHLD)");
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -101,6 +107,7 @@ static void close_loop(mc__master *M)
         close(M->sigfd);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
     }
+    sigaction(SIGCHLD, &M->oldchld, NULL);
 }
 
 typedef int mc__last_fn(void *ctx);
@@ -121,6 +128,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     if (!M)
         return mc__err(MC_ENOMEM, "mc_startup: out of memory");
     M->epfd = M->sigfd = M->lockfd = -1;
+    sigaction(SIGCHLD, NULL, &M->oldchld);
     M->next_pid = 1;
     M->session = ++sessions;
     M->spin_ns = cfg->spin_us < 0 ? 0

@@ -67,6 +67,7 @@ typedef struct mc__master {
     char *dir;
     int private_dir;
     sigset_t oldmask;
+    struct sigaction oldchld; /* restored at the end of the session */
     mc__idmap procs;      /* mcore pid -> mc__proc */
     mc__idmap res;        /* resource id -> mc__res */
     mc__proc *live;       /* processes not reaped yet */
