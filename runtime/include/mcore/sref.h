@@ -1,0 +1,79 @@
+/* mcore/sref.h: shared references (Netmcore_ref): one mutable variable
+ * holding a value of one mc_type, in a heap of its own.
+ *
+ * Reads come in three forms (heap.h's access discipline):
+ *   _ro  the shared value as it is: valid only while nobody assigns (unsafe
+ *        by design; for read-only phases or under your own lock);
+ *   _c   a process-local deep copy (free with mc_local_free);
+ *   _p   the shared value, kept alive while a callback runs.
+ * None of them takes the heap's lock, so they may be called inside a
+ * mutation of the sref's heap without deadlock.
+ *
+ * An sref is passed to other processes by descriptor: plain bytes, carrying
+ * the value's type id, checked on lookup.
+ */
+#ifndef MCORE_SREF_H
+#define MCORE_SREF_H
+
+#include <stdint.h>
+#include "mcore/heap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mc_sref mc_sref; /**< same address in every process */
+
+/** Create an sref in pool holding a deep copy of init (a local value of t).
+ *  @return 0, MC_EINVAL, MC_ENOMEM, or t's copy error */
+int mc_sref_create(mc_pool *pool, const mc_type *t, const void *init,
+                   mc_sref **sref);
+
+/** Free the sref and its heap. */
+int mc_sref_destroy(mc_sref *sref);
+
+/** Replace the value with a deep copy of a local value (of the sref's
+ *  type).  @return 0, MC_EINVAL, MC_ENOMEM (the old value stays),
+ *  MC_EOWNERDEAD is handled (the assignment happens) */
+int mc_sref_assign(mc_sref *sref, const void *value);
+
+/** The shared value as it is (see above: unsafe). */
+const void *mc_sref_deref_ro(mc_sref *sref);
+
+/** A local deep copy of the value; free with mc_local_free(*copy). */
+int mc_sref_deref_c(mc_sref *sref, void **copy);
+
+/** fn(value, ctx) with the value kept alive; returns fn's result. */
+int mc_sref_deref_p(mc_sref *sref, int (*fn)(const void *value, void *ctx),
+                    void *ctx);
+
+/** The sref's heap (for mc_heap_modify of the value in place; inside, the
+ *  value is *(void **)mc_heap_mut_root(mut)). */
+mc_heap *mc_sref_heap(mc_sref *sref);
+
+/** The value's type. */
+const mc_type *mc_sref_type(const mc_sref *sref);
+
+/** A descriptor: plain bytes, valid in every process of the session. */
+typedef struct mc_sref_descr {
+    uint64_t magic;
+    uint64_t type_id;  /**< the value type's id */
+    int64_t pool;      /**< pool resource id */
+    uint64_t offset;   /**< of the heap in its pool */
+    uint64_t gen;      /**< the heap's generation: stale descriptors fail */
+} mc_sref_descr;
+
+int mc_sref_descr_of(const mc_sref *sref, mc_sref_descr *d);
+
+/** Find the sref a descriptor names (mapping its pool if needed; the
+ *  caller then holds the pool).
+ *  @return 0, or
+ *   - MC_ETYPE  the descriptor is of another value type than t
+ *   - MC_EINVAL unknown, stale or garbage descriptor (never a crash) */
+int mc_sref_of_descr(const mc_sref_descr *d, const mc_type *t,
+                     mc_sref **sref);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

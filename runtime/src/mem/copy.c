@@ -1,0 +1,395 @@
+/* copy.c: deep copies of typed values (type.h), and process-local copies.
+ *
+ * The driver (mc__copy_root, mc_copy_ptr, mc_copy_str, mc_copy_alloc) is
+ * generic over the target; see copy.h.  Local copies (mc_local_copy) use an
+ * arena of malloc()ed blocks: the first block starts with a two-word arena
+ * header and then the root, so mc_local_free(root) finds every block from
+ * the root alone, and a copy is freed with one walk of a short list.
+ */
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "mem/copy.h"
+
+/* The leaf type of strings: elements of one byte, nothing to trace. */
+const mc_type mc_type_bytes = {
+    .name = "bytes",
+    .id = 0x6279746573000001ull, /* fixed: not derived from an IDL text */
+    .size = 1,
+    .align = 1,
+    .copy = NULL,
+    .trace = NULL,
+    .init_sync = NULL,
+};
+
+/* ------------------------------------------------------------ visited */
+
+static inline size_t hash_ptr(const void *p)
+{
+    /* Allocations are at least 8-aligned: drop the low bits, then mix
+     * (Fibonacci hashing) so that neighbours spread over the table. */
+    uint64_t x = (uint64_t)(uintptr_t)p >> 3;
+    return (size_t)((x * 0x9e3779b97f4a7c15ull) >> 20);
+}
+
+static void table_put(mc__copy_pair *t, size_t mask, const void *src,
+                      void *dst)
+{
+    size_t i = hash_ptr(src) & mask;
+    while (t[i].src)
+        i = (i + 1) & mask;
+    t[i].src = src;
+    t[i].dst = dst;
+}
+
+/* Grow (or create) the table to hold at least 2 * n pairs (load <= 1/2). */
+static int table_grow(mc_copier *c, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    mc__copy_pair *t = calloc(cap, sizeof *t);
+    if (!t)
+        return mc__err(MC_ENOMEM, "copy: no memory for the visited table");
+    if (c->table) {
+        for (size_t i = 0; i <= c->tmask; i++)
+            if (c->table[i].src)
+                table_put(t, cap - 1, c->table[i].src, c->table[i].dst);
+        free(c->table);
+    } else {
+        for (size_t i = 0; i < c->nvisit; i++)
+            table_put(t, cap - 1, c->small[i].src, c->small[i].dst);
+    }
+    c->table = t;
+    c->tmask = cap - 1;
+    return 0;
+}
+
+static void *visited_get(const mc_copier *c, const void *src)
+{
+    if (!c->table) {
+        for (size_t i = 0; i < c->nvisit; i++)
+            if (c->small[i].src == src)
+                return c->small[i].dst;
+        return NULL;
+    }
+    size_t i = hash_ptr(src) & c->tmask;
+    while (c->table[i].src) {
+        if (c->table[i].src == src)
+            return c->table[i].dst;
+        i = (i + 1) & c->tmask;
+    }
+    return NULL;
+}
+
+static int visited_put(mc_copier *c, const void *src, void *dst)
+{
+    if (!c->table && c->nvisit < MC__COPY_SMALL) {
+        c->small[c->nvisit].src = src;
+        c->small[c->nvisit].dst = dst;
+        c->nvisit++;
+        return 0;
+    }
+    if (!c->table || 2 * (c->nvisit + 1) > c->tmask + 1) {
+        int rc = table_grow(c, c->nvisit + 1);
+        if (rc)
+            return rc;
+    }
+    table_put(c->table, c->tmask, src, dst);
+    c->nvisit++;
+    return 0;
+}
+
+/* ------------------------------------------------------------- driver */
+
+void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
+                     mc__copy_reloc_fn *reloc, void *target)
+{
+    /* Only the scalars: the inline arrays are written before being read. */
+    c->alloc = alloc;
+    c->reloc = reloc;
+    c->target = target;
+    c->init_sync = 0;
+    c->err = 0;
+    c->allocs = 0;
+    c->work = c->work_inline;
+    c->nwork = 0;
+    c->capwork = MC__COPY_WORK;
+    c->nvisit = 0;
+    c->table = NULL;
+    c->tmask = 0;
+}
+
+void mc__copier_fini(mc_copier *c)
+{
+    if (c->work != c->work_inline)
+        free(c->work);
+    free(c->table);
+    c->work = c->work_inline;
+    c->table = NULL;
+}
+
+static int fail(mc_copier *c, int code)
+{
+    if (!c->err)
+        c->err = code;
+    return c->err;
+}
+
+static int push_work(mc_copier *c, const mc_type *t, size_t count,
+                     const void *src, void *dst)
+{
+    if (c->nwork == c->capwork) {
+        size_t cap = c->capwork * 2;
+        mc__copy_work *w;
+        if (c->work == c->work_inline) {
+            w = malloc(cap * sizeof *w);
+            if (w)
+                memcpy(w, c->work, c->nwork * sizeof *w);
+        } else {
+            w = realloc(c->work, cap * sizeof *w);
+        }
+        if (!w)
+            return fail(c, mc__err(MC_ENOMEM, "copy: no memory for the "
+                                              "work list"));
+        c->work = w;
+        c->capwork = cap;
+    }
+    c->work[c->nwork++] = (mc__copy_work){t, count, src, dst};
+    return 0;
+}
+
+static int run_init_sync(mc_copier *c, const mc_type *t, char *dst,
+                         size_t count)
+{
+    if (!c->init_sync || !t->init_sync)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        int rc = t->init_sync(dst + i * t->size);
+        if (rc)
+            return fail(c, rc);
+    }
+    return 0;
+}
+
+void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
+{
+    if (!c || !t || c->err)
+        return NULL;
+    void *p = c->alloc(c, t, count);
+    if (!p) {
+        fail(c, MC_ENOMEM);
+        return NULL;
+    }
+    c->allocs++;
+    if (run_init_sync(c, t, p, count))
+        return NULL;
+    return p;
+}
+
+/* Find or make the target of allocation src (count elements of t); *dst
+ * gets the writer's address.  Leaf allocations are copied at once (one
+ * memcpy); others are queued. */
+static int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
+                      const void *src, void **dst)
+{
+    void *d = visited_get(c, src);
+    if (d) {
+        *dst = d;
+        return 0;
+    }
+    d = c->alloc(c, t, count);
+    if (!d)
+        return fail(c, MC_ENOMEM);
+    c->allocs++;
+    int rc = visited_put(c, src, d);
+    if (rc)
+        return fail(c, rc);
+    if (!t->copy) {
+        memcpy(d, src, count * t->size);
+        rc = run_init_sync(c, t, d, count);
+    } else {
+        rc = push_work(c, t, count, src, d);
+    }
+    if (rc)
+        return rc;
+    *dst = d;
+    return 0;
+}
+
+int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
+                void *const *src_field, void **dst_field)
+{
+    if (!c || !t || !src_field || !dst_field)
+        return mc__err(MC_EINVAL, "mc_copy_ptr: NULL argument");
+    if (c->err)
+        return c->err;
+    const void *src = *src_field;
+    if (!src) {
+        *dst_field = NULL;
+        return 0;
+    }
+    void *d;
+    int rc = copy_alloc(c, t, count, src, &d);
+    if (rc)
+        return rc;
+    *dst_field = c->reloc ? c->reloc(c, d) : d;
+    return 0;
+}
+
+int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
+{
+    if (!src_field || !dst_field)
+        return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
+    size_t n = *src_field ? strlen(*src_field) + 1 : 0;
+    return mc_copy_ptr(c, &mc_type_bytes, n, (void *const *)src_field,
+                       (void **)dst_field);
+}
+
+/* Copy the elements of every queued allocation; each may queue more. */
+static int drain(mc_copier *c)
+{
+    while (c->nwork) {
+        mc__copy_work w = c->work[--c->nwork];
+        size_t sz = w.t->size;
+        for (size_t i = 0; i < w.count; i++) {
+            int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);
+            if (rc || c->err)
+                return fail(c, rc ? rc : c->err);
+        }
+        int rc = run_init_sync(c, w.t, w.dst, w.count);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
+                  const void *src, void **dst)
+{
+    if (!t || !src || !dst)
+        return mc__err(MC_EINVAL, "copy: NULL argument");
+    if (t == &mc_type_bytes)
+        count = strlen(src) + 1;
+    void *d;
+    int rc = copy_alloc(c, t, count, src, &d);
+    if (!rc)
+        rc = drain(c);
+    if (rc)
+        return rc;
+    *dst = d;
+    return 0;
+}
+
+/* --------------------------------------------------------- local arena */
+
+/* Each block of an arena starts with this; the first block's is followed
+ * by the root. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t size;
+} arena_block;
+
+_Static_assert(sizeof(arena_block) == 16, "the root must stay 16-aligned");
+
+#define ARENA_FIRST 256             /* a record and a few strings */
+#define ARENA_MAX_BLOCK (64 * 1024) /* growth stops doubling here */
+
+typedef struct arena {
+    arena_block *first, *last;
+    char *bump, *end;
+    size_t next_size;
+} arena;
+
+static arena_block *arena_new_block(arena *a, size_t need)
+{
+    size_t size = a->next_size;
+    if (size < need + sizeof(arena_block))
+        size = need + sizeof(arena_block);
+    arena_block *b = malloc(size);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    if (a->last)
+        a->last->next = b;
+    else
+        a->first = b;
+    a->last = b;
+    a->bump = (char *)(b + 1);
+    a->end = (char *)b + size;
+    if (a->next_size < ARENA_MAX_BLOCK)
+        a->next_size *= 2;
+    return b;
+}
+
+static void *arena_alloc(mc_copier *c, const mc_type *t, size_t count)
+{
+    arena *a = c->target;
+    size_t align = t->align < 8 ? 8 : t->align;
+    if (align > 16 || (align & (align - 1))) {
+        c->err = mc__err(MC_EINVAL, "copy: type %s: alignment %zu not "
+                                    "supported (at most 16)", t->name,
+                         t->align);
+        return NULL;
+    }
+    if (t->size && count > SIZE_MAX / 2 / t->size) {
+        c->err = mc__err(MC_ENOMEM, "copy: %zu elements of %s are too "
+                                    "many", count, t->name);
+        return NULL;
+    }
+    /* Never 0 bytes: two allocations must not share an address (copies
+     * of this copy would merge them). */
+    size_t n = count * t->size;
+    if (n == 0)
+        n = 1;
+    char *p = (char *)(((uintptr_t)a->bump + align - 1) & ~(uintptr_t)(align - 1));
+    if (!a->first || p + n > a->end) {
+        if (!arena_new_block(a, n)) {
+            c->err = mc__err(MC_ENOMEM, "local copy: malloc of %zu bytes "
+                                        "failed", n);
+            return NULL;
+        }
+        p = a->bump; /* a fresh block's data is 16-aligned */
+    }
+    a->bump = p + n;
+    memset(p, 0, n);
+    return p;
+}
+
+static void arena_free(arena_block *b)
+{
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+int mc_local_copy(const mc_type *t, const void *value, void **copy)
+{
+    if (!t || !value || !copy)
+        return mc__err(MC_EINVAL, "mc_local_copy: NULL argument");
+    arena a = {NULL, NULL, NULL, NULL, ARENA_FIRST};
+    mc_copier c;
+    mc__copier_init(&c, arena_alloc, NULL, &a);
+    void *root;
+    int rc = mc__copy_root(&c, t, 1, value, &root);
+    mc__copier_fini(&c);
+    if (rc) {
+        arena_free(a.first);
+        return rc;
+    }
+    /* The root was the first allocation: it starts the first block. */
+    *copy = root;
+    return 0;
+}
+
+void mc_local_free(void *copy)
+{
+    if (copy)
+        arena_free((arena_block *)copy - 1);
+}

@@ -1,0 +1,90 @@
+/* copy.h: the generic deep-copy driver behind mcore/type.h (internal).
+ *
+ * A copy walks a graph of typed allocations (type.h's layout rules) and
+ * rebuilds it in a target: a shared heap, a process-local arena, later a
+ * camlbox slot.  The target is an allocator hook; the walk is the same for
+ * all.  It is iterative (a work list of allocations whose elements are still
+ * to be copied), so deep lists do not use the C stack, and it keeps a map
+ * from source allocation to target allocation, so that shared and cyclic
+ * references stay shared and cyclic.
+ *
+ * The visited map is a small array scanned linearly while a copy has made
+ * few allocations (the usual case: a record and a few strings), and an
+ * open-addressing hash table after that: a small copy never touches a
+ * table, and a large one pays O(1) per allocation.
+ */
+#ifndef MC_MEM_COPY_H
+#define MC_MEM_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcore/type.h"
+
+/* Allocations a copy may make before the visited set becomes a hash table.
+ * Linear scans of up to this many pairs cost less than hashing. */
+#define MC__COPY_SMALL 16
+/* Work items held in the copier itself before the list goes to malloc. */
+#define MC__COPY_WORK 16
+
+/* One allocation whose elements still have to be copied. */
+typedef struct mc__copy_work {
+    const mc_type *t;
+    size_t count;
+    const char *src;
+    char *dst;
+} mc__copy_work;
+
+typedef struct mc__copy_pair {
+    const void *src;
+    void *dst;
+} mc__copy_pair;
+
+/* The allocator of a target: `count` zeroed elements of t, aligned for t,
+ * as the writer addresses them.  On failure: NULL, and c->err set to an
+ * MC_E* code (with mc__err's detail). */
+typedef void *mc__copy_alloc_fn(mc_copier *c, const mc_type *t,
+                                size_t count);
+
+/* The address under which the receiver of the copy will see `dst` (a target
+ * address handed out by the allocator).  Pointer fields store this, not the
+ * writer's address: a camlbox sender writes through its own mapping but
+ * stores the receiver's.  NULL hook: the same address (heaps, local). */
+typedef void *mc__copy_reloc_fn(mc_copier *c, void *dst);
+
+struct mc_copier {
+    mc__copy_alloc_fn *alloc;
+    mc__copy_reloc_fn *reloc;
+    void *target;       /* the allocator's own state */
+    int init_sync;      /* nonzero: run t->init_sync on created elements */
+    int err;            /* first error (MC_E*), 0 while all is well */
+    /* allocations made through this copier (heaps count bytes with it) */
+    size_t allocs;
+
+    mc__copy_work *work;        /* stack of pending allocations */
+    size_t nwork, capwork;
+    mc__copy_work work_inline[MC__COPY_WORK];
+
+    size_t nvisit;              /* pairs recorded */
+    mc__copy_pair small[MC__COPY_SMALL];
+    mc__copy_pair *table;       /* NULL until nvisit passes MC__COPY_SMALL */
+    size_t tmask;               /* table capacity - 1 (a power of two) */
+};
+
+/* Prepare a copier for one copy into a target.  Cheap: no allocation. */
+void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
+                     mc__copy_reloc_fn *reloc, void *target);
+
+/* Copy `count` elements of t at src (the root of a value) into the target,
+ * and everything reachable from them; *dst receives the writer's address of
+ * the root copy.  For t == &mc_type_bytes, src is a NUL-terminated string
+ * and count is ignored.  Returns 0 or the first error (MC_E*): then *dst is
+ * untouched and whatever was allocated stays in the target (the caller
+ * frees it, or lets the collector do so). */
+int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
+                  const void *src, void **dst);
+
+/* Release the copier's own memory (work list, table). */
+void mc__copier_fini(mc_copier *c);
+
+#endif

@@ -1,0 +1,822 @@
+/* heap.c: shared heaps (see mcore/heap.h): allocation, mutations, readers.
+ *
+ * Layout, crash consistency and marks are described in heap_internal.h; the
+ * collector is gc.c.  Allocation, in order of preference: the exact-size
+ * free list (small blocks), bump allocation in the current chunk, the first
+ * fitting block of a larger class (split), a new chunk from the pool.
+ * Blocks above MC__LARGE_BLOCK get a chunk of their own.
+ *
+ * Readers (mc_heap_root_c, mc_heap_root_p) never take the lock.  Each thread
+ * claims a reader slot in the heap header once (keyed by its OS thread id)
+ * and, while it reads, publishes the heap's epoch there.  The collector
+ * bumps the epoch when it starts and, before its sweep frees anything,
+ * waits until no slot shows an older epoch: a reader that started before
+ * the collection may hold a pointer to something the mutator detached, but
+ * one that started later can only reach what the collector marked (the
+ * graph does not change during a collection: the mutator is the collector).
+ * Slots of dead threads (kill(tid, 0) fails with ESRCH) are cleared.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "mem/copy.h"
+#include "mem/heap_internal.h"
+#include "os/spin.h"
+
+/* -------------------------------------------------------- small helpers */
+
+unsigned mc__heap_class(size_t bytes)
+{
+    if (bytes <= MC__SMALL_MAX)
+        return (unsigned)(bytes / MC__GRAN) - 2;
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)bytes);
+    unsigned c = MC__NSMALL + (k - 10); /* 1040..2047 -> first range class */
+    return c < MC__NCLASS ? c : MC__NCLASS - 1;
+}
+
+static inline mc__block *next_free(const mc__block *b)
+{
+    return (mc__block *)(uintptr_t)b->w1;
+}
+
+const mc_type *mc__heap_type(const mc_heap *h, unsigned tidx)
+{
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
+    return tidx && tidx < n ? h->types[tidx].t : NULL;
+}
+
+static int check_heap(const mc_heap *h, const char *what)
+{
+    if (!h)
+        return mc__err(MC_EINVAL, "%s: NULL heap", what);
+    if (h->magic != MC__HEAP_MAGIC)
+        return mc__err(MC_EINVAL, "%s: %p is not a heap (destroyed?)", what,
+                       (const void *)h);
+    return 0;
+}
+
+static int debug_env(void)
+{
+    const char *e = getenv("MC_DEBUG");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+/* The index of t in the heap's type table, adding it if new.  A 4-entry
+ * cache in the mutation makes the usual case one compare. */
+static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
+{
+    unsigned slot = (unsigned)((uintptr_t)t >> 4) & 3;
+    if (m && m->tc_t[slot] == t) {
+        *out = m->tc_i[slot];
+        return 0;
+    }
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_relaxed);
+    unsigned i;
+    for (i = 1; i < n; i++)
+        if (h->types[i].t == t)
+            break;
+    if (i == n) {
+        if (n == MC__NTYPES)
+            return mc__err(MC_ENOMEM, "heap: type table full (%u types); "
+                                      "cannot add type %s", MC__NTYPES - 1,
+                           t->name ? t->name : "?");
+        /* entry first, then the count that publishes it */
+        h->types[n].id = t->id;
+        h->types[n].t = t;
+        atomic_store_explicit(&h->ntypes, n + 1, memory_order_release);
+    }
+    if (m) {
+        m->tc_t[slot] = t;
+        m->tc_i[slot] = i;
+    }
+    *out = i;
+    return 0;
+}
+
+/* --------------------------------------------------------------- chunks */
+
+/* A new, empty chunk with room for at least `need` bytes of blocks, linked
+ * into the heap.  NULL (detail set) when the pool is full. */
+static mc__chunk *new_chunk(mc_heap *h, size_t need)
+{
+    size_t size = MC__CHUNK_HDR + need;
+    if (size < MC__MIN_CHUNK)
+        size = MC__MIN_CHUNK;
+    size = (size + 4095) & ~(size_t)4095;
+    void *p;
+    int rc = mc_pool_alloc(h->pool, size, &p);
+    if (rc) {
+        mc__err(MC_ENOMEM, "heap: the pool cannot give a chunk of %zu "
+                           "bytes (heap holds %zu bytes in %zu chunks)",
+                size, h->heap_bytes, h->nchunks);
+        return NULL;
+    }
+    mc__chunk *c = p;
+    c->magic = MC__CHUNK_MAGIC;
+    c->size = size;
+    c->top = mc__chunk_data(c);
+    c->end = (char *)c + size;
+    c->next = h->chunks;
+    h->chunks = c; /* publishes an empty chunk: valid as is */
+    h->heap_bytes += size;
+    h->nchunks++;
+    return c;
+}
+
+void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c)
+{
+    /* The caller has unlinked c: a crash from here on loses it to the
+     * pool, never leaves it half in the heap. */
+    if (h->cur == c)
+        h->cur = NULL;
+    h->heap_bytes -= c->size;
+    h->nchunks--;
+    c->magic = 0;
+    mc_pool_free(h->pool, c, c->size);
+}
+
+/* Make [b, b + bytes) a free block (it lies outside every list) and list
+ * it.  A 16-byte block has no room for a payload and is never handed out:
+ * it stays unlisted until a sweep merges it with a neighbour. */
+static void make_free(mc_heap *h, mc__block *b, size_t bytes)
+{
+    mc__st(b, mc__bw(MC__B_FREE, 0, 0, bytes));
+    if (bytes < MC__MIN_BLOCK)
+        return;
+    if (h->debug)
+        memset(b + 1, MC__POISON, bytes - MC__HDR);
+    unsigned cl = mc__heap_class(bytes);
+    b->w1 = (uint64_t)(uintptr_t)h->flist[cl];
+    h->flist[cl] = b;
+}
+
+/* The bump space of the current chunk becomes a free block, so that the
+ * chunk can stop being current without losing it. */
+static void retire_cur(mc_heap *h)
+{
+    mc__chunk *c = h->cur;
+    if (!c)
+        return;
+    size_t tail = (size_t)(c->end - c->top);
+    if (tail >= MC__HDR) {
+        mc__block *b = (mc__block *)c->top;
+        mc__st(b, mc__bw(MC__B_FREE, 0, 0, tail));
+        c->top = c->end;  /* the tail is now a tiled free block */
+        make_free(h, b, tail);
+    }
+    h->cur = NULL;
+}
+
+static void check_poison(mc_heap *h, const mc__block *b, size_t bytes)
+{
+    const unsigned char *p = (const unsigned char *)(b + 1);
+    for (size_t i = 0; i < bytes - MC__HDR; i++)
+        if (p[i] != MC__POISON) {
+            fprintf(stderr, "mcore: heap %p: free block %p (%zu bytes) was "
+                            "written at offset %zu after it was freed\n",
+                    (void *)h, (const void *)b, bytes, i);
+            abort();
+        }
+}
+
+/* Pop a block of at least `bytes` from the free lists (classes from cl up),
+ * or NULL. */
+static mc__block *take_fit(mc_heap *h, size_t bytes, unsigned cl)
+{
+    if (bytes > MC__SMALL_MAX) {
+        /* the block's own class holds smaller blocks too: first fit among
+         * its first few */
+        uint64_t *link = (uint64_t *)&h->flist[cl];
+        for (int n = 0; *link && n < 8; n++) {
+            mc__block *b = (mc__block *)(uintptr_t)*link;
+            if (mc__bw_bytes(mc__ld(b)) >= bytes) {
+                *link = b->w1;
+                return b;
+            }
+            link = &b->w1;
+        }
+    }
+    for (unsigned c = cl + 1; c < MC__NCLASS; c++) {
+        mc__block *b = h->flist[c];
+        if (b) {
+            h->flist[c] = next_free(b);
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* Allocate a block of exactly `bytes` (a granule multiple) for `count`
+ * elements of type tidx; returns its zeroed payload, or NULL (detail set). */
+static void *alloc_block(mc_heap *h, size_t bytes, unsigned tidx,
+                         size_t count)
+{
+    mc__block *b;
+    mc__chunk *c;
+    uint64_t w = mc__bw(MC__B_ALLOC, 0, tidx, bytes);
+    if (bytes > MC__LARGE_BLOCK) {
+        c = new_chunk(h, bytes);
+        if (!c)
+            return NULL;
+        b = (mc__block *)c->top;
+        goto bump_in;
+    }
+    unsigned cl = mc__heap_class(bytes);
+    if (bytes <= MC__SMALL_MAX && (b = h->flist[cl]) != NULL) {
+        h->flist[cl] = next_free(b); /* exact fit */
+        if (h->debug)
+            check_poison(h, b, bytes);
+        goto publish;
+    }
+    c = h->cur;
+    if (c && (size_t)(c->end - c->top) >= bytes) {
+        b = (mc__block *)c->top;
+        goto bump_in;
+    }
+    b = take_fit(h, bytes, cl);
+    if (b) {
+        size_t have = mc__bw_bytes(mc__ld(b));
+        if (h->debug) /* the part handed out; the rest is checked later */
+            check_poison(h, b, bytes);
+        if (have > bytes) {
+            /* split: the remainder's header lies in b's free payload until
+             * b's word 0 shrinks b, so the tiling is valid at each store */
+            mc__block *r = (mc__block *)((char *)b + bytes);
+            mc__st(r, mc__bw(MC__B_FREE, 0, 0, have - bytes));
+            b->w1 = count;
+            mc__st(b, w);
+            make_free(h, r, have - bytes);
+            goto zero;
+        }
+        goto publish;
+    }
+    retire_cur(h);
+    c = new_chunk(h, bytes);
+    if (!c)
+        return NULL;
+    h->cur = c;
+    b = (mc__block *)c->top;
+bump_in:
+    b->w1 = count;
+    mc__st(b, w);
+    c->top = (char *)b + bytes; /* the block joins the tiling */
+    goto zero;
+publish:
+    b->w1 = count;
+    mc__st(b, w);
+zero:
+    /* zeroed after it is allocated: a crash leaves garbage in a block
+     * nothing points to */
+    memset(b + 1, 0, bytes - MC__HDR);
+    h->alloc_since_gc += bytes;
+    return b + 1;
+}
+
+/* count zeroed elements of t (sync fields not initialized). */
+static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
+                      void **out)
+{
+    if (t->align > MC__GRAN || (t->align & (t->align - 1)))
+        return mc__err(MC_EINVAL, "heap: type %s: alignment %zu not "
+                                  "supported (at most %u)",
+                       t->name ? t->name : "?", t->align, MC__GRAN);
+    if (t->size && count > ((size_t)1 << 40) / t->size)
+        return mc__err(MC_ENOMEM, "heap: %zu elements of %s are too many",
+                       count, t->name ? t->name : "?");
+    unsigned ti = 0;
+    int rc = type_index(h, m, t, &ti);
+    if (rc)
+        return rc;
+    void *p = alloc_block(h, mc__heap_block_bytes(t, count), ti, count);
+    if (!p)
+        return MC_ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
+{
+    mc_mut *m = c->target;
+    void *p;
+    int rc = heap_alloc(m->h, m, t, count, &p);
+    if (rc) {
+        c->err = rc;
+        return NULL;
+    }
+    return p;
+}
+
+static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
+                     void **out)
+{
+    mc_copier c;
+    mc__copier_init(&c, heap_copy_alloc, NULL, m);
+    c.init_sync = 1;
+    int rc = mc__copy_root(&c, t, 1, value, out);
+    mc__copier_fini(&c);
+    return rc;
+}
+
+/* ------------------------------------------------------------- readers */
+
+static _Atomic unsigned fork_gen = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    /* The child's threads are new: every cached tid and slot is stale. */
+    atomic_fetch_add(&fork_gen, 1);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+#define TL_SLOTS 8
+
+/* This thread's reader slots, per heap. */
+static _Thread_local struct {
+    unsigned gen;
+    int32_t tid;
+    unsigned rr;
+    struct {
+        mc_heap *h;
+        int slot;
+        int depth; /* nested reads of the same heap */
+    } e[TL_SLOTS];
+} tl;
+
+static int32_t my_tid(void)
+{
+    unsigned g = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+    if (tl.gen != g) {
+        pthread_once(&atfork_once, register_atfork);
+        memset(&tl, 0, sizeof tl);
+        tl.gen = atomic_load(&fork_gen);
+        tl.tid = (int32_t)syscall(SYS_gettid);
+    }
+    return tl.tid;
+}
+
+static int tid_dead(int32_t tid)
+{
+    return kill((pid_t)tid, 0) == -1 && errno == ESRCH;
+}
+
+/* Claim a reader slot of h for this thread: a free one, else one whose
+ * thread is dead.  -1 if all are in use. */
+static int claim_slot(mc_heap *h, int32_t tid)
+{
+    for (int s = 0; s < MC__NREADERS; s++) {
+        int32_t z = 0;
+        if (atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed) ==
+                0 &&
+            atomic_compare_exchange_strong(&h->readers[s].tid, &z, tid))
+            return s;
+    }
+    for (int s = 0; s < MC__NREADERS; s++) {
+        int32_t old = atomic_load(&h->readers[s].tid);
+        if (old && tid_dead(old) &&
+            atomic_compare_exchange_strong(&h->readers[s].tid, &old, tid)) {
+            atomic_store(&h->readers[s].epoch, 0);
+            return s;
+        }
+    }
+    return -1;
+}
+
+/* Enter a read of h: returns the cache entry index (>= 0), or -1 when no
+ * slot could be had (the caller then takes the lock). */
+static int reader_enter(mc_heap *h)
+{
+    int32_t tid = my_tid();
+    int i;
+    for (i = 0; i < TL_SLOTS; i++)
+        if (tl.e[i].h == h &&
+            atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
+                                 memory_order_relaxed) == tid)
+            break;
+    if (i == TL_SLOTS) {
+        int s = claim_slot(h, tid);
+        if (s < 0)
+            return -1;
+        /* prefer an idle cache entry; the slot of an evicted heap stays
+         * claimed (that heap may be gone: it is never written again) */
+        for (i = 0; i < TL_SLOTS && tl.e[i].h; i++)
+            ;
+        if (i == TL_SLOTS) {
+            for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
+                tl.rr++;
+            if (i == TL_SLOTS) {
+                atomic_store(&h->readers[s].tid, 0);
+                return -1;
+            }
+            i = (int)(tl.rr++ % TL_SLOTS);
+        }
+        tl.e[i].h = h;
+        tl.e[i].slot = s;
+        tl.e[i].depth = 0;
+    }
+    if (tl.e[i].depth++ == 0) {
+        mc__reader *r = &h->readers[tl.e[i].slot];
+        atomic_store(&r->epoch, atomic_load(&h->epoch));
+        /* the slot must be visible before we read the root (pairs with the
+         * collector's fence between its epoch bump and its slot scan) */
+        atomic_thread_fence(memory_order_seq_cst);
+    }
+    return i;
+}
+
+static void reader_exit(mc_heap *h, int i)
+{
+    if (--tl.e[i].depth == 0)
+        atomic_store_explicit(&h->readers[tl.e[i].slot].epoch, 0,
+                              memory_order_release);
+}
+
+void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    int32_t self = my_tid();
+    for (int s = 0; s < MC__NREADERS; s++) {
+        mc__reader *r = &h->readers[s];
+        for (unsigned spins = 0;; spins++) {
+            uint64_t e = atomic_load(&r->epoch);
+            if (e == 0 || e >= epoch)
+                break;
+            int32_t tid = atomic_load(&r->tid);
+            /* our own read (a modify inside mc_heap_root_p) cannot wait
+             * for itself */
+            if (tid == self)
+                break;
+            if (tid == 0 || tid_dead(tid)) {
+                atomic_compare_exchange_strong(&r->epoch, &e, 0);
+                if (tid)
+                    atomic_compare_exchange_strong(&r->tid, &tid, 0);
+                break;
+            }
+            if (spins < 100) {
+                mc__spin_pause();
+            } else {
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------- mutations */
+
+/* This thread's open mutations (to find the pins when mc_heap_gc is
+ * called inside one). */
+static _Thread_local mc_mut *open_muts;
+
+static int heap_lock(mc_heap *h)
+{
+    int e = pthread_mutex_lock(&h->lock);
+    if (e == EOWNERDEAD) {
+        int32_t dead = atomic_load(&h->holder);
+        /* The metadata is valid at every instruction (heap_internal.h);
+         * what the dead holder half-built is garbage for the collector. */
+        pthread_mutex_consistent(&h->lock);
+        h->gc_requested = 1;
+        atomic_store(&h->holder, (int32_t)getpid());
+        return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
+                                      "%d) died inside a mutation",
+                       (void *)h, (int)dead);
+    }
+    if (e == EDEADLK)
+        return mc__err(MC_ESTATE, "heap %p: this thread is already "
+                                  "mutating it", (void *)h);
+    if (e)
+        return mc__err(MC_ESYS, "heap lock: %s", strerror(e));
+    atomic_store(&h->holder, (int32_t)getpid());
+    return 0;
+}
+
+static void heap_unlock(mc_heap *h)
+{
+    atomic_store(&h->holder, 0);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Collect if the allocation since the last collection passed the trigger
+ * (or a crash asked for one).  Returns 1 if it collected. */
+static int maybe_collect(mc_mut *m)
+{
+    mc_heap *h = m->h;
+    size_t trigger = h->live_after_gc > MC__GC_MIN_TRIGGER
+                         ? h->live_after_gc
+                         : MC__GC_MIN_TRIGGER;
+    if (!h->gc_requested && h->alloc_since_gc <= trigger)
+        return 0;
+    return mc__heap_collect(h, m->pins, m->npins) == 0;
+}
+
+int mc_heap_begin(mc_heap *heap, mc_mut **mut)
+{
+    int rc = check_heap(heap, "mc_heap_begin");
+    if (rc)
+        return rc;
+    if (!mut)
+        return mc__err(MC_EINVAL, "mc_heap_begin: NULL mut");
+    mc_mut *m = calloc(1, sizeof *m);
+    if (!m)
+        return mc__err(MC_ENOMEM, "mc_heap_begin: no memory");
+    rc = heap_lock(heap);
+    if (rc && rc != MC_EOWNERDEAD) {
+        free(m);
+        return rc;
+    }
+    m->h = heap;
+    m->next_open = open_muts;
+    open_muts = m;
+    *mut = m;
+    return rc;
+}
+
+int mc_heap_commit(mc_mut *mut)
+{
+    if (!mut)
+        return mc__err(MC_EINVAL, "mc_heap_commit: NULL mut");
+    for (mc_mut **p = &open_muts; *p; p = &(*p)->next_open)
+        if (*p == mut) {
+            *p = mut->next_open;
+            break;
+        }
+    heap_unlock(mut->h);
+    free(mut->pins);
+    free(mut);
+    return 0;
+}
+
+int mc_heap_modify(mc_heap *heap,
+                   int (*fn)(mc_mut *mut, void *root, void *ctx), void *ctx)
+{
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_heap_modify: NULL fn");
+    mc_mut *m;
+    int rc = mc_heap_begin(heap, &m);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    rc = fn(m, mc_heap_mut_root(m), ctx);
+    mc_heap_commit(m);
+    return rc;
+}
+
+void *mc_heap_mut_root(mc_mut *mut)
+{
+    return mut ? atomic_load(&mut->h->root) : NULL;
+}
+
+int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
+                void **shared)
+{
+    if (!mut || !t || !value || !shared)
+        return mc__err(MC_EINVAL, "mc_heap_add: NULL argument");
+    int collected = maybe_collect(mut);
+    int rc = heap_copy(mut, t, value, shared);
+    if (rc == MC_ENOMEM && !collected &&
+        mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
+        rc = heap_copy(mut, t, value, shared); /* the pool may have room now */
+    return rc;
+}
+
+int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
+{
+    if (!mut || !t || !shared)
+        return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
+    int collected = maybe_collect(mut);
+    void *p;
+    int rc = heap_alloc(mut->h, mut, t, count, &p);
+    if (rc == MC_ENOMEM && !collected &&
+        mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
+        rc = heap_alloc(mut->h, mut, t, count, &p);
+    if (rc)
+        return rc;
+    if (t->init_sync)
+        for (size_t i = 0; i < count; i++) {
+            rc = t->init_sync((char *)p + i * t->size);
+            if (rc)
+                return rc; /* p is garbage: nothing points to it */
+        }
+    *shared = p;
+    return 0;
+}
+
+int mc_heap_pin(mc_mut *mut, const void *shared)
+{
+    if (!mut || !shared)
+        return mc__err(MC_EINVAL, "mc_heap_pin: NULL argument");
+    if (mc__bw_state(mc__ld(mc__hdr(shared))) != MC__B_ALLOC)
+        return mc__err(MC_EINVAL, "mc_heap_pin: %p is not a value of heap "
+                                  "%p", shared, (void *)mut->h);
+    if (mut->npins == mut->cappins) {
+        size_t cap = mut->cappins ? 2 * mut->cappins : 16;
+        void **p = realloc(mut->pins, cap * sizeof *p);
+        if (!p)
+            return mc__err(MC_ENOMEM, "mc_heap_pin: no memory");
+        mut->pins = p;
+        mut->cappins = cap;
+    }
+    mut->pins[mut->npins++] = (void *)shared;
+    return 0;
+}
+
+/* ----------------------------------------------------- create, destroy */
+
+int mc_heap_create(mc_pool *pool, const mc_type *root_type,
+                   const void *root_init, mc_heap **heap)
+{
+    if (!pool || !root_type || !root_init || !heap)
+        return mc__err(MC_EINVAL, "mc_heap_create: NULL argument");
+    size_t self = (sizeof(mc_heap) + 4095) & ~(size_t)4095;
+    void *p;
+    int rc = mc_pool_alloc(pool, self, &p);
+    if (rc)
+        return rc == MC_ENOMEM ? mc__err(MC_ENOMEM, "mc_heap_create: pool "
+                                                    "full")
+                               : rc;
+    mc_heap *h = p;
+    memset(h, 0, sizeof *h);
+    h->pool = pool;
+    h->self_size = self;
+    h->debug = debug_env();
+    /* a stale descriptor must not name a new heap at the same address */
+    static _Atomic uint64_t made;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h->gen = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+             ((uint64_t)getpid() << 40) ^ atomic_fetch_add(&made, 1);
+    atomic_init(&h->epoch, 1);
+    atomic_init(&h->ntypes, 1);
+
+    pthread_mutexattr_t a;
+    int e = pthread_mutexattr_init(&a);
+    if (!e)
+        e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (!e)
+        e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (!e)
+        e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+    if (!e)
+        e = pthread_mutex_init(&h->lock, &a);
+    pthread_mutexattr_destroy(&a);
+    if (e) {
+        mc_pool_free(pool, h, self);
+        return mc__err(MC_ESYS, "mc_heap_create: mutex: %s", strerror(e));
+    }
+    h->magic = MC__HEAP_MAGIC;
+
+    /* nobody else knows the heap yet: copy the root without the lock */
+    mc_mut m = {.h = h};
+    void *root;
+    rc = heap_copy(&m, root_type, root_init, &root);
+    if (rc) {
+        mc_heap_destroy(h);
+        return rc;
+    }
+    atomic_store(&h->root, root);
+    *heap = h;
+    return 0;
+}
+
+int mc_heap_destroy(mc_heap *heap)
+{
+    int rc = check_heap(heap, "mc_heap_destroy");
+    if (rc)
+        return rc;
+    mc__chunk *c = heap->chunks;
+    heap->chunks = NULL;
+    while (c) {
+        mc__chunk *next = c->next;
+        c->magic = 0;
+        mc_pool_free(heap->pool, c, c->size);
+        c = next;
+    }
+    heap->magic = 0;
+    pthread_mutex_destroy(&heap->lock);
+    mc_pool_free(heap->pool, heap, heap->self_size);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+void *mc_heap_root_ro(mc_heap *heap)
+{
+    return heap ? atomic_load(&heap->root) : NULL;
+}
+
+const mc_type *mc_heap_root_type(const mc_heap *heap)
+{
+    if (!heap)
+        return NULL;
+    void *root = atomic_load(&((mc_heap *)heap)->root);
+    return root ? mc__heap_type(heap, mc__bw_type(mc__ld(mc__hdr(root))))
+                : NULL;
+}
+
+mc_pool *mc_heap_pool(const mc_heap *heap)
+{
+    return heap ? heap->pool : NULL;
+}
+
+/* Run fn(root, ctx) with the root's graph protected from the collector:
+ * in a reader slot, or (no slot free) under the lock. */
+static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
+{
+    int i = reader_enter(h);
+    if (i >= 0) {
+        int rc = fn(atomic_load_explicit(&h->root, memory_order_acquire),
+                    ctx);
+        reader_exit(h, i);
+        return rc;
+    }
+    int rc = heap_lock(h);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    rc = fn(atomic_load(&h->root), ctx);
+    heap_unlock(h);
+    return rc;
+}
+
+struct copy_ctx {
+    const mc_type *t;
+    void **copy;
+};
+
+static int copy_root_fn(const void *root, void *ctx)
+{
+    struct copy_ctx *c = ctx;
+    return mc_local_copy(c->t, root, c->copy);
+}
+
+int mc_heap_root_c(mc_heap *heap, void **copy)
+{
+    int rc = check_heap(heap, "mc_heap_root_c");
+    if (rc)
+        return rc;
+    if (!copy)
+        return mc__err(MC_EINVAL, "mc_heap_root_c: NULL copy");
+    struct copy_ctx c = {mc_heap_root_type(heap), copy};
+    return with_root(heap, copy_root_fn, &c);
+}
+
+int mc_heap_root_p(mc_heap *heap, int (*fn)(const void *root, void *ctx),
+                   void *ctx)
+{
+    int rc = check_heap(heap, "mc_heap_root_p");
+    if (rc)
+        return rc;
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_heap_root_p: NULL fn");
+    return with_root(heap, fn, ctx);
+}
+
+/* -------------------------------------------------------- collect, stats */
+
+int mc_heap_gc(mc_heap *heap)
+{
+    int rc = check_heap(heap, "mc_heap_gc");
+    if (rc)
+        return rc;
+    rc = heap_lock(heap);
+    if (rc == MC_ESTATE) {
+        /* inside a mutation of this thread: collect with its pins */
+        for (mc_mut *m = open_muts; m; m = m->next_open)
+            if (m->h == heap)
+                return mc__heap_collect(heap, m->pins, m->npins);
+        return rc;
+    }
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    rc = mc__heap_collect(heap, NULL, 0);
+    heap_unlock(heap);
+    return rc;
+}
+
+int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st)
+{
+    int rc = check_heap(heap, "mc_heap_stats_get");
+    if (rc)
+        return rc;
+    if (!st)
+        return mc__err(MC_EINVAL, "mc_heap_stats_get: NULL stats");
+    /* word-sized fields read without the lock: each is consistent, the set
+     * may straddle a mutation */
+    st->live_bytes = heap->live_after_gc + heap->alloc_since_gc;
+    st->heap_bytes = heap->heap_bytes;
+    st->chunks = heap->nchunks;
+    st->collections = heap->collections;
+    st->last_pause_ms = heap->last_pause_ms;
+    return 0;
+}

@@ -1,0 +1,208 @@
+/* heap_internal.h: the layout of a shared heap (internal; see mcore/heap.h).
+ *
+ * A heap is a header (its own pool chunk) and a list of chunks.  A chunk is
+ * a 64-byte chunk header, then blocks that tile [data, top), then bump
+ * space [top, end).  A block is a 16-byte block header and a payload that
+ * is a multiple of 16 bytes (so payloads are 16-aligned):
+ *
+ *   word 0: state (8 bits) | mark (8) | type index (16) | size in 16-byte
+ *           granules, header included (32)
+ *   word 1: element count (allocated) or next free block (free)
+ *
+ * Crash consistency.  The tiling of every chunk is the ground truth and is
+ * valid at every instruction: a block changes state, or a run of blocks
+ * becomes one free block, by one store of word 0, always after everything
+ * it covers is in place; top moves by one store after the block below it
+ * is written.  Free lists and counters are derived: a free list is only
+ * ever changed by single stores of a head or a `next` that keep it a list
+ * of free blocks, and the collector rebuilds the lists and the counters
+ * anyway.  A process killed at any point leaves at worst blocks that are
+ * allocated but unreachable (the next collection frees them) or free but
+ * unlisted (the next sweep lists them), or a chunk lost to the pool.
+ *
+ * Marks.  Collection n marks with the value (n % 255) + 1, never 0 (the
+ * mark of a new block).  After a complete collection every allocated block
+ * has the current mark, so marks left by an interrupted collection can never
+ * look like the next one's: no clearing pass is needed.
+ */
+#ifndef MC_MEM_HEAP_INTERNAL_H
+#define MC_MEM_HEAP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcore/heap.h"
+
+#define MC__HEAP_MAGIC 0x6d63686561703031ull  /* "mcheap01" */
+#define MC__CHUNK_MAGIC 0x6d636368756e6b31ull /* "mcchunk1" */
+
+#define MC__GRAN 16u                 /* block granule and payload alignment */
+#define MC__HDR 16u                  /* block header */
+#define MC__MIN_BLOCK 32u            /* header + 16 bytes of payload */
+#define MC__CHUNK_HDR 64u
+#define MC__MIN_CHUNK (64u * 1024u)  /* smallest chunk asked of the pool */
+/* Blocks larger than this get a chunk of their own (given back as soon as
+ * they die), so that big values do not fragment the shared chunks. */
+#define MC__LARGE_BLOCK (16u * 1024u)
+/* A collection runs when the bytes allocated since the last one pass
+ * max(live bytes after it, this). */
+#define MC__GC_MIN_TRIGGER ((size_t)256 * 1024)
+
+#define MC__NTYPES 512   /* types per heap (index 0 unused) */
+#define MC__NREADERS 256 /* reader slots (threads reading at once) */
+
+/* Free-list classes: one per size up to MC__SMALL_MAX bytes (exact fit),
+ * then one per power of two. */
+#define MC__SMALL_MAX 1024u
+#define MC__NSMALL (MC__SMALL_MAX / MC__GRAN - 1) /* 32, 48, ... 1024 */
+#define MC__NCLASS (MC__NSMALL + 24)
+
+/* block states: unlikely bytes, so garbage is recognised */
+#define MC__B_ALLOC 0xA1u
+#define MC__B_FREE 0xF4u
+
+#define MC__POISON 0xDB
+
+typedef struct mc__block {
+    _Atomic uint64_t w0; /* state, mark, type, granules (one store) */
+    uint64_t w1;         /* count, or next free block (as an address) */
+} mc__block;
+
+static inline uint64_t mc__bw(unsigned state, unsigned mark, unsigned tidx,
+                              size_t bytes)
+{
+    return (uint64_t)state | (uint64_t)mark << 8 | (uint64_t)tidx << 16 |
+           (uint64_t)(bytes / MC__GRAN) << 32;
+}
+static inline unsigned mc__bw_state(uint64_t w) { return w & 0xff; }
+static inline unsigned mc__bw_mark(uint64_t w) { return (w >> 8) & 0xff; }
+static inline unsigned mc__bw_type(uint64_t w) { return (w >> 16) & 0xffff; }
+static inline size_t mc__bw_bytes(uint64_t w)
+{
+    return (size_t)(w >> 32) * MC__GRAN;
+}
+
+static inline mc__block *mc__hdr(const void *payload)
+{
+    return (mc__block *)((char *)payload - MC__HDR);
+}
+
+/* Relaxed loads and stores of word 0: one instruction each, no fence.
+ * Ordering between processes comes from the heap lock. */
+static inline uint64_t mc__ld(const mc__block *b)
+{
+    return atomic_load_explicit(&b->w0, memory_order_relaxed);
+}
+static inline void mc__st(mc__block *b, uint64_t w)
+{
+    atomic_store_explicit(&b->w0, w, memory_order_release);
+}
+
+typedef struct mc__chunk {
+    uint64_t magic;
+    struct mc__chunk *next;
+    size_t size;       /* bytes, as asked of the pool */
+    char *top;         /* blocks tile [data, top) */
+    char *end;         /* chunk + size */
+    uint64_t pad[3];
+} mc__chunk;
+
+_Static_assert(sizeof(mc__chunk) == MC__CHUNK_HDR, "chunk header size");
+
+static inline char *mc__chunk_data(mc__chunk *c)
+{
+    return (char *)c + MC__CHUNK_HDR;
+}
+
+typedef struct mc__htype {
+    uint64_t id;
+    const mc_type *t;
+} mc__htype;
+
+/* A reader slot, one cache line: a thread (tid) claims it once and then
+ * publishes the heap's epoch in it while it reads. */
+typedef struct mc__reader {
+    _Atomic uint64_t epoch; /* 0: not reading */
+    _Atomic int32_t tid;    /* 0: free */
+    char pad[52];
+} mc__reader;
+
+struct mc_heap {
+    uint64_t magic;
+    uint64_t gen;              /* differs between heaps made at one address */
+    mc_pool *pool;
+    size_t self_size;          /* bytes of this header's pool chunk */
+    pthread_mutex_t lock;      /* robust, process-shared, error-checking */
+    int debug;                 /* MC_DEBUG was set when the heap was made */
+    int gc_requested;          /* collect at the next add (after a crash) */
+    _Atomic int32_t holder;    /* OS pid holding the lock (diagnostics) */
+
+    void *_Atomic root;
+    mc__chunk *chunks;         /* every chunk, newest first */
+    mc__chunk *cur;            /* the chunk bump allocation uses */
+    mc__block *flist[MC__NCLASS]; /* free lists, by class */
+
+    /* accounting (derived; the collector recomputes it) */
+    size_t live_after_gc;
+    size_t alloc_since_gc;
+    size_t heap_bytes;
+    size_t nchunks;
+    uint64_t collections;
+    double last_pause_ms;
+    uint32_t gcno;             /* number of the current/last collection */
+
+    _Atomic uint64_t epoch;    /* bumped at the start of each collection */
+    _Atomic uint32_t ntypes;   /* entries of types[] in use */
+    mc__htype types[MC__NTYPES];
+    mc__reader readers[MC__NREADERS];
+};
+
+/* A running mutation (process-local). */
+struct mc_mut {
+    mc_heap *h;
+    void **pins;
+    size_t npins, cappins;
+    struct mc_mut *next_open; /* this thread's open mutations */
+    /* a small cache from mc_type to type index */
+    const mc_type *tc_t[4];
+    unsigned tc_i[4];
+};
+
+/* ---------------------------------------------------------- heap.c */
+
+/* Size of the block for count elements of t: header + payload rounded up
+ * to granules (at least one).  This is what live_bytes counts. */
+static inline size_t mc__heap_block_bytes(const mc_type *t, size_t count)
+{
+    size_t n = count * t->size;
+    if (n < MC__GRAN)
+        n = MC__GRAN;
+    return MC__HDR + ((n + MC__GRAN - 1) & ~(size_t)(MC__GRAN - 1));
+}
+
+/* Free-list class of a free block of `bytes` (a multiple of MC__GRAN). */
+unsigned mc__heap_class(size_t bytes);
+
+/* The mc_type of a type index (NULL if not in use). */
+const mc_type *mc__heap_type(const mc_heap *h, unsigned tidx);
+
+/* Give a wholly free chunk back to the pool (after unlinking it). */
+void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c);
+
+/* Wait until no reader slot shows an epoch older than `epoch` (slots of
+ * dead threads are cleared, the caller's own is skipped). */
+void mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
+
+/* ------------------------------------------------------------ gc.c */
+
+/* Collect, with the lock held.  Roots: the root and pins[0..npins).
+ * @return 0, or MC_ENOMEM (no memory for the mark stack: nothing freed) */
+int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins);
+
+/* MC_DEBUG check of every chunk, block, free list and traced pointer;
+ * aborts with a message on the first inconsistency. */
+void mc__heap_verify(mc_heap *h, const char *when);
+
+#endif

@@ -1,0 +1,193 @@
+/* tests/test_copy.c: the deep-copy driver, through process-local copies
+ * (mc_local_copy / mc_local_free).  Copies into heaps are in test_heap.c.
+ *
+ * Nothing here forks, so there is no session and no leak bracket; the
+ * ASan build's leak checker covers the arenas. */
+#include "testutil.h"
+#include "types_fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void assert_equal_graph(const mc_type *t, const void *a, const void *b)
+{
+    char why[256] = "";
+    if (!fx_equal(t, a, b, why, sizeof why))
+        fail_msg("copy differs from the original: %s", why);
+}
+
+static void test_rec_round_trip(void **state)
+{
+    (void)state;
+    fx_rec *r = fx_new_rec(42, 2.5, "sixteen bytes!!");
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&fx_type_rec, r, &c), 0);
+    fx_rec *cr = c;
+    assert_ptr_not_equal(cr, r);
+    assert_ptr_not_equal(cr->s, r->s);
+    assert_int_equal(cr->i, 42);
+    assert_true(cr->d == 2.5);
+    assert_string_equal(cr->s, "sixteen bytes!!");
+    assert_int_equal((uintptr_t)cr % 16, 0);
+    /* a copy of the copy, freed in the other order */
+    void *cc = NULL;
+    tu_assert_rc(mc_local_copy(&fx_type_rec, cr, &cc), 0);
+    mc_local_free(c);
+    assert_equal_graph(&fx_type_rec, r, cc);
+    mc_local_free(cc);
+    fx_free_graph(&fx_type_rec, r);
+
+    /* NULL string field */
+    fx_rec z = {7, 0.0, NULL};
+    tu_assert_rc(mc_local_copy(&fx_type_rec, &z, &c), 0);
+    assert_null(((fx_rec *)c)->s);
+    mc_local_free(c);
+}
+
+static void test_string_root(void **state)
+{
+    (void)state;
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&mc_type_bytes, "hello, world", &c), 0);
+    assert_string_equal(c, "hello, world");
+    mc_local_free(c);
+    tu_assert_rc(mc_local_copy(&mc_type_bytes, "", &c), 0);
+    assert_string_equal(c, "");
+    mc_local_free(c);
+    mc_local_free(NULL);
+}
+
+static void test_sharing_and_cycles(void **state)
+{
+    (void)state;
+    fx_root *r = calloc(1, sizeof *r);
+    r->counter = 5;
+    r->scratch = fx_strdup("scratch");
+    /* a list shared by two slots, and a suffix of it by a third */
+    r->lists[0] = fx_new_list(10, 100);
+    r->lists[1] = r->lists[0];
+    r->lists[2] = r->lists[0]->next->next;
+    /* a cyclic list */
+    r->lists[3] = fx_new_list(5, 200);
+    fx_node *last = r->lists[3];
+    while (last->next)
+        last = last->next;
+    last->next = r->lists[3];
+    /* a tree with a shared subtree and a cycle back to its root */
+    r->trees[0] = fx_new_tree(4, 1);
+    fx_free_graph(&fx_type_tree, r->trees[0]->right);
+    r->trees[0]->right = r->trees[0]->left;
+    r->trees[0]->left->left->left->left = r->trees[0];
+    /* a record whose string is also an item of an array */
+    r->recs[0] = fx_new_rec(1, 1.0, "shared string");
+    r->arrs[0] = fx_new_strs(3, 9);
+    free(r->arrs[0]->items[1]);
+    free(r->arrs[0]->items[2]);
+    r->arrs[0]->items[1] = r->recs[0]->s;
+    r->arrs[0]->items[2] = r->recs[0]->s;
+
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&fx_type_root, r, &c), 0);
+    fx_root *cr = c;
+    assert_equal_graph(&fx_type_root, r, cr);
+    assert_ptr_equal(cr->lists[0], cr->lists[1]);
+    assert_ptr_equal(cr->lists[2], cr->lists[0]->next->next);
+    assert_ptr_equal(cr->trees[0]->right, cr->trees[0]->left);
+    assert_ptr_equal(cr->trees[0]->left->left->left->left, cr->trees[0]);
+    assert_ptr_equal(cr->arrs[0]->items[1], cr->recs[0]->s);
+    assert_ptr_not_equal(cr->recs[0]->s, r->recs[0]->s);
+    mc_local_free(c);
+    fx_free_graph(&fx_type_root, r);
+}
+
+static void test_deep_list(void **state)
+{
+    (void)state;
+    /* a million nodes: the copier must not recurse */
+    const size_t n = 1000000;
+    fx_root *r = calloc(1, sizeof *r);
+    r->lists[0] = fx_new_list(n, 0);
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&fx_type_root, r, &c), 0);
+    fx_root *cr = c;
+    size_t k = 0;
+    for (fx_node *x = cr->lists[0]; x; x = x->next, k++)
+        if (x->v != (int64_t)k)
+            fail_msg("node %zu holds %lld", k, (long long)x->v);
+    assert_int_equal(k, n);
+    assert_equal_graph(&fx_type_root, r, cr);
+    mc_local_free(c);
+    fx_free_graph(&fx_type_root, r);
+}
+
+static void test_arrays(void **state)
+{
+    (void)state;
+    fx_strs *s = fx_new_strs(1000, 3);
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&fx_type_strs, s, &c), 0);
+    assert_equal_graph(&fx_type_strs, s, c);
+    assert_string_equal(((fx_strs *)c)->items[999], "s3.999");
+    mc_local_free(c);
+    fx_free_graph(&fx_type_strs, s);
+
+    /* zero elements behind a non-NULL pointer: an allocation of its own */
+    fx_strs e = {0, NULL, 4};
+    e.items = malloc(1);
+    tu_assert_rc(mc_local_copy(&fx_type_strs, &e, &c), 0);
+    assert_non_null(((fx_strs *)c)->items);
+    assert_ptr_not_equal(((fx_strs *)c)->items, c);
+    mc_local_free(c);
+    free(e.items);
+}
+
+/* A type whose copy routine fails after it has allocated. */
+static int failing_copy(mc_copier *c, void *dst, const void *src)
+{
+    const fx_rec *s = src;
+    fx_rec *d = dst;
+    int rc = mc_copy_str(c, &s->s, &d->s);
+    if (rc)
+        return rc;
+    return s->i == 13 ? MC_E2BIG : 0;
+}
+
+static const mc_type failing_type = {
+    .name = "failing", .id = 99, .size = sizeof(fx_rec),
+    .align = _Alignof(fx_rec), .copy = failing_copy,
+};
+
+static void test_errors(void **state)
+{
+    (void)state;
+    void *c = (void *)1;
+    fx_rec r = {1, 0, NULL};
+    tu_assert_rc(mc_local_copy(NULL, &r, &c), MC_EINVAL);
+    tu_assert_rc(mc_local_copy(&fx_type_rec, NULL, &c), MC_EINVAL);
+    tu_assert_rc(mc_local_copy(&fx_type_rec, &r, NULL), MC_EINVAL);
+    /* the routine's error comes back, and nothing stays allocated (the
+     * ASan build checks) */
+    fx_rec bad = {13, 0, "some string"};
+    tu_assert_rc(mc_local_copy(&failing_type, &bad, &c), MC_E2BIG);
+    assert_ptr_equal(c, (void *)1);
+    fx_rec good = {12, 0, "some string"};
+    tu_assert_rc(mc_local_copy(&failing_type, &good, &c), 0);
+    mc_local_free(c);
+    /* a type with an alignment the targets cannot give */
+    static const mc_type wide = {.name = "wide", .size = 64, .align = 64};
+    char buf[64] = {0};
+    tu_assert_rc(mc_local_copy(&wide, buf, &c), MC_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rec_round_trip),
+        cmocka_unit_test(test_string_root),
+        cmocka_unit_test(test_sharing_and_cycles),
+        cmocka_unit_test(test_deep_list),
+        cmocka_unit_test(test_arrays),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

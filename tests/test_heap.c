@@ -1,0 +1,946 @@
+/* tests/test_heap.c: shared heaps and their collector.
+ *
+ * Each test runs a session whose first worker is a driver (testutil.h); the
+ * driver creates a pool and a heap and checks with W_CHECK / W_RC.  Tests
+ * that need the collector's self-check set MC_DEBUG=1 before creating the
+ * heap (the heap remembers it): freed memory is poisoned and every
+ * collection verifies every header and traced pointer, aborting on
+ * corruption, which fails the test through the driver's signal.
+ *
+ * The property test keeps a process-local model (a malloc()ed graph of the
+ * same types) and applies every random mutation to both; after each
+ * collection the heap's graph must equal the model, sharing included, and
+ * after an explicit collection live_bytes must be exactly the size of the
+ * model's allocations.
+ */
+#include "testutil.h"
+#include "types_fixture.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcore/heap.h"
+#include "mcore/pool.h"
+#include "mem/heap_internal.h" /* mc__heap_block_bytes: the size model */
+
+#define MiB ((size_t)1 << 20)
+
+static size_t block_bytes(const mc_type *t, size_t count)
+{
+    return mc__heap_block_bytes(t, count);
+}
+
+/* Bytes the heap should count as live for the graph rooted at root. */
+static size_t graph_bytes(const fx_root *root)
+{
+    size_t total = 0;
+    fx_count_allocs(&fx_type_root, root, block_bytes, &total);
+    return total;
+}
+
+static uint64_t rng_state;
+static uint32_t rnd(void)
+{
+    /* xorshift64*: reproducible from the seed printed on failure */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+/* A pool and an empty fx_root heap in it (driver side). */
+static int make_heap(size_t pool_size, mc_pool **pool, mc_heap **heap)
+{
+    if (W_RC(mc_pool_create(pool_size, pool), 0))
+        return -1;
+    fx_root init = {.counter = 0};
+    if (W_RC(mc_heap_create(*pool, &fx_type_root, &init, heap), 0)) {
+        mc_pool_release(*pool);
+        return -1;
+    }
+    return 0;
+}
+
+static void drop_heap(mc_pool *pool, mc_heap *heap)
+{
+    W_RC(mc_heap_destroy(heap), 0);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+/* ------------------------------------------------------------- basics */
+
+static int read_counter(const void *root, void *ctx)
+{
+    *(int64_t *)ctx = ((const fx_root *)root)->counter;
+    return 0;
+}
+
+static int bump_fn(mc_mut *mut, void *root, void *ctx)
+{
+    (void)mut;
+    ((fx_root *)root)->counter += *(int64_t *)ctx;
+    return 7;
+}
+
+static void drv_basics(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    W_CHECK(mc_heap_pool(heap) == pool, "mc_heap_pool");
+    W_CHECK(mc_heap_root_type(heap) == &fx_type_root, "mc_heap_root_type");
+
+    mc_mut *mut;
+    W_RC(mc_heap_begin(heap, &mut), 0);
+    fx_root *root = mc_heap_mut_root(mut);
+    W_CHECK(root == mc_heap_root_ro(heap), "mut root is the root");
+    fx_rec *lr = fx_new_rec(42, 0.5, "sixteen bytes!!");
+    void *sh = NULL;
+    W_RC(mc_heap_add(mut, &fx_type_rec, lr, &sh), 0);
+    root->recs[0] = sh;
+    W_RC(mc_heap_add(mut, &mc_type_bytes, "a string root", &sh), 0);
+    root->scratch = sh;
+    /* zeroed elements, and a zero-element allocation of its own */
+    fx_strs s = {3, NULL, 1};
+    W_RC(mc_heap_add(mut, &fx_type_strs, &s, &sh), 0);
+    root->arrs[0] = sh;
+    W_RC(mc_heap_alloc(mut, &fx_type_strptr, 3, &sh), 0);
+    root->arrs[0]->items = sh;
+    W_CHECK(root->arrs[0]->items[2] == NULL, "alloc is zeroed");
+    W_RC(mc_heap_add(mut, &mc_type_bytes, "item", &sh), 0);
+    root->arrs[0]->items[1] = sh;
+    W_RC(mc_heap_alloc(mut, &fx_type_node, 0, &sh), 0);
+    /* one begin per thread and heap */
+    mc_mut *again;
+    W_RC(mc_heap_begin(heap, &again), MC_ESTATE);
+    W_RC(mc_heap_add(mut, NULL, lr, &sh), MC_EINVAL);
+    W_RC(mc_heap_add(mut, &fx_type_rec, NULL, &sh), MC_EINVAL);
+    W_RC(mc_heap_pin(mut, NULL), MC_EINVAL);
+    W_RC(mc_heap_commit(mut), 0);
+
+    /* readers: a copy, and a callback */
+    void *copy = NULL;
+    W_RC(mc_heap_root_c(heap, &copy), 0);
+    char why[200] = "";
+    W_CHECK(copy && fx_equal(&fx_type_root, copy, mc_heap_root_ro(heap),
+                             why, sizeof why),
+            "root_c: %s", why);
+    fx_root *cr = copy;
+    W_CHECK(cr && cr->recs[0] && cr->recs[0]->i == 42 &&
+                strcmp(cr->recs[0]->s, "sixteen bytes!!") == 0 &&
+                strcmp(cr->arrs[0]->items[1], "item") == 0,
+            "root_c contents");
+    mc_local_free(copy);
+    int64_t add = 5, c = -1;
+    W_CHECK(mc_heap_modify(heap, bump_fn, &add) == 7, "modify's result");
+    W_RC(mc_heap_root_p(heap, read_counter, &c), 0);
+    W_CHECK(c == 5, "counter %lld", (long long)c);
+
+    /* a collection keeps everything reachable */
+    W_RC(mc_heap_gc(heap), 0);
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.collections == 1, "collections %llu",
+            (unsigned long long)st.collections);
+    size_t want = graph_bytes(mc_heap_root_ro(heap));
+    W_CHECK(st.live_bytes == want, "live %zu, graph %zu", st.live_bytes, want);
+    W_CHECK(st.heap_bytes >= MC__MIN_CHUNK && st.chunks >= 1,
+            "heap_bytes %zu chunks %zu", st.heap_bytes, st.chunks);
+    W_CHECK(strcmp(((fx_root *)mc_heap_root_ro(heap))->recs[0]->s,
+                   "sixteen bytes!!") == 0, "rec after gc");
+
+    W_RC(mc_heap_create(NULL, &fx_type_root, lr, &heap), MC_EINVAL);
+    W_RC(mc_heap_begin(NULL, &mut), MC_EINVAL);
+    fx_free_graph(&fx_type_rec, lr);
+    drop_heap(pool, heap);
+    W_RC(mc_heap_begin(heap, &mut), MC_EINVAL); /* destroyed */
+}
+
+static void test_basics(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_basics, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------ property test */
+
+/* Apply the same mutation to the heap's root (through mut) and to the
+ * model's; `op` and the slots come from the caller's random stream. */
+typedef struct pctx {
+    mc_mut *mut;
+    fx_root *h;     /* heap root */
+    fx_root *m;     /* model root */
+    int failed;
+} pctx;
+
+/* Copy a local value into the heap; the model keeps the local value. */
+static void *hadd(pctx *p, const mc_type *t, const void *v)
+{
+    void *sh = NULL;
+    if (W_RC(mc_heap_add(p->mut, t, v, &sh), 0))
+        p->failed = 1;
+    return sh;
+}
+
+static void one_op(pctx *p)
+{
+    unsigned i = rnd() % FX_SLOTS, j = rnd() % FX_SLOTS;
+    fx_root *h = p->h, *m = p->m;
+    switch (rnd() % 14) {
+    case 0: { /* new list */
+        fx_node *l = fx_new_list(rnd() % 200, rnd() % 1000);
+        h->lists[i] = l ? hadd(p, &fx_type_node, l) : NULL;
+        m->lists[i] = l;
+        break;
+    }
+    case 1: { /* prepend one node: the new node points into the heap */
+        fx_node *n = fx_new_list(1, rnd() % 1000);
+        fx_node *hn = hadd(p, &fx_type_node, n);
+        if (!hn)
+            break;
+        hn->next = h->lists[i];
+        h->lists[i] = hn;
+        n->next = m->lists[i];
+        m->lists[i] = n;
+        break;
+    }
+    case 2: { /* truncate after k nodes */
+        fx_node *a = h->lists[i], *b = m->lists[i];
+        for (unsigned k = rnd() % 5; a && k; k--) {
+            a = a->next;
+            b = b->next;
+        }
+        if (a) {
+            a->next = NULL;
+            b->next = NULL;
+        }
+        break;
+    }
+    case 3: /* share */
+        h->lists[i] = h->lists[j];
+        m->lists[i] = m->lists[j];
+        break;
+    case 4: /* drop */
+        switch (rnd() % 4) {
+        case 0: h->lists[i] = NULL; m->lists[i] = NULL; break;
+        case 1: h->trees[i] = NULL; m->trees[i] = NULL; break;
+        case 2: h->recs[i] = NULL; m->recs[i] = NULL; break;
+        default: h->arrs[i] = NULL; m->arrs[i] = NULL; break;
+        }
+        break;
+    case 5: { /* new tree */
+        fx_tree *t = fx_new_tree(1 + rnd() % 6, rnd() % 100);
+        h->trees[i] = hadd(p, &fx_type_tree, t);
+        m->trees[i] = t;
+        break;
+    }
+    case 6: /* graft: sharing, and cycles when j's tree holds i's */
+        if (h->trees[i] && h->trees[j]) {
+            h->trees[i]->left = h->trees[j];
+            m->trees[i]->left = m->trees[j];
+        }
+        break;
+    case 7: { /* new record */
+        char buf[40];
+        snprintf(buf, sizeof buf, "rec-%u", rnd());
+        fx_rec *r = fx_new_rec(rnd(), rnd() / 7.0, rnd() % 8 ? buf : NULL);
+        h->recs[i] = hadd(p, &fx_type_rec, r);
+        m->recs[i] = r;
+        break;
+    }
+    case 8: /* replace a record's string */
+        if (h->recs[i]) {
+            char buf[80];
+            snprintf(buf, sizeof buf, "str-%u-%0*d", rnd(), (int)(rnd() % 40),
+                     7);
+            h->recs[i]->s = hadd(p, &mc_type_bytes, buf);
+            m->recs[i]->s = fx_strdup(buf);
+        }
+        break;
+    case 9: { /* new array of strings */
+        fx_strs *s = fx_new_strs(rnd() % 20, rnd() % 100);
+        h->arrs[i] = hadd(p, &fx_type_strs, s);
+        m->arrs[i] = s;
+        break;
+    }
+    case 10: /* an array item shares a record's string */
+        if (h->arrs[i] && h->arrs[i]->n && h->recs[j] && h->recs[j]->s) {
+            size_t k = rnd() % h->arrs[i]->n;
+            h->arrs[i]->items[k] = h->recs[j]->s;
+            m->arrs[i]->items[k] = m->recs[j]->s;
+        }
+        break;
+    case 11: { /* close a list into a cycle (if it is not one yet) */
+        fx_node *a = h->lists[i], *b = m->lists[i];
+        unsigned k = 0;
+        while (a && a->next && k < 200) {
+            a = a->next;
+            b = b->next;
+            k++;
+        }
+        if (a && !a->next) {
+            a->next = h->lists[i];
+            b->next = m->lists[i];
+        }
+        break;
+    }
+    case 12: { /* garbage: added, never attached */
+        fx_tree *t = fx_new_tree(1 + rnd() % 9, 3);
+        hadd(p, &fx_type_tree, t);
+        fx_free_graph(&fx_type_tree, t);
+        break;
+    }
+    default: { /* scratch string */
+        char buf[300];
+        size_t n = rnd() % (sizeof buf - 1);
+        memset(buf, 'a' + (int)(rnd() % 26), n);
+        buf[n] = 0;
+        h->scratch = hadd(p, &mc_type_bytes, buf);
+        m->scratch = fx_strdup(buf);
+        break;
+    }
+    }
+}
+
+#define PROP_BATCHES 4000
+#define PROP_EXPLICIT 200 /* an explicit collection every this many */
+
+static void drv_property(const void *arg, size_t len)
+{
+    (void)len;
+    uint64_t seed;
+    memcpy(&seed, arg, sizeof seed);
+    rng_state = seed;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(256 * MiB, &pool, &heap))
+        return;
+    fx_root *model = calloc(1, sizeof *model);
+    uint64_t seen_gcs = 0;
+    size_t checks = 0, exact = 0;
+    for (int b = 0; b < PROP_BATCHES && !tu_w_failed(); b++) {
+        pctx p = {0};
+        if (W_RC(mc_heap_begin(heap, &p.mut), 0))
+            break;
+        p.h = mc_heap_mut_root(p.mut);
+        p.m = model;
+        for (unsigned k = 1 + rnd() % 4; k && !p.failed; k--)
+            one_op(&p);
+        W_RC(mc_heap_commit(p.mut), 0);
+        if (p.failed)
+            break;
+        int explicit_gc = b % PROP_EXPLICIT == PROP_EXPLICIT - 1;
+        if (explicit_gc)
+            W_RC(mc_heap_gc(heap), 0);
+        mc_heap_stats st;
+        W_RC(mc_heap_stats_get(heap, &st), 0);
+        if (st.collections == seen_gcs)
+            continue;
+        seen_gcs = st.collections;
+        checks++;
+        char why[256] = "";
+        if (!fx_equal(&fx_type_root, mc_heap_root_ro(heap), model, why,
+                      sizeof why)) {
+            W_CHECK(0, "seed %llu, batch %d: heap differs from the model: "
+                       "%s", (unsigned long long)seed, b, why);
+            break;
+        }
+        if (explicit_gc) {
+            exact++;
+            size_t want = graph_bytes(model);
+            W_CHECK(st.live_bytes == want,
+                    "seed %llu, batch %d: live_bytes %zu, model %zu",
+                    (unsigned long long)seed, b, st.live_bytes, want);
+        }
+    }
+    W_CHECK(checks > PROP_BATCHES / PROP_EXPLICIT + 5,
+            "only %zu checks (automatic collections did not run?)", checks);
+    W_CHECK(exact == PROP_BATCHES / PROP_EXPLICIT, "%zu exact checks",
+            exact);
+    /* nothing stays but the root */
+    W_RC(mc_heap_modify(heap, NULL, NULL), MC_EINVAL);
+    mc_mut *mut;
+    if (!W_RC(mc_heap_begin(heap, &mut), 0)) {
+        fx_root *r = mc_heap_mut_root(mut);
+        memset(r, 0, sizeof *r);
+        W_RC(mc_heap_gc(heap), 0);
+        mc_heap_stats st;
+        W_RC(mc_heap_stats_get(heap, &st), 0);
+        W_CHECK(st.live_bytes == block_bytes(&fx_type_root, 1),
+                "emptied heap: live %zu", st.live_bytes);
+        W_CHECK(st.chunks == 1, "emptied heap keeps %zu chunks", st.chunks);
+        W_RC(mc_heap_commit(mut), 0);
+    }
+    drop_heap(pool, heap);
+    /* the model leaks what became unreachable: the worker ends here */
+}
+
+static void test_gc_property(void **state)
+{
+    (void)state;
+    const char *s = getenv("MC_TEST_SEED");
+    uint64_t seed = s ? strtoull(s, NULL, 0) : 0x5eed0001ull;
+    tu_begin();
+    tu_drive(NULL, drv_property, &seed, sizeof seed);
+    tu_end();
+}
+
+/* ------------------------------------------------------------ pins */
+
+static void drv_pins(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(heap, &mut), 0))
+        return;
+    /* the tutorial's pin scenario: add, pin, add more until a collection
+     * runs, the first value is intact */
+    fx_rec *lr = fx_new_rec(1234, 0.25, "pinned value");
+    fx_rec *pinned = NULL, *loose = NULL;
+    W_RC(mc_heap_add(mut, &fx_type_rec, lr, (void **)&pinned), 0);
+    W_RC(mc_heap_pin(mut, pinned), 0);
+    W_RC(mc_heap_add(mut, &fx_type_rec, lr, (void **)&loose), 0);
+    mc_heap_stats st0, st;
+    W_RC(mc_heap_stats_get(heap, &st0), 0);
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    int n = 0;
+    do {
+        void *sh;
+        if (W_RC(mc_heap_add(mut, &mc_type_bytes, big, &sh), 0))
+            break;
+        W_RC(mc_heap_stats_get(heap, &st), 0);
+    } while (st.collections == st0.collections && ++n < 100000);
+    W_CHECK(st.collections > st0.collections, "no collection ran");
+    W_CHECK(pinned->i == 1234 && pinned->d == 0.25 &&
+                strcmp(pinned->s, "pinned value") == 0,
+            "the pinned value changed");
+    /* the unpinned, unattached one was reclaimed (MC_DEBUG poisoned it) */
+    W_CHECK(mc__bw_state(mc__ld(mc__hdr(loose))) != MC__B_ALLOC ||
+                loose->i != 1234,
+            "the unpinned value survived a collection");
+    /* live: the root and the pinned record (and its string) */
+    W_RC(mc_heap_gc(heap), 0); /* inside the mutation: uses its pins */
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    size_t want = block_bytes(&fx_type_root, 1) +
+                  block_bytes(&fx_type_rec, 1) +
+                  block_bytes(&mc_type_bytes, strlen("pinned value") + 1);
+    W_CHECK(st.live_bytes == want, "live %zu, want %zu", st.live_bytes,
+            want);
+    W_CHECK(strcmp(pinned->s, "pinned value") == 0, "pinned after gc");
+    W_RC(mc_heap_commit(mut), 0);
+    /* after the commit the pin is gone */
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.live_bytes == block_bytes(&fx_type_root, 1),
+            "unpinned after commit: live %zu", st.live_bytes);
+    fx_free_graph(&fx_type_rec, lr);
+    drop_heap(pool, heap);
+}
+
+static void test_pins(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_pins, NULL, 0);
+    tu_end();
+}
+
+/* -------------------------------------------------- deep, large, chunks */
+
+static void drv_deep_and_large(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(512 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(heap, &mut), 0))
+        return;
+    fx_root *root = mc_heap_mut_root(mut);
+    /* a list of 10^6 nodes: copied and marked without recursion */
+    const size_t n = 1000000;
+    fx_node *l = fx_new_list(n, 0);
+    void *sh;
+    if (!W_RC(mc_heap_add(mut, &fx_type_node, l, &sh), 0))
+        root->lists[0] = sh;
+    fx_free_graph(&fx_type_node, l);
+    W_RC(mc_heap_gc(heap), 0);
+    size_t k = 0;
+    for (fx_node *x = root->lists[0]; x; x = x->next, k++)
+        if (x->v != (int64_t)k)
+            break;
+    W_CHECK(k == n, "deep list: %zu of %zu nodes intact", k, n);
+    mc_heap_stats st, st1;
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.live_bytes == graph_bytes(root), "live %zu", st.live_bytes);
+
+    /* large arrays get chunks of their own, given back when they die */
+    root->lists[0] = NULL;
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.chunks == 1, "%zu chunks after dropping the list",
+            st.chunks);
+    for (int i = 0; i < 4; i++) {
+        fx_strs *s = fx_new_strs(5000, i);
+        if (!W_RC(mc_heap_add(mut, &fx_type_strs, s, &sh), 0))
+            root->arrs[i] = sh;
+        fx_free_graph(&fx_type_strs, s);
+    }
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st1), 0);
+    W_CHECK(st1.chunks >= st.chunks + 4, "chunks %zu -> %zu", st.chunks,
+            st1.chunks);
+    W_CHECK(strcmp(root->arrs[3]->items[4999], "s3.4999") == 0, "item");
+    memset(root->arrs, 0, sizeof root->arrs);
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st1), 0);
+    W_CHECK(st1.chunks == 1 && st1.heap_bytes == st.heap_bytes,
+            "after dropping the arrays: %zu chunks, %zu bytes", st1.chunks,
+            st1.heap_bytes);
+    mc_pool_stats ps;
+    W_RC(mc_pool_stats_get(pool, &ps), 0);
+    W_CHECK(ps.chunks == 2, "pool: %zu chunks handed out (header + 1)",
+            ps.chunks);
+    W_RC(mc_heap_commit(mut), 0);
+    drop_heap(pool, heap);
+}
+
+static void test_deep_and_large(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_deep_and_large, NULL, 0);
+    tu_end();
+}
+
+/* --------------------------------------------------------- exhaustion */
+
+static void drv_enomem(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(1 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(heap, &mut), 0))
+        return;
+    fx_root *root = mc_heap_mut_root(mut);
+    fx_node one = {0, NULL};
+    int rc = 0;
+    int64_t added = 0;
+    while (added < 10000000) {
+        fx_node *sh;
+        one.v = added;
+        rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&sh);
+        if (rc)
+            break;
+        sh->next = root->lists[0];
+        root->lists[0] = sh;
+        added++;
+    }
+    W_CHECK(rc == MC_ENOMEM, "filling the pool ended with %s",
+            tu_code_name(rc));
+    W_CHECK(added > 10000, "only %lld nodes fit", (long long)added);
+    /* everything added is intact */
+    int64_t k = added;
+    for (fx_node *x = root->lists[0]; x; x = x->next)
+        if (x->v != --k)
+            break;
+    W_CHECK(k == 0, "list broken at %lld", (long long)k);
+    /* a value too big for what is left fails alone */
+    fx_strs *s = fx_new_strs(20000, 1);
+    void *sh;
+    W_RC(mc_heap_add(mut, &fx_type_strs, s, &sh), MC_ENOMEM);
+    fx_free_graph(&fx_type_strs, s);
+    /* drop most of the list: adds work again */
+    fx_node *x = root->lists[0];
+    for (int i = 0; i < 100 && x; i++)
+        x = x->next;
+    if (x)
+        x->next = NULL;
+    W_RC(mc_heap_gc(heap), 0);
+    for (int i = 0; i < 5000 && !tu_w_failed(); i++) {
+        fx_rec r = {i, 1.0, "after the pool was full"};
+        if (!W_RC(mc_heap_add(mut, &fx_type_rec, &r, &sh), 0))
+            root->recs[i % FX_SLOTS] = sh;
+    }
+    W_CHECK(strcmp(root->recs[0]->s, "after the pool was full") == 0,
+            "record");
+    mc_heap_stats st;
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.live_bytes == graph_bytes(root), "live %zu vs %zu",
+            st.live_bytes, graph_bytes(root));
+    W_RC(mc_heap_commit(mut), 0);
+    drop_heap(pool, heap);
+}
+
+static void test_enomem(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_enomem, NULL, 0);
+    tu_end();
+}
+
+/* --------------------------------------------------------- concurrency */
+
+typedef struct share_arg {
+    mc_res_id pool;
+    mc_heap *heap;
+    int iters;
+    int id;
+} share_arg;
+
+/* Prepends before it counts, so a reader sees length >= counter. */
+static int conc_step(mc_mut *mut, void *rootp, void *ctx)
+{
+    fx_root *root = rootp;
+    const share_arg *a = ctx;
+    int64_t c = __atomic_load_n(&root->counter, __ATOMIC_RELAXED) + 1;
+    fx_node one = {c, NULL};
+    fx_node *n;
+    int rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&n);
+    if (rc)
+        return rc;
+    n->next = root->lists[0];
+    __atomic_store_n(&root->lists[0], n, __ATOMIC_RELEASE);
+    __atomic_store_n(&root->counter, c, __ATOMIC_RELEASE);
+    /* the old scratch string becomes garbage while readers may read it */
+    char buf[200];
+    snprintf(buf, sizeof buf, "scratch %d %lld %0100d", a->id, (long long)c,
+             0);
+    char *s;
+    rc = mc_heap_add(mut, &mc_type_bytes, buf, (void **)&s);
+    if (rc)
+        return rc;
+    __atomic_store_n(&root->scratch, s, __ATOMIC_RELEASE);
+    fx_tree *t = fx_new_tree(3, c);
+    void *g;
+    rc = mc_heap_add(mut, &fx_type_tree, t, &g); /* garbage */
+    fx_free_graph(&fx_type_tree, t);
+    return rc;
+}
+
+static int conc_read(const void *rootp, void *ctx)
+{
+    const fx_root *root = rootp;
+    (void)ctx;
+    int64_t c = __atomic_load_n(&root->counter, __ATOMIC_ACQUIRE);
+    const fx_node *x = __atomic_load_n(&root->lists[0], __ATOMIC_ACQUIRE);
+    int64_t len = 0, prev = INT64_MAX;
+    for (; x; x = x->next, len++) {
+        if (x->v >= prev)
+            return -1;
+        prev = x->v;
+    }
+    if (len < c)
+        return -2;
+    const char *s = __atomic_load_n(&root->scratch, __ATOMIC_ACQUIRE);
+    if (s && strncmp(s, "scratch ", 8) != 0)
+        return -3; /* poisoned: it was freed under the reader */
+    return 0;
+}
+
+static void drv_conc_worker(const void *arg, size_t len)
+{
+    share_arg a;
+    if (len != sizeof a)
+        return;
+    memcpy(&a, arg, sizeof a);
+    mc_pool *pool;
+    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+        return;
+    for (int i = 0; i < a.iters && !tu_w_failed(); i++) {
+        W_RC(mc_heap_modify(a.heap, conc_step, &a), 0);
+        if (i % 4 == 0)
+            W_RC(mc_heap_root_p(a.heap, conc_read, NULL), 0);
+        if (i % 16 == 0) {
+            void *copy = NULL;
+            if (!W_RC(mc_heap_root_c(a.heap, &copy), 0)) {
+                W_RC(conc_read(copy, NULL), 0);
+                mc_local_free(copy);
+            }
+        }
+    }
+    W_RC(mc_pool_release(pool), 0);
+}
+
+#define CONC_ITERS 3000
+
+static void drv_concurrent(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(256 * MiB, &pool, &heap))
+        return;
+    mc_pid pids[2];
+    for (int i = 0; i < 2; i++) {
+        share_arg a = {mc_pool_id(pool), heap, CONC_ITERS, i};
+        W_RC(tu_start_fn(drv_conc_worker, &a, sizeof a, &pids[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        W_JOIN_OK(tu_driver_jp, pids[i], "concurrent worker");
+    fx_root *root = mc_heap_root_ro(heap);
+    W_CHECK(root->counter == 2 * CONC_ITERS, "counter %lld",
+            (long long)root->counter);
+    int64_t k = 2 * CONC_ITERS;
+    for (fx_node *x = root->lists[0]; x; x = x->next)
+        if (x->v != k--)
+            break;
+    W_CHECK(k == 0, "list stops at %lld", (long long)k);
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.collections > 2, "collections %llu",
+            (unsigned long long)st.collections);
+    drop_heap(pool, heap);
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_concurrent, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------------ kill -9 */
+
+static int kill_step(mc_mut *mut, void *rootp, void *ctx)
+{
+    fx_root *root = rootp;
+    (void)ctx;
+    int64_t c = root->counter + 1;
+    fx_node one = {c, NULL};
+    fx_node *n;
+    int rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&n);
+    if (rc)
+        return rc;
+    n->next = c % 128 ? root->lists[0] : NULL; /* drop the old list */
+    root->lists[0] = n;
+    root->counter = c;
+    char buf[2100];
+    snprintf(buf, sizeof buf, "s%lld %02000d", (long long)c, 0);
+    rc = mc_heap_add(mut, &mc_type_bytes, buf, (void **)&root->scratch);
+    if (rc)
+        return rc;
+    fx_tree *t = fx_new_tree(1 + c % 4, c);
+    rc = mc_heap_add(mut, &fx_type_tree, t, (void **)&root->trees[c % 8]);
+    fx_free_graph(&fx_type_tree, t);
+    return rc;
+}
+
+static int set_pid(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    __atomic_store_n(&((fx_root *)rootp)->pid, (int64_t)getpid(),
+                     __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void drv_kill_victim(const void *arg, size_t len)
+{
+    share_arg a;
+    if (len != sizeof a)
+        return;
+    memcpy(&a, arg, sizeof a);
+    mc_pool *pool;
+    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+        return;
+    W_RC(mc_heap_modify(a.heap, set_pid, NULL), 0);
+    for (;;) /* until killed */
+        if (W_RC(mc_heap_modify(a.heap, kill_step, NULL), 0))
+            return;
+}
+
+#define KILLS 200
+
+static void drv_kill_loop(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    alarm(240); /* a deadlock ends the driver (and fails the test) */
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(256 * MiB, &pool, &heap))
+        return;
+    fx_root *root = mc_heap_root_ro(heap);
+    int owner_dead = 0;
+    uint64_t gcs = 0;
+    for (int it = 0; it < KILLS && !tu_w_failed(); it++) {
+        share_arg a = {mc_pool_id(pool), heap, 0, it};
+        mc_pid pid;
+        if (W_RC(tu_start_fn(drv_kill_victim, &a, sizeof a, &pid), 0))
+            break;
+        int64_t ospid;
+        while ((ospid = __atomic_load_n(&root->pid, __ATOMIC_ACQUIRE)) == 0)
+            usleep(50);
+        usleep(rnd() % 4000);
+        kill((pid_t)ospid, SIGKILL);
+        mc_join_result r = {0};
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                "victim %d: %s", it, tu_kind_str(&r));
+        mc_join_result_free(&r);
+
+        mc_mut *mut;
+        int rc = mc_heap_begin(heap, &mut);
+        W_CHECK(rc == 0 || rc == MC_EOWNERDEAD, "begin after kill %d: %s",
+                it, tu_code_name(rc));
+        if (rc && rc != MC_EOWNERDEAD)
+            break;
+        owner_dead += rc == MC_EOWNERDEAD;
+        /* the list is well formed (values decrease), then a verified
+         * collection (MC_DEBUG) with the dead worker's garbage */
+        int64_t prev = INT64_MAX, n = 0;
+        for (fx_node *x = root->lists[0]; x && n < 1000; x = x->next, n++) {
+            W_CHECK(x->v < prev, "kill %d: list out of order", it);
+            prev = x->v;
+        }
+        W_CHECK(n < 1000, "kill %d: list too long", it);
+        /* not every time: the victims' allocations add up to automatic
+         * collections, so that some kills land inside one */
+        if (it % 8 == 0)
+            W_RC(mc_heap_gc(heap), 0);
+        __atomic_store_n(&root->pid, 0, __ATOMIC_RELEASE);
+        W_RC(mc_heap_commit(mut), 0);
+    }
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    gcs = st.collections;
+    if (getenv("MC_TEST_VERBOSE"))
+        fprintf(stderr, "kill loop: %d kills, %d found the lock held by the "
+                        "dead worker, %llu collections, %llu interrupted\n",
+                KILLS, owner_dead, (unsigned long long)gcs,
+                (unsigned long long)(heap->gcno - gcs));
+    W_CHECK(owner_dead > KILLS / 4, "only %d of %d kills hit the lock",
+            owner_dead, KILLS);
+    W_CHECK(gcs > (uint64_t)KILLS / 2, "collections %llu",
+            (unsigned long long)gcs);
+    alarm(0);
+    drop_heap(pool, heap);
+}
+
+static void test_kill_loop(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_kill_loop, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------- dead reader */
+
+/* Publishes its pid and reads forever: killed inside mc_heap_root_p, it
+ * leaves its reader slot showing an old epoch. */
+static int stuck_read(const void *rootp, void *ctx)
+{
+    (void)ctx;
+    __atomic_store_n(&((fx_root *)rootp)->pid, (int64_t)getpid(),
+                     __ATOMIC_RELEASE);
+    for (;;)
+        pause();
+    return 0;
+}
+
+static void drv_stuck_reader(const void *arg, size_t len)
+{
+    share_arg a;
+    if (len != sizeof a)
+        return;
+    memcpy(&a, arg, sizeof a);
+    mc_pool *pool;
+    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+        return;
+    W_RC(mc_heap_root_p(a.heap, stuck_read, NULL), 0);
+}
+
+static void drv_dead_reader(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    alarm(60); /* a collector waiting for the dead reader fails the test */
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    fx_root *root = mc_heap_root_ro(heap);
+    share_arg a = {mc_pool_id(pool), heap, 0, 0};
+    mc_pid pid;
+    if (W_RC(tu_start_fn(drv_stuck_reader, &a, sizeof a, &pid), 0))
+        return;
+    int64_t ospid;
+    while ((ospid = __atomic_load_n(&root->pid, __ATOMIC_ACQUIRE)) == 0)
+        usleep(100);
+    /* the reader is inside: a collection now would wait for it */
+    kill((pid_t)ospid, SIGKILL);
+    mc_join_result r = {0};
+    W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+    mc_join_result_free(&r);
+    W_RC(mc_heap_gc(heap), 0); /* clears the dead slot, does not hang */
+    W_RC(mc_heap_gc(heap), 0);
+    int64_t c = -1;
+    W_RC(mc_heap_root_p(heap, read_counter, &c), 0);
+    W_CHECK(c == 0, "counter %lld", (long long)c);
+    alarm(0);
+    drop_heap(pool, heap);
+}
+
+static void test_dead_reader(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_dead_reader, NULL, 0);
+    tu_end();
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    tu_def_driver();
+    rng_state = 0x9e3779b97f4a7c15ull;
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_gc_property),
+        cmocka_unit_test(test_pins),
+        cmocka_unit_test(test_deep_and_large),
+        cmocka_unit_test(test_enomem),
+        cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_kill_loop),
+        cmocka_unit_test(test_dead_reader),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

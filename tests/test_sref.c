@@ -1,0 +1,329 @@
+/* test_sref.c: shared references and their descriptors (mcore/sref.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcore/sref.h"
+#include "testutil.h"
+
+#define MiB ((size_t)1 << 20)
+
+/* A small record: an int and a string that spells it, so that a torn or
+ * freed value shows. */
+typedef struct rec {
+    int64_t n;
+    char *s;
+} rec;
+
+static int rec_copy(mc_copier *c, void *dst, const void *src)
+{
+    const rec *s = src;
+    rec *d = dst;
+    d->n = s->n;
+    return mc_copy_str(c, &s->s, &d->s);
+}
+
+static void rec_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, ((const rec *)obj)->s);
+}
+
+static const mc_type rec_type = {
+    .name = "rec", .id = 0x2f6b1d0e9a8c7b35ull, .size = sizeof(rec),
+    .align = _Alignof(rec), .copy = rec_copy, .trace = rec_trace,
+};
+
+static const mc_type other_type = {
+    .name = "other", .id = 0x2f6b1d0e9a8c7b36ull, .size = sizeof(rec),
+    .align = _Alignof(rec), .copy = rec_copy, .trace = rec_trace,
+};
+
+static void spell(char *buf, size_t n, int64_t v)
+{
+    snprintf(buf, n, "value-%lld", (long long)v);
+}
+
+/* 0 if r is consistent (its string spells its number). */
+static int rec_bad(const rec *r)
+{
+    char buf[64];
+    spell(buf, sizeof buf, r->n);
+    return r->s == NULL || strcmp(r->s, buf) != 0;
+}
+
+static int assign_n(mc_sref *s, int64_t n)
+{
+    char buf[64];
+    spell(buf, sizeof buf, n);
+    rec r = {n, buf};
+    return mc_sref_assign(s, &r);
+}
+
+static int check_pinned(const void *v, void *ctx)
+{
+    const rec *r = v;
+    *(int64_t *)ctx = r->n;
+    return rec_bad(r) ? MC_EINVAL : 0;
+}
+
+/* ------------------------------------------------------------- basics */
+
+static void drv_basics(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s;
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0))
+        return;
+    char buf[64];
+    spell(buf, sizeof buf, 0);
+    rec init = {0, buf};
+    if (W_RC(mc_sref_create(p, &rec_type, &init, &s), 0))
+        return;
+    W_CHECK(mc_sref_type(s) == &rec_type, "type");
+    const rec *ro = mc_sref_deref_ro(s);
+    W_CHECK(ro->n == 0 && !rec_bad(ro) && ro->s != buf,
+            "the initial value is a copy in the heap");
+    for (int64_t i = 1; i <= 20000; i++)
+        if (W_RC(assign_n(s, i), 0))
+            return;
+    rec *c;
+    if (!W_RC(mc_sref_deref_c(s, (void **)&c), 0)) {
+        W_CHECK(c->n == 20000 && !rec_bad(c), "deref_c: %lld",
+                (long long)c->n);
+        mc_local_free(c);
+    }
+    int64_t seen = -1;
+    W_RC(mc_sref_deref_p(s, check_pinned, &seen), 0);
+    W_CHECK(seen == 20000, "deref_p saw %lld", (long long)seen);
+    /* 20000 assignments of garbage were collected: the heap stays small */
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(mc_sref_heap(s), &st), 0);
+    W_CHECK(st.collections > 0, "no collection ran");
+    W_CHECK(st.heap_bytes < 8 * MiB, "heap grew to %zu bytes", st.heap_bytes);
+    W_RC(mc_sref_assign(s, NULL), MC_EINVAL);
+    W_RC(mc_sref_deref_c(s, NULL), MC_EINVAL);
+    W_RC(mc_sref_destroy(s), 0);
+}
+
+static void test_basics(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_basics, NULL, 0);
+    tu_end();
+}
+
+/* -------------------------------------------- descriptors across workers */
+
+static void drv_use_descr(const void *arg, size_t len)
+{
+    mc_sref_descr d;
+    W_CHECK(len == sizeof d, "arg");
+    memcpy(&d, arg, sizeof d);
+    mc_sref *s;
+    W_RC(mc_sref_of_descr(&d, &other_type, &s), MC_ETYPE);
+    if (W_RC(mc_sref_of_descr(&d, &rec_type, &s), 0))
+        return;
+    const rec *r = mc_sref_deref_ro(s);
+    W_CHECK(r->n == 7 && !rec_bad(r), "the creator's value");
+    W_RC(assign_n(s, 8), 0);
+}
+
+static void drv_descr(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s;
+    mc_sref_descr d;
+    char buf[64];
+    spell(buf, sizeof buf, 7);
+    rec init = {7, buf};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0) ||
+        W_RC(mc_sref_descr_of(s, &d), 0))
+        return;
+    mc_pid w;
+    /* inheriting nothing: the worker maps the pool through the master */
+    if (!W_RC(tu_start_fn_ex(drv_use_descr, &d, sizeof d, NULL, 0, &w), 0))
+        W_JOIN_OK(tu_driver_jp, w, "descriptor user");
+    const rec *r = mc_sref_deref_ro(s);
+    W_CHECK(r->n == 8 && !rec_bad(r), "the worker's assignment: %lld",
+            (long long)r->n);
+    /* a stale descriptor: the sref is gone */
+    W_RC(mc_sref_destroy(s), 0);
+    W_RC(mc_sref_of_descr(&d, &rec_type, &s), MC_EINVAL);
+}
+
+static void test_descr(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_descr, NULL, 0);
+    tu_end();
+}
+
+/* ----------------------------------------------------- garbage in, no crash */
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void drv_garbage(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s, *got;
+    mc_sref_descr good, d;
+    char buf[64];
+    spell(buf, sizeof buf, 1);
+    rec init = {1, buf};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0) ||
+        W_RC(mc_sref_descr_of(s, &good), 0))
+        return;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int ok = 0;
+    for (int i = 0; i < 10000; i++) {
+        unsigned char *b = (unsigned char *)&d;
+        if (i % 2) { /* random bytes */
+            for (size_t k = 0; k < sizeof d; k++)
+                b[k] = (unsigned char)rnd(&x);
+        } else { /* a good descriptor with one field bent */
+            d = good;
+            uint64_t v = rnd(&x);
+            switch (v % 4) {
+            case 0: d.pool = (int64_t)(rnd(&x) % 64); break;
+            case 1: d.offset = rnd(&x) % (32 * MiB); break;
+            case 2: d.gen ^= 1 + rnd(&x) % 255; break;
+            default: d.offset += 8 * (1 + rnd(&x) % 64); break;
+            }
+        }
+        int same = memcmp(&d, &good, sizeof d) == 0;
+        int rc = mc_sref_of_descr(&d, &rec_type, &got);
+        if (rc == 0) {
+            W_CHECK(same, "garbage descriptor %d accepted", i);
+            ok++;
+        } else if (same) {
+            W_CHECK(0, "the good descriptor was refused: %s", tu_err(rc));
+        } else if (rc != MC_EINVAL && rc != MC_ETYPE) {
+            W_CHECK(0, "garbage descriptor %d: %s", i, tu_err(rc));
+            return;
+        }
+    }
+    W_CHECK(ok > 0 && ok < 100, "%d bent descriptors were the good one",
+            ok);
+    W_RC(mc_sref_of_descr(&good, &rec_type, &got), 0);
+    W_CHECK(got == s, "the good one still works");
+}
+
+static void test_garbage(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_garbage, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------ concurrent assign and read */
+
+struct conc {
+    mc_sref_descr d;
+    int role; /* 0: writer, 1: copy reader, 2: pinned reader */
+};
+
+enum { N_ASSIGN = 20000 };
+
+static void drv_conc_worker(const void *arg, size_t len)
+{
+    struct conc c;
+    W_CHECK(len == sizeof c, "arg");
+    memcpy(&c, arg, sizeof c);
+    mc_sref *s;
+    if (W_RC(mc_sref_of_descr(&c.d, &rec_type, &s), 0))
+        return;
+    if (c.role == 0) {
+        for (int64_t i = 1; i <= N_ASSIGN; i++)
+            if (W_RC(assign_n(s, i), 0))
+                return;
+        return;
+    }
+    int64_t last = 0;
+    while (last < N_ASSIGN) {
+        int64_t n = -1;
+        if (c.role == 1) {
+            rec *r;
+            if (W_RC(mc_sref_deref_c(s, (void **)&r), 0))
+                return;
+            if (rec_bad(r)) {
+                W_CHECK(0, "torn copy: %lld", (long long)r->n);
+                mc_local_free(r);
+                return;
+            }
+            n = r->n;
+            mc_local_free(r);
+        } else if (W_RC(mc_sref_deref_p(s, check_pinned, &n), 0)) {
+            return;
+        }
+        if (n < last) {
+            W_CHECK(0, "went back from %lld to %lld", (long long)last,
+                    (long long)n);
+            return;
+        }
+        last = n;
+    }
+}
+
+static void drv_conc(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s;
+    struct conc c;
+    char buf[64];
+    spell(buf, sizeof buf, 0);
+    rec init = {0, buf};
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0) ||
+        W_RC(mc_sref_descr_of(s, &c.d), 0))
+        return;
+    mc_pid w[3];
+    for (int i = 0; i < 3; i++) {
+        c.role = 2 - i; /* readers first */
+        W_RC(tu_start_fn(drv_conc_worker, &c, sizeof c, &w[i]), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        W_JOIN_OK(tu_driver_jp, w[i], "concurrent worker");
+    W_CHECK(((const rec *)mc_sref_deref_ro(s))->n == N_ASSIGN, "final");
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_conc, NULL, 0);
+    tu_end();
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    tu_def_driver();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_descr),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_concurrent),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
