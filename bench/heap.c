@@ -55,7 +55,7 @@ static int recs_copy(mc_copier *c, void *dst, const void *src)
     const recs *s = src;
     recs *d = dst;
     d->n = s->n;
-    return mc_copy_ptr(c, &rec_type, s->n, (void *const *)&s->items,
+    return mc_copy_own(c, &rec_type, s->n, (void *const *)&s->items,
                        (void **)&d->items);
 }
 

@@ -190,14 +190,15 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
     return p;
 }
 
-/* Find or make the target of allocation src (count elements of t); *dst
- * gets the writer's address.  Leaf allocations are copied at once (one
- * memcpy); others are queued. */
-static int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
-                      const void *src, void **dst)
+/* Make the target of allocation src (count elements of t); *dst gets the
+ * writer's address.  shared: look for (and record) an earlier copy of src.
+ * Leaf allocations are copied at once (one memcpy); others are queued. */
+static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
+                             const void *src, void **dst, int shared)
 {
-    void *d = visited_get(c, src);
-    if (d) {
+    void *d;
+    int rc;
+    if (shared && (d = visited_get(c, src))) {
         *dst = d;
         return 0;
     }
@@ -205,8 +206,7 @@ static int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
     if (!d)
         return fail(c, MC_ENOMEM);
     c->allocs++;
-    int rc = visited_put(c, src, d);
-    if (rc)
+    if (shared && (rc = visited_put(c, src, d)))
         return fail(c, rc);
     if (!t->copy) {
         memcpy(d, src, count * t->size);
@@ -220,12 +220,13 @@ static int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
     return 0;
 }
 
-int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
-                void *const *src_field, void **dst_field)
+static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
+                             void *const *src_field, void **dst_field,
+                             int shared)
 {
-    if (!c || !t || !src_field || !dst_field)
-        return mc__err(MC_EINVAL, "mc_copy_ptr: NULL argument");
-    if (c->err)
+    if (MC_UNLIKELY(!c || !t || !src_field || !dst_field))
+        return mc__err(MC_EINVAL, "copy: NULL argument");
+    if (MC_UNLIKELY(c->err))
         return c->err;
     const void *src = *src_field;
     if (!src) {
@@ -233,20 +234,32 @@ int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
         return 0;
     }
     void *d;
-    int rc = copy_alloc(c, t, count, src, &d);
+    int rc = copy_alloc(c, t, count, src, &d, shared);
     if (rc)
         return rc;
     *dst_field = c->reloc ? c->reloc(c, d) : d;
     return 0;
 }
 
+int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
+                void *const *src_field, void **dst_field)
+{
+    return copy_field(c, t, count, src_field, dst_field, 1);
+}
+
+int mc_copy_own(mc_copier *c, const mc_type *t, size_t count,
+                void *const *src_field, void **dst_field)
+{
+    return copy_field(c, t, count, src_field, dst_field, 0);
+}
+
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
 {
-    if (!src_field || !dst_field)
+    if (MC_UNLIKELY(!src_field || !dst_field))
         return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
     size_t n = *src_field ? strlen(*src_field) + 1 : 0;
-    return mc_copy_ptr(c, &mc_type_bytes, n, (void *const *)src_field,
-                       (void **)dst_field);
+    return copy_field(c, &mc_type_bytes, n, (void *const *)src_field,
+                      (void **)dst_field, 0);
 }
 
 /* Copy the elements of every queued allocation; each may queue more. */
@@ -275,7 +288,7 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     if (t == &mc_type_bytes)
         count = strlen(src) + 1;
     void *d;
-    int rc = copy_alloc(c, t, count, src, &d);
+    int rc = copy_alloc(c, t, count, src, &d, 1);
     if (!rc)
         rc = drain(c);
     if (rc)

@@ -182,14 +182,7 @@ static void free_run(mc_heap *h, char *start, char *end)
     mc__block *b = (mc__block *)start;
     /* one store makes the run one block; only then are the headers inside
      * it overwritten */
-    mc__st(b, mc__bw(MC__B_FREE, 0, 0, bytes));
-    if (bytes < MC__MIN_BLOCK)
-        return;
-    if (h->debug)
-        memset(b + 1, MC__POISON, bytes - MC__HDR);
-    unsigned cl = mc__heap_class(bytes);
-    b->w1 = (uint64_t)(uintptr_t)h->flist[cl];
-    h->flist[cl] = b;
+    mc__heap_list_free(h, b, bytes);
 }
 
 static size_t sweep(mc_heap *h, unsigned mark)
@@ -197,6 +190,7 @@ static size_t sweep(mc_heap *h, unsigned mark)
     size_t live = 0;
     for (unsigned i = 0; i < MC__NCLASS; i++)
         h->flist[i] = NULL;
+    h->fmask[0] = h->fmask[1] = 0;
     mc__chunk **link = &h->chunks;
     while (*link) {
         mc__chunk *c = *link;

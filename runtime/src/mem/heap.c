@@ -143,19 +143,9 @@ void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c)
     mc_pool_free(h->pool, c, c->size);
 }
 
-/* Make [b, b + bytes) a free block (it lies outside every list) and list
- * it.  A 16-byte block has no room for a payload and is never handed out:
- * it stays unlisted until a sweep merges it with a neighbour. */
 static void make_free(mc_heap *h, mc__block *b, size_t bytes)
 {
-    mc__st(b, mc__bw(MC__B_FREE, 0, 0, bytes));
-    if (bytes < MC__MIN_BLOCK)
-        return;
-    if (h->debug)
-        memset(b + 1, MC__POISON, bytes - MC__HDR);
-    unsigned cl = mc__heap_class(bytes);
-    b->w1 = (uint64_t)(uintptr_t)h->flist[cl];
-    h->flist[cl] = b;
+    mc__heap_list_free(h, b, bytes);
 }
 
 /* The bump space of the current chunk becomes a free block, so that the
@@ -204,11 +194,21 @@ static mc__block *take_fit(mc_heap *h, size_t bytes, unsigned cl)
             link = &b->w1;
         }
     }
-    for (unsigned c = cl + 1; c < MC__NCLASS; c++) {
-        mc__block *b = h->flist[c];
-        if (b) {
-            h->flist[c] = next_free(b);
-            return b;
+    /* the next non-empty larger class, by the hint bits: no scan of
+     * every class when most lists are empty */
+    for (unsigned w = (cl + 1) >> 6; w < 2; w++) {
+        uint64_t bits = h->fmask[w];
+        if (w == (cl + 1) >> 6)
+            bits &= ~0ull << ((cl + 1) & 63);
+        while (bits) {
+            unsigned c = w * 64 + (unsigned)__builtin_ctzll(bits);
+            mc__block *b = c < MC__NCLASS ? h->flist[c] : NULL;
+            if (b) {
+                h->flist[c] = next_free(b);
+                return b;
+            }
+            h->fmask[w] &= ~(1ull << (c & 63)); /* stale hint */
+            bits &= bits - 1;
         }
     }
     return NULL;
@@ -347,6 +347,7 @@ static void register_atfork(void)
 static _Thread_local struct {
     unsigned gen;
     int32_t tid;
+    int32_t pid;      /* getpid() is a system call: cached per fork */
     unsigned rr;
     struct {
         mc_heap *h;
@@ -363,8 +364,15 @@ static int32_t my_tid(void)
         memset(&tl, 0, sizeof tl);
         tl.gen = atomic_load(&fork_gen);
         tl.tid = (int32_t)syscall(SYS_gettid);
+        tl.pid = (int32_t)getpid();
     }
     return tl.tid;
+}
+
+static int32_t my_pid(void)
+{
+    my_tid();
+    return tl.pid;
 }
 
 static int tid_dead(int32_t tid)
@@ -482,6 +490,12 @@ static _Thread_local mc_mut *open_muts;
 
 static int heap_lock(mc_heap *h)
 {
+    /* A thread that locks twice would deadlock: refuse instead.  (Cheaper
+     * than an error-checking mutex: its open mutations are at hand.) */
+    for (mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == h)
+            return mc__err(MC_ESTATE, "heap %p: this thread is already "
+                                      "mutating it", (void *)h);
     int e = pthread_mutex_lock(&h->lock);
     if (e == EOWNERDEAD) {
         int32_t dead = atomic_load(&h->holder);
@@ -489,7 +503,7 @@ static int heap_lock(mc_heap *h)
          * what the dead holder half-built is garbage for the collector. */
         pthread_mutex_consistent(&h->lock);
         h->gc_requested = 1;
-        atomic_store(&h->holder, (int32_t)getpid());
+        atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
                                       "%d) died inside a mutation",
                        (void *)h, (int)dead);
@@ -499,13 +513,14 @@ static int heap_lock(mc_heap *h)
                                   "mutating it", (void *)h);
     if (e)
         return mc__err(MC_ESYS, "heap lock: %s", strerror(e));
-    atomic_store(&h->holder, (int32_t)getpid());
+    /* diagnostics only: the lock orders it */
+    atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
     return 0;
 }
 
 static void heap_unlock(mc_heap *h)
 {
-    atomic_store(&h->holder, 0);
+    atomic_store_explicit(&h->holder, 0, memory_order_relaxed);
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -522,6 +537,29 @@ static int maybe_collect(mc_mut *m)
     return mc__heap_collect(h, m->pins, m->npins) == 0;
 }
 
+/* Lock heap and open the mutation m (zeroed by the caller). */
+static int open_mut(mc_heap *heap, mc_mut *m)
+{
+    int rc = heap_lock(heap);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    m->h = heap;
+    m->next_open = open_muts;
+    open_muts = m;
+    return rc;
+}
+
+static void close_mut(mc_mut *mut)
+{
+    for (mc_mut **p = &open_muts; *p; p = &(*p)->next_open)
+        if (*p == mut) {
+            *p = mut->next_open;
+            break;
+        }
+    heap_unlock(mut->h);
+    free(mut->pins);
+}
+
 int mc_heap_begin(mc_heap *heap, mc_mut **mut)
 {
     int rc = check_heap(heap, "mc_heap_begin");
@@ -532,14 +570,11 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     mc_mut *m = calloc(1, sizeof *m);
     if (!m)
         return mc__err(MC_ENOMEM, "mc_heap_begin: no memory");
-    rc = heap_lock(heap);
+    rc = open_mut(heap, m);
     if (rc && rc != MC_EOWNERDEAD) {
         free(m);
         return rc;
     }
-    m->h = heap;
-    m->next_open = open_muts;
-    open_muts = m;
     *mut = m;
     return rc;
 }
@@ -548,13 +583,7 @@ int mc_heap_commit(mc_mut *mut)
 {
     if (!mut)
         return mc__err(MC_EINVAL, "mc_heap_commit: NULL mut");
-    for (mc_mut **p = &open_muts; *p; p = &(*p)->next_open)
-        if (*p == mut) {
-            *p = mut->next_open;
-            break;
-        }
-    heap_unlock(mut->h);
-    free(mut->pins);
+    close_mut(mut);
     free(mut);
     return 0;
 }
@@ -564,12 +593,15 @@ int mc_heap_modify(mc_heap *heap,
 {
     if (!fn)
         return mc__err(MC_EINVAL, "mc_heap_modify: NULL fn");
-    mc_mut *m;
-    int rc = mc_heap_begin(heap, &m);
+    int rc = check_heap(heap, "mc_heap_modify");
+    if (rc)
+        return rc;
+    mc_mut m = {0}; /* a callback's mutation needs no heap allocation */
+    rc = open_mut(heap, &m);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
-    rc = fn(m, mc_heap_mut_root(m), ctx);
-    mc_heap_commit(m);
+    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    close_mut(&m);
     return rc;
 }
 
@@ -667,7 +699,7 @@ int mc_heap_create(mc_pool *pool, const mc_type *root_type,
     if (!e)
         e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     if (!e)
-        e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+        e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
     if (!e)
         e = pthread_mutex_init(&h->lock, &a);
     pthread_mutexattr_destroy(&a);

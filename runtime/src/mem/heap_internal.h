@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mcore/heap.h"
 
@@ -143,6 +144,7 @@ struct mc_heap {
     mc__chunk *chunks;         /* every chunk, newest first */
     mc__chunk *cur;            /* the chunk bump allocation uses */
     mc__block *flist[MC__NCLASS]; /* free lists, by class */
+    uint64_t fmask[2];         /* hint: bit c set if flist[c] may be non-empty */
 
     /* accounting (derived; the collector recomputes it) */
     size_t live_after_gc;
@@ -184,6 +186,25 @@ static inline size_t mc__heap_block_bytes(const mc_type *t, size_t count)
 
 /* Free-list class of a free block of `bytes` (a multiple of MC__GRAN). */
 unsigned mc__heap_class(size_t bytes);
+
+_Static_assert(MC__NCLASS <= 128, "fmask has two words");
+
+/* Make [b, b + bytes) a free block (it lies outside every list) and list
+ * it.  A 16-byte block has no room for a payload and is never handed out:
+ * it stays unlisted until a sweep merges it with a neighbour.  The one
+ * store of word 0 comes first, so the tiling stays valid. */
+static inline void mc__heap_list_free(mc_heap *h, mc__block *b, size_t bytes)
+{
+    mc__st(b, mc__bw(MC__B_FREE, 0, 0, bytes));
+    if (bytes < MC__MIN_BLOCK)
+        return;
+    if (h->debug)
+        memset(b + 1, MC__POISON, bytes - MC__HDR);
+    unsigned cl = mc__heap_class(bytes);
+    b->w1 = (uint64_t)(uintptr_t)h->flist[cl];
+    h->flist[cl] = b;
+    h->fmask[cl >> 6] |= 1ull << (cl & 63);
+}
 
 /* The mc_type of a type index (NULL if not in use). */
 const mc_type *mc__heap_type(const mc_heap *h, unsigned tidx);

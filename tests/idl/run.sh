@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# tests/idl/run.sh: golden tests of the mcidl front end.  Builds nothing.
+#
+#   MCIDL=build/mcidl tests/idl/run.sh        (from the repository root)
+#   tests/idl/run.sh --update                 rewrite the golden files
+#
+# good/X.mcidl  `mcidl --dump [X.args] X.mcidl` must exit 0, print nothing
+#               on stderr and print exactly X.dump; where X.deps exists,
+#               `--check --depfile` must write exactly that depfile.
+# bad/X.mcidl   `mcidl [X.args] X.mcidl` must exit 1 and print exactly
+#               X.err on stderr (nothing on stdout), and write nothing:
+#               neither the -o directory nor the depfile gets a file.
+# Helper modules that are only imported live in subdirectories.  Paths in
+# messages are relative to tests/idl/, where the tests run.
+#
+# Prints cmocka-like summary lines, which ./mcore.sh counts.
+set -u
+shopt -s nullglob
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+MCIDL=${MCIDL:-build/mcidl}
+case $MCIDL in /*) ;; *) MCIDL=$root/$MCIDL ;; esac
+update=0
+[[ ${1:-} == --update ]] && update=1
+
+if [[ ! -x $MCIDL ]]; then
+    echo "run.sh: $MCIDL not found (build it first: ninja)" >&2
+    echo "[  FAILED  ] 1 test(s), listed below:"
+    echo "[  FAILED  ] mcidl binary"
+    exit 1
+fi
+
+cd "$here" || exit 1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcidl-test.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=()
+T=${MCIDL_TEST_TIMEOUT:-20}
+
+# check NAME EXPECTED-FILE ACTUAL-FILE: compare (or update) one golden file
+check() {
+    if ((update)); then
+        cp "$3" "$2"
+        return 0
+    fi
+    if [[ ! -f $2 ]]; then
+        echo "  missing golden file $2"
+        return 1
+    fi
+    if ! diff -u "$2" "$3" >"$tmp/diff"; then
+        sed 's/^/  /' "$tmp/diff" | head -40
+        return 1
+    fi
+}
+
+for f in good/*.mcidl; do
+    t=${f%.mcidl}
+    args=()
+    [[ -f $t.args ]] && read -r -a args <"$t.args"
+    echo "[ RUN      ] $f"
+    ok=1
+    timeout -k 5 "$T" "$MCIDL" --dump "${args[@]}" "$f" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if ((rc != 0)); then
+        echo "  exit status $rc, expected 0"; ok=0
+    fi
+    if [[ -s $tmp/err ]]; then
+        echo "  unexpected stderr:"; sed 's/^/  /' "$tmp/err" | head -20; ok=0
+    fi
+    check "$f" "$t.dump" "$tmp/out" || ok=0
+    if [[ -f $t.deps ]]; then
+        rm -f "$tmp/deps"
+        timeout -k 5 "$T" "$MCIDL" --check -o out --depfile "$tmp/deps" \
+            "${args[@]}" "$f" >/dev/null 2>&1 || { echo "  --check failed"; ok=0; }
+        if [[ -f $tmp/deps ]]; then
+            check "$f" "$t.deps" "$tmp/deps" || ok=0
+        else
+            echo "  no depfile written"; ok=0
+        fi
+    fi
+    if ((ok)); then
+        echo "[       OK ] $f"; passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] $f"; failed+=("$f")
+    fi
+done
+
+for f in bad/*.mcidl; do
+    t=${f%.mcidl}
+    args=()
+    [[ -f $t.args ]] && read -r -a args <"$t.args"
+    echo "[ RUN      ] $f"
+    ok=1
+    rm -rf "$tmp/o"
+    mkdir "$tmp/o"
+    timeout -k 5 "$T" "$MCIDL" -o "$tmp/o" --depfile "$tmp/o/dep.d" \
+        "${args[@]}" "$f" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if ((rc != 1)); then
+        echo "  exit status $rc, expected 1"; ok=0
+    fi
+    if [[ -s $tmp/out ]]; then
+        echo "  unexpected stdout:"; sed 's/^/  /' "$tmp/out" | head -20; ok=0
+    fi
+    if [[ -n $(ls -A "$tmp/o") ]]; then
+        echo "  files written on error:"; ls -A "$tmp/o" | sed 's/^/  /'; ok=0
+    fi
+    check "$f" "$t.err" "$tmp/err" || ok=0
+    if ((ok)); then
+        echo "[       OK ] $f"; passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] $f"; failed+=("$f")
+    fi
+done
+
+# the command line itself
+cli() {
+    local name=$1 want=$2; shift 2
+    echo "[ RUN      ] cli: $name"
+    timeout -k 5 "$T" "$MCIDL" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if ((rc == want)); then
+        echo "[       OK ] cli: $name"; passed=$((passed + 1))
+    else
+        echo "  exit status $rc, expected $want"; sed 's/^/  /' "$tmp/err" | head -5
+        echo "[  FAILED  ] cli: $name"; failed+=("cli: $name")
+    fi
+}
+cli "--help" 0 --help
+cli "--version" 0 --version
+cli "no input" 2
+cli "two inputs" 2 good/geo.mcidl good/refs.mcidl
+cli "unknown option" 2 --frobnicate good/geo.mcidl
+cli "-I without directory" 2 good/geo.mcidl -I
+cli "missing file" 1 --check does/not/exist.mcidl
+cli "directory as input" 1 --check good
+
+if ((update)); then
+    echo "golden files updated"
+fi
+echo "[==========] $((passed + ${#failed[@]})) test(s) run."
+echo "[  PASSED  ] $passed test(s)."
+if ((${#failed[@]})); then
+    echo "[  FAILED  ] ${#failed[@]} test(s), listed below:"
+    for f in "${failed[@]}"; do
+        echo "[  FAILED  ] $f"
+    done
+    exit 1
+fi
+exit 0
