@@ -164,6 +164,56 @@ static void test_descr(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------ heap descriptors */
+
+static void drv_heap_user(const void *arg, size_t len)
+{
+    mc_heap_descr d;
+    W_CHECK(len == sizeof d, "arg");
+    memcpy(&d, arg, sizeof d);
+    mc_heap *h;
+    W_RC(mc_heap_of_descr(&d, &other_type, &h), MC_ETYPE);
+    if (W_RC(mc_heap_of_descr(&d, &rec_type, &h), 0))
+        return;
+    const rec *r = mc_heap_root_ro(h);
+    W_CHECK(r->n == 5 && !rec_bad(r), "root seen through the descriptor");
+    mc_heap_descr bad = d;
+    bad.gen++;
+    W_RC(mc_heap_of_descr(&bad, &rec_type, &h), MC_EINVAL);
+    bad = d;
+    bad.magic = 0;
+    W_RC(mc_heap_of_descr(&bad, &rec_type, &h), MC_EINVAL);
+}
+
+static void drv_heap_descr(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_heap *h;
+    mc_heap_descr d;
+    char buf[64];
+    spell(buf, sizeof buf, 5);
+    rec init = {5, buf};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_heap_create(p, &rec_type, &init, &h), 0) ||
+        W_RC(mc_heap_descr_of(h, &d), 0))
+        return;
+    W_CHECK(d.type_id == rec_type.id, "the descriptor carries the type id");
+    mc_pid w;
+    if (!W_RC(tu_start_fn_ex(drv_heap_user, &d, sizeof d, NULL, 0, &w), 0))
+        W_JOIN_OK(tu_driver_jp, w, "heap descriptor user");
+    W_RC(mc_heap_destroy(h), 0);
+    W_RC(mc_heap_of_descr(&d, &rec_type, &h), MC_EINVAL);
+}
+
+static void test_heap_descr(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_heap_descr, NULL, 0);
+    tu_end();
+}
+
 /* ----------------------------------------------------- garbage in, no crash */
 
 static uint64_t rnd(uint64_t *x)
@@ -322,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_descr),
+        cmocka_unit_test(test_heap_descr),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_concurrent),
     };

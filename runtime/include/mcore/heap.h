@@ -100,6 +100,25 @@ int mc_heap_gc(mc_heap *heap);
 
 int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st);
 
+/** A heap's descriptor: plain bytes, to pass a heap to another process
+ *  (a heap itself is never copied). */
+typedef struct mc_heap_descr {
+    uint64_t magic;
+    uint64_t type_id;  /**< the root type's id */
+    int64_t pool;      /**< pool resource id */
+    uint64_t offset;   /**< of the heap in its pool */
+    uint64_t gen;      /**< the heap's generation: stale descriptors fail */
+} mc_heap_descr;
+
+int mc_heap_descr_of(mc_heap *heap, mc_heap_descr *d);
+
+/** Find the heap a descriptor names, mapping its pool if needed (the
+ *  caller then holds the pool).
+ *  @return 0, MC_ETYPE (another root type than root_type), or MC_EINVAL
+ *          (unknown, stale or garbage descriptor: never a crash) */
+int mc_heap_of_descr(const mc_heap_descr *d, const mc_type *root_type,
+                     mc_heap **heap);
+
 /** The heap's pool, and the root's type. */
 mc_pool *mc_heap_pool(const mc_heap *heap);
 const mc_type *mc_heap_root_type(const mc_heap *heap);

@@ -50,3 +50,36 @@ int mc__heap_of_ref(const mc__heap_ref *ref, const mc_type *root_type,
     *heap = h;
     return 0;
 }
+
+/* ------------------------------------------------------ public descriptors */
+
+#define HEAP_DESCR_MAGIC 0x6d63686472303031ull /* "mchdr001" */
+
+int mc_heap_descr_of(mc_heap *heap, mc_heap_descr *d)
+{
+    mc__heap_ref ref;
+    if (!d)
+        return mc__err(MC_EINVAL, "mc_heap_descr_of: NULL descriptor");
+    int rc = mc__heap_ref_of(heap, &ref);
+    if (rc)
+        return rc;
+    *d = (mc_heap_descr){HEAP_DESCR_MAGIC, mc_heap_root_type(heap)->id,
+                         ref.pool, ref.offset, ref.gen};
+    return 0;
+}
+
+int mc_heap_of_descr(const mc_heap_descr *d, const mc_type *root_type,
+                     mc_heap **heap)
+{
+    if (!d || !root_type || !heap)
+        return mc__err(MC_EINVAL, "mc_heap_of_descr: NULL argument");
+    if (d->magic != HEAP_DESCR_MAGIC)
+        return mc__err(MC_EINVAL, "not a heap descriptor");
+    if (d->type_id != root_type->id)
+        return mc__err(MC_ETYPE, "descriptor of a heap of another root type "
+                       "(id %016llx, not %s %016llx)",
+                       (unsigned long long)d->type_id, root_type->name,
+                       (unsigned long long)root_type->id);
+    mc__heap_ref ref = {d->pool, d->offset, d->gen};
+    return mc__heap_of_ref(&ref, root_type, heap);
+}
