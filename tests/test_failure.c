@@ -314,7 +314,7 @@ static void drv_holder_dies(const void *arg, size_t len)
     mc_res_id ids[3];
     mc_res_info info[3];
     if (W_RC(mc_shm_create_named(NULL, 8192, &ids[0]), 0) != 0 ||
-        W_RC(mc_sem_create(0, &ids[1]), 0) != 0 ||
+        W_RC(mc_named_sem_create(0, &ids[1]), 0) != 0 ||
         W_RC(mc_shm_create(8192, &ids[2]), 0) != 0)
         return;
     for (int i = 0; i < 3; i++)

@@ -95,7 +95,7 @@ static void drv_crash(const void *arg, size_t len)
     if (W_RC(mc_shm_create_named(NULL, 4096, &ids[0]), 0) == 0 &&
         W_RC(mc_res_get(ids[0], &info), 0) == 0)
         report('N', 's', info.name);
-    if (W_RC(mc_sem_create(1, &ids[1]), 0) == 0 &&
+    if (W_RC(mc_named_sem_create(1, &ids[1]), 0) == 0 &&
         W_RC(mc_res_get(ids[1], &info), 0) == 0)
         report('N', 'e', info.name);
     if (W_RC(mc_file_create(&ids[2]), 0) == 0 &&

@@ -144,7 +144,7 @@ static int body_post(void *user, const void *arg, size_t len, void **result,
     memcpy(&sem_id, arg, sizeof sem_id);
     tu_sleep_ms(100);
     sem_t *s;
-    int rc = mc_sem_get(sem_id, &s);
+    int rc = mc_named_sem_get(sem_id, &s);
     if (rc != 0)
         return rc;
     sem_post(s);
@@ -657,10 +657,10 @@ static void drv_release_join_point(const void *arg, size_t len)
     (void)arg;
     (void)len;
     mc_res_id sem_id;
-    if (W_RC(mc_sem_create(0, &sem_id), 0) != 0)
+    if (W_RC(mc_named_sem_create(0, &sem_id), 0) != 0)
         return;
     sem_t *s;
-    if (W_RC(mc_sem_get(sem_id, &s), 0) != 0)
+    if (W_RC(mc_named_sem_get(sem_id, &s), 0) != 0)
         return;
     mc_pid pids[3];
     int n = 0;

@@ -27,7 +27,7 @@ static int w_create(char kind, mc_res_id *id)
     switch (kind) {
     case 'm': return W_RC(mc_shm_create(4096, id), 0);
     case 's': return W_RC(mc_shm_create_named(NULL, 4096, id), 0);
-    case 'e': return W_RC(mc_sem_create(0, id), 0);
+    case 'e': return W_RC(mc_named_sem_create(0, id), 0);
     default: return W_RC(mc_file_create(id), 0);
     }
 }
@@ -307,7 +307,7 @@ static void w_sem_waiter(const void *arg, size_t len)
     mc_res_id id;
     memcpy(&id, arg, sizeof id);
     sem_t *s;
-    if (W_RC(mc_sem_get(id, &s), 0) != 0)
+    if (W_RC(mc_named_sem_get(id, &s), 0) != 0)
         return;
     W_CHECK(tu_sem_wait_ms(s, 5000) == 0,
             "waiter: no post within 5 s (%s)", strerror(errno));
@@ -319,7 +319,7 @@ static void w_sem_poster(const void *arg, size_t len)
     mc_res_id id;
     memcpy(&id, arg, sizeof id);
     sem_t *s;
-    if (W_RC(mc_sem_get(id, &s), 0) != 0)
+    if (W_RC(mc_named_sem_get(id, &s), 0) != 0)
         return;
     W_CHECK(sem_post(s) == 0, "sem_post: %s", strerror(errno));
     W_RC(mc_release(id), 0);
@@ -330,7 +330,7 @@ static void drv_sem(const void *arg, size_t len)
     (void)arg;
     (void)len;
     mc_res_id id, id3;
-    if (W_RC(mc_sem_create(0, &id), 0) != 0)
+    if (W_RC(mc_named_sem_create(0, &id), 0) != 0)
         return;
     mc_res_info info;
     if (W_RC(mc_res_get(id, &info), 0) != 0)
@@ -349,10 +349,10 @@ static void drv_sem(const void *arg, size_t len)
         W_JOIN_OK(tu_driver_jp, wpid, "sem waiter");
 
     /* initial value */
-    if (W_RC(mc_sem_create(3, &id3), 0) == 0) {
+    if (W_RC(mc_named_sem_create(3, &id3), 0) == 0) {
         sem_t *s;
         int v = -1;
-        if (W_RC(mc_sem_get(id3, &s), 0) == 0) {
+        if (W_RC(mc_named_sem_get(id3, &s), 0) == 0) {
             sem_getvalue(s, &v);
             W_CHECK(v == 3, "sem created with 3 has value %d", v);
         }
@@ -461,8 +461,8 @@ static void w_holder_b(const void *arg, size_t len)
     memcpy(&a, arg, sizeof a);
     mc_res_info info;
     sem_t *s1, *s2;
-    if (W_RC(mc_sem_get(a.s1, &s1), 0) != 0 ||
-        W_RC(mc_sem_get(a.s2, &s2), 0) != 0)
+    if (W_RC(mc_named_sem_get(a.s1, &s1), 0) != 0 ||
+        W_RC(mc_named_sem_get(a.s2, &s2), 0) != 0)
         return;
     int got = W_RC(mc_res_get(a.x, &info), 0) == 0;
     sem_post(s1);
@@ -491,8 +491,8 @@ static void drv_release(const void *arg, size_t len)
     (void)len;
     struct rel_arg a;
     a.kind = *(const char *)arg;
-    if (w_create(a.kind, &a.x) != 0 || W_RC(mc_sem_create(0, &a.s1), 0) ||
-        W_RC(mc_sem_create(0, &a.s2), 0))
+    if (w_create(a.kind, &a.x) != 0 || W_RC(mc_named_sem_create(0, &a.s1), 0) ||
+        W_RC(mc_named_sem_create(0, &a.s2), 0))
         return;
     mc_res_info info;
     if (W_RC(mc_res_get(a.x, &info), 0) != 0)
@@ -505,8 +505,8 @@ static void drv_release(const void *arg, size_t len)
         }
     }
     sem_t *s1, *s2;
-    if (W_RC(mc_sem_get(a.s1, &s1), 0) != 0 ||
-        W_RC(mc_sem_get(a.s2, &s2), 0) != 0)
+    if (W_RC(mc_named_sem_get(a.s1, &s1), 0) != 0 ||
+        W_RC(mc_named_sem_get(a.s2, &s2), 0) != 0)
         return;
     mc_res_id inh[2] = { a.s1, a.s2 };
     mc_pid pid;
@@ -564,7 +564,7 @@ static void drv_errors(const void *arg, size_t len)
     (void)arg;
     (void)len;
     mc_res_id shm, sem, file, id;
-    if (W_RC(mc_shm_create(4096, &shm), 0) || W_RC(mc_sem_create(0, &sem), 0)
+    if (W_RC(mc_shm_create(4096, &shm), 0) || W_RC(mc_named_sem_create(0, &sem), 0)
         || W_RC(mc_file_create(&file), 0))
         return;
     int fd;
@@ -580,21 +580,21 @@ static void drv_errors(const void *arg, size_t len)
     W_RC(mc_shm_fd(tu_driver_fp, &fd), MC_ETYPE);
     W_RC(mc_res_get(tu_driver_fp, &info), 0);
     W_RC(mc_res_get(sem, &info), 0);
-    W_RC(mc_sem_get(shm, &s), MC_ETYPE);
-    W_RC(mc_sem_get(file, &s), MC_ETYPE);
+    W_RC(mc_named_sem_get(shm, &s), MC_ETYPE);
+    W_RC(mc_named_sem_get(file, &s), MC_ETYPE);
     W_RC(mc_shm_fd((mc_res_id)1 << 40, &fd), MC_ENOENT);
-    W_RC(mc_sem_get((mc_res_id)1 << 40, &s), MC_ENOENT);
+    W_RC(mc_named_sem_get((mc_res_id)1 << 40, &s), MC_ENOENT);
     W_RC(mc_res_get((mc_res_id)1 << 40, &info), MC_ENOENT);
     W_RC(mc_release((mc_res_id)1 << 40), MC_ENOENT);
     W_RC(mc_release(0), MC_ENOENT);
     W_RC(mc_release(-3), MC_ENOENT);
     W_RC(mc_shm_fd(shm, NULL), MC_EINVAL);
-    W_RC(mc_sem_get(sem, NULL), MC_EINVAL);
+    W_RC(mc_named_sem_get(sem, NULL), MC_EINVAL);
     W_RC(mc_res_get(shm, NULL), MC_EINVAL);
     W_RC(mc_shm_create(0, &id), MC_EINVAL);
     W_RC(mc_shm_create(4096, NULL), MC_EINVAL);
     W_RC(mc_file_create(NULL), MC_EINVAL);
-    W_RC(mc_sem_create(0, NULL), MC_EINVAL);
+    W_RC(mc_named_sem_create(0, NULL), MC_EINVAL);
     W_RC(mc_manage(MC_RES_SHM, "/x", &id), MC_EINVAL);
     W_RC(mc_manage(MC_RES_FORK_POINT, "/x", &id), MC_EINVAL);
     W_RC(mc_manage(MC_RES_SHM_NAMED, "noslash", &id), MC_EINVAL);
@@ -612,7 +612,7 @@ static void drv_errors(const void *arg, size_t len)
     W_RC(mc_shm_fd(shm, &fd), MC_ENOENT);
     W_RC(mc_release(shm), MC_ENOENT);
     W_RC(mc_release(sem), 0);
-    W_RC(mc_sem_get(sem, &s), MC_ENOENT);
+    W_RC(mc_named_sem_get(sem, &s), MC_ENOENT);
     W_RC(mc_release(file), 0);
     W_RC(mc_res_get(file, &info), MC_ENOENT);
 }

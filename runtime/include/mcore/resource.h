@@ -71,12 +71,12 @@ int mc_file_create(mc_res_id *id);
 
 /** Create a named POSIX semaphore with an initial value.
  *  @return 0, MC_EINVAL, MC_ESYS */
-int mc_sem_create(unsigned value, mc_res_id *id);
+int mc_named_sem_create(unsigned value, mc_res_id *id);
 
 /** Open a semaphore resource in this process (marks it held).  The sem_t
  *  belongs to mcore until this process releases the resource.
  *  @return 0, MC_ENOENT, MC_ETYPE, MC_EINVAL, MC_ESYS */
-int mc_sem_get(mc_res_id id, sem_t **sem);
+int mc_named_sem_get(mc_res_id id, sem_t **sem);
 
 /** Hand an existing named object over to the manager: it is deleted
  *  (unlinked) when no longer held.  The caller holds it.

@@ -110,11 +110,11 @@ int mc_file_create(mc_res_id *id)
     return create(MC_RES_FILE, NULL, 0, id, "mc_file_create");
 }
 
-int mc_sem_create(unsigned value, mc_res_id *id)
+int mc_named_sem_create(unsigned value, mc_res_id *id)
 {
     if (value > (unsigned)SEM_VALUE_MAX)
-        return mc__err(MC_EINVAL, "mc_sem_create: value %u too large", value);
-    return create(MC_RES_SEM, NULL, value, id, "mc_sem_create");
+        return mc__err(MC_EINVAL, "mc_named_sem_create: value %u too large", value);
+    return create(MC_RES_SEM, NULL, value, id, "mc_named_sem_create");
 }
 
 int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id)
@@ -206,13 +206,13 @@ int mc_shm_fd(mc_res_id id, int *fd)
     return 0;
 }
 
-int mc_sem_get(mc_res_id id, sem_t **sem)
+int mc_named_sem_get(mc_res_id id, sem_t **sem)
 {
     mc_res_info info;
     int fd;
     if (!sem)
-        return mc__err(MC_EINVAL, "mc_sem_get: NULL sem");
-    int rc = get(id, MC__KIND_BIT(MC_RES_SEM), &info, &fd, "mc_sem_get");
+        return mc__err(MC_EINVAL, "mc_named_sem_get: NULL sem");
+    int rc = get(id, MC__KIND_BIT(MC_RES_SEM), &info, &fd, "mc_named_sem_get");
     if (rc)
         return rc;
     sem_t **slot;
