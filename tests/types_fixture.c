@@ -5,6 +5,8 @@
  * nodes long. */
 #include "types_fixture.h"
 
+#include "mcore/marshal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +27,24 @@ static void rec_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, ((const fx_rec *)obj)->s);
 }
 
+static void rec_marshal(mc_writer *w, const void *obj)
+{
+    const fx_rec *v = obj;
+    mc_put_i64(w, v->i);
+    mc_put_f64(w, v->d);
+    mc_put_str(w, v->s);
+}
+static int rec_unmarshal(mc_reader *r, void *obj)
+{
+    fx_rec *v = obj;
+    mc_get_i64(r, &v->i);
+    mc_get_f64(r, &v->d);
+    return mc_get_str(r, &v->s);
+}
 const mc_type fx_type_rec = {
     .name = "fx_rec", .id = 0x1111000000000001ull, .size = sizeof(fx_rec),
     .align = _Alignof(fx_rec), .copy = rec_copy, .trace = rec_trace,
+    .marshal = rec_marshal, .unmarshal = rec_unmarshal,
 };
 
 static int node_copy(mc_copier *c, void *dst, const void *src)
@@ -44,9 +61,22 @@ static void node_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, ((const fx_node *)obj)->next);
 }
 
+static void node_marshal(mc_writer *w, const void *obj)
+{
+    const fx_node *v = obj;
+    mc_put_i64(w, v->v);
+    mc_put_ref(w, &fx_type_node, 1, v->next);
+}
+static int node_unmarshal(mc_reader *r, void *obj)
+{
+    fx_node *v = obj;
+    mc_get_i64(r, &v->v);
+    return mc_get_ref(r, &fx_type_node, NULL, (void **)&v->next);
+}
 const mc_type fx_type_node = {
     .name = "fx_node", .id = 0x1111000000000002ull, .size = sizeof(fx_node),
     .align = _Alignof(fx_node), .copy = node_copy, .trace = node_trace,
+    .marshal = node_marshal, .unmarshal = node_unmarshal,
 };
 
 static int tree_copy(mc_copier *c, void *dst, const void *src)
@@ -72,9 +102,26 @@ static void tree_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, t->label);
 }
 
+static void tree_marshal(mc_writer *w, const void *obj)
+{
+    const fx_tree *v = obj;
+    mc_put_i64(w, v->key);
+    mc_put_ref(w, &fx_type_tree, 1, v->left);
+    mc_put_ref(w, &fx_type_tree, 1, v->right);
+    mc_put_str(w, v->label);
+}
+static int tree_unmarshal(mc_reader *r, void *obj)
+{
+    fx_tree *v = obj;
+    mc_get_i64(r, &v->key);
+    mc_get_ref(r, &fx_type_tree, NULL, (void **)&v->left);
+    mc_get_ref(r, &fx_type_tree, NULL, (void **)&v->right);
+    return mc_get_str(r, &v->label);
+}
 const mc_type fx_type_tree = {
     .name = "fx_tree", .id = 0x1111000000000003ull, .size = sizeof(fx_tree),
     .align = _Alignof(fx_tree), .copy = tree_copy, .trace = tree_trace,
+    .marshal = tree_marshal, .unmarshal = tree_unmarshal,
 };
 
 static int strptr_copy(mc_copier *c, void *dst, const void *src)
@@ -87,9 +134,18 @@ static void strptr_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, *(char *const *)obj);
 }
 
+static void strptr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_str(w, *(char *const *)obj);
+}
+static int strptr_unmarshal(mc_reader *r, void *obj)
+{
+    return mc_get_str(r, (char **)obj);
+}
 const mc_type fx_type_strptr = {
     .name = "fx_strptr", .id = 0x1111000000000004ull, .size = sizeof(char *),
     .align = _Alignof(char *), .copy = strptr_copy, .trace = strptr_trace,
+    .marshal = strptr_marshal, .unmarshal = strptr_unmarshal,
 };
 
 static int strs_copy(mc_copier *c, void *dst, const void *src)
@@ -107,9 +163,22 @@ static void strs_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, ((const fx_strs *)obj)->items);
 }
 
+static void strs_marshal(mc_writer *w, const void *obj)
+{
+    const fx_strs *v = obj;
+    mc_put_i64(w, v->tag);
+    mc_put_own(w, &fx_type_strptr, v->n, v->items);
+}
+static int strs_unmarshal(mc_reader *r, void *obj)
+{
+    fx_strs *v = obj;
+    mc_get_i64(r, &v->tag);
+    return mc_get_own(r, &fx_type_strptr, &v->n, (void **)&v->items);
+}
 const mc_type fx_type_strs = {
     .name = "fx_strs", .id = 0x1111000000000005ull, .size = sizeof(fx_strs),
     .align = _Alignof(fx_strs), .copy = strs_copy, .trace = strs_trace,
+    .marshal = strs_marshal, .unmarshal = strs_unmarshal,
 };
 
 static int root_copy(mc_copier *c, void *dst, const void *src)
@@ -148,9 +217,37 @@ static void root_trace(mc_tracer *tr, const void *obj)
     }
 }
 
+static void root_marshal(mc_writer *w, const void *obj)
+{
+    const fx_root *v = obj;
+    mc_put_i64(w, v->counter);
+    mc_put_i64(w, v->pid);
+    mc_put_str(w, v->scratch);
+    for (int i = 0; i < FX_SLOTS; i++) {
+        mc_put_ref(w, &fx_type_node, 1, v->lists[i]);
+        mc_put_ref(w, &fx_type_tree, 1, v->trees[i]);
+        mc_put_ref(w, &fx_type_rec, 1, v->recs[i]);
+        mc_put_ref(w, &fx_type_strs, 1, v->arrs[i]);
+    }
+}
+static int root_unmarshal(mc_reader *r, void *obj)
+{
+    fx_root *v = obj;
+    mc_get_i64(r, &v->counter);
+    mc_get_i64(r, &v->pid);
+    mc_get_str(r, &v->scratch);
+    for (int i = 0; i < FX_SLOTS; i++) {
+        mc_get_ref(r, &fx_type_node, NULL, (void **)&v->lists[i]);
+        mc_get_ref(r, &fx_type_tree, NULL, (void **)&v->trees[i]);
+        mc_get_ref(r, &fx_type_rec, NULL, (void **)&v->recs[i]);
+        mc_get_ref(r, &fx_type_strs, NULL, (void **)&v->arrs[i]);
+    }
+    return r->err;
+}
 const mc_type fx_type_root = {
     .name = "fx_root", .id = 0x1111000000000006ull, .size = sizeof(fx_root),
     .align = _Alignof(fx_root), .copy = root_copy, .trace = root_trace,
+    .marshal = root_marshal, .unmarshal = root_unmarshal,
 };
 
 /* ------------------------------------------------------ local values */

@@ -28,6 +28,8 @@ extern "C" {
 typedef struct mc_type mc_type;
 typedef struct mc_copier mc_copier;
 typedef struct mc_tracer mc_tracer;
+struct mc_writer;
+struct mc_reader;
 
 /** Allocate `count` elements of `t` in the copy's target (zeroed), for a
  *  pointer field of the value being copied.  NULL on failure (the copier
@@ -70,6 +72,16 @@ struct mc_type {
     /** Initialize synchronization fields of one element in place (NULL if
      *  none).  Called on every element the copier creates in a heap. */
     int (*init_sync)(void *obj);
+    /** Write one element's fields (marshal.h).  NULL: the type cannot be
+     *  marshalled (mc_type_bytes is handled by the runtime). */
+    void (*marshal)(struct mc_writer *w, const void *obj);
+    /** Read one element's fields into obj (zeroed).  Returns 0 or the
+     *  reader's error. */
+    int (*unmarshal)(struct mc_reader *r, void *obj);
+    /** Hash and equality of one element, for hash-table keys (NULL if the
+     *  type is not a key type). */
+    uint64_t (*hash)(const void *obj);
+    int (*equal)(const void *a, const void *b);
 };
 
 /** The leaf type of strings and byte arrays: elements of one byte, no

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "mem/arena.h"
 #include "mem/copy.h"
 
 /* The leaf type of strings: elements of one byte, nothing to trace. */
@@ -297,103 +298,26 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     return 0;
 }
 
-/* --------------------------------------------------------- local arena */
-
-/* Each block of an arena starts with this; the first block's is followed
- * by the root. */
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t size;
-} arena_block;
-
-_Static_assert(sizeof(arena_block) == 16, "the root must stay 16-aligned");
-
-#define ARENA_FIRST 256             /* a record and a few strings */
-#define ARENA_MAX_BLOCK (64 * 1024) /* growth stops doubling here */
-
-typedef struct arena {
-    arena_block *first, *last;
-    char *bump, *end;
-    size_t next_size;
-} arena;
-
-static arena_block *arena_new_block(arena *a, size_t need)
-{
-    size_t size = a->next_size;
-    if (size < need + sizeof(arena_block))
-        size = need + sizeof(arena_block);
-    arena_block *b = malloc(size);
-    if (!b)
-        return NULL;
-    b->next = NULL;
-    b->size = size;
-    if (a->last)
-        a->last->next = b;
-    else
-        a->first = b;
-    a->last = b;
-    a->bump = (char *)(b + 1);
-    a->end = (char *)b + size;
-    if (a->next_size < ARENA_MAX_BLOCK)
-        a->next_size *= 2;
-    return b;
-}
+/* --------------------------------------------------------- local copies */
 
 static void *arena_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
-    arena *a = c->target;
-    size_t align = t->align < 8 ? 8 : t->align;
-    if (align > 16 || (align & (align - 1))) {
-        c->err = mc__err(MC_EINVAL, "copy: type %s: alignment %zu not "
-                                    "supported (at most 16)", t->name,
-                         t->align);
-        return NULL;
-    }
-    if (t->size && count > SIZE_MAX / 2 / t->size) {
-        c->err = mc__err(MC_ENOMEM, "copy: %zu elements of %s are too "
-                                    "many", count, t->name);
-        return NULL;
-    }
-    /* Never 0 bytes: two allocations must not share an address (copies
-     * of this copy would merge them). */
-    size_t n = count * t->size;
-    if (n == 0)
-        n = 1;
-    char *p = (char *)(((uintptr_t)a->bump + align - 1) & ~(uintptr_t)(align - 1));
-    if (!a->first || p + n > a->end) {
-        if (!arena_new_block(a, n)) {
-            c->err = mc__err(MC_ENOMEM, "local copy: malloc of %zu bytes "
-                                        "failed", n);
-            return NULL;
-        }
-        p = a->bump; /* a fresh block's data is 16-aligned */
-    }
-    a->bump = p + n;
-    memset(p, 0, n);
-    return p;
-}
-
-static void arena_free(arena_block *b)
-{
-    while (b) {
-        arena_block *next = b->next;
-        free(b);
-        b = next;
-    }
+    return mc__arena_alloc(c->target, t, count, &c->err);
 }
 
 int mc_local_copy(const mc_type *t, const void *value, void **copy)
 {
     if (!t || !value || !copy)
         return mc__err(MC_EINVAL, "mc_local_copy: NULL argument");
-    arena a = {NULL, NULL, NULL, NULL, ARENA_FIRST};
+    mc__arena a;
+    mc__arena_init(&a);
     mc_copier c;
     mc__copier_init(&c, arena_alloc, NULL, &a);
     void *root;
     int rc = mc__copy_root(&c, t, 1, value, &root);
     mc__copier_fini(&c);
     if (rc) {
-        arena_free(a.first);
+        mc__arena_free(&a);
         return rc;
     }
     /* The root was the first allocation: it starts the first block. */
@@ -403,6 +327,5 @@ int mc_local_copy(const mc_type *t, const void *value, void **copy)
 
 void mc_local_free(void *copy)
 {
-    if (copy)
-        arena_free((arena_block *)copy - 1);
+    mc__arena_free_root(copy);
 }

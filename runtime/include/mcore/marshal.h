@@ -1,0 +1,136 @@
+/* mcore/marshal.h: portable byte encoding of typed values.
+ *
+ * Used for process arguments and results, and anywhere a value must leave
+ * shared memory as bytes.  The encoding is little-endian and fixed-width,
+ * framed by an envelope that names the type: a reader refuses bytes of
+ * another type (MC_ETYPE) and truncated, trailing or malformed input
+ * (MC_EINVAL), never crashing and never allocating more than the input can
+ * justify.
+ *
+ *   envelope  "mcM1" | u64 type id | root element | object bodies
+ *   pointer   u8 tag: 0 NULL, 1 new object (u64 count; its body comes
+ *             later, in the order objects were first met), 2 earlier object
+ *             (u64 index; references only)
+ *   string    a pointer to a bytes object holding the NUL
+ *
+ * Bodies are written breadth first from a queue, so deep structures use no
+ * C stack; references (&T) keep sharing and cycles, owned pointers do not.
+ * Generated code (mcidl) writes each element's fields with the mc_put_* /
+ * mc_get_* calls below, in declaration order.
+ */
+#ifndef MCORE_MARSHAL_H
+#define MCORE_MARSHAL_H
+
+#include <stdint.h>
+#include <string.h>
+#include "mcore/type.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A writer.  Fields are internal; use the functions. */
+typedef struct mc_writer {
+    unsigned char *p, *end, *base;
+    int err;
+    void *priv;  /* queue and map of objects (marshal.c) */
+} mc_writer;
+
+/** A reader.  Fields are internal; use the functions. */
+typedef struct mc_reader {
+    const unsigned char *p, *end;
+    int err;
+    void *priv;  /* arena, object table, queue (marshal.c) */
+} mc_reader;
+
+/** Marshal value (one element of t) into a new malloc()ed buffer.
+ *  @return 0, MC_EINVAL (NULL argument, or a type without marshal code),
+ *          MC_ENOMEM */
+int mc_marshal(const mc_type *t, const void *value, void **bytes,
+               size_t *len);
+
+/** Rebuild a value of type t from bytes.  *value is a local value freed
+ *  with mc_local_free.
+ *  @return 0, MC_ETYPE (bytes of another type), MC_EINVAL (not mcore
+ *          bytes, truncated, trailing bytes, bad counts or indices),
+ *          MC_ENOMEM */
+int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
+                 void **value);
+
+/* --- for generated code: one call per field ------------------------- */
+
+void mc__put_slow(mc_writer *w, const void *src, size_t n);
+
+static inline void mc_put_raw(mc_writer *w, const void *src, size_t n)
+{
+    if ((size_t)(w->end - w->p) >= n) {
+        memcpy(w->p, src, n);
+        w->p += n;
+    } else {
+        mc__put_slow(w, src, n);
+    }
+}
+
+/* x86-64 and aarch64 Linux are little-endian: the bytes go as they are;
+ * a big-endian port swaps here. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "mcore's marshaller assumes a little-endian host"
+#endif
+
+static inline void mc_put_u8(mc_writer *w, uint8_t v) { mc_put_raw(w, &v, 1); }
+static inline void mc_put_u16(mc_writer *w, uint16_t v) { mc_put_raw(w, &v, 2); }
+static inline void mc_put_u32(mc_writer *w, uint32_t v) { mc_put_raw(w, &v, 4); }
+static inline void mc_put_u64(mc_writer *w, uint64_t v) { mc_put_raw(w, &v, 8); }
+static inline void mc_put_i8(mc_writer *w, int8_t v) { mc_put_raw(w, &v, 1); }
+static inline void mc_put_i16(mc_writer *w, int16_t v) { mc_put_raw(w, &v, 2); }
+static inline void mc_put_i32(mc_writer *w, int32_t v) { mc_put_raw(w, &v, 4); }
+static inline void mc_put_i64(mc_writer *w, int64_t v) { mc_put_raw(w, &v, 8); }
+static inline void mc_put_f32(mc_writer *w, float v) { mc_put_raw(w, &v, 4); }
+static inline void mc_put_f64(mc_writer *w, double v) { mc_put_raw(w, &v, 8); }
+static inline void mc_put_bool(mc_writer *w, _Bool v) { mc_put_u8(w, v ? 1 : 0); }
+
+/** An owned pointer to count elements of t (NULL allowed). */
+void mc_put_own(mc_writer *w, const mc_type *t, size_t count, const void *p);
+/** A reference (shared and cyclic graphs keep their shape). */
+void mc_put_ref(mc_writer *w, const mc_type *t, size_t count, const void *p);
+/** A NUL-terminated string (owned; NULL allowed). */
+void mc_put_str(mc_writer *w, const char *s);
+
+int mc__get_fail(mc_reader *r, size_t n);
+
+static inline int mc_get_raw(mc_reader *r, void *dst, size_t n)
+{
+    if (r->err || (size_t)(r->end - r->p) < n)
+        return mc__get_fail(r, n);
+    memcpy(dst, r->p, n);
+    r->p += n;
+    return 0;
+}
+
+static inline int mc_get_u8(mc_reader *r, uint8_t *v) { return mc_get_raw(r, v, 1); }
+static inline int mc_get_u16(mc_reader *r, uint16_t *v) { return mc_get_raw(r, v, 2); }
+static inline int mc_get_u32(mc_reader *r, uint32_t *v) { return mc_get_raw(r, v, 4); }
+static inline int mc_get_u64(mc_reader *r, uint64_t *v) { return mc_get_raw(r, v, 8); }
+static inline int mc_get_i8(mc_reader *r, int8_t *v) { return mc_get_raw(r, v, 1); }
+static inline int mc_get_i16(mc_reader *r, int16_t *v) { return mc_get_raw(r, v, 2); }
+static inline int mc_get_i32(mc_reader *r, int32_t *v) { return mc_get_raw(r, v, 4); }
+static inline int mc_get_i64(mc_reader *r, int64_t *v) { return mc_get_raw(r, v, 8); }
+static inline int mc_get_f32(mc_reader *r, float *v) { return mc_get_raw(r, v, 4); }
+static inline int mc_get_f64(mc_reader *r, double *v) { return mc_get_raw(r, v, 8); }
+/** A bool: refuses bytes other than 0 and 1. */
+int mc_get_bool(mc_reader *r, _Bool *v);
+
+/** Read an owned pointer / a reference written by mc_put_own / mc_put_ref:
+ *  *p receives the local object (in the reader's arena), *count its element
+ *  count (count may be NULL when the field has no count).  The object's
+ *  body is filled in later, before mc_unmarshal returns. */
+int mc_get_own(mc_reader *r, const mc_type *t, size_t *count, void **p);
+int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p);
+/** A string written by mc_put_str (checked to end with its NUL and hold no
+ *  other). */
+int mc_get_str(mc_reader *r, char **s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

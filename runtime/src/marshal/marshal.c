@@ -1,0 +1,347 @@
+/* marshal.c: the portable encoding (see mcore/marshal.h).
+ *
+ * Writer and reader walk the same order: the root element, then the bodies
+ * of the objects met, first met first served (a FIFO).  Bytes objects
+ * (strings) are leaves: their body follows their pointer at once.  Every
+ * new object gets the next index on both sides, so a reference can name an
+ * object already written by its index.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "mcore/marshal.h"
+#include "mem/arena.h"
+#include "util/idmap.h"
+
+#define MAGIC "mcM1"
+
+enum { TAG_NULL = 0, TAG_NEW = 1, TAG_OLD = 2 };
+
+typedef struct item {
+    const mc_type *t;
+    size_t count;
+    const void *src;  /* writer: the object; reader: its local copy */
+} item;
+
+typedef struct queue {
+    item *v;
+    size_t head, n, cap;
+} queue;
+
+static int q_push(queue *q, item it)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 32;
+        item *v = realloc(q->v, cap * sizeof *v);
+        if (!v)
+            return mc__err(MC_ENOMEM, "marshal: queue of %zu objects", cap);
+        q->v = v;
+        q->cap = cap;
+    }
+    q->v[q->n++] = it;
+    return 0;
+}
+
+static int is_leaf(const mc_type *t)
+{
+    return t == &mc_type_bytes;
+}
+
+/* ---------------------------------------------------------------- write */
+
+typedef struct wstate {
+    queue q;
+    mc__idmap refs;    /* address -> index + 1, for references */
+    uint64_t nobjs;
+} wstate;
+
+void mc__put_slow(mc_writer *w, const void *src, size_t n)
+{
+    if (w->err)
+        return;
+    size_t used = (size_t)(w->p - w->base), cap = (size_t)(w->end - w->base);
+    size_t ncap = cap ? cap * 2 : 256;
+    while (ncap - used < n)
+        ncap *= 2;
+    unsigned char *b = realloc(w->base, ncap);
+    if (!b) {
+        w->err = mc__err(MC_ENOMEM, "marshal: %zu bytes", ncap);
+        return;
+    }
+    w->base = b;
+    w->p = b + used;
+    w->end = b + ncap;
+    memcpy(w->p, src, n);
+    w->p += n;
+}
+
+static void put_body(mc_writer *w, const mc_type *t, size_t count,
+                     const void *p)
+{
+    if (is_leaf(t)) {
+        mc_put_raw(w, p, count);
+        return;
+    }
+    if (!t->marshal) {
+        if (!w->err)
+            w->err = mc__err(MC_EINVAL, "type %s cannot be marshalled",
+                             t->name ? t->name : "?");
+        return;
+    }
+    for (size_t i = 0; i < count && !w->err; i++)
+        t->marshal(w, (const char *)p + i * t->size);
+}
+
+static void put_ptr(mc_writer *w, const mc_type *t, size_t count,
+                    const void *p, int ref)
+{
+    wstate *s = w->priv;
+    if (w->err)
+        return;
+    if (!p) {
+        mc_put_u8(w, TAG_NULL);
+        return;
+    }
+    if (ref) {
+        uintptr_t k = (uintptr_t)mc__idmap_get(&s->refs, (int64_t)(intptr_t)p);
+        if (k) {
+            mc_put_u8(w, TAG_OLD);
+            mc_put_u64(w, (uint64_t)(k - 1));
+            return;
+        }
+        int rc = mc__idmap_put(&s->refs, (int64_t)(intptr_t)p,
+                               (void *)(uintptr_t)(s->nobjs + 1));
+        if (rc) {
+            w->err = rc;
+            return;
+        }
+    }
+    s->nobjs++;
+    mc_put_u8(w, TAG_NEW);
+    mc_put_u64(w, count);
+    if (is_leaf(t))
+        put_body(w, t, count, p);
+    else if (!w->err)
+        w->err = q_push(&s->q, (item){t, count, p});
+}
+
+void mc_put_own(mc_writer *w, const mc_type *t, size_t count, const void *p)
+{
+    put_ptr(w, t, count, p, 0);
+}
+
+void mc_put_ref(mc_writer *w, const mc_type *t, size_t count, const void *p)
+{
+    put_ptr(w, t, count, p, 1);
+}
+
+void mc_put_str(mc_writer *w, const char *s)
+{
+    put_ptr(w, &mc_type_bytes, s ? strlen(s) + 1 : 0, s, 0);
+}
+
+int mc_marshal(const mc_type *t, const void *value, void **bytes, size_t *len)
+{
+    if (!t || !value || !bytes || !len)
+        return mc__err(MC_EINVAL, "mc_marshal: NULL argument");
+    wstate s = {0};
+    mc_writer w = {.priv = &s};
+    mc_put_raw(&w, MAGIC, 4);
+    mc_put_u64(&w, t->id);
+    if (is_leaf(t)) {
+        size_t n = strlen(value) + 1;
+        mc_put_u64(&w, n);
+        put_body(&w, t, n, value);
+    } else {
+        put_body(&w, t, 1, value);
+    }
+    while (!w.err && s.q.head < s.q.n) {
+        item it = s.q.v[s.q.head++];
+        put_body(&w, it.t, it.count, it.src);
+    }
+    free(s.q.v);
+    mc__idmap_free(&s.refs);
+    if (w.err) {
+        free(w.base);
+        return w.err;
+    }
+    *bytes = w.base;
+    *len = (size_t)(w.p - w.base);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- read */
+
+typedef struct robj {
+    const mc_type *t;
+    size_t count;
+    void *p;
+} robj;
+
+typedef struct rstate {
+    mc__arena arena;
+    queue q;
+    robj *objs;        /* by index */
+    size_t nobjs, capobjs;
+} rstate;
+
+int mc__get_fail(mc_reader *r, size_t n)
+{
+    if (!r->err)
+        r->err = mc__err(MC_EINVAL, "unmarshal: truncated input (%zu bytes "
+                         "wanted, %zu left)", n, (size_t)(r->end - r->p));
+    return r->err;
+}
+
+static int bad(mc_reader *r, const char *what)
+{
+    if (!r->err)
+        r->err = mc__err(MC_EINVAL, "unmarshal: %s", what);
+    return r->err;
+}
+
+int mc_get_bool(mc_reader *r, _Bool *v)
+{
+    uint8_t b = 0;
+    if (mc_get_u8(r, &b))
+        return r->err;
+    if (b > 1)
+        return bad(r, "a bool that is neither 0 nor 1");
+    *v = b;
+    return 0;
+}
+
+static int get_body(mc_reader *r, const mc_type *t, size_t count, void *dst)
+{
+    if (is_leaf(t))
+        return mc_get_raw(r, dst, count);
+    if (!t->unmarshal)
+        return bad(r, "a type without unmarshal code");
+    for (size_t i = 0; i < count && !r->err; i++) {
+        int rc = t->unmarshal(r, (char *)dst + i * t->size);
+        if (rc && !r->err)
+            r->err = rc;
+    }
+    return r->err;
+}
+
+static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
+                   int ref)
+{
+    rstate *s = r->priv;
+    uint8_t tag = 0;
+    uint64_t v = 0;
+    *p = NULL;
+    if (count)
+        *count = 0;
+    if (mc_get_u8(r, &tag))
+        return r->err;
+    if (tag == TAG_NULL)
+        return 0;
+    if (mc_get_u64(r, &v))
+        return r->err;
+    if (tag == TAG_OLD) {
+        if (!ref || v >= s->nobjs || s->objs[v].t != t)
+            return bad(r, "a reference to no earlier object of its type");
+        *p = s->objs[v].p;
+        if (count)
+            *count = s->objs[v].count;
+        return 0;
+    }
+    if (tag != TAG_NEW)
+        return bad(r, "a pointer tag that is not 0, 1 or 2");
+    /* each element takes at least a byte of input: bounds what a forged
+     * count can make us allocate */
+    if (v > (uint64_t)(r->end - r->p))
+        return bad(r, "an element count larger than the input");
+    if (s->nobjs == s->capobjs) {
+        size_t cap = s->capobjs ? s->capobjs * 2 : 32;
+        robj *o = realloc(s->objs, cap * sizeof *o);
+        if (!o)
+            return r->err = mc__err(MC_ENOMEM, "unmarshal: object table");
+        s->objs = o;
+        s->capobjs = cap;
+    }
+    int err = 0;
+    void *obj = mc__arena_alloc(&s->arena, t, (size_t)v, &err);
+    if (!obj)
+        return r->err = err;
+    s->objs[s->nobjs++] = (robj){t, (size_t)v, obj};
+    if (is_leaf(t)) {
+        if (get_body(r, t, (size_t)v, obj))
+            return r->err;
+    } else if ((err = q_push(&s->q, (item){t, (size_t)v, obj}))) {
+        return r->err = err;
+    }
+    *p = obj;
+    if (count)
+        *count = (size_t)v;
+    return 0;
+}
+
+int mc_get_own(mc_reader *r, const mc_type *t, size_t *count, void **p)
+{
+    return get_ptr(r, t, count, p, 0);
+}
+
+int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p)
+{
+    return get_ptr(r, t, count, p, 1);
+}
+
+int mc_get_str(mc_reader *r, char **s)
+{
+    size_t n;
+    if (get_ptr(r, &mc_type_bytes, &n, (void **)s, 0))
+        return r->err;
+    if (*s && (n == 0 || (*s)[n - 1] != '\0' || strlen(*s) != n - 1))
+        return bad(r, "a string that is not one NUL-terminated run");
+    return 0;
+}
+
+int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
+                 void **value)
+{
+    if (!t || !bytes || !value)
+        return mc__err(MC_EINVAL, "mc_unmarshal: NULL argument");
+    rstate s = {0};
+    mc__arena_init(&s.arena);
+    mc_reader r = {bytes, (const unsigned char *)bytes + len, 0, &s};
+    char magic[4] = {0};
+    uint64_t id = 0;
+    void *root = NULL;
+    int err = 0;
+    if (mc_get_raw(&r, magic, 4) || memcmp(magic, MAGIC, 4) != 0)
+        bad(&r, "not mcore bytes (bad magic)");
+    else if (!mc_get_u64(&r, &id) && id != t->id)
+        r.err = mc__err(MC_ETYPE, "unmarshal: bytes of type %016llx, not %s "
+                        "(%016llx)", (unsigned long long)id, t->name,
+                        (unsigned long long)t->id);
+    if (!r.err) {
+        uint64_t n = 1;
+        if (is_leaf(t) && !mc_get_u64(&r, &n) &&
+            (n == 0 || n > (uint64_t)(r.end - r.p)))
+            bad(&r, "a string length larger than the input");
+        /* the root is the first allocation: mc_local_free finds the arena */
+        if (!r.err && !(root = mc__arena_alloc(&s.arena, t, (size_t)n, &err)))
+            r.err = err;
+        if (!r.err && !get_body(&r, t, (size_t)n, root) && is_leaf(t) &&
+            (((char *)root)[n - 1] != '\0' || strlen(root) != n - 1))
+            bad(&r, "a string that is not one NUL-terminated run");
+    }
+    while (!r.err && s.q.head < s.q.n) {
+        item it = s.q.v[s.q.head++];
+        get_body(&r, it.t, it.count, (void *)it.src);
+    }
+    if (!r.err && r.p != r.end)
+        bad(&r, "trailing bytes after the value");
+    free(s.q.v);
+    free(s.objs);
+    if (r.err) {
+        mc__arena_free(&s.arena);
+        return r.err;
+    }
+    *value = root;
+    return 0;
+}

@@ -1,0 +1,95 @@
+/* arena.c: see arena.h. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "mem/arena.h"
+
+struct mc__arena_block {
+    mc__arena_block *next;
+    size_t size;
+};
+
+_Static_assert(sizeof(mc__arena_block) == 16, "the root must stay 16-aligned");
+
+#define ARENA_FIRST 256             /* a record and a few strings */
+#define ARENA_MAX_BLOCK (64 * 1024) /* growth stops doubling here */
+
+void mc__arena_init(mc__arena *a)
+{
+    *a = (mc__arena){NULL, NULL, NULL, NULL, ARENA_FIRST};
+}
+
+static mc__arena_block *new_block(mc__arena *a, size_t need)
+{
+    size_t size = a->next_size;
+    if (size < need + sizeof(mc__arena_block))
+        size = need + sizeof(mc__arena_block);
+    mc__arena_block *b = malloc(size);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    if (a->last)
+        a->last->next = b;
+    else
+        a->first = b;
+    a->last = b;
+    a->bump = (char *)(b + 1);
+    a->end = (char *)b + size;
+    if (a->next_size < ARENA_MAX_BLOCK)
+        a->next_size *= 2;
+    return b;
+}
+
+void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err)
+{
+    size_t align = t->align < 8 ? 8 : t->align;
+    if (align > 16 || (align & (align - 1))) {
+        *err = mc__err(MC_EINVAL, "type %s: alignment %zu not supported (at "
+                       "most 16)", t->name ? t->name : "?", t->align);
+        return NULL;
+    }
+    if (t->size && count > SIZE_MAX / 2 / t->size) {
+        *err = mc__err(MC_ENOMEM, "%zu elements of %s are too many", count,
+                       t->name ? t->name : "?");
+        return NULL;
+    }
+    /* Never 0 bytes: two allocations must not share an address (copies
+     * of this copy would merge them). */
+    size_t n = count * t->size;
+    if (n == 0)
+        n = 1;
+    char *p = (char *)(((uintptr_t)a->bump + align - 1) &
+                       ~(uintptr_t)(align - 1));
+    if (!a->first || p + n > a->end) {
+        if (!new_block(a, n)) {
+            *err = mc__err(MC_ENOMEM, "malloc of %zu bytes failed", n);
+            return NULL;
+        }
+        p = a->bump; /* a fresh block's data is 16-aligned */
+    }
+    a->bump = p + n;
+    memset(p, 0, n);
+    return p;
+}
+
+void mc__arena_free(mc__arena *a)
+{
+    mc__arena_block *b = a->first;
+    while (b) {
+        mc__arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    mc__arena_init(a);
+}
+
+void mc__arena_free_root(void *root)
+{
+    if (!root)
+        return;
+    mc__arena a = {.first = (mc__arena_block *)root - 1};
+    mc__arena_free(&a);
+}

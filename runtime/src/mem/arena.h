@@ -1,0 +1,34 @@
+/* arena.h: process-local arenas for copies (local copies, unmarshalled
+ * values).  Allocations are bumped from malloc()ed blocks; the first
+ * allocation (the root of the value) starts the first block, right after
+ * a 16-byte block header, so the whole arena can be freed from the root
+ * alone (mc_local_free). */
+#ifndef MC_MEM_ARENA_H
+#define MC_MEM_ARENA_H
+
+#include <stddef.h>
+
+#include "mcore/type.h"
+
+typedef struct mc__arena_block mc__arena_block;
+
+typedef struct mc__arena {
+    mc__arena_block *first, *last;
+    char *bump, *end;
+    size_t next_size;
+} mc__arena;
+
+void mc__arena_init(mc__arena *a);
+
+/* count zeroed elements of t, aligned for t (at least 8).  NULL on failure,
+ * with *err set and the detail recorded: MC_EINVAL (alignment above 16),
+ * MC_ENOMEM. */
+void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err);
+
+/* Free every block. */
+void mc__arena_free(mc__arena *a);
+
+/* Free the arena whose first allocation is root (NULL is allowed). */
+void mc__arena_free_root(void *root);
+
+#endif

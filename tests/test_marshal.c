@@ -1,0 +1,171 @@
+/* test_marshal.c: the portable encoding (mcore/marshal.h), through the
+ * hand-written marshal code of types_fixture (what mcidl generates). */
+#include "testutil.h"
+#include "types_fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcore/marshal.h"
+
+static void *round_trip(const mc_type *t, const void *v, size_t *len_out)
+{
+    void *bytes = NULL, *back = NULL;
+    size_t len = 0;
+    tu_assert_rc(mc_marshal(t, v, &bytes, &len), 0);
+    tu_assert_rc(mc_unmarshal(t, bytes, len, &back), 0);
+    char why[256] = "";
+    if (!fx_equal(t, v, back, why, sizeof why))
+        fail_msg("unmarshalled value differs: %s", why);
+    free(bytes);
+    if (len_out)
+        *len_out = len;
+    return back;
+}
+
+static void test_records_and_arrays(void **state)
+{
+    (void)state;
+    fx_rec *r = fx_new_rec(-7, 3.25, "a string");
+    mc_local_free(round_trip(&fx_type_rec, r, NULL));
+    r->s = (free(r->s), NULL); /* NULL strings survive too */
+    mc_local_free(round_trip(&fx_type_rec, r, NULL));
+    fx_free_graph(&fx_type_rec, r);
+    fx_strs *s = fx_new_strs(500, 4);
+    mc_local_free(round_trip(&fx_type_strs, s, NULL));
+    fx_free_graph(&fx_type_strs, s);
+    fx_strs *e = fx_new_strs(0, 5);
+    mc_local_free(round_trip(&fx_type_strs, e, NULL));
+    fx_free_graph(&fx_type_strs, e);
+    char *str;
+    size_t len;
+    void *b;
+    tu_assert_rc(mc_marshal(&mc_type_bytes, "root string", &b, &len), 0);
+    tu_assert_rc(mc_unmarshal(&mc_type_bytes, b, len, (void **)&str), 0);
+    assert_string_equal(str, "root string");
+    mc_local_free(str);
+    free(b);
+}
+
+/* References keep sharing and cycles; the walk is iterative. */
+static void test_graphs(void **state)
+{
+    (void)state;
+    fx_root *r = calloc(1, sizeof *r);
+    r->counter = 9;
+    r->scratch = fx_strdup("scratch");
+    r->lists[0] = fx_new_list(20, 1);
+    r->lists[1] = r->lists[0]->next->next;      /* shared suffix */
+    r->lists[2] = fx_new_list(4, 50);
+    r->lists[2]->next->next->next->next = r->lists[2]; /* cycle */
+    r->trees[0] = fx_new_tree(5, 1);
+    r->trees[1] = r->trees[0]->left;             /* shared subtree */
+    r->recs[0] = fx_new_rec(1, 1.5, "rec");
+    r->recs[1] = r->recs[0];
+    r->arrs[0] = fx_new_strs(10, 2);
+    mc_local_free(round_trip(&fx_type_root, r, NULL));
+    fx_free_graph(&fx_type_root, r);
+
+    fx_root *deep = calloc(1, sizeof *deep);
+    deep->lists[0] = fx_new_list(1000000, 0);
+    fx_root *back = round_trip(&fx_type_root, deep, NULL);
+    assert_int_equal(back->lists[0]->next->v, 1);
+    mc_local_free(back);
+    fx_free_graph(&fx_type_root, deep);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    fx_root *r = calloc(1, sizeof *r);
+    r->scratch = fx_strdup("x");
+    r->lists[0] = fx_new_list(30, 1);
+    r->trees[0] = fx_new_tree(3, 1);
+    r->arrs[0] = fx_new_strs(5, 1);
+    void *b, *v;
+    size_t len;
+    tu_assert_rc(mc_marshal(&fx_type_root, r, &b, &len), 0);
+    /* another type */
+    tu_assert_rc(mc_unmarshal(&fx_type_rec, b, len, &v), MC_ETYPE);
+    /* every truncation */
+    for (size_t n = 0; n < len; n++)
+        if (mc_unmarshal(&fx_type_root, b, n, &v) != MC_EINVAL)
+            fail_msg("truncated to %zu of %zu bytes: accepted", n, len);
+    /* trailing bytes */
+    unsigned char *t = malloc(len + 1);
+    memcpy(t, b, len);
+    t[len] = 0;
+    tu_assert_rc(mc_unmarshal(&fx_type_root, t, len + 1, &v), MC_EINVAL);
+    /* not mcore bytes */
+    t[0] = 'X';
+    tu_assert_rc(mc_unmarshal(&fx_type_root, t, len, &v), MC_EINVAL);
+    free(t);
+    /* a forged count: a string of 2^60 bytes */
+    unsigned char forged[64];
+    size_t k = 0;
+    memcpy(forged, "mcM1", 4);
+    k = 4;
+    uint64_t id = fx_type_rec.id, big = (uint64_t)1 << 60;
+    memcpy(forged + k, &id, 8), k += 8;
+    memset(forged + k, 0, 16), k += 16;      /* i, d */
+    forged[k++] = 1;                          /* a new string */
+    memcpy(forged + k, &big, 8), k += 8;
+    tu_assert_rc(mc_unmarshal(&fx_type_rec, forged, k, &v), MC_EINVAL);
+    free(b);
+    fx_free_graph(&fx_type_root, r);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* 10,000 mutated inputs: never a crash, only clean errors (or a value). */
+static void test_garbage(void **state)
+{
+    (void)state;
+    fx_root *r = calloc(1, sizeof *r);
+    r->lists[0] = fx_new_list(8, 1);
+    r->lists[1] = r->lists[0]->next;
+    r->trees[0] = fx_new_tree(3, 1);
+    r->recs[0] = fx_new_rec(3, 0.5, "abc");
+    r->arrs[0] = fx_new_strs(4, 1);
+    void *b, *v;
+    size_t len;
+    tu_assert_rc(mc_marshal(&fx_type_root, r, &b, &len), 0);
+    unsigned char *m = malloc(len);
+    uint64_t x = 88172645463325252ull;
+    int accepted = 0;
+    for (int i = 0; i < 10000; i++) {
+        memcpy(m, b, len);
+        int flips = 1 + (int)(rnd(&x) % 4);
+        for (int f = 0; f < flips; f++)
+            m[12 + rnd(&x) % (len - 12)] = (unsigned char)rnd(&x);
+        size_t n = i % 3 ? len : rnd(&x) % len;
+        int rc = mc_unmarshal(&fx_type_root, m, n, &v);
+        if (rc == 0) {
+            accepted++;
+            mc_local_free(v);
+        } else if (rc != MC_EINVAL) {
+            fail_msg("mutated input %d: %s", i, tu_err(rc));
+        }
+    }
+    free(m);
+    free(b);
+    fx_free_graph(&fx_type_root, r);
+    print_message("%d of 10000 mutated inputs still decoded\n", accepted);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_records_and_arrays),
+        cmocka_unit_test(test_graphs),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_garbage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
