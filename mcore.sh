@@ -11,7 +11,8 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
-PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind)
+PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
+    libxxhash-dev)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -164,6 +165,7 @@ cmd_test() {
     LOG=$(mktemp "${TMPDIR:-/tmp}/mcore-test.XXXXXX") || die "mktemp failed"
     trap 'rm -f "$LOG"' EXIT
     run_dir build/tests test
+    MCIDL=build/mcidl run_test tests/idl/run.sh
     run_dir build/examples example
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"
@@ -172,6 +174,7 @@ cmd_test() {
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_dir build/asan/tests test
+    MCIDL=build/asan/mcidl run_test tests/idl/run.sh
     run_dir build/asan/examples example
     unset ASAN_OPTIONS UBSAN_OPTIONS
 

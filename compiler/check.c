@@ -883,12 +883,10 @@ static void check_module_header(program *p, ast_module *m)
     m->res_prefix[n + 1] = 0;
     bool ok = true;
     for (char *s = m->res_prefix, *seg = s; *s; s++)
-        if (*s == '.' || s[1] == 0) {
-            char save = *s;
+        if (*s == '.' || s[1] == 0) {   /* the end of a word */
             *s = 0;
             ok = ok && is_lower(seg);
             *s = '_';
-            (void)save;
             seg = s + 1;
         }
     if (!ok)

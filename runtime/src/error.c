@@ -22,6 +22,7 @@ static const char *const messages[] = {
     [MC_EOWNERDEAD - MC_EINVAL] = "previous lock owner died",
     [MC_EPOISONED - MC_EINVAL] = "protected state was declared lost",
     [MC_EEXIST - MC_EINVAL] = "already exists",
+    [MC_ETIMEDOUT - MC_EINVAL] = "timed out",
 };
 
 const char *mc_strerror(int code)

@@ -27,6 +27,7 @@ enum {
     MC_EOWNERDEAD,       /**< lock acquired; its previous owner died */
     MC_EPOISONED,        /**< lock's protected state was declared lost */
     MC_EEXIST,           /**< a named object already exists */
+    MC_ETIMEDOUT,        /**< a timed wait ran out of time */
     MC_ELAST_            /* not an error: one past the last code */
 };
 

@@ -1,8 +1,8 @@
 /* mcore/resource.h: the resource table.
  *
  * The master keeps a table of resources: shared memory (anonymous memfds and
- * named POSIX shm), temporary files, named semaphores, fork and join points
- * (pools and camlboxes join later).  Each has an id valid in every process.
+ * named POSIX shm), temporary files, named semaphores, fork and join points,
+ * pools and camlboxes.  Each has an id valid in every process.
  * A process *holds* a resource after creating it, looking it up, or
  * inheriting it at start; mc_release() ends its hold, and a worker that ends
  * (even by SIGKILL) drops all of its holds.  A resource nobody holds any more
@@ -34,7 +34,9 @@ typedef enum mc_res_kind {
     MC_RES_SEM,          /**< named POSIX semaphore */
     MC_RES_FORK_POINT,
     MC_RES_JOIN_POINT,
-    MC_RES_POOL          /**< shared memory pool (see pool.h) */
+    MC_RES_POOL,         /**< shared memory pool (see pool.h) */
+    MC_RES_CAMLBOX       /**< anonymous camlbox (see camlbox.h); a named
+                              box is an MC_RES_SHM_NAMED */
 } mc_res_kind;
 
 #define MC_RES_NAME_MAX 256

@@ -88,6 +88,21 @@ struct mc_type {
  *  pointers.  A string is a NUL-terminated allocation of this type. */
 extern const mc_type mc_type_bytes;
 
+/** A byte string value (mcidl's `bytes`): len bytes at data (owned). */
+typedef struct mc_bytes {
+    size_t len;
+    uint8_t *data;
+} mc_bytes;
+
+/** Built-in element types, for arrays of scalars, strings and byte strings
+ *  (mcidl's [i32], [string], [bytes], ...): copy, trace and marshal code
+ *  included. */
+extern const mc_type mc_type_bool, mc_type_i8, mc_type_i16, mc_type_i32,
+    mc_type_i64, mc_type_u8, mc_type_u16, mc_type_u32, mc_type_u64,
+    mc_type_f32, mc_type_f64;
+extern const mc_type mc_type_str;      /**< one char * (a string) */
+extern const mc_type mc_type_bytesval; /**< one mc_bytes */
+
 /** Copy a NUL-terminated string field, owned (helper for generated copy
  *  code). */
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);

@@ -141,6 +141,9 @@ static int create_object(mc__res *r, size_t value)
     switch (r->kind) {
     case MC_RES_SHM:
         return mc__memfd_create("mcore-shm", r->size, &r->fd);
+    case MC_RES_CAMLBOX:
+        /* the receiver maps and formats it (camlbox/camlbox.c) */
+        return mc__memfd_create("mcore-camlbox", r->size, &r->fd);
     case MC_RES_SHM_NAMED:
         return mc__shm_create_named(r->name, r->size, &r->fd);
     case MC_RES_SEM:
@@ -218,7 +221,9 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
     kind &= 0xff;
     char gen[MC_RES_NAME_MAX];
     mc__master *M = mc__M;
-    if (!adopt && !name && kind != MC_RES_SHM) {
+    int anon = kind == MC_RES_SHM || kind == MC_RES_POOL ||
+               kind == MC_RES_CAMLBOX;
+    if (!adopt && !name && !anon) {
         /* Names are unique per master, session and id, so O_EXCL only
          * fails on a stranger's object. */
         if (kind == MC_RES_FILE)
@@ -238,10 +243,8 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
         size = (size + pg - 1) / pg * pg;
     } else if (kind == MC_RES_FILE ? (!name || name[0] != '/' ||
                                        strlen(name) >= MC_RES_NAME_MAX)
-                                   : (kind != MC_RES_SHM &&
-                                      !mc__shm_name_ok(name)))
+                                   : (!anon && !mc__shm_name_ok(name)))
         return mc__err(MC_EINVAL, "bad name \"%s\"", name ? name : "(null)");
-    int anon = kind == MC_RES_SHM || kind == MC_RES_POOL;
     mc__res *r = res_alloc(kind, anon ? NULL : name, size);
     if (!r)
         return mc__err(MC_ENOMEM, "resource table: out of memory");
@@ -305,6 +308,7 @@ const char *mc__kind_name(mc_res_kind k)
     case MC_RES_FORK_POINT: return "fork point";
     case MC_RES_JOIN_POINT: return "join point";
     case MC_RES_POOL: return "pool";
+    case MC_RES_CAMLBOX: return "camlbox";
     }
     return "resource of unknown kind";
 }

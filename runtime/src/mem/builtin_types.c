@@ -1,0 +1,88 @@
+/* builtin_types.c: element types of arrays of scalars, strings and byte
+ * strings, for generated code (type.h).  Their ids are fixed: they are part
+ * of the encoding, not of any user's definition. */
+#include <stdbool.h>
+
+#include "common.h"
+#include "mcore/marshal.h"
+#include "mcore/type.h"
+
+#define SCALAR(NAME, CT, PUT, GET, ID)                                      \
+    static void NAME##_marshal(mc_writer *w, const void *obj)              \
+    {                                                                      \
+        PUT(w, *(const CT *)obj);                                          \
+    }                                                                      \
+    static int NAME##_unmarshal(mc_reader *r, void *obj)                   \
+    {                                                                      \
+        return GET(r, (CT *)obj);                                          \
+    }                                                                      \
+    const mc_type mc_type_##NAME = {                                       \
+        .name = #NAME, .id = ID, .size = sizeof(CT),                       \
+        .align = _Alignof(CT), .marshal = NAME##_marshal,                  \
+        .unmarshal = NAME##_unmarshal,                                     \
+    };
+
+SCALAR(bool, bool, mc_put_bool, mc_get_bool, 0x6d63620000000001ull)
+SCALAR(i8, int8_t, mc_put_i8, mc_get_i8, 0x6d63620000000002ull)
+SCALAR(i16, int16_t, mc_put_i16, mc_get_i16, 0x6d63620000000003ull)
+SCALAR(i32, int32_t, mc_put_i32, mc_get_i32, 0x6d63620000000004ull)
+SCALAR(i64, int64_t, mc_put_i64, mc_get_i64, 0x6d63620000000005ull)
+SCALAR(u8, uint8_t, mc_put_u8, mc_get_u8, 0x6d63620000000006ull)
+SCALAR(u16, uint16_t, mc_put_u16, mc_get_u16, 0x6d63620000000007ull)
+SCALAR(u32, uint32_t, mc_put_u32, mc_get_u32, 0x6d63620000000008ull)
+SCALAR(u64, uint64_t, mc_put_u64, mc_get_u64, 0x6d63620000000009ull)
+SCALAR(f32, float, mc_put_f32, mc_get_f32, 0x6d6362000000000aull)
+SCALAR(f64, double, mc_put_f64, mc_get_f64, 0x6d6362000000000bull)
+
+/* one string */
+static int str_copy(mc_copier *c, void *dst, const void *src)
+{
+    return mc_copy_str(c, (char *const *)src, (char **)dst);
+}
+static void str_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, *(char *const *)obj);
+}
+static void str_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_str(w, *(char *const *)obj);
+}
+static int str_unmarshal(mc_reader *r, void *obj)
+{
+    return mc_get_str(r, (char **)obj);
+}
+const mc_type mc_type_str = {
+    .name = "string", .id = 0x6d6362000000000cull, .size = sizeof(char *),
+    .align = _Alignof(char *), .copy = str_copy, .trace = str_trace,
+    .marshal = str_marshal, .unmarshal = str_unmarshal,
+};
+
+/* one byte string */
+static int bytesval_copy(mc_copier *c, void *dst, const void *src)
+{
+    const mc_bytes *s = src;
+    mc_bytes *d = dst;
+    d->len = s->len;
+    return mc_copy_own(c, &mc_type_bytes, s->len, (void *const *)&s->data,
+                       (void **)&d->data);
+}
+static void bytesval_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, ((const mc_bytes *)obj)->data);
+}
+static void bytesval_marshal(mc_writer *w, const void *obj)
+{
+    const mc_bytes *b = obj;
+    mc_put_own(w, &mc_type_bytes, b->len, b->data);
+}
+static int bytesval_unmarshal(mc_reader *r, void *obj)
+{
+    mc_bytes *b = obj;
+    return mc_get_own(r, &mc_type_bytes, &b->len, (void **)&b->data);
+}
+const mc_type mc_type_bytesval = {
+    .name = "bytes", .id = 0x6d6362000000000dull, .size = sizeof(mc_bytes),
+    .align = _Alignof(mc_bytes), .copy = bytesval_copy,
+    .trace = bytesval_trace, .marshal = bytesval_marshal,
+    .unmarshal = bytesval_unmarshal,
+};
