@@ -1,33 +1,1499 @@
-/* compiler/emit.c: C code generation (STUB).
+/* compiler/emit.c: C code generation.
  *
- * Not written yet; the next slice of issue 4 fills it in.  What it must do,
- * from idl/mcidl.md ("Generated C") and DESIGN.md sections 5, 7, 11:
+ * For the root module of a checked program, write NAME.h and NAME.c: the C
+ * types, one mc_type per type (copy, trace, marshal, init_sync), and typed
+ * wrappers for containers and processes.  The wrappers' shape lives in
+ * templates/ (embedded at build time, see templates.h); types are emitted
+ * by code, field by field, from the resolved AST.
  *
- *   - write DIR/NAME.h and DIR/NAME.c, each first to a temporary file in
- *     DIR, renamed into place only when both are complete, and removed on
- *     any error, so that nothing is left written on error;
- *   - emit types in an order where every inline part comes first (the
- *     "contains inline" graph that check.c's check_inline_cycles() sorts
- *     is acyclic once the checks pass), with a forward typedef for every
- *     struct so that references (&T) can point anywhere;
- *   - per type: PREFIX_Name, PREFIX_Name_type (mc_type, with the id a hash
- *     of the canonical definition: the --dump text of the type with names
- *     resolved is a good canonical form), copy, trace, init_sync (for
- *     records with res_has_sync), marshal/unmarshal, hash/equal for keys;
- *   - doc comments become C comments: "*" "/" inside a doc must be broken
- *     up (e.g. emit them as // lines), since doc text is arbitrary;
- *   - templates come from templates/, embedded into the binary.
+ * Both files are written to temporaries in DIR first and renamed into place
+ * only when both are complete, so an error leaves nothing written.
+ *
+ * Types that have no name in the IDL but need an mc_type or a C struct
+ * (a dynamic array, an optional or a fixed array nested in another type,
+ * a reference stored in an array) become "helpers", named after their
+ * shape: [string] -> PREFIX_arr_string, ?f32 -> PREFIX_opt_f32,
+ * u8[16] -> PREFIX_fix16_u8, &Tile -> PREFIX_ref_Tile.  Type names have
+ * no '_' (idl/mcidl.md section 5), so helpers never collide with them.
  */
 #include "mcidl.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
 #include "diag.h"
+#include "templates.h"
+
+/* ------------------------------------------------------------ utilities */
+
+static void *xmalloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p) {
+        fputs("mcidl: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) {
+        fputs("mcidl: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, f);
+    if (vasprintf(&s, f, ap) < 0) {
+        fputs("mcidl: out of memory\n", stderr);
+        exit(1);
+    }
+    va_end(ap);
+    return s;
+}
+
+static char *upper(const char *s)
+{
+    char *u = xstrdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
+static const char *scalar_ctype(ast_scalar s)
+{
+    static const char *const n[] = {"bool", "int8_t", "int16_t", "int32_t",
+                                    "int64_t", "uint8_t", "uint16_t",
+                                    "uint32_t", "uint64_t", "float",
+                                    "double"};
+    return n[s];
+}
+
+static const char *scalar_name(ast_scalar s)
+{
+    static const char *const n[] = {"bool", "i8", "i16", "i32", "i64", "u8",
+                                    "u16", "u32", "u64", "f32", "f64"};
+    return n[s];
+}
+
+/* An enum's underlying scalar (u32 when not given). */
+static ast_scalar enum_base(const ast_decl *d)
+{
+    return d->base && d->base->kind == AST_T_SCALAR ? d->base->scalar
+                                                    : AST_U32;
+}
+
+/* ----------------------------------------------------------- the state */
+
+typedef struct helper {
+    struct helper *next;
+    char *mangle;          /* "arr_string" */
+    const ast_type *t;     /* the type it stands for */
+    char *name;            /* PREFIX_mangle */
+} helper;
+
+typedef struct emitter {
+    const program *p;
+    const ast_module *m;
+    const char *pre;       /* "geo_" */
+    char *upre;            /* "GEO_" */
+    FILE *h, *c;           /* the header and the source being written */
+    helper *helpers, **htail;
+    int tmp;               /* counter of loop variables */
+} emitter;
+
+static char *mangle(const ast_type *t);
+
+static char *decl_cname(const ast_decl *d)
+{
+    return fmt("%s%s", d->module->res_prefix, d->name);
+}
+
+static char *mangle_named(const ast_decl *d, const ast_module *m)
+{
+    if (d->module == m)
+        return xstrdup(d->name);
+    /* another module's type: its prefix without the trailing '_' */
+    const char *p = d->module->res_prefix;
+    return fmt("%.*s_%s", (int)strlen(p) - 1, p, d->name);
+}
+
+static const ast_module *g_m; /* the module being emitted (for mangle) */
+
+static char *mangle(const ast_type *t)
+{
+    char *in, *s;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        return xstrdup(scalar_name(t->scalar));
+    case AST_T_STRING:
+        return xstrdup("string");
+    case AST_T_BYTES:
+        return xstrdup("bytes");
+    case AST_T_NAMED:
+        return mangle_named(t->res_decl, g_m);
+    case AST_T_REF:
+    case AST_T_NREF:
+        in = mangle_named(t->res_decl, g_m);
+        s = fmt("%s_%s", t->kind == AST_T_REF ? "ref" : "nref", in);
+        free(in);
+        return s;
+    case AST_T_ARRAY:
+        in = mangle(t->elem);
+        s = fmt("arr_%s", in);
+        free(in);
+        return s;
+    case AST_T_OPTIONAL:
+        in = mangle(t->elem);
+        s = fmt("opt_%s", in);
+        free(in);
+        return s;
+    case AST_T_FIXED:
+        in = mangle(t->elem);
+        s = fmt("fix%llu_%s", (unsigned long long)t->count->res.mag, in);
+        free(in);
+        return s;
+    default:
+        return xstrdup("sync");
+    }
+}
+
+/* The helper standing for t (array, optional, fixed, reference), made on
+ * first use.  Helpers are emitted in the order they were made; a helper's
+ * own parts are made (and so emitted) before it. */
+static helper *need_helper(emitter *e, const ast_type *t);
+
+static int is_helper_kind(const ast_type *t)
+{
+    return t->kind == AST_T_ARRAY || t->kind == AST_T_OPTIONAL ||
+           t->kind == AST_T_FIXED || t->kind == AST_T_REF ||
+           t->kind == AST_T_NREF;
+}
+
+/* C type of a value of type t in a position where it has no field name
+ * (array elements, payloads, helper members). */
+static char *ctype(emitter *e, const ast_type *t)
+{
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        return xstrdup(scalar_ctype(t->scalar));
+    case AST_T_STRING:
+        return xstrdup("char *");
+    case AST_T_BYTES:
+        return xstrdup("mc_bytes");
+    case AST_T_NAMED:
+        return decl_cname(t->res_decl);
+    case AST_T_REF:
+    case AST_T_NREF: {
+        char *n = decl_cname(t->res_decl), *s = fmt("%s *", n);
+        free(n);
+        return s;
+    }
+    case AST_T_MUTEX:
+        return xstrdup("mc_mutex");
+    case AST_T_SEMAPHORE:
+        return xstrdup("mc_sem");
+    case AST_T_CONDITION:
+        return xstrdup("mc_cond");
+    default:
+        return xstrdup(need_helper(e, t)->name);
+    }
+}
+
+/* The mc_type of one element of type t, as a C expression. */
+static char *typeexpr(emitter *e, const ast_type *t)
+{
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        return fmt("&mc_type_%s", scalar_name(t->scalar));
+    case AST_T_STRING:
+        return xstrdup("&mc_type_str");
+    case AST_T_BYTES:
+        return xstrdup("&mc_type_bytesval");
+    case AST_T_NAMED:
+        if (t->res_decl->kind == AST_D_ENUM)
+            return fmt("&mc_type_%s", scalar_name(enum_base(t->res_decl)));
+        {
+            char *n = decl_cname(t->res_decl), *s = fmt("&%s_type", n);
+            free(n);
+            return s;
+        }
+    default:
+        return fmt("&%s_type", need_helper(e, t)->name);
+    }
+}
+
+static helper *need_helper(emitter *e, const ast_type *t)
+{
+    char *mg = mangle(t);
+    for (helper *h = e->helpers; h; h = h->next)
+        if (strcmp(h->mangle, mg) == 0) {
+            free(mg);
+            return h;
+        }
+    /* parts first: their C types must be complete before this one */
+    if (t->elem && is_helper_kind(t->elem))
+        need_helper(e, t->elem);
+    helper *h = xmalloc(sizeof *h);
+    h->mangle = mg;
+    h->t = t;
+    h->name = fmt("%s%s", e->pre, mg);
+    *e->htail = h;
+    e->htail = &h->next;
+    return h;
+}
+
+/* ------------------------------------------------ what a type contains */
+
+/* Does a value of t hold a pointer (so copy and trace have work)? */
+static int has_ptr(const ast_type *t)
+{
+    switch (t->kind) {
+    case AST_T_STRING:
+    case AST_T_BYTES:
+    case AST_T_REF:
+    case AST_T_NREF:
+    case AST_T_ARRAY:
+        return 1;
+    case AST_T_OPTIONAL:
+    case AST_T_FIXED:
+        return has_ptr(t->elem);
+    case AST_T_NAMED: {
+        const ast_decl *d = t->res_decl;
+        if (d->kind == AST_D_ENUM)
+            return 0;
+        for (ast_field *f = d->fields; f; f = f->next)
+            if (f->type && has_ptr(f->type))
+                return 1;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int is_sync(const ast_type *t)
+{
+    return t->kind == AST_T_MUTEX || t->kind == AST_T_SEMAPHORE ||
+           t->kind == AST_T_CONDITION;
+}
+
+/* Does a value of t hold a sync field inline? */
+static int has_sync(const ast_type *t)
+{
+    if (is_sync(t))
+        return 1;
+    if (t->kind == AST_T_FIXED)
+        return has_sync(t->elem);
+    if (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_RECORD)
+        return t->res_decl->res_has_sync;
+    return 0;
+}
+
+/* ----------------------------------------------------- field-level code
+ *
+ * Each generator writes statements for one value of type t, given C
+ * lvalue expressions for it.  Optional values have a presence flag: `has`
+ * is its expression (field-level: obj->has_x; nested: x.has). */
+
+typedef struct val {
+    const char *e;    /* the value */
+    const char *has;  /* its presence flag, for optional values */
+    int nest;         /* a nested fixed array: a helper struct (member v) */
+} val;
+
+static val nested(const ast_type *t, const char *base, char **tmp1,
+                  char **tmp2)
+{
+    /* the parts of a nested optional helper: base.has, base.value */
+    (void)t;
+    *tmp1 = fmt("%s.value", base);
+    *tmp2 = fmt("%s.has", base);
+    return (val){*tmp1, *tmp2, 1};
+}
+
+static void ind(FILE *f, int n)
+{
+    fprintf(f, "%*s", 4 * n, "");
+}
+
+static void gen_copy(emitter *e, const ast_type *t, val d, val s, int lv);
+static void gen_trace(emitter *e, const ast_type *t, val v, int lv);
+static void gen_marshal(emitter *e, const ast_type *t, val v, int lv);
+static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv);
+
+static void gen_copy(emitter *e, const ast_type *t, val d, val s, int lv)
+{
+    FILE *c = e->c;
+    char *te, *a, *b;
+    switch (t->kind) {
+    case AST_T_STRING:
+        ind(c, lv);
+        fprintf(c, "if ((rc = mc_copy_str(c, &%s, &%s)))\n", s.e, d.e);
+        ind(c, lv + 1);
+        fputs("return rc;\n", c);
+        break;
+    case AST_T_BYTES:
+        ind(c, lv);
+        fprintf(c, "if ((rc = mc_copy_own(c, &mc_type_bytes, %s.len, "
+                   "(void *const *)&%s.data, (void **)&%s.data)))\n",
+                s.e, s.e, d.e);
+        ind(c, lv + 1);
+        fputs("return rc;\n", c);
+        break;
+    case AST_T_REF:
+    case AST_T_NREF:
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "if ((rc = mc_copy_ptr(c, &%s_type, 1, (void *const *)&%s, "
+                   "(void **)&%s)))\n", a, s.e, d.e);
+        ind(c, lv + 1);
+        fputs("return rc;\n", c);
+        free(a);
+        break;
+    case AST_T_ARRAY:
+        te = typeexpr(e, t->elem);
+        ind(c, lv);
+        fprintf(c, "if ((rc = mc_copy_own(c, %s, %s.len, (void *const *)&%s."
+                   "data, (void **)&%s.data)))\n", te, s.e, s.e, d.e);
+        ind(c, lv + 1);
+        fputs("return rc;\n", c);
+        free(te);
+        break;
+    case AST_T_NAMED:
+        if (t->res_decl->kind == AST_D_ENUM ||
+            (!has_ptr(t) && !has_sync(t)))
+            break;
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "if ((rc = %s_type.copy(c, &%s, &%s)))\n", a, d.e, s.e);
+        ind(c, lv + 1);
+        fputs("return rc;\n", c);
+        free(a);
+        break;
+    case AST_T_OPTIONAL: {
+        if (!has_ptr(t->elem))
+            break;
+        char *t1, *t2, *t3, *t4;
+        val dv = d, sv = s;
+        if (!s.has) { /* nested: a helper struct */
+            dv = nested(t, d.e, &t1, &t2);
+            sv = nested(t, s.e, &t3, &t4);
+        } else {
+            t1 = t2 = t3 = t4 = NULL;
+        }
+        ind(c, lv);
+        fprintf(c, "if (%s) {\n", sv.has);
+        gen_copy(e, t->elem, (val){dv.e, NULL, 1}, (val){sv.e, NULL, 1},
+                 lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(t1), free(t2), free(t3), free(t4);
+        break;
+    }
+    case AST_T_FIXED: {
+        if (!has_ptr(t->elem) && !has_sync(t->elem))
+            break;
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
+                (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", d.e, d.nest ? ".v" : "", k);
+        b = fmt("%s%s[i%d]", s.e, s.nest ? ".v" : "", k);
+        gen_copy(e, t->elem, (val){a, NULL, 1}, (val){b, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a), free(b);
+        break;
+    }
+    case AST_T_MUTEX:
+    case AST_T_SEMAPHORE:
+    case AST_T_CONDITION:
+        /* a lock's state is not a value: copies start unlocked, and a heap
+         * initializes it in place (init_sync) */
+        ind(c, lv);
+        fprintf(c, "memset(&%s, 0, sizeof %s);\n", d.e, d.e);
+        break;
+    default:
+        break;
+    }
+}
+
+static void gen_trace(emitter *e, const ast_type *t, val v, int lv)
+{
+    FILE *c = e->c;
+    char *a;
+    switch (t->kind) {
+    case AST_T_STRING:
+    case AST_T_REF:
+    case AST_T_NREF:
+        ind(c, lv);
+        fprintf(c, "mc_trace_ptr(tr, %s);\n", v.e);
+        break;
+    case AST_T_BYTES:
+    case AST_T_ARRAY:
+        ind(c, lv);
+        fprintf(c, "mc_trace_ptr(tr, %s.data);\n", v.e);
+        break;
+    case AST_T_NAMED:
+        if (!has_ptr(t))
+            break;
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "%s_type.trace(tr, &%s);\n", a, v.e);
+        free(a);
+        break;
+    case AST_T_OPTIONAL: {
+        if (!has_ptr(t->elem))
+            break;
+        char *t1 = NULL, *t2 = NULL;
+        val x = v.has ? v : nested(t, v.e, &t1, &t2);
+        ind(c, lv);
+        fprintf(c, "if (%s)\n", x.has);
+        gen_trace(e, t->elem, (val){x.e, NULL, 1}, lv + 1);
+        free(t1), free(t2);
+        break;
+    }
+    case AST_T_FIXED: {
+        if (!has_ptr(t->elem))
+            break;
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
+                (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        gen_trace(e, t->elem, (val){a, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void gen_marshal(emitter *e, const ast_type *t, val v, int lv)
+{
+    FILE *c = e->c;
+    char *a, *te;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        ind(c, lv);
+        fprintf(c, "mc_put_%s(w, %s);\n", scalar_name(t->scalar), v.e);
+        break;
+    case AST_T_STRING:
+        ind(c, lv);
+        fprintf(c, "mc_put_str(w, %s);\n", v.e);
+        break;
+    case AST_T_BYTES:
+        ind(c, lv);
+        fprintf(c, "mc_put_own(w, &mc_type_bytes, %s.len, %s.data);\n", v.e,
+                v.e);
+        break;
+    case AST_T_REF:
+    case AST_T_NREF:
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "mc_put_ref(w, &%s_type, 1, %s);\n", a, v.e);
+        free(a);
+        break;
+    case AST_T_ARRAY:
+        te = typeexpr(e, t->elem);
+        ind(c, lv);
+        fprintf(c, "mc_put_own(w, %s, %s.len, %s.data);\n", te, v.e, v.e);
+        free(te);
+        break;
+    case AST_T_NAMED:
+        if (t->res_decl->kind == AST_D_ENUM) {
+            ind(c, lv);
+            fprintf(c, "mc_put_%s(w, %s);\n",
+                    scalar_name(enum_base(t->res_decl)), v.e);
+            break;
+        }
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "%s_type.marshal(w, &%s);\n", a, v.e);
+        free(a);
+        break;
+    case AST_T_OPTIONAL: {
+        char *t1 = NULL, *t2 = NULL;
+        val x = v.has ? v : nested(t, v.e, &t1, &t2);
+        ind(c, lv);
+        fprintf(c, "mc_put_bool(w, %s);\n", x.has);
+        ind(c, lv);
+        fprintf(c, "if (%s) {\n", x.has);
+        gen_marshal(e, t->elem, (val){x.e, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(t1), free(t2);
+        break;
+    }
+    case AST_T_FIXED: {
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
+                (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        gen_marshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a);
+        break;
+    }
+    default:
+        break; /* sync fields never travel (checked) */
+    }
+}
+
+static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
+{
+    FILE *c = e->c;
+    char *a, *te;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        ind(c, lv);
+        fprintf(c, "mc_get_%s(r, &%s);\n", scalar_name(t->scalar), v.e);
+        break;
+    case AST_T_STRING:
+        ind(c, lv);
+        fprintf(c, "mc_get_str(r, &%s);\n", v.e);
+        break;
+    case AST_T_BYTES:
+        ind(c, lv);
+        fprintf(c, "mc_get_own(r, &mc_type_bytes, &%s.len, (void **)&%s."
+                   "data);\n", v.e, v.e);
+        break;
+    case AST_T_REF:
+    case AST_T_NREF:
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "mc_get_ref(r, &%s_type, NULL, (void **)&%s);\n", a, v.e);
+        if (t->kind == AST_T_REF) {
+            ind(c, lv);
+            fprintf(c, "if (!%s && !r->err)\n", v.e);
+            ind(c, lv + 1);
+            fputs("return mc_reader_fail(r, \"a null non-null reference\");\n",
+                  c);
+        }
+        free(a);
+        break;
+    case AST_T_ARRAY:
+        te = typeexpr(e, t->elem);
+        ind(c, lv);
+        fprintf(c, "mc_get_own(r, %s, &%s.len, (void **)&%s.data);\n", te,
+                v.e, v.e);
+        free(te);
+        break;
+    case AST_T_NAMED:
+        if (t->res_decl->kind == AST_D_ENUM) {
+            ind(c, lv);
+            fprintf(c, "mc_get_%s(r, &%s);\n",
+                    scalar_name(enum_base(t->res_decl)), v.e);
+            break;
+        }
+        a = decl_cname(t->res_decl);
+        ind(c, lv);
+        fprintf(c, "if (%s_type.unmarshal(r, &%s))\n", a, v.e);
+        ind(c, lv + 1);
+        fputs("return r->err;\n", c);
+        free(a);
+        break;
+    case AST_T_OPTIONAL: {
+        char *t1 = NULL, *t2 = NULL;
+        val x = v.has ? v : nested(t, v.e, &t1, &t2);
+        ind(c, lv);
+        fprintf(c, "mc_get_bool(r, &%s);\n", x.has);
+        ind(c, lv);
+        fprintf(c, "if (%s) {\n", x.has);
+        gen_unmarshal(e, t->elem, (val){x.e, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(t1), free(t2);
+        break;
+    }
+    case AST_T_FIXED: {
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu && !r->err; i%d++) {\n",
+                k, k, (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        gen_unmarshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ---------------------------------------------------------- type ids */
+
+typedef struct declset {
+    const ast_decl **v;
+    size_t n, cap;
+} declset;
+
+static int set_has(const declset *s, const ast_decl *d)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == d)
+            return 1;
+    return 0;
+}
+
+static void set_add(declset *s, const ast_decl *d)
+{
+    if (set_has(s, d))
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v) {
+            fputs("mcidl: out of memory\n", stderr);
+            exit(1);
+        }
+    }
+    s->v[s->n++] = d;
+}
+
+/* every declaration reachable from t, by any edge (iterative through the
+ * set itself: each added declaration's fields are scanned in turn) */
+static void reach_type(declset *s, const ast_type *t)
+{
+    for (; t; t = t->elem)
+        if (t->res_decl)
+            set_add(s, t->res_decl);
+}
+
+static void reach_all(declset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const ast_decl *d = s->v[i];
+        if (d->kind == AST_D_ENUM)
+            reach_type(s, d->base);
+        for (ast_field *f = d->fields; f; f = f->next)
+            if (f->type)
+                reach_type(s, f->type);
+    }
+}
+
+static int cmp_decl(const void *a, const void *b)
+{
+    const ast_decl *x = *(const ast_decl *const *)a;
+    const ast_decl *y = *(const ast_decl *const *)b;
+    int r = strcmp(x->module->name, y->module->name);
+    return r ? r : strcmp(x->name, y->name);
+}
+
+/* The canonical text of one declaration: its kind, full name, and each
+ * field with its resolved type, in order. */
+static void canon_decl(FILE *f, const ast_decl *d)
+{
+    fprintf(f, "%s %s.%s{", d->kind == AST_D_RECORD    ? "record"
+                            : d->kind == AST_D_VARIANT ? "variant"
+                                                       : "enum",
+            d->module->name, d->name);
+    if (d->kind == AST_D_ENUM) {
+        fprintf(f, ":%s;", scalar_name(enum_base(d)));
+        for (ast_member *m = d->members; m; m = m->next)
+            fprintf(f, "%s=%s%llu;", m->name, m->res.neg ? "-" : "",
+                    (unsigned long long)m->res.mag);
+    }
+    for (ast_field *fl = d->fields; fl; fl = fl->next) {
+        char *ts = fl->type ? type_to_str(fl->type, true) : NULL;
+        fprintf(f, "%s:%s;", fl->name, ts ? ts : "");
+        free(ts);
+    }
+    fputs("}\n", f);
+}
+
+/* The id of a type: a hash of its canonical text and of every declaration
+ * it reaches, sorted by full name: the same definitions in two binaries
+ * give the same id, any difference anywhere in the graph another. */
+static uint64_t type_id(const ast_type *t, const ast_decl *self)
+{
+    declset s = {0};
+    if (self)
+        set_add(&s, self);
+    else
+        reach_type(&s, t);
+    reach_all(&s);
+    if (s.n)
+        qsort(s.v, s.n, sizeof *s.v, cmp_decl);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        fputs("mcidl: out of memory\n", stderr);
+        exit(1);
+    }
+    if (!self) {
+        char *ts = type_to_str(t, true);
+        fprintf(f, "type %s\n", ts);
+        free(ts);
+    }
+    for (size_t i = 0; i < s.n; i++)
+        canon_decl(f, s.v[i]);
+    fclose(f);
+    uint64_t id = XXH64(buf, len, 0x6d63696431ull);
+    free(buf);
+    free(s.v);
+    return id;
+}
+
+/* ------------------------------------------------------------ doc text */
+
+/* Doc comments as // lines: their text may hold anything, "*" "/" too. */
+static void put_doc(FILE *f, int lv, const char *doc)
+{
+    if (!doc)
+        return;
+    const char *p = doc;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        ind(f, lv);
+        fprintf(f, "/// %.*s\n", (int)n, p);
+        p += n;
+        if (*p)
+            p++;
+    }
+}
+
+/* --------------------------------------------------------- definitions */
+
+/* A field's declaration inside a struct. */
+static void put_field_decl(emitter *e, const ast_field *fl, int lv)
+{
+    FILE *h = e->h;
+    const ast_type *t = fl->type;
+    put_doc(h, lv, fl->doc);
+    if (t->kind == AST_T_OPTIONAL) {
+        char *ct = ctype(e, t->elem);
+        ind(h, lv);
+        fprintf(h, "bool has_%s;\n", fl->name);
+        ind(h, lv);
+        fprintf(h, "%s%s%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
+                fl->name);
+        free(ct);
+    } else if (t->kind == AST_T_FIXED) {
+        char *ct = ctype(e, t->elem);
+        ind(h, lv);
+        fprintf(h, "%s%s%s[%llu];\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
+                fl->name, (unsigned long long)t->count->res.mag);
+        free(ct);
+    } else {
+        char *ct = ctype(e, t);
+        ind(h, lv);
+        fprintf(h, "%s%s%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
+                fl->name);
+        free(ct);
+    }
+}
+
+/* the C definition of a helper (references need none: they are pointers) */
+static void put_helper_def(emitter *e, const helper *hp)
+{
+    FILE *h = e->h;
+    const ast_type *t = hp->t;
+    char *ct;
+    switch (t->kind) {
+    case AST_T_ARRAY:
+        ct = ctype(e, t->elem);
+        fprintf(h, "typedef struct %s {\n    size_t len;\n    %s%s*data;\n} "
+                   "%s;\n\n", hp->name, ct, ct[strlen(ct) - 1] == '*' ? ""
+                                                                      : " ",
+                hp->name);
+        free(ct);
+        break;
+    case AST_T_OPTIONAL:
+        ct = ctype(e, t->elem);
+        fprintf(h, "typedef struct %s {\n    bool has;\n    %s%svalue;\n} "
+                   "%s;\n\n", hp->name, ct, ct[strlen(ct) - 1] == '*' ? ""
+                                                                      : " ",
+                hp->name);
+        free(ct);
+        break;
+    case AST_T_FIXED:
+        ct = ctype(e, t->elem);
+        fprintf(h, "typedef struct %s {\n    %s%sv[%llu];\n} %s;\n\n",
+                hp->name, ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
+                (unsigned long long)t->count->res.mag, hp->name);
+        free(ct);
+        break;
+    default:
+        break;
+    }
+}
+
+static void put_record_def(emitter *e, const ast_decl *d)
+{
+    FILE *h = e->h;
+    char *n = decl_cname(d);
+    put_doc(h, 0, d->doc);
+    fprintf(h, "struct %s {\n", n);
+    for (ast_field *f = d->fields; f; f = f->next)
+        put_field_decl(e, f, 1);
+    fprintf(h, "};\n\n");
+    free(n);
+}
+
+static void put_variant_def(emitter *e, const ast_decl *d)
+{
+    FILE *h = e->h;
+    char *n = decl_cname(d), *un = upper(d->name);
+    int any = 0;
+    put_doc(h, 0, d->doc);
+    int k = 0;
+    for (ast_field *f = d->fields; f; f = f->next, k++) {
+        char *uc = upper(f->name);
+        put_doc(h, 0, f->doc);
+        fprintf(h, "#define %s%s_%s %d\n", e->upre, un, uc, k);
+        free(uc);
+        any |= f->type != NULL;
+    }
+    fprintf(h, "\nstruct %s {\n    uint32_t tag;\n", n);
+    if (any) {
+        fprintf(h, "    union {\n");
+        for (ast_field *f = d->fields; f; f = f->next) {
+            if (!f->type)
+                continue;
+            char *ct = ctype(e, f->type);
+            fprintf(h, "        %s%s%s;\n", ct,
+                    ct[strlen(ct) - 1] == '*' ? "" : " ", f->name);
+            free(ct);
+        }
+        fprintf(h, "    } u;\n");
+    }
+    fprintf(h, "};\n\n");
+    free(n);
+    free(un);
+}
+
+/* ------------------------------------------------ type descriptors (.c) */
+
+/* Emit the mc_type of a record or variant. */
+static void put_decl_type(emitter *e, const ast_decl *d)
+{
+    FILE *c = e->c;
+    char *n = decl_cname(d), *un = upper(d->name);
+    ast_type self = {.kind = AST_T_NAMED, .res_decl = (ast_decl *)d};
+    int ptr = has_ptr(&self), sync = d->kind == AST_D_RECORD &&
+                                     d->res_has_sync;
+    e->tmp = 0;
+    fprintf(c, "/* ---- %s */\n\n", n);
+    if (ptr || sync) {
+        fprintf(c, "static int %s_copy(mc_copier *c, void *dst, const void "
+                   "*src)\n{\n    %s *d = dst;\n    const %s *s = src;\n"
+                   "    int rc = 0;\n    (void)c;\n    *d = *s;\n", n, n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *de = fmt("d->%s", f->name), *se = fmt("s->%s", f->name);
+                char *dh = fmt("d->has_%s", f->name),
+                     *sh = fmt("s->has_%s", f->name);
+                int opt = f->type->kind == AST_T_OPTIONAL;
+                gen_copy(e, f->type, (val){de, opt ? dh : NULL, 0},
+                         (val){se, opt ? sh : NULL, 0}, 1);
+                free(de), free(se), free(dh), free(sh);
+            }
+        } else {
+            fprintf(c, "    switch (s->tag) {\n");
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type || !has_ptr(f->type))
+                    continue;
+                char *uc = upper(f->name);
+                char *de = fmt("d->u.%s", f->name), *se = fmt("s->u.%s",
+                                                              f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_copy(e, f->type, (val){de, NULL, 1}, (val){se, NULL, 1}, 2);
+                fprintf(c, "        break;\n");
+                free(uc), free(de), free(se);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "    return rc;\n}\n\n");
+    }
+    if (ptr) {
+        fprintf(c, "static void %s_trace(mc_tracer *tr, const void *obj)\n{\n"
+                   "    const %s *o = obj;\n", n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *ve = fmt("o->%s", f->name), *vh = fmt("o->has_%s",
+                                                            f->name);
+                gen_trace(e, f->type, (val){ve, f->type->kind ==
+                                                 AST_T_OPTIONAL ? vh : NULL, 0},
+                          1);
+                free(ve), free(vh);
+            }
+        } else {
+            fprintf(c, "    switch (o->tag) {\n");
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type || !has_ptr(f->type))
+                    continue;
+                char *uc = upper(f->name), *ve = fmt("o->u.%s", f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_trace(e, f->type, (val){ve, NULL, 1}, 2);
+                fprintf(c, "        break;\n");
+                free(uc), free(ve);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "}\n\n");
+    }
+    /* marshal: not for types holding sync fields (they never travel) */
+    if (!sync) {
+        fprintf(c, "static void %s_marshal(mc_writer *w, const void *obj)\n{"
+                   "\n    const %s *o = obj;\n", n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *ve = fmt("o->%s", f->name), *vh = fmt("o->has_%s",
+                                                            f->name);
+                gen_marshal(e, f->type, (val){ve, f->type->kind ==
+                                                   AST_T_OPTIONAL ? vh : NULL,
+                                              0},
+                            1);
+                free(ve), free(vh);
+            }
+        } else {
+            fprintf(c, "    mc_put_u32(w, o->tag);\n    switch (o->tag) {\n");
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type)
+                    continue;
+                char *uc = upper(f->name), *ve = fmt("o->u.%s", f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_marshal(e, f->type, (val){ve, NULL, 1}, 2);
+                fprintf(c, "        break;\n");
+                free(uc), free(ve);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "}\n\n");
+        fprintf(c, "static int %s_unmarshal(mc_reader *r, void *obj)\n{\n"
+                   "    %s *o = obj;\n", n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *ve = fmt("o->%s", f->name), *vh = fmt("o->has_%s",
+                                                            f->name);
+                gen_unmarshal(e, f->type, (val){ve, f->type->kind ==
+                                                     AST_T_OPTIONAL ? vh
+                                                                    : NULL,
+                                                0},
+                              1);
+                free(ve), free(vh);
+            }
+        } else {
+            int ncases = 0;
+            for (ast_field *f = d->fields; f; f = f->next)
+                ncases++;
+            fprintf(c, "    if (mc_get_u32(r, &o->tag))\n        return "
+                       "r->err;\n    if (o->tag >= %d)\n        return "
+                       "mc_reader_fail(r, \"%s: no such case\");\n"
+                       "    switch (o->tag) {\n", ncases, n);
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type)
+                    continue;
+                char *uc = upper(f->name), *ve = fmt("o->u.%s", f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_unmarshal(e, f->type, (val){ve, NULL, 1}, 2);
+                fprintf(c, "        break;\n");
+                free(uc), free(ve);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "    return r->err;\n}\n\n");
+    }
+    if (sync) {
+        fprintf(c, "static int %s_init_sync(void *obj)\n{\n    %s *o = obj;\n"
+                   "    int rc = 0;\n", n, n);
+        for (ast_field *f = d->fields; f; f = f->next) {
+            const ast_type *t = f->type;
+            if (t->kind == AST_T_MUTEX) {
+                static const char *const k[] = {"NORMAL", "ERRORCHECK",
+                                                "RECURSIVE"};
+                fprintf(c, "    if ((rc = mc_mutex_init(&o->%s, MC_MUTEX_%s)"
+                           "))\n        return rc;\n", f->name,
+                        k[t->res_mutex]);
+            } else if (t->kind == AST_T_SEMAPHORE) {
+                fprintf(c, "    if ((rc = mc_sem_init(&o->%s, %llu)))\n"
+                           "        return rc;\n", f->name,
+                        t->count && t->count->res_ok
+                            ? (unsigned long long)t->count->res.mag
+                            : 0ull);
+            } else if (t->kind == AST_T_CONDITION) {
+                fprintf(c, "    if ((rc = mc_cond_init(&o->%s)))\n"
+                           "        return rc;\n", f->name);
+            } else if (has_sync(t)) {
+                /* an inline record (or a fixed array of them) with locks */
+                const ast_type *x = t;
+                int k = 0;
+                char *expr = fmt("o->%s", f->name);
+                while (x->kind == AST_T_FIXED) {
+                    char *ne = fmt("%s[i%d]", expr, k);
+                    fprintf(c, "%*sfor (size_t i%d = 0; i%d < %llu; i%d++)\n",
+                            4 * (k + 1), "", k, k,
+                            (unsigned long long)x->count->res.mag, k);
+                    free(expr);
+                    expr = ne;
+                    x = x->elem;
+                    k++;
+                }
+                char *xn = decl_cname(x->res_decl);
+                fprintf(c, "%*sif ((rc = %s_type.init_sync(&%s)))\n%*s"
+                           "return rc;\n", 4 * (k + 1), "", xn, expr,
+                        4 * (k + 2), "");
+                free(xn);
+                free(expr);
+            }
+        }
+        fprintf(c, "    return rc;\n}\n\n");
+    }
+    fprintf(c, "const mc_type %s_type = {\n    .name = \"%s.%s\",\n"
+               "    .id = %s%s_TYPE_ID,\n    .size = sizeof(%s),\n"
+               "    .align = _Alignof(%s),\n", n, d->module->name, d->name,
+            e->upre, un, n, n);
+    if (ptr || sync)
+        fprintf(c, "    .copy = %s_copy,\n", n);
+    if (ptr)
+        fprintf(c, "    .trace = %s_trace,\n", n);
+    if (sync)
+        fprintf(c, "    .init_sync = %s_init_sync,\n", n);
+    else
+        fprintf(c, "    .marshal = %s_marshal,\n    .unmarshal = "
+                   "%s_unmarshal,\n", n, n);
+    fprintf(c, "};\n\n");
+    free(n);
+    free(un);
+}
+
+/* Emit the mc_type of a helper: one element is the helper's C type (or,
+ * for references, one pointer). */
+static void put_helper_type(emitter *e, const helper *hp)
+{
+    FILE *c = e->c;
+    const ast_type *t = hp->t;
+    const char *n = hp->name;
+    char *ct = ctype(e, t);
+    /* "const T *" for a struct; "T *const *" for a pointer */
+    char *cct = ct[strlen(ct) - 1] == '*' ? fmt("%sconst ", ct)
+                                          : fmt("const %s ", ct);
+    int ptr = has_ptr(t);
+    /* one element of the helper, seen as a value of type t */
+    val dv = {"(*d)", NULL, 0}, sv = {"(*s)", NULL, 0},
+        ov = {"(*o)", NULL, 0};
+    ast_type inner = *t;
+    const ast_type *vt = t;
+    if (t->kind == AST_T_FIXED) { /* a struct wrapping the C array */
+        dv.e = "d->v", sv.e = "s->v", ov.e = "o->v";
+    } else if (t->kind == AST_T_OPTIONAL) {
+        dv = (val){"d->value", "d->has", 0};
+        sv = (val){"s->value", "s->has", 0};
+        ov = (val){"o->value", "o->has", 0};
+    }
+    (void)inner;
+    e->tmp = 0;
+    fprintf(c, "/* ---- %s */\n\n", n);
+    if (ptr) {
+        fprintf(c, "static int %s_copy(mc_copier *c, void *dst, const void "
+                   "*src)\n{\n    %s *d = dst;\n    %s*s = src;\n"
+                   "    int rc = 0;\n    (void)c;\n    *d = *s;\n", n,
+                ct, cct);
+        gen_copy(e, vt, dv, sv, 1);
+        fprintf(c, "    return rc;\n}\n\n");
+        fprintf(c, "static void %s_trace(mc_tracer *tr, const void *obj)\n{\n"
+                   "    %s*o = obj;\n", n, cct);
+        gen_trace(e, vt, ov, 1);
+        fprintf(c, "}\n\n");
+    }
+    fprintf(c, "static void %s_marshal(mc_writer *w, const void *obj)\n{\n"
+               "    %s*o = obj;\n", n, cct);
+    gen_marshal(e, vt, ov, 1);
+    fprintf(c, "}\n\nstatic int %s_unmarshal(mc_reader *r, void *obj)\n{\n"
+               "    %s *o = obj;\n", n, ct);
+    gen_unmarshal(e, vt, ov, 1);
+    fprintf(c, "    return r->err;\n}\n\n");
+    fprintf(c, "static const mc_type %s_type MC_GEN_UNUSED = {\n"
+               "    .name = \"%s%s\",\n"
+               "    .id = 0x%016llxull,\n    .size = sizeof(%s),\n"
+               "    .align = _Alignof(%s),\n", n, e->m->name ? "" : "",
+            hp->mangle, (unsigned long long)type_id(t, NULL), ct, ct);
+    if (ptr)
+        fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n", n, n);
+    fprintf(c, "    .marshal = %s_marshal,\n    .unmarshal = %s_unmarshal,\n"
+               "};\n\n", n, n);
+    free(ct);
+    free(cct);
+}
+
+/* ------------------------------------------------------------ wrappers */
+
+/* Expand a template: @P@ prefix, @UP@ upper-case prefix, @N@ the name,
+ * @T@ the value's C type, @TT@ its mc_type expression, @A@/@R@ a process's
+ * argument and result C types, @AT@/@RT@ their mc_types. */
+static void expand(FILE *out, const char *tmpl, const char *const *keys,
+                   const char *const *vals, int n)
+{
+    for (const char *p = tmpl; *p;) {
+        if (*p == '@') {
+            const char *q = strchr(p + 1, '@');
+            int hit = 0;
+            for (int i = 0; q && i < n; i++)
+                if ((size_t)(q - p - 1) == strlen(keys[i]) &&
+                    strncmp(p + 1, keys[i], (size_t)(q - p - 1)) == 0) {
+                    fputs(vals[i], out);
+                    p = q + 1;
+                    hit = 1;
+                    break;
+                }
+            if (hit)
+                continue;
+        }
+        fputc(*p++, out);
+    }
+}
+
+static void put_container(emitter *e, const ast_decl *d)
+{
+    if (!d->type) { /* sbuffer: bytes, no element type */
+        fprintf(e->h, "/* %s%s: buffer wrappers come with its runtime */\n\n",
+                e->pre, d->name);
+        return;
+    }
+    char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
+    char *un = upper(d->name);
+    const char *keys[] = {"P", "UP", "N", "UN", "T", "TT"};
+    const char *vals[] = {e->pre, e->upre, d->name, un, ct, te};
+    const char *th = NULL, *tc = NULL;
+    switch (d->ckind) {
+    case AST_C_SREF:
+        th = tmpl_sref_h, tc = tmpl_sref_c;
+        break;
+    default:
+        /* arrays, matrices, buffers, queues, hash tables and camlboxes get
+         * their wrappers with their runtime */
+        fprintf(e->h, "/* %s%s: %s wrappers come with its runtime */\n\n",
+                e->pre, d->name, d->ckind == AST_C_CAMLBOX ? "camlbox"
+                                                           : "container");
+        break;
+    }
+    put_doc(e->h, 0, d->doc);
+    if (th)
+        expand(e->h, th, keys, vals, 6);
+    if (tc)
+        expand(e->c, tc, keys, vals, 6);
+    free(ct), free(te), free(un);
+}
+
+static void put_process(emitter *e, const ast_decl *d)
+{
+    const ast_type *at = d->fields ? d->fields->type : NULL;
+    const ast_type *rt = d->type;
+    char *act = at ? ctype(e, at) : xstrdup("void"),
+         *rct = rt ? ctype(e, rt) : xstrdup("void");
+    char *ate = at ? typeexpr(e, at) : xstrdup("NULL"),
+         *rte = rt ? typeexpr(e, rt) : xstrdup("NULL");
+    const char *aname = d->fields ? d->fields->name : "arg";
+    const char *keys[] = {"P", "N", "A", "R", "AT", "RT", "AN"};
+    const char *vals[] = {e->pre, d->name, act, rct, ate, rte, aname};
+    put_doc(e->h, 0, d->doc);
+    expand(e->h, tmpl_process_h, keys, vals, 7);
+    expand(e->c, tmpl_process_c, keys, vals, 7);
+    free(act), free(rct), free(ate), free(rte);
+}
+
+/* ------------------------------------------------------------- driver */
+
+/* records and variants in an order where each comes after every type it
+ * holds inline (the checks made the inline graph acyclic) */
+static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
+                       declset *done, emitter *e);
+
+static void order_type(const ast_type *t, const ast_decl ***out, size_t *n,
+                       declset *done, emitter *e)
+{
+    for (; t; t = t->elem) {
+        if (t->kind == AST_T_ARRAY || t->kind == AST_T_REF ||
+            t->kind == AST_T_NREF)
+            return; /* behind a pointer: no order needed */
+        if (t->kind == AST_T_NAMED && t->res_decl->module == e->m &&
+            t->res_decl->kind != AST_D_ENUM)
+            order_decl(t->res_decl, out, n, done, e);
+    }
+}
+
+static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
+                       declset *done, emitter *e)
+{
+    if (set_has(done, d))
+        return;
+    set_add(done, d);
+    for (ast_field *f = d->fields; f; f = f->next)
+        if (f->type)
+            order_type(f->type, out, n, done, e);
+    (*out)[(*n)++] = d;
+}
+
+/* Make every helper the module's types and declarations use, so that the
+ * header can define them before the records. */
+static void collect_helpers(emitter *e, const ast_type *t, int field_level)
+{
+    if (!t)
+        return;
+    if (is_helper_kind(t) && !(field_level && (t->kind == AST_T_OPTIONAL ||
+                                               t->kind == AST_T_FIXED ||
+                                               t->kind == AST_T_REF ||
+                                               t->kind == AST_T_NREF)))
+        need_helper(e, t);
+    collect_helpers(e, t->elem, 0);
+}
+
+static int write_files(emitter *e)
+{
+    const ast_module *m = e->m;
+    FILE *h = e->h, *c = e->c;
+    char *base = NULL;
+    size_t ndecl = 0;
+    for (const ast_decl *d = m->decls; d; d = d->next)
+        ndecl++;
+    const ast_decl **ord = xmalloc((ndecl + 1) * sizeof *ord);
+    size_t nord = 0;
+    declset done = {0};
+
+    /* helpers first, in dependency order */
+    for (const ast_decl *d = m->decls; d; d = d->next) {
+        for (ast_field *f = d->fields; f; f = f->next)
+            collect_helpers(e, f->type, d->kind == AST_D_RECORD);
+        if (d->kind == AST_D_CONTAINER) {
+            collect_helpers(e, d->type, 0);
+            collect_helpers(e, d->type2, 0);
+        }
+        if (d->kind == AST_D_PROCESS)
+            collect_helpers(e, d->type, 0);
+    }
+    for (const ast_decl *d = m->decls; d; d = d->next)
+        if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT)
+            order_decl(d, &ord, &nord, &done, e);
+
+    char *guard = fmt("%sH_", e->upre);
+    fprintf(h, "/* Generated by mcidl %s from %s.  Do not edit. */\n",
+            MCIDL_VERSION, m->file);
+    put_doc(h, 0, m->doc);
+    fprintf(h, "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n"
+               "#include <stddef.h>\n#include <stdint.h>\n\n"
+               "#include \"mcore/cond.h\"\n#include \"mcore/marshal.h\"\n"
+               "#include \"mcore/mutex.h\"\n#include \"mcore/sem.h\"\n"
+               "#include \"mcore/sref.h\"\n#include \"mcore/tprocess.h\"\n"
+               "#include \"mcore/type.h\"\n", guard, guard);
+    for (const ast_import *im = m->imports; im; im = im->next) {
+        const char *slash = strrchr(im->path, '/');
+        const char *b = slash ? slash + 1 : im->path;
+        size_t bl = strlen(b);
+        if (bl > 6 && strcmp(b + bl - 6, ".mcidl") == 0)
+            bl -= 6;
+        fprintf(h, "#include \"%.*s.h\"\n", (int)bl, b);
+    }
+    fputs("\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", h);
+
+    /* constants and enums */
+    for (const ast_decl *d = m->decls; d; d = d->next) {
+        if (d->kind == AST_D_CONST) {
+            char *un = upper(d->name);
+            put_doc(h, 0, d->doc);
+            if (d->value->res.neg)
+                fprintf(h, "#define %s%s (-%lldLL - 1)\n", e->upre, un,
+                        (long long)(d->value->res.mag - 1));
+            else
+                fprintf(h, "#define %s%s %lluULL\n", e->upre, un,
+                        (unsigned long long)d->value->res.mag);
+            free(un);
+        } else if (d->kind == AST_D_ENUM) {
+            char *n = decl_cname(d), *un = upper(d->name);
+            put_doc(h, 0, d->doc);
+            fprintf(h, "typedef %s %s;\n", scalar_ctype(enum_base(d)), n);
+            for (ast_member *mb = d->members; mb; mb = mb->next) {
+                char *um = upper(mb->name);
+                put_doc(h, 0, mb->doc);
+                if (mb->res.neg)
+                    fprintf(h, "#define %s%s_%s ((%s)(-%lldLL - 1))\n",
+                            e->upre, un, um, n,
+                            (long long)(mb->res.mag - 1));
+                else
+                    fprintf(h, "#define %s%s_%s ((%s)%lluULL)\n", e->upre,
+                            un, um, n, (unsigned long long)mb->res.mag);
+                free(um);
+            }
+            fputc('\n', h);
+            free(n), free(un);
+        }
+    }
+    /* forward declarations: references may point anywhere */
+    for (const ast_decl *d = m->decls; d; d = d->next)
+        if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT) {
+            char *n = decl_cname(d);
+            fprintf(h, "typedef struct %s %s;\n", n, n);
+            free(n);
+        }
+    fputc('\n', h);
+    /* helpers whose parts are pointers or scalars can go first; others
+     * (optionals and fixed arrays of records) after those records: emit
+     * all in one pass over the records, placing each helper before the
+     * first record that needs it, and the rest at the end */
+    declset placed = {0};
+    helper *hp = e->helpers;
+    for (; hp; hp = hp->next) {
+        const ast_type *x = hp->t;
+        while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
+            x = x->elem;
+        if (x->kind == AST_T_NAMED && x->res_decl->kind != AST_D_ENUM &&
+            x->res_decl->module == m)
+            continue; /* needs a record of this module complete */
+        put_helper_def(e, hp);
+    }
+    for (size_t i = 0; i < nord; i++) {
+        const ast_decl *d = ord[i];
+        if (d->kind == AST_D_RECORD)
+            put_record_def(e, d);
+        else
+            put_variant_def(e, d);
+        set_add(&placed, d);
+        /* the helpers that wrap this record inline are complete now */
+        for (hp = e->helpers; hp; hp = hp->next) {
+            const ast_type *x = hp->t;
+            while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
+                x = x->elem;
+            if (x->kind == AST_T_NAMED && x->res_decl == d)
+                put_helper_def(e, hp);
+        }
+    }
+    free(placed.v);
+    /* ids and descriptors */
+    for (size_t i = 0; i < nord; i++) {
+        const ast_decl *d = ord[i];
+        char *n = decl_cname(d), *un = upper(d->name);
+        fprintf(h, "#define %s%s_TYPE_ID 0x%016llxull\n", e->upre, un,
+                (unsigned long long)type_id(NULL, d));
+        fprintf(h, "extern const mc_type %s_type;\n", n);
+        free(n), free(un);
+    }
+    fputc('\n', h);
+
+    fprintf(c, "/* Generated by mcidl %s from %s.  Do not edit. */\n"
+               "#include <string.h>\n\n#include \"mcore/marshal.h\"\n",
+            MCIDL_VERSION, m->file);
+    base = e->m->file ? xstrdup(e->m->file) : xstrdup("x");
+    fprintf(c, "#include \"%s\"\n\n", e->p->root == m ? "@HEADER@" : "");
+    free(base);
+    /* helper types are static: forward-declare them for mutual use */
+    /* a helper's descriptor is used only where its values are elements of
+     * an allocation; the others are there for completeness */
+    fputs("#define MC_GEN_UNUSED __attribute__((unused))\n\n", c);
+    for (hp = e->helpers; hp; hp = hp->next)
+        fprintf(c, "static const mc_type %s_type MC_GEN_UNUSED;\n", hp->name);
+    if (e->helpers)
+        fputc('\n', c);
+    for (hp = e->helpers; hp; hp = hp->next)
+        put_helper_type(e, hp);
+    for (size_t i = 0; i < nord; i++)
+        put_decl_type(e, ord[i]);
+    for (const ast_decl *d = m->decls; d; d = d->next) {
+        if (d->kind == AST_D_CONTAINER)
+            put_container(e, d);
+        else if (d->kind == AST_D_PROCESS)
+            put_process(e, d);
+    }
+    fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
+    free(guard);
+    free(ord);
+    free(done.v);
+    return 0;
+}
+
+static int finish(FILE *f, const char *tmp, const char *path)
+{
+    if (fflush(f) != 0 || ferror(f)) {
+        diag_fatal("cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    (void)path;
+    return 0;
+}
 
 int emit_program(const program *p, const char *dir, const char *name)
 {
-    (void)p;
-    (void)dir;
-    (void)name;
-    diag_fatal("C code generation is not implemented yet; use --dump or "
-               "--check");
-    return -1;
+    emitter e = {0};
+    e.p = p;
+    e.m = p->root;
+    g_m = e.m;
+    e.pre = e.m->res_prefix;
+    e.upre = upper(e.pre);
+    e.htail = &e.helpers;
+    char *hpath = fmt("%s/%s.h", dir, name), *cpath = fmt("%s/%s.c", dir,
+                                                           name);
+    char *htmp = fmt("%s.tmp%d", hpath, (int)getpid()),
+         *ctmp = fmt("%s.tmp%d", cpath, (int)getpid());
+    char *cbuf = NULL;
+    size_t clen = 0;
+    int rc = -1;
+    e.h = fopen(htmp, "w");
+    e.c = open_memstream(&cbuf, &clen);
+    if (!e.h || !e.c) {
+        diag_fatal("cannot write %s: %s", htmp, strerror(errno));
+        goto out;
+    }
+    write_files(&e);
+    fclose(e.c);
+    e.c = NULL;
+    /* the source includes its header by its plain name */
+    FILE *cf = fopen(ctmp, "w");
+    if (!cf) {
+        diag_fatal("cannot write %s: %s", ctmp, strerror(errno));
+        goto out;
+    }
+    char *hname = fmt("%s.h", name);
+    const char *keys[] = {"HEADER"};
+    const char *vals[] = {hname};
+    expand(cf, cbuf, keys, vals, 1);
+    free(hname);
+    rc = finish(e.h, htmp, hpath) | finish(cf, ctmp, cpath);
+    if (fclose(cf) != 0)
+        rc = -1;
+    if (fclose(e.h) != 0)
+        rc = -1;
+    e.h = NULL;
+    if (rc == 0 && (rename(htmp, hpath) != 0 || rename(ctmp, cpath) != 0)) {
+        diag_fatal("cannot write %s: %s", hpath, strerror(errno));
+        unlink(hpath);
+        rc = -1;
+    }
+out:
+    if (e.h)
+        fclose(e.h);
+    if (e.c)
+        fclose(e.c);
+    if (rc) {
+        unlink(htmp);
+        unlink(ctmp);
+    }
+    free(cbuf);
+    free(hpath), free(cpath), free(htmp), free(ctmp), free(e.upre);
+    for (helper *h = e.helpers, *n; h; h = n) {
+        n = h->next;
+        free(h->mangle), free(h->name), free(h);
+    }
+    return rc;
 }

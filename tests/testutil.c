@@ -35,6 +35,8 @@ const char *tu_code_name(int code)
     case MC_EOWNERDEAD: return "MC_EOWNERDEAD";
     case MC_EPOISONED: return "MC_EPOISONED";
     case MC_EEXIST: return "MC_EEXIST";
+    case MC_ETIMEDOUT: return "MC_ETIMEDOUT";
+    case MC_EPROCESS: return "MC_EPROCESS";
     default:
         snprintf(unknown, sizeof unknown, "?(%d)", code);
         return unknown;

@@ -23,6 +23,7 @@ static const char *const messages[] = {
     [MC_EPOISONED - MC_EINVAL] = "protected state was declared lost",
     [MC_EEXIST - MC_EINVAL] = "already exists",
     [MC_ETIMEDOUT - MC_EINVAL] = "timed out",
+    [MC_EPROCESS - MC_EINVAL] = "the process ended without a result",
 };
 
 const char *mc_strerror(int code)

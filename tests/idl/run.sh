@@ -137,6 +137,44 @@ cli "-I without directory" 2 good/geo.mcidl -I
 cli "missing file" 1 --check does/not/exist.mcidl
 cli "directory as input" 1 --check good
 
+# generated C: for good/X.mcidl, `mcidl -o DIR` must write exactly
+# gen/X.h and gen/X.c, and they must compile warning-free (-Wall -Wextra
+# -Werror) against the runtime's headers.  Imported modules are generated
+# alongside, as a build would.
+CC=${CC:-gcc}
+mkdir -p "$tmp/gen"
+for f in good/*.mcidl good/lib/*.mcidl good/inc/*.mcidl; do
+    base=$(basename "$f" .mcidl)
+    t=${f%.mcidl}
+    args=()
+    [[ -f $t.args ]] && read -r -a args <"$t.args"
+    timeout -k 5 "$T" "$MCIDL" -o "$tmp/gen" "${args[@]}" "$f" \
+        >/dev/null 2>"$tmp/err" || { cat "$tmp/err"; }
+done
+for f in good/*.mcidl; do
+    base=$(basename "$f" .mcidl)
+    echo "[ RUN      ] gen: $f"
+    ok=1
+    for ext in h c; do
+        if [[ -f $tmp/gen/$base.$ext ]]; then
+            check "$f" "gen/$base.$ext" "$tmp/gen/$base.$ext" || ok=0
+        else
+            echo "  $base.$ext was not written"; ok=0
+        fi
+    done
+    if [[ -f $tmp/gen/$base.c ]] && ! "$CC" -std=c11 -D_GNU_SOURCE -Wall \
+        -Wextra -Werror -I"$root/runtime/include" -I"$tmp/gen" \
+        -c "$tmp/gen/$base.c" -o "$tmp/gen/$base.o" 2>"$tmp/err"; then
+        echo "  the generated C does not compile:"
+        sed 's/^/  /' "$tmp/err" | head -20; ok=0
+    fi
+    if ((ok)); then
+        echo "[       OK ] gen: $f"; passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] gen: $f"; failed+=("gen: $f")
+    fi
+done
+
 if ((update)); then
     echo "golden files updated"
 fi

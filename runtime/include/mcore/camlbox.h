@@ -94,8 +94,9 @@ const char *mc_camlbox_name(const mc_camlbox *box);
  *  store their slot numbers in slots[0..*n).  Each message is reported
  *  once.  timeout_ms: < 0 waits for ever, 0 only looks.  *n may be 0 after
  *  a sender's mc_camlbox_wake.  Also gives back slots of dead senders.
- *  @return 0 (*n messages, or a wake-up), MC_EAGAIN (timed out, nothing
- *          came), MC_EINVAL (NULL argument, max 0) */
+ *  @return 0 (*n messages, or a wake-up), MC_EAGAIN (timeout_ms 0 and no
+ *          message), MC_ETIMEDOUT (nothing came within timeout_ms),
+ *          MC_EINVAL (NULL argument, max 0) */
 int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                     size_t max, size_t *n);
 
@@ -148,7 +149,8 @@ int mc_camlbox_destroy(mc_camlbox *box);
  *   - MC_ENOENT no such resource
  *   - MC_EINVAL NULL argument
  *   - MC_ESTATE no session; MC_ESYS mmap failed; MC_ENOMEM; MC_ELOST */
-int mc_camlbox_sender(mc_res_id id, const mc_type *t, mc_camlbox_sender **s);
+int mc_camlbox_sender_lookup(mc_res_id id, const mc_type *t,
+                             mc_camlbox_sender **s);
 
 /** A sender for the named box `name`; works in any process, in a session or
  *  not (it holds no resource: the box lives as long as its receiver keeps
@@ -185,7 +187,7 @@ int mc_camlbox_sender_stats(const mc_camlbox_sender *s,
 /** How long a sender polls a full box before it sleeps (us; default 50). */
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us);
 
-/** Unmap the box and end the hold taken by mc_camlbox_sender.  s is
+/** Unmap the box and end the hold taken by mc_camlbox_sender_lookup.  s is
  *  freed, even on error.  @return 0, or mc_release's error */
 int mc_camlbox_sender_release(mc_camlbox_sender *s);
 

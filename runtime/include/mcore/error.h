@@ -28,6 +28,8 @@ enum {
     MC_EPOISONED,        /**< lock's protected state was declared lost */
     MC_EEXIST,           /**< a named object already exists */
     MC_ETIMEDOUT,        /**< a timed wait ran out of time */
+    MC_EPROCESS,         /**< a process ended without a result (see its
+                              join result: error, exit status or signal) */
     MC_ELAST_            /* not an error: one past the last code */
 };
 

@@ -130,6 +130,10 @@ int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p);
  *  other). */
 int mc_get_str(mc_reader *r, char **s);
 
+/** Refuse the input (for checks in generated code): sets the reader's
+ *  error to MC_EINVAL with `what` as the detail, and returns it. */
+int mc_reader_fail(mc_reader *r, const char *what);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,4 +9,9 @@
 #include "mcore/pool.h"
 #include "mcore/type.h"
 #include "mcore/heap.h"
+#include "mcore/camlbox.h"
+#include "mcore/mutex.h"
+#include "mcore/sem.h"
+#include "mcore/cond.h"
+#include "mcore/sync.h"
 #endif

@@ -43,6 +43,7 @@
 #define MCORE_MUTEX_H
 
 #include <stdint.h>
+#include "mcore/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,8 +90,9 @@ int mc_mutex_lock(mc_mutex *m);
 /** @brief Lock if that needs no waiting.
  * @param[in] m an initialized mutex
  * @return 0 (held), MC_EOWNERDEAD (held, as for mc_mutex_lock), or
- *   - MC_EAGAIN    another thread holds it (also the caller itself, for
- *                  the normal and error-checking kinds); not held
+ *   - MC_EAGAIN    another thread holds it (or the caller itself, for the
+ *                  normal kind); not held
+ *   - MC_ESTATE    error-checking kind: the caller already holds it
  *   - MC_EPOISONED, MC_E2BIG, MC_EINVAL as for mc_mutex_lock */
 int mc_mutex_trylock(mc_mutex *m);
 

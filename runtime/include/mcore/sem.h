@@ -17,6 +17,7 @@
 #define MCORE_SEM_H
 
 #include <stdint.h>
+#include "mcore/error.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -201,6 +201,11 @@ static int bad(mc_reader *r, const char *what)
     return r->err;
 }
 
+int mc_reader_fail(mc_reader *r, const char *what)
+{
+    return bad(r, what);
+}
+
 int mc_get_bool(mc_reader *r, _Bool *v)
 {
     uint8_t b = 0;

@@ -184,9 +184,12 @@ int mc_mutex_destroy(mc_mutex *mx)
         if (e == EOWNERDEAD)
             pthread_mutex_consistent(&m->pm);
         pthread_mutex_unlock(&m->pm);
-    } else if (e == EBUSY) {
+    } else if (e == EBUSY || e == EDEADLK) { /* EDEADLK: error-checking,
+                                                 held by the caller */
         return mc__err(MC_EBUSY, "mc_mutex_destroy: the mutex is held");
-    } /* ENOTRECOVERABLE: poisoned, nobody holds it; destroy it as well */
+    } else if (e != ENOTRECOVERABLE) { /* poisoned, nobody holds it: goes */
+        return mc__mutex_lock_error(m, e, "mc_mutex_destroy");
+    }
     __atomic_store_n(&m->magic, 0, __ATOMIC_RELEASE);
     pthread_mutex_destroy(&m->pm);
     return 0;

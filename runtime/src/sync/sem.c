@@ -2,9 +2,9 @@
  *
  * glibc's sem_t with pshared = 1: a 64-bit word holding the count and the
  * number of sleepers, a futex, and no system call when a token is there or
- * nobody sleeps.  Measured against our own futex semaphore it leaves
- * nothing to gain (bench/sync: sync.sem), so we only add the magic word and
- * mc codes.  A sleeper that dies leaves the sleeper count one too high,
+ * nobody sleeps.  A futex semaphore of our own would do the same two
+ * operations (bench/sync's sync.sem compares), so we only add the magic
+ * word and mc codes.  A sleeper that dies leaves the sleeper count one too high,
  * which costs later posts a futex wake each, never a lost token. */
 #include <errno.h>
 #include <semaphore.h>

@@ -1,0 +1,11 @@
+/* compiler/templates.h: the templates of templates/, embedded in mcidl by
+ * compiler/embed.sh at build time.  Placeholders: @P@ module prefix, @N@
+ * name, @T@ value C type, @TT@ its mc_type, @A@/@R@ process argument and
+ * result C types, @AT@/@RT@ their mc_types, @AN@ the argument's name. */
+#ifndef MCIDL_TEMPLATES_H
+#define MCIDL_TEMPLATES_H
+
+extern const char tmpl_sref_h[], tmpl_sref_c[];
+extern const char tmpl_process_h[], tmpl_process_c[];
+
+#endif

@@ -1,0 +1,84 @@
+/* tprocess.c: typed processes over the byte interface of process.h: the
+ * argument and the result are marshalled. */
+#include <stdlib.h>
+
+#include "common.h"
+#include "mcore/marshal.h"
+#include "mcore/tprocess.h"
+
+/* The byte body: unmarshal, run the typed body, marshal the result. */
+static int run(void *user, const void *arg, size_t len, void **res,
+               size_t *res_len)
+{
+    mc_tproc *p = user;
+    void *a = NULL, *r = NULL;
+    int rc = 0;
+    if (p->arg_t && (rc = mc_unmarshal(p->arg_t, arg, len, &a)))
+        return rc;
+    if (p->res_t && !(r = calloc(1, p->res_t->size ? p->res_t->size : 1)))
+        rc = mc__err(MC_ENOMEM, "process: no memory for the result");
+    if (!rc)
+        rc = p->body(a, r, p->user);
+    /* the worker exits right after: what the body allocated is not freed */
+    if (!rc && p->res_t)
+        rc = mc_marshal(p->res_t, r, res, res_len);
+    free(r);
+    mc_local_free(a);
+    return rc;
+}
+
+int mc_tproc_def(mc_tproc *p, mc_tbody_fn *body, void *user)
+{
+    if (!p || !body)
+        return mc__err(MC_EINVAL, "process definition: NULL body");
+    p->body = body;
+    p->user = user;
+    return mc_def_process(run, p, &p->fork, &p->join);
+}
+
+int mc_tproc_start(mc_tproc *p, const void *arg, mc_pid *pid)
+{
+    void *bytes = NULL;
+    size_t len = 0;
+    int rc;
+    if (!p)
+        return mc__err(MC_EINVAL, "process start: NULL process");
+    if (p->arg_t) {
+        if (!arg)
+            return mc__err(MC_EINVAL, "process start: NULL argument");
+        if ((rc = mc_marshal(p->arg_t, arg, &bytes, &len)))
+            return rc;
+    }
+    rc = mc_start(p->fork, bytes, len, pid);
+    free(bytes);
+    return rc;
+}
+
+int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
+                  mc_join_result *how)
+{
+    mc_join_result r;
+    if (result)
+        *result = NULL;
+    if (!p)
+        return mc__err(MC_EINVAL, "process join: NULL process");
+    int rc = mc_join(p->join, pid, &r);
+    if (rc)
+        return rc;
+    if (r.kind != MC_EXIT_RESULT) {
+        rc = mc__err(MC_EPROCESS, "process %lld: %s %d", (long long)pid,
+                     r.kind == MC_EXIT_ERROR    ? "body returned"
+                     : r.kind == MC_EXIT_STATUS ? "exited with status"
+                                                : "killed by signal",
+                     r.code);
+    } else if (p->res_t && result) {
+        rc = mc_unmarshal(p->res_t, r.data, r.len, result);
+    }
+    if (how) {
+        *how = r;
+        how->data = NULL;
+        how->len = 0;
+    }
+    mc_join_result_free(&r);
+    return rc;
+}
