@@ -642,6 +642,211 @@ static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
     }
 }
 
+/* --------------------------------------------------------- keys: hash */
+
+/* Can values of t be hash-table keys: no references (identity is not
+ * value) and no sync fields?  Recursion through arrays ends: a decl being
+ * looked at counts as hashable. */
+static const ast_decl *hstack[64];
+static int hdepth;
+
+static int hashable(const ast_type *t)
+{
+    switch (t->kind) {
+    case AST_T_REF:
+    case AST_T_NREF:
+    case AST_T_MUTEX:
+    case AST_T_SEMAPHORE:
+    case AST_T_CONDITION:
+        return 0;
+    case AST_T_ARRAY:
+    case AST_T_OPTIONAL:
+    case AST_T_FIXED:
+        return hashable(t->elem);
+    case AST_T_NAMED: {
+        const ast_decl *d = t->res_decl;
+        if (d->kind == AST_D_ENUM)
+            return 1;
+        for (int i = 0; i < hdepth; i++)
+            if (hstack[i] == d)
+                return 1;
+        if (hdepth == 64)
+            return 0;
+        hstack[hdepth++] = d;
+        int ok = 1;
+        for (ast_field *f = d->fields; f && ok; f = f->next)
+            if (f->type && !hashable(f->type))
+                ok = 0;
+        hdepth--;
+        return ok;
+    }
+    default:
+        return 1;
+    }
+}
+
+/* h = hash of value v mixed into h */
+static void gen_hash(emitter *e, const ast_type *t, val v, int lv)
+{
+    FILE *c = e->c;
+    char *a, *te;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        ind(c, lv);
+        fprintf(c, "h = mc_hash_bytes(h, &%s, sizeof %s);\n", v.e, v.e);
+        break;
+    case AST_T_STRING:
+        ind(c, lv);
+        fprintf(c, "h = mc_hash_str(h, %s);\n", v.e);
+        break;
+    case AST_T_BYTES:
+        ind(c, lv);
+        fprintf(c, "h = mc_hash_bytes(mc_hash_mix(h, %s.len), %s.data, "
+                   "%s.len);\n", v.e, v.e, v.e);
+        break;
+    case AST_T_NAMED:
+        ind(c, lv);
+        if (t->res_decl->kind == AST_D_ENUM) {
+            fprintf(c, "h = mc_hash_bytes(h, &%s, sizeof %s);\n", v.e, v.e);
+            break;
+        }
+        a = decl_cname(t->res_decl);
+        fprintf(c, "h = mc_hash_mix(h, %s_type.hash(&%s));\n", a, v.e);
+        free(a);
+        break;
+    case AST_T_ARRAY: {
+        int k = e->tmp++;
+        te = typeexpr(e, t->elem);
+        ind(c, lv);
+        fprintf(c, "h = mc_hash_mix(h, %s.len);\n", v.e);
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %s.len; i%d++)\n", k, k, v.e,
+                k);
+        ind(c, lv + 1);
+        fprintf(c, "h = mc_hash_mix(h, (%s)->hash(&%s.data[i%d]));\n", te,
+                v.e, k);
+        free(te);
+        break;
+    }
+    case AST_T_OPTIONAL: {
+        char *t1 = NULL, *t2 = NULL;
+        val x = v.has ? v : nested(t, v.e, &t1, &t2);
+        ind(c, lv);
+        fprintf(c, "h = mc_hash_mix(h, %s);\n", x.has);
+        ind(c, lv);
+        fprintf(c, "if (%s) {\n", x.has);
+        gen_hash(e, t->elem, (val){x.e, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(t1), free(t2);
+        break;
+    }
+    case AST_T_FIXED: {
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
+                (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        gen_hash(e, t->elem, (val){a, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* return 0 unless values a and b are equal */
+static void gen_equal(emitter *e, const ast_type *t, val x, val y, int lv)
+{
+    FILE *c = e->c;
+    char *a, *b, *te;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        ind(c, lv);
+        fprintf(c, "if (memcmp(&%s, &%s, sizeof %s))\n", x.e, y.e, x.e);
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        break;
+    case AST_T_STRING:
+        ind(c, lv);
+        fprintf(c, "if (!mc_str_equal(%s, %s))\n", x.e, y.e);
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        break;
+    case AST_T_BYTES:
+        ind(c, lv);
+        fprintf(c, "if (!mc_type_bytesval.equal(&%s, &%s))\n", x.e, y.e);
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        break;
+    case AST_T_NAMED:
+        ind(c, lv);
+        if (t->res_decl->kind == AST_D_ENUM) {
+            fprintf(c, "if (%s != %s)\n", x.e, y.e);
+        } else {
+            a = decl_cname(t->res_decl);
+            fprintf(c, "if (!%s_type.equal(&%s, &%s))\n", a, x.e, y.e);
+            free(a);
+        }
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        break;
+    case AST_T_ARRAY: {
+        int k = e->tmp++;
+        te = typeexpr(e, t->elem);
+        ind(c, lv);
+        fprintf(c, "if (%s.len != %s.len)\n", x.e, y.e);
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %s.len; i%d++)\n", k, k, x.e,
+                k);
+        ind(c, lv + 1);
+        fprintf(c, "if (!(%s)->equal(&%s.data[i%d], &%s.data[i%d]))\n", te,
+                x.e, k, y.e, k);
+        ind(c, lv + 2);
+        fputs("return 0;\n", c);
+        free(te);
+        break;
+    }
+    case AST_T_OPTIONAL: {
+        char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
+        val p = x.has ? x : nested(t, x.e, &t1, &t2);
+        val q = y.has ? y : nested(t, y.e, &t3, &t4);
+        ind(c, lv);
+        fprintf(c, "if (%s != %s)\n", p.has, q.has);
+        ind(c, lv + 1);
+        fputs("return 0;\n", c);
+        ind(c, lv);
+        fprintf(c, "if (%s) {\n", p.has);
+        gen_equal(e, t->elem, (val){p.e, NULL, 1}, (val){q.e, NULL, 1},
+                  lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(t1), free(t2), free(t3), free(t4);
+        break;
+    }
+    case AST_T_FIXED: {
+        int k = e->tmp++;
+        ind(c, lv);
+        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
+                (unsigned long long)t->count->res.mag, k);
+        a = fmt("%s%s[i%d]", x.e, x.nest ? ".v" : "", k);
+        b = fmt("%s%s[i%d]", y.e, y.nest ? ".v" : "", k);
+        gen_equal(e, t->elem, (val){a, NULL, 1}, (val){b, NULL, 1}, lv + 1);
+        ind(c, lv);
+        fputs("}\n", c);
+        free(a), free(b);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 /* ---------------------------------------------------------- type ids */
 
 typedef struct declset {
@@ -1063,6 +1268,65 @@ static void put_decl_type(emitter *e, const ast_decl *d)
         }
         fprintf(c, "    return rc;\n}\n\n");
     }
+    int keyok = hashable(&self);
+    if (keyok) {
+        fprintf(c, "static uint64_t %s_hash(const void *obj)\n{\n"
+                   "    const %s *o = obj;\n    uint64_t h = MC_HASH_SEED;\n",
+                n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *ve = fmt("o->%s", f->name), *vh = fmt("o->has_%s",
+                                                            f->name);
+                gen_hash(e, f->type, (val){ve, f->type->kind ==
+                                                AST_T_OPTIONAL ? vh : NULL, 0},
+                         1);
+                free(ve), free(vh);
+            }
+        } else {
+            fprintf(c, "    h = mc_hash_mix(h, o->tag);\n    switch (o->tag) "
+                       "{\n");
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type)
+                    continue;
+                char *uc = upper(f->name), *ve = fmt("o->u.%s", f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_hash(e, f->type, (val){ve, NULL, 1}, 2);
+                fprintf(c, "        break;\n");
+                free(uc), free(ve);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "    return h;\n}\n\n");
+        fprintf(c, "static int %s_equal(const void *pa, const void *pb)\n{\n"
+                   "    const %s *a = pa, *b = pb;\n", n, n);
+        if (d->kind == AST_D_RECORD) {
+            for (ast_field *f = d->fields; f; f = f->next) {
+                char *xa = fmt("a->%s", f->name), *xb = fmt("b->%s", f->name);
+                char *ha = fmt("a->has_%s", f->name),
+                     *hb = fmt("b->has_%s", f->name);
+                int opt = f->type->kind == AST_T_OPTIONAL;
+                gen_equal(e, f->type, (val){xa, opt ? ha : NULL, 0},
+                          (val){xb, opt ? hb : NULL, 0}, 1);
+                free(xa), free(xb), free(ha), free(hb);
+            }
+        } else {
+            fprintf(c, "    if (a->tag != b->tag)\n        return 0;\n"
+                       "    switch (a->tag) {\n");
+            for (ast_field *f = d->fields; f; f = f->next) {
+                if (!f->type)
+                    continue;
+                char *uc = upper(f->name), *xa = fmt("a->u.%s", f->name),
+                     *xb = fmt("b->u.%s", f->name);
+                fprintf(c, "    case %s%s_%s:\n", e->upre, un, uc);
+                gen_equal(e, f->type, (val){xa, NULL, 1}, (val){xb, NULL, 1},
+                          2);
+                fprintf(c, "        break;\n");
+                free(uc), free(xa), free(xb);
+            }
+            fprintf(c, "    default:\n        break;\n    }\n");
+        }
+        fprintf(c, "    return 1;\n}\n\n");
+    }
     fprintf(c, "const mc_type %s_type = {\n    .name = \"%s.%s\",\n"
                "    .id = %s%s_TYPE_ID,\n    .size = sizeof(%s),\n"
                "    .align = _Alignof(%s),\n", n, d->module->name, d->name,
@@ -1071,6 +1335,8 @@ static void put_decl_type(emitter *e, const ast_decl *d)
         fprintf(c, "    .copy = %s_copy,\n", n);
     if (ptr)
         fprintf(c, "    .trace = %s_trace,\n", n);
+    if (keyok)
+        fprintf(c, "    .hash = %s_hash,\n    .equal = %s_equal,\n", n, n);
     if (sync)
         fprintf(c, "    .init_sync = %s_init_sync,\n", n);
     else
@@ -1127,6 +1393,26 @@ static void put_helper_type(emitter *e, const helper *hp)
                "    %s *o = obj;\n", n, ct);
     gen_unmarshal(e, vt, ov, 1);
     fprintf(c, "    return r->err;\n}\n\n");
+    int keyok = hashable(t);
+    if (keyok) {
+        fprintf(c, "static uint64_t %s_hash(const void *obj)\n{\n"
+                   "    %s*o = obj;\n    uint64_t h = MC_HASH_SEED;\n", n,
+                cct);
+        gen_hash(e, vt, ov, 1);
+        fprintf(c, "    return h;\n}\n\n");
+        val xa = ov, xb = ov;
+        if (t->kind == AST_T_FIXED)
+            xa.e = "a->v", xb.e = "b->v";
+        else if (t->kind == AST_T_OPTIONAL)
+            xa = (val){"a->value", "a->has", 0},
+            xb = (val){"b->value", "b->has", 0};
+        else
+            xa.e = "(*a)", xb.e = "(*b)";
+        fprintf(c, "static int %s_equal(const void *pa, const void *pb)\n{\n"
+                   "    %s*a = pa;\n    %s*b = pb;\n", n, cct, cct);
+        gen_equal(e, vt, xa, xb, 1);
+        fprintf(c, "    return 1;\n}\n\n");
+    }
     fprintf(c, "static const mc_type %s_type MC_GEN_UNUSED = {\n"
                "    .name = \"%s%s\",\n"
                "    .id = 0x%016llxull,\n    .size = sizeof(%s),\n"
@@ -1134,6 +1420,8 @@ static void put_helper_type(emitter *e, const helper *hp)
             hp->mangle, (unsigned long long)type_id(t, NULL), ct, ct);
     if (ptr)
         fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n", n, n);
+    if (keyok)
+        fprintf(c, "    .hash = %s_hash,\n    .equal = %s_equal,\n", n, n);
     fprintf(c, "    .marshal = %s_marshal,\n    .unmarshal = %s_unmarshal,\n"
                "};\n\n", n, n);
     free(ct);

@@ -328,6 +328,44 @@ static void test_sync_fields(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------- keys: hash and equal */
+
+static void test_keys(void **state)
+{
+    (void)state;
+    assert_null(rt_All_type.hash); /* references: not a key type */
+    assert_null(rt_Locked_type.hash);
+    for (int i = 0; i < 200; i++) {
+        rt_Texts t;
+        rtexts(&t);
+        rt_Texts *c;
+        tu_assert_rc(mc_local_copy(&rt_Texts_type, &t, (void **)&c), 0);
+        assert_true(rt_Texts_type.equal(&t, c));
+        assert_int_equal(rt_Texts_type.hash(&t), rt_Texts_type.hash(c));
+        /* one byte of one string differs: not equal, and (with 64-bit
+         * hashes) another hash */
+        c->s = c->s[0] ? c->s : "x";
+        char *s2 = strdup(c->s);
+        s2[0] ^= 1;
+        char *keep = c->s;
+        c->s = s2;
+        assert_false(rt_Texts_type.equal(&t, c));
+        assert_int_not_equal(rt_Texts_type.hash(&t), rt_Texts_type.hash(c));
+        c->s = keep;
+        free(s2);
+        mc_local_free(c);
+        free_texts(&t);
+
+        rt_Shape a = {0}, b = {0};
+        a.tag = b.tag = RT_SHAPE_CIRCLE;
+        a.u.circle = b.u.circle = (double)i;
+        assert_true(rt_Shape_type.equal(&a, &b));
+        assert_int_equal(rt_Shape_type.hash(&a), rt_Shape_type.hash(&b));
+        b.tag = RT_SHAPE_NONE;
+        assert_false(rt_Shape_type.equal(&a, &b));
+    }
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -408,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_local_and_marshal),
         cmocka_unit_test(test_heap_copies),
         cmocka_unit_test(test_sync_fields),
+        cmocka_unit_test(test_keys),
         cmocka_unit_test(test_processes),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -103,6 +103,17 @@ extern const mc_type mc_type_bool, mc_type_i8, mc_type_i16, mc_type_i32,
 extern const mc_type mc_type_str;      /**< one char * (a string) */
 extern const mc_type mc_type_bytesval; /**< one mc_bytes */
 
+/** Hashing for generated key code: mix n bytes, a 64-bit value, or a
+ *  string (NULL allowed) into h.  Scalars hash and compare by their bytes
+ *  (so 0.0 and -0.0 are different keys, and a NaN equals itself). */
+uint64_t mc_hash_bytes(uint64_t h, const void *p, size_t n);
+uint64_t mc_hash_mix(uint64_t h, uint64_t x);
+uint64_t mc_hash_str(uint64_t h, const char *s);
+/** Strings equal, NULL equal only to NULL. */
+int mc_str_equal(const char *a, const char *b);
+/** The seed generated hash functions start from. */
+#define MC_HASH_SEED 0x9e3779b97f4a7c15ull
+
 /** Copy a NUL-terminated string field, owned (helper for generated copy
  *  code). */
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);

@@ -46,6 +46,28 @@ static int containers_arr_u16_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t containers_arr_u16_hash(const void *obj)
+{
+    const containers_arr_u16 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_u16)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int containers_arr_u16_equal(const void *pa, const void *pb)
+{
+    const containers_arr_u16 *a = pa;
+    const containers_arr_u16 *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_u16)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type containers_arr_u16_type MC_GEN_UNUSED = {
     .name = "arr_u16",
     .id = 0x925c43a8122185fdull,
@@ -53,6 +75,8 @@ static const mc_type containers_arr_u16_type MC_GEN_UNUSED = {
     .align = _Alignof(containers_arr_u16),
     .copy = containers_arr_u16_copy,
     .trace = containers_arr_u16_trace,
+    .hash = containers_arr_u16_hash,
+    .equal = containers_arr_u16_equal,
     .marshal = containers_arr_u16_marshal,
     .unmarshal = containers_arr_u16_unmarshal,
 };
@@ -90,6 +114,28 @@ static int containers_arr_i64_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t containers_arr_i64_hash(const void *obj)
+{
+    const containers_arr_i64 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_i64)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int containers_arr_i64_equal(const void *pa, const void *pb)
+{
+    const containers_arr_i64 *a = pa;
+    const containers_arr_i64 *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_i64)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type containers_arr_i64_type MC_GEN_UNUSED = {
     .name = "arr_i64",
     .id = 0x5f347c940e1aeb65ull,
@@ -97,6 +143,8 @@ static const mc_type containers_arr_i64_type MC_GEN_UNUSED = {
     .align = _Alignof(containers_arr_i64),
     .copy = containers_arr_i64_copy,
     .trace = containers_arr_i64_trace,
+    .hash = containers_arr_i64_hash,
+    .equal = containers_arr_i64_equal,
     .marshal = containers_arr_i64_marshal,
     .unmarshal = containers_arr_i64_unmarshal,
 };
@@ -224,6 +272,28 @@ static int containers_arr_f64_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t containers_arr_f64_hash(const void *obj)
+{
+    const containers_arr_f64 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_f64)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int containers_arr_f64_equal(const void *pa, const void *pb)
+{
+    const containers_arr_f64 *a = pa;
+    const containers_arr_f64 *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_f64)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type containers_arr_f64_type MC_GEN_UNUSED = {
     .name = "arr_f64",
     .id = 0x2fa9c5a24020452bull,
@@ -231,6 +301,8 @@ static const mc_type containers_arr_f64_type MC_GEN_UNUSED = {
     .align = _Alignof(containers_arr_f64),
     .copy = containers_arr_f64_copy,
     .trace = containers_arr_f64_trace,
+    .hash = containers_arr_f64_hash,
+    .equal = containers_arr_f64_equal,
     .marshal = containers_arr_f64_marshal,
     .unmarshal = containers_arr_f64_unmarshal,
 };
@@ -327,6 +399,43 @@ static int containers_Key_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t containers_Key_hash(const void *obj)
+{
+    const containers_Key *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_bytes(h, &o->a, sizeof o->a);
+    h = mc_hash_str(h, o->b);
+    h = mc_hash_mix(h, o->tags.len);
+    for (size_t i0 = 0; i0 < o->tags.len; i0++)
+        h = mc_hash_mix(h, (&mc_type_u16)->hash(&o->tags.data[i0]));
+    h = mc_hash_mix(h, o->has_k);
+    if (o->has_k) {
+        h = mc_hash_bytes(h, &o->k, sizeof o->k);
+    }
+    return h;
+}
+
+static int containers_Key_equal(const void *pa, const void *pb)
+{
+    const containers_Key *a = pa, *b = pb;
+    if (memcmp(&a->a, &b->a, sizeof a->a))
+        return 0;
+    if (!mc_str_equal(a->b, b->b))
+        return 0;
+    if (a->tags.len != b->tags.len)
+        return 0;
+    for (size_t i1 = 0; i1 < a->tags.len; i1++)
+        if (!(&mc_type_u16)->equal(&a->tags.data[i1], &b->tags.data[i1]))
+            return 0;
+    if (a->has_k != b->has_k)
+        return 0;
+    if (a->has_k) {
+        if (memcmp(&a->k, &b->k, sizeof a->k))
+            return 0;
+    }
+    return 1;
+}
+
 const mc_type containers_Key_type = {
     .name = "containers.Key",
     .id = CONTAINERS_KEY_TYPE_ID,
@@ -334,6 +443,8 @@ const mc_type containers_Key_type = {
     .align = _Alignof(containers_Key),
     .copy = containers_Key_copy,
     .trace = containers_Key_trace,
+    .hash = containers_Key_hash,
+    .equal = containers_Key_equal,
     .marshal = containers_Key_marshal,
     .unmarshal = containers_Key_unmarshal,
 };
@@ -462,6 +573,49 @@ static int containers_Msg_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t containers_Msg_hash(const void *obj)
+{
+    const containers_Msg *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, o->tag);
+    switch (o->tag) {
+    case CONTAINERS_MSG_TEXT:
+        h = mc_hash_str(h, o->u.text);
+        break;
+    case CONTAINERS_MSG_NUMS:
+        h = mc_hash_mix(h, o->u.nums.len);
+        for (size_t i0 = 0; i0 < o->u.nums.len; i0++)
+            h = mc_hash_mix(h, (&mc_type_i64)->hash(&o->u.nums.data[i0]));
+        break;
+    default:
+        break;
+    }
+    return h;
+}
+
+static int containers_Msg_equal(const void *pa, const void *pb)
+{
+    const containers_Msg *a = pa, *b = pb;
+    if (a->tag != b->tag)
+        return 0;
+    switch (a->tag) {
+    case CONTAINERS_MSG_TEXT:
+        if (!mc_str_equal(a->u.text, b->u.text))
+            return 0;
+        break;
+    case CONTAINERS_MSG_NUMS:
+        if (a->u.nums.len != b->u.nums.len)
+            return 0;
+        for (size_t i1 = 0; i1 < a->u.nums.len; i1++)
+            if (!(&mc_type_i64)->equal(&a->u.nums.data[i1], &b->u.nums.data[i1]))
+                return 0;
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
 const mc_type containers_Msg_type = {
     .name = "containers.Msg",
     .id = CONTAINERS_MSG_TYPE_ID,
@@ -469,6 +623,8 @@ const mc_type containers_Msg_type = {
     .align = _Alignof(containers_Msg),
     .copy = containers_Msg_copy,
     .trace = containers_Msg_trace,
+    .hash = containers_Msg_hash,
+    .equal = containers_Msg_equal,
     .marshal = containers_Msg_marshal,
     .unmarshal = containers_Msg_unmarshal,
 };

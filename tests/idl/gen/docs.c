@@ -23,11 +23,32 @@ static int docs_sample_R_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t docs_sample_R_hash(const void *obj)
+{
+    const docs_sample_R *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_bytes(h, &o->x, sizeof o->x);
+    h = mc_hash_bytes(h, &o->y, sizeof o->y);
+    return h;
+}
+
+static int docs_sample_R_equal(const void *pa, const void *pb)
+{
+    const docs_sample_R *a = pa, *b = pb;
+    if (memcmp(&a->x, &b->x, sizeof a->x))
+        return 0;
+    if (memcmp(&a->y, &b->y, sizeof a->y))
+        return 0;
+    return 1;
+}
+
 const mc_type docs_sample_R_type = {
     .name = "docs.sample.R",
     .id = DOCS_SAMPLE_R_TYPE_ID,
     .size = sizeof(docs_sample_R),
     .align = _Alignof(docs_sample_R),
+    .hash = docs_sample_R_hash,
+    .equal = docs_sample_R_equal,
     .marshal = docs_sample_R_marshal,
     .unmarshal = docs_sample_R_unmarshal,
 };
@@ -65,11 +86,44 @@ static int docs_sample_V_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t docs_sample_V_hash(const void *obj)
+{
+    const docs_sample_V *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, o->tag);
+    switch (o->tag) {
+    case DOCS_SAMPLE_V_B:
+        h = mc_hash_mix(h, docs_sample_R_type.hash(&o->u.b));
+        break;
+    default:
+        break;
+    }
+    return h;
+}
+
+static int docs_sample_V_equal(const void *pa, const void *pb)
+{
+    const docs_sample_V *a = pa, *b = pb;
+    if (a->tag != b->tag)
+        return 0;
+    switch (a->tag) {
+    case DOCS_SAMPLE_V_B:
+        if (!docs_sample_R_type.equal(&a->u.b, &b->u.b))
+            return 0;
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
 const mc_type docs_sample_V_type = {
     .name = "docs.sample.V",
     .id = DOCS_SAMPLE_V_TYPE_ID,
     .size = sizeof(docs_sample_V),
     .align = _Alignof(docs_sample_V),
+    .hash = docs_sample_V_hash,
+    .equal = docs_sample_V_equal,
     .marshal = docs_sample_V_marshal,
     .unmarshal = docs_sample_V_unmarshal,
 };

@@ -41,6 +41,28 @@ static int geo_arr_Point_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t geo_arr_Point_hash(const void *obj)
+{
+    const geo_arr_Point *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&geo_Point_type)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int geo_arr_Point_equal(const void *pa, const void *pb)
+{
+    const geo_arr_Point *a = pa;
+    const geo_arr_Point *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&geo_Point_type)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type geo_arr_Point_type MC_GEN_UNUSED = {
     .name = "arr_Point",
     .id = 0xadfcc594b5bf2e3aull,
@@ -48,6 +70,8 @@ static const mc_type geo_arr_Point_type MC_GEN_UNUSED = {
     .align = _Alignof(geo_arr_Point),
     .copy = geo_arr_Point_copy,
     .trace = geo_arr_Point_trace,
+    .hash = geo_arr_Point_hash,
+    .equal = geo_arr_Point_equal,
     .marshal = geo_arr_Point_marshal,
     .unmarshal = geo_arr_Point_unmarshal,
 };
@@ -89,6 +113,28 @@ static int geo_Point_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t geo_Point_hash(const void *obj)
+{
+    const geo_Point *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_bytes(h, &o->x, sizeof o->x);
+    h = mc_hash_bytes(h, &o->y, sizeof o->y);
+    h = mc_hash_str(h, o->label);
+    return h;
+}
+
+static int geo_Point_equal(const void *pa, const void *pb)
+{
+    const geo_Point *a = pa, *b = pb;
+    if (memcmp(&a->x, &b->x, sizeof a->x))
+        return 0;
+    if (memcmp(&a->y, &b->y, sizeof a->y))
+        return 0;
+    if (!mc_str_equal(a->label, b->label))
+        return 0;
+    return 1;
+}
+
 const mc_type geo_Point_type = {
     .name = "geo.Point",
     .id = GEO_POINT_TYPE_ID,
@@ -96,6 +142,8 @@ const mc_type geo_Point_type = {
     .align = _Alignof(geo_Point),
     .copy = geo_Point_copy,
     .trace = geo_Point_trace,
+    .hash = geo_Point_hash,
+    .equal = geo_Point_equal,
     .marshal = geo_Point_marshal,
     .unmarshal = geo_Point_unmarshal,
 };
@@ -227,6 +275,49 @@ static int geo_Shape_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t geo_Shape_hash(const void *obj)
+{
+    const geo_Shape *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, o->tag);
+    switch (o->tag) {
+    case GEO_SHAPE_CIRCLE:
+        h = mc_hash_bytes(h, &o->u.circle, sizeof o->u.circle);
+        break;
+    case GEO_SHAPE_POLY:
+        h = mc_hash_mix(h, o->u.poly.len);
+        for (size_t i0 = 0; i0 < o->u.poly.len; i0++)
+            h = mc_hash_mix(h, (&geo_Point_type)->hash(&o->u.poly.data[i0]));
+        break;
+    default:
+        break;
+    }
+    return h;
+}
+
+static int geo_Shape_equal(const void *pa, const void *pb)
+{
+    const geo_Shape *a = pa, *b = pb;
+    if (a->tag != b->tag)
+        return 0;
+    switch (a->tag) {
+    case GEO_SHAPE_CIRCLE:
+        if (memcmp(&a->u.circle, &b->u.circle, sizeof a->u.circle))
+            return 0;
+        break;
+    case GEO_SHAPE_POLY:
+        if (a->u.poly.len != b->u.poly.len)
+            return 0;
+        for (size_t i1 = 0; i1 < a->u.poly.len; i1++)
+            if (!(&geo_Point_type)->equal(&a->u.poly.data[i1], &b->u.poly.data[i1]))
+                return 0;
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
 const mc_type geo_Shape_type = {
     .name = "geo.Shape",
     .id = GEO_SHAPE_TYPE_ID,
@@ -234,6 +325,8 @@ const mc_type geo_Shape_type = {
     .align = _Alignof(geo_Shape),
     .copy = geo_Shape_copy,
     .trace = geo_Shape_trace,
+    .hash = geo_Shape_hash,
+    .equal = geo_Shape_equal,
     .marshal = geo_Shape_marshal,
     .unmarshal = geo_Shape_unmarshal,
 };

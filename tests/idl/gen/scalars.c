@@ -37,11 +37,37 @@ static int scalars_opt_f32_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_opt_f32_hash(const void *obj)
+{
+    const scalars_opt_f32 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, o->has);
+    if (o->has) {
+        h = mc_hash_bytes(h, &o->value, sizeof o->value);
+    }
+    return h;
+}
+
+static int scalars_opt_f32_equal(const void *pa, const void *pb)
+{
+    const scalars_opt_f32 *a = pa;
+    const scalars_opt_f32 *b = pb;
+    if (a->has != b->has)
+        return 0;
+    if (a->has) {
+        if (memcmp(&a->value, &b->value, sizeof a->value))
+            return 0;
+    }
+    return 1;
+}
+
 static const mc_type scalars_opt_f32_type MC_GEN_UNUSED = {
     .name = "opt_f32",
     .id = 0xb26cb90b60afa420ull,
     .size = sizeof(scalars_opt_f32),
     .align = _Alignof(scalars_opt_f32),
+    .hash = scalars_opt_f32_hash,
+    .equal = scalars_opt_f32_equal,
     .marshal = scalars_opt_f32_marshal,
     .unmarshal = scalars_opt_f32_unmarshal,
 };
@@ -79,6 +105,28 @@ static int scalars_arr_u8_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_arr_u8_hash(const void *obj)
+{
+    const scalars_arr_u8 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_u8)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int scalars_arr_u8_equal(const void *pa, const void *pb)
+{
+    const scalars_arr_u8 *a = pa;
+    const scalars_arr_u8 *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_u8)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type scalars_arr_u8_type MC_GEN_UNUSED = {
     .name = "arr_u8",
     .id = 0xb8327d78331bbdedull,
@@ -86,6 +134,8 @@ static const mc_type scalars_arr_u8_type MC_GEN_UNUSED = {
     .align = _Alignof(scalars_arr_u8),
     .copy = scalars_arr_u8_copy,
     .trace = scalars_arr_u8_trace,
+    .hash = scalars_arr_u8_hash,
+    .equal = scalars_arr_u8_equal,
     .marshal = scalars_arr_u8_marshal,
     .unmarshal = scalars_arr_u8_unmarshal,
 };
@@ -123,6 +173,28 @@ static int scalars_arr_i32_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_arr_i32_hash(const void *obj)
+{
+    const scalars_arr_i32 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_i32)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int scalars_arr_i32_equal(const void *pa, const void *pb)
+{
+    const scalars_arr_i32 *a = pa;
+    const scalars_arr_i32 *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_i32)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type scalars_arr_i32_type MC_GEN_UNUSED = {
     .name = "arr_i32",
     .id = 0x64130737e9a96e43ull,
@@ -130,6 +202,8 @@ static const mc_type scalars_arr_i32_type MC_GEN_UNUSED = {
     .align = _Alignof(scalars_arr_i32),
     .copy = scalars_arr_i32_copy,
     .trace = scalars_arr_i32_trace,
+    .hash = scalars_arr_i32_hash,
+    .equal = scalars_arr_i32_equal,
     .marshal = scalars_arr_i32_marshal,
     .unmarshal = scalars_arr_i32_unmarshal,
 };
@@ -167,6 +241,28 @@ static int scalars_arr_string_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_arr_string_hash(const void *obj)
+{
+    const scalars_arr_string *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&mc_type_str)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int scalars_arr_string_equal(const void *pa, const void *pb)
+{
+    const scalars_arr_string *a = pa;
+    const scalars_arr_string *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&mc_type_str)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type scalars_arr_string_type MC_GEN_UNUSED = {
     .name = "arr_string",
     .id = 0x9212b040a965a3c2ull,
@@ -174,6 +270,8 @@ static const mc_type scalars_arr_string_type MC_GEN_UNUSED = {
     .align = _Alignof(scalars_arr_string),
     .copy = scalars_arr_string_copy,
     .trace = scalars_arr_string_trace,
+    .hash = scalars_arr_string_hash,
+    .equal = scalars_arr_string_equal,
     .marshal = scalars_arr_string_marshal,
     .unmarshal = scalars_arr_string_unmarshal,
 };
@@ -211,6 +309,28 @@ static int scalars_arr_arr_string_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_arr_arr_string_hash(const void *obj)
+{
+    const scalars_arr_arr_string *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_mix(h, (*o).len);
+    for (size_t i0 = 0; i0 < (*o).len; i0++)
+        h = mc_hash_mix(h, (&scalars_arr_string_type)->hash(&(*o).data[i0]));
+    return h;
+}
+
+static int scalars_arr_arr_string_equal(const void *pa, const void *pb)
+{
+    const scalars_arr_arr_string *a = pa;
+    const scalars_arr_arr_string *b = pb;
+    if ((*a).len != (*b).len)
+        return 0;
+    for (size_t i1 = 0; i1 < (*a).len; i1++)
+        if (!(&scalars_arr_string_type)->equal(&(*a).data[i1], &(*b).data[i1]))
+            return 0;
+    return 1;
+}
+
 static const mc_type scalars_arr_arr_string_type MC_GEN_UNUSED = {
     .name = "arr_arr_string",
     .id = 0x106af9ba280f2a38ull,
@@ -218,6 +338,8 @@ static const mc_type scalars_arr_arr_string_type MC_GEN_UNUSED = {
     .align = _Alignof(scalars_arr_arr_string),
     .copy = scalars_arr_arr_string_copy,
     .trace = scalars_arr_arr_string_trace,
+    .hash = scalars_arr_arr_string_hash,
+    .equal = scalars_arr_arr_string_equal,
     .marshal = scalars_arr_arr_string_marshal,
     .unmarshal = scalars_arr_arr_string_unmarshal,
 };
@@ -241,11 +363,34 @@ static int scalars_fix2_f64_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_fix2_f64_hash(const void *obj)
+{
+    const scalars_fix2_f64 *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    for (size_t i2 = 0; i2 < 2; i2++) {
+        h = mc_hash_bytes(h, &o->v[i2], sizeof o->v[i2]);
+    }
+    return h;
+}
+
+static int scalars_fix2_f64_equal(const void *pa, const void *pb)
+{
+    const scalars_fix2_f64 *a = pa;
+    const scalars_fix2_f64 *b = pb;
+    for (size_t i3 = 0; i3 < 2; i3++) {
+        if (memcmp(&a->v[i3], &b->v[i3], sizeof a->v[i3]))
+            return 0;
+    }
+    return 1;
+}
+
 static const mc_type scalars_fix2_f64_type MC_GEN_UNUSED = {
     .name = "fix2_f64",
     .id = 0xbd3232a8b1577211ull,
     .size = sizeof(scalars_fix2_f64),
     .align = _Alignof(scalars_fix2_f64),
+    .hash = scalars_fix2_f64_hash,
+    .equal = scalars_fix2_f64_equal,
     .marshal = scalars_fix2_f64_marshal,
     .unmarshal = scalars_fix2_f64_unmarshal,
 };
@@ -399,11 +544,29 @@ static int scalars_Small_unmarshal(mc_reader *r, void *obj)
     return r->err;
 }
 
+static uint64_t scalars_Small_hash(const void *obj)
+{
+    const scalars_Small *o = obj;
+    uint64_t h = MC_HASH_SEED;
+    h = mc_hash_bytes(h, &o->v, sizeof o->v);
+    return h;
+}
+
+static int scalars_Small_equal(const void *pa, const void *pb)
+{
+    const scalars_Small *a = pa, *b = pb;
+    if (memcmp(&a->v, &b->v, sizeof a->v))
+        return 0;
+    return 1;
+}
+
 const mc_type scalars_Small_type = {
     .name = "scalars.Small",
     .id = SCALARS_SMALL_TYPE_ID,
     .size = sizeof(scalars_Small),
     .align = _Alignof(scalars_Small),
+    .hash = scalars_Small_hash,
+    .equal = scalars_Small_equal,
     .marshal = scalars_Small_marshal,
     .unmarshal = scalars_Small_unmarshal,
 };
