@@ -114,6 +114,7 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->reloc = reloc;
     c->target = target;
     c->init_sync = 0;
+    c->raw = 0;
     c->err = 0;
     c->allocs = 0;
     c->work = c->work_inline;
@@ -163,11 +164,9 @@ static int push_work(mc_copier *c, const mc_type *t, size_t count,
     return 0;
 }
 
-static int run_init_sync(mc_copier *c, const mc_type *t, char *dst,
+static int init_sync_all(mc_copier *c, const mc_type *t, char *dst,
                          size_t count)
 {
-    if (!c->init_sync || !t->init_sync)
-        return 0;
     for (size_t i = 0; i < count; i++) {
         int rc = t->init_sync(dst + i * t->size);
         if (rc)
@@ -175,6 +174,12 @@ static int run_init_sync(mc_copier *c, const mc_type *t, char *dst,
     }
     return 0;
 }
+
+/* most types have no sync fields: test that before making a call */
+#define RUN_INIT_SYNC(c, t, dst, count)                                     \
+    ((c)->init_sync && (t)->init_sync                                      \
+         ? init_sync_all((c), (t), (char *)(dst), (count))                 \
+         : 0)
 
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
@@ -186,7 +191,7 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
         return NULL;
     }
     c->allocs++;
-    if (run_init_sync(c, t, p, count))
+    if (RUN_INIT_SYNC(c, t, p, count))
         return NULL;
     return p;
 }
@@ -203,7 +208,9 @@ static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
         *dst = d;
         return 0;
     }
+    c->raw = !t->copy; /* a leaf: filled by the memcpy below */
     d = c->alloc(c, t, count);
+    c->raw = 0;
     if (!d)
         return fail(c, MC_ENOMEM);
     c->allocs++;
@@ -211,7 +218,7 @@ static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
         return fail(c, rc);
     if (!t->copy) {
         memcpy(d, src, count * t->size);
-        rc = run_init_sync(c, t, d, count);
+        rc = RUN_INIT_SYNC(c, t, d, count);
     } else {
         rc = push_work(c, t, count, src, d);
     }
@@ -274,7 +281,7 @@ static int drain(mc_copier *c)
             if (rc || c->err)
                 return fail(c, rc ? rc : c->err);
         }
-        int rc = run_init_sync(c, w.t, w.dst, w.count);
+        int rc = RUN_INIT_SYNC(c, w.t, w.dst, w.count);
         if (rc)
             return rc;
     }

@@ -57,6 +57,8 @@ struct mc_copier {
     mc__copy_reloc_fn *reloc;
     void *target;       /* the allocator's own state */
     int init_sync;      /* nonzero: run t->init_sync on created elements */
+    int raw;            /* set around the allocation of a leaf that is
+                           filled at once: the target need not zero it */
     int err;            /* first error (MC_E*), 0 while all is well */
     /* allocations made through this copier (heaps count bytes with it) */
     size_t allocs;

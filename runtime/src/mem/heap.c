@@ -217,7 +217,7 @@ static mc__block *take_fit(mc_heap *h, size_t bytes, unsigned cl)
 /* Allocate a block of exactly `bytes` (a granule multiple) for `count`
  * elements of type tidx; returns its zeroed payload, or NULL (detail set). */
 static void *alloc_block(mc_heap *h, size_t bytes, unsigned tidx,
-                         size_t count)
+                         size_t count, int raw)
 {
     mc__block *b;
     mc__chunk *c;
@@ -275,27 +275,31 @@ publish:
 zero:
     /* zeroed after it is allocated: a crash leaves garbage in a block
      * nothing points to */
-    memset(b + 1, 0, bytes - MC__HDR);
+    if (!raw) /* a raw block is filled by its caller at once */
+        memset(b + 1, 0, bytes - MC__HDR);
     h->alloc_since_gc += bytes;
     return b + 1;
 }
 
 /* count zeroed elements of t (sync fields not initialized). */
 static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
-                      void **out)
+                      void **out, int raw)
 {
     if (t->align > MC__GRAN || (t->align & (t->align - 1)))
         return mc__err(MC_EINVAL, "heap: type %s: alignment %zu not "
                                   "supported (at most %u)",
                        t->name ? t->name : "?", t->align, MC__GRAN);
-    if (t->size && count > ((size_t)1 << 40) / t->size)
+    size_t total; /* a multiply, not a divide: this runs per allocation */
+    if (__builtin_mul_overflow(count, t->size, &total) ||
+        total > ((size_t)1 << 40))
         return mc__err(MC_ENOMEM, "heap: %zu elements of %s are too many",
                        count, t->name ? t->name : "?");
     unsigned ti = 0;
     int rc = type_index(h, m, t, &ti);
     if (rc)
         return rc;
-    void *p = alloc_block(h, mc__heap_block_bytes(t, count), ti, count);
+    void *p = alloc_block(h, mc__heap_block_bytes(t, count), ti, count,
+                          raw);
     if (!p)
         return MC_ENOMEM;
     *out = p;
@@ -306,7 +310,7 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     mc_mut *m = c->target;
     void *p;
-    int rc = heap_alloc(m->h, m, t, count, &p);
+    int rc = heap_alloc(m->h, m, t, count, &p, c->raw);
     if (rc) {
         c->err = rc;
         return NULL;
@@ -629,10 +633,10 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
         return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
     int collected = maybe_collect(mut);
     void *p;
-    int rc = heap_alloc(mut->h, mut, t, count, &p);
+    int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
-        rc = heap_alloc(mut->h, mut, t, count, &p);
+        rc = heap_alloc(mut->h, mut, t, count, &p, 0);
     if (rc)
         return rc;
     if (t->init_sync)
