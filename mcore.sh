@@ -111,6 +111,8 @@ declare -A EXPECT=(
     [tut_swap]='^data1 = initial string 2$'
     [tut_pin]='^p = initial string 1$'
     [tut_sync]='^Done: 4 workers took their turns in order 1 2 3 4$'
+    [tut_camlbox]='^Message: Hello world$'
+    [camlbox_speed]='^Sum: 6000000$'
 )
 
 # run_example BINARY: one case, passes on exit status 0 and, where EXPECT

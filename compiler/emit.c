@@ -1464,27 +1464,33 @@ static void put_container(emitter *e, const ast_decl *d)
     }
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
     char *un = upper(d->name);
-    const char *keys[] = {"P", "UP", "N", "UN", "T", "TT"};
-    const char *vals[] = {e->pre, e->upre, d->name, un, ct, te};
+    char *slots = fmt("%llu", (unsigned long long)d->res_slots);
+    char *slot_size = fmt("%llu", (unsigned long long)d->res_slot_size);
+    const char *keys[] = {"P", "UP", "N", "UN", "T", "TT", "SLOTS",
+                          "SLOTSIZE"};
+    const char *vals[] = {e->pre, e->upre, d->name, un, ct, te, slots,
+                          slot_size};
     const char *th = NULL, *tc = NULL;
     switch (d->ckind) {
     case AST_C_SREF:
         th = tmpl_sref_h, tc = tmpl_sref_c;
         break;
+    case AST_C_CAMLBOX:
+        th = tmpl_camlbox_h, tc = tmpl_camlbox_c;
+        break;
     default:
         /* arrays, matrices, buffers, queues, hash tables and camlboxes get
          * their wrappers with their runtime */
-        fprintf(e->h, "/* %s%s: %s wrappers come with its runtime */\n\n",
-                e->pre, d->name, d->ckind == AST_C_CAMLBOX ? "camlbox"
-                                                           : "container");
+        fprintf(e->h, "/* %s%s: container wrappers come with its runtime "
+                      "*/\n\n", e->pre, d->name);
         break;
     }
     put_doc(e->h, 0, d->doc);
     if (th)
-        expand(e->h, th, keys, vals, 6);
+        expand(e->h, th, keys, vals, 8);
     if (tc)
-        expand(e->c, tc, keys, vals, 6);
-    free(ct), free(te), free(un);
+        expand(e->c, tc, keys, vals, 8);
+    free(ct), free(te), free(un), free(slots), free(slot_size);
 }
 
 static void put_process(emitter *e, const ast_decl *d)
@@ -1583,6 +1589,7 @@ static int write_files(emitter *e)
     put_doc(h, 0, m->doc);
     fprintf(h, "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n"
                "#include <stddef.h>\n#include <stdint.h>\n\n"
+               "#include \"mcore/camlbox.h\"\n"
                "#include \"mcore/cond.h\"\n#include \"mcore/marshal.h\"\n"
                "#include \"mcore/mutex.h\"\n#include \"mcore/sem.h\"\n"
                "#include \"mcore/sref.h\"\n#include \"mcore/tprocess.h\"\n"

@@ -7,5 +7,6 @@
 
 extern const char tmpl_sref_h[], tmpl_sref_c[];
 extern const char tmpl_process_h[], tmpl_process_c[];
+extern const char tmpl_camlbox_h[], tmpl_camlbox_c[];
 
 #endif

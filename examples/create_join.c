@@ -1,91 +1,70 @@
 /* create_join: a compute process starts 10 workers that square 1..10, joins
- * them, and returns the sum; the master prints "Final result: 385". */
+ * them, and returns the sum; the master prints "Final result: 385".  The
+ * processes are typed (create_join.mcidl): the arguments and results travel
+ * marshalled by the generated create_join_square_start / _join. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "mcore/mcore.h"
+#include "create_join.h" /* generated from examples/create_join.mcidl */
 
-#define N_WORKERS 10
-
-static mc_res_id fork_sq, join_sq;
-
-static int return_i64(int64_t v, void **res, size_t *len)
-{
-    int64_t *p = malloc(sizeof *p);
-    if (!p)
-        return MC_ENOMEM;
-    *p = v;
-    *res = p;
-    *len = sizeof *p;
-    return 0;
-}
-
-static int get_i64(const void *buf, size_t len, int64_t *v)
-{
-    if (len != sizeof *v)
-        return MC_EINVAL;
-    memcpy(v, buf, sizeof *v);
-    return 0;
-}
-
-static int square(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int square(const int64_t *k, int64_t *result, void *user)
 {
     (void)user;
-    int64_t k;
-    int rc = get_i64(arg, len, &k);
-    return rc ? rc : return_i64(k * k, res, res_len);
+    *result = *k * *k;
+    return 0;
 }
 
-static int compute(void *user, const void *arg, size_t len, void **res,
-                   size_t *res_len)
+static int compute(const void *arg, int64_t *result, void *user)
 {
-    (void)user; (void)arg; (void)len;
-    mc_pid pids[N_WORKERS];
+    (void)arg; (void)user;
+    mc_pid pids[CREATE_JOIN_WORKERS];
     int64_t sum = 0;
-    for (int64_t i = 0; i < N_WORKERS; i++) {
-        int64_t k = i + 1;
-        int rc = mc_start(fork_sq, &k, sizeof k, &pids[i]);
+    for (size_t i = 0; i < CREATE_JOIN_WORKERS; i++) {
+        int64_t k = (int64_t)i + 1;
+        int rc = create_join_square_start(&k, &pids[i]);
         if (rc)
             return rc;
     }
-    for (int i = 0; i < N_WORKERS; i++) {
-        mc_join_result r;
-        int64_t v;
-        int rc = mc_join(join_sq, pids[i], &r);
-        if (rc)
+    for (size_t i = 0; i < CREATE_JOIN_WORKERS; i++) {
+        mc_join_result how = {0};
+        int64_t *v;
+        int rc = create_join_square_join(pids[i], &v, &how);
+        if (rc) {
+            fprintf(stderr, "worker %zu failed: %s (kind %d, code %d)\n", i,
+                    mc_strerror(rc), (int)how.kind, how.code);
             return rc;
-        if (r.kind != MC_EXIT_RESULT || get_i64(r.data, r.len, &v)) {
-            fprintf(stderr, "worker %d failed (kind %d, code %d)\n", i,
-                    (int)r.kind, r.code);
-            mc_join_result_free(&r);
-            return MC_EINVAL;
         }
-        mc_join_result_free(&r);
-        sum += v;
+        sum += *v;
+        mc_local_free(v);
     }
-    return return_i64(sum, res, res_len);
+    *result = sum;
+    return 0;
 }
 
 int main(void)
 {
-    mc_res_id fork_c, join_c;
-    if (mc_def_process(square, NULL, &fork_sq, &join_sq) ||
-        mc_def_process(compute, NULL, &fork_c, &join_c)) {
+    if (create_join_square_def(square, NULL) ||
+        create_join_compute_def(compute, NULL)) {
         fprintf(stderr, "create_join: %s\n", mc_last_error_detail());
         return 1;
     }
-    mc_join_result r;
-    int rc = mc_run(NULL, fork_c, join_c, NULL, 0, &r);
-    int64_t sum;
-    if (rc || r.kind != MC_EXIT_RESULT || get_i64(r.data, r.len, &sum)) {
+    /* mc_run runs compute (no argument) through the byte interface, at its
+     * fork point; its result comes back marshalled, as an i64. */
+    mc_join_result r = {0};
+    int64_t *sum = NULL;
+    int rc = mc_run(NULL, create_join_compute_fork_point(),
+                    create_join_compute_join_point(), NULL, 0, &r);
+    if (!rc && r.kind == MC_EXIT_RESULT)
+        rc = mc_unmarshal(&mc_type_i64, r.data, r.len, (void **)&sum);
+    if (rc || r.kind != MC_EXIT_RESULT) {
         fprintf(stderr, "create_join: %s (%s), kind %d code %d\n",
                 mc_strerror(rc), mc_last_error_detail(), (int)r.kind, r.code);
         return 1;
     }
     mc_join_result_free(&r);
-    printf("Final result: %lld\n", (long long)sum);
+    printf("Final result: %lld\n", (long long)*sum);
+    mc_local_free(sum);
     return 0;
 }

@@ -5,13 +5,13 @@
  * keeps it alive until the commit, so printing it afterwards is correct.
  * To show that this matters, the example makes sure a collection does run
  * between the two adds (it adds a large value that nothing keeps, which
- * makes the next add collect), and reports the collection count. */
+ * makes the next add collect), and reports the collection count.  The
+ * record and the sref are typed (tut_strings.mcidl). */
 #include <stdio.h>
 #include <string.h>
 
 #include "mcore/mcore.h"
-#include "mcore/sref.h"
-#include "tut_strings.h"
+#include "tut_strings.h" /* generated from examples/tut_strings.mcidl */
 
 #define BIG (4u << 20)
 
@@ -24,7 +24,7 @@ static int work(mc_mut *mut, void *root, void *ctx)
 {
     mc_heap *heap = ctx;
     mc_heap_stats st0, st1;
-    u *v = *(u **)root;
+    tut_strings_U *v = *(tut_strings_U **)root;
     char *p = v->data1, buf[128], *s;
     int rc = mc_heap_pin(mut, p); /* before anything can collect */
     if (!rc)
@@ -56,18 +56,19 @@ static int first(void *ctx)
 {
     (void)ctx;
     mc_pool *pool;
-    mc_sref *s;
-    u init = {"initial string 1", "initial string 2"};
+    tut_strings_Shared *s;
+    tut_strings_U init = {"initial string 1", "initial string 2"};
     int rc = mc_pool_create(64 << 20, &pool);
     if (!rc)
-        rc = mc_sref_create(pool, &u_type, &init, &s);
+        rc = tut_strings_Shared_create(pool, &init, &s);
     if (!rc)
-        rc = mc_heap_modify(mc_sref_heap(s), work, mc_sref_heap(s));
+        rc = mc_heap_modify(tut_strings_Shared_heap(s), work,
+                            tut_strings_Shared_heap(s));
     if (rc)
         return rc;
-    const u *v = mc_sref_deref_ro(s);
+    const tut_strings_U *v = tut_strings_Shared_get_ro(s);
     printf("data1 = %s\ndata2 = %s\n", v->data1, v->data2);
-    return mc_sref_destroy(s);
+    return tut_strings_Shared_destroy(s);
 }
 
 int main(void)

@@ -2,70 +2,59 @@
  *
  * X sets a global to 1 and starts Y with k.  Y computes k + 1 + c.  As every
  * worker is a fresh fork of the master, where c is still 0, Y sees c == 0
- * and the result is 2, not 3.  (Typed start/join wrappers come from mcidl;
- * this example uses the byte interface they are built on.) */
+ * and the result is 2, not 3.  The processes are typed (tut_process.mcidl):
+ * mcidl generates tut_process_y_start / _join, which marshal k and the
+ * result. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "mcore/mcore.h"
+#include "tut_process.h" /* generated from examples/tut_process.mcidl */
 
 static int c = 0;
-static mc_res_id fork_y, join_y;
 
-static int return_int(int v, void **res, size_t *len)
+static int body_y(const int32_t *k, int32_t *result, void *user)
 {
-    int *p = malloc(sizeof *p);
-    if (!p)
-        return MC_ENOMEM;
-    *p = v;
-    *res = p;
-    *len = sizeof *p;
+    (void)user;
+    *result = *k + 1 + c;
     return 0;
 }
 
-static int body_y(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int body_x(const int32_t *k, void *result, void *user)
 {
-    (void)user;
-    int k;
-    if (len != sizeof k)
-        return MC_EINVAL;
-    memcpy(&k, arg, sizeof k);
-    return return_int(k + 1 + c, res, res_len);
-}
-
-static int body_x(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
-{
-    (void)user; (void)res; (void)res_len;
+    (void)result; (void)user;
     mc_pid pid;
-    mc_join_result r;
+    int32_t *j = NULL;
     c = 1; /* not seen by Y: Y is forked from the master */
-    int rc = mc_start(fork_y, arg, len, &pid);
+    int rc = tut_process_y_start(k, &pid);
     if (!rc)
-        rc = mc_join(join_y, pid, &r);
-    if (rc || r.kind != MC_EXIT_RESULT || r.len != sizeof(int)) {
+        rc = tut_process_y_join(pid, &j, NULL);
+    if (rc) {
         fprintf(stderr, "Error in process Y: %s %s\n", mc_strerror(rc),
                 mc_last_error_detail());
-        return rc ? rc : MC_EINVAL;
+        return rc;
     }
-    int j;
-    memcpy(&j, r.data, sizeof j);
-    mc_join_result_free(&r);
-    printf("Result: %d\n", j);
+    printf("Result: %d\n", (int)*j);
+    mc_local_free(j);
     return 0;
 }
 
 int main(void)
 {
-    mc_res_id fork_x, join_x;
-    if (mc_def_process(body_y, NULL, &fork_y, &join_y) ||
-        mc_def_process(body_x, NULL, &fork_x, &join_x))
+    if (tut_process_y_def(body_y, NULL) || tut_process_x_def(body_x, NULL))
         return 1;
-    int k = 1;
-    mc_join_result r;
-    int rc = mc_run(NULL, fork_x, join_x, &k, sizeof k, &r);
+    /* mc_run starts the first process through the byte interface, at X's
+     * fork point: the argument goes marshalled, as tut_process_x_start
+     * would send it. */
+    int32_t k = 1;
+    void *arg = NULL;
+    size_t len = 0;
+    mc_join_result r = {0};
+    int rc = mc_marshal(&mc_type_i32, &k, &arg, &len);
+    if (!rc)
+        rc = mc_run(NULL, tut_process_x_fork_point(),
+                    tut_process_x_join_point(), arg, len, &r);
+    free(arg);
     if (rc || r.kind != MC_EXIT_RESULT) {
         fprintf(stderr, "tut_process: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());

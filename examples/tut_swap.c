@@ -1,17 +1,18 @@
 /* tut_swap: the tutorial's swap example.  Two strings in a shared record
  * are swapped inside a mutation: no copy is needed, as both already live
  * in the heap; the heap's lock makes the swap atomic for other processes.
- * It runs in the master: in mcore the master may use heaps too. */
+ * It runs in the master: in mcore the master may use heaps too.  The
+ * record and the sref are typed (tut_strings.mcidl). */
 #include <stdio.h>
 
 #include "mcore/mcore.h"
-#include "mcore/sref.h"
-#include "tut_strings.h"
+#include "tut_strings.h" /* generated from examples/tut_strings.mcidl */
 
 static int swap(mc_mut *mut, void *root, void *ctx)
 {
     (void)ctx;
-    u *v = *(u **)root; /* the sref's value, as seen in the mutation */
+    /* the sref's value, as seen in the mutation */
+    tut_strings_U *v = *(tut_strings_U **)root;
     (void)mut;
     char *p = v->data1;
     v->data1 = v->data2;
@@ -23,18 +24,19 @@ static int first(void *ctx)
 {
     (void)ctx;
     mc_pool *pool;
-    mc_sref *s;
-    u init = {"initial string 1", "initial string 2"};
+    tut_strings_Shared *s;
+    tut_strings_U init = {"initial string 1", "initial string 2"};
     int rc = mc_pool_create(1 << 20, &pool);
     if (!rc)
-        rc = mc_sref_create(pool, &u_type, &init, &s);
+        rc = tut_strings_Shared_create(pool, &init, &s);
     if (!rc)
-        rc = mc_heap_modify(mc_sref_heap(s), swap, NULL);
+        rc = mc_heap_modify(tut_strings_Shared_heap(s), swap, NULL);
     if (rc)
         return rc;
-    const u *v = mc_sref_deref_ro(s); /* nobody else assigns: safe here */
+    /* nobody else assigns: safe here */
+    const tut_strings_U *v = tut_strings_Shared_get_ro(s);
     printf("data1 = %s\ndata2 = %s\n", v->data1, v->data2);
-    return mc_sref_destroy(s);
+    return tut_strings_Shared_destroy(s);
 }
 
 int main(void)

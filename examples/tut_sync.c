@@ -11,66 +11,29 @@
  * order (4, 3, 2, 1).  Worker k waits on the condition until turn == k,
  * appends k to the record's log, sets turn = k + 1 and broadcasts.  So the
  * log records the order of the turns whatever order the workers started
- * in.  X waits for turn == 5 the same way and prints the log. */
+ * in.  X waits for turn == 5 the same way and prints the log.
+ *
+ * The record is described in tut_sync.mcidl, with `m: mutex;` and
+ * `c: condition(m);` fields: the generated copy leaves them zero and its
+ * init_sync makes them in place in the heap. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mcore/mcore.h"
-#include "mcore/sref.h"
 #include "mcore/sync.h"
+#include "tut_sync.h" /* generated from examples/tut_sync.mcidl */
 
-enum { WORKERS = 4 };
+enum { WORKERS = TUT_SYNC_WORKERS };
 
-/* The shared record.  (mcidl generates such types; this example writes
- * the mc_type by hand.) */
-typedef struct turns {
-    int64_t turn;           /* whose turn it is (1..WORKERS, then done) */
-    int64_t log[WORKERS];   /* who took turns, in order */
-    int64_t nlog;
-    mc_mutex m;             /* guards all of the above */
-    mc_cond c;              /* broadcast whenever turn changes */
-} turns;
-
-/* No pointers: the scalar fields are copied, the mutex and the condition
- * are left zero by the copy and made in place by init_sync. */
-static int turns_copy(mc_copier *c, void *dst, const void *src)
-{
-    (void)c;
-    const turns *s = src;
-    turns *d = dst;
-    d->turn = s->turn;
-    memcpy(d->log, s->log, sizeof d->log);
-    d->nlog = s->nlog;
-    return 0;
-}
-
-static int turns_init_sync(void *obj)
-{
-    turns *t = obj;
-    int rc = mc_mutex_init(&t->m, MC_MUTEX_NORMAL);
-    return rc ? rc : mc_cond_init(&t->c);
-}
-
-static const mc_type turns_type = {
-    .name = "turns", .id = 0x3e9a51c7d28b0f64ull, .size = sizeof(turns),
-    .align = _Alignof(turns), .copy = turns_copy,
-    .init_sync = turns_init_sync,
-};
-
-struct w_arg {
-    mc_sref_descr s;
-    int64_t k;
-};
-
-static mc_res_id fork_x, join_x, fork_w, join_w;
+typedef tut_sync_Turns turns;
 
 /* The record in the sref.  Nobody assigns the sref while the example runs,
  * so the value stays where it is; its mutex is meant to change in place. */
-static turns *record(mc_sref *s)
+static turns *record(tut_sync_Board *s)
 {
-    return (turns *)mc_sref_deref_ro(s);
+    return (turns *)tut_sync_Board_get_ro(s);
 }
 
 /* Lock r->m and wait until r->turn == k. */
@@ -82,46 +45,45 @@ static int wait_turn(turns *r, int64_t k)
     return rc;
 }
 
-static int body_w(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int body_w(const tut_sync_WArg *a, void *result, void *user)
 {
-    (void)user; (void)res; (void)res_len;
-    struct w_arg a;
-    mc_sref *s;
-    if (len != sizeof a)
+    (void)result; (void)user;
+    mc_sref_descr d;
+    tut_sync_Board *s;
+    if (a->s.len != sizeof d)
         return MC_EINVAL;
-    memcpy(&a, arg, sizeof a);
-    int rc = mc_sref_of_descr(&a.s, &turns_type, &s);
+    memcpy(&d, a->s.data, sizeof d);
+    int rc = tut_sync_Board_of_descr(&d, &s);
     if (rc)
         return rc;
     turns *r = record(s);
-    rc = wait_turn(r, a.k);
+    rc = wait_turn(r, a->k);
     if (rc)
         return rc;
-    r->log[r->nlog++] = a.k;
-    r->turn = a.k + 1;
+    r->log[r->nlog++] = a->k;
+    r->turn = a->k + 1;
     mc_cond_broadcast(&r->c);
     return mc_mutex_unlock(&r->m);
 }
 
-static int body_x(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int body_x(const void *arg, void *result, void *user)
 {
-    (void)user; (void)arg; (void)len; (void)res; (void)res_len;
+    (void)arg; (void)result; (void)user;
     mc_pool *pool;
-    mc_sref *s;
-    struct w_arg a;
+    tut_sync_Board *s;
+    mc_sref_descr d;
+    tut_sync_WArg a = {.s = {sizeof d, (uint8_t *)&d}};
     mc_pid pids[WORKERS];
     /* a plain local value: its m and c are zero, not dummies to replace */
     turns init = {.turn = 1};
     int rc = mc_pool_create(1 << 20, &pool);
     if (!rc)
-        rc = mc_sref_create(pool, &turns_type, &init, &s);
+        rc = tut_sync_Board_create(pool, &init, &s);
     if (!rc)
-        rc = mc_sref_descr_of(s, &a.s);
+        rc = tut_sync_Board_descr(s, &d);
     for (int i = 0; !rc && i < WORKERS; i++) {
         a.k = WORKERS - i; /* the last to take its turn starts first */
-        rc = mc_start(fork_w, &a, sizeof a, &pids[i]);
+        rc = tut_sync_w_start(&a, &pids[i]);
     }
     turns *r = rc ? NULL : record(s);
     if (!rc)
@@ -137,28 +99,24 @@ static int body_x(void *user, const void *arg, size_t len, void **res,
                  " %lld", (long long)r->log[i]);
     int64_t n = r->nlog;
     mc_mutex_unlock(&r->m);
-    for (int i = 0; i < WORKERS; i++) {
-        mc_join_result jr;
-        if (mc_join(join_w, pids[i], &jr) == 0) {
-            if (jr.kind != MC_EXIT_RESULT)
-                rc = MC_ESTATE;
-            mc_join_result_free(&jr);
-        }
-    }
+    for (int i = 0; i < WORKERS; i++)
+        if (tut_sync_w_join(pids[i], NULL, NULL))
+            rc = MC_ESTATE;
     if (rc)
         return rc;
     printf("Done: %lld workers took their turns in order%s\n", (long long)n,
            order);
-    return mc_sref_destroy(s);
+    return tut_sync_Board_destroy(s);
 }
 
 int main(void)
 {
-    if (mc_def_process(body_x, NULL, &fork_x, &join_x) ||
-        mc_def_process(body_w, NULL, &fork_w, &join_w))
+    if (tut_sync_x_def(body_x, NULL) || tut_sync_w_def(body_w, NULL))
         return 1;
-    mc_join_result r;
-    int rc = mc_run(NULL, fork_x, join_x, NULL, 0, &r);
+    /* X takes no argument: mc_run starts it at its fork point with none */
+    mc_join_result r = {0};
+    int rc = mc_run(NULL, tut_sync_x_fork_point(), tut_sync_x_join_point(),
+                    NULL, 0, &r);
     if (rc || r.kind != MC_EXIT_RESULT) {
         fprintf(stderr, "tut_sync: %s (%s), kind %d code %d\n",
                 mc_strerror(rc), mc_last_error_detail(), (int)r.kind, r.code);

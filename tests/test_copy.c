@@ -19,10 +19,10 @@ static void assert_equal_graph(const mc_type *t, const void *a, const void *b)
 static void test_rec_round_trip(void **state)
 {
     (void)state;
-    fx_rec *r = fx_new_rec(42, 2.5, "sixteen bytes!!");
+    fx_Rec *r = fx_new_rec(42, 2.5, "sixteen bytes!!");
     void *c = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_rec, r, &c), 0);
-    fx_rec *cr = c;
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, r, &c), 0);
+    fx_Rec *cr = c;
     assert_ptr_not_equal(cr, r);
     assert_ptr_not_equal(cr->s, r->s);
     assert_int_equal(cr->i, 42);
@@ -31,16 +31,16 @@ static void test_rec_round_trip(void **state)
     assert_int_equal((uintptr_t)cr % 16, 0);
     /* a copy of the copy, freed in the other order */
     void *cc = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_rec, cr, &cc), 0);
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, cr, &cc), 0);
     mc_local_free(c);
-    assert_equal_graph(&fx_type_rec, r, cc);
+    assert_equal_graph(&fx_Rec_type, r, cc);
     mc_local_free(cc);
-    fx_free_graph(&fx_type_rec, r);
+    fx_free_graph(&fx_Rec_type, r);
 
     /* NULL string field */
-    fx_rec z = {7, 0.0, NULL};
-    tu_assert_rc(mc_local_copy(&fx_type_rec, &z, &c), 0);
-    assert_null(((fx_rec *)c)->s);
+    fx_Rec z = {7, 0.0, NULL};
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, &z, &c), 0);
+    assert_null(((fx_Rec *)c)->s);
     mc_local_free(c);
 }
 
@@ -60,7 +60,7 @@ static void test_string_root(void **state)
 static void test_sharing_and_cycles(void **state)
 {
     (void)state;
-    fx_root *r = calloc(1, sizeof *r);
+    fx_Root *r = calloc(1, sizeof *r);
     r->counter = 5;
     r->scratch = fx_strdup("scratch");
     /* a list shared by two slots, and a suffix of it by a third */
@@ -69,25 +69,25 @@ static void test_sharing_and_cycles(void **state)
     r->lists[2] = r->lists[0]->next->next;
     /* a cyclic list */
     r->lists[3] = fx_new_list(5, 200);
-    fx_node *last = r->lists[3];
+    fx_Node *last = r->lists[3];
     while (last->next)
         last = last->next;
     last->next = r->lists[3];
     /* a tree with a shared subtree and a cycle back to its root */
     r->trees[0] = fx_new_tree(4, 1);
-    fx_free_graph(&fx_type_tree, r->trees[0]->right);
+    fx_free_graph(&fx_Tree_type, r->trees[0]->right);
     r->trees[0]->right = r->trees[0]->left;
     r->trees[0]->left->left->left->left = r->trees[0];
     void *c = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_root, r, &c), 0);
-    fx_root *cr = c;
-    assert_equal_graph(&fx_type_root, r, cr);
+    tu_assert_rc(mc_local_copy(&fx_Root_type, r, &c), 0);
+    fx_Root *cr = c;
+    assert_equal_graph(&fx_Root_type, r, cr);
     assert_ptr_equal(cr->lists[0], cr->lists[1]);
     assert_ptr_equal(cr->lists[2], cr->lists[0]->next->next);
     assert_ptr_equal(cr->trees[0]->right, cr->trees[0]->left);
     assert_ptr_equal(cr->trees[0]->left->left->left->left, cr->trees[0]);
     mc_local_free(c);
-    fx_free_graph(&fx_type_root, r);
+    fx_free_graph(&fx_Root_type, r);
 }
 
 /* Strings are owned (mc_copy_str): one shared by two fields is copied for
@@ -95,24 +95,24 @@ static void test_sharing_and_cycles(void **state)
 static void test_owned_strings(void **state)
 {
     (void)state;
-    fx_rec *a = fx_new_rec(1, 1.0, "one string");
-    fx_strs *s = fx_new_strs(2, 9);
-    free(s->items[1]);
-    s->items[1] = s->items[0];
+    fx_Rec *a = fx_new_rec(1, 1.0, "one string");
+    fx_Strs *s = fx_new_strs(2, 9);
+    free(s->items.data[1]);
+    s->items.data[1] = s->items.data[0];
     void *ca = NULL, *cs = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_rec, a, &ca), 0);
-    tu_assert_rc(mc_local_copy(&fx_type_strs, s, &cs), 0);
-    fx_strs *c = cs;
-    assert_string_equal(((fx_rec *)ca)->s, "one string");
-    assert_ptr_not_equal(((fx_rec *)ca)->s, a->s);
-    assert_string_equal(c->items[0], s->items[0]);
-    assert_string_equal(c->items[1], s->items[0]);
-    assert_ptr_not_equal(c->items[0], c->items[1]);
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, a, &ca), 0);
+    tu_assert_rc(mc_local_copy(&fx_Strs_type, s, &cs), 0);
+    fx_Strs *c = cs;
+    assert_string_equal(((fx_Rec *)ca)->s, "one string");
+    assert_ptr_not_equal(((fx_Rec *)ca)->s, a->s);
+    assert_string_equal(c->items.data[0], s->items.data[0]);
+    assert_string_equal(c->items.data[1], s->items.data[0]);
+    assert_ptr_not_equal(c->items.data[0], c->items.data[1]);
     mc_local_free(ca);
     mc_local_free(cs);
-    s->items[1] = NULL;
-    fx_free_graph(&fx_type_rec, a);
-    fx_free_graph(&fx_type_strs, s);
+    s->items.data[1] = NULL;
+    fx_free_graph(&fx_Rec_type, a);
+    fx_free_graph(&fx_Strs_type, s);
 }
 
 static void test_deep_list(void **state)
@@ -120,47 +120,47 @@ static void test_deep_list(void **state)
     (void)state;
     /* a million nodes: the copier must not recurse */
     const size_t n = 1000000;
-    fx_root *r = calloc(1, sizeof *r);
+    fx_Root *r = calloc(1, sizeof *r);
     r->lists[0] = fx_new_list(n, 0);
     void *c = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_root, r, &c), 0);
-    fx_root *cr = c;
+    tu_assert_rc(mc_local_copy(&fx_Root_type, r, &c), 0);
+    fx_Root *cr = c;
     size_t k = 0;
-    for (fx_node *x = cr->lists[0]; x; x = x->next, k++)
+    for (fx_Node *x = cr->lists[0]; x; x = x->next, k++)
         if (x->v != (int64_t)k)
             fail_msg("node %zu holds %lld", k, (long long)x->v);
     assert_int_equal(k, n);
-    assert_equal_graph(&fx_type_root, r, cr);
+    assert_equal_graph(&fx_Root_type, r, cr);
     mc_local_free(c);
-    fx_free_graph(&fx_type_root, r);
+    fx_free_graph(&fx_Root_type, r);
 }
 
 static void test_arrays(void **state)
 {
     (void)state;
-    fx_strs *s = fx_new_strs(1000, 3);
+    fx_Strs *s = fx_new_strs(1000, 3);
     void *c = NULL;
-    tu_assert_rc(mc_local_copy(&fx_type_strs, s, &c), 0);
-    assert_equal_graph(&fx_type_strs, s, c);
-    assert_string_equal(((fx_strs *)c)->items[999], "s3.999");
+    tu_assert_rc(mc_local_copy(&fx_Strs_type, s, &c), 0);
+    assert_equal_graph(&fx_Strs_type, s, c);
+    assert_string_equal(((fx_Strs *)c)->items.data[999], "s3.999");
     mc_local_free(c);
-    fx_free_graph(&fx_type_strs, s);
+    fx_free_graph(&fx_Strs_type, s);
 
     /* zero elements behind a non-NULL pointer: an allocation of its own */
-    fx_strs e = {0, NULL, 4};
-    e.items = malloc(1);
-    tu_assert_rc(mc_local_copy(&fx_type_strs, &e, &c), 0);
-    assert_non_null(((fx_strs *)c)->items);
-    assert_ptr_not_equal(((fx_strs *)c)->items, c);
+    fx_Strs e = {{0, NULL}, 4};
+    e.items.data = malloc(1);
+    tu_assert_rc(mc_local_copy(&fx_Strs_type, &e, &c), 0);
+    assert_non_null(((fx_Strs *)c)->items.data);
+    assert_ptr_not_equal(((fx_Strs *)c)->items.data, c);
     mc_local_free(c);
-    free(e.items);
+    free(e.items.data);
 }
 
 /* A type whose copy routine fails after it has allocated. */
 static int failing_copy(mc_copier *c, void *dst, const void *src)
 {
-    const fx_rec *s = src;
-    fx_rec *d = dst;
+    const fx_Rec *s = src;
+    fx_Rec *d = dst;
     int rc = mc_copy_str(c, &s->s, &d->s);
     if (rc)
         return rc;
@@ -168,24 +168,24 @@ static int failing_copy(mc_copier *c, void *dst, const void *src)
 }
 
 static const mc_type failing_type = {
-    .name = "failing", .id = 99, .size = sizeof(fx_rec),
-    .align = _Alignof(fx_rec), .copy = failing_copy,
+    .name = "failing", .id = 99, .size = sizeof(fx_Rec),
+    .align = _Alignof(fx_Rec), .copy = failing_copy,
 };
 
 static void test_errors(void **state)
 {
     (void)state;
     void *c = (void *)1;
-    fx_rec r = {1, 0, NULL};
+    fx_Rec r = {1, 0, NULL};
     tu_assert_rc(mc_local_copy(NULL, &r, &c), MC_EINVAL);
-    tu_assert_rc(mc_local_copy(&fx_type_rec, NULL, &c), MC_EINVAL);
-    tu_assert_rc(mc_local_copy(&fx_type_rec, &r, NULL), MC_EINVAL);
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, NULL, &c), MC_EINVAL);
+    tu_assert_rc(mc_local_copy(&fx_Rec_type, &r, NULL), MC_EINVAL);
     /* the routine's error comes back, and nothing stays allocated (the
      * ASan build checks) */
-    fx_rec bad = {13, 0, "some string"};
+    fx_Rec bad = {13, 0, "some string"};
     tu_assert_rc(mc_local_copy(&failing_type, &bad, &c), MC_E2BIG);
     assert_ptr_equal(c, (void *)1);
-    fx_rec good = {12, 0, "some string"};
+    fx_Rec good = {12, 0, "some string"};
     tu_assert_rc(mc_local_copy(&failing_type, &good, &c), 0);
     mc_local_free(c);
     /* a type with an alignment the targets cannot give */

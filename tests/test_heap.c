@@ -34,10 +34,10 @@ static size_t block_bytes(const mc_type *t, size_t count)
 }
 
 /* Bytes the heap should count as live for the graph rooted at root. */
-static size_t graph_bytes(const fx_root *root)
+static size_t graph_bytes(const fx_Root *root)
 {
     size_t total = 0;
-    fx_count_allocs(&fx_type_root, root, block_bytes, &total);
+    fx_count_allocs(&fx_Root_type, root, block_bytes, &total);
     return total;
 }
 
@@ -51,13 +51,13 @@ static uint32_t rnd(void)
     return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-/* A pool and an empty fx_root heap in it (driver side). */
+/* A pool and an empty fx_Root heap in it (driver side). */
 static int make_heap(size_t pool_size, mc_pool **pool, mc_heap **heap)
 {
     if (W_RC(mc_pool_create(pool_size, pool), 0))
         return -1;
-    fx_root init = {.counter = 0};
-    if (W_RC(mc_heap_create(*pool, &fx_type_root, &init, heap), 0)) {
+    fx_Root init = {.counter = 0};
+    if (W_RC(mc_heap_create(*pool, &fx_Root_type, &init, heap), 0)) {
         mc_pool_release(*pool);
         return -1;
     }
@@ -74,14 +74,14 @@ static void drop_heap(mc_pool *pool, mc_heap *heap)
 
 static int read_counter(const void *root, void *ctx)
 {
-    *(int64_t *)ctx = ((const fx_root *)root)->counter;
+    *(int64_t *)ctx = ((const fx_Root *)root)->counter;
     return 0;
 }
 
 static int bump_fn(mc_mut *mut, void *root, void *ctx)
 {
     (void)mut;
-    ((fx_root *)root)->counter += *(int64_t *)ctx;
+    ((fx_Root *)root)->counter += *(int64_t *)ctx;
     return 7;
 }
 
@@ -95,33 +95,33 @@ static void drv_basics(const void *arg, size_t len)
     if (make_heap(64 * MiB, &pool, &heap))
         return;
     W_CHECK(mc_heap_pool(heap) == pool, "mc_heap_pool");
-    W_CHECK(mc_heap_root_type(heap) == &fx_type_root, "mc_heap_root_type");
+    W_CHECK(mc_heap_root_type(heap) == &fx_Root_type, "mc_heap_root_type");
 
     mc_mut *mut;
     W_RC(mc_heap_begin(heap, &mut), 0);
-    fx_root *root = mc_heap_mut_root(mut);
+    fx_Root *root = mc_heap_mut_root(mut);
     W_CHECK(root == mc_heap_root_ro(heap), "mut root is the root");
-    fx_rec *lr = fx_new_rec(42, 0.5, "sixteen bytes!!");
+    fx_Rec *lr = fx_new_rec(42, 0.5, "sixteen bytes!!");
     void *sh = NULL;
-    W_RC(mc_heap_add(mut, &fx_type_rec, lr, &sh), 0);
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, &sh), 0);
     root->recs[0] = sh;
     W_RC(mc_heap_add(mut, &mc_type_bytes, "a string root", &sh), 0);
     root->scratch = sh;
     /* zeroed elements, and a zero-element allocation of its own */
-    fx_strs s = {3, NULL, 1};
-    W_RC(mc_heap_add(mut, &fx_type_strs, &s, &sh), 0);
+    fx_Strs s = {{3, NULL}, 1};
+    W_RC(mc_heap_add(mut, &fx_Strs_type, &s, &sh), 0);
     root->arrs[0] = sh;
-    W_RC(mc_heap_alloc(mut, &fx_type_strptr, 3, &sh), 0);
-    root->arrs[0]->items = sh;
-    W_CHECK(root->arrs[0]->items[2] == NULL, "alloc is zeroed");
+    W_RC(mc_heap_alloc(mut, &mc_type_str, 3, &sh), 0);
+    root->arrs[0]->items.data = sh;
+    W_CHECK(root->arrs[0]->items.data[2] == NULL, "alloc is zeroed");
     W_RC(mc_heap_add(mut, &mc_type_bytes, "item", &sh), 0);
-    root->arrs[0]->items[1] = sh;
-    W_RC(mc_heap_alloc(mut, &fx_type_node, 0, &sh), 0);
+    root->arrs[0]->items.data[1] = sh;
+    W_RC(mc_heap_alloc(mut, &fx_Node_type, 0, &sh), 0);
     /* one begin per thread and heap */
     mc_mut *again;
     W_RC(mc_heap_begin(heap, &again), MC_ESTATE);
     W_RC(mc_heap_add(mut, NULL, lr, &sh), MC_EINVAL);
-    W_RC(mc_heap_add(mut, &fx_type_rec, NULL, &sh), MC_EINVAL);
+    W_RC(mc_heap_add(mut, &fx_Rec_type, NULL, &sh), MC_EINVAL);
     W_RC(mc_heap_pin(mut, NULL), MC_EINVAL);
     W_RC(mc_heap_commit(mut), 0);
 
@@ -129,13 +129,13 @@ static void drv_basics(const void *arg, size_t len)
     void *copy = NULL;
     W_RC(mc_heap_root_c(heap, &copy), 0);
     char why[200] = "";
-    W_CHECK(copy && fx_equal(&fx_type_root, copy, mc_heap_root_ro(heap),
+    W_CHECK(copy && fx_equal(&fx_Root_type, copy, mc_heap_root_ro(heap),
                              why, sizeof why),
             "root_c: %s", why);
-    fx_root *cr = copy;
+    fx_Root *cr = copy;
     W_CHECK(cr && cr->recs[0] && cr->recs[0]->i == 42 &&
                 strcmp(cr->recs[0]->s, "sixteen bytes!!") == 0 &&
-                strcmp(cr->arrs[0]->items[1], "item") == 0,
+                strcmp(cr->arrs[0]->items.data[1], "item") == 0,
             "root_c contents");
     mc_local_free(copy);
     int64_t add = 5, c = -1;
@@ -153,12 +153,12 @@ static void drv_basics(const void *arg, size_t len)
     W_CHECK(st.live_bytes == want, "live %zu, graph %zu", st.live_bytes, want);
     W_CHECK(st.heap_bytes >= MC__MIN_CHUNK && st.chunks >= 1,
             "heap_bytes %zu chunks %zu", st.heap_bytes, st.chunks);
-    W_CHECK(strcmp(((fx_root *)mc_heap_root_ro(heap))->recs[0]->s,
+    W_CHECK(strcmp(((fx_Root *)mc_heap_root_ro(heap))->recs[0]->s,
                    "sixteen bytes!!") == 0, "rec after gc");
 
-    W_RC(mc_heap_create(NULL, &fx_type_root, lr, &heap), MC_EINVAL);
+    W_RC(mc_heap_create(NULL, &fx_Root_type, lr, &heap), MC_EINVAL);
     W_RC(mc_heap_begin(NULL, &mut), MC_EINVAL);
-    fx_free_graph(&fx_type_rec, lr);
+    fx_free_graph(&fx_Rec_type, lr);
     drop_heap(pool, heap);
     W_RC(mc_heap_begin(heap, &mut), MC_EINVAL); /* destroyed */
 }
@@ -177,8 +177,8 @@ static void test_basics(void **state)
  * model's; `op` and the slots come from the caller's random stream. */
 typedef struct pctx {
     mc_mut *mut;
-    fx_root *h;     /* heap root */
-    fx_root *m;     /* model root */
+    fx_Root *h;     /* heap root */
+    fx_Root *m;     /* model root */
     int failed;
 } pctx;
 
@@ -194,17 +194,17 @@ static void *hadd(pctx *p, const mc_type *t, const void *v)
 static void one_op(pctx *p)
 {
     unsigned i = rnd() % FX_SLOTS, j = rnd() % FX_SLOTS;
-    fx_root *h = p->h, *m = p->m;
+    fx_Root *h = p->h, *m = p->m;
     switch (rnd() % 14) {
     case 0: { /* new list */
-        fx_node *l = fx_new_list(rnd() % 200, rnd() % 1000);
-        h->lists[i] = l ? hadd(p, &fx_type_node, l) : NULL;
+        fx_Node *l = fx_new_list(rnd() % 200, rnd() % 1000);
+        h->lists[i] = l ? hadd(p, &fx_Node_type, l) : NULL;
         m->lists[i] = l;
         break;
     }
     case 1: { /* prepend one node: the new node points into the heap */
-        fx_node *n = fx_new_list(1, rnd() % 1000);
-        fx_node *hn = hadd(p, &fx_type_node, n);
+        fx_Node *n = fx_new_list(1, rnd() % 1000);
+        fx_Node *hn = hadd(p, &fx_Node_type, n);
         if (!hn)
             break;
         hn->next = h->lists[i];
@@ -214,7 +214,7 @@ static void one_op(pctx *p)
         break;
     }
     case 2: { /* truncate after k nodes */
-        fx_node *a = h->lists[i], *b = m->lists[i];
+        fx_Node *a = h->lists[i], *b = m->lists[i];
         for (unsigned k = rnd() % 5; a && k; k--) {
             a = a->next;
             b = b->next;
@@ -238,8 +238,8 @@ static void one_op(pctx *p)
         }
         break;
     case 5: { /* new tree */
-        fx_tree *t = fx_new_tree(1 + rnd() % 6, rnd() % 100);
-        h->trees[i] = hadd(p, &fx_type_tree, t);
+        fx_Tree *t = fx_new_tree(1 + rnd() % 6, rnd() % 100);
+        h->trees[i] = hadd(p, &fx_Tree_type, t);
         m->trees[i] = t;
         break;
     }
@@ -252,8 +252,8 @@ static void one_op(pctx *p)
     case 7: { /* new record */
         char buf[40];
         snprintf(buf, sizeof buf, "rec-%u", rnd());
-        fx_rec *r = fx_new_rec(rnd(), rnd() / 7.0, rnd() % 8 ? buf : NULL);
-        h->recs[i] = hadd(p, &fx_type_rec, r);
+        fx_Rec *r = fx_new_rec(rnd(), rnd() / 7.0, rnd() % 8 ? buf : NULL);
+        h->recs[i] = hadd(p, &fx_Rec_type, r);
         m->recs[i] = r;
         break;
     }
@@ -267,20 +267,21 @@ static void one_op(pctx *p)
         }
         break;
     case 9: { /* new array of strings */
-        fx_strs *s = fx_new_strs(rnd() % 20, rnd() % 100);
-        h->arrs[i] = hadd(p, &fx_type_strs, s);
+        fx_Strs *s = fx_new_strs(rnd() % 20, rnd() % 100);
+        h->arrs[i] = hadd(p, &fx_Strs_type, s);
         m->arrs[i] = s;
         break;
     }
     case 10: /* an array item shares a record's string */
-        if (h->arrs[i] && h->arrs[i]->n && h->recs[j] && h->recs[j]->s) {
-            size_t k = rnd() % h->arrs[i]->n;
-            h->arrs[i]->items[k] = h->recs[j]->s;
-            m->arrs[i]->items[k] = m->recs[j]->s;
+        if (h->arrs[i] && h->arrs[i]->items.len && h->recs[j] &&
+            h->recs[j]->s) {
+            size_t k = rnd() % h->arrs[i]->items.len;
+            h->arrs[i]->items.data[k] = h->recs[j]->s;
+            m->arrs[i]->items.data[k] = m->recs[j]->s;
         }
         break;
     case 11: { /* close a list into a cycle (if it is not one yet) */
-        fx_node *a = h->lists[i], *b = m->lists[i];
+        fx_Node *a = h->lists[i], *b = m->lists[i];
         unsigned k = 0;
         while (a && a->next && k < 200) {
             a = a->next;
@@ -294,9 +295,9 @@ static void one_op(pctx *p)
         break;
     }
     case 12: { /* garbage: added, never attached */
-        fx_tree *t = fx_new_tree(1 + rnd() % 9, 3);
-        hadd(p, &fx_type_tree, t);
-        fx_free_graph(&fx_type_tree, t);
+        fx_Tree *t = fx_new_tree(1 + rnd() % 9, 3);
+        hadd(p, &fx_Tree_type, t);
+        fx_free_graph(&fx_Tree_type, t);
         break;
     }
     default: { /* scratch string */
@@ -325,7 +326,7 @@ static void drv_property(const void *arg, size_t len)
     mc_heap *heap;
     if (make_heap(256 * MiB, &pool, &heap))
         return;
-    fx_root *model = calloc(1, sizeof *model);
+    fx_Root *model = calloc(1, sizeof *model);
     uint64_t seen_gcs = 0;
     size_t checks = 0, exact = 0;
     for (int b = 0; b < PROP_BATCHES && !tu_w_failed(); b++) {
@@ -349,7 +350,7 @@ static void drv_property(const void *arg, size_t len)
         seen_gcs = st.collections;
         checks++;
         char why[256] = "";
-        if (!fx_equal(&fx_type_root, mc_heap_root_ro(heap), model, why,
+        if (!fx_equal(&fx_Root_type, mc_heap_root_ro(heap), model, why,
                       sizeof why)) {
             W_CHECK(0, "seed %llu, batch %d: heap differs from the model: "
                        "%s", (unsigned long long)seed, b, why);
@@ -371,12 +372,12 @@ static void drv_property(const void *arg, size_t len)
     W_RC(mc_heap_modify(heap, NULL, NULL), MC_EINVAL);
     mc_mut *mut;
     if (!W_RC(mc_heap_begin(heap, &mut), 0)) {
-        fx_root *r = mc_heap_mut_root(mut);
+        fx_Root *r = mc_heap_mut_root(mut);
         memset(r, 0, sizeof *r);
         W_RC(mc_heap_gc(heap), 0);
         mc_heap_stats st;
         W_RC(mc_heap_stats_get(heap, &st), 0);
-        W_CHECK(st.live_bytes == block_bytes(&fx_type_root, 1),
+        W_CHECK(st.live_bytes == block_bytes(&fx_Root_type, 1),
                 "emptied heap: live %zu", st.live_bytes);
         W_CHECK(st.chunks == 1, "emptied heap keeps %zu chunks", st.chunks);
         W_RC(mc_heap_commit(mut), 0);
@@ -411,11 +412,11 @@ static void drv_pins(const void *arg, size_t len)
         return;
     /* the tutorial's pin scenario: add, pin, add more until a collection
      * runs, the first value is intact */
-    fx_rec *lr = fx_new_rec(1234, 0.25, "pinned value");
-    fx_rec *pinned = NULL, *loose = NULL;
-    W_RC(mc_heap_add(mut, &fx_type_rec, lr, (void **)&pinned), 0);
+    fx_Rec *lr = fx_new_rec(1234, 0.25, "pinned value");
+    fx_Rec *pinned = NULL, *loose = NULL;
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, (void **)&pinned), 0);
     W_RC(mc_heap_pin(mut, pinned), 0);
-    W_RC(mc_heap_add(mut, &fx_type_rec, lr, (void **)&loose), 0);
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, (void **)&loose), 0);
     mc_heap_stats st0, st;
     W_RC(mc_heap_stats_get(heap, &st0), 0);
     char big[1000];
@@ -439,8 +440,8 @@ static void drv_pins(const void *arg, size_t len)
     /* live: the root and the pinned record (and its string) */
     W_RC(mc_heap_gc(heap), 0); /* inside the mutation: uses its pins */
     W_RC(mc_heap_stats_get(heap, &st), 0);
-    size_t want = block_bytes(&fx_type_root, 1) +
-                  block_bytes(&fx_type_rec, 1) +
+    size_t want = block_bytes(&fx_Root_type, 1) +
+                  block_bytes(&fx_Rec_type, 1) +
                   block_bytes(&mc_type_bytes, strlen("pinned value") + 1);
     W_CHECK(st.live_bytes == want, "live %zu, want %zu", st.live_bytes,
             want);
@@ -449,9 +450,9 @@ static void drv_pins(const void *arg, size_t len)
     /* after the commit the pin is gone */
     W_RC(mc_heap_gc(heap), 0);
     W_RC(mc_heap_stats_get(heap, &st), 0);
-    W_CHECK(st.live_bytes == block_bytes(&fx_type_root, 1),
+    W_CHECK(st.live_bytes == block_bytes(&fx_Root_type, 1),
             "unpinned after commit: live %zu", st.live_bytes);
-    fx_free_graph(&fx_type_rec, lr);
+    fx_free_graph(&fx_Rec_type, lr);
     drop_heap(pool, heap);
 }
 
@@ -476,17 +477,17 @@ static void drv_deep_and_large(const void *arg, size_t len)
     mc_mut *mut;
     if (W_RC(mc_heap_begin(heap, &mut), 0))
         return;
-    fx_root *root = mc_heap_mut_root(mut);
+    fx_Root *root = mc_heap_mut_root(mut);
     /* a list of 10^6 nodes: copied and marked without recursion */
     const size_t n = 1000000;
-    fx_node *l = fx_new_list(n, 0);
+    fx_Node *l = fx_new_list(n, 0);
     void *sh;
-    if (!W_RC(mc_heap_add(mut, &fx_type_node, l, &sh), 0))
+    if (!W_RC(mc_heap_add(mut, &fx_Node_type, l, &sh), 0))
         root->lists[0] = sh;
-    fx_free_graph(&fx_type_node, l);
+    fx_free_graph(&fx_Node_type, l);
     W_RC(mc_heap_gc(heap), 0);
     size_t k = 0;
-    for (fx_node *x = root->lists[0]; x; x = x->next, k++)
+    for (fx_Node *x = root->lists[0]; x; x = x->next, k++)
         if (x->v != (int64_t)k)
             break;
     W_CHECK(k == n, "deep list: %zu of %zu nodes intact", k, n);
@@ -501,16 +502,16 @@ static void drv_deep_and_large(const void *arg, size_t len)
     W_CHECK(st.chunks == 1, "%zu chunks after dropping the list",
             st.chunks);
     for (int i = 0; i < 4; i++) {
-        fx_strs *s = fx_new_strs(5000, i);
-        if (!W_RC(mc_heap_add(mut, &fx_type_strs, s, &sh), 0))
+        fx_Strs *s = fx_new_strs(5000, i);
+        if (!W_RC(mc_heap_add(mut, &fx_Strs_type, s, &sh), 0))
             root->arrs[i] = sh;
-        fx_free_graph(&fx_type_strs, s);
+        fx_free_graph(&fx_Strs_type, s);
     }
     W_RC(mc_heap_gc(heap), 0);
     W_RC(mc_heap_stats_get(heap, &st1), 0);
     W_CHECK(st1.chunks >= st.chunks + 4, "chunks %zu -> %zu", st.chunks,
             st1.chunks);
-    W_CHECK(strcmp(root->arrs[3]->items[4999], "s3.4999") == 0, "item");
+    W_CHECK(strcmp(root->arrs[3]->items.data[4999], "s3.4999") == 0, "item");
     memset(root->arrs, 0, sizeof root->arrs);
     W_RC(mc_heap_gc(heap), 0);
     W_RC(mc_heap_stats_get(heap, &st1), 0);
@@ -547,14 +548,14 @@ static void drv_enomem(const void *arg, size_t len)
     mc_mut *mut;
     if (W_RC(mc_heap_begin(heap, &mut), 0))
         return;
-    fx_root *root = mc_heap_mut_root(mut);
-    fx_node one = {0, NULL};
+    fx_Root *root = mc_heap_mut_root(mut);
+    fx_Node one = {0, NULL};
     int rc = 0;
     int64_t added = 0;
     while (added < 10000000) {
-        fx_node *sh;
+        fx_Node *sh;
         one.v = added;
-        rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&sh);
+        rc = mc_heap_add(mut, &fx_Node_type, &one, (void **)&sh);
         if (rc)
             break;
         sh->next = root->lists[0];
@@ -566,25 +567,25 @@ static void drv_enomem(const void *arg, size_t len)
     W_CHECK(added > 10000, "only %lld nodes fit", (long long)added);
     /* everything added is intact */
     int64_t k = added;
-    for (fx_node *x = root->lists[0]; x; x = x->next)
+    for (fx_Node *x = root->lists[0]; x; x = x->next)
         if (x->v != --k)
             break;
     W_CHECK(k == 0, "list broken at %lld", (long long)k);
     /* a value too big for what is left fails alone */
-    fx_strs *s = fx_new_strs(20000, 1);
+    fx_Strs *s = fx_new_strs(20000, 1);
     void *sh;
-    W_RC(mc_heap_add(mut, &fx_type_strs, s, &sh), MC_ENOMEM);
-    fx_free_graph(&fx_type_strs, s);
+    W_RC(mc_heap_add(mut, &fx_Strs_type, s, &sh), MC_ENOMEM);
+    fx_free_graph(&fx_Strs_type, s);
     /* drop most of the list: adds work again */
-    fx_node *x = root->lists[0];
+    fx_Node *x = root->lists[0];
     for (int i = 0; i < 100 && x; i++)
         x = x->next;
     if (x)
         x->next = NULL;
     W_RC(mc_heap_gc(heap), 0);
     for (int i = 0; i < 5000 && !tu_w_failed(); i++) {
-        fx_rec r = {i, 1.0, "after the pool was full"};
-        if (!W_RC(mc_heap_add(mut, &fx_type_rec, &r, &sh), 0))
+        fx_Rec r = {i, 1.0, "after the pool was full"};
+        if (!W_RC(mc_heap_add(mut, &fx_Rec_type, &r, &sh), 0))
             root->recs[i % FX_SLOTS] = sh;
     }
     W_CHECK(strcmp(root->recs[0]->s, "after the pool was full") == 0,
@@ -618,12 +619,12 @@ typedef struct share_arg {
 /* Prepends before it counts, so a reader sees length >= counter. */
 static int conc_step(mc_mut *mut, void *rootp, void *ctx)
 {
-    fx_root *root = rootp;
+    fx_Root *root = rootp;
     const share_arg *a = ctx;
     int64_t c = __atomic_load_n(&root->counter, __ATOMIC_RELAXED) + 1;
-    fx_node one = {c, NULL};
-    fx_node *n;
-    int rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&n);
+    fx_Node one = {c, NULL};
+    fx_Node *n;
+    int rc = mc_heap_add(mut, &fx_Node_type, &one, (void **)&n);
     if (rc)
         return rc;
     n->next = root->lists[0];
@@ -638,19 +639,19 @@ static int conc_step(mc_mut *mut, void *rootp, void *ctx)
     if (rc)
         return rc;
     __atomic_store_n(&root->scratch, s, __ATOMIC_RELEASE);
-    fx_tree *t = fx_new_tree(3, c);
+    fx_Tree *t = fx_new_tree(3, c);
     void *g;
-    rc = mc_heap_add(mut, &fx_type_tree, t, &g); /* garbage */
-    fx_free_graph(&fx_type_tree, t);
+    rc = mc_heap_add(mut, &fx_Tree_type, t, &g); /* garbage */
+    fx_free_graph(&fx_Tree_type, t);
     return rc;
 }
 
 static int conc_read(const void *rootp, void *ctx)
 {
-    const fx_root *root = rootp;
+    const fx_Root *root = rootp;
     (void)ctx;
     int64_t c = __atomic_load_n(&root->counter, __ATOMIC_ACQUIRE);
-    const fx_node *x = __atomic_load_n(&root->lists[0], __ATOMIC_ACQUIRE);
+    const fx_Node *x = __atomic_load_n(&root->lists[0], __ATOMIC_ACQUIRE);
     int64_t len = 0, prev = INT64_MAX;
     for (; x; x = x->next, len++) {
         if (x->v >= prev)
@@ -707,11 +708,11 @@ static void drv_concurrent(const void *arg, size_t len)
     }
     for (int i = 0; i < 2; i++)
         W_JOIN_OK(tu_driver_jp, pids[i], "concurrent worker");
-    fx_root *root = mc_heap_root_ro(heap);
+    fx_Root *root = mc_heap_root_ro(heap);
     W_CHECK(root->counter == 2 * CONC_ITERS, "counter %lld",
             (long long)root->counter);
     int64_t k = 2 * CONC_ITERS;
-    for (fx_node *x = root->lists[0]; x; x = x->next)
+    for (fx_Node *x = root->lists[0]; x; x = x->next)
         if (x->v != k--)
             break;
     W_CHECK(k == 0, "list stops at %lld", (long long)k);
@@ -734,12 +735,12 @@ static void test_concurrent(void **state)
 
 static int kill_step(mc_mut *mut, void *rootp, void *ctx)
 {
-    fx_root *root = rootp;
+    fx_Root *root = rootp;
     (void)ctx;
     int64_t c = root->counter + 1;
-    fx_node one = {c, NULL};
-    fx_node *n;
-    int rc = mc_heap_add(mut, &fx_type_node, &one, (void **)&n);
+    fx_Node one = {c, NULL};
+    fx_Node *n;
+    int rc = mc_heap_add(mut, &fx_Node_type, &one, (void **)&n);
     if (rc)
         return rc;
     n->next = c % 128 ? root->lists[0] : NULL; /* drop the old list */
@@ -750,9 +751,9 @@ static int kill_step(mc_mut *mut, void *rootp, void *ctx)
     rc = mc_heap_add(mut, &mc_type_bytes, buf, (void **)&root->scratch);
     if (rc)
         return rc;
-    fx_tree *t = fx_new_tree(1 + c % 4, c);
-    rc = mc_heap_add(mut, &fx_type_tree, t, (void **)&root->trees[c % 8]);
-    fx_free_graph(&fx_type_tree, t);
+    fx_Tree *t = fx_new_tree(1 + c % 4, c);
+    rc = mc_heap_add(mut, &fx_Tree_type, t, (void **)&root->trees[c % 8]);
+    fx_free_graph(&fx_Tree_type, t);
     return rc;
 }
 
@@ -760,7 +761,7 @@ static int set_pid(mc_mut *mut, void *rootp, void *ctx)
 {
     (void)mut;
     (void)ctx;
-    __atomic_store_n(&((fx_root *)rootp)->pid, (int64_t)getpid(),
+    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
                      __ATOMIC_RELEASE);
     return 0;
 }
@@ -792,7 +793,7 @@ static void drv_kill_loop(const void *arg, size_t len)
     mc_heap *heap;
     if (make_heap(256 * MiB, &pool, &heap))
         return;
-    fx_root *root = mc_heap_root_ro(heap);
+    fx_Root *root = mc_heap_root_ro(heap);
     int owner_dead = 0;
     uint64_t gcs = 0;
     for (int it = 0; it < KILLS && !tu_w_failed(); it++) {
@@ -821,7 +822,7 @@ static void drv_kill_loop(const void *arg, size_t len)
         /* the list is well formed (values decrease), then a verified
          * collection (MC_DEBUG) with the dead worker's garbage */
         int64_t prev = INT64_MAX, n = 0;
-        for (fx_node *x = root->lists[0]; x && n < 1000; x = x->next, n++) {
+        for (fx_Node *x = root->lists[0]; x && n < 1000; x = x->next, n++) {
             W_CHECK(x->v < prev, "kill %d: list out of order", it);
             prev = x->v;
         }
@@ -864,7 +865,7 @@ static void test_kill_loop(void **state)
 static int stuck_read(const void *rootp, void *ctx)
 {
     (void)ctx;
-    __atomic_store_n(&((fx_root *)rootp)->pid, (int64_t)getpid(),
+    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
                      __ATOMIC_RELEASE);
     for (;;)
         pause();
@@ -892,7 +893,7 @@ static void drv_dead_reader(const void *arg, size_t len)
     mc_heap *heap;
     if (make_heap(64 * MiB, &pool, &heap))
         return;
-    fx_root *root = mc_heap_root_ro(heap);
+    fx_Root *root = mc_heap_root_ro(heap);
     share_arg a = {mc_pool_id(pool), heap, 0, 0};
     mc_pid pid;
     if (W_RC(tu_start_fn(drv_stuck_reader, &a, sizeof a, &pid), 0))

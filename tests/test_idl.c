@@ -366,6 +366,104 @@ static void test_keys(void **state)
     }
 }
 
+/* ------------------------------------------------------- typed camlbox */
+
+enum { N_MSGS = 50 };
+
+static void drv_box_sender(const void *arg, size_t len)
+{
+    mc_res_id id;
+    memcpy(&id, arg, sizeof id);
+    (void)len;
+    rt_Box_sender *s;
+    if (W_RC(rt_Box_sender_lookup(id, &s), 0))
+        return;
+    seed = 77; /* the receiver makes the same values from the same seed */
+    for (int i = 0; i < N_MSGS; i++) {
+        rt_Texts t;
+        rtexts(&t);
+        W_RC(rt_Box_send(s, &t), 0);
+        free_texts(&t);
+    }
+    /* larger than a slot: refused, and nothing is lost */
+    rt_Texts big = {0};
+    big.s = calloc(8192, 1);
+    memset(big.s, 'x', 8191);
+    W_RC(rt_Box_try_send(s, &big), MC_E2BIG);
+    free(big.s);
+    W_RC(rt_Box_sender_release(s), 0);
+}
+
+typedef struct blob {
+    void *p;
+    size_t n;
+} blob;
+
+static int blob_cmp(const void *x, const void *y)
+{
+    const blob *a = x, *b = y;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    return memcmp(a->p, b->p, a->n);
+}
+
+/* A camlbox does not keep the order of messages: compare what came with
+ * what was sent as sorted sets of their marshalled bytes. */
+static void drv_box(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    rt_Box *box;
+    blob got[N_MSGS], want[N_MSGS];
+    if (W_RC(rt_Box_create(NULL, &box), 0))
+        return;
+    mc_res_id id = rt_Box_id(box);
+    mc_pid w;
+    if (W_RC(tu_start_fn(drv_box_sender, &id, sizeof id, &w), 0))
+        return;
+    int n_got = 0;
+    while (n_got < N_MSGS) {
+        unsigned slots[4];
+        size_t n = 0;
+        if (W_RC(rt_Box_wait(box, 5000, slots, 4, &n), 0))
+            break;
+        for (size_t k = 0; k < n && n_got < N_MSGS; k++) {
+            const rt_Texts *m;
+            if (W_RC(rt_Box_get(box, slots[k], &m), 0))
+                return;
+            W_RC(mc_marshal(&rt_Texts_type, m, &got[n_got].p,
+                            &got[n_got].n), 0);
+            W_RC(rt_Box_delete(box, slots[k]), 0);
+            n_got++;
+        }
+    }
+    W_JOIN_OK(tu_driver_jp, w, "box sender");
+    seed = 77;
+    for (int i = 0; i < N_MSGS; i++) {
+        rt_Texts t;
+        rtexts(&t);
+        W_RC(mc_marshal(&rt_Texts_type, &t, &want[i].p, &want[i].n), 0);
+        free_texts(&t);
+    }
+    W_CHECK(n_got == N_MSGS, "%d of %d messages came", n_got, N_MSGS);
+    qsort(got, (size_t)n_got, sizeof *got, blob_cmp);
+    qsort(want, N_MSGS, sizeof *want, blob_cmp);
+    for (int i = 0; i < n_got; i++) {
+        W_CHECK(blob_cmp(&got[i], &want[i]) == 0, "message %d differs", i);
+        free(got[i].p);
+    }
+    for (int i = 0; i < N_MSGS; i++)
+        free(want[i].p);
+    W_RC(rt_Box_destroy(box), 0);
+}
+
+static void test_camlbox(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_box, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -447,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_heap_copies),
         cmocka_unit_test(test_sync_fields),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

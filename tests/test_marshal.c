@@ -1,5 +1,5 @@
 /* test_marshal.c: the portable encoding (mcore/marshal.h), through the
- * hand-written marshal code of types_fixture (what mcidl generates). */
+ * marshal code that mcidl generates for tests/fixture.mcidl. */
 #include "testutil.h"
 #include "types_fixture.h"
 
@@ -26,17 +26,17 @@ static void *round_trip(const mc_type *t, const void *v, size_t *len_out)
 static void test_records_and_arrays(void **state)
 {
     (void)state;
-    fx_rec *r = fx_new_rec(-7, 3.25, "a string");
-    mc_local_free(round_trip(&fx_type_rec, r, NULL));
+    fx_Rec *r = fx_new_rec(-7, 3.25, "a string");
+    mc_local_free(round_trip(&fx_Rec_type, r, NULL));
     r->s = (free(r->s), NULL); /* NULL strings survive too */
-    mc_local_free(round_trip(&fx_type_rec, r, NULL));
-    fx_free_graph(&fx_type_rec, r);
-    fx_strs *s = fx_new_strs(500, 4);
-    mc_local_free(round_trip(&fx_type_strs, s, NULL));
-    fx_free_graph(&fx_type_strs, s);
-    fx_strs *e = fx_new_strs(0, 5);
-    mc_local_free(round_trip(&fx_type_strs, e, NULL));
-    fx_free_graph(&fx_type_strs, e);
+    mc_local_free(round_trip(&fx_Rec_type, r, NULL));
+    fx_free_graph(&fx_Rec_type, r);
+    fx_Strs *s = fx_new_strs(500, 4);
+    mc_local_free(round_trip(&fx_Strs_type, s, NULL));
+    fx_free_graph(&fx_Strs_type, s);
+    fx_Strs *e = fx_new_strs(0, 5);
+    mc_local_free(round_trip(&fx_Strs_type, e, NULL));
+    fx_free_graph(&fx_Strs_type, e);
     char *str;
     size_t len;
     void *b;
@@ -51,7 +51,7 @@ static void test_records_and_arrays(void **state)
 static void test_graphs(void **state)
 {
     (void)state;
-    fx_root *r = calloc(1, sizeof *r);
+    fx_Root *r = calloc(1, sizeof *r);
     r->counter = 9;
     r->scratch = fx_strdup("scratch");
     r->lists[0] = fx_new_list(20, 1);
@@ -63,56 +63,56 @@ static void test_graphs(void **state)
     r->recs[0] = fx_new_rec(1, 1.5, "rec");
     r->recs[1] = r->recs[0];
     r->arrs[0] = fx_new_strs(10, 2);
-    mc_local_free(round_trip(&fx_type_root, r, NULL));
-    fx_free_graph(&fx_type_root, r);
+    mc_local_free(round_trip(&fx_Root_type, r, NULL));
+    fx_free_graph(&fx_Root_type, r);
 
-    fx_root *deep = calloc(1, sizeof *deep);
+    fx_Root *deep = calloc(1, sizeof *deep);
     deep->lists[0] = fx_new_list(1000000, 0);
-    fx_root *back = round_trip(&fx_type_root, deep, NULL);
+    fx_Root *back = round_trip(&fx_Root_type, deep, NULL);
     assert_int_equal(back->lists[0]->next->v, 1);
     mc_local_free(back);
-    fx_free_graph(&fx_type_root, deep);
+    fx_free_graph(&fx_Root_type, deep);
 }
 
 static void test_refusals(void **state)
 {
     (void)state;
-    fx_root *r = calloc(1, sizeof *r);
+    fx_Root *r = calloc(1, sizeof *r);
     r->scratch = fx_strdup("x");
     r->lists[0] = fx_new_list(30, 1);
     r->trees[0] = fx_new_tree(3, 1);
     r->arrs[0] = fx_new_strs(5, 1);
     void *b, *v;
     size_t len;
-    tu_assert_rc(mc_marshal(&fx_type_root, r, &b, &len), 0);
+    tu_assert_rc(mc_marshal(&fx_Root_type, r, &b, &len), 0);
     /* another type */
-    tu_assert_rc(mc_unmarshal(&fx_type_rec, b, len, &v), MC_ETYPE);
+    tu_assert_rc(mc_unmarshal(&fx_Rec_type, b, len, &v), MC_ETYPE);
     /* every truncation */
     for (size_t n = 0; n < len; n++)
-        if (mc_unmarshal(&fx_type_root, b, n, &v) != MC_EINVAL)
+        if (mc_unmarshal(&fx_Root_type, b, n, &v) != MC_EINVAL)
             fail_msg("truncated to %zu of %zu bytes: accepted", n, len);
     /* trailing bytes */
     unsigned char *t = malloc(len + 1);
     memcpy(t, b, len);
     t[len] = 0;
-    tu_assert_rc(mc_unmarshal(&fx_type_root, t, len + 1, &v), MC_EINVAL);
+    tu_assert_rc(mc_unmarshal(&fx_Root_type, t, len + 1, &v), MC_EINVAL);
     /* not mcore bytes */
     t[0] = 'X';
-    tu_assert_rc(mc_unmarshal(&fx_type_root, t, len, &v), MC_EINVAL);
+    tu_assert_rc(mc_unmarshal(&fx_Root_type, t, len, &v), MC_EINVAL);
     free(t);
     /* a forged count: a string of 2^60 bytes */
     unsigned char forged[64];
     size_t k = 0;
     memcpy(forged, "mcM1", 4);
     k = 4;
-    uint64_t id = fx_type_rec.id, big = (uint64_t)1 << 60;
+    uint64_t id = fx_Rec_type.id, big = (uint64_t)1 << 60;
     memcpy(forged + k, &id, 8), k += 8;
     memset(forged + k, 0, 16), k += 16;      /* i, d */
     forged[k++] = 1;                          /* a new string */
     memcpy(forged + k, &big, 8), k += 8;
-    tu_assert_rc(mc_unmarshal(&fx_type_rec, forged, k, &v), MC_EINVAL);
+    tu_assert_rc(mc_unmarshal(&fx_Rec_type, forged, k, &v), MC_EINVAL);
     free(b);
-    fx_free_graph(&fx_type_root, r);
+    fx_free_graph(&fx_Root_type, r);
 }
 
 static uint64_t rnd(uint64_t *x)
@@ -127,7 +127,7 @@ static uint64_t rnd(uint64_t *x)
 static void test_garbage(void **state)
 {
     (void)state;
-    fx_root *r = calloc(1, sizeof *r);
+    fx_Root *r = calloc(1, sizeof *r);
     r->lists[0] = fx_new_list(8, 1);
     r->lists[1] = r->lists[0]->next;
     r->trees[0] = fx_new_tree(3, 1);
@@ -135,7 +135,7 @@ static void test_garbage(void **state)
     r->arrs[0] = fx_new_strs(4, 1);
     void *b, *v;
     size_t len;
-    tu_assert_rc(mc_marshal(&fx_type_root, r, &b, &len), 0);
+    tu_assert_rc(mc_marshal(&fx_Root_type, r, &b, &len), 0);
     unsigned char *m = malloc(len);
     uint64_t x = 88172645463325252ull;
     int accepted = 0;
@@ -145,7 +145,7 @@ static void test_garbage(void **state)
         for (int f = 0; f < flips; f++)
             m[12 + rnd(&x) % (len - 12)] = (unsigned char)rnd(&x);
         size_t n = i % 3 ? len : rnd(&x) % len;
-        int rc = mc_unmarshal(&fx_type_root, m, n, &v);
+        int rc = mc_unmarshal(&fx_Root_type, m, n, &v);
         if (rc == 0) {
             accepted++;
             mc_local_free(v);
@@ -155,7 +155,7 @@ static void test_garbage(void **state)
     }
     free(m);
     free(b);
-    fx_free_graph(&fx_type_root, r);
+    fx_free_graph(&fx_Root_type, r);
     print_message("%d of 10000 mutated inputs still decoded\n", accepted);
 }
 

@@ -58,6 +58,8 @@ typedef struct mc_camlbox_stats {
     size_t writing;    /**< slots a sender is copying into */
     size_t ready;      /**< messages not reported by wait yet */
     size_t reading;    /**< messages reported by wait, not deleted yet */
+    size_t reclaimed;  /**< slots of dead senders given back since the
+                            box was created */
 } mc_camlbox_stats;
 
 /* ------------------------------------------------------------ receiver */
@@ -135,9 +137,10 @@ int mc_camlbox_reclaim(mc_camlbox *box, size_t *n);
 void mc_camlbox_set_spin(mc_camlbox *box, unsigned us);
 
 /** Close the box: senders blocked on it, and later sends, get MC_ENOENT;
- *  the mapping goes, and the resource hold is released (a named box is
- *  unlinked once nobody in the session holds it).  box is freed, even on
- *  error.  @return 0, or mc_release's error */
+ *  the mapping goes, and the process's hold on the resource ends with its
+ *  last handle on the box (a named box is unlinked once nobody in the
+ *  session holds it).  box is freed, even on error.
+ *  @return 0, or mc_release's error */
 int mc_camlbox_destroy(mc_camlbox *box);
 
 /* -------------------------------------------------------------- senders */
@@ -187,8 +190,10 @@ int mc_camlbox_sender_stats(const mc_camlbox_sender *s,
 /** How long a sender polls a full box before it sleeps (us; default 50). */
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us);
 
-/** Unmap the box and end the hold taken by mc_camlbox_sender_lookup.  s is
- *  freed, even on error.  @return 0, or mc_release's error */
+/** Unmap the box and free s (even on error).  The process's hold on the
+ *  box's resource ends with its last handle on the box (holds are per
+ *  process: a receiver that also sends keeps its hold until both ends are
+ *  gone).  @return 0, or mc_release's error */
 int mc_camlbox_sender_release(mc_camlbox_sender *s);
 
 #ifdef __cplusplus

@@ -49,6 +49,13 @@ typedef struct mc_reader {
 int mc_marshal(const mc_type *t, const void *value, void **bytes,
                size_t *len);
 
+/** Like mc_marshal, into a buffer the caller keeps and reuses: *buf (NULL
+ *  or malloc()ed, *cap bytes) is grown with realloc as needed and stays
+ *  the caller's (free it), also on error.  Reusing it saves the page
+ *  faults of fresh memory, which dominate large marshals. */
+int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
+                   size_t *cap, size_t *len);
+
 /** Rebuild a value of type t from bytes.  *value is a local value freed
  *  with mc_local_free.
  *  @return 0, MC_ETYPE (bytes of another type), MC_EINVAL (not mcore

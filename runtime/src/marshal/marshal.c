@@ -116,8 +116,8 @@ static void put_ptr(mc_writer *w, const mc_type *t, size_t count,
             w->err = rc;
             return;
         }
+        s->nobjs++; /* only references are numbered: only they are named */
     }
-    s->nobjs++;
     mc_put_u8(w, TAG_NEW);
     mc_put_u64(w, count);
     if (is_leaf(t))
@@ -143,10 +143,29 @@ void mc_put_str(mc_writer *w, const char *s)
 
 int mc_marshal(const mc_type *t, const void *value, void **bytes, size_t *len)
 {
-    if (!t || !value || !bytes || !len)
+    size_t cap = 0;
+    if (!bytes)
+        return mc__err(MC_EINVAL, "mc_marshal: NULL argument");
+    *bytes = NULL;
+    int rc = mc_marshal_buf(t, value, bytes, &cap, len);
+    if (rc) {
+        free(*bytes);
+        *bytes = NULL;
+    }
+    return rc;
+}
+
+int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
+                   size_t *cap, size_t *len)
+{
+    if (!t || !value || !buf || !cap || !len)
         return mc__err(MC_EINVAL, "mc_marshal: NULL argument");
     wstate s = {0};
     mc_writer w = {.priv = &s};
+    if (*buf) { /* write over the caller's buffer: its pages are warm */
+        w.base = w.p = *buf;
+        w.end = w.base + *cap;
+    }
     mc_put_raw(&w, MAGIC, 4);
     mc_put_u64(&w, t->id);
     if (is_leaf(t)) {
@@ -162,11 +181,11 @@ int mc_marshal(const mc_type *t, const void *value, void **bytes, size_t *len)
     }
     free(s.q.v);
     mc__idmap_free(&s.refs);
-    if (w.err) {
-        free(w.base);
+    /* the buffer (maybe grown) stays the caller's, even on error */
+    *buf = w.base;
+    *cap = (size_t)(w.end - w.base);
+    if (w.err)
         return w.err;
-    }
-    *bytes = w.base;
     *len = (size_t)(w.p - w.base);
     return 0;
 }
@@ -260,7 +279,7 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
      * count can make us allocate */
     if (v > (uint64_t)(r->end - r->p))
         return bad(r, "an element count larger than the input");
-    if (s->nobjs == s->capobjs) {
+    if (ref && s->nobjs == s->capobjs) {
         size_t cap = s->capobjs ? s->capobjs * 2 : 32;
         robj *o = realloc(s->objs, cap * sizeof *o);
         if (!o)
@@ -272,7 +291,8 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
     void *obj = mc__arena_alloc(&s->arena, t, (size_t)v, &err);
     if (!obj)
         return r->err = err;
-    s->objs[s->nobjs++] = (robj){t, (size_t)v, obj};
+    if (ref) /* numbered as the writer numbered them: references only */
+        s->objs[s->nobjs++] = (robj){t, (size_t)v, obj};
     if (is_leaf(t)) {
         if (get_body(r, t, (size_t)v, obj))
             return r->err;

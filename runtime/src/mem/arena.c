@@ -16,6 +16,17 @@ _Static_assert(sizeof(mc__arena_block) == 16, "the root must stay 16-aligned");
 #define ARENA_FIRST 256             /* a record and a few strings */
 #define ARENA_MAX_BLOCK (64 * 1024) /* growth stops doubling here */
 
+/* Freed blocks of the full size are kept per thread for the next copy, up
+ * to CACHE_MAX bytes: malloc would give their pages back to the system
+ * (trimming the top of the heap) and every copy would fault them in again,
+ * which costs more than the copy itself on this kind of machine. */
+#define CACHE_MAX ((size_t)16 << 20)
+
+static _Thread_local struct {
+    mc__arena_block *head;
+    size_t bytes;
+} cache;
+
 void mc__arena_init(mc__arena *a)
 {
     *a = (mc__arena){NULL, NULL, NULL, NULL, ARENA_FIRST};
@@ -26,9 +37,14 @@ static mc__arena_block *new_block(mc__arena *a, size_t need)
     size_t size = a->next_size;
     if (size < need + sizeof(mc__arena_block))
         size = need + sizeof(mc__arena_block);
-    mc__arena_block *b = malloc(size);
-    if (!b)
+    mc__arena_block *b;
+    if (size == ARENA_MAX_BLOCK && cache.head) {
+        b = cache.head;
+        cache.head = b->next;
+        cache.bytes -= ARENA_MAX_BLOCK;
+    } else if (!(b = malloc(size))) {
         return NULL;
+    }
     b->next = NULL;
     b->size = size;
     if (a->last)
@@ -80,7 +96,13 @@ void mc__arena_free(mc__arena *a)
     mc__arena_block *b = a->first;
     while (b) {
         mc__arena_block *next = b->next;
-        free(b);
+        if (b->size == ARENA_MAX_BLOCK && cache.bytes < CACHE_MAX) {
+            b->next = cache.head;
+            cache.head = b;
+            cache.bytes += ARENA_MAX_BLOCK;
+        } else {
+            free(b);
+        }
         b = next;
     }
     mc__arena_init(a);

@@ -691,6 +691,262 @@ int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref)
     return mc_sref_of_descr(d, &containers_Val_type, (mc_sref **)sref);
 }
 
+/* ---- camlbox containers_Inbox */
+
+int containers_Inbox_create(const char *name, containers_Inbox **box)
+{
+    return mc_camlbox_create(&containers_Msg_type, 64, 512, name,
+                             (mc_camlbox **)box);
+}
+
+mc_res_id containers_Inbox_id(const containers_Inbox *box)
+{
+    return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n)
+{
+    return mc_camlbox_wait((mc_camlbox *)box, timeout_ms, slots, max, n);
+}
+
+int containers_Inbox_get(containers_Inbox *box, unsigned slot, const containers_Msg **msg)
+{
+    return mc_camlbox_get((mc_camlbox *)box, slot, (const void **)msg);
+}
+
+int containers_Inbox_get_copy(containers_Inbox *box, unsigned slot, containers_Msg **copy)
+{
+    return mc_camlbox_get_copy((mc_camlbox *)box, slot, (void **)copy);
+}
+
+int containers_Inbox_delete(containers_Inbox *box, unsigned slot)
+{
+    return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+int containers_Inbox_destroy(containers_Inbox *box)
+{
+    return mc_camlbox_destroy((mc_camlbox *)box);
+}
+
+int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender)
+{
+    return mc_camlbox_sender_lookup(id, &containers_Msg_type, (mc_camlbox_sender **)sender);
+}
+
+int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sender)
+{
+    return mc_camlbox_sender_open(name, &containers_Msg_type, (mc_camlbox_sender **)sender);
+}
+
+int containers_Inbox_send(containers_Inbox_sender *sender, const containers_Msg *msg)
+{
+    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_Msg *msg)
+{
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Inbox_sender_release(containers_Inbox_sender *sender)
+{
+    return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
+}
+
+/* ---- camlbox containers_Big */
+
+int containers_Big_create(const char *name, containers_Big **box)
+{
+    return mc_camlbox_create(&containers_Val_type, 128, 4096, name,
+                             (mc_camlbox **)box);
+}
+
+mc_res_id containers_Big_id(const containers_Big *box)
+{
+    return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n)
+{
+    return mc_camlbox_wait((mc_camlbox *)box, timeout_ms, slots, max, n);
+}
+
+int containers_Big_get(containers_Big *box, unsigned slot, const containers_Val **msg)
+{
+    return mc_camlbox_get((mc_camlbox *)box, slot, (const void **)msg);
+}
+
+int containers_Big_get_copy(containers_Big *box, unsigned slot, containers_Val **copy)
+{
+    return mc_camlbox_get_copy((mc_camlbox *)box, slot, (void **)copy);
+}
+
+int containers_Big_delete(containers_Big *box, unsigned slot)
+{
+    return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+int containers_Big_destroy(containers_Big *box)
+{
+    return mc_camlbox_destroy((mc_camlbox *)box);
+}
+
+int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender)
+{
+    return mc_camlbox_sender_lookup(id, &containers_Val_type, (mc_camlbox_sender **)sender);
+}
+
+int containers_Big_sender_open(const char *name, containers_Big_sender **sender)
+{
+    return mc_camlbox_sender_open(name, &containers_Val_type, (mc_camlbox_sender **)sender);
+}
+
+int containers_Big_send(containers_Big_sender *sender, const containers_Val *msg)
+{
+    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Big_try_send(containers_Big_sender *sender, const containers_Val *msg)
+{
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Big_sender_release(containers_Big_sender *sender)
+{
+    return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
+}
+
+/* ---- camlbox containers_Edge */
+
+int containers_Edge_create(const char *name, containers_Edge **box)
+{
+    return mc_camlbox_create(&mc_type_u8, 1, 16, name,
+                             (mc_camlbox **)box);
+}
+
+mc_res_id containers_Edge_id(const containers_Edge *box)
+{
+    return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n)
+{
+    return mc_camlbox_wait((mc_camlbox *)box, timeout_ms, slots, max, n);
+}
+
+int containers_Edge_get(containers_Edge *box, unsigned slot, const uint8_t **msg)
+{
+    return mc_camlbox_get((mc_camlbox *)box, slot, (const void **)msg);
+}
+
+int containers_Edge_get_copy(containers_Edge *box, unsigned slot, uint8_t **copy)
+{
+    return mc_camlbox_get_copy((mc_camlbox *)box, slot, (void **)copy);
+}
+
+int containers_Edge_delete(containers_Edge *box, unsigned slot)
+{
+    return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+int containers_Edge_destroy(containers_Edge *box)
+{
+    return mc_camlbox_destroy((mc_camlbox *)box);
+}
+
+int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender)
+{
+    return mc_camlbox_sender_lookup(id, &mc_type_u8, (mc_camlbox_sender **)sender);
+}
+
+int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender)
+{
+    return mc_camlbox_sender_open(name, &mc_type_u8, (mc_camlbox_sender **)sender);
+}
+
+int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg)
+{
+    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg)
+{
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Edge_sender_release(containers_Edge_sender *sender)
+{
+    return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
+}
+
+/* ---- camlbox containers_Edge2 */
+
+int containers_Edge2_create(const char *name, containers_Edge2 **box)
+{
+    return mc_camlbox_create(&mc_type_u8, 1048576, 1073741824, name,
+                             (mc_camlbox **)box);
+}
+
+mc_res_id containers_Edge2_id(const containers_Edge2 *box)
+{
+    return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n)
+{
+    return mc_camlbox_wait((mc_camlbox *)box, timeout_ms, slots, max, n);
+}
+
+int containers_Edge2_get(containers_Edge2 *box, unsigned slot, const uint8_t **msg)
+{
+    return mc_camlbox_get((mc_camlbox *)box, slot, (const void **)msg);
+}
+
+int containers_Edge2_get_copy(containers_Edge2 *box, unsigned slot, uint8_t **copy)
+{
+    return mc_camlbox_get_copy((mc_camlbox *)box, slot, (void **)copy);
+}
+
+int containers_Edge2_delete(containers_Edge2 *box, unsigned slot)
+{
+    return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+int containers_Edge2_destroy(containers_Edge2 *box)
+{
+    return mc_camlbox_destroy((mc_camlbox *)box);
+}
+
+int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender)
+{
+    return mc_camlbox_sender_lookup(id, &mc_type_u8, (mc_camlbox_sender **)sender);
+}
+
+int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender)
+{
+    return mc_camlbox_sender_open(name, &mc_type_u8, (mc_camlbox_sender **)sender);
+}
+
+int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg)
+{
+    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg)
+{
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+}
+
+int containers_Edge2_sender_release(containers_Edge2_sender *sender)
+{
+    return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
+}
+
 /* ---- process containers_ping */
 
 static mc_tproc containers_ping_p_ = {.arg_t = NULL, .res_t = NULL};

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mcore/camlbox.h"
 #include "mcore/cond.h"
 #include "mcore/marshal.h"
 #include "mcore/mutex.h"
@@ -120,13 +121,97 @@ int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref)
 
 /* containers_ByEnum: container wrappers come with its runtime */
 
-/* containers_Inbox: camlbox wrappers come with its runtime */
+/** containers_Inbox: a camlbox of containers_Msg messages, 64 slots of 512 bytes
+ *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+typedef struct containers_Inbox containers_Inbox;
+typedef struct containers_Inbox_sender containers_Inbox_sender;
+/** name: NULL for a box of this session, or "/name" for other programs. */
+int containers_Inbox_create(const char *name, containers_Inbox **box);
+mc_res_id containers_Inbox_id(const containers_Inbox *box);
+int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n);
+/** The message in place: valid until the slot is deleted. */
+int containers_Inbox_get(containers_Inbox *box, unsigned slot, const containers_Msg **msg);
+/** A local copy (free with mc_local_free). */
+int containers_Inbox_get_copy(containers_Inbox *box, unsigned slot, containers_Msg **copy);
+int containers_Inbox_delete(containers_Inbox *box, unsigned slot);
+int containers_Inbox_destroy(containers_Inbox *box);
+int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender);
+int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sender);
+/** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
+int containers_Inbox_send(containers_Inbox_sender *sender, const containers_Msg *msg);
+/** MC_EAGAIN instead of blocking. */
+int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_Msg *msg);
+int containers_Inbox_sender_release(containers_Inbox_sender *sender);
 
-/* containers_Big: camlbox wrappers come with its runtime */
+/** containers_Big: a camlbox of containers_Val messages, 128 slots of 4096 bytes
+ *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+typedef struct containers_Big containers_Big;
+typedef struct containers_Big_sender containers_Big_sender;
+/** name: NULL for a box of this session, or "/name" for other programs. */
+int containers_Big_create(const char *name, containers_Big **box);
+mc_res_id containers_Big_id(const containers_Big *box);
+int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n);
+/** The message in place: valid until the slot is deleted. */
+int containers_Big_get(containers_Big *box, unsigned slot, const containers_Val **msg);
+/** A local copy (free with mc_local_free). */
+int containers_Big_get_copy(containers_Big *box, unsigned slot, containers_Val **copy);
+int containers_Big_delete(containers_Big *box, unsigned slot);
+int containers_Big_destroy(containers_Big *box);
+int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender);
+int containers_Big_sender_open(const char *name, containers_Big_sender **sender);
+/** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
+int containers_Big_send(containers_Big_sender *sender, const containers_Val *msg);
+/** MC_EAGAIN instead of blocking. */
+int containers_Big_try_send(containers_Big_sender *sender, const containers_Val *msg);
+int containers_Big_sender_release(containers_Big_sender *sender);
 
-/* containers_Edge: camlbox wrappers come with its runtime */
+/** containers_Edge: a camlbox of uint8_t messages, 1 slots of 16 bytes
+ *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+typedef struct containers_Edge containers_Edge;
+typedef struct containers_Edge_sender containers_Edge_sender;
+/** name: NULL for a box of this session, or "/name" for other programs. */
+int containers_Edge_create(const char *name, containers_Edge **box);
+mc_res_id containers_Edge_id(const containers_Edge *box);
+int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n);
+/** The message in place: valid until the slot is deleted. */
+int containers_Edge_get(containers_Edge *box, unsigned slot, const uint8_t **msg);
+/** A local copy (free with mc_local_free). */
+int containers_Edge_get_copy(containers_Edge *box, unsigned slot, uint8_t **copy);
+int containers_Edge_delete(containers_Edge *box, unsigned slot);
+int containers_Edge_destroy(containers_Edge *box);
+int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender);
+int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender);
+/** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
+int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg);
+/** MC_EAGAIN instead of blocking. */
+int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg);
+int containers_Edge_sender_release(containers_Edge_sender *sender);
 
-/* containers_Edge2: camlbox wrappers come with its runtime */
+/** containers_Edge2: a camlbox of uint8_t messages, 1048576 slots of 1073741824 bytes
+ *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+typedef struct containers_Edge2 containers_Edge2;
+typedef struct containers_Edge2_sender containers_Edge2_sender;
+/** name: NULL for a box of this session, or "/name" for other programs. */
+int containers_Edge2_create(const char *name, containers_Edge2 **box);
+mc_res_id containers_Edge2_id(const containers_Edge2 *box);
+int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n);
+/** The message in place: valid until the slot is deleted. */
+int containers_Edge2_get(containers_Edge2 *box, unsigned slot, const uint8_t **msg);
+/** A local copy (free with mc_local_free). */
+int containers_Edge2_get_copy(containers_Edge2 *box, unsigned slot, uint8_t **copy);
+int containers_Edge2_delete(containers_Edge2 *box, unsigned slot);
+int containers_Edge2_destroy(containers_Edge2 *box);
+int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender);
+int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender);
+/** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
+int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg);
+/** MC_EAGAIN instead of blocking. */
+int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg);
+int containers_Edge2_sender_release(containers_Edge2_sender *sender);
 
 /** Process ping: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the

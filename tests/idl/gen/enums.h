@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mcore/camlbox.h"
 #include "mcore/cond.h"
 #include "mcore/marshal.h"
 #include "mcore/mutex.h"

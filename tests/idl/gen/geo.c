@@ -393,6 +393,70 @@ int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref)
     return mc_sref_of_descr(d, &geo_Point_type, (mc_sref **)sref);
 }
 
+/* ---- camlbox geo_Inbox */
+
+int geo_Inbox_create(const char *name, geo_Inbox **box)
+{
+    return mc_camlbox_create(&geo_Point_type, 64, 512, name,
+                             (mc_camlbox **)box);
+}
+
+mc_res_id geo_Inbox_id(const geo_Inbox *box)
+{
+    return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n)
+{
+    return mc_camlbox_wait((mc_camlbox *)box, timeout_ms, slots, max, n);
+}
+
+int geo_Inbox_get(geo_Inbox *box, unsigned slot, const geo_Point **msg)
+{
+    return mc_camlbox_get((mc_camlbox *)box, slot, (const void **)msg);
+}
+
+int geo_Inbox_get_copy(geo_Inbox *box, unsigned slot, geo_Point **copy)
+{
+    return mc_camlbox_get_copy((mc_camlbox *)box, slot, (void **)copy);
+}
+
+int geo_Inbox_delete(geo_Inbox *box, unsigned slot)
+{
+    return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+int geo_Inbox_destroy(geo_Inbox *box)
+{
+    return mc_camlbox_destroy((mc_camlbox *)box);
+}
+
+int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender)
+{
+    return mc_camlbox_sender_lookup(id, &geo_Point_type, (mc_camlbox_sender **)sender);
+}
+
+int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender)
+{
+    return mc_camlbox_sender_open(name, &geo_Point_type, (mc_camlbox_sender **)sender);
+}
+
+int geo_Inbox_send(geo_Inbox_sender *sender, const geo_Point *msg)
+{
+    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+}
+
+int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg)
+{
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+}
+
+int geo_Inbox_sender_release(geo_Inbox_sender *sender)
+{
+    return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
+}
+
 /* ---- process geo_render */
 
 static mc_tproc geo_render_p_ = {.arg_t = &geo_Point_type, .res_t = &geo_Shape_type};

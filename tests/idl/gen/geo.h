@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mcore/camlbox.h"
 #include "mcore/cond.h"
 #include "mcore/marshal.h"
 #include "mcore/mutex.h"
@@ -102,7 +103,28 @@ int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref);
 
 /* geo_Index: container wrappers come with its runtime */
 
-/* geo_Inbox: camlbox wrappers come with its runtime */
+/** geo_Inbox: a camlbox of geo_Point messages, 64 slots of 512 bytes
+ *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+typedef struct geo_Inbox geo_Inbox;
+typedef struct geo_Inbox_sender geo_Inbox_sender;
+/** name: NULL for a box of this session, or "/name" for other programs. */
+int geo_Inbox_create(const char *name, geo_Inbox **box);
+mc_res_id geo_Inbox_id(const geo_Inbox *box);
+int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
+                size_t *n);
+/** The message in place: valid until the slot is deleted. */
+int geo_Inbox_get(geo_Inbox *box, unsigned slot, const geo_Point **msg);
+/** A local copy (free with mc_local_free). */
+int geo_Inbox_get_copy(geo_Inbox *box, unsigned slot, geo_Point **copy);
+int geo_Inbox_delete(geo_Inbox *box, unsigned slot);
+int geo_Inbox_destroy(geo_Inbox *box);
+int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender);
+int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender);
+/** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
+int geo_Inbox_send(geo_Inbox_sender *sender, const geo_Point *msg);
+/** MC_EAGAIN instead of blocking. */
+int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg);
+int geo_Inbox_sender_release(geo_Inbox_sender *sender);
 
 /** Process render: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the

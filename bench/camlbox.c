@@ -1,0 +1,500 @@
+/* bench/camlbox: camlboxes beside a pipe, a POSIX message queue and a bare
+ * futex, in one run.
+ *
+ *   camlbox.tput_1to1   messages per second, one sender, one receiver:
+ *                       a small record holding an array of three ints
+ *                       (28 bytes as copied); the peers carry the same 28
+ *                       bytes per message (one write/read, one
+ *                       mq_send/mq_receive each).  Two lines: vs pipe and
+ *                       vs mqueue.
+ *   camlbox.tput_2to1   the same with two senders.
+ *   camlbox.rtt_active  round trip (us) of a message to an echo process and
+ *                       back, both sides waiting with the default bounded
+ *                       poll (50 us) before sleeping, vs a futex ping-pong
+ *                       that polls the same way.
+ *   camlbox.rtt_asleep  the same with no polling (both sides asleep in
+ *                       futex_wait each time), vs a bare futex ping-pong.
+ *
+ * For the round trips, the two sides are pinned to two different CPUs (for
+ * the camlbox and for the futex alike): left to the scheduler, a sleeping
+ * pair is sometimes put on one CPU, where a round trip costs 2 us instead
+ * of the cross-core 50-60 us, and the figures would compare placements.
+ *
+ * Throughput is timed from the first message received to the last; each
+ * figure is the median of several rounds.  The camlbox senders are mcore
+ * workers; the peers are plain forks of the measuring process.
+ *
+ * Usage: build/bench/camlbox [messages [rounds]]  (default 1000000, 5) */
+#include <errno.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "mcore/mcore.h"
+
+/* ------------------------------------------------------------- types */
+
+typedef struct msg {
+    size_t n;
+    int32_t *v;
+} msg;
+
+static int msg_copy(mc_copier *c, void *dst, const void *src)
+{
+    const msg *s = src;
+    msg *d = dst;
+    d->n = s->n;
+    return mc_copy_own(c, &mc_type_i32, s->n, (void *const *)&s->v,
+                       (void **)&d->v);
+}
+
+static void msg_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, ((const msg *)obj)->v);
+}
+
+static const mc_type msg_type = {
+    .name = "Msg", .id = 0x7a1c55e0b3d24f19ull, .size = sizeof(msg),
+    .align = _Alignof(msg), .copy = msg_copy, .trace = msg_trace,
+};
+
+/* the bytes a message takes in a slot: the record, then 3 ints */
+#define MSG_BYTES (sizeof(msg) + 3 * sizeof(int32_t))
+#define SLOTS 256
+#define SLOT_SIZE 64
+
+static int64_t n_msgs = 1000000;
+static int rounds = 5;
+static mc_res_id fork_send, join_send, fork_echo, join_echo, fork_main,
+    join_main;
+
+/* ----------------------------------------------------- camlbox senders */
+
+struct send_arg {
+    mc_res_id box;
+    int64_t n;
+};
+
+static int body_send(void *user, const void *arg, size_t len, void **res,
+                     size_t *res_len)
+{
+    (void)user; (void)res; (void)res_len;
+    struct send_arg a;
+    mc_camlbox_sender *s;
+    if (len != sizeof a)
+        return MC_EINVAL;
+    memcpy(&a, arg, sizeof a);
+    int rc = mc_camlbox_sender_lookup(a.box, &msg_type, &s);
+    if (rc)
+        return rc;
+    int32_t v[3] = {1, 2, 3};
+    msg m = {3, v};
+    for (int64_t i = 0; i < a.n && !rc; i++)
+        rc = mc_camlbox_send(s, &m);
+    int rc2 = mc_camlbox_sender_release(s);
+    return rc ? rc : rc2;
+}
+
+/* Messages per second through a camlbox from nsend senders. */
+static double camlbox_tput(int nsend)
+{
+    mc_camlbox *box;
+    if (mc_camlbox_create(&msg_type, SLOTS, SLOT_SIZE, NULL, &box))
+        return -1;
+    struct send_arg a = {mc_camlbox_id(box), n_msgs / nsend};
+    int64_t total = a.n * nsend;
+    mc_pid pid[2];
+    for (int i = 0; i < nsend; i++)
+        if (mc_start(fork_send, &a, sizeof a, &pid[i]))
+            return -1;
+    unsigned slots[SLOTS];
+    int64_t got = 0, sum = 0;
+    double t0 = 0, t1 = 0;
+    while (got < total) {
+        size_t n;
+        if (mc_camlbox_wait(box, 10000, slots, SLOTS, &n))
+            return -1;
+        if (!t0 && n)
+            t0 = bench_now_us();
+        for (size_t i = 0; i < n; i++) {
+            const msg *m;
+            mc_camlbox_get(box, slots[i], (const void **)&m);
+            sum += m->v[0] + m->v[1] + m->v[2];
+            mc_camlbox_delete(box, slots[i]);
+        }
+        got += (int64_t)n;
+    }
+    t1 = bench_now_us();
+    for (int i = 0; i < nsend; i++) {
+        mc_join_result r;
+        if (mc_join(join_send, pid[i], &r) || r.kind != MC_EXIT_RESULT)
+            return -1;
+        mc_join_result_free(&r);
+    }
+    mc_camlbox_destroy(box);
+    if (sum != 6 * total) {
+        fprintf(stderr, "camlbox: sum %lld, expected %lld\n",
+                (long long)sum, (long long)(6 * total));
+        return -1;
+    }
+    return (double)(total - 1) / ((t1 - t0) / 1e6);
+}
+
+/* ------------------------------------------------------------- peers */
+
+/* Messages per second through a pipe (kind 'p') or a POSIX message queue
+ * ('q') from nsend forked writers, MSG_BYTES per message. */
+static double peer_tput(char kind, int nsend)
+{
+    int fds[2] = {-1, -1};
+    mqd_t q = (mqd_t)-1;
+    char qname[64];
+    if (kind == 'p') {
+        if (pipe(fds) < 0)
+            return -1;
+    } else {
+        /* the deepest queue this user may have, up to the box's slots */
+        long depth = 10;
+        FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
+        if (f) {
+            if (fscanf(f, "%ld", &depth) != 1)
+                depth = 10;
+            fclose(f);
+        }
+        if (depth > SLOTS)
+            depth = SLOTS;
+        struct mq_attr at = {.mq_maxmsg = depth, .mq_msgsize = MSG_BYTES};
+        snprintf(qname, sizeof qname, "/mcore-bench-mq.%d", (int)getpid());
+        q = mq_open(qname, O_RDWR | O_CREAT | O_EXCL, 0600, &at);
+        if (q == (mqd_t)-1) {
+            perror("mq_open");
+            return -1;
+        }
+        mq_unlink(qname); /* nothing outlives the run */
+    }
+    int64_t each = n_msgs / nsend, total = each * nsend;
+    pid_t kids[2];
+    fflush(NULL);
+    for (int i = 0; i < nsend; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            char buf[MSG_BYTES];
+            msg m = {3, NULL};
+            int32_t v[3] = {1, 2, 3};
+            memcpy(buf, &m, sizeof m);
+            memcpy(buf + sizeof m, v, sizeof v);
+            for (int64_t j = 0; j < each; j++) {
+                if (kind == 'p' ? write(fds[1], buf, sizeof buf) !=
+                                      (ssize_t)sizeof buf
+                                : mq_send(q, buf, sizeof buf, 0) != 0)
+                    _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    if (kind == 'p')
+        close(fds[1]);
+    char buf[MSG_BYTES];
+    int64_t got = 0, sum = 0;
+    double t0 = 0;
+    while (got < total) {
+        ssize_t r = kind == 'p' ? read(fds[0], buf, sizeof buf)
+                                : mq_receive(q, buf, sizeof buf, NULL);
+        if (r != (ssize_t)sizeof buf)
+            break; /* pipe writes of <= PIPE_BUF bytes are never split */
+        if (!t0)
+            t0 = bench_now_us();
+        int32_t v[3];
+        memcpy(v, buf + sizeof(msg), sizeof v);
+        sum += v[0] + v[1] + v[2];
+        got++;
+    }
+    double t1 = bench_now_us();
+    for (int i = 0; i < nsend; i++)
+        waitpid(kids[i], NULL, 0);
+    if (kind == 'p')
+        close(fds[0]);
+    else
+        mq_close(q);
+    if (got != total || sum != 6 * total)
+        return -1;
+    return (double)(total - 1) / ((t1 - t0) / 1e6);
+}
+
+/* ------------------------------------------------------- round trips */
+
+struct echo_arg {
+    mc_res_id box;       /* the measurer's box */
+    unsigned spin_us;
+};
+
+static cpu_set_t all_cpus;
+
+/* Run on the i-th CPU this process may use (no-op with fewer CPUs). */
+static void pin(int i)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0, seen = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all_cpus) && seen++ == i) {
+            CPU_SET(c, &one);
+            sched_setaffinity(0, sizeof one, &one);
+            return;
+        }
+}
+
+static void unpin(void)
+{
+    sched_setaffinity(0, sizeof all_cpus, &all_cpus);
+}
+
+/* Echo: make a box, send its id to the measurer, then send back every
+ * value it gets, until a negative one. */
+static int body_echo(void *user, const void *arg, size_t len, void **res,
+                     size_t *res_len)
+{
+    (void)user; (void)res; (void)res_len;
+    struct echo_arg a;
+    if (len != sizeof a)
+        return MC_EINVAL;
+    memcpy(&a, arg, sizeof a);
+    pin(1);
+    mc_camlbox_sender *back;
+    mc_camlbox *box;
+    int rc = mc_camlbox_sender_lookup(a.box, &mc_type_i64, &back);
+    if (rc)
+        return rc;
+    if ((rc = mc_camlbox_create(&mc_type_i64, 4, 64, NULL, &box)))
+        return rc;
+    mc_camlbox_set_spin(box, a.spin_us);
+    mc_camlbox_sender_set_spin(back, a.spin_us);
+    int64_t id = mc_camlbox_id(box);
+    rc = mc_camlbox_send(back, &id);
+    for (;;) {
+        unsigned slot;
+        size_t n;
+        if (rc || (rc = mc_camlbox_wait(box, -1, &slot, 1, &n)))
+            break;
+        if (n == 0)
+            continue;
+        const int64_t *v;
+        mc_camlbox_get(box, slot, (const void **)&v);
+        int64_t x = *v;
+        mc_camlbox_delete(box, slot);
+        if (x < 0)
+            break;
+        rc = mc_camlbox_send(back, &x);
+    }
+    mc_camlbox_destroy(box);
+    mc_camlbox_sender_release(back);
+    return rc;
+}
+
+static int recv_i64(mc_camlbox *box, int64_t *x)
+{
+    unsigned slot;
+    size_t n = 0;
+    int rc;
+    while (!(rc = mc_camlbox_wait(box, 10000, &slot, 1, &n)) && n == 0)
+        ;
+    if (rc)
+        return rc;
+    const int64_t *v;
+    mc_camlbox_get(box, slot, (const void **)&v);
+    *x = *v;
+    return mc_camlbox_delete(box, slot);
+}
+
+/* Median round trip (us) through two camlboxes. */
+static double camlbox_rtt(unsigned spin_us, int iters)
+{
+    mc_camlbox *box;
+    mc_camlbox_sender *to;
+    if (mc_camlbox_create(&mc_type_i64, 4, 64, NULL, &box))
+        return -1;
+    mc_camlbox_set_spin(box, spin_us);
+    struct echo_arg a = {mc_camlbox_id(box), spin_us};
+    mc_pid pid;
+    int64_t id, x;
+    if (mc_start(fork_echo, &a, sizeof a, &pid) || recv_i64(box, &id) ||
+        mc_camlbox_sender_lookup(id, &mc_type_i64, &to))
+        return -1;
+    mc_camlbox_sender_set_spin(to, spin_us);
+    pin(0);
+    double *v = malloc(rounds * sizeof *v);
+    for (int r = 0; r < rounds; r++) {
+        double t0 = bench_now_us();
+        for (int i = 0; i < iters; i++)
+            if (mc_camlbox_send(to, &(int64_t){i}) || recv_i64(box, &x) ||
+                x != i)
+                return -1;
+        v[r] = (bench_now_us() - t0) / iters;
+    }
+    mc_camlbox_send(to, &(int64_t){-1});
+    mc_join_result jr;
+    mc_join(join_echo, pid, &jr);
+    mc_join_result_free(&jr);
+    unpin();
+    mc_camlbox_sender_release(to);
+    mc_camlbox_destroy(box);
+    double med = bench_median(v, rounds);
+    free(v);
+    return med;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void fwait(uint32_t *w, uint32_t val)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void fwake(uint32_t *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Wait until *w != val: poll for spin_us (pause, then yield, like the
+ * box), then sleep. */
+static void await_change(uint32_t *w, uint32_t val, unsigned spin_us)
+{
+    double end = bench_now_us() + spin_us;
+    while (spin_us && __atomic_load_n(w, __ATOMIC_ACQUIRE) == val &&
+           bench_now_us() < end)
+        cpu_relax();
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == val)
+        fwait(w, val);
+}
+
+/* Median futex ping-pong round trip (us) between two forked processes:
+ * each side bumps the other's word and wakes it. */
+static double futex_rtt(unsigned spin_us, int iters)
+{
+    uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (w == MAP_FAILED)
+        return -1;
+    uint32_t *ping = &w[0], *pong = &w[16];
+    int total = iters * rounds;
+    fflush(NULL);
+    pid_t kid = fork();
+    if (kid == 0) {
+        pin(1);
+        for (int i = 0; i < total; i++) {
+            await_change(ping, (uint32_t)i, spin_us);
+            __atomic_store_n(pong, (uint32_t)i + 1, __ATOMIC_SEQ_CST);
+            fwake(pong);
+        }
+        _exit(0);
+    }
+    pin(0);
+    double *v = malloc(rounds * sizeof *v);
+    for (int r = 0, i = 0; r < rounds; r++) {
+        double t0 = bench_now_us();
+        for (int j = 0; j < iters; j++, i++) {
+            __atomic_store_n(ping, (uint32_t)i + 1, __ATOMIC_SEQ_CST);
+            fwake(ping);
+            await_change(pong, (uint32_t)i, spin_us);
+        }
+        v[r] = (bench_now_us() - t0) / iters;
+    }
+    waitpid(kid, NULL, 0);
+    unpin();
+    munmap(w, 4096);
+    double med = bench_median(v, rounds);
+    free(v);
+    return med;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static double median_of(double (*fn)(int), int arg)
+{
+    double *v = malloc(rounds * sizeof *v);
+    for (int r = 0; r < rounds; r++)
+        if ((v[r] = fn(arg)) < 0) {
+            free(v);
+            return -1;
+        }
+    double med = bench_median(v, rounds);
+    free(v);
+    return med;
+}
+
+static char peer_kind;
+static double peer_fn(int nsend) { return peer_tput(peer_kind, nsend); }
+
+static int body_main(void *user, const void *arg, size_t len, void **res,
+                     size_t *res_len)
+{
+    (void)user; (void)arg; (void)len; (void)res; (void)res_len;
+    static const char *names[2] = {"camlbox.tput_1to1", "camlbox.tput_2to1"};
+    for (int ns = 1; ns <= 2; ns++) {
+        double cb = median_of(camlbox_tput, ns);
+        peer_kind = 'p';
+        double pp = median_of(peer_fn, ns);
+        peer_kind = 'q';
+        double mq = median_of(peer_fn, ns);
+        if (cb < 0 || pp < 0 || mq < 0) {
+            fprintf(stderr, "camlbox bench: %s failed: %s\n", names[ns - 1],
+                    mc_last_error_detail());
+            return MC_EINVAL;
+        }
+        bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
+        bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);
+    }
+    double ra = camlbox_rtt(50, 20000), fa = futex_rtt(50, 20000);
+    double rs = camlbox_rtt(0, 1000), fs = futex_rtt(0, 1000);
+    if (ra < 0 || fa < 0 || rs < 0 || fs < 0) {
+        fprintf(stderr, "camlbox bench: round trips failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.rtt_active", ra, "us", "futex", fa);
+    bench_print("camlbox.rtt_asleep", rs, "us", "futex", fs);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        n_msgs = strtoll(argv[1], NULL, 10);
+    if (argc > 2)
+        rounds = atoi(argv[2]);
+    if (n_msgs < 2 || rounds < 1) {
+        fprintf(stderr, "usage: camlbox [messages [rounds]]\n");
+        return 2;
+    }
+    sched_getaffinity(0, sizeof all_cpus, &all_cpus);
+    if (mc_def_process(body_send, NULL, &fork_send, &join_send) ||
+        mc_def_process(body_echo, NULL, &fork_echo, &join_echo) ||
+        mc_def_process(body_main, NULL, &fork_main, &join_main))
+        return 1;
+    mc_join_result r;
+    int rc = mc_run(NULL, fork_main, join_main, NULL, 0, &r);
+    if (rc || r.kind != MC_EXIT_RESULT) {
+        fprintf(stderr, "camlbox bench: %s (%s), kind %d code %d\n",
+                mc_strerror(rc), mc_last_error_detail(), (int)r.kind,
+                r.code);
+        return 1;
+    }
+    mc_join_result_free(&r);
+    return 0;
+}

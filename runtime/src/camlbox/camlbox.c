@@ -1,0 +1,1054 @@
+/* camlbox.c: camlboxes (mcore/camlbox.h).
+ *
+ * Layout of a box (one memfd, or one named shm object):
+ *
+ *   header   line 0: read-only after creation (geometry, type id, the
+ *                    receiver's address of the box), plus `closed`
+ *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
+ *                    wake request)
+ *            line 2: the futex of senders blocked on a full box (tx_seq)
+ *            line 3: pids of the senders asleep on tx_seq (tx_wait)
+ *   slots    nslots x stride bytes, 64-aligned; each starts with its state
+ *            word and the message length, and the message follows at +16.
+ *            A small message shares the cache line of its state word, so
+ *            passing it moves one line between the cores.
+ *
+ * Slot states (one 64-bit word: state | pid << 8 | generation << 40):
+ *
+ *   FREE --sender CAS--> WRITING(pid) --sender--> READY --wait--> READING
+ *     ^                     |                                       |
+ *     +-- reclaim (pid dead)+                     delete -----------+
+ *
+ * Only senders leave FREE (a CAS, so two senders never share a slot), only
+ * the owning sender leaves WRITING (or a reclaimer, by CAS, once that
+ * sender is dead), and only the receiver touches READY and READING.  The
+ * generation makes a reclaimer's CAS fail if the slot was freed and taken
+ * again meanwhile.
+ *
+ * Sleeping and waking use the "store, then look at the other side's flag"
+ * pattern with sequentially consistent operations on both sides, so one of
+ * the two always sees the other: a sender stores READY then reads
+ * rx_sleep; the receiver stores rx_sleep then rescans the states.  Likewise
+ * a delete stores FREE then reads tx_wait; a sender registers in tx_wait,
+ * then rescans.  Each sleep has a timeout (100 ms) as well, so a process
+ * killed between its store and its wake-up delays the other side, never
+ * blocks it.
+ *
+ * A message is first deep-copied into the sender's private scratch buffer
+ * of slot_size bytes, with pointers relocated to where the receiver will
+ * see them, and then moved into the slot with one memcpy.  So a message too
+ * big for a slot fails before a byte of the box is written (Netcamlbox
+ * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
+ * one).  The copy is made for the slot the sender expects to take; if
+ * another sender takes that slot first, the copy is made again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "mcore/camlbox.h"
+#include "mcore/resource.h"
+#include "mem/copy.h"
+#include "mem/sysmem.h"
+#include "os/shm.h"
+#include "os/spin.h"
+#include "proc/state.h"
+
+#define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
+#define CB_VERSION 1u
+#define CB_LINE 64
+#define CB_SLOT_HDR 16             /* state word + length */
+#define CB_WAITERS 16              /* tx_wait entries: one cache line */
+#define CB_MAX_SLOTS (1u << 20)
+#define CB_MAX_SLOT_SIZE ((size_t)1 << 30)
+#define CB_SPIN_US_DEFAULT 50
+#define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
+#define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
+
+enum { ST_FREE = 0, ST_WRITING = 1, ST_READY = 2, ST_READING = 3 };
+
+static inline uint64_t st_make(unsigned st, uint32_t pid, uint64_t gen)
+{
+    return (uint64_t)st | (uint64_t)pid << 8 | (gen & 0xffffffu) << 40;
+}
+static inline unsigned st_state(uint64_t w) { return (unsigned)(w & 0xff); }
+static inline uint32_t st_pid(uint64_t w) { return (uint32_t)(w >> 8); }
+static inline uint64_t st_gen(uint64_t w) { return w >> 40; }
+
+typedef struct cb_hdr {
+    /* line 0: set at creation (magic last), read-only afterwards */
+    uint64_t magic;
+    uint32_t version;
+    uint32_t nslots;
+    uint64_t type_id;
+    uint64_t slot_size;   /* maximum message bytes */
+    uint64_t stride;      /* bytes from one slot to the next */
+    uint64_t slots_off;   /* offset of slot 0 */
+    uint64_t total;       /* bytes of the object */
+    uint32_t recv_pid;
+    uint32_t closed;      /* set once by mc_camlbox_destroy */
+    /* line 1: the receiver's wake-up */
+    alignas(CB_LINE) uint32_t rx_seq; /* futex word */
+    uint32_t rx_sleep;    /* 1 while the receiver may sleep */
+    uint32_t wake_req;    /* mc_camlbox_wake */
+    /* line 2: senders blocked on a full box */
+    alignas(CB_LINE) uint32_t tx_seq; /* futex word */
+    /* line 3: pids of the senders asleep on tx_seq (0: entry unused) */
+    alignas(CB_LINE) uint32_t tx_wait[CB_WAITERS];
+    /* line 4: for messages */
+    alignas(CB_LINE) char type_name[CB_LINE];
+    uint64_t recv_base;   /* the receiver's address of the box */
+    uint64_t reclaimed;   /* slots of dead writers given back, ever */
+} cb_hdr;
+
+typedef struct cb_slot {
+    uint64_t state;
+    uint64_t len;         /* bytes of the message (for the record) */
+} cb_slot;
+
+_Static_assert(sizeof(cb_slot) == CB_SLOT_HDR, "message at +16");
+_Static_assert(sizeof(uint32_t) * CB_WAITERS == CB_LINE, "one line");
+
+struct mc_camlbox {
+    cb_hdr *h;
+    char *base;
+    size_t size;
+    mc_res_id id;
+    const mc_type *t;
+    uint32_t n;
+    size_t stride, slots_off;
+    uint32_t scan_pos;    /* where the next scan starts */
+    uint64_t spin_ns;
+    char name[MC_RES_NAME_MAX];
+};
+
+struct mc_camlbox_sender {
+    cb_hdr *h;
+    char *base;           /* this process's mapping */
+    size_t size;
+    mc_res_id id;         /* 0 when opened by name */
+    const mc_type *t;
+    uint32_t n;
+    size_t stride, slots_off, slot_size;
+    uint64_t recv_base;
+    uint32_t hint;        /* where the search for a free slot starts */
+    uint64_t spin_ns;
+    char *scratch;        /* slot_size bytes: the message before the slot */
+};
+
+/* ---------------------------------------------------------- utilities */
+
+static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
+                               uint32_t k)
+{
+    return (cb_slot *)(base + off + (size_t)k * stride);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
+ * microsecond or two is the case worth catching), then sched_yield (the
+ * process we wait for may need this CPU). */
+static inline void poll_pause(uint64_t start, uint64_t now)
+{
+    if (now - start < CB_TIGHT_NS) {
+        for (int i = 0; i < 16; i++)
+            cpu_relax();
+    } else {
+        mc__spin_pause();
+    }
+}
+
+static void futex_wait(uint32_t *w, uint32_t val, uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u),
+                          (long)(ns % 1000000000u)};
+    /* shared (not FUTEX_PRIVATE): sender and receiver map the box at
+     * different addresses, and the kernel keys shared futexes by page */
+    syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *w, int n)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+/* getpid() is a system call: cached, and forgotten in a fork's child. */
+static uint32_t cached_pid;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    __atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static uint32_t my_pid(void)
+{
+    uint32_t p = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+    if (MC_UNLIKELY(!p)) {
+        pthread_once(&atfork_once, register_atfork);
+        p = (uint32_t)getpid();
+        __atomic_store_n(&cached_pid, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+/* Holds are per process: the master counts one hold per process and
+ * resource, however many times the process looked it up.  So the handles of
+ * one process on one box (its receiver end and its senders) share a count
+ * here, and the last one to go ends the hold.  Entries carry the pid that
+ * made them: a fork's child starts with none. */
+typedef struct hold_ref {
+    mc_res_id id;
+    uint32_t pid;
+    unsigned count;
+} hold_ref;
+
+static pthread_mutex_t holds_lock = PTHREAD_MUTEX_INITIALIZER;
+static hold_ref *holds;
+static size_t n_holds, cap_holds;
+
+/* One more handle on id in this process.  0 or MC_ENOMEM. */
+static int hold_add(mc_res_id id)
+{
+    uint32_t me = my_pid();
+    int rc = 0;
+    pthread_mutex_lock(&holds_lock);
+    hold_ref *free_e = NULL;
+    size_t i;
+    for (i = 0; i < n_holds; i++) {
+        if (holds[i].pid == me && holds[i].id == id)
+            break;
+        if (!free_e && (holds[i].pid != me || holds[i].count == 0))
+            free_e = &holds[i];
+    }
+    if (i < n_holds) {
+        holds[i].count++;
+    } else if (free_e) {
+        *free_e = (hold_ref){id, me, 1};
+    } else {
+        if (n_holds == cap_holds) {
+            size_t cap = cap_holds ? cap_holds * 2 : 8;
+            hold_ref *h = realloc(holds, cap * sizeof *h);
+            if (!h) {
+                rc = mc__err(MC_ENOMEM, "camlbox: out of memory");
+                goto out;
+            }
+            holds = h;
+            cap_holds = cap;
+        }
+        holds[n_holds++] = (hold_ref){id, me, 1};
+    }
+out:
+    pthread_mutex_unlock(&holds_lock);
+    return rc;
+}
+
+/* One handle on id less; releases the process's hold with the last. */
+static int hold_drop(mc_res_id id)
+{
+    uint32_t me = my_pid();
+    int last = 1;
+    pthread_mutex_lock(&holds_lock);
+    for (size_t i = 0; i < n_holds; i++)
+        if (holds[i].pid == me && holds[i].id == id && holds[i].count) {
+            last = --holds[i].count == 0;
+            break;
+        }
+    pthread_mutex_unlock(&holds_lock);
+    return last ? mc_release(id) : 0;
+}
+
+/* Has process pid ended?  A killed child that its parent has not reaped
+ * yet is a zombie: kill() still finds it, /proc says 'Z'. */
+static int pid_dead(uint32_t pid)
+{
+    if (pid == 0)
+        return 1;
+    if (pid == my_pid())
+        return 0;
+    if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%u/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0)
+        return 0;
+    buf[r] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Wake the senders asleep on a full box, if any registered.  Called after
+ * a slot became free (seq_cst store): one line of loads when none sleeps. */
+static void wake_senders(cb_hdr *h)
+{
+    for (int i = 0; i < CB_WAITERS; i++)
+        if (__atomic_load_n(&h->tx_wait[i], __ATOMIC_SEQ_CST)) {
+            __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+            futex_wake(&h->tx_seq, INT_MAX);
+            return;
+        }
+}
+
+/* Give back WRITING slots whose writer is dead, and tx_wait entries of
+ * dead sleepers.  Returns the number of slots given back. */
+static size_t reclaim(cb_hdr *h, char *base)
+{
+    size_t got = 0;
+    for (uint32_t k = 0; k < h->nslots; k++) {
+        cb_slot *s = slot_at(base, h->slots_off, h->stride, k);
+        uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (st_state(w) != ST_WRITING || !pid_dead(st_pid(w)))
+            continue;
+        /* exact old value: fails if the slot moved on meanwhile */
+        if (__atomic_compare_exchange_n(&s->state, &w,
+                                        st_make(ST_FREE, 0, st_gen(w)), 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            got++;
+    }
+    for (int i = 0; i < CB_WAITERS; i++) {
+        uint32_t p = __atomic_load_n(&h->tx_wait[i], __ATOMIC_RELAXED);
+        if (p && pid_dead(p))
+            __atomic_compare_exchange_n(&h->tx_wait[i], &p, 0, 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    }
+    if (got) {
+        __atomic_fetch_add(&h->reclaimed, got, __ATOMIC_RELAXED);
+        wake_senders(h);
+    }
+    return got;
+}
+
+static void count_states(const cb_hdr *h, const char *base,
+                         mc_camlbox_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->capacity = h->nslots;
+    st->slot_size = h->slot_size;
+    st->reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
+    for (uint32_t k = 0; k < h->nslots; k++) {
+        const cb_slot *s = (const cb_slot *)(base + h->slots_off +
+                                             (size_t)k * h->stride);
+        switch (st_state(__atomic_load_n(&s->state, __ATOMIC_RELAXED))) {
+        case ST_FREE: st->free++; break;
+        case ST_WRITING: st->writing++; break;
+        case ST_READY: st->ready++; break;
+        default: st->reading++; break;
+        }
+    }
+}
+
+/* Geometry for nslots x slot_size. */
+static int geometry(size_t nslots, size_t slot_size, size_t *stride,
+                    size_t *slots_off, size_t *total)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    *stride = (CB_SLOT_HDR + slot_size + CB_LINE - 1) / CB_LINE * CB_LINE;
+    *slots_off = (sizeof(cb_hdr) + CB_LINE - 1) / CB_LINE * CB_LINE;
+    if (nslots > (SIZE_MAX / 4 - *slots_off) / *stride)
+        return mc__err(MC_EINVAL, "camlbox: %zu slots of %zu bytes are too "
+                       "many", nslots, slot_size);
+    *total = (*slots_off + nslots * *stride + pg - 1) / pg * pg;
+    return 0;
+}
+
+/* ------------------------------------------------------------ receiver */
+
+int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
+                      const char *name, mc_camlbox **box)
+{
+    if (!t || !box)
+        return mc__err(MC_EINVAL, "mc_camlbox_create: NULL argument");
+    if (nslots == 0 || nslots > CB_MAX_SLOTS)
+        return mc__err(MC_EINVAL, "mc_camlbox_create: %zu slots (1 to %u)",
+                       nslots, CB_MAX_SLOTS);
+    if (slot_size == 0 || slot_size > CB_MAX_SLOT_SIZE ||
+        slot_size < t->size)
+        return mc__err(MC_EINVAL, "mc_camlbox_create: slot size %zu (at "
+                       "least %zu for a %s, at most 1 GiB)", slot_size,
+                       t->size, t->name ? t->name : "value");
+    if (t->align > 16 || (t->align & (t->align - 1)))
+        return mc__err(MC_EINVAL, "mc_camlbox_create: type %s: alignment "
+                       "%zu not supported (at most 16)", t->name, t->align);
+    if (name && !mc__shm_name_ok(name))
+        return mc__err(MC_EINVAL, "mc_camlbox_create: bad name \"%s\" "
+                       "(\"/x\", no other slash, < 200 chars)", name);
+    size_t stride, slots_off, total;
+    int rc = geometry(nslots, slot_size, &stride, &slots_off, &total);
+    if (rc)
+        return rc;
+    if (total > mc__sysmem_available())
+        return mc__err(MC_ENOMEM, "mc_camlbox_create: %zu bytes are more "
+                       "than the machine can give now", total);
+    mc_camlbox *b = calloc(1, sizeof *b);
+    if (!b)
+        return mc__err(MC_ENOMEM, "mc_camlbox_create: out of memory");
+    mc_res_id id;
+    int fd;
+    void *addr;
+    rc = mc__res_create(name ? MC_RES_SHM_NAMED : MC_RES_CAMLBOX, name,
+                        total, &id, &fd, &addr, "mc_camlbox_create");
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    if ((rc = hold_add(id))) {
+        mc_release(id);
+        free(b);
+        return rc;
+    }
+    /* Reserve the memory now: a box never raises SIGBUS later. */
+    if (fd < 0) {
+        rc = mc__err(MC_ESYS, "camlbox: no descriptor");
+        goto fail;
+    }
+    if (fallocate(fd, 0, 0, (off_t)total) < 0) {
+        rc = mc__err(MC_ENOMEM, "camlbox: reserving %zu bytes: %s", total,
+                     strerror(errno));
+        goto fail;
+    }
+    void *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (m == MAP_FAILED) {
+        rc = mc__errno("mmap(camlbox)");
+        goto fail;
+    }
+    cb_hdr *h = m;
+    h->version = CB_VERSION;
+    h->nslots = (uint32_t)nslots;
+    h->type_id = t->id;
+    h->slot_size = slot_size;
+    h->stride = stride;
+    h->slots_off = slots_off;
+    h->total = total;
+    h->recv_pid = my_pid();
+    h->recv_base = (uint64_t)(uintptr_t)m;
+    snprintf(h->type_name, sizeof h->type_name, "%s",
+             t->name ? t->name : "?");
+    /* the slots are zero: FREE, generation 0 */
+    __atomic_store_n(&h->magic, CB_MAGIC, __ATOMIC_RELEASE);
+    b->h = h;
+    b->base = m;
+    b->size = total;
+    b->id = id;
+    b->t = t;
+    b->n = (uint32_t)nslots;
+    b->stride = stride;
+    b->slots_off = slots_off;
+    b->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    snprintf(b->name, sizeof b->name, "%s", name ? name : "");
+    *box = b;
+    return 0;
+fail:
+    hold_drop(id);
+    free(b);
+    return rc;
+}
+
+mc_res_id mc_camlbox_id(const mc_camlbox *box)
+{
+    return box ? box->id : 0;
+}
+
+const char *mc_camlbox_name(const mc_camlbox *box)
+{
+    return box ? box->name : "";
+}
+
+void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
+{
+    if (box)
+        box->spin_ns = (uint64_t)us * 1000u;
+}
+
+/* A scan that found messages stops after this many free slots in a row:
+ * a sender fills slots in order, so what lies beyond a gap is most likely
+ * free too, and the next scan starts here anyway.  (Without it, a receiver
+ * faster than its sender reads every slot's state line per message.) */
+#define CB_SCAN_GAP 4
+
+/* Report up to max READY slots as READING, starting at scan_pos.
+ * *writing: WRITING slots seen (candidates for reclaim). */
+static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
+                   size_t *writing, int order)
+{
+    size_t got = 0, nw = 0, gap = 0;
+    uint32_t n = b->n, k = b->scan_pos;
+    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+        cb_slot *s = slot_at(b->base, b->slots_off, b->stride, k);
+        uint64_t w = __atomic_load_n(&s->state, order);
+        unsigned st = st_state(w);
+        if (st == ST_READY) {
+            /* only the receiver leaves READY: a plain store will do */
+            __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                                st_gen(w)),
+                             __ATOMIC_RELAXED);
+            slots[got++] = k;
+            if (got == max) {
+                k = k + 1 == n ? 0 : k + 1;
+                break;
+            }
+            gap = 0;
+        } else if (st == ST_WRITING) {
+            nw++;
+            gap = 0;
+        } else if (got && st == ST_FREE && ++gap == CB_SCAN_GAP) {
+            break;
+        }
+    }
+    if (got)
+        b->scan_pos = k;
+    *writing = nw;
+    return got;
+}
+
+static int take_wake(cb_hdr *h)
+{
+    return __atomic_load_n(&h->wake_req, __ATOMIC_RELAXED) &&
+           __atomic_exchange_n(&h->wake_req, 0, __ATOMIC_ACQUIRE);
+}
+
+int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
+                    size_t max, size_t *n)
+{
+    if (MC_UNLIKELY(!box || !slots || !n || max == 0))
+        return mc__err(MC_EINVAL, "mc_camlbox_wait: %s",
+                       max ? "NULL argument" : "max is 0");
+    cb_hdr *h = box->h;
+    size_t nw;
+    *n = 0;
+    if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) || take_wake(h))
+        return 0;
+    if (timeout_ms == 0)
+        return mc__err(MC_EAGAIN, "camlbox: no message");
+    uint64_t start = mc__now_ns(), now = start;
+    uint64_t deadline = timeout_ms < 0
+                            ? UINT64_MAX
+                            : start + (uint64_t)timeout_ms * 1000000u;
+    uint64_t spin_end = box->spin_ns < deadline - start
+                            ? start + box->spin_ns : deadline;
+    while (now < spin_end) {
+        poll_pause(start, now);
+        if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
+            take_wake(h))
+            return 0;
+        now = mc__now_ns();
+    }
+    int rc = 0;
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&h->rx_sleep, 1, __ATOMIC_SEQ_CST);
+        if ((*n = scan(box, slots, max, &nw, __ATOMIC_SEQ_CST)) ||
+            take_wake(h))
+            break;
+        if (nw)
+            reclaim(h, box->base);
+        now = mc__now_ns();
+        if (now >= deadline) {
+            rc = mc__err(MC_ETIMEDOUT, "camlbox: no message within %d ms",
+                         timeout_ms);
+            break;
+        }
+        uint64_t left = deadline - now;
+        futex_wait(&h->rx_seq, seq, left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+    }
+    __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* The slot k if it holds a message (READY or READING). */
+static int msg_slot(mc_camlbox *box, unsigned k, cb_slot **out,
+                    uint64_t *w, const char *fn)
+{
+    if (MC_UNLIKELY(!box))
+        return mc__err(MC_EINVAL, "%s: NULL box", fn);
+    if (MC_UNLIKELY(k >= box->n))
+        return mc__err(MC_EINVAL, "%s: slot %u out of range (%u slots)", fn,
+                       k, box->n);
+    cb_slot *s = slot_at(box->base, box->slots_off, box->stride, k);
+    uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+    if (MC_UNLIKELY(st_state(v) != ST_READY && st_state(v) != ST_READING))
+        return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
+    *out = s;
+    *w = v;
+    return 0;
+}
+
+int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg)
+{
+    cb_slot *s;
+    uint64_t w;
+    if (MC_UNLIKELY(!msg))
+        return mc__err(MC_EINVAL, "mc_camlbox_get: NULL msg");
+    int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get");
+    if (rc)
+        return rc;
+    *msg = (const char *)s + CB_SLOT_HDR;
+    return 0;
+}
+
+int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
+{
+    cb_slot *s;
+    uint64_t w;
+    if (!copy)
+        return mc__err(MC_EINVAL, "mc_camlbox_get_copy: NULL copy");
+    int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get_copy");
+    if (rc)
+        return rc;
+    return mc_local_copy(box->t, (const char *)s + CB_SLOT_HDR, copy);
+}
+
+int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
+{
+    cb_slot *s;
+    uint64_t w;
+    int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
+    if (rc)
+        return rc;
+    /* seq_cst: a sender that registered in tx_wait before this store and
+     * missed the free slot is seen by wake_senders' loads */
+    __atomic_store_n(&s->state, st_make(ST_FREE, 0, st_gen(w)),
+                     __ATOMIC_SEQ_CST);
+    wake_senders(box->h);
+    return 0;
+}
+
+size_t mc_camlbox_capacity(const mc_camlbox *box)
+{
+    return box ? box->n : 0;
+}
+
+size_t mc_camlbox_messages(const mc_camlbox *box)
+{
+    mc_camlbox_stats st;
+    if (!box)
+        return 0;
+    count_states(box->h, box->base, &st);
+    return st.ready + st.reading;
+}
+
+int mc_camlbox_stats_get(const mc_camlbox *box, mc_camlbox_stats *st)
+{
+    if (!box || !st)
+        return mc__err(MC_EINVAL, "mc_camlbox_stats_get: NULL argument");
+    count_states(box->h, box->base, st);
+    return 0;
+}
+
+int mc_camlbox_reclaim(mc_camlbox *box, size_t *n)
+{
+    if (!box)
+        return mc__err(MC_EINVAL, "mc_camlbox_reclaim: NULL box");
+    size_t got = reclaim(box->h, box->base);
+    if (n)
+        *n = got;
+    return 0;
+}
+
+int mc_camlbox_destroy(mc_camlbox *box)
+{
+    if (!box)
+        return mc__err(MC_EINVAL, "mc_camlbox_destroy: NULL box");
+    cb_hdr *h = box->h;
+    __atomic_store_n(&h->closed, 1, __ATOMIC_SEQ_CST);
+    /* senders asleep on the full box see `closed` and return */
+    __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&h->tx_seq, INT_MAX);
+    munmap(box->base, box->size);
+    int rc = box->id ? hold_drop(box->id) : 0;
+    free(box);
+    return rc;
+}
+
+/* -------------------------------------------------------------- senders */
+
+/* Check a mapped object and make a sender of it (takes the mapping). */
+static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
+                  mc_camlbox_sender **out)
+{
+    cb_hdr *h = m;
+    uint64_t magic = size >= sizeof *h
+                         ? __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) : 0;
+    if (magic == 0 && size >= sizeof *h)
+        return mc__err(MC_EAGAIN, "camlbox: the box is not initialized yet");
+    if (magic != CB_MAGIC || h->version != CB_VERSION ||
+        h->total > size || h->nslots == 0 ||
+        h->slots_off + (uint64_t)h->nslots * h->stride > h->total ||
+        h->stride < CB_SLOT_HDR + h->slot_size)
+        return mc__err(MC_ETYPE, "camlbox: the object is not a camlbox");
+    if (h->type_id != t->id)
+        return mc__err(MC_ETYPE, "camlbox: the box holds %.64s (type id "
+                       "%016llx), not %s (%016llx)", h->type_name,
+                       (unsigned long long)h->type_id,
+                       t->name ? t->name : "?", (unsigned long long)t->id);
+    mc_camlbox_sender *s = calloc(1, sizeof *s);
+    size_t scap = (h->slot_size + CB_LINE - 1) / CB_LINE * CB_LINE;
+    char *scratch = s ? aligned_alloc(CB_LINE, scap) : NULL;
+    if (!scratch) {
+        free(s);
+        return mc__err(MC_ENOMEM, "camlbox sender: out of memory");
+    }
+    s->h = h;
+    s->base = m;
+    s->size = size;
+    s->id = id;
+    s->t = t;
+    s->n = h->nslots;
+    s->stride = h->stride;
+    s->slots_off = h->slots_off;
+    s->slot_size = h->slot_size;
+    s->recv_base = h->recv_base;
+    /* senders start apart, so that two of them rarely race for a slot */
+    s->hint = (uint32_t)((my_pid() * 2654435761u) % h->nslots);
+    s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    s->scratch = scratch;
+    *out = s;
+    return 0;
+}
+
+int mc_camlbox_sender_lookup(mc_res_id id, const mc_type *t,
+                             mc_camlbox_sender **s)
+{
+    if (!t || !s)
+        return mc__err(MC_EINVAL, "mc_camlbox_sender_lookup: NULL "
+                                  "argument");
+    mc_res_info info;
+    int fd;
+    void *addr;
+    int rc = mc__res_lookup(id, MC__KIND_BIT(MC_RES_CAMLBOX) |
+                                    MC__KIND_BIT(MC_RES_SHM_NAMED),
+                            &info, &fd, &addr,
+                            "mc_camlbox_sender_lookup");
+    if (rc)
+        return rc;
+    if ((rc = hold_add(id))) {
+        mc_release(id);
+        return rc;
+    }
+    void *m = fd < 0 ? MAP_FAILED
+                     : mmap(NULL, info.size, PROT_READ | PROT_WRITE,
+                            MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        rc = fd < 0 ? mc__err(MC_ESYS, "camlbox %lld: no descriptor",
+                              (long long)id)
+                    : mc__errno("mmap(camlbox)");
+        hold_drop(id);
+        return rc;
+    }
+    if ((rc = attach(m, info.size, t, id, s))) {
+        munmap(m, info.size);
+        hold_drop(id);
+    }
+    return rc;
+}
+
+int mc_camlbox_sender_open(const char *name, const mc_type *t,
+                           mc_camlbox_sender **s)
+{
+    if (!t || !s || !name)
+        return mc__err(MC_EINVAL, "mc_camlbox_sender_open: NULL argument");
+    if (!mc__shm_name_ok(name))
+        return mc__err(MC_EINVAL, "mc_camlbox_sender_open: bad name \"%s\"",
+                       name);
+    int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT
+                   ? mc__err(MC_ENOENT, "no camlbox named %s", name)
+                   : mc__errno("shm_open(camlbox)");
+    struct stat st;
+    void *m = MAP_FAILED;
+    int rc = 0;
+    if (fstat(fd, &st) < 0)
+        rc = mc__errno("fstat(camlbox)");
+    else if ((size_t)st.st_size < sizeof(cb_hdr))
+        rc = st.st_size == 0
+                 ? mc__err(MC_EAGAIN, "camlbox %s is not sized yet", name)
+                 : mc__err(MC_ETYPE, "%s is not a camlbox", name);
+    else if ((m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fd, 0)) == MAP_FAILED)
+        rc = mc__errno("mmap(camlbox)");
+    close(fd);
+    if (rc)
+        return rc;
+    if ((rc = attach(m, (size_t)st.st_size, t, 0, s)))
+        munmap(m, (size_t)st.st_size);
+    return rc;
+}
+
+void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us)
+{
+    if (s)
+        s->spin_ns = (uint64_t)us * 1000u;
+}
+
+int mc_camlbox_sender_stats(const mc_camlbox_sender *s, mc_camlbox_stats *st)
+{
+    if (!s || !st)
+        return mc__err(MC_EINVAL, "mc_camlbox_sender_stats: NULL argument");
+    count_states(s->h, s->base, st);
+    return 0;
+}
+
+int mc_camlbox_sender_release(mc_camlbox_sender *s)
+{
+    if (!s)
+        return mc__err(MC_EINVAL, "mc_camlbox_sender_release: NULL sender");
+    munmap(s->base, s->size);
+    free(s->scratch);
+    int rc = s->id ? hold_drop(s->id) : 0;
+    free(s);
+    return rc;
+}
+
+int mc_camlbox_wake(mc_camlbox_sender *s)
+{
+    if (!s)
+        return mc__err(MC_EINVAL, "mc_camlbox_wake: NULL sender");
+    cb_hdr *h = s->h;
+    __atomic_store_n(&h->wake_req, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
+        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
+        futex_wake(&h->rx_seq, 1);
+    }
+    return 0;
+}
+
+/* The copier's target: the scratch buffer, as slot k will hold it. */
+typedef struct tx_target {
+    char *buf;
+    size_t used, cap;
+    uintptr_t recv;       /* the receiver's address of the slot's message */
+} tx_target;
+
+static void *tx_alloc(mc_copier *c, const mc_type *t, size_t count)
+{
+    tx_target *g = c->target;
+    size_t align = t->align < 8 ? 8 : t->align;
+    if (MC_UNLIKELY(align > 16 || (align & (align - 1)))) {
+        c->err = mc__err(MC_EINVAL, "camlbox: type %s: alignment %zu not "
+                         "supported (at most 16)", t->name, t->align);
+        return NULL;
+    }
+    size_t off = (g->used + align - 1) & ~(align - 1);
+    /* never 0 bytes: two allocations must not share an address */
+    size_t sz = count * t->size;
+    if (sz == 0)
+        sz = 1;
+    if (MC_UNLIKELY((t->size && count > g->cap / t->size) || off > g->cap ||
+                    sz > g->cap - off)) {
+        c->err = mc__err(MC_E2BIG, "camlbox: the message does not fit in "
+                         "a slot of %zu bytes", g->cap);
+        return NULL;
+    }
+    g->used = off + sz;
+    memset(g->buf + off, 0, sz);
+    return g->buf + off;
+}
+
+static void *tx_reloc(mc_copier *c, void *dst)
+{
+    tx_target *g = c->target;
+    return (void *)(g->recv + (uintptr_t)((char *)dst - g->buf));
+}
+
+/* Copy msg into the scratch buffer, relocated for slot k.  *used: bytes. */
+static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
+                    size_t *used)
+{
+    tx_target g = {s->scratch, 0, s->slot_size,
+                   (uintptr_t)(s->recv_base + s->slots_off +
+                               (uint64_t)k * s->stride + CB_SLOT_HDR)};
+    mc_copier c;
+    void *root;
+    mc__copier_init(&c, tx_alloc, tx_reloc, &g);
+    int rc = mc__copy_root(&c, s->t, 1, msg, &root);
+    mc__copier_fini(&c);
+    *used = g.used;
+    return rc;
+}
+
+/* Take slot k if it is free.  *gen: its new generation. */
+static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
+                           uint64_t *gen)
+{
+    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    uint64_t w = __atomic_load_n(&sl->state, __ATOMIC_RELAXED);
+    if (st_state(w) != ST_FREE)
+        return 0;
+    uint64_t g = st_gen(w) + 1;
+    if (!__atomic_compare_exchange_n(&sl->state, &w,
+                                     st_make(ST_WRITING, pid, g), 0,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return 0;
+    *gen = g;
+    return 1;
+}
+
+/* One pass over the slots from the hint; the slot taken, or -1. */
+static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
+{
+    uint32_t n = s->n, k = s->hint;
+    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1)
+        if (try_take(s, k, pid, gen)) {
+            s->hint = k + 1 == n ? 0 : k + 1;
+            return k;
+        }
+    return -1;
+}
+
+/* The first slot that looks free from the hint (no claim), or the hint. */
+static uint32_t predict(mc_camlbox_sender *s)
+{
+    uint32_t n = s->n, k = s->hint;
+    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+        cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+        if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
+            ST_FREE)
+            return k;
+    }
+    return s->hint;
+}
+
+/* Register in tx_wait; the entry, or -1 when all are taken. */
+static int register_waiter(cb_hdr *h, uint32_t pid)
+{
+    for (int i = 0; i < CB_WAITERS; i++) {
+        uint32_t z = 0;
+        if (__atomic_compare_exchange_n(&h->tx_wait[i], &z, pid, 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            return i;
+    }
+    return -1;
+}
+
+/* The box is full: reclaim, poll, then sleep until a slot is free. */
+static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
+                             uint64_t *gen, int block)
+{
+    cb_hdr *h = s->h;
+    int64_t k;
+    if (reclaim(h, s->base) && (k = take_any(s, pid, gen)) >= 0)
+        return k;
+    if (!block)
+        return mc__err(MC_EAGAIN, "camlbox: the box is full");
+    uint64_t start = mc__now_ns(), now = start;
+    while (now - start < s->spin_ns) {
+        poll_pause(start, now);
+        if ((k = take_any(s, pid, gen)) >= 0)
+            return k;
+        now = mc__now_ns();
+    }
+    for (;;) {
+        if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
+            return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
+        int e = register_waiter(h, pid);
+        uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
+        if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base))
+            k = take_any(s, pid, gen);
+        if (k < 0 && pid_dead(h->recv_pid))
+            k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
+                        h->recv_pid);
+        if (k == -1)
+            /* unregistered (more than CB_WAITERS asleep): nobody wakes
+             * us, so look again soon */
+            futex_wait(&h->tx_seq, seq, e >= 0 ? CB_SLEEP_NS : 1000000u);
+        if (e >= 0)
+            __atomic_store_n(&h->tx_wait[e], 0, __ATOMIC_RELAXED);
+        if (k != -1)
+            return k;
+    }
+}
+
+/* Give slot k back after a failed copy. */
+static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
+{
+    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    __atomic_store_n(&sl->state, st_make(ST_FREE, 0, gen), __ATOMIC_SEQ_CST);
+    wake_senders(s->h);
+}
+
+static int send(mc_camlbox_sender *s, const void *msg, int block)
+{
+    if (MC_UNLIKELY(!s || !msg))
+        return mc__err(MC_EINVAL, "mc_camlbox_send: NULL argument");
+    cb_hdr *h = s->h;
+    if (MC_UNLIKELY(__atomic_load_n(&h->closed, __ATOMIC_RELAXED)))
+        return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
+    uint32_t pid = my_pid();
+    uint64_t gen;
+    size_t used;
+    /* Copy first, for the slot we expect to take: an oversize message
+     * fails here, before a slot is taken or the box is touched. */
+    uint32_t k = predict(s);
+    int rc = copy_for(s, msg, k, &used);
+    if (rc)
+        return rc;
+    if (MC_LIKELY(try_take(s, k, pid, &gen))) {
+        s->hint = k + 1 == s->n ? 0 : k + 1;
+    } else {
+        int64_t k2 = take_any(s, pid, &gen);
+        if (k2 < 0 && (k2 = take_blocking(s, pid, &gen, block)) < 0)
+            return (int)k2;
+        if ((uint32_t)k2 != k) {
+            k = (uint32_t)k2;
+            if ((rc = copy_for(s, msg, k, &used))) {
+                give_back(s, k, gen);
+                return rc;
+            }
+        }
+    }
+    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
+    sl->len = used;
+    /* publish; seq_cst so that the load of rx_sleep below cannot pass it
+     * (the receiver stores rx_sleep, then rescans) */
+    __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
+                     __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
+        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
+        futex_wake(&h->rx_seq, 1);
+    }
+    return 0;
+}
+
+int mc_camlbox_send(mc_camlbox_sender *s, const void *msg)
+{
+    return send(s, msg, 1);
+}
+
+int mc_camlbox_try_send(mc_camlbox_sender *s, const void *msg)
+{
+    return send(s, msg, 0);
+}

@@ -1,0 +1,737 @@
+/* test_camlbox.c: camlboxes (mcore/camlbox.h).
+ *
+ * Send, wait, get in place (pointers relocated into the receiver's
+ * mapping), get_copy and delete; many senders with nothing lost or
+ * duplicated; a full box blocks its sender until a delete wakes it;
+ * try_send on a full box; oversize messages take no slot; the type check;
+ * a named box fed by an unrelated program (this binary, exec'd again);
+ * senders killed with SIGKILL at random points, with every slot back
+ * afterwards.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* -------------------------------------------------------- message type */
+
+/* A message names its sender and sequence number three times over (the
+ * fields, an array, a string), so that a torn, mixed or misplaced message
+ * shows. */
+typedef struct tmsg {
+    int64_t sender;
+    int64_t seq;
+    int64_t pid;      /* the sender's OS pid */
+    size_t n;         /* elements of v */
+    int64_t *v;       /* v[i] = seq * 31 + i */
+    char *s;          /* "m<sender>-<seq>" */
+} tmsg;
+
+static int tmsg_copy(mc_copier *c, void *dst, const void *src)
+{
+    const tmsg *s = src;
+    tmsg *d = dst;
+    d->sender = s->sender;
+    d->seq = s->seq;
+    d->pid = s->pid;
+    d->n = s->n;
+    int rc = mc_copy_own(c, &mc_type_i64, s->n, (void *const *)&s->v,
+                         (void **)&d->v);
+    return rc ? rc : mc_copy_str(c, &s->s, &d->s);
+}
+
+static void tmsg_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, ((const tmsg *)obj)->v);
+    mc_trace_ptr(tr, ((const tmsg *)obj)->s);
+}
+
+static const mc_type tmsg_type = {
+    .name = "tmsg", .id = 0x4e2d9a61c07b3f15ull, .size = sizeof(tmsg),
+    .align = _Alignof(tmsg), .copy = tmsg_copy, .trace = tmsg_trace,
+};
+
+/* The same layout under another type id. */
+static const mc_type other_type = {
+    .name = "other", .id = 0x4e2d9a61c07b3f16ull, .size = sizeof(tmsg),
+    .align = _Alignof(tmsg), .copy = tmsg_copy, .trace = tmsg_trace,
+};
+
+/* A message being built: storage for its array and string. */
+typedef struct tbuf {
+    tmsg m;
+    int64_t v[256];
+    char s[64];
+} tbuf;
+
+static void tmsg_fill(tbuf *b, int64_t sender, int64_t seq, size_t n)
+{
+    b->m.sender = sender;
+    b->m.seq = seq;
+    b->m.pid = getpid();
+    b->m.n = n;
+    for (size_t i = 0; i < n; i++)
+        b->v[i] = seq * 31 + (int64_t)i;
+    b->m.v = n ? b->v : NULL;
+    snprintf(b->s, sizeof b->s, "m%" PRId64 "-%" PRId64, sender, seq);
+    b->m.s = b->s;
+}
+
+/* Bytes a message of n elements takes in a slot (see tx_alloc). */
+static size_t tmsg_bytes(size_t n, const char *s)
+{
+    size_t b = sizeof(tmsg);
+    if (n)
+        b += (n * 8 + 7) / 8 * 8;
+    return b + strlen(s) + 1;
+}
+
+/* NULL if m is whole, else what is wrong.  lo/hi: where its pointers must
+ * point (the slot), or NULL for a local copy. */
+static const char *tmsg_bad(const tmsg *m, const void *lo, const void *hi)
+{
+    static char why[128];
+    char want[64];
+    snprintf(want, sizeof want, "m%" PRId64 "-%" PRId64, m->sender, m->seq);
+    if (!m->s || strcmp(m->s, want) != 0)
+        return "string";
+    if ((m->n == 0) != (m->v == NULL))
+        return "array pointer";
+    for (size_t i = 0; i < m->n; i++)
+        if (m->v[i] != m->seq * 31 + (int64_t)i) {
+            snprintf(why, sizeof why, "v[%zu] = %" PRId64, i, m->v[i]);
+            return why;
+        }
+    if (lo && ((m->v && ((const char *)m->v < (const char *)lo ||
+                         (const char *)(m->v + m->n) > (const char *)hi)) ||
+               (const char *)m->s < (const char *)lo ||
+               (const char *)m->s >= (const char *)hi))
+        return "a pointer leaves the slot";
+    return NULL;
+}
+
+/* ------------------------------------------------------------ senders */
+
+struct sender_arg {
+    mc_res_id box;
+    int64_t sender;
+    int64_t count;    /* messages; < 0: until killed */
+    int64_t n;        /* elements per message; < 0: random 0..-n */
+    int try_first;    /* 1: try_send, and count MC_EAGAINs in the report */
+};
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void drv_sender(const void *arg, size_t len)
+{
+    struct sender_arg a;
+    W_CHECK(len == sizeof a, "arg");
+    memcpy(&a, arg, sizeof a);
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(a.box, &tmsg_type, &s), 0))
+        return;
+    static tbuf b;
+    uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    for (int64_t i = 0; a.count < 0 || i < a.count; i++) {
+        size_t n = a.n >= 0 ? (size_t)a.n : rnd(&x) % (size_t)(1 - a.n);
+        tmsg_fill(&b, a.sender, i, n);
+        if (a.try_first) {
+            int rc = mc_camlbox_try_send(s, &b.m);
+            if (rc == MC_EAGAIN) {
+                /* the box is full: now block */
+                if (W_RC(mc_camlbox_send(s, &b.m), 0))
+                    break;
+                continue;
+            }
+            if (W_RC(rc, 0))
+                break;
+        } else if (W_RC(mc_camlbox_send(s, &b.m), 0)) {
+            break;
+        }
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
+}
+
+/* Receive one message (waiting up to ms), check it, and delete it. */
+static int w_recv(mc_camlbox *box, int ms, tmsg *out)
+{
+    unsigned slot;
+    size_t n = 0;
+    int rc = mc_camlbox_wait(box, ms, &slot, 1, &n);
+    if (rc)
+        return rc;
+    if (n != 1)
+        return MC_EAGAIN;
+    const tmsg *m;
+    if (W_RC(mc_camlbox_get(box, slot, (const void **)&m), 0))
+        return MC_EINVAL;
+    const char *bad = tmsg_bad(m, m, (const char *)m + 4096);
+    W_CHECK(!bad, "message in slot %u: %s", slot, bad);
+    if (out)
+        *out = *m;
+    W_RC(mc_camlbox_delete(box, slot), 0);
+    return 0;
+}
+
+/* ------------------------------------------------------------- basics */
+
+static void drv_basics(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 8, 512, NULL, &box), 0))
+        return;
+    W_CHECK(mc_camlbox_capacity(box) == 8, "capacity");
+    W_CHECK(mc_camlbox_messages(box) == 0, "empty");
+    W_CHECK(strcmp(mc_camlbox_name(box), "") == 0, "anonymous");
+    mc_res_info info;
+    W_RC(mc_res_get(mc_camlbox_id(box), &info), 0);
+    W_CHECK(info.kind == MC_RES_CAMLBOX, "kind %d", (int)info.kind);
+
+    unsigned slots[8];
+    size_t n = 99;
+    W_RC(mc_camlbox_wait(box, 0, slots, 8, &n), MC_EAGAIN);
+    W_CHECK(n == 0, "n");
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_camlbox_wait(box, 30, slots, 8, &n), MC_ETIMEDOUT);
+    W_CHECK(tu_now_ms() - t0 >= 29, "the timed wait returned early");
+    W_RC(mc_camlbox_wait(box, 0, slots, 0, &n), MC_EINVAL);
+    const void *p;
+    W_RC(mc_camlbox_get(box, 0, &p), MC_ENOENT);
+    W_RC(mc_camlbox_get(box, 8, &p), MC_EINVAL);
+    W_RC(mc_camlbox_delete(box, 0), MC_ENOENT);
+
+    /* a sender in another worker: 5 messages with arrays and strings */
+    struct sender_arg a = {mc_camlbox_id(box), 7, 5, 10, 0};
+    mc_pid pid;
+    W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid), 0);
+    W_JOIN_OK(tu_driver_jp, pid, "sender");
+    mc_camlbox_stats st;
+    W_RC(mc_camlbox_stats_get(box, &st), 0);
+    W_CHECK(st.capacity == 8 && st.slot_size == 512 && st.ready == 5 &&
+            st.free == 3 && st.writing == 0 && st.reading == 0,
+            "stats: %zu ready, %zu free", st.ready, st.free);
+    W_RC(mc_camlbox_wait(box, 5000, slots, 8, &n), 0);
+    W_CHECK(n == 5, "wait reported %zu messages", n);
+    W_CHECK(mc_camlbox_messages(box) == 5, "5 messages");
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tmsg *m;
+        if (W_RC(mc_camlbox_get(box, slots[i], (const void **)&m), 0))
+            continue;
+        const char *bad = tmsg_bad(m, m, (const char *)m + 512);
+        W_CHECK(!bad, "slot %u: %s", slots[i], bad);
+        W_CHECK(m->sender == 7 && m->n == 10 && m->seq >= 0 && m->seq < 5,
+                "fields");
+        seen |= 1 << m->seq;
+        tmsg *c;
+        if (!W_RC(mc_camlbox_get_copy(box, slots[i], (void **)&c), 0)) {
+            W_RC(mc_camlbox_delete(box, slots[i]), 0);
+            bad = tmsg_bad(c, NULL, NULL);
+            W_CHECK(!bad && c->seq == m->seq, "the copy: %s", bad);
+            mc_local_free(c);
+        }
+        W_RC(mc_camlbox_delete(box, slots[i]), MC_ENOENT);
+    }
+    W_CHECK(seen == 0x1f, "messages seen: %x", seen);
+    /* reported once: nothing more to wait for */
+    W_RC(mc_camlbox_wait(box, 0, slots, 8, &n), MC_EAGAIN);
+
+    /* a sender in this process; wake */
+    mc_camlbox_sender *s;
+    if (!W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+              0)) {
+        W_RC(mc_camlbox_wake(s), 0);
+        n = 99;
+        W_RC(mc_camlbox_wait(box, 1000, slots, 8, &n), 0);
+        W_CHECK(n == 0, "a wake reports no message (%zu)", n);
+        static tbuf b;
+        tmsg_fill(&b, 1, 42, 0);
+        W_RC(mc_camlbox_send(s, &b.m), 0);
+        tmsg got;
+        W_RC(w_recv(box, 1000, &got), 0);
+        W_CHECK(got.seq == 42 && got.n == 0, "empty array");
+        W_RC(mc_camlbox_send(s, NULL), MC_EINVAL);
+        W_RC(mc_camlbox_sender_stats(s, &st), 0);
+        W_CHECK(st.free == 8, "all free");
+        W_RC(mc_camlbox_sender_release(s), 0);
+    }
+    /* bad arguments */
+    W_RC(mc_camlbox_create(NULL, 1, 64, NULL, &box), MC_EINVAL);
+    mc_camlbox *b2;
+    W_RC(mc_camlbox_create(&tmsg_type, 0, 64, NULL, &b2), MC_EINVAL);
+    W_RC(mc_camlbox_create(&tmsg_type, 4, 8, NULL, &b2), MC_EINVAL);
+    W_RC(mc_camlbox_create(&tmsg_type, 4, 64, "no-slash", &b2), MC_EINVAL);
+    W_RC(mc_camlbox_sender_lookup(999999, &tmsg_type, &s), MC_ENOENT);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_basics(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_basics, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------- many senders */
+
+enum { N_SENDERS = 4, N_EACH = 100000 };
+
+static void drv_many(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 64, 256, NULL, &box), 0))
+        return;
+    mc_pid pid[N_SENDERS];
+    for (int i = 0; i < N_SENDERS; i++) {
+        struct sender_arg a = {mc_camlbox_id(box), i, N_EACH, -4, i & 1};
+        W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
+    }
+    unsigned char *seen = calloc(N_SENDERS, N_EACH);
+    int64_t got = 0, dups = 0, bad = 0;
+    unsigned slots[64];
+    while (seen && got < (int64_t)N_SENDERS * N_EACH) {
+        size_t n;
+        int rc = mc_camlbox_wait(box, 20000, slots, 64, &n);
+        if (W_RC(rc, 0))
+            break;
+        for (size_t i = 0; i < n; i++) {
+            const tmsg *m;
+            if (W_RC(mc_camlbox_get(box, slots[i], (const void **)&m), 0))
+                continue;
+            if (tmsg_bad(m, m, (const char *)m + 256) || m->sender < 0 ||
+                m->sender >= N_SENDERS || m->seq < 0 || m->seq >= N_EACH) {
+                bad++;
+            } else {
+                unsigned char *e = &seen[m->sender * N_EACH + m->seq];
+                dups += *e;
+                *e = 1;
+            }
+            W_RC(mc_camlbox_delete(box, slots[i]), 0);
+            got++;
+        }
+    }
+    W_CHECK(seen, "calloc");
+    W_CHECK(bad == 0 && dups == 0, "%" PRId64 " bad, %" PRId64
+            " duplicated messages", bad, dups);
+    int64_t missing = 0;
+    for (size_t i = 0; seen && i < (size_t)N_SENDERS * N_EACH; i++)
+        missing += !seen[i];
+    W_CHECK(missing == 0, "%" PRId64 " messages lost", missing);
+    free(seen);
+    for (int i = 0; i < N_SENDERS; i++)
+        W_JOIN_OK(tu_driver_jp, pid[i], "sender");
+    mc_camlbox_stats st;
+    W_RC(mc_camlbox_stats_get(box, &st), 0);
+    W_CHECK(st.free == 64, "%zu slots free after the run", st.free);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_many, NULL, 0);
+    tu_end();
+}
+
+/* ----------------------------------------------------------- full box */
+
+static void drv_full(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 2, 256, NULL, &box), 0))
+        return;
+    /* try_send: two go in, the third is MC_EAGAIN */
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+             0))
+        return;
+    static tbuf b;
+    for (int i = 0; i < 3; i++) {
+        tmsg_fill(&b, 0, i, 3);
+        W_RC(mc_camlbox_try_send(s, &b.m), i < 2 ? 0 : MC_EAGAIN);
+    }
+    mc_camlbox_stats st;
+    W_RC(mc_camlbox_sender_stats(s, &st), 0);
+    W_CHECK(st.ready == 2 && st.free == 0, "full: %zu ready", st.ready);
+    /* a sender in another worker blocks on the full box */
+    struct sender_arg a = {mc_camlbox_id(box), 1, 1, 3, 0};
+    mc_pid pid;
+    W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid), 0);
+    tu_sleep_ms(200);
+    mc_join_result r;
+    W_RC(mc_join_nowait(tu_driver_jp, pid, &r), MC_EAGAIN);
+    W_CHECK(mc_camlbox_messages(box) == 2, "still 2 messages");
+    /* a delete wakes it at once (not after its 100 ms check) */
+    unsigned slots[2];
+    size_t n;
+    W_RC(mc_camlbox_wait(box, 0, slots, 2, &n), 0);
+    W_CHECK(n == 2, "2 messages reported");
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_camlbox_delete(box, slots[0]), 0);
+    tmsg got;
+    W_RC(w_recv(box, 5000, &got), 0);
+    int64_t dt = tu_now_ms() - t0;
+    W_CHECK(got.sender == 1, "the blocked sender's message came");
+    W_CHECK(dt < 90, "the blocked sender took %" PRId64 " ms to wake", dt);
+    W_JOIN_OK(tu_driver_jp, pid, "blocked sender");
+    W_RC(mc_camlbox_delete(box, slots[1]), 0);
+    W_RC(mc_camlbox_sender_stats(s, &st), 0);
+    W_CHECK(st.free == 2, "all free again");
+    /* a destroyed box: a blocked sender returns MC_ENOENT */
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_full, NULL, 0);
+    tu_end();
+}
+
+/* ---------------------------------------------------- oversize, types */
+
+static void drv_oversize(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    enum { SLOTS = 4, SIZE = 128 };
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, SLOTS, SIZE, NULL, &box), 0))
+        return;
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+             0))
+        return;
+    static tbuf b;
+    /* the largest message that fits, and one more element */
+    size_t fit = 0;
+    tmsg_fill(&b, 0, 0, 0);
+    while (tmsg_bytes(fit + 1, b.s) <= SIZE)
+        fit++;
+    for (int i = 0; i < 100; i++) {
+        tmsg_fill(&b, 0, i, fit + 1 + (size_t)i % 50);
+        W_RC(mc_camlbox_send(s, &b.m), MC_E2BIG);
+        W_RC(mc_camlbox_try_send(s, &b.m), MC_E2BIG);
+    }
+    mc_camlbox_stats st;
+    W_RC(mc_camlbox_stats_get(box, &st), 0);
+    W_CHECK(st.free == SLOTS, "oversize messages took %zu slots",
+            SLOTS - st.free);
+    /* the box fills completely */
+    for (int i = 0; i < SLOTS; i++) {
+        tmsg_fill(&b, 0, i, fit);
+        W_RC(mc_camlbox_try_send(s, &b.m), 0);
+    }
+    tmsg_fill(&b, 0, 9, 0);
+    W_RC(mc_camlbox_try_send(s, &b.m), MC_EAGAIN);
+    /* and oversize is still found before "full" */
+    tmsg_fill(&b, 0, 9, fit + 1);
+    W_RC(mc_camlbox_send(s, &b.m), MC_E2BIG);
+    for (int i = 0; i < SLOTS; i++) {
+        tmsg got;
+        W_RC(w_recv(box, 1000, &got), 0);
+        W_CHECK(got.n == fit, "a full-size message");
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
+
+    /* the type check */
+    W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &other_type, &s),
+         MC_ETYPE);
+    W_CHECK(strstr(mc_last_error_detail(), "tmsg") != NULL,
+            "the detail names the box's type: %s", mc_last_error_detail());
+    mc_res_id shm;
+    if (!W_RC(mc_shm_create(4096, &shm), 0)) {
+        W_RC(mc_camlbox_sender_lookup(shm, &tmsg_type, &s), MC_ETYPE);
+        W_RC(mc_release(shm), 0);
+    }
+    mc_pool *pool;
+    if (!W_RC(mc_pool_create(1 << 20, &pool), 0)) {
+        W_RC(mc_camlbox_sender_lookup(mc_pool_id(pool), &tmsg_type, &s),
+             MC_ETYPE);
+        W_RC(mc_pool_release(pool), 0);
+    }
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_oversize_and_types(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_oversize, NULL, 0);
+    tu_end();
+}
+
+/* --------------------------------------------------------- named boxes */
+
+/* The unrelated program: this binary run again with
+ * `--camlbox-sender NAME COUNT`.  It has no session. */
+static int named_sender_main(const char *name, int64_t count)
+{
+    mc_camlbox_sender *s;
+    int rc;
+    /* the wrong type is refused, by name too */
+    if ((rc = mc_camlbox_sender_open(name, &other_type, &s)) != MC_ETYPE) {
+        fprintf(stderr, "named sender: wrong type gave %s\n", tu_err(rc));
+        return 3;
+    }
+    if ((rc = mc_camlbox_sender_open(name, &tmsg_type, &s))) {
+        fprintf(stderr, "named sender: open: %s\n", tu_err(rc));
+        return 4;
+    }
+    static tbuf b;
+    for (int64_t i = 0; i < count; i++) {
+        tmsg_fill(&b, 5, i, (size_t)i % 8);
+        if ((rc = mc_camlbox_send(s, &b.m))) {
+            fprintf(stderr, "named sender: send: %s\n", tu_err(rc));
+            return 5;
+        }
+    }
+    return mc_camlbox_sender_release(s) ? 6 : 0;
+}
+
+static void drv_named(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    char name[64];
+    snprintf(name, sizeof name, "/mcore-test-cb.%d", (int)getpid());
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 4, 256, name, &box), 0))
+        return;
+    W_CHECK(strcmp(mc_camlbox_name(box), name) == 0, "name");
+    W_CHECK(tu_shm_exists(name), "%s exists", name);
+    mc_camlbox *b2;
+    W_RC(mc_camlbox_create(&tmsg_type, 4, 256, name, &b2), MC_EEXIST);
+    /* an unrelated program: fork + exec, no session, no inherited map */
+    enum { COUNT = 1000 };
+    char count[32];
+    snprintf(count, sizeof count, "%d", COUNT);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        execl("/proc/self/exe", "test_camlbox", "--camlbox-sender", name,
+              count, (char *)NULL);
+        _exit(127);
+    }
+    W_CHECK(child > 0, "fork");
+    int64_t got = 0, next = 0;
+    while (child > 0 && got < COUNT) {
+        tmsg m;
+        if (W_RC(w_recv(box, 10000, &m), 0))
+            break;
+        W_CHECK(m.sender == 5 && m.pid == child, "from the child");
+        next += m.seq == next;
+        got++;
+    }
+    W_CHECK(got == COUNT, "%" PRId64 " of %d messages", got, COUNT);
+    int status = 0;
+    if (child > 0)
+        waitpid(child, &status, 0);
+    W_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the named sender ended with status %#x", status);
+    /* the box's id finds the named box too */
+    mc_camlbox_sender *s;
+    if (!W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+              0)) {
+        static tbuf b;
+        tmsg_fill(&b, 2, 0, 1);
+        W_RC(mc_camlbox_send(s, &b.m), 0);
+        W_RC(w_recv(box, 1000, NULL), 0);
+        W_RC(mc_camlbox_sender_release(s), 0);
+    }
+    W_RC(mc_camlbox_sender_open("/mcore-test-cb.none", &tmsg_type, &s),
+         MC_ENOENT);
+    W_RC(mc_camlbox_destroy(box), 0);
+    W_CHECK(!tu_shm_exists(name), "%s is gone after destroy", name);
+}
+
+static void test_named(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_named, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------ kill -9 senders */
+
+enum { KILLS = 200, KSLOTS = 8, KSIZE = 2048 };
+
+/* Receive until every sender of this round (senders base..base+np-1;
+ * messages of killed senders of earlier rounds may still be in the box)
+ * has shown its pid, then for a random while; return the number of
+ * messages received. */
+static int64_t drain_for(mc_camlbox *box, int us, int64_t base,
+                         int64_t *pids, int np)
+{
+    int64_t got = 0, t_end = 0;
+    unsigned slots[KSLOTS];
+    int known = 0;
+    for (;;) {
+        size_t n;
+        int rc = mc_camlbox_wait(box, 30000, slots, KSLOTS, &n);
+        if (rc == MC_ETIMEDOUT) {
+            mc_camlbox_stats st;
+            mc_camlbox_stats_get(box, &st);
+            W_CHECK(0, "no message for 30 s (%zu free, %zu writing, %zu "
+                    "ready, %zu reading)", st.free, st.writing, st.ready,
+                    st.reading);
+            return got;
+        }
+        if (W_RC(rc, 0))
+            return got;
+        for (size_t i = 0; i < n; i++) {
+            const tmsg *m;
+            if (W_RC(mc_camlbox_get(box, slots[i], (const void **)&m), 0))
+                continue;
+            const char *bad = tmsg_bad(m, m, (const char *)m + KSIZE);
+            W_CHECK(!bad, "message in slot %u: %s", slots[i], bad);
+            int64_t who = m->sender - base;
+            if (!bad && who >= 0 && who < np && !pids[who]) {
+                pids[who] = m->pid;
+                known++;
+            }
+            W_RC(mc_camlbox_delete(box, slots[i]), 0);
+            got++;
+        }
+        if (known == np && !t_end)
+            t_end = tu_now_ms() * 1000 + us;
+        if (t_end && tu_now_ms() * 1000 >= t_end)
+            return got;
+        if (tu_w_failed())
+            return got;
+    }
+}
+
+static void drv_kill(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, KSLOTS, KSIZE, NULL, &box), 0))
+        return;
+    uint64_t x = 0x2545f4914f6cdd1dull ^ (uint64_t)getpid();
+    size_t reclaimed = 0;
+    int64_t total = 0;
+    for (int k = 0; k < KILLS && !tu_w_failed(); k++) {
+        enum { NP = 2 };
+        mc_pid pid[NP];
+        int64_t ospid[NP] = {0};
+        for (int i = 0; i < NP; i++) {
+            struct sender_arg a = {mc_camlbox_id(box), k * NP + i, -1, -200,
+                                   (int)(rnd(&x) & 1)};
+            W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
+        }
+        /* some rounds drain the box (the senders copy), others leave it
+         * full (the senders sleep) when the kill comes */
+        int mode = (int)(rnd(&x) % 3);
+        total += drain_for(box, (int)(rnd(&x) % 2000), (int64_t)k * NP,
+                           ospid, NP);
+        if (mode == 0)
+            tu_sleep_ms(1);
+        for (int i = 0; i < NP; i++)
+            if (ospid[i] > 0)
+                kill((pid_t)ospid[i], SIGKILL);
+        if (tu_w_failed()) {
+            /* a sender whose pid never showed is still running: closing
+             * the box makes it return, so that the join below ends */
+            W_RC(mc_camlbox_destroy(box), 0);
+            box = NULL;
+        }
+        for (int i = 0; i < NP; i++) {
+            mc_join_result r;
+            if (W_RC(mc_join(tu_driver_jp, pid[i], &r), 0))
+                continue;
+            W_CHECK(!box || (r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL),
+                    "sender ended: %s", tu_kind_str(&r));
+            mc_join_result_free(&r);
+        }
+        if (!box)
+            return;
+        size_t n = 0;
+        W_RC(mc_camlbox_reclaim(box, &n), 0);
+        reclaimed += n;
+    }
+    /* what is left: complete messages only */
+    unsigned slots[KSLOTS];
+    size_t n;
+    while (mc_camlbox_wait(box, 0, slots, KSLOTS, &n) == 0)
+        for (size_t i = 0; i < n; i++) {
+            const tmsg *m;
+            if (!W_RC(mc_camlbox_get(box, slots[i], (const void **)&m), 0)) {
+                const char *bad = tmsg_bad(m, m, (const char *)m + KSIZE);
+                W_CHECK(!bad, "left in slot %u: %s", slots[i], bad);
+            }
+            W_RC(mc_camlbox_delete(box, slots[i]), 0);
+        }
+    mc_camlbox_stats st;
+    W_RC(mc_camlbox_stats_get(box, &st), 0);
+    W_CHECK(st.free == KSLOTS, "after %d kills: %zu free, %zu writing, "
+            "%zu ready, %zu reading", KILLS, st.free, st.writing, st.ready,
+            st.reading);
+    /* and it still works, at full capacity */
+    mc_camlbox_sender *s;
+    if (!W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+              0)) {
+        static tbuf b;
+        for (int i = 0; i < KSLOTS; i++) {
+            tmsg_fill(&b, 0, i, 3);
+            W_RC(mc_camlbox_try_send(s, &b.m), 0);
+        }
+        W_RC(mc_camlbox_try_send(s, &b.m), MC_EAGAIN);
+        for (int i = 0; i < KSLOTS; i++)
+            W_RC(w_recv(box, 1000, NULL), 0);
+        W_RC(mc_camlbox_sender_release(s), 0);
+    }
+    printf("kill test: %d kills, %" PRId64 " messages, %zu slots of killed "
+           "writers given back (%zu by an explicit reclaim)\n", KILLS,
+           total, st.reclaimed, reclaimed);
+    fflush(stdout);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_kill(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_kill, NULL, 0);
+    tu_end();
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    tu_def_driver();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--camlbox-sender") == 0)
+        return named_sender_main(argv[2], strtoll(argv[3], NULL, 10));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_oversize_and_types),
+        cmocka_unit_test(test_named),
+        cmocka_unit_test(test_kill),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
