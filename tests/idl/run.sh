@@ -175,6 +175,32 @@ for f in good/*.mcidl; do
     fi
 done
 
+# type ids: the same definition gives the same id whatever the file's
+# spelling (comments, blanks, other declarations); any change to the type
+# or to a type it reaches gives another.
+idof() { # FILE MACRO: the value of #define MACRO in FILE's header
+    mkdir -p "$tmp/id" && rm -f "$tmp/id"/*
+    "$MCIDL" -o "$tmp/id" "$1" >/dev/null 2>&1 &&
+        sed -n "s/^#define $2 //p" "$tmp/id/$(basename "$1" .mcidl).h"
+}
+mkdir -p "$tmp/ids"
+printf 'module same;\nrecord P { x: i64; s: string; }\nrecord R { p: P; }\n' \
+    >"$tmp/ids/a.mcidl"
+printf '/// doc\nmodule same; // c\nenum E { a }\nrecord P {x:i64;s:string;}\n%s\n' \
+    'record R { p: P; }' >"$tmp/ids/b.mcidl"
+printf 'module same;\nrecord P { x: i32; s: string; }\nrecord R { p: P; }\n' \
+    >"$tmp/ids/c.mcidl"
+echo "[ RUN      ] type ids"
+ia=$(idof "$tmp/ids/a.mcidl" SAME_R_TYPE_ID)
+ib=$(idof "$tmp/ids/b.mcidl" SAME_R_TYPE_ID)
+ic=$(idof "$tmp/ids/c.mcidl" SAME_R_TYPE_ID)
+if [[ -n $ia && $ia == "$ib" && -n $ic && $ia != "$ic" ]]; then
+    echo "[       OK ] type ids"; passed=$((passed + 1))
+else
+    echo "  ids: same text $ia / $ib, changed inner field $ic"
+    echo "[  FAILED  ] type ids"; failed+=("type ids")
+fi
+
 if ((update)); then
     echo "golden files updated"
 fi
