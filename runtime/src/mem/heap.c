@@ -73,7 +73,10 @@ static int debug_env(void)
  * cache in the mutation makes the usual case one compare. */
 static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
 {
-    unsigned slot = (unsigned)((uintptr_t)t >> 4) & 3;
+    /* mc_types are static records: their addresses differ in the low bits
+     * above the alignment */
+    uintptr_t a = (uintptr_t)t;
+    unsigned slot = (unsigned)((a >> 4) ^ (a >> 8)) & 15;
     if (m && m->tc_t[slot] == t) {
         *out = m->tc_i[slot];
         return 0;

@@ -168,8 +168,8 @@ struct mc_mut {
     size_t npins, cappins;
     struct mc_mut *next_open; /* this thread's open mutations */
     /* a small cache from mc_type to type index */
-    const mc_type *tc_t[4];
-    unsigned tc_i[4];
+    const mc_type *tc_t[16];
+    unsigned tc_i[16];
 };
 
 /* ---------------------------------------------------------- heap.c */
