@@ -178,6 +178,7 @@ cmd_test() {
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_dir build/asan/tests test
     MCIDL=build/asan/mcidl run_test tests/idl/run.sh
+    MCIDL=build/asan/mcidl run_test tests/idl/fuzz/replay.sh
     run_dir build/asan/examples example
     unset ASAN_OPTIONS UBSAN_OPTIONS
 

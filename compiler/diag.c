@@ -151,4 +151,6 @@ void diag_fini(void)
         free(sources);
         sources = next;
     }
+    errors = 0;
+    stopped = false;
 }

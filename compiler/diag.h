@@ -29,7 +29,8 @@ void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int diag_errors(void);
 bool diag_too_many(void);
-/** Release the source table. */
+/** Release the source table and reset the error count, so that another
+ *  program can be compiled in the same process (tests/idl/fuzz/). */
 void diag_fini(void);
 
 #endif
