@@ -1331,8 +1331,9 @@ static void put_decl_type(emitter *e, const ast_decl *d)
                "    .id = %s%s_TYPE_ID,\n    .size = sizeof(%s),\n"
                "    .align = _Alignof(%s),\n", n, d->module->name, d->name,
             e->upre, un, n, n);
-    if (ptr || sync)
-        fprintf(c, "    .copy = %s_copy,\n", n);
+    if (ptr || sync) /* the copy starts with *d = *s: it fills dst */
+        fprintf(c, "    .copy = %s_copy,\n    .flags = MC_TYPE_COPY_FILLS,\n",
+                n);
     if (ptr)
         fprintf(c, "    .trace = %s_trace,\n", n);
     if (keyok)
@@ -1419,7 +1420,8 @@ static void put_helper_type(emitter *e, const helper *hp)
                "    .align = _Alignof(%s),\n", n, e->m->name ? "" : "",
             hp->mangle, (unsigned long long)type_id(t, NULL), ct, ct);
     if (ptr)
-        fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n", n, n);
+        fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n"
+                   "    .flags = MC_TYPE_COPY_FILLS,\n", n, n);
     if (keyok)
         fprintf(c, "    .hash = %s_hash,\n    .equal = %s_equal,\n", n, n);
     fprintf(c, "    .marshal = %s_marshal,\n    .unmarshal = %s_unmarshal,\n"

@@ -82,7 +82,13 @@ struct mc_type {
      *  type is not a key type). */
     uint64_t (*hash)(const void *obj);
     int (*equal)(const void *a, const void *b);
+    /** MC_TYPE_* bits. */
+    unsigned flags;
 };
+
+/** copy() writes every byte of dst (generated copy code starts with a
+ *  struct assignment): the copier then need not zero dst first. */
+#define MC_TYPE_COPY_FILLS 1u
 
 /** The leaf type of strings and byte arrays: elements of one byte, no
  *  pointers.  A string is a NUL-terminated allocation of this type. */

@@ -59,7 +59,8 @@ static mc__arena_block *new_block(mc__arena *a, size_t need)
     return b;
 }
 
-void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err)
+static void *alloc(mc__arena *a, const mc_type *t, size_t count, int *err,
+                   int zero)
 {
     size_t align = t->align < 8 ? 8 : t->align;
     if (align > 16 || (align & (align - 1))) {
@@ -87,8 +88,20 @@ void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err)
         p = a->bump; /* a fresh block's data is 16-aligned */
     }
     a->bump = p + n;
-    memset(p, 0, n);
+    if (zero)
+        memset(p, 0, n);
     return p;
+}
+
+void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err)
+{
+    return alloc(a, t, count, err, 1);
+}
+
+void *mc__arena_alloc_raw(mc__arena *a, const mc_type *t, size_t count,
+                          int *err)
+{
+    return alloc(a, t, count, err, 0);
 }
 
 void mc__arena_free(mc__arena *a)

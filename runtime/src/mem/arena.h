@@ -25,6 +25,10 @@ void mc__arena_init(mc__arena *a);
  * MC_ENOMEM. */
 void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err);
 
+/* The same, not zeroed (the caller writes every byte at once). */
+void *mc__arena_alloc_raw(mc__arena *a, const mc_type *t, size_t count,
+                          int *err);
+
 /* Free every block. */
 void mc__arena_free(mc__arena *a);
 

@@ -107,7 +107,7 @@ const mc_type mc_type_str = {
     .name = "string", .id = 0x6d6362000000000cull, .size = sizeof(char *),
     .align = _Alignof(char *), .copy = str_copy, .trace = str_trace,
     .marshal = str_marshal, .unmarshal = str_unmarshal, .hash = str_hash,
-    .equal = str_equal,
+    .equal = str_equal, .flags = MC_TYPE_COPY_FILLS,
 };
 
 /* one byte string */
@@ -149,5 +149,5 @@ const mc_type mc_type_bytesval = {
     .align = _Alignof(mc_bytes), .copy = bytesval_copy,
     .trace = bytesval_trace, .marshal = bytesval_marshal,
     .unmarshal = bytesval_unmarshal, .hash = bytesval_hash,
-    .equal = bytesval_equal,
+    .equal = bytesval_equal, .flags = MC_TYPE_COPY_FILLS,
 };

@@ -208,7 +208,9 @@ static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
         *dst = d;
         return 0;
     }
-    c->raw = !t->copy; /* a leaf: filled by the memcpy below */
+    /* a leaf is filled by the memcpy below, and some types' copy routines
+     * write every byte: then the target need not zero the block */
+    c->raw = !t->copy || (t->flags & MC_TYPE_COPY_FILLS);
     d = c->alloc(c, t, count);
     c->raw = 0;
     if (!d)
@@ -309,7 +311,8 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
 
 static void *arena_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
-    return mc__arena_alloc(c->target, t, count, &c->err);
+    return c->raw ? mc__arena_alloc_raw(c->target, t, count, &c->err)
+                  : mc__arena_alloc(c->target, t, count, &c->err);
 }
 
 int mc_local_copy(const mc_type *t, const void *value, void **copy)

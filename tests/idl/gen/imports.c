@@ -71,6 +71,7 @@ const mc_type app_main_Uses_type = {
     .size = sizeof(app_main_Uses),
     .align = _Alignof(app_main_Uses),
     .copy = app_main_Uses_copy,
+    .flags = MC_TYPE_COPY_FILLS,
     .trace = app_main_Uses_trace,
     .marshal = app_main_Uses_marshal,
     .unmarshal = app_main_Uses_unmarshal,

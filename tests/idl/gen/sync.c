@@ -48,6 +48,7 @@ static const mc_type sync_arr_Counter_type MC_GEN_UNUSED = {
     .align = _Alignof(sync_arr_Counter),
     .copy = sync_arr_Counter_copy,
     .trace = sync_arr_Counter_trace,
+    .flags = MC_TYPE_COPY_FILLS,
     .marshal = sync_arr_Counter_marshal,
     .unmarshal = sync_arr_Counter_unmarshal,
 };
@@ -101,6 +102,7 @@ const mc_type sync_Counter_type = {
     .size = sizeof(sync_Counter),
     .align = _Alignof(sync_Counter),
     .copy = sync_Counter_copy,
+    .flags = MC_TYPE_COPY_FILLS,
     .init_sync = sync_Counter_init_sync,
 };
 
@@ -140,6 +142,7 @@ const mc_type sync_Holder_type = {
     .size = sizeof(sync_Holder),
     .align = _Alignof(sync_Holder),
     .copy = sync_Holder_copy,
+    .flags = MC_TYPE_COPY_FILLS,
     .init_sync = sync_Holder_init_sync,
 };
 
@@ -189,6 +192,7 @@ const mc_type sync_Pointing_type = {
     .size = sizeof(sync_Pointing),
     .align = _Alignof(sync_Pointing),
     .copy = sync_Pointing_copy,
+    .flags = MC_TYPE_COPY_FILLS,
     .trace = sync_Pointing_trace,
     .marshal = sync_Pointing_marshal,
     .unmarshal = sync_Pointing_unmarshal,
