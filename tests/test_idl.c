@@ -231,6 +231,18 @@ static void test_local_and_marshal(void **state)
                 fail_msg("truncated rt.All accepted at %zu of %zu", n, len);
         tu_assert_rc(mc_unmarshal(&rt_Texts_type, bytes, len, &back),
                      MC_ETYPE);
+        /* a non-null reference that is null in the bytes is refused */
+        if (i == 0) {
+            rt_Node *head = a.g.head;
+            void *nb;
+            size_t nlen;
+            a.g.head = NULL;
+            tu_assert_rc(mc_marshal(&rt_Graph_type, &a.g, &nb, &nlen), 0);
+            tu_assert_rc(mc_unmarshal(&rt_Graph_type, nb, nlen, &back),
+                         MC_EINVAL);
+            free(nb);
+            a.g.head = head;
+        }
         free(bytes);
         mc_local_free(b);
         mc_local_free(c);
@@ -469,6 +481,8 @@ static void test_camlbox(void **state)
 static int square(const int64_t *x, int64_t *result, void *user)
 {
     (void)user;
+    if (*x == 13)
+        return MC_EINVAL; /* a body error, reported to the joiner */
     *result = *x * *x;
     return 0;
 }
@@ -516,6 +530,16 @@ static void drv_procs(const void *arg, size_t len)
         W_RC(rt_nothing_join(pid, &none, NULL), 0);
     W_CHECK(none == NULL, "a process without result gives NULL");
     W_RC(rt_square_start(NULL, &pid), MC_EINVAL);
+    /* a body that fails: MC_EPROCESS, and why in the join result */
+    x = 13;
+    y = (int64_t *)1;
+    mc_join_result how;
+    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+        W_RC(rt_square_join(pid, &y, &how), MC_EPROCESS);
+        W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
+                "outcome kind %d code %d", (int)how.kind, how.code);
+        W_CHECK(y == NULL, "no result on failure");
+    }
 }
 
 static void test_processes(void **state)

@@ -115,6 +115,36 @@ static void test_refusals(void **state)
     fx_free_graph(&fx_Root_type, r);
 }
 
+/* A buffer kept by the caller is reused and grown as needed; the bytes
+ * are those of mc_marshal. */
+static void test_reused_buffer(void **state)
+{
+    (void)state;
+    fx_Strs *small = fx_new_strs(2, 1), *big = fx_new_strs(5000, 2);
+    void *buf = NULL, *ref, *back;
+    size_t cap = 0, len, rlen;
+    tu_assert_rc(mc_marshal_buf(&fx_Strs_type, small, &buf, &cap, &len), 0);
+    void *first = buf;
+    assert_true(cap >= len);
+    tu_assert_rc(mc_marshal(&fx_Strs_type, small, &ref, &rlen), 0);
+    assert_int_equal(len, rlen);
+    assert_memory_equal(buf, ref, len);
+    free(ref);
+    tu_assert_rc(mc_marshal_buf(&fx_Strs_type, small, &buf, &cap, &len), 0);
+    assert_ptr_equal(buf, first); /* reused, not reallocated */
+    tu_assert_rc(mc_marshal_buf(&fx_Strs_type, big, &buf, &cap, &len), 0);
+    assert_true(cap >= len && len > 5000);
+    tu_assert_rc(mc_unmarshal(&fx_Strs_type, buf, len, &back), 0);
+    char why[256] = "";
+    if (!fx_equal(&fx_Strs_type, big, back, why, sizeof why))
+        fail_msg("grown buffer: %s", why);
+    mc_local_free(back);
+    tu_assert_rc(mc_marshal_buf(NULL, small, &buf, &cap, &len), MC_EINVAL);
+    free(buf);
+    fx_free_graph(&fx_Strs_type, small);
+    fx_free_graph(&fx_Strs_type, big);
+}
+
 static uint64_t rnd(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -166,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_graphs),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_reused_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
