@@ -15,7 +15,6 @@ mc__worker *mc__W;
 static mc__def **defs;
 static size_t n_defs;
 
-mc_res_id mc__res_new_id(void);
 
 int mc__need_session(const char *fn)
 {
@@ -55,7 +54,6 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
 /* Enter every definition into a new session's resource table.  A release
  * lasts until the end of its session: each session starts from the
  * definitions made before it. */
-int mc__defs_register(void);
 int mc__defs_register(void)
 {
     for (size_t i = 0; i < n_defs; i++) {

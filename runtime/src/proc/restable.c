@@ -20,7 +20,6 @@
 
 static mc_res_id next_res_id = 1; /* ids are never reused in a program */
 
-mc_res_id mc__res_new_id(void);
 mc_res_id mc__res_new_id(void)
 {
     return next_res_id++;

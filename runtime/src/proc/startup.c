@@ -17,7 +17,6 @@
 #include "proc/manifest.h"
 #include "proc/state.h"
 
-int mc__defs_register(void);
 
 static unsigned long sessions;
 

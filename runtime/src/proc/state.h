@@ -101,6 +101,10 @@ extern mc__worker *mc__W;  /* set in a worker */
 int mc__need_session(const char *fn);
 
 /* --- master side (master.c, resource.c, process.c) --- */
+/* A new resource id: never reused within the program (restable.c). */
+mc_res_id mc__res_new_id(void);
+/* Enter the process definitions into a new session's table (process.c). */
+int mc__defs_register(void);
 mc__def *mc__def_by_fork(mc_res_id id);
 int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
                 int arg_fd, const mc_res_id *inherit, int64_t n, mc_pid *pid);
