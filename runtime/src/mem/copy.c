@@ -118,7 +118,7 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->err = 0;
     c->allocs = 0;
     c->work = c->work_inline;
-    c->nwork = 0;
+    c->whead = c->nwork = 0;
     c->capwork = MC__COPY_WORK;
     c->nvisit = 0;
     c->table = NULL;
@@ -144,6 +144,13 @@ static int fail(mc_copier *c, int code)
 static int push_work(mc_copier *c, const mc_type *t, size_t count,
                      const void *src, void *dst)
 {
+    if (c->nwork == c->capwork && c->whead > c->capwork / 2) {
+        /* mostly consumed: slide the rest down instead of growing */
+        memmove(c->work, c->work + c->whead,
+                (c->nwork - c->whead) * sizeof *c->work);
+        c->nwork -= c->whead;
+        c->whead = 0;
+    }
     if (c->nwork == c->capwork) {
         size_t cap = c->capwork * 2;
         mc__copy_work *w;
@@ -275,8 +282,8 @@ int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
 /* Copy the elements of every queued allocation; each may queue more. */
 static int drain(mc_copier *c)
 {
-    while (c->nwork) {
-        mc__copy_work w = c->work[--c->nwork];
+    while (c->whead < c->nwork) {
+        mc__copy_work w = c->work[c->whead++];
         size_t sz = w.t->size;
         for (size_t i = 0; i < w.count; i++) {
             int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);

@@ -63,8 +63,10 @@ struct mc_copier {
     /* allocations made through this copier (heaps count bytes with it) */
     size_t allocs;
 
-    mc__copy_work *work;        /* stack of pending allocations */
-    size_t nwork, capwork;
+    mc__copy_work *work;        /* queue of pending allocations: taken in
+                                   the order they were met, which follows
+                                   the source's layout */
+    size_t whead, nwork, capwork;
     mc__copy_work work_inline[MC__COPY_WORK];
 
     size_t nvisit;              /* pairs recorded */
