@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -399,6 +400,80 @@ static void drv_full(const void *arg, size_t len)
     W_RC(mc_camlbox_destroy(box), 0);
 }
 
+/* ------------------------------------------- waiting costs no CPU */
+
+/* CPU time used by this process so far, in ms. */
+static int64_t cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static void drv_idle_sender(const void *arg, size_t len)
+{
+    (void)len;
+    mc_res_id id;
+    memcpy(&id, arg, sizeof id);
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(id, &tmsg_type, &s), 0))
+        return;
+    static tbuf b;
+    tmsg_fill(&b, 2, 0, 3);
+    int64_t c0 = cpu_ms(), t0 = tu_now_ms();
+    W_RC(mc_camlbox_send(s, &b.m), 0); /* blocks: the box is full */
+    int64_t cpu = cpu_ms() - c0, wall = tu_now_ms() - t0;
+    W_CHECK(wall >= 400, "the sender waited %" PRId64 " ms only", wall);
+    W_CHECK(cpu < wall / 10, "a sender blocked %" PRId64 " ms used %" PRId64
+            " ms of CPU", wall, cpu);
+    W_RC(mc_camlbox_sender_release(s), 0);
+}
+
+/* The poll before sleeping is bounded: a receiver waiting on an empty box,
+ * and a sender blocked on a full one, use (almost) no CPU. */
+static void drv_idle(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 1, 256, NULL, &box), 0))
+        return;
+    unsigned slots[1];
+    size_t n = 0;
+    int64_t c0 = cpu_ms(), t0 = tu_now_ms();
+    W_RC(mc_camlbox_wait(box, 600, slots, 1, &n), MC_ETIMEDOUT);
+    int64_t cpu = cpu_ms() - c0, wall = tu_now_ms() - t0;
+    W_CHECK(wall >= 550, "the wait returned after %" PRId64 " ms", wall);
+    W_CHECK(cpu < 60, "a receiver idle %" PRId64 " ms used %" PRId64
+            " ms of CPU", wall, cpu);
+    /* fill the box, then a second sender blocks on it for 600 ms */
+    mc_camlbox_sender *s;
+    static tbuf b;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+             0))
+        return;
+    tmsg_fill(&b, 1, 0, 3);
+    W_RC(mc_camlbox_send(s, &b.m), 0);
+    mc_res_id id = mc_camlbox_id(box);
+    mc_pid pid;
+    if (W_RC(tu_start_fn(drv_idle_sender, &id, sizeof id, &pid), 0))
+        return;
+    tu_sleep_ms(600);
+    W_RC(mc_camlbox_wait(box, 0, slots, 1, &n), 0);
+    W_RC(mc_camlbox_delete(box, slots[0]), 0);
+    W_JOIN_OK(tu_driver_jp, pid, "blocked sender");
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_idle_cpu(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_idle, NULL, 0);
+    tu_end();
+}
+
 static void test_full(void **state)
 {
     (void)state;
@@ -729,6 +804,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_oversize_and_types),
         cmocka_unit_test(test_named),
         cmocka_unit_test(test_kill),
