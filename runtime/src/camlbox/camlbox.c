@@ -64,6 +64,7 @@
 #include "mcore/resource.h"
 #include "mem/copy.h"
 #include "mem/sysmem.h"
+#include "os/futex.h"
 #include "os/shm.h"
 #include "os/spin.h"
 #include "proc/state.h"
@@ -158,15 +159,6 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
     return (cb_slot *)(base + off + (size_t)k * stride);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
  * microsecond or two is the case worth catching), then sched_yield (the
  * process we wait for may need this CPU). */
@@ -174,24 +166,10 @@ static inline void poll_pause(uint64_t start, uint64_t now)
 {
     if (now - start < CB_TIGHT_NS) {
         for (int i = 0; i < 16; i++)
-            cpu_relax();
+            mc__cpu_relax();
     } else {
         mc__spin_pause();
     }
-}
-
-static void futex_wait(uint32_t *w, uint32_t val, uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000u),
-                          (long)(ns % 1000000000u)};
-    /* shared (not FUTEX_PRIVATE): sender and receiver map the box at
-     * different addresses, and the kernel keys shared futexes by page */
-    syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
-}
-
-static void futex_wake(uint32_t *w, int n)
-{
-    syscall(SYS_futex, w, FUTEX_WAKE, n, NULL, NULL, 0);
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -316,7 +294,7 @@ static void wake_senders(cb_hdr *h)
     for (int i = 0; i < CB_WAITERS; i++)
         if (__atomic_load_n(&h->tx_wait[i], __ATOMIC_SEQ_CST)) {
             __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
-            futex_wake(&h->tx_seq, INT_MAX);
+            mc__futex_wake(&h->tx_seq, INT_MAX);
             return;
         }
 }
@@ -581,7 +559,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             break;
         }
         uint64_t left = deadline - now;
-        futex_wait(&h->rx_seq, seq, left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+        mc__futex_wait_ns(&h->rx_seq, seq, left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
     return rc;
@@ -685,7 +663,7 @@ int mc_camlbox_destroy(mc_camlbox *box)
     __atomic_store_n(&h->closed, 1, __ATOMIC_SEQ_CST);
     /* senders asleep on the full box see `closed` and return */
     __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
-    futex_wake(&h->tx_seq, INT_MAX);
+    mc__futex_wake(&h->tx_seq, INT_MAX);
     munmap(box->base, box->size);
     int rc = box->id ? hold_drop(box->id) : 0;
     free(box);
@@ -840,7 +818,7 @@ int mc_camlbox_wake(mc_camlbox_sender *s)
     __atomic_store_n(&h->wake_req, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
         __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        futex_wake(&h->rx_seq, 1);
+        mc__futex_wake(&h->rx_seq, 1);
     }
     return 0;
 }
@@ -983,7 +961,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k == -1)
             /* unregistered (more than CB_WAITERS asleep): nobody wakes
              * us, so look again soon */
-            futex_wait(&h->tx_seq, seq, e >= 0 ? CB_SLEEP_NS : 1000000u);
+            mc__futex_wait_ns(&h->tx_seq, seq, e >= 0 ? CB_SLEEP_NS : 1000000u);
         if (e >= 0)
             __atomic_store_n(&h->tx_wait[e], 0, __ATOMIC_RELAXED);
         if (k != -1)
@@ -1038,7 +1016,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
                      __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
         __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        futex_wake(&h->rx_seq, 1);
+        mc__futex_wake(&h->rx_seq, 1);
     }
     return 0;
 }

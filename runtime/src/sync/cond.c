@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #include "mcore/cond.h"
+#include "os/futex.h"
+#include "os/spin.h"
 #include "sync/mutex_internal.h"
 
 #define MC__COND_MAGIC 0x4d43434fu /* "MCCO" */
@@ -80,40 +82,6 @@ static int bad(const void *c, const char *what)
                               "initialized, destroyed, or a copy)", what);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Sleep while *addr == val, until woken or the absolute CLOCK_MONOTONIC
- * deadline (NULL: none).  Not FUTEX_PRIVATE: the word is shared between
- * processes.  Returns 0 or an errno (EAGAIN, EINTR, ETIMEDOUT). */
-static int futex_wait(uint32_t *addr, uint32_t val,
-                      const struct timespec *deadline)
-{
-    /* WAIT_BITSET takes an absolute deadline (plain WAIT a relative one),
-     * so that a restart after EINTR does not extend it. */
-    long r = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, val, deadline,
-                     NULL, FUTEX_BITSET_MATCH_ANY);
-    return r == 0 ? 0 : errno;
-}
-
-static void futex_wake(uint32_t *addr, int n)
-{
-    syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
-}
-
 int mc_cond_init(mc_cond *cp)
 {
     mc__cond *c = cond_of(cp);
@@ -141,7 +109,7 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
         return mc__err(MC_EINVAL, "%s: recursive mutex held more than once",
                        what);
 
-    uint64_t start = now_ns();
+    uint64_t start = mc__now_ns();
     struct timespec dl, *deadline = NULL;
     uint64_t spin_end = start + MC__COND_SPIN_NS;
     /* Above ~30 years the deadline would overflow: that is for ever. */
@@ -167,9 +135,9 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
             woken = 1;
             break;
         }
-        cpu_relax();
+        mc__cpu_relax();
         if (i % 64 == 0) {
-            if (now_ns() >= spin_end)
+            if (mc__now_ns() >= spin_end)
                 break;
             sched_yield(); /* let a peer on this CPU run and answer */
         }
@@ -177,7 +145,7 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
     if (!woken) {
         __atomic_fetch_add(&c->sleepers, 1, __ATOMIC_SEQ_CST);
         while (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == s) {
-            e = futex_wait(&c->seq, s, deadline);
+            e = mc__futex_wait(&c->seq, s, deadline);
             if (e == ETIMEDOUT) {
                 timed_out = 1;
                 break;
@@ -216,7 +184,7 @@ static int wake(mc_cond *cp, int n, const char *what)
         return bad(cp, what);
     __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST))
-        futex_wake(&c->seq, n);
+        mc__futex_wake(&c->seq, n);
     return 0;
 }
 

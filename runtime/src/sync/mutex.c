@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "os/spin.h"
 #include "sync/mutex_internal.h"
 
 int mc__mutex_bad(const void *m, const char *what)
@@ -120,14 +121,7 @@ int mc_mutex_timedlock(mc_mutex *mx, int64_t timeout_ms)
     /* Fast path: no clock read when the mutex is free. */
     int e = pthread_mutex_trylock(&m->pm);
     if (e == EBUSY && timeout_ms > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(timeout_ms / 1000);
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = mc__deadline_ms(timeout_ms);
         /* CLOCK_MONOTONIC: a wall-clock change does not move the deadline */
         e = pthread_mutex_clocklock(&m->pm, CLOCK_MONOTONIC, &ts);
     } else if (e == EBUSY) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "os/spin.h"
 #include "mcore/sem.h"
 
 #define MC__SEM_MAGIC 0x4d435345u /* "MCSE" */
@@ -118,14 +119,7 @@ int mc_sem_timedwait(mc_sem *sp, int64_t timeout_ms)
         return mc__err(MC_EINVAL, "mc_sem_timedwait: negative timeout");
     if (sem_trywait(&s->s) == 0) /* no clock read when a token is there */
         return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(timeout_ms / 1000);
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = mc__deadline_ms(timeout_ms);
     for (;;) {
         /* an absolute deadline: a restart after EINTR does not extend it */
         if (sem_clockwait(&s->s, CLOCK_MONOTONIC, &ts) == 0)
