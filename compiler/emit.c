@@ -330,6 +330,28 @@ static void ind(FILE *f, int n)
     fprintf(f, "%*s", 4 * n, "");
 }
 
+/* Open a loop over the elements of fixed array t, whose value is v (and,
+ * for two-sided walkers, w).  *ev (and *ew) receive the element
+ * expressions; `extra` is added to the loop's
+ * condition.  Close it with close_block. */
+static void open_fixed(emitter *e, const ast_type *t, val v, val w, char **ev,
+                      char **ew, int lv, const char *extra)
+{
+    int k = e->tmp++;
+    ind(e->c, lv);
+    fprintf(e->c, "for (size_t i%d = 0; i%d < %llu%s; i%d++) {\n", k, k,
+            (unsigned long long)t->count->res.mag, extra, k);
+    *ev = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+    if (ew)
+        *ew = fmt("%s%s[i%d]", w.e, w.nest ? ".v" : "", k);
+}
+
+static void close_block(emitter *e, int lv)
+{
+    ind(e->c, lv);
+    fputs("}\n", e->c);
+}
+
 static void gen_copy(emitter *e, const ast_type *t, val d, val s, int lv);
 static void gen_trace(emitter *e, const ast_type *t, val v, int lv);
 static void gen_marshal(emitter *e, const ast_type *t, val v, int lv);
@@ -407,15 +429,9 @@ static void gen_copy(emitter *e, const ast_type *t, val d, val s, int lv)
     case AST_T_FIXED: {
         if (!has_ptr(t->elem) && !has_sync(t->elem))
             break;
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
-                (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", d.e, d.nest ? ".v" : "", k);
-        b = fmt("%s%s[i%d]", s.e, s.nest ? ".v" : "", k);
+        open_fixed(e, t, d, s, &a, &b, lv, "");
         gen_copy(e, t->elem, (val){a, NULL, 1}, (val){b, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a), free(b);
         break;
     }
@@ -470,14 +486,9 @@ static void gen_trace(emitter *e, const ast_type *t, val v, int lv)
     case AST_T_FIXED: {
         if (!has_ptr(t->elem))
             break;
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
-                (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        open_fixed(e, t, v, v, &a, NULL, lv, "");
         gen_trace(e, t->elem, (val){a, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a);
         break;
     }
@@ -543,14 +554,9 @@ static void gen_marshal(emitter *e, const ast_type *t, val v, int lv)
         break;
     }
     case AST_T_FIXED: {
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
-                (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        open_fixed(e, t, v, v, &a, NULL, lv, "");
         gen_marshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a);
         break;
     }
@@ -626,14 +632,9 @@ static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
         break;
     }
     case AST_T_FIXED: {
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu && !r->err; i%d++) {\n",
-                k, k, (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        open_fixed(e, t, v, v, &a, NULL, lv, " && !r->err");
         gen_unmarshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a);
         break;
     }
@@ -742,14 +743,9 @@ static void gen_hash(emitter *e, const ast_type *t, val v, int lv)
         break;
     }
     case AST_T_FIXED: {
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
-                (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", v.e, v.nest ? ".v" : "", k);
+        open_fixed(e, t, v, v, &a, NULL, lv, "");
         gen_hash(e, t->elem, (val){a, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a);
         break;
     }
@@ -830,15 +826,9 @@ static void gen_equal(emitter *e, const ast_type *t, val x, val y, int lv)
         break;
     }
     case AST_T_FIXED: {
-        int k = e->tmp++;
-        ind(c, lv);
-        fprintf(c, "for (size_t i%d = 0; i%d < %llu; i%d++) {\n", k, k,
-                (unsigned long long)t->count->res.mag, k);
-        a = fmt("%s%s[i%d]", x.e, x.nest ? ".v" : "", k);
-        b = fmt("%s%s[i%d]", y.e, y.nest ? ".v" : "", k);
+        open_fixed(e, t, x, y, &a, &b, lv, "");
         gen_equal(e, t->elem, (val){a, NULL, 1}, (val){b, NULL, 1}, lv + 1);
-        ind(c, lv);
-        fputs("}\n", c);
+        close_block(e, lv);
         free(a), free(b);
         break;
     }
