@@ -421,6 +421,7 @@ static void drv_idle_sender(const void *arg, size_t len)
         return;
     static tbuf b;
     tmsg_fill(&b, 2, 0, 3);
+    mc_camlbox_sender_set_spin(s, 0); /* sleep at once on the full box */
     int64_t c0 = cpu_ms(), t0 = tu_now_ms();
     W_RC(mc_camlbox_send(s, &b.m), 0); /* blocks: the box is full */
     int64_t cpu = cpu_ms() - c0, wall = tu_now_ms() - t0;
@@ -446,6 +447,14 @@ static void drv_idle(const void *arg, size_t len)
     W_CHECK(wall >= 550, "the wait returned after %" PRId64 " ms", wall);
     W_CHECK(cpu < 60, "a receiver idle %" PRId64 " ms used %" PRId64
             " ms of CPU", wall, cpu);
+    /* the bound is the box's setting: a long one does poll (and burns) */
+    mc_camlbox_set_spin(box, 200000);
+    c0 = cpu_ms();
+    W_RC(mc_camlbox_wait(box, 150, slots, 1, &n), MC_ETIMEDOUT);
+    cpu = cpu_ms() - c0;
+    W_CHECK(cpu >= 15, "a 200 ms spin setting polled only %" PRId64 " ms",
+            cpu);
+    mc_camlbox_set_spin(box, 50);
     /* fill the box, then a second sender blocks on it for 600 ms */
     mc_camlbox_sender *s;
     static tbuf b;
