@@ -115,6 +115,29 @@ static void test_owned_strings(void **state)
     fx_free_graph(&fx_Strs_type, s);
 }
 
+/* Local copies pack strings (no alignment) between records: every record
+ * after a string of odd length must still be aligned for its type. */
+static void check_tree_aligned(const fx_Tree *t)
+{
+    for (; t; t = t->right) {
+        if ((uintptr_t)t % _Alignof(fx_Tree))
+            fail_msg("tree node %p is misaligned", (const void *)t);
+        check_tree_aligned(t->left);
+    }
+}
+
+static void test_packed_strings(void **state)
+{
+    (void)state;
+    fx_Tree *t = fx_new_tree(6, 1); /* labels of several lengths */
+    void *c = NULL;
+    tu_assert_rc(mc_local_copy(&fx_Tree_type, t, &c), 0);
+    check_tree_aligned(c);
+    assert_true(fx_equal(&fx_Tree_type, t, c, NULL, 0));
+    mc_local_free(c);
+    fx_free_graph(&fx_Tree_type, t);
+}
+
 static void test_deep_list(void **state)
 {
     (void)state;
@@ -201,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_string_root),
         cmocka_unit_test(test_sharing_and_cycles),
         cmocka_unit_test(test_owned_strings),
+        cmocka_unit_test(test_packed_strings),
         cmocka_unit_test(test_deep_list),
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_errors),

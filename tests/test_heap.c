@@ -923,6 +923,88 @@ static void test_dead_reader(void **state)
     tu_end();
 }
 
+/* ----------------------------------------------- strings out of a heap */
+
+/* Copies out of a heap take a string's length from its block (no strlen):
+ * a block longer than its string, one with no NUL at all (written by hand
+ * through mc_heap_alloc), an empty string and a string of a block of its
+ * own (past the large-block size) must all come out as C strings. */
+static int put_strings(mc_mut *mut, void *rootp, void *ctx)
+{
+    fx_Root *root = rootp;
+    char *big = ctx;
+    void *sh;
+    int rc = mc_heap_alloc(mut, &mc_type_bytes, 64, &sh);
+    if (rc)
+        return rc;
+    strcpy(sh, "short"); /* 6 of 64 bytes */
+    root->scratch = sh;
+    fx_Rec *r = fx_new_rec(1, 1.0, big);
+    rc = mc_heap_add(mut, &fx_Rec_type, r, &sh);
+    fx_free_graph(&fx_Rec_type, r);
+    if (rc)
+        return rc;
+    root->recs[0] = sh;
+    r = fx_new_rec(2, 2.0, "");
+    rc = mc_heap_add(mut, &fx_Rec_type, r, &sh);
+    fx_free_graph(&fx_Rec_type, r);
+    root->recs[1] = sh;
+    return rc;
+}
+
+static int unterminate(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    memset(((fx_Root *)rootp)->scratch, 'x', 64);
+    return 0;
+}
+
+static void drv_heap_strings(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    size_t n = 3 * MC__LARGE_BLOCK + 5;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    W_RC(mc_heap_modify(heap, put_strings, big), 0);
+    W_RC(mc_heap_gc(heap), 0); /* MC_DEBUG: verified */
+    void *c = NULL;
+    W_RC(mc_heap_root_c(heap, &c), 0);
+    fx_Root *cr = c;
+    W_CHECK(cr && cr->scratch && strcmp(cr->scratch, "short") == 0,
+            "a string shorter than its block");
+    W_CHECK(cr && cr->recs[0] && strcmp(cr->recs[0]->s, big) == 0,
+            "a large string");
+    W_CHECK(cr && cr->recs[1] && strcmp(cr->recs[1]->s, "") == 0,
+            "an empty string");
+    mc_local_free(c);
+    W_RC(mc_heap_modify(heap, unterminate, NULL), 0);
+    W_RC(mc_heap_root_c(heap, &c), 0);
+    cr = c;
+    W_CHECK(cr && cr->scratch && strlen(cr->scratch) == 63 &&
+                cr->scratch[0] == 'x' && cr->scratch[62] == 'x',
+            "a block without a NUL comes out terminated");
+    mc_local_free(c);
+    free(big);
+    drop_heap(pool, heap);
+}
+
+static void test_heap_strings(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_heap_strings, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -942,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_reader),
+        cmocka_unit_test(test_heap_strings),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -7,14 +7,14 @@
  * (MC_EINVAL), never crashing and never allocating more than the input can
  * justify.
  *
- *   envelope  "mcM1" | u64 type id | root element | object bodies
+ *   envelope  "mcM2" | u64 type id | root element | object bodies
  *   pointer   u8 tag: 0 NULL, 1 new object (u64 count; its body comes
- *             later, in the order objects were first met), 2 earlier object
- *             (u64 index; references only)
+ *             later: bodies are taken from a stack, the object met last
+ *             first), 2 earlier object (u64 index; references only)
  *   string    a pointer to a bytes object holding the NUL
  *
- * Bodies are written breadth first from a queue, so deep structures use no
- * C stack; references (&T) keep sharing and cycles, owned pointers do not.
+ * Bodies are written depth first from an explicit stack, so deep
+ * structures use no C stack and little memory; references (&T) keep sharing and cycles, owned pointers do not.
  * Generated code (mcidl) writes each element's fields with the mc_put_* /
  * mc_get_* calls below, in declaration order.
  */

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "mcore/sref.h"
+#include "mem/copy.h"
 #include "mem/heap_descr.h"
 
 typedef struct cell {
@@ -97,8 +98,8 @@ static int read_copy(const void *root, void *ctx)
 {
     const cell *c = root;
     struct read_ctx *r = ctx;
-    return mc_local_copy(c->type, __atomic_load_n(&c->value,
-                                                  __ATOMIC_ACQUIRE), r->copy);
+    return mc__local_copy_heap(
+        c->type, __atomic_load_n(&c->value, __ATOMIC_ACQUIRE), r->copy);
 }
 
 static int read_pinned(const void *root, void *ctx)

@@ -1,7 +1,10 @@
 /* marshal.c: the portable encoding (see mcore/marshal.h).
  *
  * Writer and reader walk the same order: the root element, then the bodies
- * of the objects met, first met first served (a FIFO).  Bytes objects
+ * of the objects met, the last met first (a stack: depth first, so what is
+ * pending stays small, about the fan-out along one path, and a body is
+ * written while its parent is still in cache; a FIFO held every array's
+ * elements at once, megabytes for a large graph).  Bytes objects
  * (strings) are leaves: their body follows their pointer at once.  Every
  * new object gets the next index on both sides, so a reference can name an
  * object already written by its index.
@@ -12,9 +15,10 @@
 #include "common.h"
 #include "mcore/marshal.h"
 #include "mem/arena.h"
+#include "mem/bytes.h"
 #include "util/idmap.h"
 
-#define MAGIC "mcM1"
+#define MAGIC "mcM2" /* 2: bodies depth first (1 was breadth first) */
 
 enum { TAG_NULL = 0, TAG_NEW = 1, TAG_OLD = 2 };
 
@@ -24,9 +28,9 @@ typedef struct item {
     const void *src;  /* writer: the object; reader: its local copy */
 } item;
 
-typedef struct queue {
+typedef struct queue { /* a stack of objects whose bodies are pending */
     item *v;
-    size_t head, n, cap;
+    size_t n, cap;
 } queue;
 
 static int q_push(queue *q, item it)
@@ -136,9 +140,38 @@ void mc_put_ref(mc_writer *w, const mc_type *t, size_t count, const void *p)
     put_ptr(w, t, count, p, 1);
 }
 
+/* Strings are most objects of a typical graph: tag, count and bytes are
+ * stored at once when the buffer has room, else put_ptr does it all. */
 void mc_put_str(mc_writer *w, const char *s)
 {
-    put_ptr(w, &mc_type_bytes, s ? strlen(s) + 1 : 0, s, 0);
+    size_t n;
+    if (!s) {
+        mc_put_u8(w, TAG_NULL);
+        return;
+    }
+#if MC__SHORT_STR
+    __m128i v;
+    if ((size_t)(w->end - w->p) >= 9 + 16 && (n = mc__short_str(s, &v))) {
+        uint64_t n64 = n;
+        w->p[0] = TAG_NEW;
+        memcpy(w->p + 1, &n64, 8);
+        /* the bytes past the NUL are zeros inside the buffer's room: the
+         * next put overwrites them */
+        _mm_storeu_si128((__m128i *)(void *)(w->p + 9), v);
+        w->p += 9 + n;
+        return;
+    }
+#endif
+    n = strlen(s) + 1;
+    if ((size_t)(w->end - w->p) >= 9 + n) {
+        uint64_t n64 = n;
+        w->p[0] = TAG_NEW;
+        memcpy(w->p + 1, &n64, 8);
+        mc__copy_bytes((char *)w->p + 9, s, n);
+        w->p += 9 + n;
+        return;
+    }
+    put_ptr(w, &mc_type_bytes, n, s, 0);
 }
 
 int mc_marshal(const mc_type *t, const void *value, void **bytes, size_t *len)
@@ -175,8 +208,8 @@ int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
     } else {
         put_body(&w, t, 1, value);
     }
-    while (!w.err && s.q.head < s.q.n) {
-        item it = s.q.v[s.q.head++];
+    while (!w.err && s.q.n) {
+        item it = s.q.v[--s.q.n];
         put_body(&w, it.t, it.count, it.src);
     }
     free(s.q.v);
@@ -317,6 +350,28 @@ int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p)
 
 int mc_get_str(mc_reader *r, char **s)
 {
+    /* the usual case without get_ptr's generality: a new string whose
+     * bytes are all in the input, copied into the arena unzeroed and
+     * packed (strings need no alignment) */
+    rstate *st = r->priv;
+    if (!r->err && (size_t)(r->end - r->p) >= 9 && r->p[0] == TAG_NEW) {
+        uint64_t v;
+        memcpy(&v, r->p + 1, 8);
+        const char *src = (const char *)r->p + 9;
+        if (v >= 1 && v <= (uint64_t)(r->end - r->p) - 9 &&
+            src[v - 1] == '\0' && strlen(src) == v - 1) {
+            size_t n = (size_t)v;
+            mc__arena *a = &st->arena;
+            char *d = mc__arena_carve(&a->bump, a->end, 1, n);
+            int err = 0;
+            if (!d && !(d = mc__arena_alloc_raw(a, &mc_type_bytes, n, &err)))
+                return r->err = err;
+            mc__copy_bytes(d, src, n);
+            r->p += 9 + n;
+            *s = d;
+            return 0;
+        }
+    }
     size_t n;
     if (get_ptr(r, &mc_type_bytes, &n, (void **)s, 0))
         return r->err;
@@ -337,8 +392,12 @@ int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
     uint64_t id = 0;
     void *root = NULL;
     int err = 0;
-    if (mc_get_raw(&r, magic, 4) || memcmp(magic, MAGIC, 4) != 0)
+    if (mc_get_raw(&r, magic, 4) || memcmp(magic, MAGIC, 3) != 0)
         bad(&r, "not mcore bytes (bad magic)");
+    else if (magic[3] != MAGIC[3])
+        r.err = mc__err(MC_EINVAL, "unmarshal: mcore bytes of another "
+                        "version of the encoding (%c; this is %c)",
+                        magic[3], MAGIC[3]);
     else if (!mc_get_u64(&r, &id) && id != t->id)
         r.err = mc__err(MC_ETYPE, "unmarshal: bytes of type %016llx, not %s "
                         "(%016llx)", (unsigned long long)id, t->name,
@@ -355,8 +414,8 @@ int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
             (((char *)root)[n - 1] != '\0' || strlen(root) != n - 1))
             bad(&r, "a string that is not one NUL-terminated run");
     }
-    while (!r.err && s.q.head < s.q.n) {
-        item it = s.q.v[s.q.head++];
+    while (!r.err && s.q.n) {
+        item it = s.q.v[--s.q.n];
         get_body(&r, it.t, it.count, (void *)it.src);
     }
     if (!r.err && r.p != r.end)

@@ -19,8 +19,12 @@ _Static_assert(sizeof(mc__arena_block) == 16, "the root must stay 16-aligned");
 /* Freed blocks of the full size are kept per thread for the next copy, up
  * to CACHE_MAX bytes: malloc would give their pages back to the system
  * (trimming the top of the heap) and every copy would fault them in again,
- * which costs more than the copy itself on this kind of machine. */
-#define CACHE_MAX ((size_t)16 << 20)
+ * which costs more than the copy itself on this kind of machine.  64 MB
+ * covers a program that holds a few copies of a 10 MB value at a time
+ * (bench/idl: a local copy and an unmarshalled one; with 16 MB the second
+ * faulted half its blocks in every round); a thread that makes no large
+ * copies keeps nothing. */
+#define CACHE_MAX ((size_t)64 << 20)
 
 static _Thread_local struct {
     mc__arena_block *head;

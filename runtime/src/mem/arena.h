@@ -7,6 +7,7 @@
 #define MC_MEM_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mcore/type.h"
 
@@ -19,6 +20,26 @@ typedef struct mc__arena {
 } mc__arena;
 
 void mc__arena_init(mc__arena *a);
+
+/* Carve n bytes aligned to align (a power of two, at most 16) from the bump space [*bump,
+ * end) of the current block; NULL if they do not fit (then the caller goes
+ * through mc__arena_alloc, which opens a new block).  Never 0 bytes: two
+ * allocations must not share an address (copies of this copy would merge
+ * them). */
+static inline void *mc__arena_carve(char **bump, const char *end,
+                                    size_t align, size_t n)
+{
+    if (!*bump)
+        return NULL;
+    char *p =
+        (char *)(((uintptr_t)*bump + align - 1) & ~(uintptr_t)(align - 1));
+    if (n == 0)
+        n = 1;
+    if (p > end || n > (size_t)(end - p))
+        return NULL;
+    *bump = p + n;
+    return p;
+}
 
 /* count zeroed elements of t, aligned for t (at least 8).  NULL on failure,
  * with *err set and the detail recorded: MC_EINVAL (alignment above 16),

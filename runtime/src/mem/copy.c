@@ -13,7 +13,9 @@
 
 #include "common.h"
 #include "mem/arena.h"
+#include "mem/bytes.h"
 #include "mem/copy.h"
+#include "mem/heap_internal.h"
 
 /* The leaf type of strings: elements of one byte, nothing to trace. */
 const mc_type mc_type_bytes = {
@@ -116,7 +118,11 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->init_sync = 0;
     c->raw = 0;
     c->err = 0;
-    c->allocs = 0;
+    c->src_heap = 0;
+    c->bump_kind = MC__BUMP_NONE;
+    c->bump = c->bump_end = c->bump_start = NULL;
+    memset(c->hc_t, 0, sizeof c->hc_t);
+    c->hw_bytes = 0;
     c->work = c->work_inline;
     c->whead = c->nwork = 0;
     c->capwork = MC__COPY_WORK;
@@ -188,19 +194,111 @@ static int init_sync_all(mc_copier *c, const mc_type *t, char *dst,
          ? init_sync_all((c), (t), (char *)(dst), (count))                 \
          : 0)
 
+/* count elements of t in the target, zeroed unless raw (the caller fills
+ * them at once).  Carved inline from the bump region when they fit; else
+ * the target's hook, which also opens a new region.  NULL: c->err set. */
+static inline void *target_alloc(mc_copier *c, const mc_type *t,
+                                 size_t count, int raw)
+{
+    size_t n;
+    void *p = NULL;
+    if (MC_LIKELY(!__builtin_mul_overflow(count, t->size, &n))) {
+        if (c->bump_kind == MC__BUMP_HEAP) {
+            unsigned s = mc__copy_hslot(t);
+            if (MC_LIKELY(c->hc_t[s] == t))
+                p = mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n,
+                                   count);
+        } else if (c->bump_kind == MC__BUMP_ARENA && t->align <= 16) {
+            p = mc__arena_carve(&c->bump, c->bump_end,
+                                t->align < 8 ? 8 : t->align, n);
+        }
+        if (p) {
+            if (!raw)
+                memset(p, 0, n);
+            return p;
+        }
+    }
+    c->raw = raw;
+    p = c->alloc(c, t, count);
+    c->raw = 0;
+    if (!p)
+        fail(c, MC_ENOMEM);
+    return p;
+}
+
+/* n bytes of mc_type_bytes for a string (raw): target_alloc without the
+ * type cache, and packed (strings need no alignment) in an arena. */
+static inline __attribute__((always_inline)) char *
+bytes_alloc(mc_copier *c, size_t n)
+{
+    void *p = NULL;
+    if (c->bump_kind == MC__BUMP_HEAP) {
+        if (MC_LIKELY(c->hw_bytes != 0))
+            p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, n, n);
+    } else if (c->bump_kind == MC__BUMP_ARENA) {
+        p = mc__arena_carve(&c->bump, c->bump_end, 1, n);
+    }
+    return MC_LIKELY(p != NULL) ? p : target_alloc(c, &mc_type_bytes, n, 1);
+}
+
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     if (!c || !t || c->err)
         return NULL;
-    void *p = c->alloc(c, t, count);
-    if (!p) {
-        fail(c, MC_ENOMEM);
+    void *p = target_alloc(c, t, count, 0);
+    if (!p)
         return NULL;
-    }
-    c->allocs++;
     if (RUN_INIT_SYNC(c, t, p, count))
         return NULL;
     return p;
+}
+
+/* One string (NULL allowed) into *dst_field: mc_copy_str without its
+ * argument checks, inlined where strings are copied in bulk.  Strings are
+ * most allocations of a typical graph, so this path has no calls but
+ * strlen. */
+static inline __attribute__((always_inline)) int
+copy_str(mc_copier *c, const char *s, char **dst_field)
+{
+    if (!s) {
+        *dst_field = NULL;
+        return 0;
+    }
+    size_t n;
+    char *d;
+    if (c->src_heap) {
+        /* the block's count, at least the NUL; terminated below whatever
+         * was written into the block */
+        n = mc__heap_count(s);
+        if (n == 0)
+            n = 1;
+    } else {
+#if MC__SHORT_STR
+        /* most strings are short: find the NUL in one 16-byte load and
+         * store the string from the register */
+        __m128i v;
+        if ((n = mc__short_str(s, &v)) != 0) {
+            if (MC_UNLIKELY(!(d = bytes_alloc(c, n))))
+                return c->err;
+            if (c->bump_kind == MC__BUMP_HEAP) /* payloads are >= 16 */
+                _mm_storeu_si128((__m128i *)(void *)d, v);
+            else
+                mc__copy_bytes(d, s, n);
+            goto done;
+        }
+#endif
+        n = strlen(s) + 1;
+    }
+    d = bytes_alloc(c, n);
+    if (MC_UNLIKELY(!d))
+        return c->err;
+    mc__copy_bytes(d, s, n);
+    d[n - 1] = '\0';
+#if MC__SHORT_STR
+done:
+#endif
+    *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
+    return 0;
 }
 
 /* Make the target of allocation src (count elements of t); *dst gets the
@@ -215,19 +313,25 @@ static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
         *dst = d;
         return 0;
     }
-    /* a leaf is filled by the memcpy below, and some types' copy routines
+    /* a leaf is filled by the copy below, and some types' copy routines
      * write every byte: then the target need not zero the block */
-    c->raw = !t->copy || (t->flags & MC_TYPE_COPY_FILLS);
-    d = c->alloc(c, t, count);
-    c->raw = 0;
+    d = target_alloc(c, t, count,
+                     !t->copy || (t->flags & MC_TYPE_COPY_FILLS));
     if (!d)
-        return fail(c, MC_ENOMEM);
-    c->allocs++;
+        return c->err;
     if (shared && (rc = visited_put(c, src, d)))
         return fail(c, rc);
     if (!t->copy) {
-        memcpy(d, src, count * t->size);
+        mc__copy_bytes(d, src, count * t->size);
         rc = RUN_INIT_SYNC(c, t, d, count);
+    } else if (t == &mc_type_str) {
+        /* strings are leaves: copied now, while the array is in cache,
+         * without the queue and a call per element */
+        char *const *ss = src;
+        char **ds = d;
+        rc = 0;
+        for (size_t i = 0; i < count && !rc; i++)
+            rc = copy_str(c, ss[i], &ds[i]);
     } else {
         rc = push_work(c, t, count, src, d);
     }
@@ -254,7 +358,7 @@ static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
     int rc = copy_alloc(c, t, count, src, &d, shared);
     if (rc)
         return rc;
-    *dst_field = c->reloc ? c->reloc(c, d) : d;
+    *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
     return 0;
 }
 
@@ -272,11 +376,11 @@ int mc_copy_own(mc_copier *c, const mc_type *t, size_t count,
 
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
 {
-    if (MC_UNLIKELY(!src_field || !dst_field))
+    if (MC_UNLIKELY(!c || !src_field || !dst_field))
         return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
-    size_t n = *src_field ? strlen(*src_field) + 1 : 0;
-    return copy_field(c, &mc_type_bytes, n, (void *const *)src_field,
-                      (void **)dst_field, 0);
+    if (MC_UNLIKELY(c->err))
+        return c->err;
+    return copy_str(c, *src_field, dst_field);
 }
 
 /* Copy the elements of every queued allocation; each may queue more. */
@@ -316,13 +420,21 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
 
 /* --------------------------------------------------------- local copies */
 
+/* The slow path: the arena takes back its bump pointer, allocates (in a
+ * new block if need be) and lends the region again. */
 static void *arena_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
-    return c->raw ? mc__arena_alloc_raw(c->target, t, count, &c->err)
-                  : mc__arena_alloc(c->target, t, count, &c->err);
+    mc__arena *a = c->target;
+    a->bump = c->bump;
+    void *p = c->raw ? mc__arena_alloc_raw(a, t, count, &c->err)
+                     : mc__arena_alloc(a, t, count, &c->err);
+    c->bump = a->bump;
+    c->bump_end = a->end;
+    return p;
 }
 
-int mc_local_copy(const mc_type *t, const void *value, void **copy)
+static int local_copy(const mc_type *t, const void *value, void **copy,
+                      int src_heap)
 {
     if (!t || !value || !copy)
         return mc__err(MC_EINVAL, "mc_local_copy: NULL argument");
@@ -330,6 +442,9 @@ int mc_local_copy(const mc_type *t, const void *value, void **copy)
     mc__arena_init(&a);
     mc_copier c;
     mc__copier_init(&c, arena_alloc, NULL, &a);
+    c.src_heap = src_heap;
+    c.bump_kind = MC__BUMP_ARENA; /* a.bump is NULL: the first allocation
+                                     opens the first block */
     void *root;
     int rc = mc__copy_root(&c, t, 1, value, &root);
     mc__copier_fini(&c);
@@ -340,6 +455,16 @@ int mc_local_copy(const mc_type *t, const void *value, void **copy)
     /* The root was the first allocation: it starts the first block. */
     *copy = root;
     return 0;
+}
+
+int mc_local_copy(const mc_type *t, const void *value, void **copy)
+{
+    return local_copy(t, value, copy, 0);
+}
+
+int mc__local_copy_heap(const mc_type *t, const void *value, void **copy)
+{
+    return local_copy(t, value, copy, 1);
 }
 
 void mc_local_free(void *copy)

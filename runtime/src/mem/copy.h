@@ -52,6 +52,18 @@ typedef void *mc__copy_alloc_fn(mc_copier *c, const mc_type *t,
  * stores the receiver's.  NULL hook: the same address (heaps, local). */
 typedef void *mc__copy_reloc_fn(mc_copier *c, void *dst);
 
+/* How the copier carves allocations inline from the target's bump region
+ * (copy.c: target_alloc); the alloc hook is the slow path, and refreshes
+ * the region.  A call per allocation was most of the cost of a copy. */
+enum {
+    MC__BUMP_NONE,  /* every allocation through the hook (camlbox slots) */
+    MC__BUMP_ARENA, /* local arena: aligned bytes, no header */
+    MC__BUMP_HEAP,  /* heap chunk: a block header before each payload */
+};
+
+/* Entries of the copier's type -> heap block header cache. */
+#define MC__COPY_HCACHE 8
+
 struct mc_copier {
     mc__copy_alloc_fn *alloc;
     mc__copy_reloc_fn *reloc;
@@ -60,8 +72,17 @@ struct mc_copier {
     int raw;            /* set around the allocation of a leaf that is
                            filled at once: the target need not zero it */
     int err;            /* first error (MC_E*), 0 while all is well */
-    /* allocations made through this copier (heaps count bytes with it) */
-    size_t allocs;
+    /* nonzero: the source is a heap's value, so a string's length is in
+     * its block header (no strlen over cold memory) */
+    int src_heap;
+
+    int bump_kind;              /* MC__BUMP_* */
+    char *bump, *bump_end;      /* the open region, set by the target */
+    char *bump_start;           /* heap: where the region started */
+    /* heap: header word 0 of each type seen (filled by the slow path) */
+    const mc_type *hc_t[MC__COPY_HCACHE];
+    uint64_t hc_w[MC__COPY_HCACHE];
+    uint64_t hw_bytes;          /* heap: the same for strings (0: unknown) */
 
     mc__copy_work *work;        /* queue of pending allocations: taken in
                                    the order they were met, which follows
@@ -87,6 +108,17 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
  * frees it, or lets the collector do so). */
 int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
                   const void *src, void **dst);
+
+/* The slot of t in the copier's header cache. */
+static inline unsigned mc__copy_hslot(const mc_type *t)
+{
+    uintptr_t a = (uintptr_t)t;
+    return (unsigned)((a >> 4) ^ (a >> 9)) & (MC__COPY_HCACHE - 1);
+}
+
+/* mc_local_copy of a value that lives in a heap (mc_heap_root_c, sref
+ * reads): the same copy, with string lengths read from block headers. */
+int mc__local_copy_heap(const mc_type *t, const void *value, void **copy);
 
 /* Release the copier's own memory (work list, table). */
 void mc__copier_fini(mc_copier *c);

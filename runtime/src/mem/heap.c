@@ -312,15 +312,45 @@ static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
     return 0;
 }
 
+/* A copy into a heap carves its blocks from the current chunk's bump space
+ * itself (copy.c) and moves the chunk's top over them here, in one store,
+ * when it needs the allocator or ends: blocks above top are free space
+ * until then, so a crash in between loses nothing (heap_internal.h). */
+static void copy_commit(mc_copier *c, mc_heap *h)
+{
+    if (c->bump && h->cur && c->bump != h->cur->top) {
+        h->alloc_since_gc += (size_t)(c->bump - c->bump_start);
+        h->cur->top = c->bump;
+    }
+}
+
+static void copy_open(mc_copier *c, mc_heap *h)
+{
+    mc__chunk *cur = h->cur;
+    c->bump = c->bump_start = cur ? cur->top : NULL;
+    c->bump_end = cur ? cur->end : NULL;
+}
+
+/* The slow path: a block the region has no room for (or of a type not yet
+ * in the copier's header cache) from the allocator, then a fresh region. */
 static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     mc_mut *m = c->target;
+    copy_commit(c, m->h);
     void *p;
     int rc = heap_alloc(m->h, m, t, count, &p, c->raw);
+    copy_open(c, m->h);
     if (rc) {
         c->err = rc;
         return NULL;
     }
+    /* heap_alloc went through type_index: the block's header is the
+     * template for the next blocks of t */
+    unsigned s = mc__copy_hslot(t);
+    c->hc_t[s] = t;
+    c->hc_w[s] = mc__ld(mc__hdr(p)) & 0xffffffffull; /* state, type */
+    if (t == &mc_type_bytes)
+        c->hw_bytes = c->hc_w[s];
     return p;
 }
 
@@ -330,7 +360,10 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     mc_copier c;
     mc__copier_init(&c, heap_copy_alloc, NULL, m);
     c.init_sync = 1;
+    c.bump_kind = MC__BUMP_HEAP;
+    copy_open(&c, m->h);
     int rc = mc__copy_root(&c, t, 1, value, out);
+    copy_commit(&c, m->h);
     mc__copier_fini(&c);
     return rc;
 }
@@ -799,7 +832,7 @@ struct copy_ctx {
 static int copy_root_fn(const void *root, void *ctx)
 {
     struct copy_ctx *c = ctx;
-    return mc_local_copy(c->t, root, c->copy);
+    return mc__local_copy_heap(c->t, root, c->copy);
 }
 
 int mc_heap_root_c(mc_heap *heap, void **copy)

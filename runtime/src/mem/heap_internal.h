@@ -184,6 +184,36 @@ static inline size_t mc__heap_block_bytes(const mc_type *t, size_t count)
     return MC__HDR + ((n + MC__GRAN - 1) & ~(size_t)(MC__GRAN - 1));
 }
 
+/* Carve a block for `count` elements (n payload bytes) from the bump space
+ * [*bump, end) of the current chunk, with header word w0 (state and type;
+ * the size is added here); NULL if it does not fit or is a large block.
+ * The caller moves the chunk's top over what it carved later, in one store
+ * (heap.c: copies): blocks above top are bump space, so a crash before that
+ * store leaves them free, as the tiling rule wants. */
+static inline void *mc__heap_carve(char **bump, const char *end, uint64_t w0,
+                                   size_t n, size_t count)
+{
+    if (__builtin_expect(n > MC__LARGE_BLOCK - MC__HDR, 0))
+        return NULL;
+    size_t pay = (n + MC__GRAN - 1) & ~(size_t)(MC__GRAN - 1);
+    size_t bytes = MC__HDR + (pay ? pay : MC__GRAN);
+    if (__builtin_expect(bytes > (size_t)(end - *bump), 0))
+        return NULL;
+    mc__block *b = (mc__block *)*bump;
+    /* bump allocation walks fresh memory: ask for the lines ahead now */
+    __builtin_prefetch(*bump + 512, 1, 3);
+    b->w1 = count;
+    mc__st(b, w0 | (uint64_t)(bytes / MC__GRAN) << 32);
+    *bump += bytes;
+    return b + 1;
+}
+
+/* The element count of the allocated block whose payload is p. */
+static inline size_t mc__heap_count(const void *p)
+{
+    return (size_t)mc__hdr(p)->w1;
+}
+
 /* Free-list class of a free block of `bytes` (a multiple of MC__GRAN). */
 unsigned mc__heap_class(size_t bytes);
 
