@@ -140,6 +140,17 @@ void mc_put_ref(mc_writer *w, const mc_type *t, size_t count, const void *p)
     put_ptr(w, t, count, p, 1);
 }
 
+/* A new object's pointer: its tag and u64 count (the caller checked
+ * that the buffer has room). */
+#define NEW_HEAD 9
+static inline void put_new_head(mc_writer *w, size_t n)
+{
+    uint64_t n64 = n;
+    w->p[0] = TAG_NEW;
+    memcpy(w->p + 1, &n64, 8);
+    w->p += NEW_HEAD;
+}
+
 /* Strings are most objects of a typical graph: tag, count and bytes are
  * stored at once when the buffer has room, else put_ptr does it all. */
 void mc_put_str(mc_writer *w, const char *s)
@@ -151,24 +162,21 @@ void mc_put_str(mc_writer *w, const char *s)
     }
 #if MC__SHORT_STR
     __m128i v;
-    if ((size_t)(w->end - w->p) >= 9 + 16 && (n = mc__short_str(s, &v))) {
-        uint64_t n64 = n;
-        w->p[0] = TAG_NEW;
-        memcpy(w->p + 1, &n64, 8);
+    if ((size_t)(w->end - w->p) >= NEW_HEAD + 16 &&
+        (n = mc__short_str(s, &v))) {
+        put_new_head(w, n);
         /* the bytes past the NUL are zeros inside the buffer's room: the
          * next put overwrites them */
-        _mm_storeu_si128((__m128i *)(void *)(w->p + 9), v);
-        w->p += 9 + n;
+        _mm_storeu_si128((__m128i *)(void *)w->p, v);
+        w->p += n;
         return;
     }
 #endif
     n = strlen(s) + 1;
-    if ((size_t)(w->end - w->p) >= 9 + n) {
-        uint64_t n64 = n;
-        w->p[0] = TAG_NEW;
-        memcpy(w->p + 1, &n64, 8);
-        mc__copy_bytes((char *)w->p + 9, s, n);
-        w->p += 9 + n;
+    if ((size_t)(w->end - w->p) >= NEW_HEAD + n) {
+        put_new_head(w, n);
+        mc__copy_bytes((char *)w->p, s, n);
+        w->p += n;
         return;
     }
     put_ptr(w, &mc_type_bytes, n, s, 0);
@@ -354,11 +362,12 @@ int mc_get_str(mc_reader *r, char **s)
      * bytes are all in the input, copied into the arena unzeroed and
      * packed (strings need no alignment) */
     rstate *st = r->priv;
-    if (!r->err && (size_t)(r->end - r->p) >= 9 && r->p[0] == TAG_NEW) {
+    if (!r->err && (size_t)(r->end - r->p) >= NEW_HEAD &&
+        r->p[0] == TAG_NEW) {
         uint64_t v;
         memcpy(&v, r->p + 1, 8);
-        const char *src = (const char *)r->p + 9;
-        if (v >= 1 && v <= (uint64_t)(r->end - r->p) - 9 &&
+        const char *src = (const char *)r->p + NEW_HEAD;
+        if (v >= 1 && v <= (uint64_t)(r->end - r->p) - NEW_HEAD &&
             src[v - 1] == '\0' && strlen(src) == v - 1) {
             size_t n = (size_t)v;
             mc__arena *a = &st->arena;
@@ -367,7 +376,7 @@ int mc_get_str(mc_reader *r, char **s)
             if (!d && !(d = mc__arena_alloc_raw(a, &mc_type_bytes, n, &err)))
                 return r->err = err;
             mc__copy_bytes(d, src, n);
-            r->p += 9 + n;
+            r->p += NEW_HEAD + n;
             *s = d;
             return 0;
         }
