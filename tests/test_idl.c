@@ -85,6 +85,27 @@ static void rtexts(rt_Texts *t)
         t->blobs.data[i] = rbytes();
 }
 
+static void rwrap(rt_Wrap *w)
+{
+    w->tag = (uint32_t)(rnd() % 2);
+    if (w->tag == RT_WRAP_TEXTS)
+        rtexts(&w->u.texts);
+}
+
+static void rembeds(rt_Embeds *e)
+{
+    if ((e->has_ot = rnd() % 2))
+        rtexts(&e->ot);
+    rtexts(&e->pair[0]);
+    rtexts(&e->pair[1]);
+    rwrap(&e->w);
+    rwrap(&e->ws[0]);
+    rwrap(&e->ws[1]);
+    e->odd.tag = (uint32_t)(rnd() % 2);
+    if (e->odd.tag == RT_ODD_MAYBE && (e->odd.u.maybe.has = rnd() % 2))
+        e->odd.u.maybe.value = rstr();
+}
+
 static void rall(rt_All *a)
 {
     memset(a, 0, sizeof *a);
@@ -147,6 +168,7 @@ static void rall(rt_All *a)
         for (size_t k = 0; k < a->nested.data[i].len; k++)
             a->nested.data[i].data[k] = rstr();
     }
+    rembeds(&a->em);
 }
 
 /* The generated types describe the value; a local value built by hand is
@@ -167,8 +189,28 @@ static void free_texts(rt_Texts *t)
     free(t->blobs.data);
 }
 
+static void free_wrap(rt_Wrap *w)
+{
+    if (w->tag == RT_WRAP_TEXTS)
+        free_texts(&w->u.texts);
+}
+
+static void free_embeds(rt_Embeds *e)
+{
+    if (e->has_ot)
+        free_texts(&e->ot);
+    free_texts(&e->pair[0]);
+    free_texts(&e->pair[1]);
+    free_wrap(&e->w);
+    free_wrap(&e->ws[0]);
+    free_wrap(&e->ws[1]);
+    if (e->odd.tag == RT_ODD_MAYBE && e->odd.u.maybe.has)
+        free(e->odd.u.maybe.value);
+}
+
 static void free_all(rt_All *a)
 {
+    free_embeds(&a->em);
     free_texts(&a->tx);
     free(a->op.os);
     free(a->op.many.data);
@@ -209,6 +251,9 @@ static void assert_same(const mc_type *t, const void *a, const void *b,
 
 /* ------------------------------------------------------------- tests */
 
+/* rt_All without its pointer table: copied by its generated function */
+static mc_type rt_All_type_untabled;
+
 static void test_local_and_marshal(void **state)
 {
     (void)state;
@@ -219,6 +264,15 @@ static void test_local_and_marshal(void **state)
         size_t len;
         tu_assert_rc(mc_local_copy(&rt_All_type, &a, &c), 0);
         assert_same(&rt_All_type, &a, c, "local copy");
+        /* the same copy through the generated functions (no pointer
+         * table at the root: embedded values go by their copy calls) */
+        rt_All_type_untabled = rt_All_type;
+        rt_All_type_untabled.ptrs = NULL;
+        rt_All_type_untabled.nptrs = 0;
+        void *u;
+        tu_assert_rc(mc_local_copy(&rt_All_type_untabled, &a, &u), 0);
+        assert_same(&rt_All_type, &a, u, "local copy by functions");
+        mc_local_free(u);
         tu_assert_rc(mc_marshal(&rt_All_type, &a, &bytes, &len), 0);
         tu_assert_rc(mc_unmarshal(&rt_All_type, bytes, len, &back), 0);
         assert_same(&rt_All_type, &a, back, "marshal/unmarshal");

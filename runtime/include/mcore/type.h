@@ -57,6 +57,37 @@ int mc_copy_own(mc_copier *c, const mc_type *t, size_t count,
 /** Report one pointer field to the collector (NULL is allowed). */
 void mc_trace_ptr(mc_tracer *tr, const void *ptr);
 
+/** One pointer of an element, for the runtime's table-driven copy and
+ *  trace (mc_type.ptrs).  mcidl emits these tables; a copy then moves an
+ *  element's bytes and fixes its pointers in one loop, without a call per
+ *  field. */
+typedef struct mc_ptr_field {
+    uint32_t off;      /**< offset of the pointer (MC_PF_ELEM: the value) */
+    uint8_t kind;      /**< MC_PF_* */
+    uint8_t when;      /**< MC_PW_*: when the field holds a value */
+    uint16_t n;        /**< MC_PF_ELEM: number of consecutive values */
+    uint32_t len_off;  /**< MC_PF_ARRAY: offset of the size_t count */
+    uint32_t when_off; /**< MC_PW_HAS: offset of the _Bool flag;
+                            MC_PW_TAG: offset of the uint32_t tag */
+    uint32_t when_tag; /**< MC_PW_TAG: the tag for which it holds a value */
+    const mc_type *t;  /**< ARRAY, REF: the pointee's element type;
+                            ELEM: the type of the embedded values */
+} mc_ptr_field;
+
+enum {
+    MC_PF_STR = 1, /**< an owned string (char *) */
+    MC_PF_ARRAY,   /**< an owned array: pointer at off, count at len_off */
+    MC_PF_REF,     /**< a shared reference to one element of t (NULL ok) */
+    MC_PF_ELEM,    /**< n values of t embedded at off (t's table, or its
+                        copy and trace functions) */
+};
+
+enum {
+    MC_PW_ALWAYS = 0,
+    MC_PW_HAS, /**< an optional value: its flag is true */
+    MC_PW_TAG, /**< a variant's case: its tag is when_tag */
+};
+
 struct mc_type {
     const char *name;
     uint64_t id;        /**< hash of the canonical definition */
@@ -84,6 +115,12 @@ struct mc_type {
     int (*equal)(const void *a, const void *b);
     /** MC_TYPE_* bits. */
     unsigned flags;
+    /** The pointers of one element (NULL: use copy and trace).  With a
+     *  table, the runtime copies an element as its bytes and then each
+     *  listed pointer, and traces the listed pointers; copy and trace stay
+     *  set for code that calls them.  Not for types with sync fields. */
+    const mc_ptr_field *ptrs;
+    size_t nptrs;
 };
 
 /** copy() writes every byte of dst (generated copy code starts with a

@@ -16,6 +16,7 @@
 #include "mem/bytes.h"
 #include "mem/copy.h"
 #include "mem/heap_internal.h"
+#include "mem/ptr_table.h"
 
 /* The leaf type of strings: elements of one byte, nothing to trace. */
 const mc_type mc_type_bytes = {
@@ -194,18 +195,32 @@ static int init_sync_all(mc_copier *c, const mc_type *t, char *dst,
          ? init_sync_all((c), (t), (char *)(dst), (count))                 \
          : 0)
 
+/* The target's hook: the slow path of the allocations below, out of
+ * line so that the inlined fast paths stay small. */
+static __attribute__((noinline)) void *alloc_hook(mc_copier *c,
+                                                  const mc_type *t,
+                                                  size_t count, int raw)
+{
+    c->raw = raw;
+    void *p = c->alloc(c, t, count);
+    c->raw = 0;
+    if (!p)
+        fail(c, MC_ENOMEM);
+    return p;
+}
+
 /* count elements of t in the target, zeroed unless raw (the caller fills
  * them at once).  Carved inline from the bump region when they fit; else
  * the target's hook, which also opens a new region.  NULL: c->err set. */
-static inline void *target_alloc(mc_copier *c, const mc_type *t,
-                                 size_t count, int raw)
+static inline __attribute__((always_inline)) void *
+target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw)
 {
     size_t n;
     void *p = NULL;
     if (MC_LIKELY(!__builtin_mul_overflow(count, t->size, &n))) {
         if (c->bump_kind == MC__BUMP_HEAP) {
-            unsigned s = mc__copy_hslot(t);
-            if (MC_LIKELY(c->hc_t[s] == t))
+            int s = mc__copy_hfind(c, t);
+            if (MC_LIKELY(s >= 0))
                 p = mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n,
                                    count);
         } else if (c->bump_kind == MC__BUMP_ARENA && t->align <= 16) {
@@ -218,12 +233,7 @@ static inline void *target_alloc(mc_copier *c, const mc_type *t,
             return p;
         }
     }
-    c->raw = raw;
-    p = c->alloc(c, t, count);
-    c->raw = 0;
-    if (!p)
-        fail(c, MC_ENOMEM);
-    return p;
+    return alloc_hook(c, t, count, raw);
 }
 
 /* n bytes of mc_type_bytes for a string (raw): target_alloc without the
@@ -238,7 +248,7 @@ bytes_alloc(mc_copier *c, size_t n)
     } else if (c->bump_kind == MC__BUMP_ARENA) {
         p = mc__arena_carve(&c->bump, c->bump_end, 1, n);
     }
-    return MC_LIKELY(p != NULL) ? p : target_alloc(c, &mc_type_bytes, n, 1);
+    return MC_LIKELY(p != NULL) ? p : alloc_hook(c, &mc_type_bytes, n, 1);
 }
 
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
@@ -304,10 +314,11 @@ done:
 /* Make the target of allocation src (count elements of t); *dst gets the
  * writer's address.  shared: look for (and record) an earlier copy of src.
  * Leaf allocations are copied at once (one memcpy); others are queued. */
-static inline int copy_alloc(mc_copier *c, const mc_type *t, size_t count,
-                             const void *src, void **dst, int shared)
+static inline __attribute__((always_inline)) int
+copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
+           void **dst, int shared)
 {
-    void *d;
+    void *d = NULL;
     int rc;
     if (shared && (d = visited_get(c, src))) {
         *dst = d;
@@ -354,7 +365,7 @@ static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
         *dst_field = NULL;
         return 0;
     }
-    void *d;
+    void *d = NULL;
     int rc = copy_alloc(c, t, count, src, &d, shared);
     if (rc)
         return rc;
@@ -383,12 +394,88 @@ int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
     return copy_str(c, *src_field, dst_field);
 }
 
+/* ---------------------------------------------- table-driven elements */
+
+static int copy_fields(mc_copier *c, const mc_type *t, char *d,
+                       const char *s);
+
+/* n embedded values of t at d and s, whose bytes are already copied. */
+static int copy_embedded(mc_copier *c, const mc_type *t, size_t n, char *d,
+                         const char *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t o = i * t->size;
+        int rc = t->ptrs ? copy_fields(c, t, d + o, s + o)
+                         : t->copy(c, d + o, s + o);
+        if (rc || c->err)
+            return fail(c, rc ? rc : c->err);
+    }
+    return 0;
+}
+
+/* The pointers of one element of t (t->ptrs) from s into d, whose bytes
+ * are a copy of s's: the loop that replaces generated code's call per
+ * field, with the string and allocation paths inline. */
+static int copy_fields(mc_copier *c, const mc_type *t, char *d,
+                       const char *s)
+{
+    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
+    for (; f < end; f++) {
+        if (!mc__pf_live(f, s))
+            continue;
+        void *const *sp = (void *const *)(const void *)(s + f->off);
+        void **dp = (void **)(void *)(d + f->off);
+        int rc = 0;
+        void *x = NULL;
+        switch (f->kind) {
+        case MC_PF_STR:
+            rc = copy_str(c, *sp, (char **)dp);
+            break;
+        case MC_PF_ARRAY:
+        case MC_PF_REF:
+            if (!*sp) {
+                *dp = NULL;
+                break;
+            }
+            rc = f->kind == MC_PF_ARRAY
+                     ? copy_alloc(c, f->t,
+                                  *(const size_t *)(const void *)(s +
+                                                                 f->len_off),
+                                  *sp, &x, 0)
+                     : copy_alloc(c, f->t, 1, *sp, &x, 1);
+            if (!rc)
+                *dp = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, x) : x;
+            break;
+        case MC_PF_ELEM:
+            rc = copy_embedded(c, f->t, f->n, (char *)dp, (const char *)sp);
+            break;
+        default:
+            rc = mc__err(MC_EINVAL, "copy: type %s has a pointer table "
+                         "entry of unknown kind %u",
+                         t->name ? t->name : "?", f->kind);
+        }
+        if (MC_UNLIKELY(rc))
+            return fail(c, rc);
+    }
+    return 0;
+}
+
 /* Copy the elements of every queued allocation; each may queue more. */
 static int drain(mc_copier *c)
 {
     while (c->whead < c->nwork) {
         mc__copy_work w = c->work[c->whead++];
         size_t sz = w.t->size;
+        if (w.t->ptrs) {
+            /* all the elements' bytes at once, then their pointers */
+            memcpy(w.dst, w.src, w.count * sz);
+            for (size_t i = 0; i < w.count; i++) {
+                int rc = copy_fields(c, w.t, w.dst + i * sz, w.src + i * sz);
+                if (rc)
+                    return rc;
+            }
+            continue; /* types with tables have no sync fields */
+        }
         for (size_t i = 0; i < w.count; i++) {
             int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);
             if (rc || c->err)
@@ -408,7 +495,7 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
         return mc__err(MC_EINVAL, "copy: NULL argument");
     if (t == &mc_type_bytes)
         count = strlen(src) + 1;
-    void *d;
+    void *d = NULL;
     int rc = copy_alloc(c, t, count, src, &d, 1);
     if (!rc)
         rc = drain(c);

@@ -62,7 +62,7 @@ enum {
 };
 
 /* Entries of the copier's type -> heap block header cache. */
-#define MC__COPY_HCACHE 8
+#define MC__COPY_HCACHE 16 /* 8 sets of 2 */
 
 struct mc_copier {
     mc__copy_alloc_fn *alloc;
@@ -109,11 +109,32 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
 int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
                   const void *src, void **dst);
 
-/* The slot of t in the copier's header cache. */
-static inline unsigned mc__copy_hslot(const mc_type *t)
+/* The set of t in the copier's header cache: two slots, s and s + 1.
+ * Two ways, because the few types of one copy are often neighbours in
+ * memory, and a type that kept evicting another took the slow path at
+ * every block. */
+static inline unsigned mc__copy_hset(const mc_type *t)
 {
-    uintptr_t a = (uintptr_t)t;
-    return (unsigned)((a >> 4) ^ (a >> 9)) & (MC__COPY_HCACHE - 1);
+    uint64_t a = (uint64_t)(uintptr_t)t >> 3;
+    return (unsigned)((a * 0x9e3779b97f4a7c15ull) >> 61) * 2;
+}
+
+/* The slot holding t's header word, or -1. */
+static inline int mc__copy_hfind(const mc_copier *c, const mc_type *t)
+{
+    unsigned s = mc__copy_hset(t);
+    if (c->hc_t[s] == t)
+        return (int)s;
+    if (c->hc_t[s + 1] == t)
+        return (int)s + 1;
+    return -1;
+}
+
+/* The slot to fill for t: its own, a free one, or the second way. */
+static inline unsigned mc__copy_hfill(const mc_copier *c, const mc_type *t)
+{
+    unsigned s = mc__copy_hset(t);
+    return c->hc_t[s] == t || !c->hc_t[s] ? s : s + 1;
 }
 
 /* mc_local_copy of a value that lives in a heap (mc_heap_root_c, sref

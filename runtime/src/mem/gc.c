@@ -23,6 +23,7 @@
 
 #include "common.h"
 #include "mem/heap_internal.h"
+#include "mem/ptr_table.h"
 
 struct mc_tracer {
     mc_heap *h;
@@ -115,6 +116,29 @@ void mc_trace_ptr(mc_tracer *tr, const void *p)
     tr->stack[tr->n++] = (void *)p;
 }
 
+/* Report the pointers of one element of t at v by t's pointer table. */
+static void trace_fields(struct mc_tracer *tr, const mc_type *t,
+                         const char *v)
+{
+    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
+    for (; f < end; f++) {
+        if (!mc__pf_live(f, v))
+            continue;
+        if (f->kind != MC_PF_ELEM) { /* a string, array or reference */
+            mc_trace_ptr(tr, mc__pf_ptr(v, f->off));
+            continue;
+        }
+        const mc_type *e = f->t;
+        for (size_t i = 0; i < f->n; i++) {
+            const char *x = v + f->off + i * e->size;
+            if (e->ptrs)
+                trace_fields(tr, e, x);
+            else if (e->trace)
+                e->trace(tr, x);
+        }
+    }
+}
+
 /* Report every pointer of the object at p (all its elements). */
 static void trace_object(struct mc_tracer *tr, const void *p)
 {
@@ -132,8 +156,13 @@ static void trace_object(struct mc_tracer *tr, const void *p)
         return;
     tr->from = p;
     tr->from_t = t;
-    for (size_t i = 0; i < count; i++)
-        t->trace(tr, (const char *)p + i * t->size);
+    for (size_t i = 0; i < count; i++) {
+        const char *x = (const char *)p + i * t->size;
+        if (t->ptrs)
+            trace_fields(tr, t, x);
+        else
+            t->trace(tr, x);
+    }
 }
 
 /* MC_DEBUG: the sorted payloads of every allocated block. */

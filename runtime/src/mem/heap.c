@@ -336,7 +336,20 @@ static void copy_open(mc_copier *c, mc_heap *h)
 static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     mc_mut *m = c->target;
-    copy_commit(c, m->h);
+    mc_heap *h = m->h;
+    copy_commit(c, h);
+    size_t n;
+    if (h->cur && !__builtin_mul_overflow(count, t->size, &n) &&
+        n <= MC__LARGE_BLOCK / 2 &&
+        (size_t)(h->cur->end - h->cur->top) < mc__heap_block_bytes(t, count)) {
+        /* The region is spent.  The allocator would serve this block from
+         * the free lists, and the next ones too, each through this slow
+         * path; a fresh chunk lets the copy go on carving inline. */
+        retire_cur(h);
+        mc__chunk *nc = new_chunk(h, mc__heap_block_bytes(t, count));
+        if (nc)
+            h->cur = nc; /* else heap_alloc tries the lists, then fails */
+    }
     void *p;
     int rc = heap_alloc(m->h, m, t, count, &p, c->raw);
     copy_open(c, m->h);
@@ -346,7 +359,7 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
     }
     /* heap_alloc went through type_index: the block's header is the
      * template for the next blocks of t */
-    unsigned s = mc__copy_hslot(t);
+    unsigned s = mc__copy_hfill(c, t);
     c->hc_t[s] = t;
     c->hc_w[s] = mc__ld(mc__hdr(p)) & 0xffffffffull; /* state, type */
     if (t == &mc_type_bytes)

@@ -1,0 +1,30 @@
+/* ptr_table.h: reading mc_type pointer tables (internal).
+ *
+ * Generated types list where their pointers are (mcore/type.h,
+ * mc_ptr_field); the copier (copy.c) and the collector (gc.c) walk those
+ * tables instead of calling a function per element and per field.
+ */
+#ifndef MC_MEM_PTR_TABLE_H
+#define MC_MEM_PTR_TABLE_H
+
+#include <stdint.h>
+
+#include "mcore/type.h"
+
+/* Does field f of the element at v hold a value (mc_ptr_field.when)? */
+static inline int mc__pf_live(const mc_ptr_field *f, const char *v)
+{
+    if (__builtin_expect(f->when == MC_PW_ALWAYS, 1))
+        return 1;
+    if (f->when == MC_PW_HAS)
+        return *(const _Bool *)(const void *)(v + f->when_off);
+    return *(const uint32_t *)(const void *)(v + f->when_off) == f->when_tag;
+}
+
+/* The pointer stored at offset off of the element at v. */
+static inline void *mc__pf_ptr(const char *v, uint32_t off)
+{
+    return *(void *const *)(const void *)(v + off);
+}
+
+#endif
