@@ -338,6 +338,13 @@ static void gen_trace(emitter *e, const ast_type *t, val v, int lv);
 static void gen_marshal(emitter *e, const ast_type *t, val v, int lv);
 static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv);
 
+/* An integer or float: a fixed array of them is written as its memory
+ * (little-endian: marshal.h), with one call. */
+static int raw_scalar(const ast_type *t)
+{
+    return t->kind == AST_T_SCALAR && t->scalar != AST_BOOL;
+}
+
 static void gen_copy(emitter *e, const ast_type *t, val d, val s, int lv)
 {
     FILE *c = e->c;
@@ -535,6 +542,12 @@ static void gen_marshal(emitter *e, const ast_type *t, val v, int lv)
         break;
     }
     case AST_T_FIXED: {
+        if (raw_scalar(t->elem)) { /* its memory is its encoding */
+            ind(c, lv);
+            fprintf(c, "mc_put_raw(w, %s%s, sizeof %s%s);\n", v.e,
+                    v.nest ? ".v" : "", v.e, v.nest ? ".v" : "");
+            break;
+        }
         open_fixed(e, t, v, v, &a, NULL, lv, "");
         gen_marshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
         close_block(e, lv);
@@ -613,6 +626,12 @@ static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
         break;
     }
     case AST_T_FIXED: {
+        if (raw_scalar(t->elem)) {
+            ind(c, lv);
+            fprintf(c, "mc_get_raw(r, %s%s, sizeof %s%s);\n", v.e,
+                    v.nest ? ".v" : "", v.e, v.nest ? ".v" : "");
+            break;
+        }
         open_fixed(e, t, v, v, &a, NULL, lv, " && !r->err");
         gen_unmarshal(e, t->elem, (val){a, NULL, 1}, lv + 1);
         close_block(e, lv);

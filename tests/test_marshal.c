@@ -99,7 +99,7 @@ static void test_refusals(void **state)
     /* not mcore bytes */
     t[0] = 'X';
     tu_assert_rc(mc_unmarshal(&fx_Root_type, t, len, &v), MC_EINVAL);
-    /* the breadth-first encoding of version 1 is refused as such */
+    /* an older encoding (1: breadth first) is refused as such */
     memcpy(t, b, len);
     t[3] = '1';
     tu_assert_rc(mc_unmarshal(&fx_Root_type, t, len, &v), MC_EINVAL);
@@ -108,7 +108,7 @@ static void test_refusals(void **state)
     /* a forged count: a string of 2^60 bytes */
     unsigned char forged[64];
     size_t k = 0;
-    memcpy(forged, "mcM2", 4);
+    memcpy(forged, "mcM3", 4);
     k = 4;
     uint64_t id = fx_Rec_type.id, big = (uint64_t)1 << 60;
     memcpy(forged + k, &id, 8), k += 8;

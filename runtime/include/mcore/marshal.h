@@ -7,11 +7,14 @@
  * (MC_EINVAL), never crashing and never allocating more than the input can
  * justify.
  *
- *   envelope  "mcM2" | u64 type id | root element | object bodies
+ *   envelope  "mcM3" | u64 type id | root element | object bodies
  *   pointer   u8 tag: 0 NULL, 1 new object (u64 count; its body comes
  *             later: bodies are taken from a stack, the object met last
  *             first), 2 earlier object (u64 index; references only)
  *   string    a pointer to a bytes object holding the NUL
+ *   at once   the body of a bytes object, or of an array of scalars,
+ *             strings or byte strings, follows its pointer at once
+ *             (scalars: count * size bytes, as little-endian memory)
  *
  * Bodies are written depth first from an explicit stack, so deep
  * structures use no C stack and little memory; references (&T) keep sharing and cycles, owned pointers do not.

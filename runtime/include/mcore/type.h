@@ -127,6 +127,11 @@ struct mc_type {
  *  struct assignment): the copier then need not zero dst first. */
 #define MC_TYPE_COPY_FILLS 1u
 
+/** An element's encoding (marshal.h) is its bytes as they lie in memory on
+ *  a little-endian machine: the built-in integer and float types.  Arrays
+ *  of them are marshalled with one copy. */
+#define MC_TYPE_RAW_LE 2u
+
 /** The leaf type of strings and byte arrays: elements of one byte, no
  *  pointers.  A string is a NUL-terminated allocation of this type. */
 extern const mc_type mc_type_bytes;

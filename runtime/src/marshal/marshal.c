@@ -5,7 +5,8 @@
  * pending stays small, about the fan-out along one path, and a body is
  * written while its parent is still in cache; a FIFO held every array's
  * elements at once, megabytes for a large graph).  Bytes objects
- * (strings) are leaves: their body follows their pointer at once.  Every
+ * (strings) and arrays of built-in types (at_once) have their body follow
+ * their pointer at once.  Every
  * new object gets the next index on both sides, so a reference can name an
  * object already written by its index.
  */
@@ -18,7 +19,9 @@
 #include "mem/bytes.h"
 #include "util/idmap.h"
 
-#define MAGIC "mcM2" /* 2: bodies depth first (1 was breadth first) */
+/* 3: bodies of arrays of built-in types follow their pointer at once;
+ * 2: bodies depth first; 1: breadth first */
+#define MAGIC "mcM3"
 
 enum { TAG_NULL = 0, TAG_NEW = 1, TAG_OLD = 2 };
 
@@ -51,6 +54,25 @@ static int is_leaf(const mc_type *t)
 {
     return t == &mc_type_bytes;
 }
+
+/* Is an object of t written (and read) right after its pointer, rather
+ * than from the stack: bytes, and arrays of scalars, strings and byte
+ * strings, whose bodies reference nothing that could be shared.  They are
+ * most objects of a typical graph; this saves each a trip through the
+ * stack and a call per element. */
+static int at_once(const mc_type *t)
+{
+    return t == &mc_type_bytes || t == &mc_type_str ||
+           t == &mc_type_bytesval || (t->flags & MC_TYPE_RAW_LE);
+}
+
+/* MC_TYPE_RAW_LE elements are copied as bytes where memory is the
+ * encoding: on little-endian machines. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RAW_OK(t) ((t)->flags & MC_TYPE_RAW_LE)
+#else
+#define RAW_OK(t) 0
+#endif
 
 /* ---------------------------------------------------------------- write */
 
@@ -87,6 +109,15 @@ static void put_body(mc_writer *w, const mc_type *t, size_t count,
         mc_put_raw(w, p, count);
         return;
     }
+    if (RAW_OK(t)) { /* count * size fits: the elements are in memory */
+        mc_put_raw(w, p, count * t->size);
+        return;
+    }
+    if (t == &mc_type_str) {
+        for (size_t i = 0; i < count; i++)
+            mc_put_str(w, ((char *const *)p)[i]);
+        return;
+    }
     if (!t->marshal) {
         if (!w->err)
             w->err = mc__err(MC_EINVAL, "type %s cannot be marshalled",
@@ -95,6 +126,17 @@ static void put_body(mc_writer *w, const mc_type *t, size_t count,
     }
     for (size_t i = 0; i < count && !w->err; i++)
         t->marshal(w, (const char *)p + i * t->size);
+}
+
+/* A new object's pointer: its tag and u64 count (the caller checked
+ * that the buffer has room). */
+#define NEW_HEAD 9
+static inline void put_new_head(mc_writer *w, size_t n)
+{
+    uint64_t n64 = n;
+    w->p[0] = TAG_NEW;
+    memcpy(w->p + 1, &n64, 8);
+    w->p += NEW_HEAD;
 }
 
 static void put_ptr(mc_writer *w, const mc_type *t, size_t count,
@@ -122,9 +164,13 @@ static void put_ptr(mc_writer *w, const mc_type *t, size_t count,
         }
         s->nobjs++; /* only references are numbered: only they are named */
     }
-    mc_put_u8(w, TAG_NEW);
-    mc_put_u64(w, count);
-    if (is_leaf(t))
+    if ((size_t)(w->end - w->p) >= NEW_HEAD) {
+        put_new_head(w, count);
+    } else {
+        mc_put_u8(w, TAG_NEW);
+        mc_put_u64(w, count);
+    }
+    if (at_once(t))
         put_body(w, t, count, p);
     else if (!w->err)
         w->err = q_push(&s->q, (item){t, count, p});
@@ -138,17 +184,6 @@ void mc_put_own(mc_writer *w, const mc_type *t, size_t count, const void *p)
 void mc_put_ref(mc_writer *w, const mc_type *t, size_t count, const void *p)
 {
     put_ptr(w, t, count, p, 1);
-}
-
-/* A new object's pointer: its tag and u64 count (the caller checked
- * that the buffer has room). */
-#define NEW_HEAD 9
-static inline void put_new_head(mc_writer *w, size_t n)
-{
-    uint64_t n64 = n;
-    w->p[0] = TAG_NEW;
-    memcpy(w->p + 1, &n64, 8);
-    w->p += NEW_HEAD;
 }
 
 /* Strings are most objects of a typical graph: tag, count and bytes are
@@ -281,6 +316,13 @@ static int get_body(mc_reader *r, const mc_type *t, size_t count, void *dst)
 {
     if (is_leaf(t))
         return mc_get_raw(r, dst, count);
+    if (RAW_OK(t)) /* get_ptr checked that the input holds count * size */
+        return mc_get_raw(r, dst, count * t->size);
+    if (t == &mc_type_str) {
+        for (size_t i = 0; i < count && !r->err; i++)
+            mc_get_str(r, (char **)dst + i);
+        return r->err;
+    }
     if (!t->unmarshal)
         return bad(r, "a type without unmarshal code");
     for (size_t i = 0; i < count && !r->err; i++) {
@@ -318,7 +360,9 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
         return bad(r, "a pointer tag that is not 0, 1 or 2");
     /* each element takes at least a byte of input: bounds what a forged
      * count can make us allocate */
-    if (v > (uint64_t)(r->end - r->p))
+    if (v > (uint64_t)(r->end - r->p) ||
+        ((t->flags & MC_TYPE_RAW_LE) && t->size &&
+         v > (uint64_t)(r->end - r->p) / t->size))
         return bad(r, "an element count larger than the input");
     if (ref && s->nobjs == s->capobjs) {
         size_t cap = s->capobjs ? s->capobjs * 2 : 32;
@@ -334,7 +378,7 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
         return r->err = err;
     if (ref) /* numbered as the writer numbered them: references only */
         s->objs[s->nobjs++] = (robj){t, (size_t)v, obj};
-    if (is_leaf(t)) {
+    if (at_once(t)) {
         if (get_body(r, t, (size_t)v, obj))
             return r->err;
     } else if ((err = q_push(&s->q, (item){t, (size_t)v, obj}))) {

@@ -42,7 +42,7 @@ int mc_str_equal(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-#define SCALAR(NAME, CT, PUT, GET, ID)                                      \
+#define SCALAR(NAME, CT, PUT, GET, ID, FLAGS)                               \
     static void NAME##_marshal(mc_writer *w, const void *obj)              \
     {                                                                      \
         PUT(w, *(const CT *)obj);                                          \
@@ -63,20 +63,21 @@ int mc_str_equal(const char *a, const char *b)
         .name = #NAME, .id = ID, .size = sizeof(CT),                       \
         .align = _Alignof(CT), .marshal = NAME##_marshal,                  \
         .unmarshal = NAME##_unmarshal, .hash = NAME##_hash,                \
-        .equal = NAME##_equal,                                             \
+        .equal = NAME##_equal, .flags = FLAGS,                             \
     };
 
-SCALAR(bool, bool, mc_put_bool, mc_get_bool, 0x6d63620000000001ull)
-SCALAR(i8, int8_t, mc_put_i8, mc_get_i8, 0x6d63620000000002ull)
-SCALAR(i16, int16_t, mc_put_i16, mc_get_i16, 0x6d63620000000003ull)
-SCALAR(i32, int32_t, mc_put_i32, mc_get_i32, 0x6d63620000000004ull)
-SCALAR(i64, int64_t, mc_put_i64, mc_get_i64, 0x6d63620000000005ull)
-SCALAR(u8, uint8_t, mc_put_u8, mc_get_u8, 0x6d63620000000006ull)
-SCALAR(u16, uint16_t, mc_put_u16, mc_get_u16, 0x6d63620000000007ull)
-SCALAR(u32, uint32_t, mc_put_u32, mc_get_u32, 0x6d63620000000008ull)
-SCALAR(u64, uint64_t, mc_put_u64, mc_get_u64, 0x6d63620000000009ull)
-SCALAR(f32, float, mc_put_f32, mc_get_f32, 0x6d6362000000000aull)
-SCALAR(f64, double, mc_put_f64, mc_get_f64, 0x6d6362000000000bull)
+/* bool is not raw: its reader refuses bytes other than 0 and 1 */
+SCALAR(bool, bool, mc_put_bool, mc_get_bool, 0x6d63620000000001ull, 0)
+SCALAR(i8, int8_t, mc_put_i8, mc_get_i8, 0x6d63620000000002ull, MC_TYPE_RAW_LE)
+SCALAR(i16, int16_t, mc_put_i16, mc_get_i16, 0x6d63620000000003ull, MC_TYPE_RAW_LE)
+SCALAR(i32, int32_t, mc_put_i32, mc_get_i32, 0x6d63620000000004ull, MC_TYPE_RAW_LE)
+SCALAR(i64, int64_t, mc_put_i64, mc_get_i64, 0x6d63620000000005ull, MC_TYPE_RAW_LE)
+SCALAR(u8, uint8_t, mc_put_u8, mc_get_u8, 0x6d63620000000006ull, MC_TYPE_RAW_LE)
+SCALAR(u16, uint16_t, mc_put_u16, mc_get_u16, 0x6d63620000000007ull, MC_TYPE_RAW_LE)
+SCALAR(u32, uint32_t, mc_put_u32, mc_get_u32, 0x6d63620000000008ull, MC_TYPE_RAW_LE)
+SCALAR(u64, uint64_t, mc_put_u64, mc_get_u64, 0x6d63620000000009ull, MC_TYPE_RAW_LE)
+SCALAR(f32, float, mc_put_f32, mc_get_f32, 0x6d6362000000000aull, MC_TYPE_RAW_LE)
+SCALAR(f64, double, mc_put_f64, mc_get_f64, 0x6d6362000000000bull, MC_TYPE_RAW_LE)
 
 /* one string */
 static int str_copy(mc_copier *c, void *dst, const void *src)

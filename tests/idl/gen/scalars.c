@@ -382,17 +382,13 @@ static const mc_type scalars_arr_arr_string_type MC_GEN_UNUSED = {
 static void scalars_fix2_f64_marshal(mc_writer *w, const void *obj)
 {
     const scalars_fix2_f64 *o = obj;
-    for (size_t i0 = 0; i0 < 2; i0++) {
-        mc_put_f64(w, o->v[i0]);
-    }
+    mc_put_raw(w, o->v, sizeof o->v);
 }
 
 static int scalars_fix2_f64_unmarshal(mc_reader *r, void *obj)
 {
     scalars_fix2_f64 *o = obj;
-    for (size_t i1 = 0; i1 < 2 && !r->err; i1++) {
-        mc_get_f64(r, &o->v[i1]);
-    }
+    mc_get_raw(r, o->v, sizeof o->v);
     return r->err;
 }
 
@@ -400,8 +396,8 @@ static uint64_t scalars_fix2_f64_hash(const void *obj)
 {
     const scalars_fix2_f64 *o = obj;
     uint64_t h = MC_HASH_SEED;
-    for (size_t i2 = 0; i2 < 2; i2++) {
-        h = mc_hash_bytes(h, &o->v[i2], sizeof o->v[i2]);
+    for (size_t i0 = 0; i0 < 2; i0++) {
+        h = mc_hash_bytes(h, &o->v[i0], sizeof o->v[i0]);
     }
     return h;
 }
@@ -410,8 +406,8 @@ static int scalars_fix2_f64_equal(const void *pa, const void *pb)
 {
     const scalars_fix2_f64 *a = pa;
     const scalars_fix2_f64 *b = pb;
-    for (size_t i3 = 0; i3 < 2; i3++) {
-        if (memcmp(&a->v[i3], &b->v[i3], sizeof a->v[i3]))
+    for (size_t i1 = 0; i1 < 2; i1++) {
+        if (memcmp(&a->v[i1], &b->v[i1], sizeof a->v[i1]))
             return 0;
     }
     return 1;
@@ -736,24 +732,18 @@ static void scalars_All_marshal(mc_writer *w, const void *obj)
     }
     mc_put_own(w, &mc_type_i32, o->arr.len, o->arr.data);
     mc_put_own(w, &scalars_arr_string_type, o->arr2.len, o->arr2.data);
+    mc_put_raw(w, o->fixed, sizeof o->fixed);
     for (size_t i5 = 0; i5 < 3; i5++) {
-        mc_put_u16(w, o->fixed[i5]);
+        mc_put_raw(w, o->fixed2[i5].v, sizeof o->fixed2[i5].v);
     }
-    for (size_t i6 = 0; i6 < 3; i6++) {
-        for (size_t i7 = 0; i7 < 2; i7++) {
-            mc_put_f64(w, o->fixed2[i6].v[i7]);
-        }
+    for (size_t i6 = 0; i6 < 2; i6++) {
+        mc_put_own(w, &mc_type_u8, o->farr[i6].len, o->farr[i6].data);
     }
-    for (size_t i8 = 0; i8 < 2; i8++) {
-        mc_put_own(w, &mc_type_u8, o->farr[i8].len, o->farr[i8].data);
-    }
-    for (size_t i9 = 0; i9 < 2; i9++) {
-        mc_put_ref(w, &scalars_Small_type, 1, o->refs[i9]);
+    for (size_t i7 = 0; i7 < 2; i7++) {
+        mc_put_ref(w, &scalars_Small_type, 1, o->refs[i7]);
     }
     mc_put_own(w, &scalars_nref_Small_type, o->nrefs.len, o->nrefs.data);
-    for (size_t i10 = 0; i10 < 65536; i10++) {
-        mc_put_u8(w, o->big[i10]);
-    }
+    mc_put_raw(w, o->big, sizeof o->big);
 }
 
 static int scalars_All_unmarshal(mc_reader *r, void *obj)
@@ -789,10 +779,10 @@ static int scalars_All_unmarshal(mc_reader *r, void *obj)
         if (scalars_Small_type.unmarshal(r, &o->orec))
             return r->err;
     }
-    for (size_t i11 = 0; i11 < 4 && !r->err; i11++) {
-        mc_get_bool(r, &o->ofixed[i11].has);
-        if (o->ofixed[i11].has) {
-            mc_get_f32(r, &o->ofixed[i11].value);
+    for (size_t i8 = 0; i8 < 4 && !r->err; i8++) {
+        mc_get_bool(r, &o->ofixed[i8].has);
+        if (o->ofixed[i8].has) {
+            mc_get_f32(r, &o->ofixed[i8].value);
         }
     }
     mc_get_bool(r, &o->has_oarr);
@@ -801,26 +791,20 @@ static int scalars_All_unmarshal(mc_reader *r, void *obj)
     }
     mc_get_own(r, &mc_type_i32, &o->arr.len, (void **)&o->arr.data);
     mc_get_own(r, &scalars_arr_string_type, &o->arr2.len, (void **)&o->arr2.data);
-    for (size_t i12 = 0; i12 < 3 && !r->err; i12++) {
-        mc_get_u16(r, &o->fixed[i12]);
+    mc_get_raw(r, o->fixed, sizeof o->fixed);
+    for (size_t i9 = 0; i9 < 3 && !r->err; i9++) {
+        mc_get_raw(r, o->fixed2[i9].v, sizeof o->fixed2[i9].v);
     }
-    for (size_t i13 = 0; i13 < 3 && !r->err; i13++) {
-        for (size_t i14 = 0; i14 < 2 && !r->err; i14++) {
-            mc_get_f64(r, &o->fixed2[i13].v[i14]);
-        }
+    for (size_t i10 = 0; i10 < 2 && !r->err; i10++) {
+        mc_get_own(r, &mc_type_u8, &o->farr[i10].len, (void **)&o->farr[i10].data);
     }
-    for (size_t i15 = 0; i15 < 2 && !r->err; i15++) {
-        mc_get_own(r, &mc_type_u8, &o->farr[i15].len, (void **)&o->farr[i15].data);
-    }
-    for (size_t i16 = 0; i16 < 2 && !r->err; i16++) {
-        mc_get_ref(r, &scalars_Small_type, NULL, (void **)&o->refs[i16]);
-        if (!o->refs[i16] && !r->err)
+    for (size_t i11 = 0; i11 < 2 && !r->err; i11++) {
+        mc_get_ref(r, &scalars_Small_type, NULL, (void **)&o->refs[i11]);
+        if (!o->refs[i11] && !r->err)
             return mc_reader_fail(r, "a null non-null reference");
     }
     mc_get_own(r, &scalars_nref_Small_type, &o->nrefs.len, (void **)&o->nrefs.data);
-    for (size_t i17 = 0; i17 < 65536 && !r->err; i17++) {
-        mc_get_u8(r, &o->big[i17]);
-    }
+    mc_get_raw(r, o->big, sizeof o->big);
     return r->err;
 }
 
