@@ -209,21 +209,31 @@ static __attribute__((noinline)) void *alloc_hook(mc_copier *c,
     return p;
 }
 
+/* What the inlined paths below know of a copy: its target's bump kind
+ * (MC__BUMP_*), whether the source is a heap's value (string lengths in
+ * block headers), and whether stored pointers are relocated.  drain()
+ * runs the pointer tables with each usual mode as a constant, so that
+ * these tests fold away from the per-field work. */
+typedef struct mode {
+    int kind, src_heap, reloc;
+} mode;
+#define MODE_OF(c) ((mode){(c)->bump_kind, (c)->src_heap, (c)->reloc != NULL})
+
 /* count elements of t in the target, zeroed unless raw (the caller fills
  * them at once).  Carved inline from the bump region when they fit; else
  * the target's hook, which also opens a new region.  NULL: c->err set. */
 static inline __attribute__((always_inline)) void *
-target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw)
+target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
 {
     size_t n;
     void *p = NULL;
     if (MC_LIKELY(!__builtin_mul_overflow(count, t->size, &n))) {
-        if (c->bump_kind == MC__BUMP_HEAP) {
+        if (m.kind == MC__BUMP_HEAP) {
             int s = mc__copy_hfind(c, t);
             if (MC_LIKELY(s >= 0))
                 p = mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n,
                                    count);
-        } else if (c->bump_kind == MC__BUMP_ARENA && t->align <= 16) {
+        } else if (m.kind == MC__BUMP_ARENA && t->align <= 16) {
             p = mc__arena_carve(&c->bump, c->bump_end,
                                 t->align < 8 ? 8 : t->align, n);
         }
@@ -239,13 +249,13 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw)
 /* n bytes of mc_type_bytes for a string (raw): target_alloc without the
  * type cache, and packed (strings need no alignment) in an arena. */
 static inline __attribute__((always_inline)) char *
-bytes_alloc(mc_copier *c, size_t n)
+bytes_alloc(mc_copier *c, size_t n, mode m)
 {
     void *p = NULL;
-    if (c->bump_kind == MC__BUMP_HEAP) {
+    if (m.kind == MC__BUMP_HEAP) {
         if (MC_LIKELY(c->hw_bytes != 0))
             p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, n, n);
-    } else if (c->bump_kind == MC__BUMP_ARENA) {
+    } else if (m.kind == MC__BUMP_ARENA) {
         p = mc__arena_carve(&c->bump, c->bump_end, 1, n);
     }
     return MC_LIKELY(p != NULL) ? p : alloc_hook(c, &mc_type_bytes, n, 1);
@@ -255,7 +265,7 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     if (!c || !t || c->err)
         return NULL;
-    void *p = target_alloc(c, t, count, 0);
+    void *p = target_alloc(c, t, count, 0, MODE_OF(c));
     if (!p)
         return NULL;
     if (RUN_INIT_SYNC(c, t, p, count))
@@ -268,7 +278,7 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
  * most allocations of a typical graph, so this path has no calls but
  * strlen. */
 static inline __attribute__((always_inline)) int
-copy_str(mc_copier *c, const char *s, char **dst_field)
+copy_str(mc_copier *c, const char *s, char **dst_field, mode m)
 {
     if (!s) {
         *dst_field = NULL;
@@ -276,7 +286,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field)
     }
     size_t n;
     char *d;
-    if (c->src_heap) {
+    if (m.src_heap) {
         /* the block's count, at least the NUL; terminated below whatever
          * was written into the block */
         n = mc__heap_count(s);
@@ -288,9 +298,9 @@ copy_str(mc_copier *c, const char *s, char **dst_field)
          * store the string from the register */
         __m128i v;
         if ((n = mc__short_str(s, &v)) != 0) {
-            if (MC_UNLIKELY(!(d = bytes_alloc(c, n))))
+            if (MC_UNLIKELY(!(d = bytes_alloc(c, n, m))))
                 return c->err;
-            if (c->bump_kind == MC__BUMP_HEAP) /* payloads are >= 16 */
+            if (m.kind == MC__BUMP_HEAP) /* payloads are >= 16 */
                 _mm_storeu_si128((__m128i *)(void *)d, v);
             else
                 mc__copy_bytes(d, s, n);
@@ -299,7 +309,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field)
 #endif
         n = strlen(s) + 1;
     }
-    d = bytes_alloc(c, n);
+    d = bytes_alloc(c, n, m);
     if (MC_UNLIKELY(!d))
         return c->err;
     mc__copy_bytes(d, s, n);
@@ -307,7 +317,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field)
 #if MC__SHORT_STR
 done:
 #endif
-    *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
+    *dst_field = m.reloc ? c->reloc(c, d) : d;
     return 0;
 }
 
@@ -316,7 +326,7 @@ done:
  * Leaf allocations are copied at once (one memcpy); others are queued. */
 static inline __attribute__((always_inline)) int
 copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
-           void **dst, int shared)
+           void **dst, int shared, mode m)
 {
     void *d = NULL;
     int rc;
@@ -327,7 +337,7 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
     /* a leaf is filled by the copy below, and some types' copy routines
      * write every byte: then the target need not zero the block */
     d = target_alloc(c, t, count,
-                     !t->copy || (t->flags & MC_TYPE_COPY_FILLS));
+                     !t->copy || (t->flags & MC_TYPE_COPY_FILLS), m);
     if (!d)
         return c->err;
     if (shared && (rc = visited_put(c, src, d)))
@@ -342,7 +352,7 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
         char **ds = d;
         rc = 0;
         for (size_t i = 0; i < count && !rc; i++)
-            rc = copy_str(c, ss[i], &ds[i]);
+            rc = copy_str(c, ss[i], &ds[i], m);
     } else {
         rc = push_work(c, t, count, src, d);
     }
@@ -366,7 +376,7 @@ static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
         return 0;
     }
     void *d = NULL;
-    int rc = copy_alloc(c, t, count, src, &d, shared);
+    int rc = copy_alloc(c, t, count, src, &d, shared, MODE_OF(c));
     if (rc)
         return rc;
     *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
@@ -391,13 +401,13 @@ int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
         return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
     if (MC_UNLIKELY(c->err))
         return c->err;
-    return copy_str(c, *src_field, dst_field);
+    return copy_str(c, *src_field, dst_field, MODE_OF(c));
 }
 
 /* ---------------------------------------------- table-driven elements */
 
-static int copy_fields(mc_copier *c, const mc_type *t, char *d,
-                       const char *s);
+static inline int copy_fields(mc_copier *c, const mc_type *t, char *d,
+                              const char *s, mode m);
 
 /* n embedded values of t at d and s, whose bytes are already copied. */
 static int copy_embedded(mc_copier *c, const mc_type *t, size_t n, char *d,
@@ -405,7 +415,7 @@ static int copy_embedded(mc_copier *c, const mc_type *t, size_t n, char *d,
 {
     for (size_t i = 0; i < n; i++) {
         size_t o = i * t->size;
-        int rc = t->ptrs ? copy_fields(c, t, d + o, s + o)
+        int rc = t->ptrs ? copy_fields(c, t, d + o, s + o, MODE_OF(c))
                          : t->copy(c, d + o, s + o);
         if (rc || c->err)
             return fail(c, rc ? rc : c->err);
@@ -416,8 +426,8 @@ static int copy_embedded(mc_copier *c, const mc_type *t, size_t n, char *d,
 /* The pointers of one element of t (t->ptrs) from s into d, whose bytes
  * are a copy of s's: the loop that replaces generated code's call per
  * field, with the string and allocation paths inline. */
-static int copy_fields(mc_copier *c, const mc_type *t, char *d,
-                       const char *s)
+static inline __attribute__((always_inline)) int
+copy_fields(mc_copier *c, const mc_type *t, char *d, const char *s, mode m)
 {
     const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
     for (; f < end; f++) {
@@ -429,7 +439,7 @@ static int copy_fields(mc_copier *c, const mc_type *t, char *d,
         void *x = NULL;
         switch (f->kind) {
         case MC_PF_STR:
-            rc = copy_str(c, *sp, (char **)dp);
+            rc = copy_str(c, *sp, (char **)dp, m);
             break;
         case MC_PF_ARRAY:
         case MC_PF_REF:
@@ -441,10 +451,10 @@ static int copy_fields(mc_copier *c, const mc_type *t, char *d,
                      ? copy_alloc(c, f->t,
                                   *(const size_t *)(const void *)(s +
                                                                  f->len_off),
-                                  *sp, &x, 0)
-                     : copy_alloc(c, f->t, 1, *sp, &x, 1);
+                                  *sp, &x, 0, m)
+                     : copy_alloc(c, f->t, 1, *sp, &x, 1, m);
             if (!rc)
-                *dp = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, x) : x;
+                *dp = m.reloc ? c->reloc(c, x) : x;
             break;
         case MC_PF_ELEM:
             rc = copy_embedded(c, f->t, f->n, (char *)dp, (const char *)sp);
@@ -460,21 +470,58 @@ static int copy_fields(mc_copier *c, const mc_type *t, char *d,
     return 0;
 }
 
+/* The elements of one queued allocation of a type with a pointer table,
+ * in mode m: all their bytes at once, then their pointers. */
+static inline __attribute__((always_inline)) int
+run_fields(mc_copier *c, const mc__copy_work *w, mode m)
+{
+    size_t sz = w->t->size;
+    memcpy(w->dst, w->src, w->count * sz);
+    for (size_t i = 0; i < w->count; i++) {
+        int rc = copy_fields(c, w->t, w->dst + i * sz, w->src + i * sz, m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* run_fields for the usual modes (the mode a constant) and the rest */
+static int run_heap(mc_copier *c, const mc__copy_work *w)
+{
+    return run_fields(c, w, (mode){MC__BUMP_HEAP, 0, 0});
+}
+
+static int run_local(mc_copier *c, const mc__copy_work *w)
+{
+    return run_fields(c, w, (mode){MC__BUMP_ARENA, 0, 0});
+}
+
+static int run_local_of_heap(mc_copier *c, const mc__copy_work *w)
+{
+    return run_fields(c, w, (mode){MC__BUMP_ARENA, 1, 0});
+}
+
+static int run_any(mc_copier *c, const mc__copy_work *w)
+{
+    return run_fields(c, w, MODE_OF(c));
+}
+
 /* Copy the elements of every queued allocation; each may queue more. */
 static int drain(mc_copier *c)
 {
+    int (*run)(mc_copier *, const mc__copy_work *) = run_any;
+    if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
+        run = run_heap;
+    else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA)
+        run = c->src_heap ? run_local_of_heap : run_local;
     while (c->whead < c->nwork) {
         mc__copy_work w = c->work[c->whead++];
         size_t sz = w.t->size;
-        if (w.t->ptrs) {
-            /* all the elements' bytes at once, then their pointers */
-            memcpy(w.dst, w.src, w.count * sz);
-            for (size_t i = 0; i < w.count; i++) {
-                int rc = copy_fields(c, w.t, w.dst + i * sz, w.src + i * sz);
-                if (rc)
-                    return rc;
-            }
-            continue; /* types with tables have no sync fields */
+        if (w.t->ptrs) { /* types with tables have no sync fields */
+            int rc = run(c, &w);
+            if (rc)
+                return rc;
+            continue;
         }
         for (size_t i = 0; i < w.count; i++) {
             int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);
@@ -496,7 +543,7 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     if (t == &mc_type_bytes)
         count = strlen(src) + 1;
     void *d = NULL;
-    int rc = copy_alloc(c, t, count, src, &d, 1);
+    int rc = copy_alloc(c, t, count, src, &d, 1, MODE_OF(c));
     if (!rc)
         rc = drain(c);
     if (rc)
