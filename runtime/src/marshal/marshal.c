@@ -333,6 +333,38 @@ static int get_body(mc_reader *r, const mc_type *t, size_t count, void *dst)
     return r->err;
 }
 
+/* count elements of t in the arena: carved inline when they fit, zeroed
+ * unless raw (an at-once body, which the read fills at once). */
+static inline void *new_obj(mc__arena *a, const mc_type *t, size_t count,
+                            int raw, int *err)
+{
+    size_t n;
+    void *p = NULL;
+    if (t->align <= 16 && !__builtin_mul_overflow(count, t->size, &n) &&
+        (p = mc__arena_carve(&a->bump, a->end, t->align < 8 ? 8 : t->align,
+                             n))) {
+        if (!raw)
+            memset(p, 0, n);
+        return p;
+    }
+    return raw ? mc__arena_alloc_raw(a, t, count, err)
+               : mc__arena_alloc(a, t, count, err);
+}
+
+/* Is src (v bytes of input, v >= 1) one NUL-terminated string? */
+static inline int one_string(const char *src, uint64_t v)
+{
+    if (src[v - 1] != '\0')
+        return 0;
+#if MC__SHORT_STR
+    __m128i x;
+    size_t n = mc__short_str(src, &x); /* no call for short strings */
+    if (n)
+        return n == v;
+#endif
+    return strlen(src) == v - 1;
+}
+
 static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
                    int ref)
 {
@@ -373,7 +405,7 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
         s->capobjs = cap;
     }
     int err = 0;
-    void *obj = mc__arena_alloc(&s->arena, t, (size_t)v, &err);
+    void *obj = new_obj(&s->arena, t, (size_t)v, at_once(t), &err);
     if (!obj)
         return r->err = err;
     if (ref) /* numbered as the writer numbered them: references only */
@@ -412,7 +444,7 @@ int mc_get_str(mc_reader *r, char **s)
         memcpy(&v, r->p + 1, 8);
         const char *src = (const char *)r->p + NEW_HEAD;
         if (v >= 1 && v <= (uint64_t)(r->end - r->p) - NEW_HEAD &&
-            src[v - 1] == '\0' && strlen(src) == v - 1) {
+            one_string(src, v)) {
             size_t n = (size_t)v;
             mc__arena *a = &st->arena;
             char *d = mc__arena_carve(&a->bump, a->end, 1, n);
