@@ -247,14 +247,16 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
 }
 
 /* n bytes of mc_type_bytes for a string (raw): target_alloc without the
- * type cache, and packed (strings need no alignment) in an arena. */
+ * type cache, and packed (strings need no alignment) in an arena.  room:
+ * the payload a heap block gets, n or more (a constant 16 for short
+ * strings folds the block's size computation away). */
 static inline __attribute__((always_inline)) char *
-bytes_alloc(mc_copier *c, size_t n, mode m)
+bytes_alloc(mc_copier *c, size_t n, size_t room, mode m)
 {
     void *p = NULL;
     if (m.kind == MC__BUMP_HEAP) {
         if (MC_LIKELY(c->hw_bytes != 0))
-            p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, n, n);
+            p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, room, n);
     } else if (m.kind == MC__BUMP_ARENA) {
         p = mc__arena_carve(&c->bump, c->bump_end, 1, n);
     }
@@ -298,7 +300,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field, mode m)
          * store the string from the register */
         __m128i v;
         if ((n = mc__short_str(s, &v)) != 0) {
-            if (MC_UNLIKELY(!(d = bytes_alloc(c, n, m))))
+            if (MC_UNLIKELY(!(d = bytes_alloc(c, n, 16, m))))
                 return c->err;
             if (m.kind == MC__BUMP_HEAP) /* payloads are >= 16 */
                 _mm_storeu_si128((__m128i *)(void *)d, v);
@@ -309,7 +311,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field, mode m)
 #endif
         n = strlen(s) + 1;
     }
-    d = bytes_alloc(c, n, m);
+    d = bytes_alloc(c, n, n, m);
     if (MC_UNLIKELY(!d))
         return c->err;
     mc__copy_bytes(d, s, n);
