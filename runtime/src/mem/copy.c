@@ -122,6 +122,7 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->src_heap = 0;
     c->bump_kind = MC__BUMP_NONE;
     c->bump = c->bump_end = c->bump_start = NULL;
+    c->carved = 0;
     memset(c->hc_t, 0, sizeof c->hc_t);
     c->hw_bytes = 0;
     c->work = c->work_inline;

@@ -79,6 +79,8 @@ struct mc_copier {
     int bump_kind;              /* MC__BUMP_* */
     char *bump, *bump_end;      /* the open region, set by the target */
     char *bump_start;           /* heap: where the region started */
+    size_t carved;              /* heap: bytes carved by this copy so far
+                                   (committed regions) */
     /* heap: header word 0 of each type seen (filled by the slow path) */
     const mc_type *hc_t[MC__COPY_HCACHE];
     uint64_t hc_w[MC__COPY_HCACHE];

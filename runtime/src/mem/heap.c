@@ -319,7 +319,9 @@ static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
 static void copy_commit(mc_copier *c, mc_heap *h)
 {
     if (c->bump && h->cur && c->bump != h->cur->top) {
-        h->alloc_since_gc += (size_t)(c->bump - c->bump_start);
+        size_t n = (size_t)(c->bump - c->bump_start);
+        h->alloc_since_gc += n;
+        c->carved += n;
         h->cur->top = c->bump;
     }
 }
@@ -339,12 +341,15 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
     mc_heap *h = m->h;
     copy_commit(c, h);
     size_t n;
-    if (h->cur && !__builtin_mul_overflow(count, t->size, &n) &&
+    if (h->cur && c->carved >= MC__MIN_CHUNK &&
+        !__builtin_mul_overflow(count, t->size, &n) &&
         n <= MC__LARGE_BLOCK / 2 &&
         (size_t)(h->cur->end - h->cur->top) < mc__heap_block_bytes(t, count)) {
-        /* The region is spent.  The allocator would serve this block from
-         * the free lists, and the next ones too, each through this slow
-         * path; a fresh chunk lets the copy go on carving inline. */
+        /* A bulk copy whose region is spent.  The allocator would serve
+         * this block from the free lists, and the next ones too, each
+         * through this slow path; a fresh chunk lets the copy go on
+         * carving inline.  Small copies (most: one value at a time) take
+         * the free lists' blocks, so that freed memory is reused. */
         retire_cur(h);
         mc__chunk *nc = new_chunk(h, mc__heap_block_bytes(t, count));
         if (nc)
