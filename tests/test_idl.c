@@ -104,6 +104,8 @@ static void rembeds(rt_Embeds *e)
     e->odd.tag = (uint32_t)(rnd() % 2);
     if (e->odd.tag == RT_ODD_MAYBE && (e->odd.u.maybe.has = rnd() % 2))
         e->odd.u.maybe.value = rstr();
+    for (int i = 0; i < 20; i++)
+        e->wide.words[i] = rnd() % 4 ? rstr() : NULL;
 }
 
 static void rall(rt_All *a)
@@ -206,6 +208,8 @@ static void free_embeds(rt_Embeds *e)
     free_wrap(&e->ws[1]);
     if (e->odd.tag == RT_ODD_MAYBE && e->odd.u.maybe.has)
         free(e->odd.u.maybe.value);
+    for (int i = 0; i < 20; i++)
+        free(e->wide.words[i]);
 }
 
 static void free_all(rt_All *a)

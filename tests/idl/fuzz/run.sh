@@ -48,6 +48,7 @@ build() {
     "$CC" "${flags[@]}" -Wall -Wextra -Werror -o "$bin" \
         tests/idl/fuzz/fuzz_mcidl.c idl/ast.c compiler/diag.c \
         compiler/load.c compiler/check.c compiler/dump.c compiler/emit.c \
+        compiler/emit_ptrs.c \
         "$b/gen/parser.c" "$b/gen/lexer.c" "$b/gen/templates.c" -lxxhash
     echo "built $bin"
 }
