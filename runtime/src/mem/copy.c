@@ -50,7 +50,7 @@ static void table_put(mc__copy_pair *t, size_t mask, const void *src,
 }
 
 /* Grow (or create) the table to hold at least 2 * n pairs (load <= 1/2). */
-static int table_grow(mc_copier *c, size_t n)
+static __attribute__((noinline)) int table_grow(mc_copier *c, size_t n)
 {
     size_t cap = 64;
     while (cap < 2 * n)
@@ -72,7 +72,7 @@ static int table_grow(mc_copier *c, size_t n)
     return 0;
 }
 
-static void *visited_get(const mc_copier *c, const void *src)
+static inline void *visited_get(const mc_copier *c, const void *src)
 {
     if (!c->table) {
         for (size_t i = 0; i < c->nvisit; i++)
@@ -89,7 +89,7 @@ static void *visited_get(const mc_copier *c, const void *src)
     return NULL;
 }
 
-static int visited_put(mc_copier *c, const void *src, void *dst)
+static inline int visited_put(mc_copier *c, const void *src, void *dst)
 {
     if (!c->table && c->nvisit < MC__COPY_SMALL) {
         c->small[c->nvisit].src = src;
@@ -123,8 +123,8 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->bump_kind = MC__BUMP_NONE;
     c->bump = c->bump_end = c->bump_start = NULL;
     c->carved = 0;
-    memset(c->hc_t, 0, sizeof c->hc_t);
-    c->hw_bytes = 0;
+    /* hc_t and hw_bytes are cleared by the heap target (heap.c:
+     * heap_copy), the only one that reads them */
     c->work = c->work_inline;
     c->whead = c->nwork = 0;
     c->capwork = MC__COPY_WORK;
@@ -149,17 +149,18 @@ static int fail(mc_copier *c, int code)
     return c->err;
 }
 
-static int push_work(mc_copier *c, const mc_type *t, size_t count,
-                     const void *src, void *dst)
+/* Make room for one more work item (the list is full). */
+static __attribute__((noinline)) int work_room(mc_copier *c)
 {
-    if (c->nwork == c->capwork && c->whead > c->capwork / 2) {
+    if (c->whead > c->capwork / 2) {
         /* mostly consumed: slide the rest down instead of growing */
         memmove(c->work, c->work + c->whead,
                 (c->nwork - c->whead) * sizeof *c->work);
         c->nwork -= c->whead;
         c->whead = 0;
+        return 0;
     }
-    if (c->nwork == c->capwork) {
+    {
         size_t cap = c->capwork * 2;
         mc__copy_work *w;
         if (c->work == c->work_inline) {
@@ -175,6 +176,15 @@ static int push_work(mc_copier *c, const mc_type *t, size_t count,
         c->work = w;
         c->capwork = cap;
     }
+    return 0;
+}
+
+static inline int push_work(mc_copier *c, const mc_type *t, size_t count,
+                            const void *src, void *dst)
+{
+    int rc;
+    if (MC_UNLIKELY(c->nwork == c->capwork) && (rc = work_room(c)))
+        return rc;
     c->work[c->nwork++] = (mc__copy_work){t, count, src, dst};
     return 0;
 }

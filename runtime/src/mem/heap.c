@@ -379,6 +379,8 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     mc__copier_init(&c, heap_copy_alloc, NULL, m);
     c.init_sync = 1;
     c.bump_kind = MC__BUMP_HEAP;
+    memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
+    c.hw_bytes = 0;
     copy_open(&c, m->h);
     int rc = mc__copy_root(&c, t, 1, value, out);
     copy_commit(&c, m->h);
