@@ -489,7 +489,7 @@ static inline __attribute__((always_inline)) int
 run_fields(mc_copier *c, const mc__copy_work *w, mode m)
 {
     size_t sz = w->t->size;
-    memcpy(w->dst, w->src, w->count * sz);
+    mc__copy_bytes(w->dst, w->src, w->count * sz); /* no call if small */
     for (size_t i = 0; i < w->count; i++) {
         int rc = copy_fields(c, w->t, w->dst + i * sz, w->src + i * sz, m);
         if (rc)
