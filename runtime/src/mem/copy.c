@@ -241,6 +241,8 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
     if (MC_LIKELY(!__builtin_mul_overflow(count, t->size, &n))) {
         if (m.kind == MC__BUMP_HEAP) {
             int s = mc__copy_hfind(c, t);
+            if (MC_UNLIKELY(s < 0))
+                s = mc__heap_copy_hc(c, t);
             if (MC_LIKELY(s >= 0))
                 p = mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n,
                                    count);
@@ -266,6 +268,8 @@ bytes_alloc(mc_copier *c, size_t n, size_t room, mode m)
 {
     void *p = NULL;
     if (m.kind == MC__BUMP_HEAP) {
+        if (MC_UNLIKELY(c->hw_bytes == 0))
+            mc__heap_copy_hc(c, &mc_type_bytes);
         if (MC_LIKELY(c->hw_bytes != 0))
             p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, room, n);
     } else if (m.kind == MC__BUMP_ARENA) {

@@ -372,6 +372,21 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
     return p;
 }
 
+int mc__heap_copy_hc(mc_copier *c, const mc_type *t)
+{
+    mc_mut *m = c->target;
+    unsigned ti;
+    if (t->align > MC__GRAN || (t->align & (t->align - 1)) ||
+        type_index(m->h, m, t, &ti))
+        return -1; /* heap_alloc, on the slow path, reports it */
+    unsigned s = mc__copy_hfill(c, t);
+    c->hc_t[s] = t;
+    c->hc_w[s] = mc__bw(MC__B_ALLOC, 0, ti, 0); /* as alloc_block's */
+    if (t == &mc_type_bytes)
+        c->hw_bytes = c->hc_w[s];
+    return (int)s;
+}
+
 static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
                      void **out)
 {

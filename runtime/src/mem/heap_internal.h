@@ -252,6 +252,13 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
  * @return 0, or MC_ENOMEM (no memory for the mark stack: nothing freed) */
 int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins);
 
+/* A heap copy meets a type not in its header cache: enter it (the type's
+ * index in h's table, as an allocation would) and return its slot, or -1
+ * (a type the heap refuses: the copier's slow path reports why).  Cheaper
+ * than the slow path, which a small copy took once per type. */
+struct mc_copier;
+int mc__heap_copy_hc(struct mc_copier *c, const mc_type *t);
+
 /* MC_DEBUG check of every chunk, block, free list and traced pointer;
  * aborts with a message on the first inconsistency. */
 void mc__heap_verify(mc_heap *h, const char *when);
