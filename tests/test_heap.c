@@ -844,7 +844,10 @@ static void drv_kill_loop(const void *arg, size_t len)
                 (unsigned long long)(heap->gcno - gcs));
     W_CHECK(owner_dead > KILLS / 4, "only %d of %d kills hit the lock",
             owner_dead, KILLS);
-    W_CHECK(gcs > (uint64_t)KILLS / 2, "collections %llu",
+    /* 25 explicit ones, the rest automatic (victims make progress at the
+     * machine's pace: about 600 here, 170 under ASan, 81 seen under ASan
+     * on a loaded machine) */
+    W_CHECK(gcs > (uint64_t)KILLS / 4, "collections %llu",
             (unsigned long long)gcs);
     alarm(0);
     drop_heap(pool, heap);
