@@ -68,7 +68,7 @@ static void add(ptab *tb, const char *kind, const char *path, cond cd,
         x = fmt("%s,\n     .when = %s, .when_off = %s", s, cd.what, wo);
         free(s), free(wo), s = x;
         if (cd.tag) {
-            x = fmt("%s, .when_tag = %s", s, cd.tag);
+            x = fmt("%s,\n     .when_tag = %s", s, cd.tag);
             free(s), s = x;
         }
     }

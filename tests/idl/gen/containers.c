@@ -686,10 +686,12 @@ static int containers_Msg_equal(const void *pa, const void *pb)
 
 static const mc_ptr_field containers_Msg_ptrs[] = {
     {.off = offsetof(containers_Msg, u.text), .kind = MC_PF_STR,
-     .when = MC_PW_TAG, .when_off = offsetof(containers_Msg, tag), .when_tag = CONTAINERS_MSG_TEXT},
+     .when = MC_PW_TAG, .when_off = offsetof(containers_Msg, tag),
+     .when_tag = CONTAINERS_MSG_TEXT},
     {.off = offsetof(containers_Msg, u.nums.data), .kind = MC_PF_ARRAY,
      .len_off = offsetof(containers_Msg, u.nums.len),
-     .when = MC_PW_TAG, .when_off = offsetof(containers_Msg, tag), .when_tag = CONTAINERS_MSG_NUMS,
+     .when = MC_PW_TAG, .when_off = offsetof(containers_Msg, tag),
+     .when_tag = CONTAINERS_MSG_NUMS,
      .t = &mc_type_i64},
 };
 

@@ -338,7 +338,8 @@ static int geo_Shape_equal(const void *pa, const void *pb)
 static const mc_ptr_field geo_Shape_ptrs[] = {
     {.off = offsetof(geo_Shape, u.poly.data), .kind = MC_PF_ARRAY,
      .len_off = offsetof(geo_Shape, u.poly.len),
-     .when = MC_PW_TAG, .when_off = offsetof(geo_Shape, tag), .when_tag = GEO_SHAPE_POLY,
+     .when = MC_PW_TAG, .when_off = offsetof(geo_Shape, tag),
+     .when_tag = GEO_SHAPE_POLY,
      .t = &geo_Point_type},
 };
 

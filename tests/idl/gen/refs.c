@@ -431,7 +431,8 @@ static int refs_Tree_unmarshal(mc_reader *r, void *obj)
 
 static const mc_ptr_field refs_Tree_ptrs[] = {
     {.off = offsetof(refs_Tree, u.fork), .kind = MC_PF_ELEM, .n = 1,
-     .when = MC_PW_TAG, .when_off = offsetof(refs_Tree, tag), .when_tag = REFS_TREE_FORK,
+     .when = MC_PW_TAG, .when_off = offsetof(refs_Tree, tag),
+     .when_tag = REFS_TREE_FORK,
      .t = &refs_Fork_type},
 };
 
@@ -581,7 +582,8 @@ static int refs_List_unmarshal(mc_reader *r, void *obj)
 
 static const mc_ptr_field refs_List_ptrs[] = {
     {.off = offsetof(refs_List, u.cons), .kind = MC_PF_ELEM, .n = 1,
-     .when = MC_PW_TAG, .when_off = offsetof(refs_List, tag), .when_tag = REFS_LIST_CONS,
+     .when = MC_PW_TAG, .when_off = offsetof(refs_List, tag),
+     .when_tag = REFS_LIST_CONS,
      .t = &refs_Cons_type},
 };
 
