@@ -432,8 +432,9 @@ static int copy_embedded(mc_copier *c, const mc_type *t, size_t n, char *d,
 {
     for (size_t i = 0; i < n; i++) {
         size_t o = i * t->size;
-        int rc = t->ptrs ? copy_fields(c, t, d + o, s + o, MODE_OF(c))
-                         : t->copy(c, d + o, s + o);
+        int rc = t->ptrs   ? copy_fields(c, t, d + o, s + o, MODE_OF(c))
+                 : t->copy ? t->copy(c, d + o, s + o)
+                           : 0; /* no pointers: its bytes are copied */
         if (rc || c->err)
             return fail(c, rc ? rc : c->err);
     }
