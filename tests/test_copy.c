@@ -6,6 +6,9 @@
 #include "testutil.h"
 #include "types_fixture.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,6 +220,53 @@ static void test_errors(void **state)
     tu_assert_rc(mc_local_copy(&wide, buf, &c), MC_EINVAL);
 }
 
+/* ------------------------------------------- a hand-written pointer table */
+
+static void test_table_only_type(void **state)
+{
+    (void)state;
+    int32_t nums[3] = {7, 8, 9};
+    fx_TabRec a = {"a", true, 3, nums, NULL}, b = {"b", false, 0, NULL, &a};
+    a.next = &b; /* a cycle */
+    void *c;
+    tu_assert_rc(mc_local_copy(&fx_TabRec_type, &a, &c), 0);
+    fx_TabRec *ca = c, *cb = ca->next;
+    assert_ptr_not_equal(ca, &a);
+    assert_ptr_not_equal(cb, &b);
+    assert_ptr_equal(cb->next, ca); /* the cycle is kept */
+    assert_ptr_not_equal(ca->name, a.name);
+    assert_string_equal(ca->name, "a");
+    assert_string_equal(cb->name, "b");
+    assert_ptr_not_equal(ca->nums, nums); /* a deep copy */
+    assert_int_equal(ca->nlen, 3);
+    assert_int_equal(ca->nums[2], 9);
+    assert_null(cb->nums);
+    mc_local_free(c);
+
+    /* an absent optional is not followed: its pointer is left as it was
+     * (the flag says the value is not there) */
+    b.nums = (int32_t *)(uintptr_t)0x10; /* would crash if followed */
+    b.nlen = 5;
+    tu_assert_rc(mc_local_copy(&fx_TabRec_type, &b, &c), 0);
+    assert_ptr_equal(((fx_TabRec *)c)->nums, (int32_t *)(uintptr_t)0x10);
+    mc_local_free(c);
+
+    /* an entry of unknown kind fails the copy, and nothing is left
+     * allocated (the ASan build checks) */
+    static const mc_ptr_field bad_ptrs[] = {
+        {.off = offsetof(fx_TabRec, name), .kind = MC_PF_STR},
+        {.off = offsetof(fx_TabRec, next), .kind = 99},
+    };
+    static const mc_type bad = {
+        .name = "bad", .id = 78, .size = sizeof(fx_TabRec),
+        .align = _Alignof(fx_TabRec), .ptrs = bad_ptrs, .nptrs = 2,
+    };
+    c = (void *)1;
+    tu_assert_rc(mc_local_copy(&bad, &a, &c), MC_EINVAL);
+    assert_ptr_equal(c, (void *)1);
+    assert_non_null(strstr(mc_last_error_detail(), "unknown kind"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_deep_list),
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_table_only_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

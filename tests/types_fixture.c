@@ -327,3 +327,20 @@ int fx_equal(const mc_type *t, const void *a, const void *b, char *why,
     pfree(&ba);
     return ok;
 }
+
+/* ------------------------------------------------- hand-written type */
+
+static const mc_ptr_field tabrec_ptrs[] = {
+    {.off = offsetof(fx_TabRec, name), .kind = MC_PF_STR},
+    {.off = offsetof(fx_TabRec, nums), .kind = MC_PF_ARRAY,
+     .len_off = offsetof(fx_TabRec, nlen), .when = MC_PW_HAS,
+     .when_off = offsetof(fx_TabRec, has_nums), .t = &mc_type_i32},
+    {.off = offsetof(fx_TabRec, next), .kind = MC_PF_REF,
+     .t = &fx_TabRec_type},
+};
+
+const mc_type fx_TabRec_type = {
+    .name = "fx_TabRec", .id = 0x7461627265630001ull,
+    .size = sizeof(fx_TabRec), .align = _Alignof(fx_TabRec),
+    .ptrs = tabrec_ptrs, .nptrs = 3,
+};

@@ -20,6 +20,19 @@
 
 #include "fixture.h" /* generated: $v/gen/tests/fixture.h */
 
+/* ------------------------------------------------- hand-written type */
+
+/* A record described by its pointer table alone (mc_type.ptrs; no copy or
+ * trace function): a string, an optional array of i32, a reference. */
+typedef struct fx_TabRec {
+    char *name;
+    _Bool has_nums;
+    size_t nlen;
+    int32_t *nums;
+    struct fx_TabRec *next;
+} fx_TabRec;
+extern const mc_type fx_TabRec_type;
+
 /* ---------------------------------------------- local values (malloc) */
 
 /* Each allocation is malloc()ed; fx_free_graph frees a whole graph of

@@ -117,8 +117,10 @@ struct mc_type {
     unsigned flags;
     /** The pointers of one element (NULL: use copy and trace).  With a
      *  table, the runtime copies an element as its bytes and then each
-     *  listed pointer, and traces the listed pointers; copy and trace stay
-     *  set for code that calls them.  Not for types with sync fields. */
+     *  listed pointer, and traces the listed pointers; copy and trace may
+     *  then be NULL (mcidl sets them too, for code that calls them).  Not
+     *  for types with sync fields.  A table is trusted as a copy routine
+     *  is: an entry of unknown kind fails the copy with MC_EINVAL. */
     const mc_ptr_field *ptrs;
     size_t nptrs;
 };

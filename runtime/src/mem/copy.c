@@ -355,11 +355,12 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
      * write every byte: then the target need not zero the block */
     d = target_alloc(c, t, count,
                      !t->copy || (t->flags & MC_TYPE_COPY_FILLS), m);
+    /* (a type with a table is filled too: run_fields copies its bytes) */
     if (!d)
         return c->err;
     if (shared && (rc = visited_put(c, src, d)))
         return fail(c, rc);
-    if (!t->copy) {
+    if (!mc__type_copies(t)) {
         mc__copy_bytes(d, src, count * t->size);
         rc = RUN_INIT_SYNC(c, t, d, count);
     } else if (t == &mc_type_str) {

@@ -101,7 +101,7 @@ void mc_trace_ptr(mc_tracer *tr, const void *p)
     if (!t)
         corrupt(tr->h, "value %p has type index %u, not in the type table", p,
                 mc__bw_type(w));
-    if (!t->trace)
+    if (!mc__type_traced(t))
         return;
     if (tr->n == tr->cap) {
         size_t cap = tr->cap ? 2 * tr->cap : 4096;
@@ -152,7 +152,7 @@ static void trace_object(struct mc_tracer *tr, const void *p)
     if (count * t->size > mc__bw_bytes(w) - MC__HDR)
         corrupt(tr->h, "value %p (%s): %zu elements do not fit its %zu "
                        "bytes", p, tname(t), count, mc__bw_bytes(w) - MC__HDR);
-    if (!t->trace)
+    if (!mc__type_traced(t))
         return;
     tr->from = p;
     tr->from_t = t;

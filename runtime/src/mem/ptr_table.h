@@ -11,6 +11,18 @@
 
 #include "mcore/type.h"
 
+/* Do elements of t hold pointers for the copier / the collector to
+ * follow (a table, or a copy / trace function)?  Else they are bytes. */
+static inline int mc__type_copies(const mc_type *t)
+{
+    return t->ptrs || t->copy;
+}
+
+static inline int mc__type_traced(const mc_type *t)
+{
+    return t->ptrs || t->trace;
+}
+
 /* Does field f of the element at v hold a value (mc_ptr_field.when)? */
 static inline int mc__pf_live(const mc_ptr_field *f, const char *v)
 {
