@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -645,13 +646,16 @@ static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
 
 /* --------------------------------------------------------- keys: hash */
 
-/* Can values of t be hash-table keys: no references (identity is not
- * value) and no sync fields?  Recursion through arrays ends: a decl being
- * looked at counts as hashable. */
 static const ast_decl *hstack[64];
 static int hdepth;
+static int hgaveup; /* the stack ran out: the answer is a guess (no) */
 
-static int hashable(const ast_type *t)
+/* hashable below, with *low: the lowest stack index of a declaration the
+ * answer assumed hashable (a cycle back to it).  A declaration's answer
+ * is kept (res_hashable) when it assumed nothing of those above it, so
+ * each is worked out once: records that each hold two of the one before
+ * took time doubling with every level. */
+static int hashable_at(const ast_type *t, int *low)
 {
     switch (t->kind) {
     case AST_T_REF:
@@ -663,27 +667,48 @@ static int hashable(const ast_type *t)
     case AST_T_ARRAY:
     case AST_T_OPTIONAL:
     case AST_T_FIXED:
-        return hashable(t->elem);
+        return hashable_at(t->elem, low);
     case AST_T_NAMED: {
-        const ast_decl *d = t->res_decl;
+        ast_decl *d = t->res_decl;
         if (d->kind == AST_D_ENUM)
             return 1;
+        if (d->res_hashable)
+            return d->res_hashable == 1;
         for (int i = 0; i < hdepth; i++)
-            if (hstack[i] == d)
+            if (hstack[i] == d) {
+                if (i < *low)
+                    *low = i;
                 return 1;
-        if (hdepth == 64)
+            }
+        if (hdepth == 64) {
+            hgaveup = 1;
             return 0;
+        }
+        int me = hdepth, sublow = INT_MAX, ok = 1;
         hstack[hdepth++] = d;
-        int ok = 1;
         for (ast_field *f = d->fields; f && ok; f = f->next)
-            if (f->type && !hashable(f->type))
+            if (f->type && !hashable_at(f->type, &sublow))
                 ok = 0;
         hdepth--;
+        if (!hgaveup && (!ok || sublow >= me))
+            d->res_hashable = ok ? 1 : 2;
+        if (sublow < me && sublow < *low)
+            *low = sublow;
         return ok;
     }
     default:
         return 1;
     }
+}
+
+/* Can values of t be hash-table keys: no references (identity is not
+ * value) and no sync fields?  Recursion through arrays ends: a decl being
+ * looked at counts as hashable. */
+static int hashable(const ast_type *t)
+{
+    int low = INT_MAX;
+    hgaveup = 0;
+    return hashable_at(t, &low);
 }
 
 /* h = hash of value v mixed into h */

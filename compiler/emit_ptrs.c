@@ -22,6 +22,11 @@
 /* Fixed arrays of unnamed pointer types are listed element by element up
  * to this many elements; longer ones make the type use its functions. */
 #define MAX_UNROLL 16
+/* Named values are inlined into their parent's table while it has fewer
+ * entries than this; past it they are embedded whole (MC_PF_ELEM).  Else
+ * records that each hold two of the one before would double the table
+ * at every level. */
+#define MAX_ENTRIES 64
 
 typedef struct cond {
     const char *what; /* NULL, "MC_PW_HAS" or "MC_PW_TAG" */
@@ -89,6 +94,24 @@ static void add(ptab *tb, const char *kind, const char *path, cond cd,
 
 static int walk(ptab *tb, const ast_type *t, const char *path,
                 const char *has, int nest, cond cd);
+static int walk_decl(ptab *tb, const ast_decl *d, const char *path,
+                     cond cd);
+
+/* The entries of d's own table, or -1 if it has none: worked out once per
+ * declaration, so that inlining d somewhere is decided without trying. */
+static int decl_entries(emitter *e, ast_decl *d)
+{
+    if (!d->res_ptr_entries) {
+        ptab tmp = {.e = e, .ct = "T"};
+        cond none = {NULL, NULL, NULL};
+        int rc = walk_decl(&tmp, d, "", none);
+        d->res_ptr_entries = rc ? 1 : (int)tmp.n + 2;
+        for (size_t i = 0; i < tmp.n; i++)
+            free(tmp.ent[i]);
+        free(tmp.ent);
+    }
+    return d->res_ptr_entries - 2;
+}
 
 /* The fields of a record, or the cases of a variant, at path. */
 static int walk_decl(ptab *tb, const ast_decl *d, const char *path, cond cd)
@@ -129,8 +152,8 @@ static int walk(ptab *tb, const ast_type *t, const char *path,
 {
     char *a, *b, *x;
     int rc = 0;
-    if (has_sync(t))
-        return -1; /* locks are not copied as bytes */
+    if (has_sync(t) || tb->n >= MAX_ENTRIES)
+        return -1; /* locks are not copied as bytes; a table too long */
     if (!has_ptr(t))
         return 0;
     switch (t->kind) {
@@ -153,9 +176,11 @@ static int walk(ptab *tb, const ast_type *t, const char *path,
         free(a), free(x);
         return 0;
     case AST_T_NAMED:
-        if (!cd.what) { /* its fields, inline in this table */
+        if (!cd.what) { /* its fields, inline in this table, if they fit */
+            int k = decl_entries(tb->e, t->res_decl);
             size_t mark = tb->n;
-            if (walk_decl(tb, t->res_decl, path, cd) == 0)
+            if (k >= 0 && tb->n + (size_t)k <= MAX_ENTRIES &&
+                walk_decl(tb, t->res_decl, path, cd) == 0)
                 return 0;
             while (tb->n > mark)
                 free(tb->ent[--tb->n]);

@@ -159,6 +159,9 @@ typedef struct ast_decl {
     unsigned res_mark;          /* visited mark of graph walks */
     int res_index;              /* records, variants: index in the program */
     bool res_has_sync;          /* a sync field is reachable inline */
+    int res_hashable;           /* emit: 0 not known yet, 1 yes, 2 no */
+    int res_ptr_entries;        /* emit: its pointer table's entries + 2,
+                                   1 no table, 0 not known yet */
     ast_type *res_header;       /* sarray: header type */
     uint64_t res_slots;         /* camlbox */
     uint64_t res_slot_size;     /* camlbox */
