@@ -254,13 +254,20 @@ int has_ptr(const ast_type *t)
     case AST_T_FIXED:
         return has_ptr(t->elem);
     case AST_T_NAMED: {
-        const ast_decl *d = t->res_decl;
+        /* kept per declaration: a record holding two of another would
+         * otherwise be looked at twice, and so on down */
+        ast_decl *d = t->res_decl;
         if (d->kind == AST_D_ENUM)
             return 0;
-        for (ast_field *f = d->fields; f; f = f->next)
-            if (f->type && has_ptr(f->type))
-                return 1;
-        return 0;
+        if (!d->res_has_ptr) {
+            d->res_has_ptr = 2;
+            for (ast_field *f = d->fields; f; f = f->next)
+                if (f->type && has_ptr(f->type)) {
+                    d->res_has_ptr = 1;
+                    break;
+                }
+        }
+        return d->res_has_ptr == 1;
     }
     default:
         return 0;

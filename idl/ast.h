@@ -160,6 +160,7 @@ typedef struct ast_decl {
     int res_index;              /* records, variants: index in the program */
     bool res_has_sync;          /* a sync field is reachable inline */
     int res_hashable;           /* emit: 0 not known yet, 1 yes, 2 no */
+    int res_has_ptr;            /* emit: the same for "holds a pointer" */
     int res_ptr_entries;        /* emit: its pointer table's entries + 2,
                                    1 no table, 0 not known yet */
     ast_type *res_header;       /* sarray: header type */
