@@ -22,10 +22,11 @@
 /* Fixed arrays of unnamed pointer types are listed element by element up
  * to this many elements; longer ones make the type use its functions. */
 #define MAX_UNROLL 16
-/* Named values are inlined into their parent's table while it has fewer
- * entries than this; past it they are embedded whole (MC_PF_ELEM).  Else
- * records that each hold two of the one before would double the table
- * at every level. */
+/* A table's most entries.  A named value is inlined into its parent's
+ * table only if its own entries fit, else embedded whole (MC_PF_ELEM), so
+ * records that each hold two of the one before do not double the table
+ * at every level; a type with more pointers of its own than this is
+ * copied by its functions. */
 #define MAX_ENTRIES 64
 
 typedef struct cond {
