@@ -66,14 +66,6 @@ static int at_once(const mc_type *t)
            t == &mc_type_bytesval || (t->flags & MC_TYPE_RAW_LE);
 }
 
-/* MC_TYPE_RAW_LE elements are copied as bytes where memory is the
- * encoding: on little-endian machines. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define RAW_OK(t) ((t)->flags & MC_TYPE_RAW_LE)
-#else
-#define RAW_OK(t) 0
-#endif
-
 /* ---------------------------------------------------------------- write */
 
 typedef struct wstate {
@@ -109,7 +101,9 @@ static void put_body(mc_writer *w, const mc_type *t, size_t count,
         mc_put_raw(w, p, count);
         return;
     }
-    if (RAW_OK(t)) { /* count * size fits: the elements are in memory */
+    /* memory is the encoding (marshal.h: little-endian hosts only);
+     * count * size fits: the elements are in memory */
+    if (t->flags & MC_TYPE_RAW_LE) {
         mc_put_raw(w, p, count * t->size);
         return;
     }
@@ -316,7 +310,7 @@ static int get_body(mc_reader *r, const mc_type *t, size_t count, void *dst)
 {
     if (is_leaf(t))
         return mc_get_raw(r, dst, count);
-    if (RAW_OK(t)) /* get_ptr checked that the input holds count * size */
+    if (t->flags & MC_TYPE_RAW_LE) /* get_ptr checked count * size */
         return mc_get_raw(r, dst, count * t->size);
     if (t == &mc_type_str) {
         for (size_t i = 0; i < count && !r->err; i++)

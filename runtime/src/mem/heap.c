@@ -333,6 +333,18 @@ static void copy_open(mc_copier *c, mc_heap *h)
     c->bump_end = cur ? cur->end : NULL;
 }
 
+/* Enter t's header word w (state and type, as alloc_block writes them)
+ * in the copier's header cache; returns its slot. */
+static unsigned hc_enter(mc_copier *c, const mc_type *t, uint64_t w)
+{
+    unsigned s = mc__copy_hfill(c, t);
+    c->hc_t[s] = t;
+    c->hc_w[s] = w;
+    if (t == &mc_type_bytes)
+        c->hw_bytes = w;
+    return s;
+}
+
 /* The slow path: a block the region has no room for (or of a type not yet
  * in the copier's header cache) from the allocator, then a fresh region. */
 static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
@@ -362,13 +374,9 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
         c->err = rc;
         return NULL;
     }
-    /* heap_alloc went through type_index: the block's header is the
-     * template for the next blocks of t */
-    unsigned s = mc__copy_hfill(c, t);
-    c->hc_t[s] = t;
-    c->hc_w[s] = mc__ld(mc__hdr(p)) & 0xffffffffull; /* state, type */
-    if (t == &mc_type_bytes)
-        c->hw_bytes = c->hc_w[s];
+    /* the block's header (state, type) is the template for the next
+     * blocks of t */
+    hc_enter(c, t, mc__ld(mc__hdr(p)) & 0xffffffffull);
     return p;
 }
 
@@ -379,12 +387,7 @@ int mc__heap_copy_hc(mc_copier *c, const mc_type *t)
     if (t->align > MC__GRAN || (t->align & (t->align - 1)) ||
         type_index(m->h, m, t, &ti))
         return -1; /* heap_alloc, on the slow path, reports it */
-    unsigned s = mc__copy_hfill(c, t);
-    c->hc_t[s] = t;
-    c->hc_w[s] = mc__bw(MC__B_ALLOC, 0, ti, 0); /* as alloc_block's */
-    if (t == &mc_type_bytes)
-        c->hw_bytes = c->hc_w[s];
-    return (int)s;
+    return (int)hc_enter(c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
 }
 
 static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
