@@ -181,6 +181,11 @@ cmd_test() {
     MCIDL=build/asan/mcidl run_test tests/idl/fuzz/replay.sh
     run_dir build/asan/examples example
     unset ASAN_OPTIONS UBSAN_OPTIONS
+    # A worker's threads, under ThreadSanitizer (libtsan2 comes with gcc's
+    # libgcc-12-dev on Debian).  halt_on_error: a race in a worker kills it,
+    # which its join reports (workers _exit, past TSan's exit check).
+    build build/tsan/tests/test_threads
+    TSAN_OPTIONS=halt_on_error=1 run_test build/tsan/tests/test_threads
 
     echo
     if ((${#FAILURES[@]})); then

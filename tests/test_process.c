@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ bodies */
@@ -835,6 +836,109 @@ static void test_bad_args(void **state)
     tu_end();
 }
 
+/* ---- a worker's own fork() (process.h: fork()) */
+
+struct fork_report {
+    int rc_get, rc_start, rc_fd, rc_create;
+    mc_pid self;
+    char detail[256];
+};
+
+/* The child of the worker's fork: every call that needs the session is
+ * refused, without a word on the worker's socket. */
+static void forked_child(mc_res_id id, int wfd)
+{
+    struct fork_report f;
+    memset(&f, 0, sizeof f);
+    mc_res_info info;
+    mc_pid pid;
+    int fd;
+    f.rc_get = mc_res_get(id, &info);
+    snprintf(f.detail, sizeof f.detail, "%s", mc_last_error_detail());
+    f.rc_start = mc_start(echo_fp, "x", 1, &pid);
+    f.rc_fd = mc_shm_fd(id, &fd);
+    f.rc_create = mc_shm_create(4096, &id);
+    f.self = mc_self_pid();
+    ssize_t n = write(wfd, &f, sizeof f);
+    _exit(n == (ssize_t)sizeof f ? 0 : 1);
+}
+
+static void drv_fork(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_res_id id;
+    if (W_RC(mc_shm_create(4096, &id), 0))
+        return;
+    /* a child that returns from the body: nothing must reach the master
+     * for it (before: its "result" ended the worker's record, dropping
+     * the worker's holds, the shm with them) */
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) { /* its report must not become the worker's outcome */
+        W_CHECK(0, "the fork's return from the body reached the master as "
+                "the worker's outcome");
+        return;
+    }
+    int st = -1;
+    W_CHECK(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) &&
+                WEXITSTATUS(st) == 0,
+            "the child returning from the body ended with status %#x", st);
+
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        W_CHECK(0, "pipe: %s", strerror(errno));
+        return;
+    }
+    fflush(NULL);
+    c = fork();
+    if (c == 0) {
+        close(pfd[0]);
+        forked_child(id, pfd[1]);
+    }
+    close(pfd[1]);
+    struct fork_report f;
+    memset(&f, 0, sizeof f);
+    ssize_t n = read(pfd[0], &f, sizeof f);
+    close(pfd[0]);
+    W_CHECK(c > 0 && waitpid(c, &st, 0) == c, "waitpid: %s", strerror(errno));
+    W_CHECK(n == (ssize_t)sizeof f, "the child's report: %zd bytes", n);
+    W_CHECK(f.rc_get == MC_ESTATE && f.rc_start == MC_ESTATE &&
+                f.rc_fd == MC_ESTATE && f.rc_create == MC_ESTATE,
+            "in the fork: mc_res_get %s, mc_start %s, mc_shm_fd %s, "
+            "mc_shm_create %s; all should be MC_ESTATE",
+            tu_code_name(f.rc_get), tu_code_name(f.rc_start),
+            tu_code_name(f.rc_fd), tu_code_name(f.rc_create));
+    W_CHECK(strstr(f.detail, "mc_res_get: ") == f.detail &&
+                strstr(f.detail, "fork() of worker"),
+            "the fork's detail says \"%s\"", f.detail);
+    W_CHECK(f.self == 0, "mc_self_pid() in the fork: %lld",
+            (long long)f.self);
+
+    /* the worker itself keeps working */
+    mc_res_info info;
+    W_RC(mc_res_get(id, &info), 0);
+    mc_pid pid;
+    if (W_RC(mc_start(echo_fp, "ok", 2, &pid), 0) == 0) {
+        mc_join_result r = {0};
+        if (W_RC(mc_join(echo_jp, pid, &r), 0) == 0) {
+            W_CHECK(r.kind == MC_EXIT_RESULT && r.len == 2 &&
+                        memcmp(r.data, "ok", 2) == 0,
+                    "echo after the fork: %s", tu_kind_str(&r));
+            mc_join_result_free(&r);
+        }
+    }
+    W_RC(mc_release(id), 0);
+}
+
+static void test_fork_in_worker(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_fork, NULL, 0);
+    tu_end();
+}
+
 /* A session with an explicit socket directory: the directory stays, and
  * holds the lock file; a second session with it works. */
 static void test_socket_dir(void **state)
@@ -879,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_pids),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_socket_dir),
+        cmocka_unit_test(test_fork_in_worker),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

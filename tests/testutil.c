@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 
 const char *tu_code_name(int code)
 {
-    static char unknown[32];
+    static _Thread_local char unknown[32];
     switch (code) {
     case 0: return "0";
     case MC_EINVAL: return "MC_EINVAL";
@@ -45,7 +46,7 @@ const char *tu_code_name(int code)
 
 const char *tu_err(int code)
 {
-    static char buf[1024];
+    static _Thread_local char buf[1024];
     if (code == 0) {
         snprintf(buf, sizeof buf, "0 (success)");
     } else {
@@ -58,7 +59,7 @@ const char *tu_err(int code)
 
 const char *tu_kind_str(const mc_join_result *r)
 {
-    static char buf[256];
+    static _Thread_local char buf[256];
     switch (r->kind) {
     case MC_EXIT_RESULT:
         snprintf(buf, sizeof buf, "RESULT len=%zu", r->len);
@@ -387,6 +388,9 @@ void tu_end_(const char *file, int line)
 static char w_buf[16384];
 static size_t w_used;
 static int w_failed;
+/* a worker's threads may check at the same time (W_CHECK's two parts may
+ * then interleave with another thread's, but the report stays sound) */
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void tu_w_reset(void)
 {
@@ -397,6 +401,7 @@ void tu_w_reset(void)
 
 void tu_w_fail(const char *file, int line, const char *fmt, ...)
 {
+    pthread_mutex_lock(&w_lock);
     if (file) {
         w_failed++;
         w_used = appendf(w_buf, sizeof w_buf, w_used, "%s[pid %lld] %s:%d: ",
@@ -414,6 +419,7 @@ void tu_w_fail(const char *file, int line, const char *fmt, ...)
                 w_used = sizeof w_buf - 1;
         }
     }
+    pthread_mutex_unlock(&w_lock);
 }
 
 int tu_w_failed(void) { return w_failed; }

@@ -13,8 +13,10 @@
  * crash, or `mcadmin unlink DIR`, can remove them.  They are created with
  * O_EXCL and mode 0600.
  *
- * All functions need a running session (else MC_ESTATE) and may return
- * MC_ELOST in a worker whose master is gone.
+ * All functions need a running session (else MC_ESTATE; MC_ESTATE too in a
+ * fork() of a worker, see process.h) and may return MC_ELOST in a worker
+ * whose master is gone.  A worker's threads may call them at the same time
+ * (process.h, Threads).
  */
 #ifndef MCORE_RESOURCE_H
 #define MCORE_RESOURCE_H

@@ -66,15 +66,7 @@ static void unlock(mc_pool *p)
 /* This process's descriptor of the pool's memfd, or -1. */
 static int pool_fd(const mc_pool *p)
 {
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r = mc__idmap_get(&mc__M->res, p->id);
-        return r ? r->fd : -1;
-    }
-    if (mc__role_now == MC__ROLE_WORKER) {
-        mc__cached *c = mc__idmap_get(&mc__W->cache, p->id);
-        return c ? c->fd : -1;
-    }
-    return -1;
+    return mc__res_cached_fd(p->id);
 }
 
 /* Reserve memory for [committed, end), growing by at least a step. */

@@ -21,6 +21,8 @@ int mc__need_session(const char *fn)
     if (mc__role_now == MC__ROLE_NONE)
         return mc__err(MC_ESTATE, "%s: no session is running (call it "
                        "inside mc_startup or a worker)", fn);
+    if (mc__role_now == MC__ROLE_WORKER)
+        return mc__w_forked(fn);
     return 0;
 }
 
@@ -194,5 +196,7 @@ int mc_release_fork_point(mc_res_id fork_point)
 
 mc_pid mc_self_pid(void)
 {
-    return mc__role_now == MC__ROLE_WORKER ? mc__W->self : 0;
+    return mc__role_now == MC__ROLE_WORKER && getpid() == mc__W->ospid
+               ? mc__W->self
+               : 0;
 }

@@ -83,12 +83,20 @@ typedef struct mc__cached {
     sem_t *sem;
 } mc__cached;
 
+/* A worker's calls may come from several threads.  `lock` serializes the
+ * requests on the socket; a request that changes what the worker holds
+ * also updates the cache before letting go of `lock`, so that the cache
+ * follows the master's table in the master's order.  `cache_lock` guards
+ * the cache itself: taken alone by readers (mc_shm_fd's fast path, pools),
+ * inside `lock` by writers.  Lock order: lock, then cache_lock. */
 typedef struct mc__worker {
     int sock;
     mc_pid self;
+    pid_t ospid;         /* getpid() of the worker: a fork() of it differs */
     pid_t master_ospid;
     uint64_t spin_ns;
     pthread_mutex_t lock; /* one request at a time on the socket */
+    pthread_mutex_t cache_lock;
     mc__idmap cache;      /* resource id -> mc__cached */
     char buf[MC__MSG_BUF];
 } mc__worker;
@@ -149,12 +157,24 @@ int mc__res_create(mc_res_kind kind, const char *name, size_t size,
 int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
                    void **addr, const char *fn);
 
+/* This process's descriptor of a resource it holds (the master's table, or
+ * a worker's cache), or -1 (resource.c). */
+int mc__res_cached_fd(mc_res_id id);
+
 /* --- worker side (worker.c) --- */
+/* MC_ESTATE (detail starting with fn) in a fork() of a worker, else 0. */
+int mc__w_forked(const char *fn);
 /* One request/reply.  rep->rc is the master's answer.  payload (may be NULL)
- * receives the reply's payload (inline copy or memfd). */
+ * receives the reply's payload (inline copy or memfd).  MC_ESTATE in a
+ * fork() of a worker (see process.h). */
 int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
             size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
             int *extra_fd);
+/* The same, for a caller that holds mc__W->lock (to update the cache in
+ * the same turn as the request). */
+int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
+                 const void *body, size_t body_len, int body_fd, mc__msg *rep,
+                 mc__blob *payload, int *extra_fd);
 /* Runs the body in a freshly forked worker; never returns. */
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
                                pid_t master, uint64_t spin_ns,
