@@ -59,14 +59,15 @@ const char *tu_err(int code)
 
 const char *tu_kind_str(const mc_join_result *r)
 {
-    static _Thread_local char buf[256];
+    static _Thread_local char buf[768];
     switch (r->kind) {
     case MC_EXIT_RESULT:
         snprintf(buf, sizeof buf, "RESULT len=%zu", r->len);
         break;
     case MC_EXIT_ERROR:
-        snprintf(buf, sizeof buf, "ERROR code=%d (%s)", r->code,
-                 tu_code_name(r->code));
+        snprintf(buf, sizeof buf, "ERROR code=%d (%s)%s%.*s", r->code,
+                 tu_code_name(r->code), r->len ? ": " : "", (int)r->len,
+                 r->data ? (const char *)r->data : "");
         break;
     case MC_EXIT_STATUS:
         snprintf(buf, sizeof buf, "STATUS exit=%d", r->code);

@@ -42,6 +42,11 @@ const char *mc_last_error_detail(void)
     return detail;
 }
 
+void mc__err_clear(void)
+{
+    detail[0] = '\0';
+}
+
 int mc__err(int code, const char *fmt, ...)
 {
     va_list ap;

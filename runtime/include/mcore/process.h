@@ -53,7 +53,8 @@ typedef int64_t mc_pid;
  *                 length to return bytes; mcore frees it.  Leave NULL for an
  *                 empty result.
  *  @return 0 on success; a negative code makes the join report
- *          MC_EXIT_ERROR with that code. */
+ *          MC_EXIT_ERROR with that code, and with this thread's
+ *          mc_last_error_detail() (see mc_join_result.data). */
 typedef int mc_body_fn(void *user, const void *arg, size_t arg_len,
                        void **result, size_t *result_len);
 
@@ -70,7 +71,13 @@ typedef enum mc_exit_kind {
 typedef struct mc_join_result {
     mc_exit_kind kind;
     int code;      /**< body error, exit status or signal (see kind) */
-    void *data;    /**< result bytes (malloc()ed; NULL when len is 0) */
+    /** MC_EXIT_RESULT: the result bytes.  MC_EXIT_ERROR: the worker's
+     *  error detail, a NUL-terminated string (len counts the NUL): what
+     *  mc_last_error_detail() said in the worker when its body returned
+     *  (it starts empty there), so the detail of the failed mcore call
+     *  whose code the body passed on; NULL when it was empty.  Otherwise
+     *  NULL.  malloc()ed; NULL when len is 0. */
+    void *data;
     size_t len;
 } mc_join_result;
 

@@ -36,7 +36,9 @@ int mc_tproc_start(mc_tproc *p, const void *arg, mc_pid *pid);
 
 /** Join: 0 with *result (may be NULL) a local copy of the result (free
  *  with mc_local_free; NULL without a result type); MC_EPROCESS when the
- *  process ended otherwise (its outcome in *how, which may be NULL);
+ *  process ended otherwise (its outcome in *how, which may be NULL, with
+ *  no data): then mc_last_error_detail() names the process and the
+ *  outcome, and for a body error the worker's own detail (mc_join_result);
  *  the errors of mc_join and mc_unmarshal. */
 int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
                   mc_join_result *how);

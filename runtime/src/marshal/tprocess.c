@@ -65,11 +65,16 @@ int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
     int rc = mc_join(p->join, pid, &r);
     if (rc)
         return rc;
-    if (r.kind != MC_EXIT_RESULT) {
-        rc = mc__err(MC_EPROCESS, "process %lld: %s %d", (long long)pid,
-                     r.kind == MC_EXIT_ERROR    ? "body returned"
-                     : r.kind == MC_EXIT_STATUS ? "exited with status"
-                                                : "killed by signal",
+    if (r.kind == MC_EXIT_ERROR) { /* the worker's detail, passed on */
+        rc = mc__err(MC_EPROCESS, "mc_tproc_join: process %lld: body "
+                     "returned %d (%s)%s%.*s", (long long)pid, r.code,
+                     mc_strerror(r.code), r.len ? ": " : "", (int)r.len,
+                     r.data ? (const char *)r.data : "");
+    } else if (r.kind != MC_EXIT_RESULT) {
+        rc = mc__err(MC_EPROCESS, "mc_tproc_join: process %lld: %s %d",
+                     (long long)pid,
+                     r.kind == MC_EXIT_STATUS ? "exited with status"
+                                              : "killed by signal",
                      r.code);
     } else if (p->res_t && result) {
         rc = mc_unmarshal(p->res_t, r.data, r.len, result);

@@ -385,6 +385,7 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
     const char *data = (const char *)(m + 1);
     if (extra_fd >= 0)
         close(extra_fd); /* workers never send resources this way */
+    mc__err_clear(); /* a reply's detail is this request's, or none */
     switch (m->op) {
     case MC__OP_RESULT:
         on_result(p, m, data, blob_fd);

@@ -71,8 +71,10 @@ int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
         return rc;
     }
     *rep = *m;
-    if (rep->rc < 0) /* carry the master's explanation over */
+    if (rep->rc < 0 && m->len) /* carry the master's explanation over */
         mc__err(rep->rc, "%.*s", (int)m->len, (const char *)(m + 1));
+    else if (rep->rc < 0)
+        mc__err(rep->rc, "request to the master: %s", mc_strerror(rep->rc));
     if (payload) {
         *payload = MC__BLOB_NONE;
         if (bfd >= 0) {
@@ -121,6 +123,13 @@ static void send_result(mc__worker *W, mc_exit_kind kind, int code,
     }
 }
 
+/* The detail travels with the outcome (process.h: mc_join_result). */
+static void send_error(mc__worker *W, int rc)
+{
+    const char *d = mc_last_error_detail();
+    send_result(W, MC_EXIT_ERROR, rc, *d ? d : NULL, *d ? strlen(d) + 1 : 0);
+}
+
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
                                pid_t master, uint64_t spin_ns,
                                const void *arg, size_t len, int arg_fd,
@@ -143,13 +152,14 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     mc__W = &w;
     mc__M = NULL;
     mc__role_now = MC__ROLE_WORKER;
+    mc__err_clear(); /* not the master's, from before the fork */
 
     void *argbuf = NULL;
     if (arg_fd >= 0) {
         int rc = mc__memfd_read(arg_fd, len, &argbuf);
         close(arg_fd);
         if (rc) {
-            send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+            send_error(&w, rc);
             _exit(1);
         }
         arg = argbuf;
@@ -159,7 +169,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     int rc = def->body(def->user, arg, len, &res, &res_len);
     free(argbuf);
     if (rc)
-        send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+        send_error(&w, rc);
     else
         send_result(&w, MC_EXIT_RESULT, 0, res, res ? res_len : 0);
     free(res);
