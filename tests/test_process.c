@@ -29,6 +29,27 @@ static mc_res_id err_fp, err_jp;         /* returns -5 */
 
 static int g_global = 1;
 
+/* typed processes (tprocess.h) without types: one defined twice (the
+ * second is refused: the first body stays), one never defined */
+static mc_tproc twice_tp = {.name = "t_twice"};
+static mc_tproc undefined_tp = {.name = "t_undefined"};
+
+static int tbody_first(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    return 0;
+}
+
+static int tbody_second(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    return MC_EINVAL;
+}
+
 static int set_result(const void *p, size_t len, void **result,
                       size_t *result_len)
 {
@@ -176,6 +197,11 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_post, NULL, &post_fp, &post_jp), 0);
     assert_int_equal(mc_def_process(body_echo, NULL, &rfp_fp, &rfp_jp), 0);
     assert_int_equal(mc_def_process(body_err, NULL, &err_fp, &err_jp), 0);
+    assert_int_equal(mc_tproc_def(&twice_tp, tbody_first, NULL), 0);
+    mc_res_id fork = twice_tp.fork;
+    assert_int_equal(mc_tproc_def(&twice_tp, tbody_second, NULL), MC_EEXIST);
+    assert_non_null(strstr(mc_last_error_detail(), "t_twice"));
+    assert_int_equal(twice_tp.fork, fork);
     return 0;
 }
 
@@ -829,6 +855,14 @@ static void test_bad_args(void **state)
     cfg.socket_dir = longdir;
     tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), MC_EINVAL);
     free(longdir);
+    /* a directory that cannot be made: the detail names it */
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/sub", file);
+    cfg.socket_dir = sub;
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), MC_ESYS);
+    if (!strstr(mc_last_error_detail(), sub))
+        fail_msg("mkdir's detail \"%s\" does not name %s",
+                 mc_last_error_detail(), sub);
     tu_rmtree(dir);
     free(dir);
     /* in a session */
@@ -939,6 +973,46 @@ static void test_fork_in_worker(void **state)
     tu_end();
 }
 
+/* ---- processes never defined, or defined twice (item 23) */
+
+static void drv_definitions(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pid pid;
+    const char *d;
+    /* an mc_res_id never set by a definition */
+    mc_res_id never = 0;
+    W_RC(mc_start(never, NULL, 0, &pid), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "mc_start: ") == d && strstr(d, "fork point 0") &&
+                strstr(d, "before mc_startup"),
+            "mc_start of fork point 0: \"%s\"", d);
+    /* a generated process whose _def was not called */
+    W_RC(mc_tproc_start(&undefined_tp, NULL, &pid), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "t_undefined") && strstr(d, "_def") &&
+                strstr(d, "before mc_startup"),
+            "mc_tproc_start of an undefined process: \"%s\"", d);
+    /* defined twice: the first definition is the one that runs */
+    if (W_RC(mc_tproc_start(&twice_tp, NULL, &pid), 0) == 0) {
+        mc_join_result how;
+        W_RC(mc_tproc_join(&twice_tp, pid, NULL, &how), 0);
+    }
+}
+
+static void test_definitions(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_definitions, NULL, 0);
+    /* the master's own start of an undefined process */
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(NULL, 0, 0, NULL, 0, &r), MC_ENOENT);
+    assert_non_null(strstr(mc_last_error_detail(), "before mc_startup"));
+    tu_end();
+}
+
 /* A session with an explicit socket directory: the directory stays, and
  * holds the lock file; a second session with it works. */
 static void test_socket_dir(void **state)
@@ -984,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_socket_dir),
         cmocka_unit_test(test_fork_in_worker),
+        cmocka_unit_test(test_definitions),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

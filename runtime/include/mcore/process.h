@@ -81,7 +81,8 @@ typedef struct mc_join_result {
     size_t len;
 } mc_join_result;
 
-/** Define a process type.  Master only, before mc_startup().
+/** Define a process type.  Master only, before mc_startup().  Each call
+ *  defines a new type with its own points, even for the same body.
  *  Definitions stay valid for every later session of this program: each
  *  session starts with all of them, whatever an earlier one released.
  *  @param body        the function a worker runs (required)
@@ -104,7 +105,8 @@ int mc_def_process(mc_body_fn *body, void *user,
  *  @param pid         receives the new process's mcore pid (required)
  *  @return 0, or
  *   - MC_EINVAL NULL pid, or NULL arg with len > 0
- *   - MC_ENOENT no such fork point (or it was released)
+ *   - MC_ENOENT no such fork point: never defined (a definition must be
+ *               made before mc_startup; the detail says so), or released
  *   - MC_ETYPE  the id is not a fork point
  *   - MC_ESTATE no session is running, or the caller is a fork() of a
  *               worker (see fork() above)

@@ -134,11 +134,10 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     mc__master *M = mc__M;
     mc__res *fp = mc__idmap_get(&M->res, fork_id);
     if (!fp)
-        return mc__err(MC_ENOENT, "start: no fork point %lld",
-                       (long long)fork_id);
+        return mc__no_fork_point(fork_id);
     if (fp->kind != MC_RES_FORK_POINT)
-        return mc__err(MC_ETYPE, "start: resource %lld is not a fork point",
-                       (long long)fork_id);
+        return mc__err(MC_ETYPE, "mc_start: resource %lld is not a fork "
+                       "point", (long long)fork_id);
     mc__def *def = fp->def;
     mc__proc *p = calloc(1, sizeof *p);
     if (!p)

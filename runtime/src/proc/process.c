@@ -53,6 +53,18 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
     return 0;
 }
 
+int mc__no_fork_point(mc_res_id id)
+{
+    for (size_t i = 0; i < n_defs; i++)
+        if (defs[i]->fork_id == id)
+            return mc__err(MC_ENOENT, "mc_start: fork point %lld was "
+                           "released in this session", (long long)id);
+    return mc__err(MC_ENOENT, "mc_start: no process is defined with fork "
+                   "point %lld: a process's definition (mc_def_process, or "
+                   "its generated _def) must be made in the master before "
+                   "mc_startup", (long long)id);
+}
+
 /* Enter every definition into a new session's resource table.  A release
  * lasts until the end of its session: each session starts from the
  * definitions made before it. */

@@ -27,14 +27,14 @@ static int take_dir(mc__master *M, const mc_config *cfg)
         char t[PATH_MAX];
         snprintf(t, sizeof t, "%s/mcore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(t))
-            return mc__errno("mkdtemp");
+            return mc__errno_path("mc_startup: mkdtemp", t);
         M->private_dir = 1;
         M->dir = strdup(t);
     } else {
         if (strlen(cfg->socket_dir) > 200)
             return mc__err(MC_EINVAL, "socket_dir longer than 200 bytes");
         if (mkdir(cfg->socket_dir, 0700) < 0 && errno != EEXIST)
-            return mc__errno("mkdir(socket_dir)");
+            return mc__errno_path("mc_startup: mkdir", cfg->socket_dir);
         struct stat st;
         if (stat(cfg->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
             return mc__err(MC_EINVAL, "socket_dir %s is not a directory",

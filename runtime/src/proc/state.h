@@ -114,6 +114,9 @@ mc_res_id mc__res_new_id(void);
 /* Enter the process definitions into a new session's table (process.c). */
 int mc__defs_register(void);
 mc__def *mc__def_by_fork(mc_res_id id);
+/* MC_ENOENT for a fork point the session's table lacks, saying why: never
+ * defined, or released (process.c). */
+int mc__no_fork_point(mc_res_id id);
 int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
                 int arg_fd, const mc_res_id *inherit, int64_t n, mc_pid *pid);
 /* Returns 0 with the outcome moved into *out (blob), 1 when deferred (the
