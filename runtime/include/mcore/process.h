@@ -110,13 +110,16 @@ int mc_def_process(mc_body_fn *body, void *user,
  *   - MC_ETYPE  the id is not a fork point
  *   - MC_ESTATE no session is running, or the caller is a fork() of a
  *               worker (see fork() above)
+ *   - MC_ENOMEM out of memory (the process's record, the argument's copy)
  *   - MC_ESYS   fork or an IPC call failed (detail names it)
  *   - MC_ELOST  the master is gone */
 int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid);
 
 /** mc_start, choosing the resources the worker inherits: it holds exactly
  *  the n resources in inherit (n may be 0).  Errors as mc_start, plus
- *  MC_ENOENT when an inherited id does not exist. */
+ *   - MC_ENOENT an inherited id does not exist (nothing started)
+ *   - MC_EINVAL NULL inherit with n > 0, or n absurdly large
+ *   - MC_E2BIG  (worker) the list does not fit in one request */
 int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
                 const mc_res_id *inherit, size_t n, mc_pid *pid);
 
@@ -131,12 +134,14 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
  *   - MC_ENOENT no such join point, or no such pid
  *   - MC_ESTATE called in the master, or pid was already joined, or its
  *               result was dropped by mc_release_join_point, or the caller
- *               is a fork() of a worker
+ *               is a fork() of a worker, or no session is running
+ *   - MC_ENOMEM out of memory for the result's copy
+ *   - MC_ESYS   reading a large result (a memfd) failed
  *   - MC_ELOST  the master is gone */
 int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out);
 
-/** Like mc_join, but returns MC_EAGAIN at once if the process has not
- *  ended yet.  Allowed in the master, where it first handles the requests
+/** Like mc_join (the same codes, but MC_ESTATE is not returned in the
+ *  master), and MC_EAGAIN at once if the process has not ended yet.  Allowed in the master, where it first handles the requests
  *  and exits that are pending (the master's event loop does not run while
  *  the master's own code, such as mc_startup's `first`, runs). */
 int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out);

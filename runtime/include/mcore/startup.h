@@ -47,7 +47,10 @@ typedef int mc_first_fn(void *ctx);
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers
  *   - MC_EINVAL socket_dir too long or not a directory
- *   - MC_ESYS   a system call failed (detail names it) */
+ *   - MC_ENOMEM out of memory (or, from the system, for the session's
+ *               objects)
+ *   - MC_ESYS   a system call failed (the detail names it, and the path
+ *               for the socket directory's) */
 int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx);
 
 /** Run a session whose first process is started at fork_point with arg,
