@@ -552,6 +552,13 @@ static int describe(const rt_All *a, rt_Texts *result, void *user)
     return 0;
 }
 
+static int not_square(const int64_t *x, int64_t *result, void *user)
+{
+    (void)x; (void)user;
+    *result = -1;
+    return 0;
+}
+
 static int nothing(const void *arg, void *result, void *user)
 {
     (void)arg; (void)result; (void)user;
@@ -616,6 +623,10 @@ static int group_setup(void **state)
     tu_def_driver();
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
         rt_nothing_def(nothing, NULL))
+        return -1;
+    /* a second definition is refused and leaves the first body in place
+     * (drv_procs checks square's results) */
+    if (rt_square_def(not_square, NULL) != MC_EEXIST)
         return -1;
     return 0;
 }

@@ -1031,7 +1031,8 @@ int containers_Edge2_sender_release(containers_Edge2_sender *sender)
 
 /* ---- process containers_ping */
 
-static mc_tproc containers_ping_p_ = {.arg_t = NULL, .res_t = NULL};
+static mc_tproc containers_ping_p_ = {
+    .arg_t = NULL, .res_t = NULL, .name = "containers_ping"};
 static containers_ping_body *containers_ping_body_;
 
 static int containers_ping_call_(const void *arg, void *result, void *user)
@@ -1041,8 +1042,11 @@ static int containers_ping_call_(const void *arg, void *result, void *user)
 
 int containers_ping_def(containers_ping_body *body, void *user)
 {
-    containers_ping_body_ = body;
-    return mc_tproc_def(&containers_ping_p_, body ? containers_ping_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_ping_p_, body ? containers_ping_call_ : NULL, user);
+    if (rc == 0)
+        containers_ping_body_ = body;
+    return rc;
 }
 
 int containers_ping_start(const void *arg, mc_pid *pid)
@@ -1067,7 +1071,8 @@ mc_res_id containers_ping_join_point(void)
 
 /* ---- process containers_stop */
 
-static mc_tproc containers_stop_p_ = {.arg_t = &mc_type_i32, .res_t = NULL};
+static mc_tproc containers_stop_p_ = {
+    .arg_t = &mc_type_i32, .res_t = NULL, .name = "containers_stop"};
 static containers_stop_body *containers_stop_body_;
 
 static int containers_stop_call_(const void *arg, void *result, void *user)
@@ -1077,8 +1082,11 @@ static int containers_stop_call_(const void *arg, void *result, void *user)
 
 int containers_stop_def(containers_stop_body *body, void *user)
 {
-    containers_stop_body_ = body;
-    return mc_tproc_def(&containers_stop_p_, body ? containers_stop_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_stop_p_, body ? containers_stop_call_ : NULL, user);
+    if (rc == 0)
+        containers_stop_body_ = body;
+    return rc;
 }
 
 int containers_stop_start(const int32_t *code, mc_pid *pid)
@@ -1103,7 +1111,8 @@ mc_res_id containers_stop_join_point(void)
 
 /* ---- process containers_work */
 
-static mc_tproc containers_work_p_ = {.arg_t = &containers_Msg_type, .res_t = &containers_Val_type};
+static mc_tproc containers_work_p_ = {
+    .arg_t = &containers_Msg_type, .res_t = &containers_Val_type, .name = "containers_work"};
 static containers_work_body *containers_work_body_;
 
 static int containers_work_call_(const void *arg, void *result, void *user)
@@ -1113,8 +1122,11 @@ static int containers_work_call_(const void *arg, void *result, void *user)
 
 int containers_work_def(containers_work_body *body, void *user)
 {
-    containers_work_body_ = body;
-    return mc_tproc_def(&containers_work_p_, body ? containers_work_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_work_p_, body ? containers_work_call_ : NULL, user);
+    if (rc == 0)
+        containers_work_body_ = body;
+    return rc;
 }
 
 int containers_work_start(const containers_Msg *job, mc_pid *pid)
@@ -1139,7 +1151,8 @@ mc_res_id containers_work_join_point(void)
 
 /* ---- process containers_compute */
 
-static mc_tproc containers_compute_p_ = {.arg_t = NULL, .res_t = &containers_arr_f64_type};
+static mc_tproc containers_compute_p_ = {
+    .arg_t = NULL, .res_t = &containers_arr_f64_type, .name = "containers_compute"};
 static containers_compute_body *containers_compute_body_;
 
 static int containers_compute_call_(const void *arg, void *result, void *user)
@@ -1149,8 +1162,11 @@ static int containers_compute_call_(const void *arg, void *result, void *user)
 
 int containers_compute_def(containers_compute_body *body, void *user)
 {
-    containers_compute_body_ = body;
-    return mc_tproc_def(&containers_compute_p_, body ? containers_compute_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_compute_p_, body ? containers_compute_call_ : NULL, user);
+    if (rc == 0)
+        containers_compute_body_ = body;
+    return rc;
 }
 
 int containers_compute_start(const void *arg, mc_pid *pid)
@@ -1175,7 +1191,8 @@ mc_res_id containers_compute_join_point(void)
 
 /* ---- process containers_chain */
 
-static mc_tproc containers_chain_p_ = {.arg_t = &containers_ref_Val_type, .res_t = &containers_nref_Val_type};
+static mc_tproc containers_chain_p_ = {
+    .arg_t = &containers_ref_Val_type, .res_t = &containers_nref_Val_type, .name = "containers_chain"};
 static containers_chain_body *containers_chain_body_;
 
 static int containers_chain_call_(const void *arg, void *result, void *user)
@@ -1185,8 +1202,11 @@ static int containers_chain_call_(const void *arg, void *result, void *user)
 
 int containers_chain_def(containers_chain_body *body, void *user)
 {
-    containers_chain_body_ = body;
-    return mc_tproc_def(&containers_chain_p_, body ? containers_chain_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_chain_p_, body ? containers_chain_call_ : NULL, user);
+    if (rc == 0)
+        containers_chain_body_ = body;
+    return rc;
 }
 
 int containers_chain_start(const containers_Val * *v, mc_pid *pid)
