@@ -476,12 +476,23 @@ static void drv_detail(const void *arg, size_t len)
     W_CHECK(!*mc_last_error_detail(), "after successful calls the detail "
             "is \"%s\"", mc_last_error_detail());
     /* a failure's detail is its own, never an earlier one */
+    /* ... and starts with the public function's name, also when the
+     * master found the error */
     W_RC(mc_res_get(BOGUS_ID + 1, &info), MC_ENOENT);
     const char *d = mc_last_error_detail();
-    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 1), "detail \"%s\"", d);
+    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 1) &&
+                strstr(d, "mc_res_get: ") == d,
+            "detail \"%s\"", d);
     W_RC(mc_release(BOGUS_ID + 2), MC_ENOENT);
     d = mc_last_error_detail();
-    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 2), "detail \"%s\"", d);
+    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 2) &&
+                strstr(d, "mc_release: ") == d,
+            "detail \"%s\"", d);
+    mc_join_result jr;
+    W_RC(mc_join(detail_jp, 999999, &jr), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "mc_join: ") == d && strstr(d, "999999"),
+            "detail \"%s\"", d);
     W_RC(mc_release(id), 0);
 
     /* the worker's detail travels with its outcome */

@@ -21,6 +21,11 @@ int mc__errno(const char *what) __attribute__((cold));
 /* The same, naming the file: "what path: strerror(errno)". */
 int mc__errno_path(const char *what, const char *path) __attribute__((cold));
 
+/* Put "fn: " in front of the detail unless it starts so already (a detail
+ * written below a public function that serves several: the master's
+ * handlers).  Returns code. */
+int mc__err_in(int code, const char *fn) __attribute__((cold));
+
 /* Empty this thread's detail (a worker before its body, the master before
  * each request it serves: what they report afterwards is their own). */
 void mc__err_clear(void);

@@ -110,12 +110,14 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
 {
     if (n > INT64_MAX / sizeof *inherit)
         return mc__err(MC_EINVAL, "mc_start_ex: n too large");
-    return start(fork_point, arg, len, inherit, (int64_t)n, pid);
+    int rc = start(fork_point, arg, len, inherit, (int64_t)n, pid);
+    return rc ? mc__err_in(rc, "mc_start_ex") : 0;
 }
 
 int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid)
 {
-    return start(fork_point, arg, len, NULL, -1, pid);
+    int rc = start(fork_point, arg, len, NULL, -1, pid);
+    return rc ? mc__err_in(rc, "mc_start") : 0;
 }
 
 static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
@@ -165,12 +167,14 @@ static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
 
 int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    return join(join_point, pid, out, 0);
+    int rc = join(join_point, pid, out, 0);
+    return rc ? mc__err_in(rc, "mc_join") : 0;
 }
 
 int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    return join(join_point, pid, out, 1);
+    int rc = join(join_point, pid, out, 1);
+    return rc ? mc__err_in(rc, "mc_join_nowait") : 0;
 }
 
 void mc_join_result_free(mc_join_result *r)
@@ -181,7 +185,7 @@ void mc_join_result_free(mc_join_result *r)
     *r = (mc_join_result){0};
 }
 
-static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
+static int point_release_(mc_res_id id, mc_res_kind kind, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -192,6 +196,12 @@ static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
     if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
         return rc;
     return rep.rc;
+}
+
+static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
+{
+    int rc = point_release_(id, kind, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 int mc_release_join_point(mc_res_id join_point)

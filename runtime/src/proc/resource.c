@@ -58,8 +58,8 @@ int mc__res_cached_fd(mc_res_id id)
     return fd;
 }
 
-int mc__res_create(mc_res_kind kind, const char *name, size_t size,
-                   mc_res_id *id, int *fd, void **addr, const char *fn)
+static int res_create(mc_res_kind kind, const char *name, size_t size,
+                      mc_res_id *id, int *fd, void **addr, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -105,6 +105,14 @@ int mc__res_create(mc_res_kind kind, const char *name, size_t size,
         mc__err(rc, "%s: resource cache: out of memory", fn);
     }
     return rc;
+}
+
+/* Details of the master's handlers name the public function. */
+int mc__res_create(mc_res_kind kind, const char *name, size_t size,
+                   mc_res_id *id, int *fd, void **addr, const char *fn)
+{
+    int rc = res_create(kind, name, size, id, fd, addr, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 static int create(mc_res_kind kind, const char *name, size_t size,
@@ -185,8 +193,8 @@ static int w_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
     return 0;
 }
 
-int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
-                   void **addr, const char *fn)
+static int res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info,
+                      int *fd, void **addr, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -206,6 +214,13 @@ int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
     rc = w_lookup(id, kinds, info, fd, addr, fn, NULL);
     pthread_mutex_unlock(&mc__W->lock);
     return rc;
+}
+
+int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+                   void **addr, const char *fn)
+{
+    int rc = res_lookup(id, kinds, info, fd, addr, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
@@ -257,7 +272,7 @@ static int sem_slot(sem_t **slot, const char *name, sem_t **sem)
     return 0;
 }
 
-int mc_named_sem_get(mc_res_id id, sem_t **sem)
+static int named_sem_get(mc_res_id id, sem_t **sem)
 {
     const char *fn = "mc_named_sem_get";
     const unsigned kinds = MC__KIND_BIT(MC_RES_SEM);
@@ -289,7 +304,13 @@ int mc_named_sem_get(mc_res_id id, sem_t **sem)
     return rc;
 }
 
-int mc_release(mc_res_id id)
+int mc_named_sem_get(mc_res_id id, sem_t **sem)
+{
+    int rc = named_sem_get(id, sem);
+    return rc ? mc__err_in(rc, "mc_named_sem_get") : 0;
+}
+
+static int release(mc_res_id id)
 {
     int rc = mc__need_session("mc_release");
     if (rc)
@@ -316,4 +337,10 @@ int mc_release(mc_res_id id)
         free(c);
     }
     return rc;
+}
+
+int mc_release(mc_res_id id)
+{
+    int rc = release(id);
+    return rc ? mc__err_in(rc, "mc_release") : 0;
 }
