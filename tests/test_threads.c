@@ -6,7 +6,8 @@
  * too, so that the worker's resource cache grows, shrinks and is read all
  * along.  Before the cache had its lock this raced (TSan) and read freed
  * memory of the id map (ASan).  The test command also runs this test built
- * with -fsanitize=thread (build/tsan/).
+ * with -fsanitize=thread (build/tsan/).  In the master, other threads than
+ * mc_startup's are refused.
  */
 #include "testutil.h"
 
@@ -188,6 +189,44 @@ static void test_worker_threads(void **state)
     tu_end();
 }
 
+/* In the master, only the thread running mc_startup may call mcore: the
+ * others get MC_ESTATE (process.h, Threads). */
+static void *master_thread(void *arg)
+{
+    int *rc = arg;
+    mc_res_id id;
+    rc[0] = mc_shm_create(4096, &id);
+    rc[1] = strstr(mc_last_error_detail(), "mc_shm_create: ") ==
+            mc_last_error_detail();
+    return NULL;
+}
+
+static int first_threads(void *ctx)
+{
+    int *rc = ctx;
+    pthread_t t;
+    if (pthread_create(&t, NULL, master_thread, rc))
+        return -1;
+    pthread_join(t, NULL);
+    mc_res_id id; /* the master's own thread goes on */
+    rc[2] = mc_shm_create(4096, &id);
+    if (!rc[2])
+        rc[2] = mc_release(id);
+    return 0;
+}
+
+static void test_master_threads(void **state)
+{
+    (void)state;
+    tu_begin();
+    int rc[3] = {1, 0, 1};
+    tu_assert_rc(mc_startup(NULL, first_threads, rc), 0);
+    tu_assert_rc(rc[0], MC_ESTATE);
+    assert_true(rc[1]);
+    tu_assert_rc(rc[2], 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -199,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_threads),
+        cmocka_unit_test(test_master_threads),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -23,6 +23,10 @@ int mc__need_session(const char *fn)
                        "inside mc_startup or a worker)", fn);
     if (mc__role_now == MC__ROLE_WORKER)
         return mc__w_forked(fn);
+    if (MC_UNLIKELY(!pthread_equal(pthread_self(), mc__M->thread)))
+        return mc__err(MC_ESTATE, "%s: in the master, mcore is called only "
+                       "from the thread running mc_startup (process.h, "
+                       "Threads)", fn);
     return 0;
 }
 

@@ -133,6 +133,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     M->spin_ns = cfg->spin_us < 0 ? 0
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
+    M->thread = pthread_self();
     mc__M = M;
     int rc = take_dir(M, cfg);
     if (!rc)

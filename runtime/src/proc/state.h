@@ -62,6 +62,8 @@ typedef struct mc__proc {
 } mc__proc;
 
 typedef struct mc__master {
+    pthread_t thread;     /* the one running mc_startup: the tables' only
+                             user (they have no lock) */
     int epfd, sigfd, lockfd;
     mc__window win;
     char *dir;
