@@ -14,7 +14,9 @@
  * mc_join holds up the worker's other threads' requests until it returns;
  * what a worker holds already (mc_shm_fd of a held resource) is answered
  * without waiting.  In the master, call mcore only from the thread that
- * runs mc_startup (its `first` function): the master's tables have no lock.
+ * runs mc_startup (its `first` function): the master's tables have no
+ * lock, and the calls of this file and resource.h (and what is built on
+ * them) return MC_ESTATE in another thread.
  *
  * fork().  A process that a worker creates with fork() (or anything that
  * forks: system(), popen()) is not a worker: it shares the worker's
@@ -109,7 +111,8 @@ int mc_def_process(mc_body_fn *body, void *user,
  *               made before mc_startup; the detail says so), or released
  *   - MC_ETYPE  the id is not a fork point
  *   - MC_ESTATE no session is running, or the caller is a fork() of a
- *               worker (see fork() above)
+ *               worker (see fork() above), or another thread of the
+ *               master than mc_startup's (see Threads)
  *   - MC_ENOMEM out of memory (the process's record, the argument's copy)
  *   - MC_ESYS   fork or an IPC call failed (detail names it)
  *   - MC_ELOST  the master is gone */

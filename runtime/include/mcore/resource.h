@@ -16,7 +16,8 @@
  * All functions need a running session.  Codes every int function below may
  * return, besides those it lists:
  *   - MC_ESTATE no session is running, or the caller is a fork() of a
- *               worker (process.h, fork())
+ *               worker (process.h, fork()), or a thread of the master
+ *               other than mc_startup's (process.h, Threads)
  *   - MC_ELOST  (worker) the master is gone
  *   - MC_ENOMEM (worker) no memory for the master's reply or the cache
  *   - MC_ESYS   (worker) the control socket failed (the detail says how)
