@@ -29,6 +29,7 @@ struct shared {
     mc_res_id shm[N_SHARED];
     mc_res_id sem[N_SHARED];
     mc_res_id pool;
+    void *pool_addr;
 };
 
 struct thr {
@@ -88,6 +89,14 @@ static void churn(struct thr *t)
                 W_RC(mc_pool_alloc(pool, 1 << 20, &chunk), 0) == 0)
                 mc_pool_free(pool, chunk, 1 << 20);
         }
+        if (r % 4 == 0) { /* a pool of its own: this process's table of
+                             pool mappings grows under mc_pool_of */
+            mc_pool *pool, *of;
+            if (W_RC(mc_pool_create(1 << 16, &pool), 0) == 0 &&
+                W_RC(mc_pool_of((char *)pool + 100, &of), 0) == 0)
+                W_CHECK(of == pool, "mc_pool_of gave %p, not %p", (void *)of,
+                        (void *)pool);
+        }
         for (int i = 0; i < n_own; i++)
             W_RC(mc_release(own[i]), 0);
     }
@@ -105,6 +114,10 @@ static void read_fast(struct thr *t)
         unsigned k = next_rand(&t->seed) % N_SHARED;
         if (W_RC(mc_shm_fd(sh->shm[k], &fd), 0) == 0)
             W_CHECK(fd >= 0, "mc_shm_fd gave fd %d", fd);
+        mc_pool *of;
+        if (W_RC(mc_pool_of(sh->pool_addr, &of), 0) == 0)
+            W_CHECK((void *)of == sh->pool_addr, "mc_pool_of gave %p, not %p",
+                    (void *)of, sh->pool_addr);
         if (++n % 1024 == 0)
             sched_yield();
     }
@@ -135,6 +148,7 @@ static void drv_threads(const void *arg, size_t len)
     if (W_RC(mc_pool_create((size_t)64 << 20, &pool), 0))
         return;
     sh.pool = mc_pool_id(pool);
+    sh.pool_addr = pool;
 
     pthread_t th[N_THREADS];
     struct thr t[N_THREADS];

@@ -1,5 +1,6 @@
 /* window.c: reserving and carving the address window. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -71,55 +72,73 @@ struct map {
     char *addr;
     size_t size;
 };
+/* The worker's threads map pools at the same time (process.h, Threads). */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map *maps;
 static size_t n_maps, cap_maps;
 
 int mc__maps_add(long long id, void *addr, size_t size)
 {
+    int rc = 0;
+    pthread_mutex_lock(&maps_lock);
     if (n_maps == cap_maps) {
         size_t nc = cap_maps ? cap_maps * 2 : 8;
         struct map *m = realloc(maps, nc * sizeof *m);
         if (!m)
-            return mc__err(MC_ENOMEM, "pool mappings: out of memory");
-        maps = m;
-        cap_maps = nc;
+            rc = mc__err(MC_ENOMEM, "pool mappings: out of memory");
+        else {
+            maps = m;
+            cap_maps = nc;
+        }
     }
-    maps[n_maps++] = (struct map){id, addr, size};
-    return 0;
+    if (!rc)
+        maps[n_maps++] = (struct map){id, addr, size};
+    pthread_mutex_unlock(&maps_lock);
+    return rc;
 }
 
 void mc__maps_set_id(void *addr, long long id)
 {
+    pthread_mutex_lock(&maps_lock);
     for (size_t i = 0; i < n_maps; i++)
         if (maps[i].addr == addr)
             maps[i].id = id;
+    pthread_mutex_unlock(&maps_lock);
 }
 
 void mc__maps_del(void *addr)
 {
+    pthread_mutex_lock(&maps_lock);
     for (size_t i = 0; i < n_maps; i++)
         if (maps[i].addr == addr) {
             maps[i] = maps[--n_maps];
-            return;
+            break;
         }
+    pthread_mutex_unlock(&maps_lock);
 }
 
 void *mc__maps_by_id(long long id)
 {
-    for (size_t i = 0; i < n_maps; i++)
+    void *a = NULL;
+    pthread_mutex_lock(&maps_lock);
+    for (size_t i = 0; i < n_maps && !a; i++)
         if (maps[i].id == id)
-            return maps[i].addr;
-    return NULL;
+            a = maps[i].addr;
+    pthread_mutex_unlock(&maps_lock);
+    return a;
 }
 
 void *mc__maps_by_addr(const void *addr, long long *id)
 {
     const char *a = addr;
-    for (size_t i = 0; i < n_maps; i++)
+    void *base = NULL;
+    pthread_mutex_lock(&maps_lock);
+    for (size_t i = 0; i < n_maps && !base; i++)
         if (a >= maps[i].addr && a < maps[i].addr + maps[i].size) {
             if (id)
                 *id = maps[i].id;
-            return maps[i].addr;
+            base = maps[i].addr;
         }
-    return NULL;
+    pthread_mutex_unlock(&maps_lock);
+    return base;
 }
