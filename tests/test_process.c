@@ -965,11 +965,41 @@ static void drv_fork(const void *arg, size_t len)
     W_RC(mc_release(id), 0);
 }
 
+/* The master's own fork(), in `first`: refused the same way. */
+static int first_fork(void *ctx)
+{
+    int *ok = ctx;
+    int pfd[2];
+    if (pipe(pfd))
+        return -1;
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        mc_res_id id;
+        char r = mc_shm_create(4096, &id) == MC_ESTATE &&
+                 strstr(mc_last_error_detail(), "fork() of the master");
+        _exit(write(pfd[1], &r, 1) == 1 ? 0 : 1);
+    }
+    close(pfd[1]);
+    char r = 0;
+    if (read(pfd[0], &r, 1) != 1)
+        r = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(c, &st, 0);
+    mc_res_id id; /* the master goes on */
+    *ok = r && mc_shm_create(4096, &id) == 0 && mc_release(id) == 0;
+    return 0;
+}
+
 static void test_fork_in_worker(void **state)
 {
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_fork, NULL, 0);
+    int ok = 0;
+    tu_assert_rc(mc_startup(NULL, first_fork, &ok), 0);
+    assert_true(ok);
     tu_end();
 }
 

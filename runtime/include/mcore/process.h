@@ -27,7 +27,9 @@
  * heaps, camlbox senders already open) stays usable.  If its code returns
  * from the worker's body, nothing is reported for it: the worker's own
  * outcome is the one its join gets.  The worker itself keeps working.
- * To run code in a new process that uses mcore, start a worker (mc_start).
+ * The same holds for a fork() of the master (in `first`, say): there
+ * MC_ESTATE names the master.  To run code in a new process that uses
+ * mcore, start a worker (mc_start).
  */
 #ifndef MCORE_PROCESS_H
 #define MCORE_PROCESS_H

@@ -27,6 +27,11 @@ int mc__need_session(const char *fn)
         return mc__err(MC_ESTATE, "%s: in the master, mcore is called only "
                        "from the thread running mc_startup (process.h, "
                        "Threads)", fn);
+    if (MC_UNLIKELY(getpid() != mc__M->ospid))
+        return mc__err(MC_ESTATE, "%s: process %d is a fork() of the master "
+                       "(pid %d), not a process of the session (start "
+                       "workers with mc_start)", fn, (int)getpid(),
+                       (int)mc__M->ospid);
     return 0;
 }
 

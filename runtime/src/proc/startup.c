@@ -134,6 +134,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
     M->thread = pthread_self();
+    M->ospid = getpid();
     mc__M = M;
     int rc = take_dir(M, cfg);
     if (!rc)

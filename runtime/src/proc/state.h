@@ -64,6 +64,7 @@ typedef struct mc__proc {
 typedef struct mc__master {
     pthread_t thread;     /* the one running mc_startup: the tables' only
                              user (they have no lock) */
+    pid_t ospid;          /* getpid() of the master: a fork() of it differs */
     int epfd, sigfd, lockfd;
     mc__window win;
     char *dir;
