@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,7 +54,9 @@ static int print_entry(const char *kind, const char *name, void *ctx)
     int *count = ctx;
     (*count)++;
     printf("%s %s%s\n", kind, name,
-           object_exists(kind, name) ? "" : " (missing)");
+           !object_exists(kind, name)        ? " (missing)"
+           : mc__manifest_foreign(kind, name) ? " (not this user's: kept)"
+                                              : "");
     return 0;
 }
 
@@ -65,7 +68,7 @@ static long lock_holder(const char *dir)
     if (snprintf(path, sizeof path, "%s/%s", dir, MC__MANIFEST_LOCK) >=
         (int)sizeof path)
         return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -176,7 +179,13 @@ int main(int argc, char **argv)
     }
     if (check_dir(dir) != 0)
         return 1;
-    if (strcmp(cmd, "list") == 0)
-        return cmd_list(dir);
-    return cmd_unlink(dir);
+    /* the master lists its files under the real path of its directory */
+    char *real = realpath(dir, NULL);
+    if (real == NULL) {
+        fprintf(stderr, "mcadmin: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int st = strcmp(cmd, "list") == 0 ? cmd_list(real) : cmd_unlink(real);
+    free(real);
+    return st;
 }

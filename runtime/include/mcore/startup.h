@@ -21,7 +21,15 @@ typedef struct mc_config {
     /** Directory for the session's lock file and manifest.  NULL: a private
      *  temporary directory, removed when the session ends.  Two running
      *  sessions cannot share a directory (MC_EBUSY).  Created (0700) if
-     *  missing. */
+     *  missing.  mcore trusts nothing it did not make there: an existing
+     *  directory must belong to the effective user and not be writable by
+     *  its group or others (else MC_EINVAL); its lock and manifest are
+     *  opened without following links and must be plain files of that
+     *  user; a manifest lists only objects whose names mcore makes (shm
+     *  and semaphore names, one component in /dev/shm, removed after a
+     *  crash only while they belong to this user; files directly in this
+     *  directory), so a forged one cannot make mcore remove anything
+     *  else. */
     const char *socket_dir;
     /** Nonzero: do not remove the objects listed by a crashed run's
      *  manifest; fail with MC_EBUSY instead if one is found. */
@@ -46,8 +54,12 @@ typedef int mc_first_fn(void *ctx);
  *  @return 0 when every worker has ended, first's negative return, or
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers
- *   - MC_EINVAL socket_dir too long or not a directory
- *   - MC_ESYS   a system call failed (detail names it) */
+ *   - MC_EINVAL socket_dir longer than 200 bytes, not a directory, not
+ *               owned by the effective user, writable by group or others,
+ *               or holding a lock or manifest that is a link or not a
+ *               plain file of this user (the detail names the path)
+ *   - MC_ENOMEM out of memory
+ *   - MC_ESYS   a system call failed (detail names it and the path) */
 int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx);
 
 /** Run a session whose first process is started at fork_point with arg,

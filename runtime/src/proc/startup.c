@@ -32,14 +32,25 @@ static int take_dir(mc__master *M, const mc_config *cfg)
         M->dir = strdup(t);
     } else {
         if (strlen(cfg->socket_dir) > 200)
-            return mc__err(MC_EINVAL, "socket_dir longer than 200 bytes");
+            return mc__err(MC_EINVAL, "mc_startup: socket_dir %.64s... is "
+                           "longer than 200 bytes", cfg->socket_dir);
         if (mkdir(cfg->socket_dir, 0700) < 0 && errno != EEXIST)
-            return mc__errno("mkdir(socket_dir)");
-        struct stat st;
-        if (stat(cfg->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            return mc__err(MC_EINVAL, "socket_dir %s is not a directory",
-                           cfg->socket_dir);
-        M->dir = strdup(cfg->socket_dir);
+            return mc__err(errno == ENOMEM ? MC_ENOMEM : MC_ESYS,
+                           "mc_startup: mkdir(%s): %s", cfg->socket_dir,
+                           strerror(errno));
+        /* One spelling of the path (absolute, no "..", no trailing '/'):
+         * the manifest lists temporary files as DIR/LEAF. */
+        M->dir = realpath(cfg->socket_dir, NULL);
+        if (!M->dir && errno != ENOMEM)
+            return mc__err(MC_ESYS, "mc_startup: realpath(%s): %s",
+                           cfg->socket_dir, strerror(errno));
+    }
+    if (M->dir) {
+        /* An existing directory may have been made by someone else. */
+        int dfd, rc = mc__dir_open(M->dir, "mc_startup", &dfd);
+        if (rc)
+            return rc;
+        close(dfd);
     }
     if (!M->dir)
         return mc__err(MC_ENOMEM, "out of memory");
