@@ -40,8 +40,11 @@ typedef struct mc_config {
      *  poll.  Polling yields the CPU between polls. */
     int spin_us;
     /** Bytes of address space reserved for pools (the sum of their
-     *  maximum sizes in one session).  0: 1 TiB.  No memory is used
-     *  until pools grow. */
+     *  maximum sizes, each rounded up to 2 MiB plus a 2 MiB guard gap, in
+     *  one session).  0: 1 TiB.  No memory is used until pools grow.
+     *  At least 4 MiB (one pool) and at most 64 TiB (2^46), else
+     *  MC_EINVAL; if the system refuses the size, halves are tried down to
+     *  1 GiB (or the size asked, if smaller), then MC_ENOMEM. */
     size_t window_size;
 } mc_config;
 
@@ -58,7 +61,8 @@ typedef int mc_first_fn(void *ctx);
  *               owned by the effective user, writable by group or others,
  *               or holding a lock or manifest that is a link or not a
  *               plain file of this user (the detail names the path)
- *   - MC_ENOMEM out of memory
+ *   - MC_EINVAL window_size below 4 MiB or above 64 TiB
+ *   - MC_ENOMEM out of memory, or no address window could be reserved
  *   - MC_ESYS   a system call failed (detail names it and the path) */
 int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx);
 

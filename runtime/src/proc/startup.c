@@ -147,8 +147,10 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     mc__M = M;
     int rc = take_dir(M, cfg);
     if (!rc)
-        rc = mc__window_reserve(&M->win, cfg->window_size ? cfg->window_size
-                                                         : (size_t)1 << 40);
+        rc = mc__window_reserve(&M->win, cfg->window_size
+                                             ? cfg->window_size
+                                             : MC__WINDOW_DEFAULT,
+                                "mc_startup");
     if (!rc)
         rc = open_loop(M);
     if (!rc)
