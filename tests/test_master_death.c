@@ -173,7 +173,18 @@ static void kill_and_reap(pid_t *pids, int n)
 
 /* Fork C, run the session there until all reports came, kill C with
  * SIGKILL, then reap the workers.  Fails the test on any problem. */
+static void crash_session_sig(const char *dir, struct crash *cr, int sig,
+                              int *status);
+
 static void crash_session(const char *dir, struct crash *cr)
+{
+    crash_session_sig(dir, cr, SIGKILL, NULL);
+}
+
+/* The same, ending C with sig; *status (may be NULL) gets C's status.  dir
+ * NULL: the default socket directory. */
+static void crash_session_sig(const char *dir, struct crash *cr, int sig,
+                              int *status)
 {
     memset(cr, 0, sizeof *cr);
     int pfd[2];
@@ -241,9 +252,21 @@ static void crash_session(const char *dir, struct crash *cr)
     }
     close(pfd[0]);
 
-    kill(c, SIGKILL);
+    kill(c, failure[0] ? SIGKILL : sig);
     int st;
-    assert_int_equal(waitpid(c, &st, 0), c);
+    int64_t cend = tu_now_ms() + 5000;
+    pid_t cw;
+    while ((cw = waitpid(c, &st, WNOHANG)) == 0 && tu_now_ms() < cend)
+        tu_sleep_ms(10);
+    if (cw == 0) {
+        kill(c, SIGKILL);
+        assert_int_equal(waitpid(c, &st, 0), c);
+        if (!failure[0])
+            snprintf(failure, sizeof failure, "the master did not end within "
+                     "5 s of signal %d", sig);
+    }
+    if (status)
+        *status = st;
     if (failure[0]) {
         kill_and_reap(cr->w, cr->nw);
         /* any other worker of C: reap what remains (we are the subreaper) */
@@ -334,7 +357,10 @@ static int run_mcadmin(const char *cmd, const char *dir, char *out,
         fail_msg("mcadmin not found at %s (dirname(dirname(exe))/mcadmin)",
                  bin);
     char line[2048];
-    snprintf(line, sizeof line, "'%s' %s '%s' 2>&1", bin, cmd, dir);
+    if (dir)
+        snprintf(line, sizeof line, "'%s' %s '%s' 2>&1", bin, cmd, dir);
+    else /* the default sessions directory */
+        snprintf(line, sizeof line, "'%s' %s 2>&1", bin, cmd);
     fflush(NULL);
     FILE *p = popen(line, "r");
     assert_non_null(p);
@@ -799,6 +825,169 @@ static void test_forged_manifest(void **state)
     tu_end();
 }
 
+/* ------------------- issue 10 item 10: crashes with the default directory
+ *
+ * With socket_dir NULL each session has a directory under the user's
+ * sessions directory; a master killed by SIGKILL leaves it with its
+ * objects, and the next default session, or mcadmin with no DIR, removes
+ * them.  SIGINT and SIGTERM end the session cleanly: nothing is left. */
+
+/* The session directory of a crash: where its temporary file was. */
+static void crash_dir(const struct crash *cr, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < cr->nn; i++)
+        if (cr->kind[i] == 'f') {
+            snprintf(buf, cap, "%s", cr->name[i]);
+            char *slash = strrchr(buf, '/');
+            if (slash)
+                *slash = '\0';
+        }
+    if (!buf[0])
+        fail_msg("the crashed session reported no temporary file");
+}
+
+static void default_crash(struct crash *cr, char *dir, size_t cap)
+{
+    crash_session(NULL, cr);
+    g_cr = *cr;
+    crash_dir(cr, dir, cap);
+    check_leftovers(dir, cr, "after the crash (default socket directory)");
+}
+
+static void check_all_gone(const struct crash *cr, const char *dir,
+                           const char *by)
+{
+    check_removed(dir, cr, by);
+    if (tu_path_exists(dir))
+        fail_msg("the session directory %s still exists after %s", dir, by);
+}
+
+static void test_default_crash_then_restart(void **state)
+{
+    (void)state;
+    tu_begin();
+    struct crash cr;
+    char dir[600];
+    default_crash(&cr, dir, sizeof dir);
+    /* any new default session finds the stale one */
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(NULL, echo_fp, echo_jp, "x", 1, &r), 0);
+    mc_join_result_free(&r);
+    check_all_gone(&cr, dir, "a new default session");
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+static void test_default_crash_then_mcadmin(void **state)
+{
+    (void)state;
+    tu_begin();
+    struct crash cr;
+    char dir[600];
+    default_crash(&cr, dir, sizeof dir);
+    char out[8192];
+    int st = run_mcadmin("list", NULL, out, sizeof out);
+    if (st != 0 || !strstr(out, dir) || !strstr(out, cr.name[0]))
+        fail_msg("mcadmin list (no DIR) exited %d without showing %s and "
+                 "%s:\n%s", st, dir, cr.name[0], out);
+    check_leftovers(dir, &cr, "after mcadmin list");
+    st = run_mcadmin("unlink", NULL, out, sizeof out);
+    if (st != 0 || !strstr(out, "removed 1 stale session"))
+        fail_msg("mcadmin unlink (no DIR) exited %d:\n%s", st, out);
+    check_all_gone(&cr, dir, "mcadmin unlink with no DIR");
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+/* A live default session is not swept: it keeps its objects while
+ * another default session starts and ends. */
+static void test_default_live_kept(void **state)
+{
+    (void)state;
+    tu_begin();
+    int rep[2], go[2];
+    assert_int_equal(pipe(rep), 0);
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        close(rep[0]);
+        close(go[1]);
+        g_report_fd = rep[1];
+        g_go_fd = go[0];
+        int rc = mc_startup(NULL, first_wait_go, NULL);
+        if (rc != 0)
+            report('F', 0, tu_err(rc));
+        _exit(rc == 0 ? 0 : 2);
+    }
+    close(rep[1]);
+    close(go[0]);
+    struct pollfd p = { rep[0], POLLIN, 0 };
+    struct rec r = {0};
+    int ok = poll(&p, 1, 10000) == 1 &&
+             read(rep[0], &r, sizeof r) == (ssize_t)sizeof r && r.tag == 'R';
+    close(rep[0]);
+    int rc = -1, st_admin = -1, exists = 0;
+    char out[8192] = "";
+    if (ok) {
+        mc_join_result jr = {0};
+        rc = mc_run(NULL, echo_fp, echo_jp, "x", 1, &jr);
+        mc_join_result_free(&jr);
+        st_admin = run_mcadmin("unlink", NULL, out, sizeof out);
+        exists = tu_shm_exists(r.name);
+    }
+    close(go[1]);
+    int st = 0;
+    waitpid(c, &st, 0);
+    if (!ok) {
+        shm_unlink(r.name);
+        fail_msg("the session in C did not get ready: %s",
+                 r.tag == 'F' ? r.name : "timeout or EOF");
+    }
+    tu_assert_rc(rc, 0);
+    if (st_admin != 0)
+        fail_msg("mcadmin unlink (no DIR) exited %d:\n%s", st_admin, out);
+    if (!exists)
+        fail_msg("a live default session lost %s to a sweep", r.name);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("C's session ended with status 0x%x", st);
+    tu_end();
+}
+
+static void check_stop(int sig)
+{
+    tu_begin();
+    struct crash cr;
+    char dir[600];
+    int st = 0;
+    crash_session_sig(NULL, &cr, sig, &st);
+    g_cr = cr;
+    crash_dir(&cr, dir, sizeof dir);
+    if (!WIFSIGNALED(st) || WTERMSIG(st) != sig)
+        fail_msg("the master ended with status 0x%x after signal %d; "
+                 "expected to die of it once the session was cleaned up",
+                 st, sig);
+    char by[64];
+    snprintf(by, sizeof by, "signal %d to the master", sig);
+    check_all_gone(&cr, dir, by);
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+static void test_sigterm_cleans(void **state)
+{
+    (void)state;
+    check_stop(SIGTERM);
+}
+
+static void test_sigint_cleans(void **state)
+{
+    (void)state;
+    check_stop(SIGINT);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -818,6 +1007,11 @@ int main(void)
         cmocka_unit_test_teardown(test_untrusted_dir, teardown),
         cmocka_unit_test_teardown(test_planted_links, teardown),
         cmocka_unit_test_teardown(test_forged_manifest, teardown),
+        cmocka_unit_test_teardown(test_default_crash_then_restart, teardown),
+        cmocka_unit_test_teardown(test_default_crash_then_mcadmin, teardown),
+        cmocka_unit_test_teardown(test_default_live_kept, teardown),
+        cmocka_unit_test_teardown(test_sigterm_cleans, teardown),
+        cmocka_unit_test_teardown(test_sigint_cleans, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

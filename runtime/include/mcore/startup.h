@@ -18,10 +18,16 @@ extern "C" {
 
 /** Session options.  A zeroed struct (or NULL) gives the defaults. */
 typedef struct mc_config {
-    /** Directory for the session's lock file and manifest.  NULL: a private
-     *  temporary directory, removed when the session ends.  Two running
-     *  sessions cannot share a directory (MC_EBUSY).  Created (0700) if
-     *  missing.  mcore trusts nothing it did not make there: an existing
+    /** Directory for the session's lock file and manifest.  NULL: a
+     *  directory of the session's own, session.XXXXXX under the user's
+     *  sessions directory ($XDG_RUNTIME_DIR/mcore when XDG_RUNTIME_DIR
+     *  names a directory of the effective user, else
+     *  ${TMPDIR:-/tmp}/mcore-EUID; created 0700, checked like any socket
+     *  directory), removed when the session ends.  A master killed
+     *  outright leaves its directory there, lock free: the next session
+     *  with socket_dir NULL, or `mcadmin unlink` with no DIR, removes what
+     *  its manifest lists, then the directory.  Two running sessions
+     *  cannot share a directory (MC_EBUSY).  Created (0700) if missing.  mcore trusts nothing it did not make there: an existing
      *  directory must belong to the effective user and not be writable by
      *  its group or others (else MC_EINVAL); its lock and manifest are
      *  opened without following links and must be plain files of that
@@ -32,7 +38,8 @@ typedef struct mc_config {
      *  else. */
     const char *socket_dir;
     /** Nonzero: do not remove the objects listed by a crashed run's
-     *  manifest; fail with MC_EBUSY instead if one is found. */
+     *  manifest; fail with MC_EBUSY instead if one is found (socket_dir
+     *  NULL: stale sessions are left for mcadmin). */
     int no_unlink;
     /** Microseconds a process polls for an awaited message (a reply, a
      *  request) before it sleeps: waking a sleeper costs tens of
@@ -54,6 +61,15 @@ typedef struct mc_config {
 typedef int mc_first_fn(void *ctx);
 
 /** Run a session.  Not reentrant; not from a worker.
+ *
+ *  SIGINT and SIGTERM, when the program leaves them at SIG_DFL and
+ *  unblocked, end the session cleanly: at the master's next mcore wait
+ *  (its loop, a join) every worker is killed (SIGKILL), further mc_start
+ *  calls get MC_ESTATE, and once the session has removed everything the
+ *  signal is raised again with its default action, so the program ends
+ *  as it would have (mc_startup does not return).  A second such signal
+ *  ends the master at once; what it leaves is removed as after a crash.
+ *  Workers get the program's own dispositions back.
  *  @return 0 when every worker has ended, first's negative return, or
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers

@@ -1,5 +1,6 @@
 /* proc/manifest.c: the manifest of named objects and the directory lock.
  * See manifest.h for the file format. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -569,4 +570,162 @@ void mc__dir_unlock(int fd, const char *dir)
         close(dfd);
     }
     close(fd);
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+int mc__sessions_parent(char *buf, size_t cap, int create, const char *who)
+{
+    /* $XDG_RUNTIME_DIR is the user's own (tmpfs, removed at logout) when
+     * it is ours; under sudo it is another user's and is skipped. */
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    int n;
+    if (xdg && xdg[0] == '/' && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_uid == geteuid())
+        n = snprintf(buf, cap, "%s/mcore", xdg);
+    else {
+        const char *tmp = getenv("TMPDIR");
+        n = snprintf(buf, cap, "%s/mcore-%u",
+                     tmp && tmp[0] == '/' ? tmp : "/tmp", (unsigned)geteuid());
+    }
+    if (n < 0 || (size_t)n >= cap || (size_t)n > 150)
+        return mc__err(MC_EINVAL, "%s: the sessions directory %.64s... would "
+                       "be too long (XDG_RUNTIME_DIR or TMPDIR)", who, buf);
+    if (create && mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return mc__err(errno == ENOMEM ? MC_ENOMEM : MC_ESYS,
+                       "%s: mkdir(%s): %s", who, buf, strerror(errno));
+    /* a link planted where ours should be is refused, not followed */
+    if (lstat(buf, &st) != 0)
+        return errno == ENOENT
+                   ? mc__err(MC_ENOENT, "%s: no sessions directory %s", who,
+                             buf)
+                   : mc__err(MC_ESYS, "%s: lstat(%s): %s", who, buf,
+                             strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return mc__err(MC_EINVAL, "%s: sessions directory %s is not a "
+                       "directory: refused", who, buf);
+    int dfd, rc = mc__dir_open(buf, who, &dfd);
+    if (rc == 0)
+        close(dfd);
+    return rc;
+}
+
+/* The parent open and locked (flock on the directory itself): creating a
+ * session directory and taking its lock, and sweeping stale ones, are
+ * atomic with respect to each other. */
+static int lock_parent(const char *parent, int *dfd)
+{
+    int rc = mc__dir_open(parent, "sessions", dfd);
+    if (rc)
+        return rc;
+    while (flock(*dfd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            rc = mc__errno("sessions: flock");
+            close(*dfd);
+            *dfd = -1;
+            return rc;
+        }
+    return 0;
+}
+
+int mc__session_create(const char *parent, char **dir, int *lock_fd)
+{
+    int pfd, rc = lock_parent(parent, &pfd);
+    *dir = NULL;
+    *lock_fd = -1;
+    if (rc)
+        return rc;
+    char t[PATH_MAX];
+    snprintf(t, sizeof t, "%s/" MC__SESSION_PREFIX "XXXXXX", parent);
+    if (!mkdtemp(t))
+        rc = mc__errno("mc_startup: mkdtemp(session directory)");
+    else if (!(*dir = strdup(t))) {
+        rmdir(t);
+        rc = mc__err(MC_ENOMEM, "mc_startup: out of memory");
+    } else if ((rc = mc__dir_lock(*dir, lock_fd)) != 0) {
+        rmdir(t);
+        free(*dir);
+        *dir = NULL;
+    }
+    close(pfd); /* unlocks */
+    return rc;
+}
+
+int mc__sessions_each(const char *parent, mc__session_fn *fn, void *ctx)
+{
+    int pfd, rc = mc__dir_open(parent, "sessions", &pfd);
+    if (rc)
+        return rc;
+    DIR *d = fdopendir(pfd);
+    if (!d) {
+        rc = mc__errno("sessions: fdopendir");
+        close(pfd);
+        return rc;
+    }
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        struct stat st;
+        char path[PATH_MAX];
+        if (strncmp(e->d_name, MC__SESSION_PREFIX,
+                    strlen(MC__SESSION_PREFIX)) != 0 ||
+            fstatat(pfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISDIR(st.st_mode) ||
+            snprintf(path, sizeof path, "%s/%s", parent, e->d_name) >=
+                (int)sizeof path)
+            continue;
+        rc = fn(path, ctx);
+    }
+    closedir(d);
+    return rc;
+}
+
+typedef struct sweep_ctx {
+    int sessions, objects, first_err;
+} sweep_ctx;
+
+/* One session directory: removed with what its manifest lists when its
+ * lock is free (its master is gone). */
+static int sweep_one(const char *dir, void *vctx)
+{
+    sweep_ctx *c = vctx;
+    int lock_fd, n = 0;
+    int rc = mc__dir_lock(dir, &lock_fd);
+    if (rc == MC_EBUSY)
+        return 0; /* a live session */
+    if (rc == 0)
+        rc = mc__manifest_unlink_all(dir, &n);
+    c->objects += n;
+    if (rc == 0) {
+        /* a rewrite cut short leaves its temporary behind */
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            unlinkat(dfd, MC__MANIFEST_FILE ".tmp", 0);
+            close(dfd);
+        }
+    }
+    mc__dir_unlock(lock_fd, dir);
+    if (rc == 0 && rmdir(dir) != 0)
+        rc = mc__err(MC_ESYS, "sessions: rmdir(%s): %s", dir,
+                     strerror(errno));
+    if (rc == 0)
+        c->sessions++;
+    else if (c->first_err == 0)
+        c->first_err = rc;
+    return 0; /* the others are still tried */
+}
+
+int mc__sessions_sweep(const char *parent, int *sessions, int *objects)
+{
+    sweep_ctx c = {0, 0, 0};
+    int pfd, rc = lock_parent(parent, &pfd);
+    if (rc == 0) {
+        rc = mc__sessions_each(parent, sweep_one, &c);
+        close(pfd);
+    }
+    if (sessions)
+        *sessions = c.sessions;
+    if (objects)
+        *objects = c.objects;
+    return rc ? rc : c.first_err;
 }

@@ -87,4 +87,35 @@ int mc__dir_lock_held(const char *dir);
 /* Unlink DIR/mcore.lock and close fd (fd < 0: nothing). */
 void mc__dir_unlock(int fd, const char *dir);
 
+/* ------------------------------------------------ default session dirs
+ *
+ * With socket_dir NULL every session gets its own directory PARENT/
+ * session.XXXXXX under one per-user parent, $XDG_RUNTIME_DIR/mcore when
+ * XDG_RUNTIME_DIR is an absolute path to a directory of the effective
+ * user, else ${TMPDIR:-/tmp}/mcore-EUID (0700, not a link, owner-checked
+ * like any socket directory).  A session directory whose lock is free
+ * belongs to a master that is gone: a starting session and `mcadmin
+ * unlink` with no DIR remove what its manifest lists, then the directory.
+ * Creating one and sweeping stale ones hold a flock on the parent, so a
+ * sweep never takes a directory that is being set up. */
+#define MC__SESSION_PREFIX "session."
+
+/* The parent's path into buf (created 0700 if create), checked. */
+int mc__sessions_parent(char *buf, size_t cap, int create, const char *who);
+
+/* A fresh session directory under parent (malloc'd path in *dir), locked
+ * (*lock_fd, as mc__dir_lock). */
+int mc__session_create(const char *parent, char **dir, int *lock_fd);
+
+/* Call fn with the path of each session directory under parent; a
+ * non-zero return stops the walk and is returned. */
+typedef int mc__session_fn(const char *dir, void *ctx);
+int mc__sessions_each(const char *parent, mc__session_fn *fn, void *ctx);
+
+/* Remove every stale session under parent (see above).  *sessions and
+ * *objects (may be NULL) count what was removed.  A session that could
+ * not be removed whole is kept (its manifest lists what is left); the
+ * others are still tried, and the first error is returned. */
+int mc__sessions_sweep(const char *parent, int *sessions, int *objects);
+
 #endif
