@@ -476,18 +476,19 @@ static int first_never(void *ctx)
     return 0;
 }
 
-static void test_busy_dir(void **state)
+/* Fork C, the master of a session in dir (NULL: the default one) whose
+ * worker creates a named shm object and waits for a byte on the "go"
+ * pipe.  Returns 1 once C reported ready (*r has the name), 0 otherwise;
+ * *go_w is the write end to close to let C end. */
+static int start_live(const char *dir, pid_t *c, int *go_w, struct rec *r)
 {
-    (void)state;
-    tu_begin();
-    char *dir = g_dir = tu_mkdtemp();
     int rep[2], go[2];
     assert_int_equal(pipe(rep), 0);
     assert_int_equal(pipe(go), 0);
     fflush(NULL);
-    pid_t c = fork();
-    assert_true(c >= 0);
-    if (c == 0) {
+    *c = fork();
+    assert_true(*c >= 0);
+    if (*c == 0) {
         close(rep[0]);
         close(go[1]);
         g_report_fd = rep[1];
@@ -500,18 +501,32 @@ static void test_busy_dir(void **state)
     }
     close(rep[1]);
     close(go[0]);
+    *go_w = go[1];
     struct pollfd p = { rep[0], POLLIN, 0 };
-    struct rec r = {0};
+    memset(r, 0, sizeof *r);
     int ok = poll(&p, 1, 10000) == 1 &&
-             read(rep[0], &r, sizeof r) == (ssize_t)sizeof r && r.tag == 'R';
+             read(rep[0], r, sizeof *r) == (ssize_t)sizeof *r &&
+             r->tag == 'R';
     close(rep[0]);
+    return ok;
+}
+
+static void test_busy_dir(void **state)
+{
+    (void)state;
+    tu_begin();
+    char *dir = g_dir = tu_mkdtemp();
+    pid_t c;
+    int go_w;
+    struct rec r;
+    int ok = start_live(dir, &c, &go_w, &r);
     if (ok) {
         g_cr.nn = 1;
         g_cr.kind[0] = 's';
         snprintf(g_cr.name[0], sizeof g_cr.name[0], "%s", r.name);
     }
     if (!ok) {
-        close(go[1]);
+        close(go_w);
         kill(c, SIGKILL);
         waitpid(c, NULL, 0);
         fail_msg("the session in C did not get ready: %s",
@@ -533,7 +548,7 @@ static void test_busy_dir(void **state)
     snprintf(lockp, sizeof lockp, "%s/mcore.lock", dir);
     int locked = tu_path_exists(lockp);
 
-    close(go[1]);  /* lets C's worker, then C, end */
+    close(go_w);  /* lets C's worker, then C, end */
     int st = 0;
     int64_t end = tu_now_ms() + 5000;
     pid_t w;
@@ -906,29 +921,10 @@ static void test_default_live_kept(void **state)
 {
     (void)state;
     tu_begin();
-    int rep[2], go[2];
-    assert_int_equal(pipe(rep), 0);
-    assert_int_equal(pipe(go), 0);
-    fflush(NULL);
-    pid_t c = fork();
-    assert_true(c >= 0);
-    if (c == 0) {
-        close(rep[0]);
-        close(go[1]);
-        g_report_fd = rep[1];
-        g_go_fd = go[0];
-        int rc = mc_startup(NULL, first_wait_go, NULL);
-        if (rc != 0)
-            report('F', 0, tu_err(rc));
-        _exit(rc == 0 ? 0 : 2);
-    }
-    close(rep[1]);
-    close(go[0]);
-    struct pollfd p = { rep[0], POLLIN, 0 };
-    struct rec r = {0};
-    int ok = poll(&p, 1, 10000) == 1 &&
-             read(rep[0], &r, sizeof r) == (ssize_t)sizeof r && r.tag == 'R';
-    close(rep[0]);
+    pid_t c;
+    int go_w;
+    struct rec r;
+    int ok = start_live(NULL, &c, &go_w, &r);
     int rc = -1, st_admin = -1, exists = 0;
     char out[8192] = "";
     if (ok) {
@@ -938,7 +934,7 @@ static void test_default_live_kept(void **state)
         st_admin = run_mcadmin("unlink", NULL, out, sizeof out);
         exists = tu_shm_exists(r.name);
     }
-    close(go[1]);
+    close(go_w);
     int st = 0;
     waitpid(c, &st, 0);
     if (!ok) {
