@@ -219,12 +219,13 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
     mc__M = M;
-    int rc = take_dir(M, cfg);
-    if (!rc)
-        rc = mc__window_reserve(&M->win, cfg->window_size
+    /* the configuration is checked before anything is made on disk */
+    int rc = mc__window_reserve(&M->win, cfg->window_size
                                              ? cfg->window_size
                                              : MC__WINDOW_DEFAULT,
                                 "mc_startup");
+    if (!rc)
+        rc = take_dir(M, cfg);
     if (!rc)
         rc = open_loop(M);
     if (!rc)
