@@ -82,8 +82,11 @@ int mc_named_sem_get(mc_res_id id, sem_t **sem);
 
 /** Hand an existing named object over to the manager: it is deleted
  *  (unlinked) when no longer held.  The caller holds it.
- *  kind: MC_RES_FILE (a path), MC_RES_SHM_NAMED or MC_RES_SEM (a name).
- *  @return 0, MC_EINVAL (bad kind or name), MC_ESYS */
+ *  kind: MC_RES_FILE (a path directly in the socket directory: the
+ *  manifest names no file elsewhere, see mc_config.socket_dir),
+ *  MC_RES_SHM_NAMED or MC_RES_SEM (a name).
+ *  @return 0, MC_EINVAL (bad kind or name, or a file outside the socket
+ *   directory), MC_ESYS */
 int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id);
 
 /** Look a resource up and mark it held by the calling process.
