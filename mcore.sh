@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev)
+    libxxhash-dev g++ clang libclang-rt-dev)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -169,6 +169,7 @@ cmd_test() {
     trap 'rm -f "$LOG"' EXIT
     run_dir build/tests test
     MCIDL=build/mcidl run_test tests/idl/run.sh
+    run_test tests/port/run.sh
     run_dir build/examples example
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"

@@ -158,6 +158,8 @@ static const char *tmp_dir(void)
 {
     if (!own_tmp[0]) {
         snprintf(own_tmp, sizeof own_tmp, "/tmp/mcore-tu.XXXXXX");
+        /* default session directories then live in own_tmp/mcore-UID */
+        unsetenv("XDG_RUNTIME_DIR");
         if (mkdtemp(own_tmp) && setenv("TMPDIR", own_tmp, 1) == 0) {
             own_tmp_pid = getpid();
             atexit(remove_own_tmp);
@@ -189,6 +191,26 @@ static int scan_dir(const char *dir, const char *prefix, char **names,
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     return n;
+}
+
+/* Private socket directories: $TMPDIR/mcore.* (the old default) and
+ * $TMPDIR/mcore-EUID/session.* (one per default session), sorted. */
+static int scan_private(char **names, int max)
+{
+    char sub[128];
+    int n = scan_dir(tmp_dir(), "mcore.", names, max);
+    snprintf(sub, sizeof sub, "%s/mcore-%u", tmp_dir(), (unsigned)geteuid());
+    int m = scan_dir(sub, "session.", names + n, max - n);
+    for (int i = n; i < n + m; i++) {
+        char *full = malloc(strlen(names[i]) + 16);
+        if (full) {
+            sprintf(full, "mcore-%u/%s", (unsigned)geteuid(), names[i]);
+            free(names[i]);
+            names[i] = full;
+        }
+    }
+    qsort(names, (size_t)(n + m), sizeof *names, cmp_str);
+    return n + m;
 }
 
 static int scan_shm(char **names, int max)
@@ -224,7 +246,7 @@ void tu_begin(void)
     free_names(snap.shm, snap.nshm);
     snap.nshm = scan_shm(snap.shm, TU_MAX_SHM);
     free_names(snap.tmp, snap.ntmp);
-    snap.ntmp = scan_dir(tmp_dir(), "mcore.", snap.tmp, TU_MAX_SHM);
+    snap.ntmp = scan_private(snap.tmp, TU_MAX_SHM);
     snap.nfd = scan_fds(snap.fd, snap.target, TU_MAX_FDS);
 }
 
@@ -362,8 +384,8 @@ int tu_check_clean(char *buf, size_t cap)
     }
     free_names(now, m);
 
-    /* private socket directories ($TMPDIR/mcore.XXXXXX) */
-    m = scan_dir(tmp_dir(), "mcore.", now, TU_MAX_SHM);
+    /* private socket directories (under $TMPDIR) */
+    m = scan_private(now, TU_MAX_SHM);
     for (int i = 0; i < m; i++) {
         if (bsearch(&now[i], snap.tmp, (size_t)snap.ntmp, sizeof(char *),
                     cmp_str))

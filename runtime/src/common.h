@@ -18,8 +18,6 @@ int mc__err(int code, const char *fmt, ...)
 /* mc__err for a failed system call: MC_ESYS (MC_ENOMEM for ENOMEM), with
  * "what: strerror(errno)" as the detail.  Reads errno. */
 int mc__errno(const char *what) __attribute__((cold));
-/* The same, naming the file: "what path: strerror(errno)". */
-int mc__errno_path(const char *what, const char *path) __attribute__((cold));
 
 /* Put "fn: " in front of the detail unless it starts so already (a detail
  * written below a public function that serves several: the master's

@@ -73,13 +73,6 @@ int mc__err(int code, const char *fmt, ...)
     return code;
 }
 
-int mc__errno_path(const char *what, const char *path)
-{
-    int e = errno;
-    return mc__err(e == ENOMEM ? MC_ENOMEM : MC_ESYS, "%s %s: %s", what,
-                   path, strerror(e));
-}
-
 int mc__errno(const char *what)
 {
     int e = errno;

@@ -112,9 +112,12 @@ int mc_named_sem_get(mc_res_id id, sem_t **sem);
 
 /** Hand an existing named object over to the manager: it is deleted
  *  (unlinked) when no longer held.  The caller holds it.
- *  kind: MC_RES_FILE (a path), MC_RES_SHM_NAMED or MC_RES_SEM (a name).
+ *  kind: MC_RES_FILE (a path directly in the socket directory: the
+ *  manifest names no file elsewhere, see mc_config.socket_dir),
+ *  MC_RES_SHM_NAMED or MC_RES_SEM (a name).
  *  @return 0, or
- *   - MC_EINVAL bad kind, NULL or bad name, or NULL id
+ *   - MC_EINVAL bad kind, NULL or bad name, a file outside the socket
+ *               directory, or NULL id
  *   - MC_ENOENT no object of that name
  *   - MC_ENOMEM no memory for the table entry
  *   - MC_ESYS   opening the object or writing the manifest failed */

@@ -255,6 +255,11 @@ int mc_pool_create(size_t max_size, mc_pool **pool)
     if (!pool || max_size == 0)
         return mc__err(MC_EINVAL, "mc_pool_create: %s",
                        pool ? "size 0" : "NULL pool");
+    /* No window is larger: refused before any rounding could wrap. */
+    if (max_size > MC__WINDOW_MAX)
+        return mc__err(MC_EINVAL, "mc_pool_create: max_size %zu is larger "
+                       "than any address window (%zu)", max_size,
+                       MC__WINDOW_MAX);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (max_size < 2 * page)
         max_size = 2 * page; /* a header and one chunk at least */

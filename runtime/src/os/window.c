@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "common.h"
@@ -15,23 +16,39 @@
 static const int reserve_flags =
     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
-int mc__window_reserve(mc__window *w, size_t size)
+int mc__window_reserve(mc__window *w, size_t size, const char *who)
 {
-    for (; size >= MIN_WINDOW; size /= 2) {
-        void *p = mmap(NULL, size + ALIGN, PROT_NONE, reserve_flags, -1, 0);
-        if (p == MAP_FAILED)
+    if (size < MC__WINDOW_MIN || size > MC__WINDOW_MAX)
+        return mc__err(MC_EINVAL, "%s: window_size %zu is %s %zu bytes (%s)",
+                       who, size, size < MC__WINDOW_MIN ? "below the least,"
+                                                        : "above the most,",
+                       size < MC__WINDOW_MIN ? MC__WINDOW_MIN : MC__WINDOW_MAX,
+                       size < MC__WINDOW_MIN
+                           ? "one 2 MiB-aligned pool and its guard gap"
+                           : "64 TiB of address space");
+    size = size / ALIGN * ALIGN; /* every pool, and the end, stay aligned */
+    size_t floor = size < MIN_WINDOW ? size : MIN_WINDOW;
+    int err = 0;
+    for (size_t s = size; s >= floor; s = s / 2 / ALIGN * ALIGN) {
+        /* s + ALIGN cannot wrap: s <= MC__WINDOW_MAX */
+        void *p = mmap(NULL, s + ALIGN, PROT_NONE, reserve_flags, -1, 0);
+        if (p == MAP_FAILED) {
+            err = errno;
             continue;
+        }
         /* trim to an aligned start, so every pool is aligned */
         uintptr_t a = ((uintptr_t)p + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
         if (a > (uintptr_t)p)
             munmap(p, a - (uintptr_t)p);
-        munmap((char *)a + size, (uintptr_t)p + ALIGN - a);
+        munmap((char *)a + s, (uintptr_t)p + ALIGN - a);
         w->base = (char *)a;
-        w->size = size;
+        w->size = s;
         w->next = 0;
         return 0;
     }
-    return mc__errno("reserving the address window");
+    return mc__err(MC_ENOMEM, "%s: cannot reserve an address window of %zu "
+                   "bytes, nor of any half down to %zu: mmap: %s", who, size,
+                   floor, strerror(err));
 }
 
 void mc__window_release(mc__window *w)
@@ -43,8 +60,10 @@ void mc__window_release(mc__window *w)
 
 int mc__window_take(mc__window *w, size_t size, void **addr)
 {
-    size_t span = (size + ALIGN - 1) / ALIGN * ALIGN;
-    if (span < size || w->size - w->next < span + GUARD)
+    /* Overflow-safe: size may be anything; w->next <= w->size always. */
+    size_t left = w->size - w->next;
+    size_t span = size / ALIGN * ALIGN + (size % ALIGN ? ALIGN : 0);
+    if (size == 0 || span < size || left < GUARD || span > left - GUARD)
         return mc__err(MC_ENOMEM, "address window: %zu bytes asked, %zu left",
                        size, w->size - w->next);
     *addr = w->base + w->next;

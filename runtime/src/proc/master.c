@@ -138,6 +138,9 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     if (fp->kind != MC_RES_FORK_POINT)
         return mc__err(MC_ETYPE, "mc_start: resource %lld is not a fork "
                        "point", (long long)fork_id);
+    if (mc__m_stopping())
+        return mc__err(MC_ESTATE, "mc_start: the session is ending (signal "
+                       "%d)", mc__m_stopping());
     mc__def *def = fp->def;
     mc__proc *p = calloc(1, sizeof *p);
     if (!p)
@@ -173,6 +176,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         child_close_master_fds(p->pid, sv[1], &cache);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
         sigaction(SIGCHLD, &M->oldchld, NULL); /* the user's, not ours */
+        mc__m_child_signals();
         mc__worker_main(def, p->pid, sv[1], master, M->spin_ns, arg, len,
                         arg_fd, &cache);
     }
@@ -480,6 +484,7 @@ static void reap(void)
     struct signalfd_siginfo si;
     while (read(mc__M->sigfd, &si, sizeof si) == sizeof si)
         ;
+    mc__m_check_stop(); /* SIGINT/SIGTERM: end the workers */
     mc__proc *p = mc__M->live, *next;
     for (; p; p = next) {
         next = p->next;

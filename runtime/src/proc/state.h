@@ -129,6 +129,12 @@ int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
 void mc__m_proc_taken(mc__proc *p);  /* after its outcome was delivered */
 int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind);
 int mc__m_loop(void);
+/* SIGINT/SIGTERM of the master (proc/startup.c): mc__m_check_stop kills
+ * the workers once a stop signal came; mc__m_stopping is that signal or 0;
+ * mc__m_child_signals gives a new worker the program's dispositions. */
+void mc__m_check_stop(void);
+int mc__m_stopping(void);
+void mc__m_child_signals(void);
 /* Handle whatever events are pending, without waiting (the master's
  * nonblocking calls use it while its own code runs). */
 int mc__m_poll(void);
