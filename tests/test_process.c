@@ -810,6 +810,16 @@ static void drv_bad_args(const void *arg, size_t len)
     mc_res_id bogus = (mc_res_id)1 << 41;
     W_RC(mc_start_ex(echo_fp, "x", 1, &bogus, 1, &pid), MC_ENOENT);
     W_RC(mc_release((mc_res_id)1 << 40), MC_ENOENT);
+    /* a worker's inherit list travels in one request: too long a list is
+     * refused, saying how long it was */
+    size_t n_many = 100000;
+    mc_res_id *many = calloc(n_many, sizeof *many);
+    if (many) {
+        W_RC(mc_start_ex(echo_fp, "x", 1, many, n_many, &pid), MC_E2BIG);
+        W_CHECK(strstr(mc_last_error_detail(), "mc_start_ex: 100000 "),
+                "detail \"%s\"", mc_last_error_detail());
+        free(many);
+    }
     /* zero-length argument is fine */
     if (W_RC(mc_start(echo_fp, NULL, 0, &pid), 0) == 0) {
         if (W_RC(mc_join(echo_jp, pid, &r), 0) == 0) {

@@ -104,7 +104,9 @@ static int start(mc_res_id fork_point, const void *arg, size_t len,
         return mc__m_start(0, fork_point, arg, len, -1, inherit, ni, pid);
     size_t ids = n * sizeof *inherit;
     if (ids > MC__INLINE_MAX)
-        return mc__err(MC_E2BIG, "mc_start: too many inherited resources");
+        return mc__err(MC_E2BIG, "mc_start_ex: %zu inherited ids do not fit "
+                       "in one request (at most %zu)", n,
+                       (size_t)MC__INLINE_MAX / sizeof *inherit);
     mc__msg req = {.op = MC__OP_START, .a = fork_point, .b = ni}, rep;
     if ((rc = mc__rpc(&req, inherit, ids, arg, len, -1, &rep, NULL, NULL)))
         return rc;
