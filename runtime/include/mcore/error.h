@@ -41,13 +41,14 @@ const char *mc_strerror(int code);
  *  ("mc_join: pid 7 was already joined").  Never NULL.
  *
  *  Read it after a call that returned an error code, before the next mcore
- *  call of the same thread: it then describes that failure (every error
- *  path writes it; a failure in the master that a worker's request met
- *  comes back with the master's words).  A call that succeeds does not
- *  write it, so after a success it holds "" or the detail of an earlier
- *  failure: it says nothing about the successful call.  A worker starts
- *  with "", and a body's failure travels to its join (process.h,
- *  mc_join_result). */
+ *  call of the same thread: it then describes that failure, starting with
+ *  the function's name (every error path writes it; a failure in the master
+ *  that a worker's request met comes back with the master's words).  After
+ *  a call that succeeded it is meaningless: it may hold an earlier
+ *  failure's words, and says nothing about the successful call (which
+ *  writes none of its own, not even for conditions it handled, such as
+ *  polling for a reply).  A worker starts with "", and a body's failure
+ *  travels to its join (process.h, mc_join_result). */
 const char *mc_last_error_detail(void);
 
 #ifdef __cplusplus
