@@ -45,10 +45,10 @@ const char *mc_strerror(int code);
  *  the function's name (every error path writes it; a failure in the master
  *  that a worker's request met comes back with the master's words).  After
  *  a call that succeeded it is meaningless: it may hold an earlier
- *  failure's words, and says nothing about the successful call (which
- *  writes none of its own, not even for conditions it handled, such as
- *  polling for a reply).  A worker starts with "", and a body's failure
- *  travels to its join (process.h, mc_join_result). */
+ *  failure's words.  (The calls of process.h and resource.h write nothing
+ *  when they succeed, not even for a condition they handled, such as
+ *  polling for the master's reply.)  A worker starts with "", and a body's
+ *  failure travels to its join (process.h, mc_join_result). */
 const char *mc_last_error_detail(void);
 
 #ifdef __cplusplus
