@@ -72,17 +72,10 @@ static void test_copy_size(void **state)
     tu_end();
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    tu_def_driver();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_size),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup_driver, NULL);
 }

@@ -241,18 +241,11 @@ static void test_master_threads(void **state)
     tu_end();
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    tu_def_driver();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_threads),
         cmocka_unit_test(test_master_threads),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup_driver, NULL);
 }

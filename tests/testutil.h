@@ -143,6 +143,9 @@ extern mc_res_id tu_driver_fp, tu_driver_jp;
  *  nothing the second time).  Fails the test on error. */
 void tu_def_driver(void);
 
+/** A cmocka group setup that only calls tu_def_driver(). */
+int tu_group_setup_driver(void **state);
+
 /** From any process of a session: start fn(arg, len) in a new worker
  *  (inheriting what the caller holds / exactly `inherit`; tu_start_fn_ex
  *  with inherit NULL and n 0 passes a non-NULL empty list). */
