@@ -23,10 +23,10 @@
  * connection to the master, so its requests would cross the worker's.
  * mcore refuses it: every call that needs the session returns MC_ESTATE,
  * with a detail that says the process is a fork() of worker N, and
- * mc_self_pid() returns 0 there.  Shared memory it inherited (mappings,
- * heaps, camlbox senders already open) stays usable.  If its code returns
- * from the worker's body, nothing is reported for it: the worker's own
- * outcome is the one its join gets.  The worker itself keeps working.
+ * mc_self_pid() returns 0 there.  Memory it inherited stays mapped.  If
+ * its code returns from the worker's body, nothing is reported for it:
+ * the worker's own outcome is the one its join gets.  The worker itself
+ * keeps working.
  * The same holds for a fork() of the master (in `first`, say): there
  * MC_ESTATE names the master.  To run code in a new process that uses
  * mcore, start a worker (mc_start).
