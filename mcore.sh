@@ -148,6 +148,19 @@ run_valgrind() {
     run_test "$bin.valgrind"
 }
 
+# check_built DIR: every tests/test_*.c has its binary in DIR (a test left
+# out of the build's phony targets would otherwise be skipped silently).
+check_built() {
+    local src name
+    for src in tests/test_*.c; do
+        name=$(basename "$src" .c)
+        if [[ ! -x $1/$name ]]; then
+            FAILED=$((FAILED + 1))
+            FAILURES+=("$1/$name: not built (add it to \$v/plain in targets.ninja)")
+        fi
+    done
+}
+
 # run_dir DIR KIND: run every executable file in DIR.
 run_dir() {
     local dir=$1 kind=$2 bin found=0
@@ -167,6 +180,8 @@ cmd_test() {
     build all
     LOG=$(mktemp "${TMPDIR:-/tmp}/mcore-test.XXXXXX") || die "mktemp failed"
     trap 'rm -f "$LOG"' EXIT
+    check_built build/tests
+    check_built build/asan/tests
     run_dir build/tests test
     MCIDL=build/mcidl run_test tests/idl/run.sh
     run_test tests/port/run.sh
