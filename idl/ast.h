@@ -70,6 +70,11 @@ typedef struct ast_value {
     ast_int res;         /* the value, literal or constant's */
 } ast_value;
 
+/** The deepest a type may nest: the parser refuses `i32[2]` with more
+ *  suffixes, or `[[...]]`, `??...` deeper than this (the generated names
+ *  and code grow with the square of the depth). */
+#define AST_MAX_DEPTH 32
+
 typedef struct ast_type {
     ast_type_kind kind;
     ast_loc loc;
@@ -80,6 +85,8 @@ typedef struct ast_type {
     ast_loc name_loc;
     struct ast_type *elem;      /* OPTIONAL, ARRAY, FIXED */
     ast_value *count;           /* FIXED: N; SEMAPHORE: initial value or NULL */
+    int depth;                  /* constructors ([T], ?T, T[N]) around the
+                                   innermost type: at most AST_MAX_DEPTH */
     /* resolution */
     struct ast_decl *res_decl;  /* NAMED, REF, NREF */
     struct ast_field *res_field;/* CONDITION: the mutex field */

@@ -137,6 +137,31 @@ cli "-I without directory" 2 good/geo.mcidl -I
 cli "missing file" 1 --check does/not/exist.mcidl
 cli "directory as input" 1 --check good
 
+# generated inputs, too large to keep: `gen_input NAME WANT-RC PATTERN`
+# compiles $tmp/big/in.mcidl (written by the caller) within the time limit
+# and wants exit status WANT-RC and PATTERN (grep -E) on stderr.
+gen_input() {
+    local name=$1 want=$2 pat=$3
+    echo "[ RUN      ] input: $name"
+    rm -rf "$tmp/big/out" && mkdir -p "$tmp/big/out"
+    timeout -k 5 "$T" "$MCIDL" -o "$tmp/big/out" "$tmp/big/in.mcidl" \
+        >/dev/null 2>"$tmp/err"
+    local rc=$?
+    if ((rc == want)) && grep -Eq -- "$pat" "$tmp/err"; then
+        echo "[       OK ] input: $name"; passed=$((passed + 1))
+    else
+        echo "  exit status $rc, expected $want, and /$pat/ on stderr"
+        sed 's/^/  /' "$tmp/err" | cut -c1-160 | head -5
+        echo "[  FAILED  ] input: $name"; failed+=("input: $name")
+    fi
+}
+mkdir -p "$tmp/big"
+# a million suffixes: one error, no deep stack, no output
+{ printf 'module big;\nrecord A { x: i32'
+  for ((i = 0; i < 1000; i++)); do printf '%s' "$(printf '[2]%.0s' {1..1000})"; done
+  printf '; }\n'; } >"$tmp/big/in.mcidl"
+gen_input "a million suffixes" 1 "in.mcidl:2:114: error: type nested more than 32 levels deep$"
+
 # generated C: for good/X.mcidl, `mcidl -o DIR` must write exactly
 # gen/X.h and gen/X.c, and they must compile warning-free (-Wall -Wextra
 # -Werror) against the runtime's headers.  Imported modules are generated
