@@ -161,6 +161,15 @@ mkdir -p "$tmp/big"
   for ((i = 0; i < 1000; i++)); do printf '%s' "$(printf '[2]%.0s' {1..1000})"; done
   printf '; }\n'; } >"$tmp/big/in.mcidl"
 gen_input "a million suffixes" 1 "in.mcidl:2:114: error: type nested more than 32 levels deep$"
+# a FIFO, imported or as the input, is refused at once (opening it for
+# reading used to wait for a writer forever)
+mkfifo "$tmp/big/fifo.mcidl"
+printf 'module big;\nimport "fifo.mcidl";\n' >"$tmp/big/in.mcidl"
+gen_input "import of a FIFO" 1 \
+    "cannot read imported file '.*fifo.mcidl': not a regular file$"
+rm -f "$tmp/big/in.mcidl" && mkfifo "$tmp/big/in.mcidl"
+gen_input "a FIFO as input" 1 "cannot read '.*in.mcidl': not a regular file$"
+rm -f "$tmp/big/in.mcidl" "$tmp/big/fifo.mcidl"
 
 # generated C: for good/X.mcidl, `mcidl -o DIR` must write exactly
 # gen/X.h and gen/X.c, and they must compile warning-free (-Wall -Wextra
