@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -1758,8 +1759,40 @@ static int finish(FILE *f, const char *tmp, const char *path)
     return 0;
 }
 
+/* mkdir -p dir: each missing component made in turn (mode 0777 less the
+ * umask, as mkdir(1)).  @return 0, or -1 after reporting why not */
+static int make_dirs(const char *dir)
+{
+    char *path = xstrdup(dir);
+    int rc = 0;
+    for (char *s = path;; s++) {
+        if (*s != '/' && *s != 0)
+            continue;
+        char c = *s;
+        *s = 0;
+        if (s != path && mkdir(path, 0777) != 0 && errno != EEXIST) {
+            diag_fatal("cannot create directory '%s': %s", path,
+                       strerror(errno));
+            rc = -1;
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        diag_fatal("cannot write into '%s': not a directory", dir);
+        rc = -1;
+    }
+    free(path);
+    return rc;
+}
+
 int emit_program(const program *p, const char *dir, const char *name)
 {
+    if (make_dirs(dir) != 0)
+        return -1;
     emitter e = {0};
     e.p = p;
     e.m = p->root;

@@ -136,6 +136,20 @@ cli "unknown option" 2 --frobnicate good/geo.mcidl
 cli "-I without directory" 2 good/geo.mcidl -I
 cli "missing file" 1 --check does/not/exist.mcidl
 cli "directory as input" 1 --check good
+# -o DIR is created, with its parents (item 18), only once the input is
+# known good
+echo "[ RUN      ] cli: -o a new directory"
+if "$MCIDL" -o "$tmp/new/a/b" good/geo.mcidl 2>"$tmp/err" &&
+    [[ -f $tmp/new/a/b/geo.h && -f $tmp/new/a/b/geo.c ]] &&
+    ! "$MCIDL" -o "$tmp/new2/c" bad/val_empty.mcidl 2>/dev/null &&
+    [[ ! -e $tmp/new2 ]]; then
+    echo "[       OK ] cli: -o a new directory"; passed=$((passed + 1))
+else
+    sed 's/^/  /' "$tmp/err" | head -5
+    echo "[  FAILED  ] cli: -o a new directory"; failed+=("cli: -o a new directory")
+fi
+touch "$tmp/file"
+cli "-o a file" 1 -o "$tmp/file" good/geo.mcidl
 
 # generated inputs, too large to keep: `gen_input NAME WANT-RC PATTERN`
 # compiles $tmp/big/in.mcidl (written by the caller) within the time limit
