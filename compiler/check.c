@@ -892,6 +892,15 @@ static void check_module_header(program *p, ast_module *m)
     if (!ok)
         diag_error(m->loc, "module name '%s' must be lower_snake_case "
                    "words separated by '.'", m->name);
+    /* the runtime's names: mc_*, MC_* (mc__, MC__ inside), and its header
+     * guards MCORE_*_H; generated names are PREFIX_* and upper-case
+     * PREFIX_*, so a prefix starting so would redefine them */
+    else if (strncmp(m->res_prefix, "mc_", 3) == 0 ||
+             strncmp(m->res_prefix, "mcore_", 6) == 0)
+        diag_error(m->loc, "module name '%s' gives the C prefix '%s', which "
+                   "the mcore runtime uses (a module's first word may not "
+                   "be 'mc' or 'mcore', nor start with 'mc_' or 'mcore_')",
+                   m->name, m->res_prefix);
     for (ast_module *o = p->first; o != m; o = o->res_next) {
         if (!o->res_prefix)
             continue;
