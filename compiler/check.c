@@ -827,6 +827,13 @@ static void check_attrs(checker *c, ast_decl *d)
 
 static void check_container(checker *c, ast_decl *d)
 {
+    /* the grammar keeps their syntax; the checks below still run, so a
+     * file keeps its other messages when they come */
+    if (d->ckind != AST_C_SREF && d->ckind != AST_C_CAMLBOX)
+        diag_error(d->loc, "%s '%s': mcidl has no %s wrappers yet (only "
+                   "sref and camlbox containers can be declared)",
+                   ast_container_name(d->ckind), d->name,
+                   ast_container_name(d->ckind));
     if (d->type)
         check_type(c, d->module, d->type);
     if (d->type2)

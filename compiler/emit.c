@@ -1488,11 +1488,6 @@ static void expand(FILE *out, const char *tmpl, const char *const *keys,
 
 static void put_container(emitter *e, const ast_decl *d)
 {
-    if (!d->type) { /* sbuffer: bytes, no element type */
-        fprintf(e->h, "/* %s%s: buffer wrappers come with its runtime */\n\n",
-                e->pre, d->name);
-        return;
-    }
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
     char *un = upper(d->name);
     char *slots = fmt("%llu", (unsigned long long)d->res_slots);
@@ -1510,11 +1505,7 @@ static void put_container(emitter *e, const ast_decl *d)
         th = tmpl_camlbox_h, tc = tmpl_camlbox_c;
         break;
     default:
-        /* arrays, matrices, buffers, queues, hash tables and camlboxes get
-         * their wrappers with their runtime */
-        fprintf(e->h, "/* %s%s: container wrappers come with its runtime "
-                      "*/\n\n", e->pre, d->name);
-        break;
+        break; /* the others are refused (check.c) until they have wrappers */
     }
     put_doc(e->h, 0, d->doc);
     if (th)

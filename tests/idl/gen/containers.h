@@ -39,11 +39,6 @@ typedef struct containers_arr_i64 {
     int64_t *data;
 } containers_arr_i64;
 
-typedef struct containers_arr_Val {
-    size_t len;
-    containers_Val *data;
-} containers_arr_Val;
-
 typedef struct containers_arr_f64 {
     size_t len;
     double *data;
@@ -98,28 +93,6 @@ mc_heap *containers_Config_heap(containers_Config *sref);
 int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref);
-
-/* containers_Scores: container wrappers come with its runtime */
-
-/* containers_WithHeader: container wrappers come with its runtime */
-
-/* containers_ArrHeader: container wrappers come with its runtime */
-
-/* containers_Grid: container wrappers come with its runtime */
-
-/* containers_Cells: container wrappers come with its runtime */
-
-/* containers_Log: buffer wrappers come with its runtime */
-
-/* containers_Jobs: container wrappers come with its runtime */
-
-/* containers_ByKey: container wrappers come with its runtime */
-
-/* containers_ByName: container wrappers come with its runtime */
-
-/* containers_ByNum: container wrappers come with its runtime */
-
-/* containers_ByEnum: container wrappers come with its runtime */
 
 /** containers_Inbox: a camlbox of containers_Msg messages, 64 slots of 512 bytes
  *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */

@@ -93,16 +93,6 @@ int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref);
 
-/* geo_Tiles: container wrappers come with its runtime */
-
-/* geo_Grid: container wrappers come with its runtime */
-
-/* geo_Log: buffer wrappers come with its runtime */
-
-/* geo_Jobs: container wrappers come with its runtime */
-
-/* geo_Index: container wrappers come with its runtime */
-
 /** geo_Inbox: a camlbox of geo_Point messages, 64 slots of 512 bytes
  *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
 typedef struct geo_Inbox geo_Inbox;

@@ -91,7 +91,23 @@ int sync_Shared_descr(const sync_Shared *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref);
 
-/* sync_Many: container wrappers come with its runtime */
+/** sync_Many: a shared reference holding one sync_Counter (mcore/sref.h). */
+typedef struct sync_Many sync_Many;
+int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref);
+int sync_Many_destroy(sync_Many *sref);
+/** Replace the value with a deep copy of *value. */
+int sync_Many_set(sync_Many *sref, const sync_Counter *value);
+/** The shared value as it is: valid only while nobody assigns. */
+const sync_Counter *sync_Many_get_ro(sync_Many *sref);
+/** A local deep copy; free it with mc_local_free(*copy). */
+int sync_Many_get_c(sync_Many *sref, sync_Counter **copy);
+/** fn(value, ctx) with the value kept alive; returns fn's result. */
+int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *ctx),
+                 void *ctx);
+mc_heap *sync_Many_heap(sync_Many *sref);
+int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d);
+/** MC_ETYPE if the descriptor names an sref of another type. */
+int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref);
 
 #ifdef __cplusplus
 }
