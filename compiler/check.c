@@ -632,8 +632,10 @@ static void check_enum(checker *c, ast_decl *d)
             fmt_int(l, lo, sizeof lo);
             fmt_int(h, hi, sizeof hi);
             diag_error(at, "enum member '%s' = %s does not fit the "
-                       "underlying type %s (%s to %s)", mb->name, buf,
-                       ast_scalar_name(base), lo, hi);
+                       "underlying type %s (%s to %s)%s", mb->name, buf,
+                       ast_scalar_name(base), lo, hi,
+                       next.neg && !d->base ? "; an enum with negative "
+                       "members needs a signed type: 'enum E : i32'" : "");
         } else {
             fmt_int(next, buf, sizeof buf);
             ast_member *same = sm_get(&values, buf);

@@ -1578,6 +1578,31 @@ static void collect_helpers(emitter *e, const ast_type *t, int field_level)
     collect_helpers(e, t->elem, 0);
 }
 
+/* An integer as a C constant expression of the first type that holds
+ * it: int, then int64_t, then uint64_t (C's own rule for unsuffixed
+ * decimals, without the unsigned int step): a constant 4 is an int, so
+ * `for (int i = 0; i < K; i++)` is clean under -Wsign-compare and
+ * `-1 < K` holds.  The most negative values are written as a difference,
+ * their magnitude being no constant of the type. */
+static void c_int(ast_int v, char *buf, size_t n)
+{
+    unsigned long long m = v.mag;
+    if (!v.neg && m <= INT32_MAX)
+        snprintf(buf, n, "%llu", m);
+    else if (!v.neg && m <= INT64_MAX)
+        snprintf(buf, n, "INT64_C(%llu)", m);
+    else if (!v.neg)
+        snprintf(buf, n, "UINT64_C(%llu)", m);
+    else if (m < (1ull << 31))
+        snprintf(buf, n, "(-%llu)", m);
+    else if (m == (1ull << 31))
+        snprintf(buf, n, "(-%llu - 1)", m - 1);
+    else if (m < (1ull << 63))
+        snprintf(buf, n, "(-INT64_C(%llu))", m);
+    else
+        snprintf(buf, n, "(-INT64_C(%llu) - 1)", m - 1);
+}
+
 static int write_files(emitter *e)
 {
     const ast_module *m = e->m;
@@ -1629,29 +1654,21 @@ static int write_files(emitter *e)
     /* constants and enums */
     for (const ast_decl *d = m->decls; d; d = d->next) {
         if (d->kind == AST_D_CONST) {
-            char *un = upper(d->name);
+            char *un = upper(d->name), lit[64];
             put_doc(h, 0, d->doc);
-            if (d->value->res.neg)
-                fprintf(h, "#define %s%s (-%lldLL - 1)\n", e->upre, un,
-                        (long long)(d->value->res.mag - 1));
-            else
-                fprintf(h, "#define %s%s %lluULL\n", e->upre, un,
-                        (unsigned long long)d->value->res.mag);
+            c_int(d->value->res, lit, sizeof lit);
+            fprintf(h, "#define %s%s %s\n", e->upre, un, lit);
             free(un);
         } else if (d->kind == AST_D_ENUM) {
             char *n = decl_cname(d), *un = upper(d->name);
             put_doc(h, 0, d->doc);
             fprintf(h, "typedef %s %s;\n", scalar_ctype(enum_base(d)), n);
             for (ast_member *mb = d->members; mb; mb = mb->next) {
-                char *um = upper(mb->name);
+                char *um = upper(mb->name), lit[64];
                 put_doc(h, 0, mb->doc);
-                if (mb->res.neg)
-                    fprintf(h, "#define %s%s_%s ((%s)(-%lldLL - 1))\n",
-                            e->upre, un, um, n,
-                            (long long)(mb->res.mag - 1));
-                else
-                    fprintf(h, "#define %s%s_%s ((%s)%lluULL)\n", e->upre,
-                            un, um, n, (unsigned long long)mb->res.mag);
+                c_int(mb->res, lit, sizeof lit);
+                fprintf(h, "#define %s%s_%s ((%s)%s)\n", e->upre, un, um, n,
+                        lit);
                 free(um);
             }
             fputc('\n', h);

@@ -223,6 +223,17 @@ for f in good/*.mcidl; do
     fi
 done
 
+# constants have the C type of their value (item 17): use_enums.c
+echo "[ RUN      ] gen: constants' C types"
+if "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wsign-compare -Werror \
+    -I"$root/runtime/include" -I"$tmp/gen" -c use_enums.c \
+    -o "$tmp/gen/use_enums.o" 2>"$tmp/err"; then
+    echo "[       OK ] gen: constants' C types"; passed=$((passed + 1))
+else
+    sed 's/^/  /' "$tmp/err" | head -20
+    echo "[  FAILED  ] gen: constants' C types"; failed+=("gen: constants' C types")
+fi
+
 # type ids: the same definition gives the same id whatever the file's
 # spelling (comments, blanks, other declarations); any change to the type
 # or to a type it reaches gives another.

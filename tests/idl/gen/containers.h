@@ -19,11 +19,11 @@
 extern "C" {
 #endif
 
-#define CONTAINERS_SLOTS 128ULL
-#define CONTAINERS_SLOT 4096ULL
+#define CONTAINERS_SLOTS 128
+#define CONTAINERS_SLOT 4096
 typedef uint8_t containers_Kind;
-#define CONTAINERS_KIND_ONE ((containers_Kind)0ULL)
-#define CONTAINERS_KIND_TWO ((containers_Kind)1ULL)
+#define CONTAINERS_KIND_ONE ((containers_Kind)0)
+#define CONTAINERS_KIND_TWO ((containers_Kind)1)
 
 typedef struct containers_Key containers_Key;
 typedef struct containers_Val containers_Val;

@@ -22,14 +22,14 @@ extern "C" {
 #endif
 
 /// doc after a block comment
-#define DOCS_SAMPLE_ONE 1ULL
+#define DOCS_SAMPLE_ONE 1
 /// An enum. "Quotes" and \backslashes\ and */ are kept.
 typedef uint32_t docs_sample_E;
 /// first
-#define DOCS_SAMPLE_E_A ((docs_sample_E)0ULL)
-#define DOCS_SAMPLE_E_B ((docs_sample_E)1ULL)
+#define DOCS_SAMPLE_E_A ((docs_sample_E)0)
+#define DOCS_SAMPLE_E_B ((docs_sample_E)1)
 /// second: a doc comment documents what follows it
-#define DOCS_SAMPLE_E_C ((docs_sample_E)2ULL)
+#define DOCS_SAMPLE_E_C ((docs_sample_E)2)
 
 typedef struct docs_sample_R docs_sample_R;
 typedef struct docs_sample_V docs_sample_V;

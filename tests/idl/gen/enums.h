@@ -19,49 +19,59 @@
 extern "C" {
 #endif
 
-#define ENUMS_BASE 10ULL
-#define ENUMS_NEG (-127LL - 1)
-#define ENUMS_HEX 255ULL
-#define ENUMS_KB 4096ULL
-#define ENUMS_MB 1048576ULL
-#define ENUMS_GB 1073741824ULL
-#define ENUMS_HUGE 18446744073709551615ULL
-#define ENUMS_MIN64 (-9223372036854775807LL - 1)
+#define ENUMS_BASE 10
+#define ENUMS_NEG (-128)
+#define ENUMS_HEX 255
+#define ENUMS_KB 4096
+#define ENUMS_MB 1048576
+#define ENUMS_GB 1073741824
+#define ENUMS_HUGE UINT64_C(18446744073709551615)
+#define ENUMS_MIN64 (-INT64_C(9223372036854775807) - 1)
+#define ENUMS_MAX64 INT64_C(9223372036854775807)
+#define ENUMS_MIN32 (-2147483647 - 1)
+#define ENUMS_MAX32 2147483647
+#define ENUMS_BIG INT64_C(5000000000)
+#define ENUMS_ALIAS (-128)
 typedef uint32_t enums_Plain;
-#define ENUMS_PLAIN_A ((enums_Plain)0ULL)
-#define ENUMS_PLAIN_B ((enums_Plain)1ULL)
-#define ENUMS_PLAIN_C ((enums_Plain)2ULL)
+#define ENUMS_PLAIN_A ((enums_Plain)0)
+#define ENUMS_PLAIN_B ((enums_Plain)1)
+#define ENUMS_PLAIN_C ((enums_Plain)2)
 
 typedef int8_t enums_Small;
-#define ENUMS_SMALL_LO ((enums_Small)(-127LL - 1))
-#define ENUMS_SMALL_MID ((enums_Small)0ULL)
-#define ENUMS_SMALL_HI ((enums_Small)127ULL)
+#define ENUMS_SMALL_LO ((enums_Small)(-128))
+#define ENUMS_SMALL_MID ((enums_Small)0)
+#define ENUMS_SMALL_HI ((enums_Small)127)
 
 typedef uint16_t enums_Hexy;
-#define ENUMS_HEXY_X ((enums_Hexy)255ULL)
-#define ENUMS_HEXY_Y ((enums_Hexy)256ULL)
-#define ENUMS_HEXY_Z ((enums_Hexy)16ULL)
+#define ENUMS_HEXY_X ((enums_Hexy)255)
+#define ENUMS_HEXY_Y ((enums_Hexy)256)
+#define ENUMS_HEXY_Z ((enums_Hexy)16)
 
 typedef int32_t enums_After;
-#define ENUMS_AFTER_P ((enums_After)(-1LL - 1))
-#define ENUMS_AFTER_Q ((enums_After)(-0LL - 1))
-#define ENUMS_AFTER_R ((enums_After)0ULL)
-#define ENUMS_AFTER_S ((enums_After)1ULL)
+#define ENUMS_AFTER_P ((enums_After)(-2))
+#define ENUMS_AFTER_Q ((enums_After)(-1))
+#define ENUMS_AFTER_R ((enums_After)0)
+#define ENUMS_AFTER_S ((enums_After)1)
 
 typedef uint64_t enums_Wide;
-#define ENUMS_WIDE_TOP ((enums_Wide)18446744073709551615ULL)
-#define ENUMS_WIDE_BOTTOM ((enums_Wide)0ULL)
+#define ENUMS_WIDE_TOP ((enums_Wide)UINT64_C(18446744073709551615))
+#define ENUMS_WIDE_BOTTOM ((enums_Wide)0)
 
 typedef int64_t enums_Signed;
-#define ENUMS_SIGNED_LEAST ((enums_Signed)(-9223372036854775807LL - 1))
-#define ENUMS_SIGNED_MOST ((enums_Signed)9223372036854775807ULL)
+#define ENUMS_SIGNED_LEAST ((enums_Signed)(-INT64_C(9223372036854775807) - 1))
+#define ENUMS_SIGNED_MOST ((enums_Signed)INT64_C(9223372036854775807))
 
 typedef uint8_t enums_FromConst;
-#define ENUMS_FROMCONST_TEN ((enums_FromConst)10ULL)
-#define ENUMS_FROMCONST_ELEVEN ((enums_FromConst)11ULL)
+#define ENUMS_FROMCONST_TEN ((enums_FromConst)10)
+#define ENUMS_FROMCONST_ELEVEN ((enums_FromConst)11)
 
 typedef uint8_t enums_One;
-#define ENUMS_ONE_ONLY ((enums_One)0ULL)
+#define ENUMS_ONE_ONLY ((enums_One)0)
+
+typedef int32_t enums_Level;
+#define ENUMS_LEVEL_LOW ((enums_Level)(-1))
+#define ENUMS_LEVEL_MID ((enums_Level)0)
+#define ENUMS_LEVEL_HIGH ((enums_Level)1)
 
 
 

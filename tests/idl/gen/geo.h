@@ -23,9 +23,9 @@ extern "C" {
 #endif
 
 typedef uint8_t geo_Color;
-#define GEO_COLOR_RED ((geo_Color)0ULL)
-#define GEO_COLOR_GREEN ((geo_Color)1ULL)
-#define GEO_COLOR_BLUE ((geo_Color)2ULL)
+#define GEO_COLOR_RED ((geo_Color)0)
+#define GEO_COLOR_GREEN ((geo_Color)1)
+#define GEO_COLOR_BLUE ((geo_Color)2)
 
 typedef struct geo_Point geo_Point;
 typedef struct geo_Tile geo_Tile;

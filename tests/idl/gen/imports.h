@@ -23,8 +23,8 @@
 extern "C" {
 #endif
 
-#define APP_MAIN_SIZE 64ULL
-#define APP_MAIN_DEEP 3ULL
+#define APP_MAIN_SIZE 64
+#define APP_MAIN_DEEP 3
 typedef struct app_main_Uses app_main_Uses;
 
 struct app_main_Uses {

@@ -19,8 +19,8 @@
 extern "C" {
 #endif
 
-#define SCALARS_N 3ULL
-#define SCALARS_M 3ULL
+#define SCALARS_N 3
+#define SCALARS_M 3
 typedef struct scalars_All scalars_All;
 typedef struct scalars_Small scalars_Small;
 

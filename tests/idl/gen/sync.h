@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define SYNC_TOKENS 4ULL
+#define SYNC_TOKENS 4
 typedef struct sync_Counter sync_Counter;
 typedef struct sync_Holder sync_Holder;
 typedef struct sync_Pointing sync_Pointing;
