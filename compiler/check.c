@@ -1191,18 +1191,65 @@ static void check_inline_cycles(checker *c)
     free(iter);
 }
 
+/* The record or variant t holds inline (through ?T and T[N]), or NULL. */
+static ast_decl *inline_decl(const ast_type *t)
+{
+    while (t->kind == AST_T_OPTIONAL || t->kind == AST_T_FIXED)
+        t = t->elem;
+    return t->kind == AST_T_NAMED && t->res_decl &&
+                   t->res_decl->kind != AST_D_ENUM ? t->res_decl : NULL;
+}
+
 /* Records whose elements need init_sync: a sync field inline, directly or
- * in an inline record (fixed arrays, optional values, variant payloads). */
+ * in an inline record (fixed arrays, optional values, variant payloads).
+ * Each declaration's answer is worked out once, after those of the
+ * declarations it holds inline (the inline graph is acyclic once checked),
+ * by a depth-first walk with its own stack: one search per declaration
+ * made a chain of n records cost n^2. */
 static void mark_sync(checker *c)
 {
+    unsigned started = ++c->mark, done = ++c->mark;
+    size_t cap = 16, top;
+    struct { ast_decl *d; const ast_field *f; } *st = xrealloc(NULL,
+                                                            cap * sizeof *st);
     for (ast_module *m = c->p->first; m; m = m->res_next)
         for (ast_decl *d = m->decls; d; d = d->next) {
-            if (d->kind != AST_D_RECORD && d->kind != AST_D_VARIANT)
+            if ((d->kind != AST_D_RECORD && d->kind != AST_D_VARIANT) ||
+                d->res_mark == done)
                 continue;
-            ast_type t = { .kind = AST_T_NAMED, .res_decl = d };
-            hit h;
-            d->res_has_sync = reach(c, &t, FIND_SYNC, &h);
+            top = 0;
+            st[0].d = d;
+            st[0].f = d->fields;
+            d->res_mark = started;
+            for (;;) {
+                ast_decl *cur = st[top].d;
+                const ast_field *f = st[top].f;
+                if (!f) {
+                    cur->res_mark = done;
+                    if (top-- == 0)
+                        break;
+                    continue;
+                }
+                ast_decl *x = f->type ? inline_decl(f->type) : NULL;
+                if (x && x->res_mark != done) {
+                    /* not done: started would be a cycle, refused */
+                    if (x->res_mark == started)
+                        break;
+                    if (++top == cap) {
+                        cap *= 2;
+                        st = xrealloc(st, cap * sizeof *st);
+                    }
+                    st[top].d = x;
+                    st[top].f = x->fields;
+                    x->res_mark = started;
+                    continue;   /* f again once x is done */
+                }
+                if ((f->type && is_sync(f->type)) || (x && x->res_has_sync))
+                    cur->res_has_sync = true;
+                st[top].f = f->next;
+            }
         }
+    free(st);
 }
 
 /* ---------------------------------------------------------------- all */

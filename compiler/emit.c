@@ -219,14 +219,32 @@ char *typeexpr(emitter *e, const ast_type *t)
     }
 }
 
+static size_t hslot(const emitter *e, const char *mg)
+{
+    size_t i = XXH64(mg, strlen(mg), 0) & (e->hcap - 1);
+    while (e->htab[i] && strcmp(e->htab[i]->mangle, mg) != 0)
+        i = (i + 1) & (e->hcap - 1);
+    return i;
+}
+
 static helper *need_helper(emitter *e, const ast_type *t)
 {
     char *mg = mangle(t);
-    for (helper *h = e->helpers; h; h = h->next)
-        if (strcmp(h->mangle, mg) == 0) {
-            free(mg);
-            return h;
-        }
+    if (2 * (e->hn + 1) > e->hcap) { /* grow: a list was quadratic */
+        helper **old = e->htab;
+        size_t ocap = e->hcap;
+        e->hcap = ocap ? 2 * ocap : 64;
+        e->htab = xmalloc(e->hcap * sizeof *e->htab);
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i])
+                e->htab[hslot(e, old[i]->mangle)] = old[i];
+        free(old);
+    }
+    helper *found = e->htab[hslot(e, mg)];
+    if (found) {
+        free(mg);
+        return found;
+    }
     /* parts first: their C types must be complete before this one */
     if (t->elem && is_helper_kind(t->elem))
         need_helper(e, t->elem);
@@ -236,6 +254,8 @@ static helper *need_helper(emitter *e, const ast_type *t)
     h->name = fmt("%s%s", e->pre, mg);
     *e->htail = h;
     e->htail = &h->next;
+    e->htab[hslot(e, mg)] = h;   /* again: the parts may have grown it */
+    e->hn++;
     return h;
 }
 
@@ -870,25 +890,26 @@ static void gen_equal(emitter *e, const ast_type *t, val x, val y, int lv)
     }
 }
 
-/* ---------------------------------------------------------- type ids */
+/* ---------------------------------------------------------- type ids
+ *
+ * The id of a type stands for its definition and every definition it
+ * reaches (by any edge: inline, array, reference), so that two binaries
+ * agree on it exactly when they agree on all of them.  It is a hash built
+ * bottom up over the strongly connected components of the "mentions"
+ * graph (a component: declarations that reach each other through
+ * references): a component's hash covers its members' canonical texts,
+ * sorted by full name, and the hashes of the components they mention,
+ * sorted; a declaration's id is its full name with its component's hash.
+ * Each declaration is hashed once, so a chain of n records costs O(n),
+ * where hashing everything each one reaches cost O(n^2) texts. */
 
-typedef struct declset {
-    const ast_decl **v;
+typedef struct declvec {
+    ast_decl **v;
     size_t n, cap;
-} declset;
+} declvec;
 
-static int set_has(const declset *s, const ast_decl *d)
+static void vec_push(declvec *s, ast_decl *d)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == d)
-            return 1;
-    return 0;
-}
-
-static void set_add(declset *s, const ast_decl *d)
-{
-    if (set_has(s, d))
-        return;
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 16;
         s->v = realloc(s->v, s->cap * sizeof *s->v);
@@ -900,27 +921,6 @@ static void set_add(declset *s, const ast_decl *d)
     s->v[s->n++] = d;
 }
 
-/* every declaration reachable from t, by any edge (iterative through the
- * set itself: each added declaration's fields are scanned in turn) */
-static void reach_type(declset *s, const ast_type *t)
-{
-    for (; t; t = t->elem)
-        if (t->res_decl)
-            set_add(s, t->res_decl);
-}
-
-static void reach_all(declset *s)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        const ast_decl *d = s->v[i];
-        if (d->kind == AST_D_ENUM)
-            reach_type(s, d->base);
-        for (ast_field *f = d->fields; f; f = f->next)
-            if (f->type)
-                reach_type(s, f->type);
-    }
-}
-
 static int cmp_decl(const void *a, const void *b)
 {
     const ast_decl *x = *(const ast_decl *const *)a;
@@ -928,6 +928,17 @@ static int cmp_decl(const void *a, const void *b)
     int r = strcmp(x->module->name, y->module->name);
     return r ? r : strcmp(x->name, y->name);
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* the declarations a type mentions, one per constructor level */
+#define FOR_MENTIONED(t, x)                                                \
+    for (const ast_type *x = (t); x; x = x->elem)                          \
+        if (x->res_decl)
 
 /* The canonical text of one declaration: its kind, full name, and each
  * field with its resolved type, in order. */
@@ -951,37 +962,160 @@ static void canon_decl(FILE *f, const ast_decl *d)
     fputs("}\n", f);
 }
 
-/* The id of a type: a hash of its canonical text and of every declaration
- * it reaches, sorted by full name: the same definitions in two binaries
- * give the same id, any difference anywhere in the graph another. */
-static uint64_t type_id(const ast_type *t, const ast_decl *self)
+/* Hash a finished component: members (sorted in place), then the sorted
+ * hashes of the other components they mention. */
+static uint64_t scc_hash(ast_decl **mem, size_t n, const size_t *comp,
+                         const uint64_t *chash, size_t self)
 {
-    declset s = {0};
-    if (self)
-        set_add(&s, self);
-    else
-        reach_type(&s, t);
-    reach_all(&s);
-    if (s.n)
-        qsort(s.v, s.n, sizeof *s.v, cmp_decl);
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, nsucc = 0, cap = 0;
+    uint64_t *succ = NULL;
     FILE *f = open_memstream(&buf, &len);
     if (!f) {
         fputs("mcidl: out of memory\n", stderr);
         exit(1);
     }
-    if (!self) {
-        char *ts = type_to_str(t, true);
-        fprintf(f, "type %s\n", ts);
-        free(ts);
+    qsort(mem, n, sizeof *mem, cmp_decl);
+    for (size_t i = 0; i < n; i++) {
+        canon_decl(f, mem[i]);
+        for (const ast_field *fl = mem[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x) {
+                size_t w = comp[x->res_decl->res_index];
+                if (w == self)
+                    continue;
+                if (nsucc == cap) {
+                    cap = cap ? 2 * cap : 8;
+                    succ = realloc(succ, cap * sizeof *succ);
+                    if (!succ) {
+                        fputs("mcidl: out of memory\n", stderr);
+                        exit(1);
+                    }
+                }
+                succ[nsucc++] = chash[w];
+            }
     }
-    for (size_t i = 0; i < s.n; i++)
-        canon_decl(f, s.v[i]);
+    if (nsucc)
+        qsort(succ, nsucc, sizeof *succ, cmp_u64);
+    for (size_t i = 0; i < nsucc; i++)
+        if (i == 0 || succ[i] != succ[i - 1])
+            fprintf(f, "-> %016llx\n", (unsigned long long)succ[i]);
     fclose(f);
-    uint64_t id = XXH64(buf, len, 0x6d63696431ull);
+    uint64_t h = XXH64(buf, len, 0x6d63696431ull);
     free(buf);
-    free(s.v);
+    free(succ);
+    return h;
+}
+
+static uint64_t name_hash(const ast_decl *d, uint64_t h)
+{
+    char *s = fmt("%s.%s %016llx", d->module->name, d->name,
+                  (unsigned long long)h);
+    uint64_t id = XXH64(s, strlen(s), 0x6d63696431ull);
+    free(s);
+    return id;
+}
+
+/* Give every record, variant and enum of the program its id (res_id):
+ * Tarjan's algorithm, iterative, finishes each component after every
+ * component it mentions, which is the order the hashes need. */
+static size_t compute_ids(const program *p)
+{
+    declvec node = {0};
+    for (ast_module *m = p->first; m; m = m->res_next)
+        for (ast_decl *d = m->decls; d; d = d->next)
+            if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
+                d->kind == AST_D_ENUM) {
+                d->res_index = (int)node.n;
+                vec_push(&node, d);
+            }
+    size_t nn = node.n;
+    if (!nn)
+        return 0;
+    /* edges, grouped by source */
+    size_t *off = xmalloc((nn + 1) * sizeof *off);
+    declvec edge = {0};
+    for (size_t i = 0; i < nn; i++) {
+        off[i] = edge.n;
+        for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x)
+                vec_push(&edge, x->res_decl);
+    }
+    off[nn] = edge.n;
+    size_t *idx = xmalloc(nn * sizeof *idx), *low = xmalloc(nn * sizeof *low);
+    size_t *comp = xmalloc(nn * sizeof *comp);   /* component, once done */
+    uint64_t *chash = xmalloc(nn * sizeof *chash);
+    bool *on = xmalloc(nn * sizeof *on);
+    size_t *stk = xmalloc(nn * sizeof *stk), nstk = 0;
+    size_t *frame = xmalloc(nn * sizeof *frame), *iter = xmalloc(nn * sizeof *iter);
+    ast_decl **mem = xmalloc(nn * sizeof *mem);
+    size_t counter = 0, ncomp = 0;
+    for (size_t s0 = 0; s0 < nn; s0++) {
+        if (idx[s0])
+            continue;
+        size_t top = 0;
+        frame[0] = s0;
+        iter[0] = off[s0];
+        idx[s0] = low[s0] = ++counter;
+        stk[nstk++] = s0;
+        on[s0] = true;
+        for (;;) {
+            size_t v = frame[top];
+            if (iter[top] < off[v + 1]) {
+                size_t w = (size_t)edge.v[iter[top]++]->res_index;
+                if (!idx[w]) {
+                    top++;
+                    frame[top] = w;
+                    iter[top] = off[w];
+                    idx[w] = low[w] = ++counter;
+                    stk[nstk++] = w;
+                    on[w] = true;
+                } else if (on[w] && idx[w] < low[v]) {
+                    low[v] = idx[w];
+                }
+                continue;
+            }
+            if (low[v] == idx[v]) {
+                size_t first = nstk, n = 0;
+                do
+                    first--;
+                while (stk[first] != v);
+                for (size_t k = first; k < nstk; k++) {
+                    on[stk[k]] = false;
+                    comp[stk[k]] = ncomp;
+                    mem[n++] = node.v[stk[k]];
+                }
+                chash[ncomp] = scc_hash(mem, n, comp, chash, ncomp);
+                for (size_t k = 0; k < n; k++)
+                    mem[k]->res_id = name_hash(mem[k], chash[ncomp]);
+                ncomp++;
+                nstk = first;
+            }
+            if (top == 0)
+                break;
+            top--;
+            if (low[v] < low[frame[top]])
+                low[frame[top]] = low[v];
+        }
+    }
+    free(node.v), free(off), free(edge.v), free(idx), free(low), free(comp);
+    free(chash), free(on), free(stk), free(frame), free(iter), free(mem);
+    return nn;
+}
+
+/* The id of a type without a name (a helper): its text with the ids of
+ * the declarations it mentions. */
+static uint64_t type_id(const ast_type *t)
+{
+    char *ts = type_to_str(t, true);
+    char *s = fmt("type %s", ts);
+    free(ts);
+    FOR_MENTIONED(t, x) {
+        char *n = fmt("%s %016llx", s, (unsigned long long)x->res_decl->res_id);
+        free(s);
+        s = n;
+    }
+    uint64_t id = XXH64(s, strlen(s), 0x6d63696431ull);
+    free(s);
     return id;
 }
 
@@ -1445,7 +1579,7 @@ static void put_helper_type(emitter *e, const helper *hp)
                "    .name = \"%s%s\",\n"
                "    .id = 0x%016llxull,\n    .size = sizeof(%s),\n"
                "    .align = _Alignof(%s),\n", n, e->m->name ? "" : "",
-            hp->mangle, (unsigned long long)type_id(t, NULL), ct, ct);
+            hp->mangle, (unsigned long long)type_id(t), ct, ct);
     if (ptr)
         fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n"
                    "    .flags = MC_TYPE_COPY_FILLS,\n", n, n);
@@ -1534,34 +1668,61 @@ static void put_process(emitter *e, const ast_decl *d)
 
 /* ------------------------------------------------------------- driver */
 
-/* records and variants in an order where each comes after every type it
- * holds inline (the checks made the inline graph acyclic) */
-static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e);
-
-static void order_type(const ast_type *t, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e)
+/* The record or variant this module's t holds inline (through ?T and
+ * T[N]), or NULL: what its C definition needs complete before its own. */
+static ast_decl *inline_local(const ast_type *t, const ast_module *m)
 {
     for (; t; t = t->elem) {
         if (t->kind == AST_T_ARRAY || t->kind == AST_T_REF ||
             t->kind == AST_T_NREF)
-            return; /* behind a pointer: no order needed */
-        if (t->kind == AST_T_NAMED && t->res_decl->module == e->m &&
+            return NULL; /* behind a pointer: no order needed */
+        if (t->kind == AST_T_NAMED && t->res_decl->module == m &&
             t->res_decl->kind != AST_D_ENUM)
-            order_decl(t->res_decl, out, n, done, e);
+            return t->res_decl;
     }
+    return NULL;
 }
 
-static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e)
+enum { EMIT_ORDERED = 1 };
+
+/* Append d, after every record and variant it holds inline not yet in
+ * out, to out (the checks made the inline graph acyclic).  A depth-first
+ * walk with its own stack: a chain of records is as deep as it is long. */
+static void order_decl(ast_decl *d, const ast_decl **out, size_t *n,
+                       const ast_module *m)
 {
-    if (set_has(done, d))
+    if (d->res_emit & EMIT_ORDERED)
         return;
-    set_add(done, d);
-    for (ast_field *f = d->fields; f; f = f->next)
-        if (f->type)
-            order_type(f->type, out, n, done, e);
-    (*out)[(*n)++] = d;
+    size_t cap = 16, top = 0;
+    struct { ast_decl *d; const ast_field *f; } *st = xmalloc(cap * sizeof *st);
+    d->res_emit |= EMIT_ORDERED;
+    st[0].d = d;
+    st[0].f = d->fields;
+    for (;;) {
+        const ast_field *f = st[top].f;
+        if (f) {
+            st[top].f = f->next;
+            ast_decl *x = f->type ? inline_local(f->type, m) : NULL;
+            if (!x || (x->res_emit & EMIT_ORDERED))
+                continue;
+            x->res_emit |= EMIT_ORDERED;
+            if (++top == cap) {
+                cap *= 2;
+                st = realloc(st, cap * sizeof *st);
+                if (!st) {
+                    fputs("mcidl: out of memory\n", stderr);
+                    exit(1);
+                }
+            }
+            st[top].d = x;
+            st[top].f = x->fields;
+            continue;
+        }
+        out[(*n)++] = st[top].d;
+        if (top-- == 0)
+            break;
+    }
+    free(st);
 }
 
 /* Make every helper the module's types and declarations use, so that the
@@ -1613,7 +1774,6 @@ static int write_files(emitter *e)
         ndecl++;
     const ast_decl **ord = xmalloc((ndecl + 1) * sizeof *ord);
     size_t nord = 0;
-    declset done = {0};
 
     /* helpers first, in dependency order */
     for (const ast_decl *d = m->decls; d; d = d->next) {
@@ -1628,7 +1788,7 @@ static int write_files(emitter *e)
     }
     for (const ast_decl *d = m->decls; d; d = d->next)
         if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT)
-            order_decl(d, &ord, &nord, &done, e);
+            order_decl((ast_decl *)d, ord, &nord, m);
 
     char *guard = fmt("%sH_", e->upre);
     fprintf(h, "/* Generated by mcidl %s from %s.  Do not edit. */\n",
@@ -1687,15 +1847,24 @@ static int write_files(emitter *e)
      * (optionals and fixed arrays of records) after those records: emit
      * all in one pass over the records, placing each helper before the
      * first record that needs it, and the rest at the end */
-    declset placed = {0};
-    helper *hp = e->helpers;
-    for (; hp; hp = hp->next) {
+    helper *hp, **wraps = xmalloc(e->ndecl * sizeof *wraps);
+    helper **wlast = xmalloc(e->ndecl * sizeof *wlast);
+    for (hp = e->helpers; hp; hp = hp->next) {
         const ast_type *x = hp->t;
         while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
             x = x->elem;
         if (x->kind == AST_T_NAMED && x->res_decl->kind != AST_D_ENUM &&
-            x->res_decl->module == m)
-            continue; /* needs a record of this module complete */
+            x->res_decl->module == m) {
+            /* needs a record of this module complete: listed with it, in
+             * the order made (a helper's parts first) */
+            int k = x->res_decl->res_index;
+            if (wraps[k])
+                wlast[k]->same = hp;
+            else
+                wraps[k] = hp;
+            wlast[k] = hp;
+            continue;
+        }
         put_helper_def(e, hp);
     }
     for (size_t i = 0; i < nord; i++) {
@@ -1704,23 +1873,18 @@ static int write_files(emitter *e)
             put_record_def(e, d);
         else
             put_variant_def(e, d);
-        set_add(&placed, d);
         /* the helpers that wrap this record inline are complete now */
-        for (hp = e->helpers; hp; hp = hp->next) {
-            const ast_type *x = hp->t;
-            while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
-                x = x->elem;
-            if (x->kind == AST_T_NAMED && x->res_decl == d)
-                put_helper_def(e, hp);
-        }
+        for (hp = wraps[d->res_index]; hp; hp = hp->same)
+            put_helper_def(e, hp);
     }
-    free(placed.v);
+    free(wraps);
+    free(wlast);
     /* ids and descriptors */
     for (size_t i = 0; i < nord; i++) {
         const ast_decl *d = ord[i];
         char *n = decl_cname(d), *un = upper(d->name);
         fprintf(h, "#define %s%s_TYPE_ID 0x%016llxull\n", e->upre, un,
-                (unsigned long long)type_id(NULL, d));
+                (unsigned long long)d->res_id);
         fprintf(h, "extern const mc_type %s_type;\n", n);
         free(n), free(un);
     }
@@ -1753,7 +1917,6 @@ static int write_files(emitter *e)
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
     free(guard);
     free(ord);
-    free(done.v);
     return 0;
 }
 
@@ -1808,6 +1971,7 @@ int emit_program(const program *p, const char *dir, const char *name)
     e.pre = e.m->res_prefix;
     e.upre = upper(e.pre);
     e.htail = &e.helpers;
+    e.ndecl = compute_ids(p) + 1;
     char *hpath = fmt("%s/%s.h", dir, name), *cpath = fmt("%s/%s.c", dir,
                                                            name);
     char *htmp = fmt("%s.tmp%d", hpath, (int)getpid()),
@@ -1861,5 +2025,6 @@ out:
         n = h->next;
         free(h->mangle), free(h->name), free(h);
     }
+    free(e.htab);
     return rc;
 }

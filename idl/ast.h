@@ -164,7 +164,10 @@ typedef struct ast_decl {
     /* resolution and checks (compiler/) */
     int res_state;              /* resolution state (constants, cycles) */
     unsigned res_mark;          /* visited mark of graph walks */
-    int res_index;              /* records, variants: index in the program */
+    int res_index;              /* records, variants (and enums, in emit):
+                                   index in the program */
+    uint64_t res_id;            /* emit: the type id (emit.c, compute_ids) */
+    unsigned res_emit;          /* emit: EMIT_* marks */
     bool res_has_sync;          /* a sync field is reachable inline */
     int res_hashable;           /* emit: 0 not known yet, 1 yes, 2 no */
     int res_has_ptr;            /* emit: the same for "holds a pointer" */

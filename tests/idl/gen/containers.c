@@ -75,7 +75,7 @@ static const mc_ptr_field containers_arr_u16_ptrs[] = {
 
 static const mc_type containers_arr_u16_type MC_GEN_UNUSED = {
     .name = "arr_u16",
-    .id = 0x925c43a8122185fdull,
+    .id = 0xb94c05d03865539bull,
     .size = sizeof(containers_arr_u16),
     .align = _Alignof(containers_arr_u16),
     .copy = containers_arr_u16_copy,
@@ -151,7 +151,7 @@ static const mc_ptr_field containers_arr_i64_ptrs[] = {
 
 static const mc_type containers_arr_i64_type MC_GEN_UNUSED = {
     .name = "arr_i64",
-    .id = 0x5f347c940e1aeb65ull,
+    .id = 0x4ada54c0ed707f89ull,
     .size = sizeof(containers_arr_i64),
     .align = _Alignof(containers_arr_i64),
     .copy = containers_arr_i64_copy,
@@ -227,7 +227,7 @@ static const mc_ptr_field containers_arr_f64_ptrs[] = {
 
 static const mc_type containers_arr_f64_type MC_GEN_UNUSED = {
     .name = "arr_f64",
-    .id = 0x2fa9c5a24020452bull,
+    .id = 0x615383c2dc5482abull,
     .size = sizeof(containers_arr_f64),
     .align = _Alignof(containers_arr_f64),
     .copy = containers_arr_f64_copy,
@@ -283,7 +283,7 @@ static const mc_ptr_field containers_ref_Val_ptrs[] = {
 
 static const mc_type containers_ref_Val_type MC_GEN_UNUSED = {
     .name = "ref_Val",
-    .id = 0x6ae64c08c0bc10a8ull,
+    .id = 0x6c051f74009dfc3dull,
     .size = sizeof(containers_Val *),
     .align = _Alignof(containers_Val *),
     .copy = containers_ref_Val_copy,
@@ -335,7 +335,7 @@ static const mc_ptr_field containers_nref_Val_ptrs[] = {
 
 static const mc_type containers_nref_Val_type MC_GEN_UNUSED = {
     .name = "nref_Val",
-    .id = 0xd1d98e5c15ac293aull,
+    .id = 0x5e2fd9e9802d8fbaull,
     .size = sizeof(containers_Val *),
     .align = _Alignof(containers_Val *),
     .copy = containers_nref_Val_copy,

@@ -69,11 +69,11 @@ struct containers_Msg {
     } u;
 };
 
-#define CONTAINERS_KEY_TYPE_ID 0x8923dc6a9f82553aull
+#define CONTAINERS_KEY_TYPE_ID 0xb5942b62819defb4ull
 extern const mc_type containers_Key_type;
-#define CONTAINERS_VAL_TYPE_ID 0x2f0badd0e841512cull
+#define CONTAINERS_VAL_TYPE_ID 0x9e10283a37330a51ull
 extern const mc_type containers_Val_type;
-#define CONTAINERS_MSG_TYPE_ID 0x0d83eb3535bf81dfull
+#define CONTAINERS_MSG_TYPE_ID 0x61e35a2b06b1e4b5ull
 extern const mc_type containers_Msg_type;
 
 /** containers_Config: a shared reference holding one containers_Val (mcore/sref.h). */

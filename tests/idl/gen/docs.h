@@ -54,9 +54,9 @@ struct docs_sample_V {
     } u;
 };
 
-#define DOCS_SAMPLE_R_TYPE_ID 0x4fa208a6c0b07790ull
+#define DOCS_SAMPLE_R_TYPE_ID 0x4df9da5257390df7ull
 extern const mc_type docs_sample_R_type;
-#define DOCS_SAMPLE_V_TYPE_ID 0xf40e1de9c9c8a371ull
+#define DOCS_SAMPLE_V_TYPE_ID 0x8a2fe062ed9ff4e9ull
 extern const mc_type docs_sample_V_type;
 
 /// A container.

@@ -68,11 +68,11 @@ struct geo_Shape {
     } u;
 };
 
-#define GEO_POINT_TYPE_ID 0xbed4b801ba1ab01full
+#define GEO_POINT_TYPE_ID 0xa7dcb4883e840c2dull
 extern const mc_type geo_Point_type;
-#define GEO_TILE_TYPE_ID 0xd3e1a40be55c521eull
+#define GEO_TILE_TYPE_ID 0x09c4225698d8f071ull
 extern const mc_type geo_Tile_type;
-#define GEO_SHAPE_TYPE_ID 0x9e40cc3022a1c2bdull
+#define GEO_SHAPE_TYPE_ID 0x83e78ad604cd56f9ull
 extern const mc_type geo_Shape_type;
 
 /** geo_Config: a shared reference holding one geo_Point (mcore/sref.h). */

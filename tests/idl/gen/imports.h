@@ -36,7 +36,7 @@ struct app_main_Uses {
     left_Kind k;
 };
 
-#define APP_MAIN_USES_TYPE_ID 0x83dce3bf000f9717ull
+#define APP_MAIN_USES_TYPE_ID 0xf97670ea41e17ae5ull
 extern const mc_type app_main_Uses_type;
 
 /** app_main_Shared: a shared reference holding one common_User (mcore/sref.h). */

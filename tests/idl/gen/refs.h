@@ -85,19 +85,19 @@ struct refs_List {
     } u;
 };
 
-#define REFS_NODE_TYPE_ID 0x5002d616fcf05e89ull
+#define REFS_NODE_TYPE_ID 0xf8a3bbab84ec74c5ull
 extern const mc_type refs_Node_type;
-#define REFS_A_TYPE_ID 0x0d33f6468294c77eull
+#define REFS_A_TYPE_ID 0x343e5373525bc7cbull
 extern const mc_type refs_A_type;
-#define REFS_B_TYPE_ID 0x0d33f6468294c77eull
+#define REFS_B_TYPE_ID 0xad79c10d9417257bull
 extern const mc_type refs_B_type;
-#define REFS_FORK_TYPE_ID 0xfa4899c1f71516d2ull
+#define REFS_FORK_TYPE_ID 0x0aefbbcd80e2f9f7ull
 extern const mc_type refs_Fork_type;
-#define REFS_TREE_TYPE_ID 0xfa4899c1f71516d2ull
+#define REFS_TREE_TYPE_ID 0x575f1d190646e05bull
 extern const mc_type refs_Tree_type;
-#define REFS_CONS_TYPE_ID 0xbc0d982cf6cd71c4ull
+#define REFS_CONS_TYPE_ID 0x8cf0a9270e0c33bdull
 extern const mc_type refs_Cons_type;
-#define REFS_LIST_TYPE_ID 0xbc0d982cf6cd71c4ull
+#define REFS_LIST_TYPE_ID 0xc283e9a7aed1f5d4ull
 extern const mc_type refs_List_type;
 
 #ifdef __cplusplus

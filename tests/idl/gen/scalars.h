@@ -97,9 +97,9 @@ struct scalars_All {
     uint8_t big[65536];
 };
 
-#define SCALARS_SMALL_TYPE_ID 0x0bbf920727979fceull
+#define SCALARS_SMALL_TYPE_ID 0x2e242c47f51c6c55ull
 extern const mc_type scalars_Small_type;
-#define SCALARS_ALL_TYPE_ID 0x4ff94637e68c19e2ull
+#define SCALARS_ALL_TYPE_ID 0xd75ad1e3e6bdf720ull
 extern const mc_type scalars_All_type;
 
 #ifdef __cplusplus

@@ -49,7 +49,7 @@ static const mc_ptr_field sync_arr_Counter_ptrs[] = {
 
 static const mc_type sync_arr_Counter_type MC_GEN_UNUSED = {
     .name = "arr_Counter",
-    .id = 0xf45b2befcc0c3fe2ull,
+    .id = 0xb27ceace0938ad3full,
     .size = sizeof(sync_arr_Counter),
     .align = _Alignof(sync_arr_Counter),
     .copy = sync_arr_Counter_copy,

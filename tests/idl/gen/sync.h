@@ -64,13 +64,13 @@ struct sync_Either {
     } u;
 };
 
-#define SYNC_COUNTER_TYPE_ID 0x9b169bf878022a78ull
+#define SYNC_COUNTER_TYPE_ID 0xdc7b846c3aeab091ull
 extern const mc_type sync_Counter_type;
-#define SYNC_HOLDER_TYPE_ID 0x75bbf98ab0708ac0ull
+#define SYNC_HOLDER_TYPE_ID 0xe6d1d610f0c1692full
 extern const mc_type sync_Holder_type;
-#define SYNC_POINTING_TYPE_ID 0x61d6bdc4128d1a4full
+#define SYNC_POINTING_TYPE_ID 0xaf0526e6f7ece355ull
 extern const mc_type sync_Pointing_type;
-#define SYNC_EITHER_TYPE_ID 0x564d7cdcb12ca85aull
+#define SYNC_EITHER_TYPE_ID 0x1a8397a320bed807ull
 extern const mc_type sync_Either_type;
 
 /** sync_Shared: a shared reference holding one sync_Holder (mcore/sref.h). */
