@@ -1200,13 +1200,12 @@ static ast_decl *inline_decl(const ast_type *t)
                    t->res_decl->kind != AST_D_ENUM ? t->res_decl : NULL;
 }
 
-/* Records whose elements need init_sync: a sync field inline, directly or
- * in an inline record (fixed arrays, optional values, variant payloads).
- * Each declaration's answer is worked out once, after those of the
- * declarations it holds inline (the inline graph is acyclic once checked),
- * by a depth-first walk with its own stack: one search per declaration
- * made a chain of n records cost n^2. */
-static void mark_sync(checker *c)
+/* Call visit(c, d) on every record and variant, each after those it
+ * holds inline (the inline graph is acyclic once checked): a depth-first
+ * walk with its own stack, so that each declaration is worked out once
+ * from its parts' answers (one search per declaration made a chain of n
+ * records cost n^2) and a long chain needs no deep C stack. */
+static void inline_postorder(checker *c, void (*visit)(checker *, ast_decl *))
 {
     unsigned started = ++c->mark, done = ++c->mark;
     size_t cap = 16, top;
@@ -1221,35 +1220,191 @@ static void mark_sync(checker *c)
             st[0].d = d;
             st[0].f = d->fields;
             d->res_mark = started;
-            for (;;) {
-                ast_decl *cur = st[top].d;
+            while (top != (size_t)-1) {
                 const ast_field *f = st[top].f;
                 if (!f) {
-                    cur->res_mark = done;
-                    if (top-- == 0)
-                        break;
+                    st[top].d->res_mark = done;
+                    visit(c, st[top].d);
+                    top--;
                     continue;
                 }
-                ast_decl *x = f->type ? inline_decl(f->type) : NULL;
-                if (x && x->res_mark != done) {
-                    /* not done: started would be a cycle, refused */
-                    if (x->res_mark == started)
-                        break;
-                    if (++top == cap) {
-                        cap *= 2;
-                        st = xrealloc(st, cap * sizeof *st);
-                    }
-                    st[top].d = x;
-                    st[top].f = x->fields;
-                    x->res_mark = started;
-                    continue;   /* f again once x is done */
-                }
-                if ((f->type && is_sync(f->type)) || (x && x->res_has_sync))
-                    cur->res_has_sync = true;
                 st[top].f = f->next;
+                ast_decl *x = f->type ? inline_decl(f->type) : NULL;
+                if (!x || x->res_mark == done || x->res_mark == started)
+                    continue;   /* started: a cycle, refused already */
+                if (++top == cap) {
+                    cap *= 2;
+                    st = xrealloc(st, cap * sizeof *st);
+                }
+                st[top].d = x;
+                st[top].f = x->fields;
+                x->res_mark = started;
             }
         }
     free(st);
+}
+
+/* Records whose elements need init_sync: a sync field inline, directly or
+ * in an inline record (fixed arrays, optional values, variant payloads). */
+static void mark_sync_of(checker *c, ast_decl *d)
+{
+    (void)c;
+    for (const ast_field *f = d->fields; f; f = f->next) {
+        ast_decl *x = f->type ? inline_decl(f->type) : NULL;
+        if ((f->type && is_sync(f->type)) || (x && x->res_has_sync))
+            d->res_has_sync = true;
+    }
+}
+
+/* ---------------------------------------------------------------- sizes */
+
+/* Sizes saturate at AST_TOO_BIG: a type nests 32 levels of up to 65536
+ * elements, which no 64-bit product holds. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > AST_TOO_BIG - b ? AST_TOO_BIG : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    return b && a > AST_TOO_BIG / b ? AST_TOO_BIG : a * b;
+}
+
+static uint64_t align_up(uint64_t n, uint64_t a)
+{
+    return n % a ? sat_add(n, a - n % a) : n;
+}
+
+/* The C size and alignment of a value of t as emit.c lays it out (LP64;
+ * sync objects as mcore's headers size them; a nested ?T is a struct
+ * { bool has; T value; }).  Named types must have theirs already. */
+static uint64_t type_size(const ast_type *t, uint64_t *align)
+{
+    static const unsigned char scal[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8};
+    uint64_t s, a;
+    switch (t->kind) {
+    case AST_T_SCALAR:
+        return *align = scal[t->scalar];
+    case AST_T_STRING:
+    case AST_T_REF:
+    case AST_T_NREF:
+        return *align = 8;
+    case AST_T_BYTES:
+    case AST_T_ARRAY:
+        *align = 8;
+        return 16;
+    case AST_T_NAMED:
+        if (t->res_decl->kind == AST_D_ENUM)
+            return *align = scal[t->res_decl->base ? t->res_decl->base->scalar
+                                                   : AST_U32];
+        *align = t->res_decl->res_align;
+        return t->res_decl->res_size;
+    case AST_T_OPTIONAL:
+        s = type_size(t->elem, &a);
+        *align = a;
+        return align_up(sat_add(align_up(1, a), s), a);
+    case AST_T_FIXED:
+        return sat_mul(type_size(t->elem, align), t->count->res.mag);
+    case AST_T_MUTEX:
+        *align = 8;
+        return 64;
+    case AST_T_SEMAPHORE:
+        *align = 8;
+        return 48;
+    case AST_T_CONDITION:
+        *align = 8;
+        return 16;
+    }
+    return *align = 1;
+}
+
+static bool holds_too_big(const ast_type *t)
+{
+    const ast_decl *x = inline_decl(t);
+    return x && x->res_size == AST_TOO_BIG;
+}
+
+/* Lay d out; report the field or case that takes it past AST_MAX_SIZE
+ * (not when a part it holds was reported already). */
+static void size_of_decl(checker *c, ast_decl *d)
+{
+    uint64_t off = 0, maxa = d->kind == AST_D_VARIANT ? 4 : 1, a, s;
+    const ast_field *over = NULL;
+    bool quiet = false;
+    for (const ast_field *f = d->fields; f; f = f->next) {
+        if (!f->type)
+            continue;
+        quiet = quiet || holds_too_big(f->type);
+        if (d->kind == AST_D_VARIANT) {   /* the union: its largest case */
+            s = type_size(f->type, &a);
+            if (s > off)
+                off = s;
+        } else if (f->type->kind == AST_T_OPTIONAL) { /* has_x, then x */
+            s = type_size(f->type->elem, &a);
+            off = sat_add(align_up(sat_add(off, 1), a), s);
+        } else {
+            s = type_size(f->type, &a);
+            off = sat_add(align_up(off, a), s);
+        }
+        if (a > maxa)
+            maxa = a;
+        if (off > AST_MAX_SIZE && !over)
+            over = f;
+    }
+    if (d->kind == AST_D_VARIANT) /* uint32_t tag; union u */
+        off = off ? sat_add(align_up(4, maxa), off) : 4;
+    d->res_align = maxa;
+    d->res_size = align_up(off, maxa);
+    if (d->res_size <= AST_MAX_SIZE)
+        return;
+    d->res_size = AST_TOO_BIG;
+    if (quiet)
+        return;
+    if (!over) /* the last padding: blame the last field */
+        for (over = d->fields; over->next; over = over->next)
+            ;
+    char *ts = type_to_str(over->type, false);
+    uint64_t fs = type_size(over->type, &a);
+    char n[48];
+    if (fs == AST_TOO_BIG)
+        snprintf(n, sizeof n, "more than 2^64 bytes");
+    else
+        snprintf(n, sizeof n, "%llu byte%s", (unsigned long long)fs,
+                 fs == 1 ? "" : "s");
+    diag_error(over->loc, "%s '%s' would be larger than %u bytes, the "
+               "largest type mcidl accepts: its %s '%s' ('%s', %s) takes "
+               "it past", decl_what(d), d->name, AST_MAX_SIZE,
+               d->kind == AST_D_VARIANT ? "case" : "field", over->name, ts,
+               n);
+    free(ts);
+    (void)c;
+}
+
+/* A type outside records (a container's, a process's): its own size. */
+static void size_of_type(const ast_type *t)
+{
+    uint64_t a, s;
+    if (!t || holds_too_big(t) || (s = type_size(t, &a)) <= AST_MAX_SIZE)
+        return;
+    char *ts = type_to_str(t, false);
+    diag_error(t->loc, "type '%s' would be larger than %u bytes, the "
+               "largest type mcidl accepts", ts, AST_MAX_SIZE);
+    free(ts);
+}
+
+static void check_sizes(checker *c)
+{
+    inline_postorder(c, size_of_decl);
+    for (ast_module *m = c->p->first; m; m = m->res_next)
+        for (ast_decl *d = m->decls; d; d = d->next)
+            if (d->kind == AST_D_CONTAINER) {
+                size_of_type(d->type);
+                size_of_type(d->type2);
+                size_of_type(d->res_header);
+            } else if (d->kind == AST_D_PROCESS) {
+                size_of_type(d->fields ? d->fields->type : NULL);
+                size_of_type(d->type);
+            }
 }
 
 /* ---------------------------------------------------------------- all */
@@ -1289,7 +1444,9 @@ int check_program(program *p)
     if (!diag_too_many())
         check_inline_cycles(&c);
     if (diag_errors() == before)
-        mark_sync(&c);
+        check_sizes(&c);
+    if (diag_errors() == before)
+        inline_postorder(&c, mark_sync_of);
     free(c.stack);
     for (ast_module *m = p->first; m; m = m->res_next) {
         sm_free(m->res_names);

@@ -75,6 +75,12 @@ typedef struct ast_value {
  *  and code grow with the square of the depth). */
 #define AST_MAX_DEPTH 32
 
+/** The largest C size of a type mcidl accepts: 2^31 - 1 bytes.  The
+ *  runtime's pointer tables hold 32-bit offsets (mcore/type.h,
+ *  mc_ptr_field), and no shared heap or camlbox slot comes near it. */
+#define AST_MAX_SIZE 2147483647u
+#define AST_TOO_BIG UINT64_MAX
+
 typedef struct ast_type {
     ast_type_kind kind;
     ast_loc loc;
@@ -176,6 +182,9 @@ typedef struct ast_decl {
     ast_type *res_header;       /* sarray: header type */
     uint64_t res_slots;         /* camlbox */
     uint64_t res_slot_size;     /* camlbox */
+    uint64_t res_size;          /* records, variants: C size (check.c,
+                                   check_sizes); AST_TOO_BIG: over the limit */
+    uint64_t res_align;
 } ast_decl;
 
 typedef struct ast_import {
