@@ -4,7 +4,7 @@
  *            path, cycle detection); parse each file once
  *   check.c  name resolution and every semantic check of idl/mcidl.md
  *   dump.c   the resolved AST as stable text (--dump; used by the tests)
- *   emit.c   C code generation (not written yet: see the stub there)
+ *   emit.c   C code generation (with emit_ptrs.c: the pointer tables)
  *   main.c   options, stages, the depfile, the exit status
  */
 #ifndef MCIDL_MCIDL_H
@@ -16,6 +16,10 @@
 #include "ast.h"
 
 #define MCIDL_VERSION "0.1.0"
+/* The generated-code contract the emitter writes for: MC_ABI_VERSION of
+ * mcore/version.h, which emit.c checks it against at build time, and which
+ * every generated header checks at its users' build time. */
+#define MCIDL_ABI_VERSION 1
 
 typedef struct loaded {
     struct loaded *next;
