@@ -1084,12 +1084,95 @@ static void inline_deps(const ast_type *t, ast_decl ***v, size_t *n, size_t *cap
     }
 }
 
+void scc_walk(size_t n, const size_t *off, const size_t *to,
+              void (*done)(const size_t *comp, size_t k, void *ctx),
+              void *ctx)
+{
+    if (!n)
+        return;
+    size_t *idx = xrealloc(NULL, n * sizeof *idx);   /* 0: unvisited */
+    size_t *low = xrealloc(NULL, n * sizeof *low);
+    bool *on = xrealloc(NULL, n * sizeof *on);       /* on the SCC stack */
+    size_t *stk = xrealloc(NULL, n * sizeof *stk), nstk = 0;
+    size_t *frame = xrealloc(NULL, n * sizeof *frame);  /* DFS: node */
+    size_t *iter = xrealloc(NULL, n * sizeof *iter);    /* DFS: next edge */
+    size_t counter = 0;
+    memset(idx, 0, n * sizeof *idx);
+    memset(on, 0, n * sizeof *on);
+    for (size_t s0 = 0; s0 < n; s0++) {
+        if (idx[s0])
+            continue;
+        size_t top = 0;
+        frame[0] = s0;
+        iter[0] = off[s0];
+        idx[s0] = low[s0] = ++counter;
+        stk[nstk++] = s0;
+        on[s0] = true;
+        for (;;) {
+            size_t v = frame[top];
+            if (iter[top] < off[v + 1]) {
+                size_t w = to[iter[top]++];
+                if (!idx[w]) {
+                    top++;
+                    frame[top] = w;
+                    iter[top] = off[w];
+                    idx[w] = low[w] = ++counter;
+                    stk[nstk++] = w;
+                    on[w] = true;
+                } else if (on[w] && idx[w] < low[v]) {
+                    low[v] = idx[w];
+                }
+                continue;
+            }
+            if (low[v] == idx[v]) {
+                size_t first = nstk;
+                do
+                    first--;
+                while (stk[first] != v);
+                for (size_t k = first; k < nstk; k++)
+                    on[stk[k]] = false;
+                done(stk + first, nstk - first, ctx);
+                nstk = first;
+            }
+            if (top == 0)
+                break;
+            top--;
+            if (low[v] < low[frame[top]])
+                low[frame[top]] = low[v];
+        }
+    }
+    free(idx);
+    free(low);
+    free(on);
+    free(stk);
+    free(frame);
+    free(iter);
+}
+
+typedef struct cycles {
+    ast_decl **node;
+    const size_t *off, *to;
+    bool *cyc;
+} cycles;
+
+/* a component of more than one node, or one with an edge to itself */
+static void mark_cycle(const size_t *comp, size_t k, void *ctx)
+{
+    cycles *cy = ctx;
+    for (size_t i = 0; i < k; i++) {
+        size_t v = comp[i];
+        cy->cyc[v] = k > 1;
+        for (size_t e = cy->off[v]; e < cy->off[v + 1] && k == 1; e++)
+            if (cy->to[e] == v)
+                cy->cyc[v] = true;
+    }
+}
+
 /* A record or variant that contains itself inline (not through a
  * reference or a dynamic array) would be infinitely large.  The types on
  * such cycles are those in a strongly connected component of the
  * "contains inline" graph with more than one node, or with a self edge;
- * Tarjan's algorithm finds them, iteratively (an explicit stack, no
- * recursion), in time linear in the graph. */
+ * scc_walk finds them in time linear in the graph. */
 static void check_inline_cycles(checker *c)
 {
     size_t nn = 0;
@@ -1114,66 +1197,13 @@ static void check_inline_cycles(checker *c)
                     inline_deps(f->type, &edges, &ne, &cap);
         }
     off[nn] = ne;
-
-    size_t *idx = xrealloc(NULL, nn * sizeof *idx);   /* 0: unvisited */
-    size_t *low = xrealloc(NULL, nn * sizeof *low);
-    bool *on = xrealloc(NULL, nn * sizeof *on);       /* on the SCC stack */
-    bool *cyc = xrealloc(NULL, nn * sizeof *cyc);
-    size_t *scc = xrealloc(NULL, nn * sizeof *scc), nscc = 0;
-    size_t *frame = xrealloc(NULL, nn * sizeof *frame);  /* DFS: node */
-    size_t *iter = xrealloc(NULL, nn * sizeof *iter);    /* DFS: next edge */
-    size_t counter = 0;
-    memset(idx, 0, nn * sizeof *idx);
-    memset(on, 0, nn * sizeof *on);
-    memset(cyc, 0, nn * sizeof *cyc);
-    for (size_t s0 = 0; s0 < nn; s0++) {
-        if (idx[s0])
-            continue;
-        size_t top = 0;
-        frame[0] = s0;
-        iter[0] = off[s0];
-        idx[s0] = low[s0] = ++counter;
-        scc[nscc++] = s0;
-        on[s0] = true;
-        for (;;) {
-            size_t v = frame[top];
-            if (iter[top] < off[v + 1]) {
-                size_t w = (size_t)edges[iter[top]++]->res_index;
-                if (w == v) {
-                    cyc[v] = true;
-                } else if (!idx[w]) {
-                    top++;
-                    frame[top] = w;
-                    iter[top] = off[w];
-                    idx[w] = low[w] = ++counter;
-                    scc[nscc++] = w;
-                    on[w] = true;
-                } else if (on[w] && idx[w] < low[v]) {
-                    low[v] = idx[w];
-                }
-                continue;
-            }
-            if (low[v] == idx[v]) {
-                size_t first = nscc;
-                do
-                    first--;
-                while (scc[first] != v);
-                for (size_t k = first; k < nscc; k++) {
-                    on[scc[k]] = false;
-                    if (nscc - first > 1)
-                        cyc[scc[k]] = true;
-                }
-                nscc = first;
-            }
-            if (top == 0)
-                break;
-            top--;
-            if (low[v] < low[frame[top]])
-                low[frame[top]] = low[v];
-        }
-    }
+    size_t *to = xrealloc(NULL, (ne ? ne : 1) * sizeof *to);
+    for (size_t i = 0; i < ne; i++)
+        to[i] = (size_t)edges[i]->res_index;
+    cycles cy = { node, off, to, xrealloc(NULL, nn * sizeof(bool)) };
+    scc_walk(nn, off, to, mark_cycle, &cy);
     for (size_t i = 0; i < nn && !diag_too_many(); i++)
-        if (cyc[i])
+        if (cy.cyc[i])
             diag_error(node[i]->name_loc, "%s '%s' contains itself inline, "
                        "so its size would be infinite (use a reference "
                        "&%s or ?&%s, or a dynamic array)",
@@ -1182,13 +1212,8 @@ static void check_inline_cycles(checker *c)
     free(node);
     free(off);
     free(edges);
-    free(idx);
-    free(low);
-    free(on);
-    free(cyc);
-    free(scc);
-    free(frame);
-    free(iter);
+    free(to);
+    free(cy.cyc);
 }
 
 /* The record or variant t holds inline (through ?T and T[N]), or NULL. */

@@ -967,49 +967,12 @@ static void canon_decl(FILE *f, const ast_decl *d)
     fputs("}\n", f);
 }
 
-/* Hash a finished component: members (sorted in place), then the sorted
- * hashes of the other components they mention. */
-static uint64_t scc_hash(ast_decl **mem, size_t n, const size_t *comp,
-                         const uint64_t *chash, size_t self)
-{
-    char *buf = NULL;
-    size_t len = 0, nsucc = 0, cap = 0;
-    uint64_t *succ = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        fputs("mcidl: out of memory\n", stderr);
-        exit(1);
-    }
-    qsort(mem, n, sizeof *mem, cmp_decl);
-    for (size_t i = 0; i < n; i++) {
-        canon_decl(f, mem[i]);
-        for (const ast_field *fl = mem[i]->fields; fl; fl = fl->next)
-            FOR_MENTIONED(fl->type, x) {
-                size_t w = comp[x->res_decl->res_index];
-                if (w == self)
-                    continue;
-                if (nsucc == cap) {
-                    cap = cap ? 2 * cap : 8;
-                    succ = realloc(succ, cap * sizeof *succ);
-                    if (!succ) {
-                        fputs("mcidl: out of memory\n", stderr);
-                        exit(1);
-                    }
-                }
-                succ[nsucc++] = chash[w];
-            }
-    }
-    if (nsucc)
-        qsort(succ, nsucc, sizeof *succ, cmp_u64);
-    for (size_t i = 0; i < nsucc; i++)
-        if (i == 0 || succ[i] != succ[i - 1])
-            fprintf(f, "-> %016llx\n", (unsigned long long)succ[i]);
-    fclose(f);
-    uint64_t h = XXH64(buf, len, 0x6d63696431ull);
-    free(buf);
-    free(succ);
-    return h;
-}
+typedef struct idwalk {
+    ast_decl **node, **mem;
+    size_t *comp;      /* node -> its component, once that is done */
+    uint64_t *chash;   /* component -> its hash */
+    size_t ncomp;
+} idwalk;
 
 static uint64_t name_hash(const ast_decl *d, uint64_t h)
 {
@@ -1020,9 +983,58 @@ static uint64_t name_hash(const ast_decl *d, uint64_t h)
     return id;
 }
 
-/* Give every record, variant and enum of the program its id (res_id):
- * Tarjan's algorithm, iterative, finishes each component after every
- * component it mentions, which is the order the hashes need. */
+/* A finished component: hash its members' texts (sorted by name), then
+ * the sorted hashes of the other components they mention (all done:
+ * scc_walk gives those first); each member's id is its name with it. */
+static void hash_component(const size_t *cv, size_t n, void *ctx)
+{
+    idwalk *w = ctx;
+    size_t self = w->ncomp++, nsucc = 0, cap = 0, len = 0;
+    uint64_t *succ = NULL;
+    char *buf = NULL;
+    for (size_t i = 0; i < n; i++) {
+        w->comp[cv[i]] = self;
+        w->mem[i] = w->node[cv[i]];
+    }
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        fputs("mcidl: out of memory\n", stderr);
+        exit(1);
+    }
+    qsort(w->mem, n, sizeof *w->mem, cmp_decl);
+    for (size_t i = 0; i < n; i++) {
+        canon_decl(f, w->mem[i]);
+        for (const ast_field *fl = w->mem[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x) {
+                size_t c = w->comp[x->res_decl->res_index];
+                if (c == self)
+                    continue;
+                if (nsucc == cap) {
+                    cap = cap ? 2 * cap : 8;
+                    succ = realloc(succ, cap * sizeof *succ);
+                    if (!succ) {
+                        fputs("mcidl: out of memory\n", stderr);
+                        exit(1);
+                    }
+                }
+                succ[nsucc++] = w->chash[c];
+            }
+    }
+    if (nsucc)
+        qsort(succ, nsucc, sizeof *succ, cmp_u64);
+    for (size_t i = 0; i < nsucc; i++)
+        if (i == 0 || succ[i] != succ[i - 1])
+            fprintf(f, "-> %016llx\n", (unsigned long long)succ[i]);
+    fclose(f);
+    w->chash[self] = XXH64(buf, len, 0x6d63696431ull);
+    free(buf);
+    free(succ);
+    for (size_t i = 0; i < n; i++)
+        w->mem[i]->res_id = name_hash(w->mem[i], w->chash[self]);
+}
+
+/* Give every record, variant and enum of the program its id (res_id);
+ * return how many there are (their res_index bound). */
 static size_t compute_ids(const program *p)
 {
     declvec node = {0};
@@ -1033,77 +1045,27 @@ static size_t compute_ids(const program *p)
                 d->res_index = (int)node.n;
                 vec_push(&node, d);
             }
-    size_t nn = node.n;
-    if (!nn)
-        return 0;
-    /* edges, grouped by source */
+    size_t nn = node.n, ne = 0;
     size_t *off = xmalloc((nn + 1) * sizeof *off);
-    declvec edge = {0};
-    for (size_t i = 0; i < nn; i++) {
-        off[i] = edge.n;
+    for (size_t i = 0; i < nn; i++)
         for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
             FOR_MENTIONED(fl->type, x)
-                vec_push(&edge, x->res_decl);
+                ne++;
+    size_t *to = xmalloc((ne + 1) * sizeof *to);
+    ne = 0;
+    for (size_t i = 0; i < nn; i++) { /* edges, grouped by source */
+        off[i] = ne;
+        for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x)
+                to[ne++] = (size_t)x->res_decl->res_index;
     }
-    off[nn] = edge.n;
-    size_t *idx = xmalloc(nn * sizeof *idx), *low = xmalloc(nn * sizeof *low);
-    size_t *comp = xmalloc(nn * sizeof *comp);   /* component, once done */
-    uint64_t *chash = xmalloc(nn * sizeof *chash);
-    bool *on = xmalloc(nn * sizeof *on);
-    size_t *stk = xmalloc(nn * sizeof *stk), nstk = 0;
-    size_t *frame = xmalloc(nn * sizeof *frame), *iter = xmalloc(nn * sizeof *iter);
-    ast_decl **mem = xmalloc(nn * sizeof *mem);
-    size_t counter = 0, ncomp = 0;
-    for (size_t s0 = 0; s0 < nn; s0++) {
-        if (idx[s0])
-            continue;
-        size_t top = 0;
-        frame[0] = s0;
-        iter[0] = off[s0];
-        idx[s0] = low[s0] = ++counter;
-        stk[nstk++] = s0;
-        on[s0] = true;
-        for (;;) {
-            size_t v = frame[top];
-            if (iter[top] < off[v + 1]) {
-                size_t w = (size_t)edge.v[iter[top]++]->res_index;
-                if (!idx[w]) {
-                    top++;
-                    frame[top] = w;
-                    iter[top] = off[w];
-                    idx[w] = low[w] = ++counter;
-                    stk[nstk++] = w;
-                    on[w] = true;
-                } else if (on[w] && idx[w] < low[v]) {
-                    low[v] = idx[w];
-                }
-                continue;
-            }
-            if (low[v] == idx[v]) {
-                size_t first = nstk, n = 0;
-                do
-                    first--;
-                while (stk[first] != v);
-                for (size_t k = first; k < nstk; k++) {
-                    on[stk[k]] = false;
-                    comp[stk[k]] = ncomp;
-                    mem[n++] = node.v[stk[k]];
-                }
-                chash[ncomp] = scc_hash(mem, n, comp, chash, ncomp);
-                for (size_t k = 0; k < n; k++)
-                    mem[k]->res_id = name_hash(mem[k], chash[ncomp]);
-                ncomp++;
-                nstk = first;
-            }
-            if (top == 0)
-                break;
-            top--;
-            if (low[v] < low[frame[top]])
-                low[frame[top]] = low[v];
-        }
-    }
-    free(node.v), free(off), free(edge.v), free(idx), free(low), free(comp);
-    free(chash), free(on), free(stk), free(frame), free(iter), free(mem);
+    off[nn] = ne;
+    idwalk w = {node.v, xmalloc((nn + 1) * sizeof *w.mem),
+                xmalloc((nn + 1) * sizeof *w.comp),
+                xmalloc((nn + 1) * sizeof *w.chash), 0};
+    scc_walk(nn, off, to, hash_component, &w);
+    free(node.v), free(off), free(to), free(w.mem), free(w.comp);
+    free(w.chash);
     return nn;
 }
 

@@ -49,6 +49,15 @@ void free_program(program *p);
  *  @return the number of errors found */
 int check_program(program *p);
 
+/** The strongly connected components of a graph of n nodes whose edges
+ *  from node v go to to[off[v]] .. to[off[v + 1] - 1] (Tarjan's algorithm,
+ *  with its own stack: no recursion, time linear in the graph).  done()
+ *  receives each component's k nodes, every component after those it has
+ *  edges to (check.c). */
+void scc_walk(size_t n, const size_t *off, const size_t *to,
+              void (*done)(const size_t *comp, size_t k, void *ctx),
+              void *ctx);
+
 /** A type as text: as written (resolved false), or with every name
  *  resolved to "module.Name" (resolved true).  The caller frees it. */
 char *type_to_str(const ast_type *t, bool resolved);
