@@ -615,6 +615,19 @@ static void test_processes(void **state)
     tu_end();
 }
 
+/* issue 10 item 31: the library's release is the headers' (the generated
+ * headers include mcore/version.h and check MC_ABI_VERSION; the guard
+ * itself is tested by tests/idl/run.sh, "gen: ABI guard") */
+static void test_version(void **state)
+{
+    (void)state;
+    char want[48];
+    snprintf(want, sizeof want, "%d.%d.%d", MC_VERSION_MAJOR,
+             MC_VERSION_MINOR, MC_VERSION_PATCH);
+    assert_string_equal(MC_VERSION_STRING, want);
+    assert_string_equal(mc_version(), want);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -640,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

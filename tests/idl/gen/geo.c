@@ -71,7 +71,7 @@ static const mc_ptr_field geo_arr_Point_ptrs[] = {
 
 static const mc_type geo_arr_Point_type MC_GEN_UNUSED = {
     .name = "arr_Point",
-    .id = 0xadfcc594b5bf2e3aull,
+    .id = 0xd1698ab30d2d9952ull,
     .size = sizeof(geo_arr_Point),
     .align = _Alignof(geo_arr_Point),
     .copy = geo_arr_Point_copy,
