@@ -4,7 +4,8 @@
 #   tests/port/run.sh          (from anywhere; needs build/ built: ninja)
 #
 # Cases, each reported as a cmocka-like line that ./mcore.sh counts:
-#   exports       libmcore.so has a SONAME with the major version, and
+#   exports       libmcore.so has a SONAME with the major version of
+#                 mcore/version.h (the file is libmcore.so.MAJOR.MINOR.PATCH),
 #                 exports exactly the public API: every exported symbol is
 #                 declared in runtime/include/mcore/, every function declared
 #                 there is exported, no internal mc__ name leaks out.
@@ -50,9 +51,14 @@ inc=(-Iruntime/include -Iruntime/src)
 check_exports() {
     local soname major
     soname=$(readelf -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-    major=$(sed -n 's/^so_major = //p' build.ninja)
+    # the library's version is the headers' (mcore/version.h)
+    local hdr=runtime/include/mcore/version.h version
+    major=$(sed -n 's/^#define MC_VERSION_MAJOR //p' $hdr)
+    version=$(sed -n 's/^#define MC_VERSION_STRING "\(.*\)"/\1/p' $hdr)
     [[ $soname == "libmcore.so.$major" ]] ||
-        { echo "SONAME '$soname', expected libmcore.so.$major"; return 1; }
+        { echo "SONAME '$soname', expected libmcore.so.$major ($hdr)"; return 1; }
+    [[ -f build/libmcore.so.$version ]] ||
+        { echo "no build/libmcore.so.$version ($hdr): build.ninja's so_version differs"; return 1; }
     nm -D --defined-only "$LIB" | awk '$3 != "" { print $3 }' |
         sed 's/@.*//' | grep -v '^MCORE_' | sort -u >"$tmp/exported"
     [[ -s $tmp/exported ]] || { echo "no exported symbols"; return 1; }
