@@ -16,6 +16,7 @@
 #include "testutil.h"
 #include "types_fixture.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,67 @@ static void test_basics(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_basics, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------ double use (item 21) */
+
+static void *commit_elsewhere(void *mut)
+{
+    return (void *)(intptr_t)mc_heap_commit(mut);
+}
+
+/* A mutation committed twice, used after its commit, committed by another
+ * thread; a heap destroyed while mutated, destroyed twice, read after it
+ * is destroyed: each an error, never a crash (under ASan: never a read of
+ * freed memory). */
+static void drv_double_use(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    void *sh = NULL;
+    W_RC(mc_heap_begin(heap, &mut), 0);
+    W_RC(mc_heap_add(mut, &mc_type_bytes, "x", &sh), 0);
+    W_RC(mc_heap_commit(mut), 0);
+    W_RC(mc_heap_commit(mut), MC_ESTATE);
+    W_RC(mc_heap_add(mut, &mc_type_bytes, "x", &sh), MC_ESTATE);
+    W_RC(mc_heap_alloc(mut, &mc_type_bytes, 4, &sh), MC_ESTATE);
+    W_RC(mc_heap_pin(mut, mc_heap_root_ro(heap)), MC_ESTATE);
+    W_CHECK(mc_heap_mut_root(mut) == NULL, "mut_root after commit");
+    W_RC(mc_heap_commit(NULL), MC_EINVAL);
+
+    /* another thread cannot commit this thread's mutation */
+    W_RC(mc_heap_begin(heap, &mut), 0);
+    pthread_t th;
+    void *res = NULL;
+    W_CHECK(pthread_create(&th, NULL, commit_elsewhere, mut) == 0 &&
+                pthread_join(th, &res) == 0,
+            "thread");
+    W_CHECK((int)(intptr_t)res == MC_ESTATE, "commit by another thread: %d",
+            (int)(intptr_t)res);
+    /* destroying a heap this thread mutates would free the lock its
+     * commit releases */
+    W_RC(mc_heap_destroy(heap), MC_ESTATE);
+    W_RC(mc_heap_commit(mut), 0);
+
+    W_RC(mc_heap_destroy(heap), 0);
+    W_RC(mc_heap_destroy(heap), MC_EINVAL);
+    W_CHECK(mc_heap_root_ro(heap) == NULL, "root_ro after destroy");
+    W_CHECK(mc_heap_root_type(heap) == NULL, "root_type after destroy");
+    W_RC(mc_heap_gc(heap), MC_EINVAL);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+static void test_double_use(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_double_use, NULL, 0);
     tu_end();
 }
 
@@ -1083,6 +1145,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_gc_property),
         cmocka_unit_test(test_pins),
         cmocka_unit_test(test_deep_and_large),

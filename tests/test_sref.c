@@ -105,6 +105,12 @@ static void drv_basics(const void *arg, size_t len)
     W_RC(mc_sref_assign(s, NULL), MC_EINVAL);
     W_RC(mc_sref_deref_c(s, NULL), MC_EINVAL);
     W_RC(mc_sref_destroy(s), 0);
+    /* a destroyed sref: errors and NULLs, not its stale value */
+    W_RC(mc_sref_destroy(s), MC_EINVAL);
+    W_CHECK(mc_sref_deref_ro(s) == NULL, "deref_ro after destroy");
+    W_CHECK(mc_sref_type(s) == NULL, "type after destroy");
+    W_RC(assign_n(s, 1), MC_EINVAL);
+    W_RC(mc_sref_deref_c(s, (void **)&c), MC_EINVAL);
 }
 
 static void test_basics(void **state)

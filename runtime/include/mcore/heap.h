@@ -60,7 +60,14 @@ int mc_heap_destroy(mc_heap *heap);
  *          the next collection); the user's data may be half-updated. */
 int mc_heap_begin(mc_heap *heap, mc_mut **mut);
 
-/** End a mutation: unpins what it pinned, releases the lock. */
+/** End a mutation: unpins what it pinned, releases the lock, frees mut.
+ *  Call it in the thread that began the mutation, once.
+ *  @return 0, or
+ *   - MC_EINVAL mut is NULL
+ *   - MC_ESTATE mut is not a mutation this thread has open: committed
+ *               already, or begun by another thread (nothing done).  A
+ *               committed mut whose memory a later mc_heap_begin of this
+ *               thread reused cannot be told from that new mutation. */
 int mc_heap_commit(mc_mut *mut);
 
 /** begin; fn(mut, root, ctx); commit.  Returns fn's return value (or the

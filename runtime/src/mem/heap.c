@@ -660,10 +660,27 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     return rc;
 }
 
-int mc_heap_commit(mc_mut *mut)
+/* 0 if mut is a mutation this thread has open, else MC_ESTATE.  Only the
+ * pointer is compared: a committed mutation's memory is freed, and reading
+ * it would be the crash this check is for.  (A new mutation that malloc
+ * placed at the same address is open, and cannot be told apart.) */
+static int check_open(const mc_mut *mut, const char *what)
 {
     if (!mut)
-        return mc__err(MC_EINVAL, "mc_heap_commit: NULL mut");
+        return mc__err(MC_EINVAL, "%s: NULL mut", what);
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o == mut)
+            return 0;
+    return mc__err(MC_ESTATE, "%s: %p is not a mutation this thread has "
+                              "open (committed already, or begun by "
+                              "another thread)", what, (const void *)mut);
+}
+
+int mc_heap_commit(mc_mut *mut)
+{
+    int rc = check_open(mut, "mc_heap_commit");
+    if (rc)
+        return rc;
     close_mut(mut);
     free(mut);
     return 0;
@@ -688,16 +705,23 @@ int mc_heap_modify(mc_heap *heap,
 
 void *mc_heap_mut_root(mc_mut *mut)
 {
-    return mut ? atomic_load(&mut->h->root) : NULL;
+    /* no detail: the header promises NULL, not an error code */
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o == mut)
+            return atomic_load(&mut->h->root);
+    return NULL;
 }
 
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
                 void **shared)
 {
-    if (!mut || !t || !value || !shared)
+    if (!t || !value || !shared)
         return mc__err(MC_EINVAL, "mc_heap_add: NULL argument");
+    int rc = check_open(mut, "mc_heap_add");
+    if (rc)
+        return rc;
     int collected = maybe_collect(mut);
-    int rc = heap_copy(mut, t, value, shared);
+    rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
         rc = heap_copy(mut, t, value, shared); /* the pool may have room now */
@@ -706,11 +730,14 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
 
 int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 {
-    if (!mut || !t || !shared)
+    if (!t || !shared)
         return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
+    int rc = check_open(mut, "mc_heap_alloc");
+    if (rc)
+        return rc;
     int collected = maybe_collect(mut);
     void *p;
-    int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+    rc = heap_alloc(mut->h, mut, t, count, &p, 0);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
         rc = heap_alloc(mut->h, mut, t, count, &p, 0);
@@ -728,8 +755,11 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 
 int mc_heap_pin(mc_mut *mut, const void *shared)
 {
-    if (!mut || !shared)
+    if (!shared)
         return mc__err(MC_EINVAL, "mc_heap_pin: NULL argument");
+    int rc = check_open(mut, "mc_heap_pin");
+    if (rc)
+        return rc;
     if (mc__bw_state(mc__ld(mc__hdr(shared))) != MC__B_ALLOC)
         return mc__err(MC_EINVAL, "mc_heap_pin: %p is not a value of heap "
                                   "%p", shared, (void *)mut->h);
@@ -808,6 +838,12 @@ int mc_heap_destroy(mc_heap *heap)
     int rc = check_heap(heap, "mc_heap_destroy");
     if (rc)
         return rc;
+    /* its commit would unlock a mutex in memory given back to the pool */
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == heap)
+            return mc__err(MC_ESTATE, "mc_heap_destroy: this thread is "
+                                      "mutating heap %p: commit first",
+                           (void *)heap);
     mc__chunk *c = heap->chunks;
     heap->chunks = NULL;
     while (c) {
@@ -826,14 +862,14 @@ int mc_heap_destroy(mc_heap *heap)
 
 void *mc_heap_root_ro(mc_heap *heap)
 {
-    return heap ? atomic_load(&heap->root) : NULL;
+    /* a destroyed heap's root points into chunks given back to the pool */
+    return heap && heap->magic == MC__HEAP_MAGIC ? atomic_load(&heap->root)
+                                                 : NULL;
 }
 
 const mc_type *mc_heap_root_type(const mc_heap *heap)
 {
-    if (!heap)
-        return NULL;
-    void *root = atomic_load(&((mc_heap *)heap)->root);
+    void *root = mc_heap_root_ro((mc_heap *)heap);
     return root ? mc__heap_type(heap, mc__bw_type(mc__ld(mc__hdr(root))))
                 : NULL;
 }
