@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mcore/sref.h"
 #include "testutil.h"
@@ -366,6 +367,84 @@ static void test_concurrent(void **state)
     tu_end();
 }
 
+/* ------------------------------------------ many srefs read in turn */
+
+/* One thread reads more heaps in turn than its reader-slot cache holds,
+ * more times than a heap has slots.  Each heap must still have free
+ * slots: a reader in another process reads every one while the driver
+ * holds all their locks, and a _c read inside a mutation of its own heap
+ * takes no lock (sref.h). */
+#define N_SREFS 20
+#define N_ROUNDS 300 /* > MC__NREADERS (256) */
+
+static void drv_many_reader(const void *arg, size_t len)
+{
+    W_CHECK(len == N_SREFS * sizeof(mc_sref_descr), "arg");
+    const mc_sref_descr *d = arg;
+    alarm(60); /* a read that waits for the driver's locks waits for ever */
+    for (int i = 0; i < N_SREFS; i++) {
+        mc_sref *s;
+        rec *r;
+        if (W_RC(mc_sref_of_descr(&d[i], &rec_type, &s), 0) ||
+            W_RC(mc_sref_deref_c(s, (void **)&r), 0))
+            return;
+        W_CHECK(r->n == i && !rec_bad(r), "sref %d holds %lld", i,
+                (long long)r->n);
+        mc_local_free(r);
+    }
+    alarm(0);
+}
+
+static void drv_many(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s[N_SREFS];
+    mc_sref_descr d[N_SREFS];
+    char buf[64];
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0))
+        return;
+    for (int i = 0; i < N_SREFS; i++) {
+        spell(buf, sizeof buf, i);
+        rec init = {i, buf};
+        if (W_RC(mc_sref_create(p, &rec_type, &init, &s[i]), 0) ||
+            W_RC(mc_sref_descr_of(s[i], &d[i]), 0))
+            return;
+    }
+    for (int k = 0; k < N_ROUNDS && !tu_w_failed(); k++)
+        for (int i = 0; i < N_SREFS; i++) {
+            int64_t n = -1;
+            W_RC(mc_sref_deref_p(s[i], check_pinned, &n), 0);
+            W_CHECK(n == i, "round %d: sref %d read %lld", k, i,
+                    (long long)n);
+        }
+    mc_mut *mut[N_SREFS];
+    for (int i = 0; i < N_SREFS; i++)
+        if (W_RC(mc_heap_begin(mc_sref_heap(s[i]), &mut[i]), 0))
+            return;
+    mc_pid w;
+    if (!W_RC(tu_start_fn(drv_many_reader, d, sizeof d, &w), 0))
+        W_JOIN_OK(tu_driver_jp, w, "reader of every sref");
+    /* s[0] left this thread's cache in the last round */
+    rec *r = NULL;
+    W_RC(mc_sref_deref_c(s[0], (void **)&r), 0);
+    W_CHECK(r && r->n == 0, "deref_c inside the mutation");
+    mc_local_free(r);
+    for (int i = 0; i < N_SREFS; i++) {
+        W_RC(mc_heap_commit(mut[i]), 0);
+        W_RC(mc_sref_destroy(s[i]), 0);
+    }
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_many, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -381,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_heap_descr),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -461,11 +461,23 @@ static int tid_dead(int32_t tid)
     return kill((pid_t)tid, 0) == -1 && errno == ESRCH;
 }
 
-/* Claim a reader slot of h for this thread: a free one, else one whose
- * thread is dead.  -1 if all are in use. */
+/* Claim a reader slot of h for this thread: the one it claimed before
+ * (its cache entry was evicted: see reader_enter), else a free one, else
+ * one whose thread is dead.  -1 if all are in use.  Reusing our own slot
+ * first is what bounds a thread to one slot per heap however many heaps
+ * it reads in turn. */
 static int claim_slot(mc_heap *h, int32_t tid)
 {
+    int free_s = -1;
     for (int s = 0; s < MC__NREADERS; s++) {
+        int32_t t =
+            atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed);
+        if (t == tid)
+            return s; /* idle: a thread reads a heap in one entry at most */
+        if (t == 0 && free_s < 0)
+            free_s = s;
+    }
+    for (int s = free_s; s >= 0 && s < MC__NREADERS; s++) {
         int32_t z = 0;
         if (atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed) ==
                 0 &&
@@ -499,16 +511,15 @@ static int reader_enter(mc_heap *h)
         if (s < 0)
             return -1;
         /* prefer an idle cache entry; the slot of an evicted heap stays
-         * claimed (that heap may be gone: it is never written again) */
+         * claimed, for claim_slot to find again (that heap may be gone, or
+         * its pool unmapped here: it is not written at eviction) */
         for (i = 0; i < TL_SLOTS && tl.e[i].h; i++)
             ;
         if (i == TL_SLOTS) {
             for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
                 tl.rr++;
-            if (i == TL_SLOTS) {
-                atomic_store(&h->readers[s].tid, 0);
+            if (i == TL_SLOTS) /* all 8 nested: keep s for next time */
                 return -1;
-            }
             i = (int)(tl.rr++ % TL_SLOTS);
         }
         tl.e[i].h = h;
@@ -890,6 +901,11 @@ static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
         reader_exit(h, i);
         return rc;
     }
+    /* Inside a mutation of h by this thread the lock is ours already: no
+     * collection can run while fn reads (this thread would run it). */
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == h)
+            return fn(atomic_load(&h->root), ctx);
     int rc = heap_lock(h);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
