@@ -1096,6 +1096,86 @@ static void test_init_sync(void **state)
     tu_end();
 }
 
+/* -------------------------------------------------- copied objects */
+
+/* A copy of a live mutex, semaphore or condition (memcpy into shared
+ * memory, struct assignment into a local) is refused with MC_EINVAL, and
+ * leaves the original working (mutex.h: the object records its address). */
+static void drv_copies(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    struct sh *sh = sh_new();
+    if (!sh)
+        return;
+    alarm(60); /* a wait on a copy that is not refused waits for ever */
+    W_RC(mc_mutex_init(&sh->m[0], MC_MUTEX_NORMAL), 0);
+    W_RC(mc_sem_init(&sh->go, 1), 0);
+    W_RC(mc_cond_init(&sh->c), 0);
+
+    memcpy(&sh->m[1], &sh->m[0], sizeof(mc_mutex));
+    mc_mutex lm = sh->m[0];
+    mc_mutex *mcopies[2] = {&sh->m[1], &lm};
+    for (int i = 0; i < 2; i++) {
+        mc_mutex *m = mcopies[i];
+        W_RC(mc_mutex_lock(m), MC_EINVAL);
+        W_RC(mc_mutex_trylock(m), MC_EINVAL);
+        W_RC(mc_mutex_timedlock(m, 0), MC_EINVAL);
+        W_RC(mc_mutex_unlock(m), MC_EINVAL);
+        W_RC(mc_mutex_consistent(m), MC_EINVAL);
+        W_RC(mc_mutex_destroy(m), MC_EINVAL);
+        W_CHECK(strstr(mc_last_error_detail(), "a copy") != NULL,
+                "detail: %s", mc_last_error_detail());
+    }
+
+    memcpy(&sh->held, &sh->go, sizeof(mc_sem));
+    mc_sem ls = sh->go;
+    mc_sem *scopies[2] = {&sh->held, &ls};
+    for (int i = 0; i < 2; i++) {
+        mc_sem *s = scopies[i];
+        int64_t v;
+        W_RC(mc_sem_post(s), MC_EINVAL);
+        W_RC(mc_sem_wait(s), MC_EINVAL);
+        W_RC(mc_sem_trywait(s), MC_EINVAL);
+        W_RC(mc_sem_timedwait(s, 0), MC_EINVAL);
+        W_RC(mc_sem_getvalue(s, &v), MC_EINVAL);
+        W_RC(mc_sem_destroy(s), MC_EINVAL);
+    }
+
+    memcpy(&sh->c2, &sh->c, sizeof(mc_cond));
+    mc_cond lc = sh->c;
+    mc_cond *ccopies[2] = {&sh->c2, &lc};
+    W_RC(mc_mutex_lock(&sh->m[0]), 0);
+    for (int i = 0; i < 2; i++) {
+        mc_cond *c = ccopies[i];
+        W_RC(mc_cond_signal(c), MC_EINVAL);
+        W_RC(mc_cond_broadcast(c), MC_EINVAL);
+        W_RC(mc_cond_wait(c, &sh->m[0]), MC_EINVAL); /* nothing done */
+        W_RC(mc_cond_timedwait(c, &sh->m[0], 0), MC_EINVAL);
+        W_RC(mc_cond_destroy(c), MC_EINVAL);
+        /* a copied mutex under a good condition */
+        W_RC(mc_cond_timedwait(&sh->c, mcopies[i], 0), MC_EINVAL);
+    }
+
+    /* the originals still work */
+    W_RC(mc_cond_timedwait(&sh->c, &sh->m[0], 1), MC_ETIMEDOUT);
+    W_RC(mc_mutex_unlock(&sh->m[0]), 0);
+    W_RC(mc_sem_trywait(&sh->go), 0);
+    W_RC(mc_sem_trywait(&sh->go), MC_EAGAIN);
+    W_RC(mc_mutex_destroy(&sh->m[0]), 0);
+    W_RC(mc_sem_destroy(&sh->go), 0);
+    W_RC(mc_cond_destroy(&sh->c), 0);
+    alarm(0);
+}
+
+static void test_copies(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_copies, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1118,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_fifo),
         cmocka_unit_test(test_cond_death),
         cmocka_unit_test(test_init_sync),
+        cmocka_unit_test(test_copies),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -1,8 +1,10 @@
 /* mcore/cond.h: process-shared condition variables (Netmcore_condition).
  *
  * An mc_cond is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps, and is never copied; all
- * zero bytes are "not a condition" (MC_EINVAL).  Unlike Netmcore_condition
+ * it was initialized, in memory every user maps at that address, and is
+ * never copied; all-zero bytes and a byte copy of a live condition
+ * (memcpy, struct assignment) are "not a condition" (MC_EINVAL): like a
+ * mutex, it records its own address.  Unlike Netmcore_condition
  * it needs no wait entries or wait sets (its limit 19): any thread of any
  * process may wait, on any number of conditions, with nothing allocated.
  *

@@ -3,10 +3,21 @@
  * An mc_mutex is an in-place object: it works where it was initialized, in
  * memory that every user maps (a heap value, a container header, a pool
  * chunk, any MAP_SHARED mapping), and it is never copied or moved.  Its
- * bytes are not a handle: a copy of them is not the same lock.  All-zero
- * bytes (what the copier leaves in a process-local copy of a record, see
- * mcore/sync.h) are "not a mutex": every call on them says MC_EINVAL
- * instead of silently locking a private lock (Netmcore's limit 14).
+ * bytes are not a handle: a copy of them is not the same lock.  The mutex
+ * records its own address when it is initialized, and every call compares
+ * it with the address it is given (one load and compare), so a byte copy
+ * (memcpy, struct assignment) and all-zero bytes (what the copier leaves
+ * in a process-local copy of a record, see mcore/sync.h) are "not a
+ * mutex": every call on them says MC_EINVAL instead of silently locking a
+ * private lock (Netmcore's limit 14).
+ *
+ * Caveats.  Every process must use the mutex at the address where it was
+ * initialized: pools and heaps are mapped at one address in every process
+ * of a session, and so is a MAP_SHARED mapping made before a fork; memory
+ * mapped at another address in another process holds what that process
+ * sees as a copy (MC_EINVAL).  Nothing may wait for or hold a mutex that is
+ * destroyed, re-initialized, or freed with the memory around it (a heap
+ * value the collector frees is not destroyed first).
  *
  * Kinds.  The owner is the thread that locked it (for a single-threaded
  * worker: the process).
@@ -32,9 +43,11 @@
  * If the locker that got MC_EOWNERDEAD dies too, the next one gets
  * MC_EOWNERDEAD again.  (LMDB's mdb_mutex_failed is the model.)
  *
- * Built on glibc's robust, process-shared pthread mutexes: the kernel's
- * robust-futex list is owned by glibc, so only its mutexes can be robust
- * (research.md 3.1).  Lock and unlock add one check of a magic word.
+ * Built on glibc's robust, process-shared pthread mutexes.  A lock of our
+ * own could not be robust: the kernel learns of a dying owner from the
+ * robust-futex list each thread registers with set_robust_list, and glibc
+ * owns that list (one head per thread) and puts only its own mutexes on
+ * it.  Lock and unlock add one check of the recorded address.
  *
  * Timeouts are relative, in milliseconds, measured on CLOCK_MONOTONIC (a
  * change of the wall clock does not stretch or cut them).

@@ -1,8 +1,10 @@
 /* mcore/sem.h: process-shared counting semaphores (Netmcore_sem).
  *
  * An mc_sem is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps, and is never copied; all
- * zero bytes are "not a semaphore" (MC_EINVAL).  It is a POSIX sem_t with
+ * it was initialized, in memory every user maps at that address, and is
+ * never copied; all-zero bytes and a byte copy of a live semaphore
+ * (memcpy, struct assignment) are "not a semaphore" (MC_EINVAL): like a
+ * mutex, it records its own address.  It is a POSIX sem_t with
  * pshared = 1 and a magic word: glibc's is futex-based, and a post or a
  * wait that finds a token is one atomic operation with no system call.
  *
