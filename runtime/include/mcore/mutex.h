@@ -100,7 +100,9 @@ int mc_mutex_init(mc_mutex *m, mc_mutex_kind kind);
  *                   it consistent; not held
  *   - MC_ESTATE     error-checking kind: the caller already holds it
  *   - MC_E2BIG      recursive kind: the nesting count would overflow
- *   - MC_EINVAL     m is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL     m is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS       another failure of pthread_mutex_lock (the detail
+ *                   says which) */
 int mc_mutex_lock(mc_mutex *m);
 
 /** @brief Lock if that needs no waiting.
@@ -109,7 +111,7 @@ int mc_mutex_lock(mc_mutex *m);
  *   - MC_EAGAIN    another thread holds it (or the caller itself, for the
  *                  normal kind); not held
  *   - MC_ESTATE    error-checking kind: the caller already holds it
- *   - MC_EPOISONED, MC_E2BIG, MC_EINVAL as for mc_mutex_lock */
+ *   - MC_EPOISONED, MC_E2BIG, MC_EINVAL, MC_ESYS as for mc_mutex_lock */
 int mc_mutex_trylock(mc_mutex *m);
 
 /** @brief Lock, waiting at most timeout_ms milliseconds.
@@ -117,7 +119,7 @@ int mc_mutex_trylock(mc_mutex *m);
  * @param[in] timeout_ms relative timeout, >= 0 (0: do not wait)
  * @return 0 (held), MC_EOWNERDEAD (held, as for mc_mutex_lock), or
  *   - MC_ETIMEDOUT the mutex stayed locked for timeout_ms; not held
- *   - MC_EPOISONED, MC_ESTATE, MC_E2BIG as for mc_mutex_lock
+ *   - MC_EPOISONED, MC_ESTATE, MC_E2BIG, MC_ESYS as for mc_mutex_lock
  *   - MC_EINVAL    as for mc_mutex_lock, or timeout_ms < 0 */
 int mc_mutex_timedlock(mc_mutex *m, int64_t timeout_ms);
 
@@ -128,7 +130,8 @@ int mc_mutex_timedlock(mc_mutex *m, int64_t timeout_ms);
  * @param[in] m a mutex the calling thread holds
  * @return 0, or
  *   - MC_ESTATE the calling thread does not hold it (any kind)
- *   - MC_EINVAL m is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL m is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS   another failure of pthread_mutex_unlock */
 int mc_mutex_unlock(mc_mutex *m);
 
 /** @brief Declare the state protected by a mutex repaired, after
@@ -148,7 +151,8 @@ int mc_mutex_consistent(mc_mutex *m);
  * @return 0, or
  *   - MC_EBUSY  a live thread (the caller included) holds it; left as it
  *               was
- *   - MC_EINVAL m is NULL, not initialized, or already destroyed */
+ *   - MC_EINVAL m is NULL, not initialized, already destroyed, or a copy
+ *   - MC_ESYS   probing the mutex failed otherwise (left as it was) */
 int mc_mutex_destroy(mc_mutex *m);
 
 #ifdef __cplusplus

@@ -14,6 +14,12 @@
  * not create it maps it on mc_pool_lookup (the memfd comes from the master),
  * even a worker started before the pool existed.  Pools are resources: the
  * creator holds it, lookup holds it, and it is freed when nobody does.
+ *
+ * Caveats.  A pool handle is an address, not a counted reference: using it
+ * after this process released the pool (or after the pool was freed) is
+ * not always detected; in the master the memory is unmapped when the last
+ * holder releases it.  Chunks are not typed or tracked per owner:
+ * mc_pool_free must get back exactly what mc_pool_alloc gave.
  */
 #ifndef MCORE_POOL_H
 #define MCORE_POOL_H
@@ -48,31 +54,53 @@ typedef struct mc_pool_stats {
 int mc_pool_create(size_t max_size, mc_pool **pool);
 
 /** Map pool `id` in this process (if not yet) and hold it.
- *  @return 0, MC_ENOENT (no such pool), MC_ETYPE (not a pool), MC_ESYS */
+ *  @return 0 with *pool set, or
+ *   - MC_ENOENT no such resource (or deleted)
+ *   - MC_ETYPE  the resource is not a pool
+ *   - MC_EINVAL pool is NULL, or the pool's header is not initialized
+ *               (its creator has not finished mc_pool_create)
+ *   - MC_ESTATE no session
+ *   - MC_ESYS   the descriptor could not be had or mapped */
 int mc_pool_lookup(mc_res_id id, mc_pool **pool);
 
-/** The pool's resource id (to pass to other processes). */
+/** The pool's resource id (to pass to other processes); 0 for NULL. */
 mc_res_id mc_pool_id(const mc_pool *pool);
 
 /** Find the pool that contains addr, mapping it in this process (and
  *  holding it) if it was not mapped here yet.
- *  @return 0, MC_ENOENT (addr is in no pool of this session), MC_EINVAL */
+ *  @return 0 with *pool set, or
+ *   - MC_ENOENT addr is in no pool of this session
+ *   - MC_EINVAL pool is NULL
+ *   - MC_ESYS   asking the master or mapping failed (as mc_pool_lookup) */
 int mc_pool_of(const void *addr, mc_pool **pool);
 
+/** A snapshot of the pool's sizes, under its lock.
+ *  @return 0, or
+ *   - MC_EINVAL pool or st is NULL
+ *   - MC_ESYS   the pool's lock failed */
 int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);
 
 /** End this process's hold on the pool (see mc_release).  The mapping
  *  stays until the pool is freed: pointers stay valid while anybody holds
- *  it. */
+ *  it.
+ *  @return 0, or
+ *   - MC_EINVAL pool is NULL
+ *   - MC_ENOENT this process does not hold the pool (released already), or
+ *               it is gone */
 int mc_pool_release(mc_pool *pool);
 
 /** Take a chunk of at least `size` bytes (rounded up to pages) from the
- *  pool, growing it if needed.  For heaps and containers.
- *  @return 0, MC_ENOMEM (pool at its maximum, or the machine out of memory),
- *          MC_EINVAL */
+ *  pool, growing it if needed.  For heaps and containers.  The chunk's
+ *  bytes are not zeroed when they were used before.
+ *  @return 0 with *chunk set, or
+ *   - MC_EINVAL pool or chunk is NULL, or size is 0
+ *   - MC_ENOMEM the pool is at its maximum (or size exceeds it), or the
+ *               machine or cgroup cannot back the growth
+ *   - MC_ESYS   the pool's lock or fallocate failed otherwise */
 int mc_pool_alloc(mc_pool *pool, size_t size, void **chunk);
 
-/** Give a chunk back (size as asked of mc_pool_alloc). */
+/** Give a chunk back (size as asked of mc_pool_alloc).  NULL pool or chunk:
+ *  nothing done.  A chunk given back twice corrupts the pool. */
 void mc_pool_free(mc_pool *pool, void *chunk, size_t size);
 
 #ifdef __cplusplus

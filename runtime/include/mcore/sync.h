@@ -29,6 +29,10 @@
  * record whose mutex somebody holds or whose condition somebody waits on
  * become garbage.
  *
+ * Caveats.  Sync fields are usable only in the record's place in a heap
+ * (or wherever init_sync ran): a copy of the record, local or by memcpy,
+ * has fields that every call refuses (MC_EINVAL).
+ *
  * Generated code (mcidl) describes the fields with a table and calls
  * mc_sync_init_fields from its init_sync:
  *

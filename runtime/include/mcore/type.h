@@ -14,6 +14,12 @@
  * Function pointers in an mc_type are only compared and called inside one
  * program (every worker is a fork of the master); across programs only the
  * 64-bit `id` counts.
+ *
+ * Caveats.  The runtime trusts an mc_type as it trusts code: a wrong size,
+ * a copy routine that writes past its element, or a trace routine that
+ * misses a pointer corrupts memory or frees live values; nothing checks
+ * them.  The copy functions below may only be called from a type's copy
+ * routine, with the copier it was given.
  */
 #ifndef MCORE_TYPE_H
 #define MCORE_TYPE_H
@@ -32,8 +38,10 @@ struct mc_writer;
 struct mc_reader;
 
 /** Allocate `count` elements of `t` in the copy's target (zeroed), for a
- *  pointer field of the value being copied.  NULL on failure (the copier
- *  records the error; the copy routine should return MC_ENOMEM). */
+ *  pointer field of the value being copied.  NULL on failure: the copier
+ *  records the error (MC_ENOMEM, or MC_E2BIG / MC_EINVAL for a camlbox
+ *  slot, see mc_copy_ptr) and the copy returns it whatever the routine
+ *  returns next; return MC_ENOMEM. */
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
 
 /** Copy the reference field `*src_field` (pointing to `count` elements of
@@ -42,7 +50,14 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
  *  twice is copied once (for mcidl's `&T` and `?&T`).  The copy of the
  *  pointee happens later (the copier keeps a work list), so deep structures
  *  do not use the C stack.
- *  @return 0 or a negative MC_E* code */
+ *  @return 0, or (the copy routine should return it at once)
+ *   - MC_EINVAL a NULL argument; t aligned above what the target allows
+ *               (16 in a heap); a pointer table entry of unknown kind
+ *   - MC_ENOMEM the target is full (a heap's pool, local memory), or no
+ *               memory for the copier's table of visited allocations
+ *   - MC_E2BIG  the copy does not fit in the camlbox slot it is made in
+ *   - an earlier error of the same copy (once one failed, every later call
+ *     returns its code) */
 int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
                 void *const *src_field, void **dst_field);
 
@@ -50,7 +65,8 @@ int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
  *  optional values: the pointee belongs to this field alone).  It is copied
  *  anew without looking for sharing, which makes copies of large trees of
  *  small records several times faster.  Two owned fields pointing to the
- *  same allocation give two copies. */
+ *  same allocation give two copies.
+ *  @return as mc_copy_ptr */
 int mc_copy_own(mc_copier *c, const mc_type *t, size_t count,
                 void *const *src_field, void **dst_field);
 
@@ -165,14 +181,19 @@ int mc_str_equal(const char *a, const char *b);
 #define MC_HASH_SEED 0x9e3779b97f4a7c15ull
 
 /** Copy a NUL-terminated string field, owned (helper for generated copy
- *  code). */
+ *  code).  NULL stays NULL.
+ *  @return as mc_copy_ptr */
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);
 
 /** Make a process-local deep copy of value (of type t).  *copy receives
  *  the copy's root element; all its allocations live in one arena, freed at
- *  once by mc_local_free(*copy).
- *  @return 0, MC_EINVAL (NULL argument), MC_ENOMEM, or an error of t's copy
- *          routine (nothing is left allocated then) */
+ *  once by mc_local_free(*copy).  Sync fields of the copy stay zero
+ *  (sync.h): locking them fails.
+ *  @return 0, or (nothing is left allocated)
+ *   - MC_EINVAL a NULL argument, or an error of a copy routine or
+ *               pointer table
+ *   - MC_ENOMEM out of local memory
+ *   - an error of t's copy routine */
 int mc_local_copy(const mc_type *t, const void *value, void **copy);
 
 /** Free a copy made by mc_local_copy (NULL is allowed). */

@@ -593,7 +593,16 @@ static int heap_lock(mc_heap *h)
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
          * what the dead holder half-built is garbage for the collector. */
-        pthread_mutex_consistent(&h->lock);
+        e = pthread_mutex_consistent(&h->lock);
+        if (e) {
+            /* cannot happen while we hold it after EOWNERDEAD; if it does,
+             * unlocking makes the lock unrecoverable: every later lock
+             * fails with MC_ESYS instead of entering a heap nobody
+             * vouched for (LMDB's mdb_mutex_failed does the same) */
+            pthread_mutex_unlock(&h->lock);
+            return mc__err(MC_ESYS, "heap %p: pthread_mutex_consistent: %s",
+                           (void *)h, strerror(e));
+        }
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
@@ -604,7 +613,10 @@ static int heap_lock(mc_heap *h)
         return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                   "mutating it", (void *)h);
     if (e)
-        return mc__err(MC_ESYS, "heap lock: %s", strerror(e));
+        return mc__err(MC_ESYS, "heap %p: lock: %s%s", (void *)h,
+                       strerror(e),
+                       e == ENOTRECOVERABLE ? " (its state could not be "
+                                              "made consistent)" : "");
     /* diagnostics only: the lock orders it */
     atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
     return 0;
