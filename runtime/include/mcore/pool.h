@@ -17,8 +17,8 @@
  *
  * Caveats.  A pool handle is an address, not a counted reference: using it
  * after this process released the pool (or after the pool was freed) is
- * not always detected; in the master the memory is unmapped when the last
- * holder releases it.  Chunks are not typed or tracked per owner:
+ * detected by mc_pool_release only; in the master the memory is unmapped
+ * when the last holder releases it.  Chunks are not typed or tracked per owner:
  * mc_pool_free must get back exactly what mc_pool_alloc gave.
  */
 #ifndef MCORE_POOL_H
@@ -84,9 +84,10 @@ int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);
  *  stays until the pool is freed: pointers stay valid while anybody holds
  *  it.
  *  @return 0, or
- *   - MC_EINVAL pool is NULL
+ *   - MC_EINVAL pool is NULL, or an address inside a pool
  *   - MC_ENOENT this process does not hold the pool (released already), or
- *               it is gone */
+ *               it is gone (in the master, whose mapping goes with the
+ *               pool, that is all that is read: never the pool's memory) */
 int mc_pool_release(mc_pool *pool);
 
 /** Take a chunk of at least `size` bytes (rounded up to pages) from the
