@@ -683,20 +683,28 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     return rc;
 }
 
-/* 0 if mut is a mutation this thread has open, else MC_ESTATE.  Only the
- * pointer is compared: a committed mutation's memory is freed, and reading
- * it would be the crash this check is for.  (A new mutation that malloc
- * placed at the same address is open, and cannot be told apart.) */
-static int check_open(const mc_mut *mut, const char *what)
+/* The refusal of a mut that is not open (check_open's cold path). */
+static __attribute__((noinline, cold)) int not_open(const mc_mut *mut,
+                                                    const char *what)
 {
     if (!mut)
         return mc__err(MC_EINVAL, "%s: NULL mut", what);
-    for (const mc_mut *o = open_muts; o; o = o->next_open)
-        if (o == mut)
-            return 0;
     return mc__err(MC_ESTATE, "%s: %p is not a mutation this thread has "
                               "open (committed already, or begun by "
                               "another thread)", what, (const void *)mut);
+}
+
+/* 0 if mut is a mutation this thread has open, else MC_ESTATE (MC_EINVAL
+ * for NULL).  Only the pointer is compared: a committed mutation's memory
+ * is freed, and reading it would be the crash this check is for.  (A new
+ * mutation that malloc placed at the same address is open, and cannot be
+ * told apart.)  Inline: mc_heap_alloc runs it per allocation. */
+static inline int check_open(const mc_mut *mut, const char *what)
+{
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (MC_LIKELY(o == mut))
+            return 0;
+    return not_open(mut, what);
 }
 
 int mc_heap_commit(mc_mut *mut)
