@@ -6,8 +6,10 @@
  *        by design; for read-only phases or under your own lock);
  *   _c   a process-local deep copy (free with mc_local_free);
  *   _p   the shared value, kept alive while a callback runs.
- * None of them waits for the heap's lock (heap.h: readers), so they may be
- * called inside a mutation of the sref's heap without deadlock.
+ * None of them waits for the heap's lock while the heap has a reader slot
+ * for the calling thread (heap.h: 256 threads at once), and none takes it
+ * inside the calling thread's own mutation of the sref's heap: they may be
+ * called there without deadlock.
  *
  * An sref is passed to other processes by descriptor: plain bytes, carrying
  * the value's type id, checked on lookup.

@@ -6,9 +6,11 @@
  * fitting block of a larger class (split), a new chunk from the pool.
  * Blocks above MC__LARGE_BLOCK get a chunk of their own.
  *
- * Readers (mc_heap_root_c, mc_heap_root_p) never take the lock.  Each thread
- * claims a reader slot in the heap header once (keyed by its OS thread id)
- * and, while it reads, publishes the heap's epoch there.  The collector
+ * Readers (mc_heap_root_c, mc_heap_root_p) never take the lock while a slot
+ * is free.  Each thread claims a reader slot in the heap header once (keyed
+ * by its OS thread id; found again by that id when its small per-thread
+ * cache forgot the heap) and, while it reads, publishes the heap's epoch
+ * there.  The collector
  * bumps the epoch when it starts and, before its sweep frees anything,
  * waits until no slot shows an older epoch: a reader that started before
  * the collection may hold a pointer to something the mutator detached, but
