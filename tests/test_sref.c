@@ -1,4 +1,5 @@
 /* test_sref.c: shared references and their descriptors (mcore/sref.h). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,89 @@ static void test_many(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------ every slot taken */
+
+/* 256 live threads each hold a reader slot of the heap; the driver's
+ * thread, with none left for it, reads under the lock, and inside its own
+ * mutation of the heap under the lock it holds (sref.h: no deadlock, no
+ * MC_ESTATE). */
+#define N_HOLDERS 256 /* MC__NREADERS */
+
+struct holders {
+    mc_sref *s;
+    pthread_barrier_t read, done;
+    int failed;
+};
+
+static void *hold_slot(void *arg)
+{
+    struct holders *hs = arg;
+    int64_t n = -1;
+    if (mc_sref_deref_p(hs->s, check_pinned, &n) || n != 3)
+        __atomic_store_n(&hs->failed, 1, __ATOMIC_RELAXED);
+    pthread_barrier_wait(&hs->read);
+    pthread_barrier_wait(&hs->done); /* alive: the slot stays claimed */
+    return NULL;
+}
+
+static void drv_full(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    struct holders hs = {0};
+    char buf[64];
+    spell(buf, sizeof buf, 3);
+    rec init = {3, buf};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &hs.s), 0))
+        return;
+    pthread_barrier_init(&hs.read, NULL, N_HOLDERS + 1);
+    pthread_barrier_init(&hs.done, NULL, N_HOLDERS + 1);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    pthread_t th[N_HOLDERS];
+    int n = 0;
+    for (; n < N_HOLDERS; n++)
+        if (pthread_create(&th[n], &at, hold_slot, &hs))
+            break;
+    W_CHECK(n == N_HOLDERS, "started %d threads", n);
+    if (n == N_HOLDERS) {
+        pthread_barrier_wait(&hs.read);
+        W_CHECK(!hs.failed, "a holder's read");
+        rec *r = NULL;
+        W_RC(mc_sref_deref_c(hs.s, (void **)&r), 0); /* under the lock */
+        W_CHECK(r && r->n == 3, "read without a slot");
+        mc_local_free(r);
+        mc_mut *mut;
+        W_RC(mc_heap_begin(mc_sref_heap(hs.s), &mut), 0);
+        r = NULL;
+        W_RC(mc_sref_deref_c(hs.s, (void **)&r), 0); /* the lock is ours */
+        W_CHECK(r && r->n == 3, "read inside the mutation");
+        mc_local_free(r);
+        int64_t v = -1;
+        W_RC(mc_sref_deref_p(hs.s, check_pinned, &v), 0);
+        W_CHECK(v == 3, "deref_p inside the mutation: %lld", (long long)v);
+        W_RC(mc_heap_commit(mut), 0);
+        pthread_barrier_wait(&hs.done);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    pthread_attr_destroy(&at);
+    pthread_barrier_destroy(&hs.read);
+    pthread_barrier_destroy(&hs.done);
+    W_RC(mc_sref_destroy(hs.s), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_full, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -461,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_full),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
