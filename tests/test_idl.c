@@ -615,7 +615,7 @@ static void test_processes(void **state)
     tu_end();
 }
 
-/* issue 10 item 31: the library's release is the headers' (the generated
+/* The library's release is the headers' (the generated
  * headers include mcore/version.h and check MC_ABI_VERSION; the guard
  * itself is tested by tests/idl/run.sh, "gen: ABI guard") */
 static void test_version(void **state)

@@ -371,7 +371,7 @@ static void drv_window_small(const void *arg, size_t len)
         W_RC(mc_pool_release(p), 0);
 }
 
-/* ------------------------- issue 10 item 9: absurd and tiny window sizes */
+/* ------------------------------------ absurd and tiny window sizes */
 
 static int first_window(void *ctx)
 {
