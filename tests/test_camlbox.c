@@ -350,6 +350,92 @@ static void test_many(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------------- order */
+
+/* Issue 10 item 1: senders each send N numbered messages, then an end
+ * marker (seq N); the receiver stops at the markers.  Messages of one
+ * sender must come in the order sent, so at its marker every one of them
+ * has been seen.  The receiver takes 1 to 4 messages per wait and keeps a
+ * few slots before deleting them, in a random order, so that free slots
+ * lie scattered and senders wrap round the box. */
+enum { ORD_ROUNDS = 60, ORD_N = 1500, ORD_MAXS = 3 };
+
+static void drv_order(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    uint64_t x = 0x51ed270b2f3c4a97ull ^ (uint64_t)getpid();
+    int64_t lost = 0, disorder = 0, rounds_bad = 0;
+    for (int r = 0; r < ORD_ROUNDS && !tu_w_failed(); r++) {
+        int ns = 1 + r % ORD_MAXS;
+        size_t nslots = 2 + rnd(&x) % 9;
+        size_t max = 1 + r / ORD_MAXS % 4;
+        size_t keep = rnd(&x) % nslots;  /* slots held before deleting */
+        mc_camlbox *box;
+        if (W_RC(mc_camlbox_create(&tmsg_type, nslots, 256, NULL, &box), 0))
+            return;
+        mc_pid pid[ORD_MAXS];
+        for (int i = 0; i < ns; i++) {
+            struct sender_arg a = {mc_camlbox_id(box), i, ORD_N + 1, 0,
+                                   (int)(rnd(&x) & 1)};
+            W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
+        }
+        int64_t next[ORD_MAXS] = {0};
+        int done = 0, round_bad = 0;
+        unsigned held[16], slots[4];
+        size_t nheld = 0;
+        while (done < ns) {
+            size_t n;
+            if (W_RC(mc_camlbox_wait(box, 20000, slots, max, &n), 0))
+                break;
+            for (size_t i = 0; i < n; i++) {
+                const tmsg *m;
+                if (W_RC(mc_camlbox_get(box, slots[i], (const void **)&m),
+                         0))
+                    continue;
+                W_CHECK(m->sender >= 0 && m->sender < ns, "sender");
+                if (m->sender < 0 || m->sender >= ns)
+                    continue;
+                int64_t *nx = &next[m->sender];
+                if (m->seq == ORD_N) {
+                    lost += ORD_N - *nx;
+                    round_bad |= *nx != ORD_N;
+                    done++;
+                } else if (m->seq != *nx) {
+                    disorder++;
+                    round_bad = 1;
+                }
+                if (m->seq >= *nx)
+                    *nx = m->seq + 1;
+                held[nheld++] = slots[i];
+            }
+            /* delete all but `keep` held slots, picked at random */
+            while (nheld > keep || (nheld && done == ns)) {
+                size_t j = rnd(&x) % nheld;
+                W_RC(mc_camlbox_delete(box, held[j]), 0);
+                held[j] = held[--nheld];
+            }
+        }
+        rounds_bad += round_bad;
+        for (int i = 0; i < ns; i++)
+            W_JOIN_OK(tu_driver_jp, pid[i], "sender");
+        size_t n;
+        W_RC(mc_camlbox_wait(box, 0, slots, 4, &n), MC_EAGAIN);
+        W_RC(mc_camlbox_destroy(box), 0);
+    }
+    W_CHECK(rounds_bad == 0 && lost == 0 && disorder == 0,
+            "%" PRId64 " of %d rounds wrong: %" PRId64 " messages after "
+            "their end marker, %" PRId64 " out of order", rounds_bad,
+            ORD_ROUNDS, lost, disorder);
+}
+
+static void test_order(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_order, NULL, 0);
+    tu_end();
+}
+
 /* ----------------------------------------------------------- full box */
 
 static void drv_full(const void *arg, size_t len)
@@ -825,6 +911,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_order),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_oversize_and_types),

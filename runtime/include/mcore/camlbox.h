@@ -26,9 +26,14 @@
  * a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
  * futex.  An idle box costs no CPU.
  *
- * Order: wait reports each message once, in no promised order (in practice
- * about the order of sending for one sender).  A box and a sender handle
- * are each for one thread at a time.
+ * Order: wait reports each message once.  Messages sent through one sender
+ * handle are reported in the order they were sent, and a wait never
+ * reports a message while an older message of the same sender is ready and
+ * unreported (so a receiver that stops at a sender's end marker has seen
+ * all that sender's messages).  Within one wait, slots[] lists messages
+ * oldest first (by the moment each was published); messages of different
+ * senders have no other order.  A box and a sender handle are each for one
+ * thread at a time.
  *
  * Errors: every function returning int returns 0 or a negative MC_E* code
  * (mcore/error.h); mc_last_error_detail() says more.

@@ -5,11 +5,12 @@
  *   header   line 0: read-only after creation (geometry, type id, the
  *                    receiver's address of the box), plus `closed`
  *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
- *                    wake request)
+ *                    wake request) and the ticket counter
  *            line 2: the futex of senders blocked on a full box (tx_seq)
  *            line 3: pids of the senders asleep on tx_seq (tx_wait)
  *   slots    nslots x stride bytes, 64-aligned; each starts with its state
- *            word and the message length, and the message follows at +16.
+ *            word, the message length and its ticket (order, see scan), and
+ *            the message follows at +16.
  *            A small message shares the cache line of its state word, so
  *            passing it moves one line between the cores.
  *
@@ -70,7 +71,7 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 1u
+#define CB_VERSION 2u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
 #define CB_WAITERS 16              /* tx_wait entries: one cache line */
@@ -106,6 +107,7 @@ typedef struct cb_hdr {
     alignas(CB_LINE) uint32_t rx_seq; /* futex word */
     uint32_t rx_sleep;    /* 1 while the receiver may sleep */
     uint32_t wake_req;    /* mc_camlbox_wake */
+    uint32_t ticket;      /* the next message's ticket (see scan) */
     /* line 2: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     /* line 3: pids of the senders asleep on tx_seq (0: entry unused) */
@@ -118,7 +120,8 @@ typedef struct cb_hdr {
 
 typedef struct cb_slot {
     uint64_t state;
-    uint64_t len;         /* bytes of the message (for the record) */
+    uint32_t len;         /* bytes of the message (for the record) */
+    uint32_t ticket;      /* taken just before the slot became READY */
 } cb_slot;
 
 _Static_assert(sizeof(cb_slot) == CB_SLOT_HDR, "message at +16");
@@ -133,6 +136,8 @@ struct mc_camlbox {
     uint32_t n;
     size_t stride, slots_off;
     uint32_t scan_pos;    /* where the next scan starts */
+    uint32_t next_t;      /* every ticket below it was reported (or lost) */
+    struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
     uint64_t spin_ns;
     char name[MC_RES_NAME_MAX];
 };
@@ -390,6 +395,10 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
         return mc__err(MC_ENOMEM, "mc_camlbox_create: %zu bytes are more "
                        "than the machine can give now", total);
     mc_camlbox *b = calloc(1, sizeof *b);
+    if (b && !(b->found = malloc(nslots * sizeof *b->found))) {
+        free(b);
+        b = NULL;
+    }
     if (!b)
         return mc__err(MC_ENOMEM, "mc_camlbox_create: out of memory");
     mc_res_id id;
@@ -398,11 +407,13 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     rc = mc__res_create(name ? MC_RES_SHM_NAMED : MC_RES_CAMLBOX, name,
                         total, &id, &fd, &addr, "mc_camlbox_create");
     if (rc) {
+        free(b->found);
         free(b);
         return rc;
     }
     if ((rc = hold_add(id))) {
         mc_release(id);
+        free(b->found);
         free(b);
         return rc;
     }
@@ -450,6 +461,7 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     return 0;
 fail:
     hold_drop(id);
+    free(b->found);
     free(b);
     return rc;
 }
@@ -470,44 +482,84 @@ void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
         box->spin_ns = (uint64_t)us * 1000u;
 }
 
-/* A scan that found messages stops after this many free slots in a row:
- * a sender fills slots in order, so what lies beyond a gap is most likely
- * free too, and the next scan starts here anyway.  (Without it, a receiver
- * faster than its sender reads every slot's state line per message.) */
-#define CB_SCAN_GAP 4
+/* Order.  A sender takes a ticket (h->ticket, one fetch_add) after its
+ * copy, just before it publishes the slot, so one sender's messages carry
+ * increasing tickets.  A scan loads the ticket counter T first and reports
+ * the READY slots with tickets below T, lowest first.  If a message of a
+ * sender is reported, every earlier message of that sender is found in the
+ * same scan: it was published before the later one took its ticket, so
+ * before T was read.  Tickets are 32-bit and compared by difference.
+ *
+ * next_t (private) is the lowest ticket that may still be unreported: when
+ * T == next_t nothing is ready and a poll reads one word.  A scan that has
+ * found T - next_t READY slots stops; otherwise it goes once round the box
+ * (a ticket taken but not yet published, or lost with a killed sender).
+ * After a full pass that saw no WRITING slot, every ticket below T not
+ * found READY was reported or lost, so next_t may skip it. */
+static int tk_cmp(const void *a, const void *b)
+{
+    int32_t d = (int32_t)(((const struct tk *)a)->ticket -
+                          ((const struct tk *)b)->ticket);
+    return (d > 0) - (d < 0);
+}
 
-/* Report up to max READY slots as READING, starting at scan_pos.
+/* Report up to max READY slots as READING, oldest ticket first.
  * *writing: WRITING slots seen (candidates for reclaim). */
 static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
                    size_t *writing, int order)
 {
-    size_t got = 0, nw = 0, gap = 0;
+    uint32_t t_end = __atomic_load_n(&b->h->ticket, order);
+    uint32_t need = t_end - b->next_t;
+    *writing = 0;
+    if (need == 0)
+        return 0;
+    struct tk *f = b->found;
+    size_t nf = 0, nw = 0;
+    int sorted = 1;
     uint32_t n = b->n, k = b->scan_pos;
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+    for (uint32_t i = 0; i < n && nf < need;
+         i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *s = slot_at(b->base, b->slots_off, b->stride, k);
-        uint64_t w = __atomic_load_n(&s->state, order);
+        uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         unsigned st = st_state(w);
-        if (st == ST_READY) {
-            /* only the receiver leaves READY: a plain store will do */
-            __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
-                                                st_gen(w)),
-                             __ATOMIC_RELAXED);
-            slots[got++] = k;
-            if (got == max) {
-                k = k + 1 == n ? 0 : k + 1;
-                break;
-            }
-            gap = 0;
-        } else if (st == ST_WRITING) {
+        if (st == ST_WRITING) {
             nw++;
-            gap = 0;
-        } else if (got && st == ST_FREE && ++gap == CB_SCAN_GAP) {
-            break;
+        } else if (st == ST_READY) {
+            /* the ticket was stored before READY (release), so it is
+             * visible; one at or past t_end is for the next scan */
+            uint32_t tk = __atomic_load_n(&s->ticket, __ATOMIC_RELAXED);
+            if (tk - b->next_t >= need)
+                continue;
+            if (nf && (int32_t)(tk - f[nf - 1].ticket) < 0)
+                sorted = 0;
+            f[nf++] = (struct tk){tk, k};
         }
     }
-    if (got)
-        b->scan_pos = k;
     *writing = nw;
+    if (!sorted)
+        qsort(f, nf, sizeof *f, tk_cmp);
+    size_t got = nf < max ? nf : max;
+    for (size_t i = 0; i < got; i++) {
+        cb_slot *s = slot_at(b->base, b->slots_off, b->stride, f[i].slot);
+        uint64_t w = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
+        /* only the receiver leaves READY: a plain store will do */
+        __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                            st_gen(w)), __ATOMIC_RELAXED);
+        slots[i] = f[i].slot;
+    }
+    if (nf == need || nw == 0) {
+        /* every ticket in [next_t, t_end) is accounted for */
+        b->next_t = got < nf ? f[got].ticket : t_end;
+    } else {
+        for (size_t i = 0; i < got && f[i].ticket == b->next_t; i++)
+            b->next_t++;
+    }
+    if (got) {
+        /* one sender fills slots upwards: its next message is likely in
+         * the slot after its last */
+        uint32_t last = f[got - 1].slot;
+        b->scan_pos = last + 1 == n ? 0 : last + 1;
+    }
     return got;
 }
 
@@ -666,6 +718,7 @@ int mc_camlbox_destroy(mc_camlbox *box)
     mc__futex_wake(&h->tx_seq, INT_MAX);
     munmap(box->base, box->size);
     int rc = box->id ? hold_drop(box->id) : 0;
+    free(box->found);
     free(box);
     return rc;
 }
@@ -1009,7 +1062,9 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     }
     cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
-    sl->len = used;
+    sl->len = (uint32_t)used;
+    /* the ticket orders this message after every earlier one (scan) */
+    sl->ticket = __atomic_fetch_add(&h->ticket, 1, __ATOMIC_SEQ_CST);
     /* publish; seq_cst so that the load of rx_sleep below cannot pass it
      * (the receiver stores rx_sleep, then rescans) */
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
