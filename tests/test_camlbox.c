@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -753,6 +756,159 @@ static void test_named(void **state)
     tu_end();
 }
 
+/* -------------------------------------------- planted, forged headers */
+
+/* Issue 10 item 8.  The first fields of a box's header, as camlbox.c lays
+ * them out (the rest is copied from a genuine box). */
+typedef struct fake_hdr {
+    uint64_t magic;
+    uint32_t version, nslots;
+    uint64_t type_id, slot_size, stride, slots_off, total;
+    uint32_t recv_pid, closed;
+} fake_hdr;
+
+/* Make shm object `name` of `size` bytes holding img, with f's fields
+ * over the header, mode `mode`, owner uid (or -1: ours); then open it as
+ * a sender and return the code. */
+static int plant_and_open(const char *name, const void *img, size_t size,
+                          const fake_hdr *f, mode_t mode, int uid)
+{
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    W_CHECK(fd >= 0, "shm_open %s: %s", name, strerror(errno));
+    if (fd < 0)
+        return 1;
+    char *m = NULL;
+    if (ftruncate(fd, (off_t)size) == 0)
+        m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    W_CHECK(m && m != MAP_FAILED, "map the planted object");
+    if (m && m != MAP_FAILED) {
+        memcpy(m, img, size);
+        memcpy(m, f, sizeof *f);
+        munmap(m, size);
+    }
+    W_CHECK(fchmod(fd, mode) == 0, "fchmod");
+    if (uid >= 0)
+        W_CHECK(fchown(fd, (uid_t)uid, (gid_t)-1) == 0, "fchown");
+    close(fd);
+    mc_camlbox_sender *s;
+    int rc = mc_camlbox_sender_open(name, &tmsg_type, &s);
+    if (rc == 0) {
+        /* a sender of a forged box: what used to crash */
+        static tbuf b;
+        tmsg_fill(&b, 0, 0, 2);
+        mc_camlbox_try_send(s, &b.m);
+        mc_camlbox_stats st;
+        mc_camlbox_sender_stats(s, &st);
+        mc_camlbox_sender_release(s);
+    }
+    shm_unlink(name);
+    return rc;
+}
+
+static void drv_forged(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    enum { SLOTS = 4, SIZE = 256 };
+    char name[64], fake[64];
+    snprintf(name, sizeof name, "/mcore-test-cbg.%d", (int)getpid());
+    snprintf(fake, sizeof fake, "/mcore-test-cbf.%d", (int)getpid());
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, SLOTS, SIZE, name, &box), 0))
+        return;
+    int fd = shm_open(name, O_RDWR, 0);
+    struct stat st;
+    char *gen = MAP_FAILED;
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        gen = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED, fd, 0);
+    if (fd >= 0)
+        close(fd);
+    W_CHECK(gen != MAP_FAILED, "map the genuine box");
+    if (gen == MAP_FAILED)
+        return;
+    size_t size = (size_t)st.st_size;
+    char *img = malloc(size);
+    memcpy(img, gen, size);
+    fake_hdr h0, f;
+    memcpy(&h0, gen, sizeof h0);
+
+    /* the genuine image opens */
+    W_RC(plant_and_open(fake, img, size, &h0, 0600, -1), 0);
+    /* nslots * stride wraps to 0 */
+    f = h0;
+    f.nslots = 16;
+    f.stride = (uint64_t)1 << 60;
+    W_RC(plant_and_open(fake, img, size, &f, 0600, -1), MC_ETYPE);
+    /* 16 + slot_size wraps */
+    f = h0;
+    f.slot_size = UINT64_MAX - 7;
+    W_RC(plant_and_open(fake, img, size, &f, 0600, -1), MC_ETYPE);
+    /* slots past the object; slots over the header */
+    f = h0;
+    f.nslots = UINT32_MAX;
+    W_RC(plant_and_open(fake, img, size, &f, 0600, -1), MC_ETYPE);
+    f = h0;
+    f.slots_off = 0;
+    W_RC(plant_and_open(fake, img, size, &f, 0600, -1), MC_ETYPE);
+    f = h0;
+    f.total = (uint64_t)size * 2;
+    W_RC(plant_and_open(fake, img, size, &f, 0600, -1), MC_ETYPE);
+    /* others may write the object: refused */
+    W_RC(plant_and_open(fake, img, size, &h0, 0666, -1), MC_EINVAL);
+    W_RC(plant_and_open(fake, img, size, &h0, 0620, -1), MC_EINVAL);
+    /* another user's object (root can make one): refused */
+    if (geteuid() == 0)
+        W_RC(plant_and_open(fake, img, size, &h0, 0600, 65534), MC_EINVAL);
+
+    /* a sender rewrites the header of a box in use: neither end reads the
+     * geometry again */
+    mc_camlbox_sender *s;
+    if (!W_RC(mc_camlbox_sender_open(name, &tmsg_type, &s), 0)) {
+        f = h0;
+        f.nslots = 1u << 20;
+        f.stride = (uint64_t)1 << 40;
+        f.slots_off = (uint64_t)1 << 41;
+        f.slot_size = (uint64_t)1 << 39;
+        f.total = UINT64_MAX;
+        memcpy(gen, &f, sizeof f);
+        mc_camlbox_stats cs;
+        W_RC(mc_camlbox_stats_get(box, &cs), 0);
+        W_CHECK(cs.capacity == SLOTS && cs.slot_size == SIZE &&
+                cs.free == SLOTS, "receiver's stats: %zu slots of %zu",
+                cs.capacity, cs.slot_size);
+        W_RC(mc_camlbox_sender_stats(s, &cs), 0);
+        W_CHECK(cs.capacity == SLOTS && cs.free == SLOTS,
+                "sender's stats: %zu slots", cs.capacity);
+        static tbuf b;
+        for (int i = 0; i < SLOTS; i++) {
+            tmsg_fill(&b, 3, i, 2);
+            W_RC(mc_camlbox_try_send(s, &b.m), 0);
+        }
+        W_RC(mc_camlbox_try_send(s, &b.m), MC_EAGAIN);
+        size_t got = 99;
+        W_RC(mc_camlbox_reclaim(box, &got), 0);
+        W_CHECK(got == 0, "reclaimed %zu", got);
+        for (int i = 0; i < SLOTS; i++) {
+            tmsg m;
+            W_RC(w_recv(box, 1000, &m), 0);
+            W_CHECK(m.seq == i, "message %d came as %" PRId64, i, m.seq);
+        }
+        W_RC(mc_camlbox_sender_release(s), 0);
+        memcpy(gen, &h0, sizeof h0);
+    }
+    munmap(gen, size);
+    free(img);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_forged(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_forged, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------------ kill -9 senders */
 
 enum { KILLS = 200, KSLOTS = 8, KSIZE = 2048 };
@@ -916,6 +1072,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_oversize_and_types),
         cmocka_unit_test(test_named),
+        cmocka_unit_test(test_forged),
         cmocka_unit_test(test_kill),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -152,8 +152,11 @@ int mc_camlbox_destroy(mc_camlbox *box);
 
 /** A sender for box `id` (anonymous or named), for messages of type t.
  *  The caller holds the box's resource until mc_camlbox_sender_release.
+ *  The header is checked and its geometry kept privately, as in
+ *  mc_camlbox_sender_open.
  *  @return 0, or
- *   - MC_ETYPE  id is not a camlbox, or the box's type id is not t->id
+ *   - MC_ETYPE  id is not a camlbox (or its header is damaged), or the
+ *               box's type id is not t->id
  *   - MC_ENOENT no such resource
  *   - MC_EINVAL NULL argument
  *   - MC_ESTATE no session; MC_ESYS mmap failed; MC_ENOMEM; MC_ELOST */
@@ -162,11 +165,20 @@ int mc_camlbox_sender_lookup(mc_res_id id, const mc_type *t,
 
 /** A sender for the named box `name`; works in any process, in a session or
  *  not (it holds no resource: the box lives as long as its receiver keeps
- *  it).  @return 0, or
+ *  it).  Whoever may write the object controls its header, so the object
+ *  must belong to the caller's effective user and must not be writable by
+ *  its group or others; the header's geometry is checked (without
+ *  overflow) against what mc_camlbox_create makes, and is then kept in the
+ *  sender's private memory: a header rewritten later changes nothing.
+ *  @return 0, or
  *   - MC_ENOENT no shm object of that name
- *   - MC_ETYPE  the object is not a camlbox, or not of type t
+ *   - MC_ETYPE  the object is not a camlbox (or its header is damaged or
+ *               of another version), or not of type t
  *   - MC_EAGAIN the box is still being created (try again)
- *   - MC_EINVAL bad name, NULL argument; MC_ESYS; MC_ENOMEM */
+ *   - MC_EINVAL bad name, NULL argument; the object belongs to another
+ *               user, or its group or others may write it (refused)
+ *   - MC_ESYS   shm_open, fstat or mmap failed
+ *   - MC_ENOMEM no memory for the sender */
 int mc_camlbox_sender_open(const char *name, const mc_type *t,
                            mc_camlbox_sender **s);
 

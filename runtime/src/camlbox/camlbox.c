@@ -127,14 +127,22 @@ typedef struct cb_slot {
 _Static_assert(sizeof(cb_slot) == CB_SLOT_HDR, "message at +16");
 _Static_assert(sizeof(uint32_t) * CB_WAITERS == CB_LINE, "one line");
 
+/* A box's geometry, checked once and kept in private memory: the header
+ * in shared memory may be rewritten by any sender, so no end reads it
+ * again after creation or attach. */
+typedef struct cb_geom {
+    uint32_t n;           /* slots */
+    size_t stride, slots_off, slot_size;
+    uint32_t recv_pid;
+} cb_geom;
+
 struct mc_camlbox {
     cb_hdr *h;
     char *base;
     size_t size;
     mc_res_id id;
     const mc_type *t;
-    uint32_t n;
-    size_t stride, slots_off;
+    cb_geom g;
     uint32_t scan_pos;    /* where the next scan starts */
     uint32_t next_t;      /* every ticket below it was reported (or lost) */
     struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
@@ -148,8 +156,7 @@ struct mc_camlbox_sender {
     size_t size;
     mc_res_id id;         /* 0 when opened by name */
     const mc_type *t;
-    uint32_t n;
-    size_t stride, slots_off, slot_size;
+    cb_geom g;
     uint64_t recv_base;
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
@@ -306,11 +313,11 @@ static void wake_senders(cb_hdr *h)
 
 /* Give back WRITING slots whose writer is dead, and tx_wait entries of
  * dead sleepers.  Returns the number of slots given back. */
-static size_t reclaim(cb_hdr *h, char *base)
+static size_t reclaim(cb_hdr *h, char *base, const cb_geom *g)
 {
     size_t got = 0;
-    for (uint32_t k = 0; k < h->nslots; k++) {
-        cb_slot *s = slot_at(base, h->slots_off, h->stride, k);
+    for (uint32_t k = 0; k < g->n; k++) {
+        cb_slot *s = slot_at(base, g->slots_off, g->stride, k);
         uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (st_state(w) != ST_WRITING || !pid_dead(st_pid(w)))
             continue;
@@ -333,16 +340,15 @@ static size_t reclaim(cb_hdr *h, char *base)
     return got;
 }
 
-static void count_states(const cb_hdr *h, const char *base,
+static void count_states(const cb_hdr *h, char *base, const cb_geom *g,
                          mc_camlbox_stats *st)
 {
     memset(st, 0, sizeof *st);
-    st->capacity = h->nslots;
-    st->slot_size = h->slot_size;
+    st->capacity = g->n;
+    st->slot_size = g->slot_size;
     st->reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
-    for (uint32_t k = 0; k < h->nslots; k++) {
-        const cb_slot *s = (const cb_slot *)(base + h->slots_off +
-                                             (size_t)k * h->stride);
+    for (uint32_t k = 0; k < g->n; k++) {
+        const cb_slot *s = slot_at(base, g->slots_off, g->stride, k);
         switch (st_state(__atomic_load_n(&s->state, __ATOMIC_RELAXED))) {
         case ST_FREE: st->free++; break;
         case ST_WRITING: st->writing++; break;
@@ -452,9 +458,8 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     b->size = total;
     b->id = id;
     b->t = t;
-    b->n = (uint32_t)nslots;
-    b->stride = stride;
-    b->slots_off = slots_off;
+    b->g = (cb_geom){(uint32_t)nslots, stride, slots_off, slot_size,
+                     my_pid()};
     b->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     snprintf(b->name, sizeof b->name, "%s", name ? name : "");
     *box = b;
@@ -516,10 +521,10 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
     struct tk *f = b->found;
     size_t nf = 0, nw = 0;
     int sorted = 1;
-    uint32_t n = b->n, k = b->scan_pos;
+    uint32_t n = b->g.n, k = b->scan_pos;
     for (uint32_t i = 0; i < n && nf < need;
          i++, k = k + 1 == n ? 0 : k + 1) {
-        cb_slot *s = slot_at(b->base, b->slots_off, b->stride, k);
+        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
         uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         unsigned st = st_state(w);
         if (st == ST_WRITING) {
@@ -540,7 +545,8 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
         qsort(f, nf, sizeof *f, tk_cmp);
     size_t got = nf < max ? nf : max;
     for (size_t i = 0; i < got; i++) {
-        cb_slot *s = slot_at(b->base, b->slots_off, b->stride, f[i].slot);
+        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride,
+                             f[i].slot);
         uint64_t w = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
         /* only the receiver leaves READY: a plain store will do */
         __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
@@ -603,7 +609,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             take_wake(h))
             break;
         if (nw)
-            reclaim(h, box->base);
+            reclaim(h, box->base, &box->g);
         now = mc__now_ns();
         if (now >= deadline) {
             rc = mc__err(MC_ETIMEDOUT, "camlbox: no message within %d ms",
@@ -623,10 +629,10 @@ static int msg_slot(mc_camlbox *box, unsigned k, cb_slot **out,
 {
     if (MC_UNLIKELY(!box))
         return mc__err(MC_EINVAL, "%s: NULL box", fn);
-    if (MC_UNLIKELY(k >= box->n))
+    if (MC_UNLIKELY(k >= box->g.n))
         return mc__err(MC_EINVAL, "%s: slot %u out of range (%u slots)", fn,
-                       k, box->n);
-    cb_slot *s = slot_at(box->base, box->slots_off, box->stride, k);
+                       k, box->g.n);
+    cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
     uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     if (MC_UNLIKELY(st_state(v) != ST_READY && st_state(v) != ST_READING))
         return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
@@ -677,7 +683,7 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
 
 size_t mc_camlbox_capacity(const mc_camlbox *box)
 {
-    return box ? box->n : 0;
+    return box ? box->g.n : 0;
 }
 
 size_t mc_camlbox_messages(const mc_camlbox *box)
@@ -685,7 +691,7 @@ size_t mc_camlbox_messages(const mc_camlbox *box)
     mc_camlbox_stats st;
     if (!box)
         return 0;
-    count_states(box->h, box->base, &st);
+    count_states(box->h, box->base, &box->g, &st);
     return st.ready + st.reading;
 }
 
@@ -693,7 +699,7 @@ int mc_camlbox_stats_get(const mc_camlbox *box, mc_camlbox_stats *st)
 {
     if (!box || !st)
         return mc__err(MC_EINVAL, "mc_camlbox_stats_get: NULL argument");
-    count_states(box->h, box->base, st);
+    count_states(box->h, box->base, &box->g, st);
     return 0;
 }
 
@@ -701,7 +707,7 @@ int mc_camlbox_reclaim(mc_camlbox *box, size_t *n)
 {
     if (!box)
         return mc__err(MC_EINVAL, "mc_camlbox_reclaim: NULL box");
-    size_t got = reclaim(box->h, box->base);
+    size_t got = reclaim(box->h, box->base, &box->g);
     if (n)
         *n = got;
     return 0;
@@ -725,7 +731,11 @@ int mc_camlbox_destroy(mc_camlbox *box)
 
 /* -------------------------------------------------------------- senders */
 
-/* Check a mapped object and make a sender of it (takes the mapping). */
+/* Check a mapped object and make a sender of it (takes the mapping).  The
+ * header is read once, into private memory, and each field is checked
+ * against what mc_camlbox_create would have made of nslots and slot_size
+ * (geometry() computes it without overflow), so a forged header can point
+ * nothing outside the mapping. */
 static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
                   mc_camlbox_sender **out)
 {
@@ -734,19 +744,28 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
                          ? __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) : 0;
     if (magic == 0 && size >= sizeof *h)
         return mc__err(MC_EAGAIN, "camlbox: the box is not initialized yet");
-    if (magic != CB_MAGIC || h->version != CB_VERSION ||
-        h->total > size || h->nslots == 0 ||
-        h->slots_off + (uint64_t)h->nslots * h->stride > h->total ||
-        h->stride < CB_SLOT_HDR + h->slot_size)
-        return mc__err(MC_ETYPE, "camlbox: the object is not a camlbox");
-    if (h->type_id != t->id)
-        return mc__err(MC_ETYPE, "camlbox: the box holds %.64s (type id "
-                       "%016llx), not %s (%016llx)", h->type_name,
-                       (unsigned long long)h->type_id,
+    cb_hdr c;
+    if (size >= sizeof c)
+        memcpy(&c, h, sizeof c); /* one read: the checks and the use agree */
+    size_t stride = 0, slots_off = 0, total = 0;
+    if (magic != CB_MAGIC || c.magic != CB_MAGIC ||
+        c.version != CB_VERSION || c.nslots == 0 ||
+        c.nslots > CB_MAX_SLOTS || c.slot_size == 0 ||
+        c.slot_size > CB_MAX_SLOT_SIZE ||
+        geometry(c.nslots, (size_t)c.slot_size, &stride, &slots_off,
+                 &total) != 0 ||
+        c.stride != stride || c.slots_off != slots_off ||
+        c.total != total || total > size)
+        return mc__err(MC_ETYPE, "camlbox: the object is not a camlbox (or "
+                       "its header is damaged)");
+    if (c.type_id != t->id)
+        return mc__err(MC_ETYPE, "camlbox: the box holds %.63s (type id "
+                       "%016llx), not %s (%016llx)", c.type_name,
+                       (unsigned long long)c.type_id,
                        t->name ? t->name : "?", (unsigned long long)t->id);
     mc_camlbox_sender *s = calloc(1, sizeof *s);
-    size_t scap = (h->slot_size + CB_LINE - 1) / CB_LINE * CB_LINE;
-    char *scratch = s ? aligned_alloc(CB_LINE, scap) : NULL;
+    /* stride: a multiple of CB_LINE above slot_size */
+    char *scratch = s ? aligned_alloc(CB_LINE, stride) : NULL;
     if (!scratch) {
         free(s);
         return mc__err(MC_ENOMEM, "camlbox sender: out of memory");
@@ -756,13 +775,11 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->size = size;
     s->id = id;
     s->t = t;
-    s->n = h->nslots;
-    s->stride = h->stride;
-    s->slots_off = h->slots_off;
-    s->slot_size = h->slot_size;
-    s->recv_base = h->recv_base;
+    s->g = (cb_geom){c.nslots, stride, slots_off, (size_t)c.slot_size,
+                     c.recv_pid};
+    s->recv_base = c.recv_base;
     /* senders start apart, so that two of them rarely race for a slot */
-    s->hint = (uint32_t)((my_pid() * 2654435761u) % h->nslots);
+    s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
     *out = s;
@@ -823,6 +840,16 @@ int mc_camlbox_sender_open(const char *name, const mc_type *t,
     int rc = 0;
     if (fstat(fd, &st) < 0)
         rc = mc__errno("fstat(camlbox)");
+    /* whoever may write the object decides what its header says */
+    else if (st.st_uid != geteuid())
+        rc = mc__err(MC_EINVAL, "mc_camlbox_sender_open: %s belongs to uid "
+                     "%u, not to this user (uid %u): refused", name,
+                     (unsigned)st.st_uid, (unsigned)geteuid());
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        rc = mc__err(MC_EINVAL, "mc_camlbox_sender_open: %s is writable by "
+                     "%s (mode %04o): refused", name,
+                     st.st_mode & S_IWOTH ? "others" : "its group",
+                     (unsigned)(st.st_mode & 07777));
     else if ((size_t)st.st_size < sizeof(cb_hdr))
         rc = st.st_size == 0
                  ? mc__err(MC_EAGAIN, "camlbox %s is not sized yet", name)
@@ -848,7 +875,7 @@ int mc_camlbox_sender_stats(const mc_camlbox_sender *s, mc_camlbox_stats *st)
 {
     if (!s || !st)
         return mc__err(MC_EINVAL, "mc_camlbox_sender_stats: NULL argument");
-    count_states(s->h, s->base, st);
+    count_states(s->h, s->base, &s->g, st);
     return 0;
 }
 
@@ -918,9 +945,9 @@ static void *tx_reloc(mc_copier *c, void *dst)
 static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
                     size_t *used)
 {
-    tx_target g = {s->scratch, 0, s->slot_size,
-                   (uintptr_t)(s->recv_base + s->slots_off +
-                               (uint64_t)k * s->stride + CB_SLOT_HDR)};
+    tx_target g = {s->scratch, 0, s->g.slot_size,
+                   (uintptr_t)(s->recv_base + s->g.slots_off +
+                               (uint64_t)k * s->g.stride + CB_SLOT_HDR)};
     mc_copier c;
     void *root;
     mc__copier_init(&c, tx_alloc, tx_reloc, &g);
@@ -934,7 +961,7 @@ static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
 static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
                            uint64_t *gen)
 {
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     uint64_t w = __atomic_load_n(&sl->state, __ATOMIC_RELAXED);
     if (st_state(w) != ST_FREE)
         return 0;
@@ -950,7 +977,7 @@ static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
 /* One pass over the slots from the hint; the slot taken, or -1. */
 static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
 {
-    uint32_t n = s->n, k = s->hint;
+    uint32_t n = s->g.n, k = s->hint;
     for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1)
         if (try_take(s, k, pid, gen)) {
             s->hint = k + 1 == n ? 0 : k + 1;
@@ -962,9 +989,9 @@ static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
 /* The first slot that looks free from the hint (no claim), or the hint. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
-    uint32_t n = s->n, k = s->hint;
+    uint32_t n = s->g.n, k = s->hint;
     for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
-        cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+        cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
             ST_FREE)
             return k;
@@ -990,7 +1017,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
 {
     cb_hdr *h = s->h;
     int64_t k;
-    if (reclaim(h, s->base) && (k = take_any(s, pid, gen)) >= 0)
+    if (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0)
         return k;
     if (!block)
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
@@ -1006,11 +1033,11 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
         int e = register_waiter(h, pid);
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
-        if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base))
+        if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
-        if (k < 0 && pid_dead(h->recv_pid))
+        if (k < 0 && pid_dead(s->g.recv_pid))
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
-                        h->recv_pid);
+                        s->g.recv_pid);
         if (k == -1)
             /* unregistered (more than CB_WAITERS asleep): nobody wakes
              * us, so look again soon */
@@ -1025,7 +1052,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
 /* Give slot k back after a failed copy. */
 static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
 {
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     __atomic_store_n(&sl->state, st_make(ST_FREE, 0, gen), __ATOMIC_SEQ_CST);
     wake_senders(s->h);
 }
@@ -1047,7 +1074,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     if (rc)
         return rc;
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {
-        s->hint = k + 1 == s->n ? 0 : k + 1;
+        s->hint = k + 1 == s->g.n ? 0 : k + 1;
     } else {
         int64_t k2 = take_any(s, pid, &gen);
         if (k2 < 0 && (k2 = take_blocking(s, pid, &gen, block)) < 0)
@@ -1060,7 +1087,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
             }
         }
     }
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
     sl->len = (uint32_t)used;
     /* the ticket orders this message after every earlier one (scan) */
