@@ -14,6 +14,10 @@
  *                       that polls the same way.
  *   camlbox.rtt_asleep  the same with no polling (both sides asleep in
  *                       futex_wait each time), vs a bare futex ping-pong.
+ *   camlbox.tput_40on2  40 senders on a box of 2 slots (messages/s, a
+ *                       tenth of the messages), vs 4 senders on the same
+ *                       box: a freed slot wakes one sender, so a crowd
+ *                       costs little more than a few.
  *
  * For the round trips, the two sides are pinned to two different CPUs (for
  * the camlbox and for the futex alike): left to the scheduler, a sleeping
@@ -74,6 +78,8 @@ static const mc_type msg_type = {
 #define MSG_BYTES (sizeof(msg) + 3 * sizeof(int32_t))
 #define SLOTS 256
 #define SLOT_SIZE 64
+#define MAX_SENDERS 40
+#define CROWD_SLOTS 2
 
 static int64_t n_msgs = 1000000;
 static int rounds = 5;
@@ -107,15 +113,16 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
     return rc ? rc : rc2;
 }
 
-/* Messages per second through a camlbox from nsend senders. */
-static double camlbox_tput(int nsend)
+/* Messages per second through a camlbox of nslots slots from nsend
+ * senders, about `msgs` messages in all. */
+static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs)
 {
     mc_camlbox *box;
-    if (mc_camlbox_create(&msg_type, SLOTS, SLOT_SIZE, NULL, &box))
+    if (mc_camlbox_create(&msg_type, nslots, SLOT_SIZE, NULL, &box))
         return -1;
-    struct send_arg a = {mc_camlbox_id(box), n_msgs / nsend};
+    struct send_arg a = {mc_camlbox_id(box), msgs / nsend};
     int64_t total = a.n * nsend;
-    mc_pid pid[2];
+    mc_pid pid[MAX_SENDERS];
     for (int i = 0; i < nsend; i++)
         if (mc_start(fork_send, &a, sizeof a, &pid[i]))
             return -1;
@@ -150,6 +157,19 @@ static double camlbox_tput(int nsend)
         return -1;
     }
     return (double)(total - 1) / ((t1 - t0) / 1e6);
+}
+
+static double camlbox_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, SLOTS, n_msgs);
+}
+
+/* Many senders on a small box: every delete frees one slot for one of
+ * them (issue 10 item 24: it used to wake them all, and past 16 sleepers
+ * the rest polled every millisecond). */
+static double crowd_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10);
 }
 
 /* ------------------------------------------------------------- peers */
@@ -469,6 +489,14 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     }
     bench_print("camlbox.rtt_active", ra, "us", "futex", fa);
     bench_print("camlbox.rtt_asleep", rs, "us", "futex", fs);
+    double c40 = median_of(crowd_tput, MAX_SENDERS);
+    double c4 = median_of(crowd_tput, 4);
+    if (c40 < 0 || c4 < 0) {
+        fprintf(stderr, "camlbox bench: crowd failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.tput_40on2", c40, "msgs/s", "4on2", c4);
     return 0;
 }
 

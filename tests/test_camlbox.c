@@ -489,6 +489,94 @@ static void drv_full(const void *arg, size_t len)
     W_RC(mc_camlbox_destroy(box), 0);
 }
 
+/* ------------------------------------------------ one wake per free slot */
+
+/* Issue 10 item 24.  WAKE_N senders block on a full box of one slot; the
+ * receiver then takes their messages one by one.  Each delete must wake
+ * one sender, not all, and no sender may poll: a sender's sleeps (its
+ * voluntary context switches while in mc_camlbox_send) stay within a few,
+ * plus one per 100 ms (the sleep's safety timeout).  Each sender then
+ * reports its count in a second message (sender WAKE_REPORT + i). */
+enum { WAKE_N = 32, WAKE_REPORT = 1000 };
+
+static void drv_wake_sender(const void *arg, size_t len)
+{
+    struct sender_arg a;
+    W_CHECK(len == sizeof a, "arg");
+    memcpy(&a, arg, sizeof a);
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(a.box, &tmsg_type, &s), 0))
+        return;
+    static tbuf b;
+    tmsg_fill(&b, a.sender, 0, 1);
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_camlbox_send(s, &b.m), 0);
+    int64_t ms = tu_now_ms() - t0;
+    getrusage(RUSAGE_SELF, &r1);
+    /* the report: seq = sleeps, n = ms (as array elements, capped) */
+    int64_t sleeps = r1.ru_nvcsw - r0.ru_nvcsw;
+    tmsg_fill(&b, WAKE_REPORT + a.sender, sleeps, 0);
+    b.m.pid = ms;
+    W_RC(mc_camlbox_send(s, &b.m), 0);
+    W_RC(mc_camlbox_sender_release(s), 0);
+}
+
+static void drv_wake_one(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tmsg_type, 1, 256, NULL, &box), 0))
+        return;
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+             0))
+        return;
+    static tbuf b;
+    tmsg_fill(&b, 999, 0, 1);
+    W_RC(mc_camlbox_send(s, &b.m), 0); /* the box is full */
+    mc_pid pid[WAKE_N];
+    for (int i = 0; i < WAKE_N; i++) {
+        struct sender_arg a = {mc_camlbox_id(box), i, 1, 1, 0};
+        W_RC(tu_start_fn(drv_wake_sender, &a, sizeof a, &pid[i]), 0);
+    }
+    tu_sleep_ms(1000); /* all asleep on the full box */
+    int64_t reports = 0, sleeps = 0, ms = 0, worst = 0;
+    while (reports < WAKE_N && !tu_w_failed()) {
+        tmsg m;
+        if (W_RC(w_recv(box, 20000, &m), 0))
+            break;
+        if (m.sender >= WAKE_REPORT) {
+            reports++;
+            sleeps += m.seq;
+            ms += m.pid;
+            if (m.seq - m.pid / 100 > worst)
+                worst = m.seq - m.pid / 100;
+        }
+    }
+    for (int i = 0; i < WAKE_N; i++)
+        W_JOIN_OK(tu_driver_jp, pid[i], "sender");
+    /* allowed: 4 per sender beyond the timeouts (the first sleep, a wake
+     * that found the slot taken, ...) */
+    W_CHECK(sleeps <= ms / 100 + 4 * WAKE_N,
+            "%d blocked senders slept %" PRId64 " times in %" PRId64
+            " ms in all (worst: %" PRId64 " beyond its timeouts)", WAKE_N,
+            sleeps, ms, worst);
+    printf("wake test: %d senders, %" PRId64 " sleeps in %" PRId64
+           " ms of sending\n", WAKE_N, sleeps, ms);
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_wake_one(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_wake_one, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------- waiting costs no CPU */
 
 /* CPU time used by this process so far, in ms. */
@@ -1069,6 +1157,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_wake_one),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_oversize_and_types),
         cmocka_unit_test(test_named),

@@ -119,7 +119,8 @@ int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg);
 int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy);
 
 /** Free slot `slot` (its message is gone; pointers from mc_camlbox_get
- *  become invalid) and wake a sender blocked on the full box.
+ *  become invalid) and wake one sender blocked on the full box (one freed
+ *  slot wakes one sender; blocked senders sleep, they never poll).
  *  @return 0, MC_ENOENT (no message in that slot), MC_EINVAL */
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot);
 

@@ -7,7 +7,7 @@
  *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
  *                    wake request) and the ticket counter
  *            line 2: the futex of senders blocked on a full box (tx_seq)
- *            line 3: pids of the senders asleep on tx_seq (tx_wait)
+ *                    and how many are in its sleep path (tx_sleepers)
  *   slots    nslots x stride bytes, 64-aligned; each starts with its state
  *            word, the message length and its ticket (order, see scan), and
  *            the message follows at +16.
@@ -30,10 +30,14 @@
  * pattern with sequentially consistent operations on both sides, so one of
  * the two always sees the other: a sender stores READY then reads
  * rx_sleep; the receiver stores rx_sleep then rescans the states.  Likewise
- * a delete stores FREE then reads tx_wait; a sender registers in tx_wait,
- * then rescans.  Each sleep has a timeout (100 ms) as well, so a process
- * killed between its store and its wake-up delays the other side, never
- * blocks it.
+ * a delete stores FREE then reads tx_sleepers; a sender counts itself in
+ * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
+ * delete frees one slot, and the slot is taken by one sender, whoever it
+ * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
+ * well, so a process killed between its store and its wake-up delays the
+ * other side, never blocks it.  A sender killed asleep leaves tx_sleepers
+ * one too high: deletes then make a futex_wake call that wakes nobody
+ * (about a microsecond), no worse.
  *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
@@ -74,7 +78,6 @@
 #define CB_VERSION 2u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
-#define CB_WAITERS 16              /* tx_wait entries: one cache line */
 #define CB_MAX_SLOTS (1u << 20)
 #define CB_MAX_SLOT_SIZE ((size_t)1 << 30)
 #define CB_SPIN_US_DEFAULT 50
@@ -110,8 +113,7 @@ typedef struct cb_hdr {
     uint32_t ticket;      /* the next message's ticket (see scan) */
     /* line 2: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
-    /* line 3: pids of the senders asleep on tx_seq (0: entry unused) */
-    alignas(CB_LINE) uint32_t tx_wait[CB_WAITERS];
+    uint32_t tx_sleepers; /* senders in the sleep path */
     /* line 4: for messages */
     alignas(CB_LINE) char type_name[CB_LINE];
     uint64_t recv_base;   /* the receiver's address of the box */
@@ -125,7 +127,6 @@ typedef struct cb_slot {
 } cb_slot;
 
 _Static_assert(sizeof(cb_slot) == CB_SLOT_HDR, "message at +16");
-_Static_assert(sizeof(uint32_t) * CB_WAITERS == CB_LINE, "one line");
 
 /* A box's geometry, checked once and kept in private memory: the header
  * in shared memory may be rewritten by any sender, so no end reads it
@@ -299,20 +300,18 @@ static int pid_dead(uint32_t pid)
     return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-/* Wake the senders asleep on a full box, if any registered.  Called after
- * a slot became free (seq_cst store): one line of loads when none sleeps. */
-static void wake_senders(cb_hdr *h)
+/* Wake n senders asleep on a full box, if any sleeps: called after n
+ * slots became free (seq_cst stores), so one load when none sleeps. */
+static void wake_senders(cb_hdr *h, int n)
 {
-    for (int i = 0; i < CB_WAITERS; i++)
-        if (__atomic_load_n(&h->tx_wait[i], __ATOMIC_SEQ_CST)) {
-            __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
-            mc__futex_wake(&h->tx_seq, INT_MAX);
-            return;
-        }
+    if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
+        __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+        mc__futex_wake(&h->tx_seq, n);
+    }
 }
 
-/* Give back WRITING slots whose writer is dead, and tx_wait entries of
- * dead sleepers.  Returns the number of slots given back. */
+/* Give back WRITING slots whose writer is dead.  Returns the number of
+ * slots given back. */
 static size_t reclaim(cb_hdr *h, char *base, const cb_geom *g)
 {
     size_t got = 0;
@@ -327,15 +326,9 @@ static size_t reclaim(cb_hdr *h, char *base, const cb_geom *g)
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             got++;
     }
-    for (int i = 0; i < CB_WAITERS; i++) {
-        uint32_t p = __atomic_load_n(&h->tx_wait[i], __ATOMIC_RELAXED);
-        if (p && pid_dead(p))
-            __atomic_compare_exchange_n(&h->tx_wait[i], &p, 0, 0,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
-    }
     if (got) {
         __atomic_fetch_add(&h->reclaimed, got, __ATOMIC_RELAXED);
-        wake_senders(h);
+        wake_senders(h, got > INT_MAX ? INT_MAX : (int)got);
     }
     return got;
 }
@@ -673,11 +666,11 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
-    /* seq_cst: a sender that registered in tx_wait before this store and
-     * missed the free slot is seen by wake_senders' loads */
+    /* seq_cst: a sender that counted itself in tx_sleepers before this
+     * store and missed the free slot is seen by wake_senders' load */
     __atomic_store_n(&s->state, st_make(ST_FREE, 0, st_gen(w)),
                      __ATOMIC_SEQ_CST);
-    wake_senders(box->h);
+    wake_senders(box->h, 1);
     return 0;
 }
 
@@ -999,18 +992,6 @@ static uint32_t predict(mc_camlbox_sender *s)
     return s->hint;
 }
 
-/* Register in tx_wait; the entry, or -1 when all are taken. */
-static int register_waiter(cb_hdr *h, uint32_t pid)
-{
-    for (int i = 0; i < CB_WAITERS; i++) {
-        uint32_t z = 0;
-        if (__atomic_compare_exchange_n(&h->tx_wait[i], &z, pid, 0,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-            return i;
-    }
-    return -1;
-}
-
 /* The box is full: reclaim, poll, then sleep until a slot is free. */
 static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
                              uint64_t *gen, int block)
@@ -1031,7 +1012,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
     for (;;) {
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
-        int e = register_waiter(h, pid);
+        __atomic_fetch_add(&h->tx_sleepers, 1, __ATOMIC_SEQ_CST);
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
         if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
@@ -1039,11 +1020,8 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
                         s->g.recv_pid);
         if (k == -1)
-            /* unregistered (more than CB_WAITERS asleep): nobody wakes
-             * us, so look again soon */
-            mc__futex_wait_ns(&h->tx_seq, seq, e >= 0 ? CB_SLEEP_NS : 1000000u);
-        if (e >= 0)
-            __atomic_store_n(&h->tx_wait[e], 0, __ATOMIC_RELAXED);
+            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
+        __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
         if (k != -1)
             return k;
     }
@@ -1054,7 +1032,7 @@ static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
 {
     cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     __atomic_store_n(&sl->state, st_make(ST_FREE, 0, gen), __ATOMIC_SEQ_CST);
-    wake_senders(s->h);
+    wake_senders(s->h, 1);
 }
 
 static int send(mc_camlbox_sender *s, const void *msg, int block)
