@@ -22,9 +22,14 @@
  *    slots back.  A dead sender never blocks the box.
  *  - A sender of another type than the box's gets MC_ETYPE.
  *
- * Waiting: the receiver and a sender blocked on a full box first poll for
- * a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
- * futex.  An idle box costs no CPU.
+ * Waiting: the receiver and a sender blocked on a full box may first poll
+ * for a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
+ * futex.  The poll adapts so that it never costs more than it saves: it is
+ * skipped while the machine has more runnable tasks than CPUs, and after k
+ * polls in a row that did not pay (nothing came within the bound) the next
+ * 2^k - 1 waits (at most 63) do not poll; a wait whose message came within
+ * the bound resets that.  A freed slot wakes one blocked sender.  An idle
+ * box costs no CPU.
  *
  * Order: wait reports each message once.  Messages sent through one sender
  * handle are reported in the order they were sent, and a wait never
@@ -138,8 +143,9 @@ int mc_camlbox_stats_get(const mc_camlbox *box, mc_camlbox_stats *st);
  *  @return 0, MC_EINVAL */
 int mc_camlbox_reclaim(mc_camlbox *box, size_t *n);
 
-/** How long wait polls before it sleeps (microseconds; 0: sleep at once).
- *  Default 50. */
+/** The longest wait polls before it sleeps (microseconds; 0: sleep at
+ *  once; default 50).  It polls less when polling does not pay (see
+ *  "Waiting" above); a new setting forgets what earlier waits showed. */
 void mc_camlbox_set_spin(mc_camlbox *box, unsigned us);
 
 /** Close the box: senders blocked on it, and later sends, get MC_ENOENT;
@@ -205,7 +211,8 @@ int mc_camlbox_wake(mc_camlbox_sender *s);
 int mc_camlbox_sender_stats(const mc_camlbox_sender *s,
                             mc_camlbox_stats *st);
 
-/** How long a sender polls a full box before it sleeps (us; default 50). */
+/** The longest a sender polls a full box before it sleeps (us; default
+ *  50; adaptive, as mc_camlbox_set_spin). */
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us);
 
 /** Unmap the box and free s (even on error).  The process's hold on the

@@ -145,6 +145,7 @@ struct mc_camlbox {
     const mc_type *t;
     cb_geom g;
     uint32_t scan_pos;    /* where the next scan starts */
+    mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     uint32_t next_t;      /* every ticket below it was reported (or lost) */
     struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
     uint64_t spin_ns;
@@ -161,6 +162,7 @@ struct mc_camlbox_sender {
     uint64_t recv_base;
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
+    mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     char *scratch;        /* slot_size bytes: the message before the slot */
 };
 
@@ -476,8 +478,10 @@ const char *mc_camlbox_name(const mc_camlbox *box)
 
 void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
 {
-    if (box)
+    if (box) {
         box->spin_ns = (uint64_t)us * 1000u;
+        box->sc = (mc__spin_ctl){0, 0}; /* a new bound starts afresh */
+    }
 }
 
 /* Order.  A sender takes a ticket (h->ticket, one fetch_add) after its
@@ -585,13 +589,15 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     uint64_t deadline = timeout_ms < 0
                             ? UINT64_MAX
                             : start + (uint64_t)timeout_ms * 1000000u;
-    uint64_t spin_end = box->spin_ns < deadline - start
-                            ? start + box->spin_ns : deadline;
+    uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
+    uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
     while (now < spin_end) {
         poll_pause(start, now);
         if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
-            take_wake(h))
+            take_wake(h)) {
+            mc__spin_note(&box->sc, 1);
             return 0;
+        }
         now = mc__now_ns();
     }
     int rc = 0;
@@ -610,9 +616,12 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             break;
         }
         uint64_t left = deadline - now;
-        mc__futex_wait_ns(&h->rx_seq, seq, left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+        mc__futex_wait_ns(&h->rx_seq, seq,
+                          left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
+    /* would a poll have caught it? */
+    mc__spin_note(&box->sc, !rc && mc__now_ns() - start <= box->spin_ns);
     return rc;
 }
 
@@ -860,8 +869,10 @@ int mc_camlbox_sender_open(const char *name, const mc_type *t,
 
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us)
 {
-    if (s)
+    if (s) {
         s->spin_ns = (uint64_t)us * 1000u;
+        s->sc = (mc__spin_ctl){0, 0};
+    }
 }
 
 int mc_camlbox_sender_stats(const mc_camlbox_sender *s, mc_camlbox_stats *st)
@@ -1003,10 +1014,13 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
     if (!block)
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
     uint64_t start = mc__now_ns(), now = start;
-    while (now - start < s->spin_ns) {
+    uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
+    while (now - start < spin) {
         poll_pause(start, now);
-        if ((k = take_any(s, pid, gen)) >= 0)
+        if ((k = take_any(s, pid, gen)) >= 0) {
+            mc__spin_note(&s->sc, 1);
             return k;
+        }
         now = mc__now_ns();
     }
     for (;;) {
@@ -1022,8 +1036,11 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k == -1)
             mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
-        if (k != -1)
+        if (k != -1) {
+            mc__spin_note(&s->sc, k >= 0 &&
+                                      mc__now_ns() - start <= s->spin_ns);
             return k;
+        }
     }
 }
 
