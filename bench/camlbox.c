@@ -14,6 +14,14 @@
  *                       that polls the same way.
  *   camlbox.rtt_asleep  the same with no polling (both sides asleep in
  *                       futex_wait each time), vs a bare futex ping-pong.
+ *   camlbox.tput_40on2  40 senders on a box of 2 slots (messages/s, a
+ *                       tenth of the messages), vs 4 senders on the same
+ *                       box: a freed slot wakes one sender, so a crowd
+ *                       costs little more than a few.
+ *   camlbox.ring_oversubscribed  a token passed round a ring of 12
+ *                       processes (more than this machine's CPUs), hops
+ *                       per second, with the default poll (50 us) vs with
+ *                       polling off: the poll adapts, so it must not lose.
  *
  * For the round trips, the two sides are pinned to two different CPUs (for
  * the camlbox and for the futex alike): left to the scheduler, a sleeping
@@ -24,7 +32,8 @@
  * figure is the median of several rounds.  The camlbox senders are mcore
  * workers; the peers are plain forks of the measuring process.
  *
- * Usage: build/bench/camlbox [messages [rounds]]  (default 1000000, 5) */
+ * Usage: build/bench/camlbox [messages [rounds [figure]]]  (default
+ * 1000000, 5; figure: measure only figures whose name contains it) */
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -74,11 +83,13 @@ static const mc_type msg_type = {
 #define MSG_BYTES (sizeof(msg) + 3 * sizeof(int32_t))
 #define SLOTS 256
 #define SLOT_SIZE 64
+#define MAX_SENDERS 40
+#define CROWD_SLOTS 2
 
 static int64_t n_msgs = 1000000;
 static int rounds = 5;
 static mc_res_id fork_send, join_send, fork_echo, join_echo, fork_main,
-    join_main;
+    join_main, fork_ring, join_ring;
 
 /* ----------------------------------------------------- camlbox senders */
 
@@ -107,15 +118,16 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
     return rc ? rc : rc2;
 }
 
-/* Messages per second through a camlbox from nsend senders. */
-static double camlbox_tput(int nsend)
+/* Messages per second through a camlbox of nslots slots from nsend
+ * senders, about `msgs` messages in all. */
+static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs)
 {
     mc_camlbox *box;
-    if (mc_camlbox_create(&msg_type, SLOTS, SLOT_SIZE, NULL, &box))
+    if (mc_camlbox_create(&msg_type, nslots, SLOT_SIZE, NULL, &box))
         return -1;
-    struct send_arg a = {mc_camlbox_id(box), n_msgs / nsend};
+    struct send_arg a = {mc_camlbox_id(box), msgs / nsend};
     int64_t total = a.n * nsend;
-    mc_pid pid[2];
+    mc_pid pid[MAX_SENDERS];
     for (int i = 0; i < nsend; i++)
         if (mc_start(fork_send, &a, sizeof a, &pid[i]))
             return -1;
@@ -150,6 +162,19 @@ static double camlbox_tput(int nsend)
         return -1;
     }
     return (double)(total - 1) / ((t1 - t0) / 1e6);
+}
+
+static double camlbox_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, SLOTS, n_msgs);
+}
+
+/* Many senders on a small box: every delete frees one slot for one of
+ * them (issue 10 item 24: it used to wake them all, and past 16 sleepers
+ * the rest polled every millisecond). */
+static double crowd_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10);
 }
 
 /* ------------------------------------------------------------- peers */
@@ -423,6 +448,109 @@ static double futex_rtt(unsigned spin_us, int iters)
     return med;
 }
 
+/* ---------------------------------------------------------------- ring */
+
+/* A token passed round a ring of RING processes (this one and RING - 1
+ * workers), each with its own box: more processes than this machine's
+ * CPUs, so polling takes the CPU from the process that holds the token
+ * unless it adapts (issue 10 item 25). */
+#define RING 12
+
+struct ring_arg {
+    mc_res_id reg;       /* the measurer's box */
+    unsigned spin_us;
+};
+
+static int body_ring(void *user, const void *arg, size_t len, void **res,
+                     size_t *res_len)
+{
+    (void)user; (void)res; (void)res_len;
+    struct ring_arg a;
+    if (len != sizeof a)
+        return MC_EINVAL;
+    memcpy(&a, arg, sizeof a);
+    mc_camlbox_sender *reg, *next = NULL;
+    mc_camlbox *box;
+    int rc = mc_camlbox_sender_lookup(a.reg, &mc_type_i64, &reg);
+    if (rc)
+        return rc;
+    if ((rc = mc_camlbox_create(&mc_type_i64, 4, 64, NULL, &box)))
+        return rc;
+    mc_camlbox_set_spin(box, a.spin_us);
+    int64_t x = mc_camlbox_id(box);
+    rc = mc_camlbox_send(reg, &x);
+    mc_camlbox_sender_release(reg);
+    /* the first message names the next box; then tokens, -1 ends */
+    while (!rc && !(rc = recv_i64(box, &x))) {
+        if (!next) {
+            if ((rc = mc_camlbox_sender_lookup(x, &mc_type_i64, &next)))
+                break;
+            mc_camlbox_sender_set_spin(next, a.spin_us);
+            continue;
+        }
+        rc = mc_camlbox_send(next, &(int64_t){x < 0 ? x : x + 1});
+        if (x < 0)
+            break;
+    }
+    if (next)
+        mc_camlbox_sender_release(next);
+    mc_camlbox_destroy(box);
+    return rc;
+}
+
+/* Hops per second of a token round the ring, polling up to spin_us. */
+static double ring_tput(int spin_us)
+{
+    int64_t hops = n_msgs / 50 < RING ? RING : n_msgs / 50;
+    mc_camlbox *box;
+    if (mc_camlbox_create(&mc_type_i64, RING, 64, NULL, &box))
+        return -1;
+    mc_camlbox_set_spin(box, (unsigned)spin_us);
+    struct ring_arg a = {mc_camlbox_id(box), (unsigned)spin_us};
+    mc_pid pid[RING - 1];
+    int64_t ids[RING];
+    mc_camlbox_sender *to[RING - 1] = {NULL};
+    double t = -1;
+    int started = 0;
+    for (; started < RING - 1; started++)
+        if (mc_start(fork_ring, &a, sizeof a, &pid[started]))
+            goto out;
+    /* the ring's order: the workers' boxes as they come, then ours */
+    for (int i = 0; i < RING - 1; i++)
+        if (recv_i64(box, &ids[i]) ||
+            mc_camlbox_sender_lookup(ids[i], &mc_type_i64, &to[i]))
+            goto out;
+    ids[RING - 1] = mc_camlbox_id(box);
+    for (int i = 0; i < RING - 1; i++)
+        if (mc_camlbox_send(to[i], &ids[i + 1]))
+            goto out;
+    mc_camlbox_sender_set_spin(to[0], (unsigned)spin_us);
+    double t0 = bench_now_us();
+    int64_t x = 0;
+    for (;;) {
+        if (mc_camlbox_send(to[0], &(int64_t){x + 1}) || recv_i64(box, &x))
+            goto out;
+        if (x >= hops)
+            break;
+    }
+    t = (double)x / ((bench_now_us() - t0) / 1e6);
+    if (mc_camlbox_send(to[0], &(int64_t){-1}) || recv_i64(box, &x) ||
+        x != -1)
+        t = -1;
+out:
+    for (int i = 0; i < started; i++) {
+        mc_join_result r;
+        if (mc_join(join_ring, pid[i], &r) || r.kind != MC_EXIT_RESULT)
+            t = -1;
+        mc_join_result_free(&r);
+    }
+    for (int i = 0; i < RING - 1; i++)
+        if (to[i])
+            mc_camlbox_sender_release(to[i]);
+    mc_camlbox_destroy(box);
+    return t;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static double median_of(double (*fn)(int), int arg)
@@ -438,6 +566,31 @@ static double median_of(double (*fn)(int), int arg)
     return med;
 }
 
+/* Medians of fn(a) and fn(b) over rounds taken in turn (a, b, a, b...),
+ * so that a change of the host's load during the run weighs on both. */
+static int median_pair(double (*fn)(int), int a, int b, double *ma,
+                       double *mb)
+{
+    double *v = malloc(2 * rounds * sizeof *v);
+    int rc = 0;
+    for (int r = 0; r < rounds && !rc; r++)
+        if ((v[r] = fn(a)) < 0 || (v[rounds + r] = fn(b)) < 0)
+            rc = -1;
+    if (!rc) {
+        *ma = bench_median(v, rounds);
+        *mb = bench_median(v + rounds, rounds);
+    }
+    free(v);
+    return rc;
+}
+
+/* Figures to measure: those whose name contains `only` (all if NULL). */
+static const char *only;
+static int want(const char *figure)
+{
+    return !only || strstr(figure, only);
+}
+
 static char peer_kind;
 static double peer_fn(int nsend) { return peer_tput(peer_kind, nsend); }
 
@@ -447,6 +600,8 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     (void)user; (void)arg; (void)len; (void)res; (void)res_len;
     static const char *names[2] = {"camlbox.tput_1to1", "camlbox.tput_2to1"};
     for (int ns = 1; ns <= 2; ns++) {
+        if (!want(names[ns - 1]))
+            continue;
         double cb = median_of(camlbox_tput, ns);
         peer_kind = 'p';
         double pp = median_of(peer_fn, ns);
@@ -460,6 +615,7 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
         bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
         bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);
     }
+    if (want("camlbox.rtt")) {
     double ra = camlbox_rtt(50, 20000), fa = futex_rtt(50, 20000);
     double rs = camlbox_rtt(0, 1000), fs = futex_rtt(0, 1000);
     if (ra < 0 || fa < 0 || rs < 0 || fs < 0) {
@@ -469,6 +625,26 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     }
     bench_print("camlbox.rtt_active", ra, "us", "futex", fa);
     bench_print("camlbox.rtt_asleep", rs, "us", "futex", fs);
+    }
+    if (want("camlbox.tput_40on2")) {
+    double c40, c4;
+    if (median_pair(crowd_tput, MAX_SENDERS, 4, &c40, &c4)) {
+        fprintf(stderr, "camlbox bench: crowd failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.tput_40on2", c40, "msgs/s", "4on2", c4);
+    }
+    if (want("camlbox.ring_oversubscribed")) {
+    double rg, rg0;
+    if (median_pair(ring_tput, 0, 50, &rg0, &rg)) {
+        fprintf(stderr, "camlbox bench: ring failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.ring_oversubscribed", rg, "msgs/s", "spin_off",
+                rg0);
+    }
     return 0;
 }
 
@@ -478,13 +654,16 @@ int main(int argc, char **argv)
         n_msgs = strtoll(argv[1], NULL, 10);
     if (argc > 2)
         rounds = atoi(argv[2]);
+    if (argc > 3)
+        only = argv[3];
     if (n_msgs < 2 || rounds < 1) {
-        fprintf(stderr, "usage: camlbox [messages [rounds]]\n");
+        fprintf(stderr, "usage: camlbox [messages [rounds [figure]]]\n");
         return 2;
     }
     sched_getaffinity(0, sizeof all_cpus, &all_cpus);
     if (mc_def_process(body_send, NULL, &fork_send, &join_send) ||
         mc_def_process(body_echo, NULL, &fork_echo, &join_echo) ||
+        mc_def_process(body_ring, NULL, &fork_ring, &join_ring) ||
         mc_def_process(body_main, NULL, &fork_main, &join_main))
         return 1;
     mc_join_result r;
