@@ -1069,7 +1069,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     if (rc == MC_E2BIG && mc_copy_size(s->t, msg, &used) == 0)
         rc = mc__err(MC_E2BIG, "mc_camlbox_send: the message takes %zu "
                      "bytes, a slot %zu (see mc_copy_size)", used,
-                     s->slot_size);
+                     s->g.slot_size);
     if (rc)
         return rc;
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {
