@@ -120,6 +120,107 @@ static void test_refusals(void **state)
     fx_free_graph(&fx_Root_type, r);
 }
 
+/* Hand-built input: a little byte writer. */
+typedef struct hb {
+    unsigned char b[512];
+    size_t n;
+} hb;
+
+static void hb_put(hb *h, const void *p, size_t n)
+{
+    assert_true(h->n + n <= sizeof h->b);
+    memcpy(h->b + h->n, p, n);
+    h->n += n;
+}
+
+static void hb_u8(hb *h, uint8_t v) { hb_put(h, &v, 1); }
+static void hb_u64(hb *h, uint64_t v) { hb_put(h, &v, 8); }
+
+static void hb_head(hb *h, const mc_type *t)
+{
+    h->n = 0;
+    hb_put(h, "mcM3", 4);
+    hb_u64(h, t->id);
+}
+
+/* A hand-written type that reads a counted reference and then a reference
+ * to one element (mcidl writes only the latter): a back-reference from the
+ * second to the first must name an object of one element. */
+typedef struct pair {
+    fx_Node *many;
+    size_t n;
+    fx_Node *one;
+} pair;
+
+static int pair_unmarshal(mc_reader *r, void *obj)
+{
+    pair *o = obj;
+    mc_get_ref(r, &fx_Node_type, &o->n, (void **)&o->many);
+    mc_get_ref(r, &fx_Node_type, NULL, (void **)&o->one);
+    return r->err;
+}
+
+static const mc_type pair_type = {
+    .name = "test_pair", .id = 0x7061697274657374ull,
+    .size = sizeof(pair), .align = _Alignof(pair),
+    .unmarshal = pair_unmarshal,
+};
+
+/* Issue 10 item 2: a reference to one element (&T, ?&T: no count wanted)
+ * read as an object of 0 or of several elements is refused, both as a new
+ * object and as a back-reference; it used to be taken as a whole T (a
+ * 1-byte object followed as a node). */
+static void test_ref_counts(void **state)
+{
+    (void)state;
+    hb h;
+    void *v = NULL;
+    for (uint64_t count = 0; count <= 2; count++) {
+        hb_head(&h, &fx_Node_type);
+        hb_u64(&h, 5);      /* v */
+        hb_u8(&h, 1);       /* next: a new object of count elements */
+        hb_u64(&h, count);
+        for (uint64_t i = 0; i < count; i++) {
+            hb_u64(&h, 6);  /* its elements: v, next NULL */
+            hb_u8(&h, 0);
+        }
+        int rc = mc_unmarshal(&fx_Node_type, h.b, h.n, &v);
+        if (count == 1) {
+            tu_assert_rc(rc, 0);
+            fx_Node *n = v;
+            assert_int_equal(n->next->v, 6);
+            assert_null(n->next->next);
+            mc_local_free(v);
+        } else {
+            tu_assert_rc(rc, MC_EINVAL);
+            assert_non_null(strstr(mc_last_error_detail(), "count"));
+        }
+    }
+    for (uint64_t count = 0; count <= 3; count++) {
+        hb_head(&h, &pair_type);
+        hb_u8(&h, 1);       /* many: a new object of count nodes */
+        hb_u64(&h, count);
+        hb_u8(&h, 2);       /* one: the same object again */
+        hb_u64(&h, 0);
+        for (uint64_t i = 0; i < count; i++) {
+            hb_u64(&h, 7);
+            hb_u8(&h, 0);
+        }
+        int rc = mc_unmarshal(&pair_type, h.b, h.n, &v);
+        if (count == 1) {
+            tu_assert_rc(rc, 0);
+            pair *p = v;
+            assert_ptr_equal(p->one, p->many);
+            assert_int_equal(p->n, 1);
+            assert_int_equal(p->one->v, 7);
+            mc_local_free(v);
+        } else {
+            tu_assert_rc(rc, MC_EINVAL);
+            assert_non_null(strstr(mc_last_error_detail(), "count"));
+        }
+    }
+}
+
 /* A buffer kept by the caller is reused and grown as needed; the bytes
  * are those of mc_marshal. */
 static void test_reused_buffer(void **state)
@@ -200,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_records_and_arrays),
         cmocka_unit_test(test_graphs),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ref_counts),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_reused_buffer),
     };

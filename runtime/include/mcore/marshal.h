@@ -132,8 +132,18 @@ int mc_get_bool(mc_reader *r, _Bool *v);
 
 /** Read an owned pointer / a reference written by mc_put_own / mc_put_ref:
  *  *p receives the local object (in the reader's arena), *count its element
- *  count (count may be NULL when the field has no count).  The object's
- *  body is filled in later, before mc_unmarshal returns. */
+ *  count.  count NULL: the field points to exactly one element (mcidl's
+ *  `&T`, `?&T`), and a new object of another count, or a reference to an
+ *  earlier object of another count, is refused.  The object's body is
+ *  filled in later, before mc_unmarshal returns.
+ *  @return 0 (*p NULL for a NULL pointer), or the reader's error, set on
+ *          the first failure and returned by every later call:
+ *   - MC_EINVAL truncated input; a tag other than 0, 1, 2; a reference
+ *               to no earlier object of type t (or from mc_get_own); with
+ *               count NULL, an object of other than one element; a count
+ *               larger than what is left of the input, or than the
+ *               input's budget (see mc_unmarshal)
+ *   - MC_ENOMEM */
 int mc_get_own(mc_reader *r, const mc_type *t, size_t *count, void **p);
 int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p);
 /** A string written by mc_put_str (checked to end with its NUL and hold no

@@ -374,9 +374,15 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
         return 0;
     if (mc_get_u64(r, &v))
         return r->err;
+    /* no count wanted: the field holds exactly one element (a &T or
+     * ?&T), which its code will read and follow; an object of 0 or of
+     * several elements would be used as one T (marshal.h) */
     if (tag == TAG_OLD) {
         if (!ref || v >= s->nobjs || s->objs[v].t != t)
             return bad(r, "a reference to no earlier object of its type");
+        if (!count && s->objs[v].count != 1)
+            return bad(r, "a reference to one element naming an object of "
+                          "another count");
         *p = s->objs[v].p;
         if (count)
             *count = s->objs[v].count;
@@ -384,6 +390,8 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
     }
     if (tag != TAG_NEW)
         return bad(r, "a pointer tag that is not 0, 1 or 2");
+    if (!count && v != 1)
+        return bad(r, "a reference to one element with another count");
     /* each element takes at least a byte of input: bounds what a forged
      * count can make us allocate */
     if (v > (uint64_t)(r->end - r->p) ||
