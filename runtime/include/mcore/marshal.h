@@ -61,9 +61,24 @@ int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
 
 /** Rebuild a value of type t from bytes.  *value is a local value freed
  *  with mc_local_free.
- *  @return 0, MC_ETYPE (bytes of another type), MC_EINVAL (not mcore
- *          bytes, truncated, trailing bytes, bad counts or indices),
- *          MC_ENOMEM */
+ *
+ *  Hostile input costs memory in proportion to its length: every element
+ *  of every object must take input bytes of its own (at least one; a raw
+ *  scalar its size; a string its bytes), and the counts of all the
+ *  objects together are charged against the input's length before
+ *  anything is allocated.  So at most len elements are made in all, each
+ *  of its type's C size, whatever the counts claim.  A consequence: an
+ *  array whose elements encode to no bytes (records of sync fields only,
+ *  which never travel) decodes only if its count, with the other counts,
+ *  fits in the input.
+ *  @return 0, or (*value unchanged, nothing left allocated)
+ *   - MC_EINVAL NULL argument; not mcore bytes, or another version of the
+ *               encoding; truncated input or trailing bytes; a bad tag,
+ *               bool, string, variant case or back-reference; a reference
+ *               to one element (&T, ?&T) of another count; a count that
+ *               does not fit in the input, alone or with the others
+ *   - MC_ETYPE  bytes of another type (their type id is not t's)
+ *   - MC_ENOMEM */
 int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
                  void **value);
 
