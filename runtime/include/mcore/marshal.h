@@ -46,16 +46,23 @@ typedef struct mc_reader {
     void *priv;  /* arena, object table, queue (marshal.c) */
 } mc_reader;
 
-/** Marshal value (one element of t) into a new malloc()ed buffer.
- *  @return 0, MC_EINVAL (NULL argument, or a type without marshal code),
- *          MC_ENOMEM */
+/** Marshal value (one element of t) into a new malloc()ed buffer: *bytes
+ *  (free it) and *len.
+ *  @return 0, or (*bytes NULL)
+ *   - MC_EINVAL NULL argument, or a type reached without marshal code
+ *               (records holding sync fields never travel)
+ *   - MC_ENOMEM
+ *   - an error of a hand-written marshal function (generated ones have
+ *     none) */
 int mc_marshal(const mc_type *t, const void *value, void **bytes,
                size_t *len);
 
 /** Like mc_marshal, into a buffer the caller keeps and reuses: *buf (NULL
  *  or malloc()ed, *cap bytes) is grown with realloc as needed and stays
  *  the caller's (free it), also on error.  Reusing it saves the page
- *  faults of fresh memory, which dominate large marshals. */
+ *  faults of fresh memory, which dominate large marshals.
+ *  @return 0 (*len: the bytes written), or the codes of mc_marshal (*len
+ *          unchanged; *buf and *cap hold the buffer, maybe grown) */
 int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
                    size_t *cap, size_t *len);
 
@@ -142,7 +149,12 @@ static inline int mc_get_i32(mc_reader *r, int32_t *v) { return mc_get_raw(r, v,
 static inline int mc_get_i64(mc_reader *r, int64_t *v) { return mc_get_raw(r, v, 8); }
 static inline int mc_get_f32(mc_reader *r, float *v) { return mc_get_raw(r, v, 4); }
 static inline int mc_get_f64(mc_reader *r, double *v) { return mc_get_raw(r, v, 8); }
-/** A bool: refuses bytes other than 0 and 1. */
+/* The mc_get_* functions return 0, or the reader's error: set by the
+ * first failure (MC_EINVAL truncated or malformed input, MC_ENOMEM) and
+ * returned by every later call, so generated code may check once at the
+ * end.  After an error the destination is unspecified. */
+
+/** A bool: refuses bytes other than 0 and 1 (MC_EINVAL). */
 int mc_get_bool(mc_reader *r, _Bool *v);
 
 /** Read an owned pointer / a reference written by mc_put_own / mc_put_ref:
@@ -162,7 +174,7 @@ int mc_get_bool(mc_reader *r, _Bool *v);
 int mc_get_own(mc_reader *r, const mc_type *t, size_t *count, void **p);
 int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p);
 /** A string written by mc_put_str (checked to end with its NUL and hold no
- *  other). */
+ *  other: MC_EINVAL otherwise).  *s NULL for a NULL string. */
 int mc_get_str(mc_reader *r, char **s);
 
 /** Refuse the input (for checks in generated code): sets the reader's
