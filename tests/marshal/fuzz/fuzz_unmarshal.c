@@ -19,7 +19,9 @@
  * Built three ways:
  *   clang -fsanitize=fuzzer        the fuzzer (tests/marshal/fuzz/run.sh)
  *   -DMC_FUZZ_MAIN (ninja)         $v/replay_unmarshal FILE...: each file
- *                                  once, as the fuzzer would (replay.sh);
+ *                                  once, as the fuzzer would (replay.sh),
+ *                                  its peak memory bounded as the
+ *                                  fuzzer's -rss_limit_mb bounds it;
  *                                  --seeds DIR writes the seeds: valid
  *                                  marshalled values of every type
  */
@@ -277,6 +279,35 @@ static int seeds(const char *dir)
     return 0;
 }
 
+static long status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':')
+            kb = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* What libFuzzer's -rss_limit_mb caught while fuzzing, for the replay:
+ * the peak resident memory of one input (VmHWM, reset before it through
+ * clear_refs) may grow by at most this much.  An input of 16 KB (the
+ * fuzzer's -max_len) justifies at most 16 K elements: a few MB. */
+#define PEAK_LIMIT_KB (128L * 1024)
+
+static int peak_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0; /* VmHWM := VmRSS */
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--seeds"))
@@ -291,7 +322,16 @@ int main(int argc, char **argv)
         static uint8_t buf[1 << 20];
         size_t len = fread(buf, 1, sizeof buf, f);
         fclose(f);
+        int peak = peak_reset() == 0;
+        long rss = status_kb("VmRSS");
         LLVMFuzzerTestOneInput(buf, len);
+        long grew = status_kb("VmHWM") - rss;
+        if (peak && grew > PEAK_LIMIT_KB) {
+            fprintf(stderr, "%s: %zu bytes of input made the peak memory "
+                    "grow by %ld KiB (limit %ld)\n", argv[i], len, grew,
+                    PEAK_LIMIT_KB);
+            return 1;
+        }
         n++;
     }
     printf("replay_unmarshal: %d input(s), each decoded or refused "
