@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev)
+    libxxhash-dev g++ clang libclang-rt-dev)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -148,6 +148,19 @@ run_valgrind() {
     run_test "$bin.valgrind"
 }
 
+# check_built DIR: every tests/test_*.c has its binary in DIR (a test left
+# out of the build's phony targets would otherwise be skipped silently).
+check_built() {
+    local src name
+    for src in tests/test_*.c; do
+        name=$(basename "$src" .c)
+        if [[ ! -x $1/$name ]]; then
+            FAILED=$((FAILED + 1))
+            FAILURES+=("$1/$name: not built (add it to \$v/plain in targets.ninja)")
+        fi
+    done
+}
+
 # run_dir DIR KIND: run every executable file in DIR.
 run_dir() {
     local dir=$1 kind=$2 bin found=0
@@ -167,8 +180,11 @@ cmd_test() {
     build all
     LOG=$(mktemp "${TMPDIR:-/tmp}/mcore-test.XXXXXX") || die "mktemp failed"
     trap 'rm -f "$LOG"' EXIT
+    check_built build/tests
+    check_built build/asan/tests
     run_dir build/tests test
     MCIDL=build/mcidl run_test tests/idl/run.sh
+    run_test tests/port/run.sh
     run_dir build/examples example
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"
@@ -182,6 +198,11 @@ cmd_test() {
     REPLAY=build/asan/replay_unmarshal run_test tests/marshal/fuzz/replay.sh
     run_dir build/asan/examples example
     unset ASAN_OPTIONS UBSAN_OPTIONS
+    # A worker's threads, under ThreadSanitizer (libtsan2 comes with gcc's
+    # libgcc-12-dev on Debian).  halt_on_error: a race in a worker kills it,
+    # which its join reports (workers _exit, past TSan's exit check).
+    build build/tsan/tests/test_threads
+    TSAN_OPTIONS=halt_on_error=1 run_test build/tsan/tests/test_threads
 
     echo
     if ((${#FAILURES[@]})); then

@@ -1,5 +1,5 @@
 /* bench.h: timing and median helpers shared by the benchmarks, and the
- * output format of DESIGN.md section 13:
+ * one output format for every figure (a median), one line each:
  *   BENCH <figure> <value> <unit> [vs <peer> <value> <unit> ratio <r>] */
 #ifndef MC_BENCH_H
 #define MC_BENCH_H

@@ -24,12 +24,18 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "diag.h"
 #include "emit.h"
+#include "mcore/version.h"
 #include "templates.h"
+
+/* bump both together: what mcidl writes is the runtime's contract */
+_Static_assert(MCIDL_ABI_VERSION == MC_ABI_VERSION,
+               "mcidl writes code for another mcore ABI than this runtime's");
 
 /* ------------------------------------------------------------ utilities */
 
@@ -218,14 +224,32 @@ char *typeexpr(emitter *e, const ast_type *t)
     }
 }
 
+static size_t hslot(const emitter *e, const char *mg)
+{
+    size_t i = XXH64(mg, strlen(mg), 0) & (e->hcap - 1);
+    while (e->htab[i] && strcmp(e->htab[i]->mangle, mg) != 0)
+        i = (i + 1) & (e->hcap - 1);
+    return i;
+}
+
 static helper *need_helper(emitter *e, const ast_type *t)
 {
     char *mg = mangle(t);
-    for (helper *h = e->helpers; h; h = h->next)
-        if (strcmp(h->mangle, mg) == 0) {
-            free(mg);
-            return h;
-        }
+    if (2 * (e->hn + 1) > e->hcap) { /* grow: a list was quadratic */
+        helper **old = e->htab;
+        size_t ocap = e->hcap;
+        e->hcap = ocap ? 2 * ocap : 64;
+        e->htab = xmalloc(e->hcap * sizeof *e->htab);
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i])
+                e->htab[hslot(e, old[i]->mangle)] = old[i];
+        free(old);
+    }
+    helper *found = e->htab[hslot(e, mg)];
+    if (found) {
+        free(mg);
+        return found;
+    }
     /* parts first: their C types must be complete before this one */
     if (t->elem && is_helper_kind(t->elem))
         need_helper(e, t->elem);
@@ -235,6 +259,8 @@ static helper *need_helper(emitter *e, const ast_type *t)
     h->name = fmt("%s%s", e->pre, mg);
     *e->htail = h;
     e->htail = &h->next;
+    e->htab[hslot(e, mg)] = h;   /* again: the parts may have grown it */
+    e->hn++;
     return h;
 }
 
@@ -869,25 +895,26 @@ static void gen_equal(emitter *e, const ast_type *t, val x, val y, int lv)
     }
 }
 
-/* ---------------------------------------------------------- type ids */
+/* ---------------------------------------------------------- type ids
+ *
+ * The id of a type stands for its definition and every definition it
+ * reaches (by any edge: inline, array, reference), so that two binaries
+ * agree on it exactly when they agree on all of them.  It is a hash built
+ * bottom up over the strongly connected components of the "mentions"
+ * graph (a component: declarations that reach each other through
+ * references): a component's hash covers its members' canonical texts,
+ * sorted by full name, and the hashes of the components they mention,
+ * sorted; a declaration's id is its full name with its component's hash.
+ * Each declaration is hashed once, so a chain of n records costs O(n),
+ * where hashing everything each one reaches cost O(n^2) texts. */
 
-typedef struct declset {
-    const ast_decl **v;
+typedef struct declvec {
+    ast_decl **v;
     size_t n, cap;
-} declset;
+} declvec;
 
-static int set_has(const declset *s, const ast_decl *d)
+static void vec_push(declvec *s, ast_decl *d)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == d)
-            return 1;
-    return 0;
-}
-
-static void set_add(declset *s, const ast_decl *d)
-{
-    if (set_has(s, d))
-        return;
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 16;
         s->v = realloc(s->v, s->cap * sizeof *s->v);
@@ -899,27 +926,6 @@ static void set_add(declset *s, const ast_decl *d)
     s->v[s->n++] = d;
 }
 
-/* every declaration reachable from t, by any edge (iterative through the
- * set itself: each added declaration's fields are scanned in turn) */
-static void reach_type(declset *s, const ast_type *t)
-{
-    for (; t; t = t->elem)
-        if (t->res_decl)
-            set_add(s, t->res_decl);
-}
-
-static void reach_all(declset *s)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        const ast_decl *d = s->v[i];
-        if (d->kind == AST_D_ENUM)
-            reach_type(s, d->base);
-        for (ast_field *f = d->fields; f; f = f->next)
-            if (f->type)
-                reach_type(s, f->type);
-    }
-}
-
 static int cmp_decl(const void *a, const void *b)
 {
     const ast_decl *x = *(const ast_decl *const *)a;
@@ -927,6 +933,17 @@ static int cmp_decl(const void *a, const void *b)
     int r = strcmp(x->module->name, y->module->name);
     return r ? r : strcmp(x->name, y->name);
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* the declarations a type mentions, one per constructor level */
+#define FOR_MENTIONED(t, x)                                                \
+    for (const ast_type *x = (t); x; x = x->elem)                          \
+        if (x->res_decl)
 
 /* The canonical text of one declaration: its kind, full name, and each
  * field with its resolved type, in order. */
@@ -950,37 +967,122 @@ static void canon_decl(FILE *f, const ast_decl *d)
     fputs("}\n", f);
 }
 
-/* The id of a type: a hash of its canonical text and of every declaration
- * it reaches, sorted by full name: the same definitions in two binaries
- * give the same id, any difference anywhere in the graph another. */
-static uint64_t type_id(const ast_type *t, const ast_decl *self)
+typedef struct idwalk {
+    ast_decl **node, **mem;
+    size_t *comp;      /* node -> its component, once that is done */
+    uint64_t *chash;   /* component -> its hash */
+    size_t ncomp;
+} idwalk;
+
+static uint64_t name_hash(const ast_decl *d, uint64_t h)
 {
-    declset s = {0};
-    if (self)
-        set_add(&s, self);
-    else
-        reach_type(&s, t);
-    reach_all(&s);
-    if (s.n)
-        qsort(s.v, s.n, sizeof *s.v, cmp_decl);
+    char *s = fmt("%s.%s %016llx", d->module->name, d->name,
+                  (unsigned long long)h);
+    uint64_t id = XXH64(s, strlen(s), 0x6d63696431ull);
+    free(s);
+    return id;
+}
+
+/* A finished component: hash its members' texts (sorted by name), then
+ * the sorted hashes of the other components they mention (all done:
+ * scc_walk gives those first); each member's id is its name with it. */
+static void hash_component(const size_t *cv, size_t n, void *ctx)
+{
+    idwalk *w = ctx;
+    size_t self = w->ncomp++, nsucc = 0, cap = 0, len = 0;
+    uint64_t *succ = NULL;
     char *buf = NULL;
-    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        w->comp[cv[i]] = self;
+        w->mem[i] = w->node[cv[i]];
+    }
     FILE *f = open_memstream(&buf, &len);
     if (!f) {
         fputs("mcidl: out of memory\n", stderr);
         exit(1);
     }
-    if (!self) {
-        char *ts = type_to_str(t, true);
-        fprintf(f, "type %s\n", ts);
-        free(ts);
+    qsort(w->mem, n, sizeof *w->mem, cmp_decl);
+    for (size_t i = 0; i < n; i++) {
+        canon_decl(f, w->mem[i]);
+        for (const ast_field *fl = w->mem[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x) {
+                size_t c = w->comp[x->res_decl->res_index];
+                if (c == self)
+                    continue;
+                if (nsucc == cap) {
+                    cap = cap ? 2 * cap : 8;
+                    succ = realloc(succ, cap * sizeof *succ);
+                    if (!succ) {
+                        fputs("mcidl: out of memory\n", stderr);
+                        exit(1);
+                    }
+                }
+                succ[nsucc++] = w->chash[c];
+            }
     }
-    for (size_t i = 0; i < s.n; i++)
-        canon_decl(f, s.v[i]);
+    if (nsucc)
+        qsort(succ, nsucc, sizeof *succ, cmp_u64);
+    for (size_t i = 0; i < nsucc; i++)
+        if (i == 0 || succ[i] != succ[i - 1])
+            fprintf(f, "-> %016llx\n", (unsigned long long)succ[i]);
     fclose(f);
-    uint64_t id = XXH64(buf, len, 0x6d63696431ull);
+    w->chash[self] = XXH64(buf, len, 0x6d63696431ull);
     free(buf);
-    free(s.v);
+    free(succ);
+    for (size_t i = 0; i < n; i++)
+        w->mem[i]->res_id = name_hash(w->mem[i], w->chash[self]);
+}
+
+/* Give every record, variant and enum of the program its id (res_id);
+ * return how many there are (their res_index bound). */
+static size_t compute_ids(const program *p)
+{
+    declvec node = {0};
+    for (ast_module *m = p->first; m; m = m->res_next)
+        for (ast_decl *d = m->decls; d; d = d->next)
+            if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
+                d->kind == AST_D_ENUM) {
+                d->res_index = (int)node.n;
+                vec_push(&node, d);
+            }
+    size_t nn = node.n, ne = 0;
+    size_t *off = xmalloc((nn + 1) * sizeof *off);
+    for (size_t i = 0; i < nn; i++)
+        for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x)
+                ne++;
+    size_t *to = xmalloc((ne + 1) * sizeof *to);
+    ne = 0;
+    for (size_t i = 0; i < nn; i++) { /* edges, grouped by source */
+        off[i] = ne;
+        for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
+            FOR_MENTIONED(fl->type, x)
+                to[ne++] = (size_t)x->res_decl->res_index;
+    }
+    off[nn] = ne;
+    idwalk w = {node.v, xmalloc((nn + 1) * sizeof *w.mem),
+                xmalloc((nn + 1) * sizeof *w.comp),
+                xmalloc((nn + 1) * sizeof *w.chash), 0};
+    scc_walk(nn, off, to, hash_component, &w);
+    free(node.v), free(off), free(to), free(w.mem), free(w.comp);
+    free(w.chash);
+    return nn;
+}
+
+/* The id of a type without a name (a helper): its text with the ids of
+ * the declarations it mentions. */
+static uint64_t type_id(const ast_type *t)
+{
+    char *ts = type_to_str(t, true);
+    char *s = fmt("type %s", ts);
+    free(ts);
+    FOR_MENTIONED(t, x) {
+        char *n = fmt("%s %016llx", s, (unsigned long long)x->res_decl->res_id);
+        free(s);
+        s = n;
+    }
+    uint64_t id = XXH64(s, strlen(s), 0x6d63696431ull);
+    free(s);
     return id;
 }
 
@@ -1444,7 +1546,7 @@ static void put_helper_type(emitter *e, const helper *hp)
                "    .name = \"%s%s\",\n"
                "    .id = 0x%016llxull,\n    .size = sizeof(%s),\n"
                "    .align = _Alignof(%s),\n", n, e->m->name ? "" : "",
-            hp->mangle, (unsigned long long)type_id(t, NULL), ct, ct);
+            hp->mangle, (unsigned long long)type_id(t), ct, ct);
     if (ptr)
         fprintf(c, "    .copy = %s_copy,\n    .trace = %s_trace,\n"
                    "    .flags = MC_TYPE_COPY_FILLS,\n", n, n);
@@ -1487,11 +1589,6 @@ static void expand(FILE *out, const char *tmpl, const char *const *keys,
 
 static void put_container(emitter *e, const ast_decl *d)
 {
-    if (!d->type) { /* sbuffer: bytes, no element type */
-        fprintf(e->h, "/* %s%s: buffer wrappers come with its runtime */\n\n",
-                e->pre, d->name);
-        return;
-    }
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
     char *un = upper(d->name);
     char *slots = fmt("%llu", (unsigned long long)d->res_slots);
@@ -1509,11 +1606,7 @@ static void put_container(emitter *e, const ast_decl *d)
         th = tmpl_camlbox_h, tc = tmpl_camlbox_c;
         break;
     default:
-        /* arrays, matrices, buffers, queues, hash tables and camlboxes get
-         * their wrappers with their runtime */
-        fprintf(e->h, "/* %s%s: container wrappers come with its runtime "
-                      "*/\n\n", e->pre, d->name);
-        break;
+        break; /* the others are refused (check.c) until they have wrappers */
     }
     put_doc(e->h, 0, d->doc);
     if (th)
@@ -1542,34 +1635,61 @@ static void put_process(emitter *e, const ast_decl *d)
 
 /* ------------------------------------------------------------- driver */
 
-/* records and variants in an order where each comes after every type it
- * holds inline (the checks made the inline graph acyclic) */
-static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e);
-
-static void order_type(const ast_type *t, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e)
+/* The record or variant this module's t holds inline (through ?T and
+ * T[N]), or NULL: what its C definition needs complete before its own. */
+static ast_decl *inline_local(const ast_type *t, const ast_module *m)
 {
     for (; t; t = t->elem) {
         if (t->kind == AST_T_ARRAY || t->kind == AST_T_REF ||
             t->kind == AST_T_NREF)
-            return; /* behind a pointer: no order needed */
-        if (t->kind == AST_T_NAMED && t->res_decl->module == e->m &&
+            return NULL; /* behind a pointer: no order needed */
+        if (t->kind == AST_T_NAMED && t->res_decl->module == m &&
             t->res_decl->kind != AST_D_ENUM)
-            order_decl(t->res_decl, out, n, done, e);
+            return t->res_decl;
     }
+    return NULL;
 }
 
-static void order_decl(const ast_decl *d, const ast_decl ***out, size_t *n,
-                       declset *done, emitter *e)
+enum { EMIT_ORDERED = 1 };
+
+/* Append d, after every record and variant it holds inline not yet in
+ * out, to out (the checks made the inline graph acyclic).  A depth-first
+ * walk with its own stack: a chain of records is as deep as it is long. */
+static void order_decl(ast_decl *d, const ast_decl **out, size_t *n,
+                       const ast_module *m)
 {
-    if (set_has(done, d))
+    if (d->res_emit & EMIT_ORDERED)
         return;
-    set_add(done, d);
-    for (ast_field *f = d->fields; f; f = f->next)
-        if (f->type)
-            order_type(f->type, out, n, done, e);
-    (*out)[(*n)++] = d;
+    size_t cap = 16, top = 0;
+    struct { ast_decl *d; const ast_field *f; } *st = xmalloc(cap * sizeof *st);
+    d->res_emit |= EMIT_ORDERED;
+    st[0].d = d;
+    st[0].f = d->fields;
+    for (;;) {
+        const ast_field *f = st[top].f;
+        if (f) {
+            st[top].f = f->next;
+            ast_decl *x = f->type ? inline_local(f->type, m) : NULL;
+            if (!x || (x->res_emit & EMIT_ORDERED))
+                continue;
+            x->res_emit |= EMIT_ORDERED;
+            if (++top == cap) {
+                cap *= 2;
+                st = realloc(st, cap * sizeof *st);
+                if (!st) {
+                    fputs("mcidl: out of memory\n", stderr);
+                    exit(1);
+                }
+            }
+            st[top].d = x;
+            st[top].f = x->fields;
+            continue;
+        }
+        out[(*n)++] = st[top].d;
+        if (top-- == 0)
+            break;
+    }
+    free(st);
 }
 
 /* Make every helper the module's types and declarations use, so that the
@@ -1586,6 +1706,31 @@ static void collect_helpers(emitter *e, const ast_type *t, int field_level)
     collect_helpers(e, t->elem, 0);
 }
 
+/* An integer as a C constant expression of the first type that holds
+ * it: int, then int64_t, then uint64_t (C's own rule for unsuffixed
+ * decimals, without the unsigned int step): a constant 4 is an int, so
+ * `for (int i = 0; i < K; i++)` is clean under -Wsign-compare and
+ * `-1 < K` holds.  The most negative values are written as a difference,
+ * their magnitude being no constant of the type. */
+static void c_int(ast_int v, char *buf, size_t n)
+{
+    unsigned long long m = v.mag;
+    if (!v.neg && m <= INT32_MAX)
+        snprintf(buf, n, "%llu", m);
+    else if (!v.neg && m <= INT64_MAX)
+        snprintf(buf, n, "INT64_C(%llu)", m);
+    else if (!v.neg)
+        snprintf(buf, n, "UINT64_C(%llu)", m);
+    else if (m < (1ull << 31))
+        snprintf(buf, n, "(-%llu)", m);
+    else if (m == (1ull << 31))
+        snprintf(buf, n, "(-%llu - 1)", m - 1);
+    else if (m < (1ull << 63))
+        snprintf(buf, n, "(-INT64_C(%llu))", m);
+    else
+        snprintf(buf, n, "(-INT64_C(%llu) - 1)", m - 1);
+}
+
 static int write_files(emitter *e)
 {
     const ast_module *m = e->m;
@@ -1596,7 +1741,6 @@ static int write_files(emitter *e)
         ndecl++;
     const ast_decl **ord = xmalloc((ndecl + 1) * sizeof *ord);
     size_t nord = 0;
-    declset done = {0};
 
     /* helpers first, in dependency order */
     for (const ast_decl *d = m->decls; d; d = d->next) {
@@ -1611,19 +1755,31 @@ static int write_files(emitter *e)
     }
     for (const ast_decl *d = m->decls; d; d = d->next)
         if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT)
-            order_decl(d, &ord, &nord, &done, e);
+            order_decl((ast_decl *)d, ord, &nord, m);
 
     char *guard = fmt("%sH_", e->upre);
     fprintf(h, "/* Generated by mcidl %s from %s.  Do not edit. */\n",
             MCIDL_VERSION, m->file);
     put_doc(h, 0, m->doc);
-    fprintf(h, "#ifndef %s\n#define %s\n\n#include <stdbool.h>\n"
+    /* first: code for another contract must not compile (a stale header
+     * would otherwise build and misbehave); #error cannot print the
+     * runtime's value, so each case has its message */
+    fprintf(h, "#ifndef %s\n#define %s\n\n#include \"mcore/version.h\"\n"
+               "#if !defined(MC_ABI_VERSION)\n#error \"module %s was generated by "
+               "mcidl %s for the mcore ABI %d, and mcore/version.h defines "
+               "no MC_ABI_VERSION\"\n#elif MC_ABI_VERSION != %d\n#error "
+               "\"module %s was generated by mcidl %s for the mcore ABI %d, and "
+               "this runtime's MC_ABI_VERSION (mcore/version.h) is another: "
+               "generate it again with this runtime's mcidl\"\n#endif\n\n",
+            guard, guard, m->name, MCIDL_VERSION, MCIDL_ABI_VERSION,
+            MCIDL_ABI_VERSION, m->name, MCIDL_VERSION, MCIDL_ABI_VERSION);
+    fprintf(h, "#include <stdbool.h>\n"
                "#include <stddef.h>\n#include <stdint.h>\n\n"
                "#include \"mcore/camlbox.h\"\n"
                "#include \"mcore/cond.h\"\n#include \"mcore/marshal.h\"\n"
                "#include \"mcore/mutex.h\"\n#include \"mcore/sem.h\"\n"
                "#include \"mcore/sref.h\"\n#include \"mcore/tprocess.h\"\n"
-               "#include \"mcore/type.h\"\n", guard, guard);
+               "#include \"mcore/type.h\"\n");
     for (const ast_import *im = m->imports; im; im = im->next) {
         const char *slash = strrchr(im->path, '/');
         const char *b = slash ? slash + 1 : im->path;
@@ -1637,29 +1793,21 @@ static int write_files(emitter *e)
     /* constants and enums */
     for (const ast_decl *d = m->decls; d; d = d->next) {
         if (d->kind == AST_D_CONST) {
-            char *un = upper(d->name);
+            char *un = upper(d->name), lit[64];
             put_doc(h, 0, d->doc);
-            if (d->value->res.neg)
-                fprintf(h, "#define %s%s (-%lldLL - 1)\n", e->upre, un,
-                        (long long)(d->value->res.mag - 1));
-            else
-                fprintf(h, "#define %s%s %lluULL\n", e->upre, un,
-                        (unsigned long long)d->value->res.mag);
+            c_int(d->value->res, lit, sizeof lit);
+            fprintf(h, "#define %s%s %s\n", e->upre, un, lit);
             free(un);
         } else if (d->kind == AST_D_ENUM) {
             char *n = decl_cname(d), *un = upper(d->name);
             put_doc(h, 0, d->doc);
             fprintf(h, "typedef %s %s;\n", scalar_ctype(enum_base(d)), n);
             for (ast_member *mb = d->members; mb; mb = mb->next) {
-                char *um = upper(mb->name);
+                char *um = upper(mb->name), lit[64];
                 put_doc(h, 0, mb->doc);
-                if (mb->res.neg)
-                    fprintf(h, "#define %s%s_%s ((%s)(-%lldLL - 1))\n",
-                            e->upre, un, um, n,
-                            (long long)(mb->res.mag - 1));
-                else
-                    fprintf(h, "#define %s%s_%s ((%s)%lluULL)\n", e->upre,
-                            un, um, n, (unsigned long long)mb->res.mag);
+                c_int(mb->res, lit, sizeof lit);
+                fprintf(h, "#define %s%s_%s ((%s)%s)\n", e->upre, un, um, n,
+                        lit);
                 free(um);
             }
             fputc('\n', h);
@@ -1678,15 +1826,24 @@ static int write_files(emitter *e)
      * (optionals and fixed arrays of records) after those records: emit
      * all in one pass over the records, placing each helper before the
      * first record that needs it, and the rest at the end */
-    declset placed = {0};
-    helper *hp = e->helpers;
-    for (; hp; hp = hp->next) {
+    helper *hp, **wraps = xmalloc(e->ndecl * sizeof *wraps);
+    helper **wlast = xmalloc(e->ndecl * sizeof *wlast);
+    for (hp = e->helpers; hp; hp = hp->next) {
         const ast_type *x = hp->t;
         while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
             x = x->elem;
         if (x->kind == AST_T_NAMED && x->res_decl->kind != AST_D_ENUM &&
-            x->res_decl->module == m)
-            continue; /* needs a record of this module complete */
+            x->res_decl->module == m) {
+            /* needs a record of this module complete: listed with it, in
+             * the order made (a helper's parts first) */
+            int k = x->res_decl->res_index;
+            if (wraps[k])
+                wlast[k]->same = hp;
+            else
+                wraps[k] = hp;
+            wlast[k] = hp;
+            continue;
+        }
         put_helper_def(e, hp);
     }
     for (size_t i = 0; i < nord; i++) {
@@ -1695,23 +1852,18 @@ static int write_files(emitter *e)
             put_record_def(e, d);
         else
             put_variant_def(e, d);
-        set_add(&placed, d);
         /* the helpers that wrap this record inline are complete now */
-        for (hp = e->helpers; hp; hp = hp->next) {
-            const ast_type *x = hp->t;
-            while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
-                x = x->elem;
-            if (x->kind == AST_T_NAMED && x->res_decl == d)
-                put_helper_def(e, hp);
-        }
+        for (hp = wraps[d->res_index]; hp; hp = hp->same)
+            put_helper_def(e, hp);
     }
-    free(placed.v);
+    free(wraps);
+    free(wlast);
     /* ids and descriptors */
     for (size_t i = 0; i < nord; i++) {
         const ast_decl *d = ord[i];
         char *n = decl_cname(d), *un = upper(d->name);
         fprintf(h, "#define %s%s_TYPE_ID 0x%016llxull\n", e->upre, un,
-                (unsigned long long)type_id(NULL, d));
+                (unsigned long long)d->res_id);
         fprintf(h, "extern const mc_type %s_type;\n", n);
         free(n), free(un);
     }
@@ -1744,7 +1896,6 @@ static int write_files(emitter *e)
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
     free(guard);
     free(ord);
-    free(done.v);
     return 0;
 }
 
@@ -1758,8 +1909,40 @@ static int finish(FILE *f, const char *tmp, const char *path)
     return 0;
 }
 
+/* mkdir -p dir: each missing component made in turn (mode 0777 less the
+ * umask, as mkdir(1)).  @return 0, or -1 after reporting why not */
+static int make_dirs(const char *dir)
+{
+    char *path = xstrdup(dir);
+    int rc = 0;
+    for (char *s = path;; s++) {
+        if (*s != '/' && *s != 0)
+            continue;
+        char c = *s;
+        *s = 0;
+        if (s != path && mkdir(path, 0777) != 0 && errno != EEXIST) {
+            diag_fatal("cannot create directory '%s': %s", path,
+                       strerror(errno));
+            rc = -1;
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    if (rc == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        diag_fatal("cannot write into '%s': not a directory", dir);
+        rc = -1;
+    }
+    free(path);
+    return rc;
+}
+
 int emit_program(const program *p, const char *dir, const char *name)
 {
+    if (make_dirs(dir) != 0)
+        return -1;
     emitter e = {0};
     e.p = p;
     e.m = p->root;
@@ -1767,6 +1950,7 @@ int emit_program(const program *p, const char *dir, const char *name)
     e.pre = e.m->res_prefix;
     e.upre = upper(e.pre);
     e.htail = &e.helpers;
+    e.ndecl = compute_ids(p) + 1;
     char *hpath = fmt("%s/%s.h", dir, name), *cpath = fmt("%s/%s.c", dir,
                                                            name);
     char *htmp = fmt("%s.tmp%d", hpath, (int)getpid()),
@@ -1820,5 +2004,6 @@ out:
         n = h->next;
         free(h->mangle), free(h->name), free(h);
     }
+    free(e.htab);
     return rc;
 }

@@ -17,6 +17,7 @@ typedef struct helper {
     char *mangle;          /* "arr_string" */
     const ast_type *t;     /* the type it stands for */
     char *name;            /* PREFIX_mangle */
+    struct helper *same;   /* the next helper wrapping the same record */
 } helper;
 
 typedef struct emitter {
@@ -26,6 +27,9 @@ typedef struct emitter {
     char *upre;            /* "GEO_" */
     FILE *h, *c;           /* the header and the source being written */
     helper *helpers, **htail;
+    helper **htab;         /* the helpers by mangled name (open addressing) */
+    size_t hcap, hn;
+    size_t ndecl;          /* records, variants, enums: res_index bound */
     int tmp;               /* counter of loop variables */
 } emitter;
 

@@ -28,6 +28,11 @@
  * at every level; a type with more pointers of its own than this is
  * copied by its functions. */
 #define MAX_ENTRIES 64
+/* How many named values deep a table inlines: deeper ones are embedded
+ * whole (MC_PF_ELEM, their own table).  Without it a chain of records,
+ * each holding the one before, gave every record a table walking the
+ * whole chain, with member paths as long: cubic time, quadratic C. */
+#define MAX_INLINE_DEPTH 8
 
 typedef struct cond {
     const char *what; /* NULL, "MC_PW_HAS" or "MC_PW_TAG" */
@@ -38,6 +43,7 @@ typedef struct cond {
 typedef struct ptab {
     emitter *e;
     const char *ct;   /* the C type whose members the paths name */
+    int depth;        /* named values inlined around the current walk */
     char **ent;       /* C initializers, one per entry */
     size_t n, cap;
 } ptab;
@@ -180,9 +186,16 @@ static int walk(ptab *tb, const ast_type *t, const char *path,
         if (!cd.what) { /* its fields, inline in this table, if they fit */
             int k = decl_entries(tb->e, t->res_decl);
             size_t mark = tb->n;
+            /* k counts d's table inlined from depth 0: at any depth its
+             * inlined entries are no more (deeper values become one) */
             if (k >= 0 && tb->n + (size_t)k <= MAX_ENTRIES &&
-                walk_decl(tb, t->res_decl, path, cd) == 0)
-                return 0;
+                tb->depth < MAX_INLINE_DEPTH) {
+                tb->depth++;
+                rc = walk_decl(tb, t->res_decl, path, cd);
+                tb->depth--;
+                if (rc == 0)
+                    return 0;
+            }
             while (tb->n > mark)
                 free(tb->ent[--tb->n]);
         }

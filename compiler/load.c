@@ -8,6 +8,7 @@
 #include "mcidl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +30,36 @@ static void *xmalloc(size_t n)
     return q;
 }
 
-/* Read a whole regular file.  @return 0 or an errno value */
+/* read_file's code for a FIFO, device or socket */
+#define NOT_REGULAR (-1)
+
+static const char *read_error(int err)
+{
+    return err == NOT_REGULAR ? "not a regular file" : strerror(err);
+}
+
+/* Read a whole regular file.  Opened with O_NONBLOCK and checked with
+ * fstat before any read: opening a FIFO for reading would otherwise wait
+ * for a writer forever.  @return 0, an errno value, or NOT_REGULAR */
 static int read_file(const char *path, char **text, size_t *len)
 {
     struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return errno;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
+        close(fd);
         return e;
     }
     if (!S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-        fclose(f);
+        close(fd);
+        return S_ISDIR(st.st_mode) ? EISDIR : NOT_REGULAR;
+    }
+    FILE *f = fcntl(fd, F_SETFL, 0) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
         return e;
     }
     size_t cap = (size_t)st.st_size + 1, n = 0;
@@ -171,9 +187,9 @@ static ast_module *load(program *p, const char *path, const ast_loc *from,
     if (err) {
         if (from)
             diag_error(*from, "cannot read imported file '%s': %s", path,
-                       strerror(err));
+                       read_error(err));
         else
-            diag_fatal("cannot read '%s': %s", path, strerror(err));
+            diag_fatal("cannot read '%s': %s", path, read_error(err));
         free(real);
         return NULL;
     }

@@ -4,7 +4,7 @@
  *            path, cycle detection); parse each file once
  *   check.c  name resolution and every semantic check of idl/mcidl.md
  *   dump.c   the resolved AST as stable text (--dump; used by the tests)
- *   emit.c   C code generation (not written yet: see the stub there)
+ *   emit.c   C code generation (with emit_ptrs.c: the pointer tables)
  *   main.c   options, stages, the depfile, the exit status
  */
 #ifndef MCIDL_MCIDL_H
@@ -16,6 +16,10 @@
 #include "ast.h"
 
 #define MCIDL_VERSION "0.1.0"
+/* The generated-code contract the emitter writes for: MC_ABI_VERSION of
+ * mcore/version.h, which emit.c checks it against at build time, and which
+ * every generated header checks at its users' build time. */
+#define MCIDL_ABI_VERSION 1
 
 typedef struct loaded {
     struct loaded *next;
@@ -44,6 +48,15 @@ void free_program(program *p);
 /** Resolve names and make every check; errors go to diag.
  *  @return the number of errors found */
 int check_program(program *p);
+
+/** The strongly connected components of a graph of n nodes whose edges
+ *  from node v go to to[off[v]] .. to[off[v + 1] - 1] (Tarjan's algorithm,
+ *  with its own stack: no recursion, time linear in the graph).  done()
+ *  receives each component's k nodes, every component after those it has
+ *  edges to (check.c). */
+void scc_walk(size_t n, const size_t *off, const size_t *to,
+              void (*done)(const size_t *comp, size_t k, void *ctx),
+              void *ctx);
 
 /** A type as text: as written (resolved false), or with every name
  *  resolved to "module.Name" (resolved true).  The caller frees it. */

@@ -70,6 +70,17 @@ typedef struct ast_value {
     ast_int res;         /* the value, literal or constant's */
 } ast_value;
 
+/** The deepest a type may nest: the parser refuses `i32[2]` with more
+ *  suffixes, or `[[...]]`, `??...` deeper than this (the generated names
+ *  and code grow with the square of the depth). */
+#define AST_MAX_DEPTH 32
+
+/** The largest C size of a type mcidl accepts: 2^31 - 1 bytes.  The
+ *  runtime's pointer tables hold 32-bit offsets (mcore/type.h,
+ *  mc_ptr_field), and no shared heap or camlbox slot comes near it. */
+#define AST_MAX_SIZE 2147483647u
+#define AST_TOO_BIG UINT64_MAX
+
 typedef struct ast_type {
     ast_type_kind kind;
     ast_loc loc;
@@ -80,6 +91,8 @@ typedef struct ast_type {
     ast_loc name_loc;
     struct ast_type *elem;      /* OPTIONAL, ARRAY, FIXED */
     ast_value *count;           /* FIXED: N; SEMAPHORE: initial value or NULL */
+    int depth;                  /* constructors ([T], ?T, T[N]) around the
+                                   innermost type: at most AST_MAX_DEPTH */
     /* resolution */
     struct ast_decl *res_decl;  /* NAMED, REF, NREF */
     struct ast_field *res_field;/* CONDITION: the mutex field */
@@ -157,7 +170,10 @@ typedef struct ast_decl {
     /* resolution and checks (compiler/) */
     int res_state;              /* resolution state (constants, cycles) */
     unsigned res_mark;          /* visited mark of graph walks */
-    int res_index;              /* records, variants: index in the program */
+    int res_index;              /* records, variants (and enums, in emit):
+                                   index in the program */
+    uint64_t res_id;            /* emit: the type id (emit.c, compute_ids) */
+    unsigned res_emit;          /* emit: EMIT_* marks */
     bool res_has_sync;          /* a sync field is reachable inline */
     int res_hashable;           /* emit: 0 not known yet, 1 yes, 2 no */
     int res_has_ptr;            /* emit: the same for "holds a pointer" */
@@ -166,6 +182,9 @@ typedef struct ast_decl {
     ast_type *res_header;       /* sarray: header type */
     uint64_t res_slots;         /* camlbox */
     uint64_t res_slot_size;     /* camlbox */
+    uint64_t res_size;          /* records, variants: C size (check.c,
+                                   check_sizes); AST_TOO_BIG: over the limit */
+    uint64_t res_align;
 } ast_decl;
 
 typedef struct ast_import {

@@ -89,6 +89,29 @@ static ast_value *int_value(idl_ctx *ctx, YYLTYPE l, bool neg, uint64_t mag)
     return v;
 }
 
+/* A type constructor around elem ([T], ?T, T[N]); past AST_MAX_DEPTH
+ * levels, an error (once) and elem itself, so that no later stage sees a
+ * deeper type, however many suffixes follow. */
+static ast_type *nest(idl_ctx *ctx, YYLTYPE l, ast_type_kind k, ast_loc at,
+                      ast_type *elem, ast_value *count)
+{
+    if (elem->depth >= AST_MAX_DEPTH) {
+        if (elem->depth == AST_MAX_DEPTH) {
+            ctx->errors++;
+            diag_error(LOC(l), "type nested more than %d levels deep",
+                       AST_MAX_DEPTH);
+            elem->depth++;
+        }
+        ast_value_free(count);
+        return elem;
+    }
+    ast_type *t = ast_type_new(k, at);
+    t->elem = elem;
+    t->count = count;
+    t->depth = elem->depth + 1;
+    return t;
+}
+
 static ast_decl *container(idl_ctx *ctx, YYLTYPE l, ast_container_kind k,
                            char *name, YYLTYPE nl, ast_type *t,
                            ast_type *t2, ast_attr *attrs)
@@ -398,11 +421,7 @@ sync
 type
     : elem                  { $$ = $1; }
     | type '[' value ']'
-        {
-            $$ = ast_type_new(AST_T_FIXED, $1->loc);
-            $$->elem = $1;
-            $$->count = $3;
-        }
+        { $$ = nest(ctx, @2, AST_T_FIXED, $1->loc, $1, $3); }
     ;
 
 elem
@@ -430,15 +449,11 @@ elem
                 $$->kind = AST_T_NREF;
                 $$->loc = LOC(@1);
             } else {
-                $$ = ast_type_new(AST_T_OPTIONAL, LOC(@1));
-                $$->elem = $2;
+                $$ = nest(ctx, @1, AST_T_OPTIONAL, LOC(@1), $2, NULL);
             }
         }
     | '[' type ']'
-        {
-            $$ = ast_type_new(AST_T_ARRAY, LOC(@1));
-            $$->elem = $2;
-        }
+        { $$ = nest(ctx, @1, AST_T_ARRAY, LOC(@1), $2, NULL); }
     ;
 
 %%

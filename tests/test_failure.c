@@ -45,6 +45,33 @@ static const struct {
 };
 
 static mc_res_id fail_fp, fail_jp;
+static mc_res_id detail_fp, detail_jp;
+static mc_tproc detail_tp;
+
+#define BOGUS_ID ((mc_res_id)1 << 40)
+
+/* Fails an mcore call and passes its code on: the join must see the
+ * call's detail. */
+static int body_detail(void *user, const void *arg, size_t len,
+                       void **result, size_t *result_len)
+{
+    (void)user;
+    (void)arg;
+    (void)len;
+    (void)result;
+    (void)result_len;
+    mc_res_info info;
+    return mc_res_get(BOGUS_ID + 7, &info);
+}
+
+static int tbody_detail(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    mc_res_info info;
+    return mc_res_get(BOGUS_ID + 8, &info);
+}
 static mc_res_id victim_fp, victim_jp;
 static mc_res_id echo_fp, echo_jp;
 
@@ -133,6 +160,9 @@ static int group_setup(void **state)
     assert_int_equal(
         mc_def_process(body_victim, NULL, &victim_fp, &victim_jp), 0);
     assert_int_equal(mc_def_process(body_echo, NULL, &echo_fp, &echo_jp), 0);
+    assert_int_equal(
+        mc_def_process(body_detail, NULL, &detail_fp, &detail_jp), 0);
+    assert_int_equal(mc_tproc_def(&detail_tp, tbody_detail, NULL), 0);
     return 0;
 }
 
@@ -418,6 +448,93 @@ static void test_sessions_after_failures(void **state)
 
 /* A master that ignores SIGCHLD (the kernel would then reap workers itself)
  * still learns how each ended, and gets its disposition back afterwards. */
+/* ---- mc_last_error_detail (error.h) */
+
+/* 1 if the detail is a string naming id (its digits). */
+static int names_id(const char *d, size_t len, mc_res_id id)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)id);
+    return len > 0 && d && d[len - 1] == '\0' && strlen(d) + 1 == len &&
+           strstr(d, num) != NULL;
+}
+
+static void drv_detail(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    /* a worker starts with "" (not the master's detail from before the
+     * fork), and successful calls write nothing (before: "no message",
+     * left by polling for the master's reply) */
+    W_CHECK(!*mc_last_error_detail(), "a new worker's detail: \"%s\"",
+            mc_last_error_detail());
+    mc_res_id id;
+    mc_res_info info;
+    W_RC(mc_shm_create(4096, &id), 0);
+    W_RC(mc_res_get(id, &info), 0);
+    w_echo_works("for the detail test");
+    W_CHECK(!*mc_last_error_detail(), "after successful calls the detail "
+            "is \"%s\"", mc_last_error_detail());
+    /* a failure's detail is its own, never an earlier one */
+    /* ... and starts with the public function's name, also when the
+     * master found the error */
+    W_RC(mc_res_get(BOGUS_ID + 1, &info), MC_ENOENT);
+    const char *d = mc_last_error_detail();
+    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 1) &&
+                strstr(d, "mc_res_get: ") == d,
+            "detail \"%s\"", d);
+    W_RC(mc_release(BOGUS_ID + 2), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(names_id(d, strlen(d) + 1, BOGUS_ID + 2) &&
+                strstr(d, "mc_release: ") == d,
+            "detail \"%s\"", d);
+    mc_join_result jr;
+    W_RC(mc_join(detail_jp, 999999, &jr), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "mc_join: ") == d && strstr(d, "999999"),
+            "detail \"%s\"", d);
+    W_RC(mc_release(id), 0);
+
+    /* the worker's detail travels with its outcome */
+    mc_pid pid;
+    mc_join_result r = {0};
+    if (W_RC(mc_start(detail_fp, NULL, 0, &pid), 0) == 0 &&
+        W_RC(mc_join(detail_jp, pid, &r), 0) == 0) {
+        W_CHECK(r.kind == MC_EXIT_ERROR && r.code == MC_ENOENT &&
+                    names_id(r.data, r.len, BOGUS_ID + 7),
+                "join of a body whose mc_res_get failed: %s", tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    /* and, typed, into the joiner's detail */
+    if (W_RC(mc_tproc_start(&detail_tp, NULL, &pid), 0) == 0) {
+        void *res = NULL;
+        W_RC(mc_tproc_join(&detail_tp, pid, &res, &r), MC_EPROCESS);
+        d = mc_last_error_detail();
+        W_CHECK(strstr(d, "mc_tproc_join: ") == d &&
+                    names_id(d, strlen(d) + 1, BOGUS_ID + 8),
+                "mc_tproc_join's detail: \"%s\"", d);
+        W_CHECK(r.kind == MC_EXIT_ERROR && r.code == MC_ENOENT,
+                "mc_tproc_join's outcome: %s", tu_kind_str(&r));
+    }
+}
+
+static void test_error_detail(void **state)
+{
+    (void)state;
+    tu_begin();
+    mc_pid pid; /* the master has a detail of its own when it forks */
+    tu_assert_rc(mc_start(echo_fp, NULL, 0, &pid), MC_ESTATE);
+    tu_drive(NULL, drv_detail, NULL, 0);
+    /* the first process's detail reaches mc_run's caller */
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(NULL, detail_fp, detail_jp, NULL, 0, &r), 0);
+    if (r.kind != MC_EXIT_ERROR || !names_id(r.data, r.len, BOGUS_ID + 7))
+        fail_msg("mc_run of a body whose mc_res_get failed: %s",
+                 tu_kind_str(&r));
+    mc_join_result_free(&r);
+    tu_end();
+}
+
 static void test_sigchld_ignored(void **state)
 {
     (void)state;
@@ -449,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_holder_dies_shared),
         cmocka_unit_test(test_sessions_after_failures),
         cmocka_unit_test(test_sigchld_ignored),
+        cmocka_unit_test(test_error_detail),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -552,6 +552,13 @@ static int describe(const rt_All *a, rt_Texts *result, void *user)
     return 0;
 }
 
+static int not_square(const int64_t *x, int64_t *result, void *user)
+{
+    (void)x; (void)user;
+    *result = -1;
+    return 0;
+}
+
 static int nothing(const void *arg, void *result, void *user)
 {
     (void)arg; (void)result; (void)user;
@@ -608,6 +615,19 @@ static void test_processes(void **state)
     tu_end();
 }
 
+/* The library's release is the headers' (the generated
+ * headers include mcore/version.h and check MC_ABI_VERSION; the guard
+ * itself is tested by tests/idl/run.sh, "gen: ABI guard") */
+static void test_version(void **state)
+{
+    (void)state;
+    char want[48];
+    snprintf(want, sizeof want, "%d.%d.%d", MC_VERSION_MAJOR,
+             MC_VERSION_MINOR, MC_VERSION_PATCH);
+    assert_string_equal(MC_VERSION_STRING, want);
+    assert_string_equal(mc_version(), want);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -616,6 +636,10 @@ static int group_setup(void **state)
     tu_def_driver();
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
         rt_nothing_def(nothing, NULL))
+        return -1;
+    /* a second definition is refused and leaves the first body in place
+     * (drv_procs checks square's results) */
+    if (rt_square_def(not_square, NULL) != MC_EEXIST)
         return -1;
     return 0;
 }
@@ -629,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

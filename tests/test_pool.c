@@ -358,6 +358,69 @@ static void test_errors(void **state)
     tu_end();
 }
 
+static void drv_window_small(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *p;
+    W_RC(mc_pool_create(5 * MiB, &p), MC_EINVAL);  /* above the window */
+    W_RC(mc_pool_create(3 * MiB, &p), MC_ENOMEM);  /* no room for it */
+    W_RC(mc_pool_create(SIZE_MAX, &p), MC_EINVAL);
+    W_RC(mc_pool_create(SIZE_MAX - 4095, &p), MC_EINVAL);
+    if (W_RC(mc_pool_create(2 * MiB, &p), 0) == 0)
+        W_RC(mc_pool_release(p), 0);
+}
+
+/* ------------------------------------ absurd and tiny window sizes */
+
+static int first_window(void *ctx)
+{
+    (void)ctx;
+    /* in the master: a pool must land inside the reserved window */
+    mc_pool *p;
+    int rc = mc_pool_create(1 * MiB, &p);
+    if (rc)
+        return rc;
+    void *c;
+    if ((rc = mc_pool_alloc(p, 4096, &c)) == 0)
+        memset(c, 0xa5, 4096);
+    mc_pool_release(p);
+    return rc;
+}
+
+static void test_window_size(void **state)
+{
+    (void)state;
+    tu_begin();
+    static const size_t absurd[] = { SIZE_MAX, SIZE_MAX - 4096,
+                                     SIZE_MAX - (2u << 20) + 1,
+                                     (size_t)1 << 47, ((size_t)1 << 46) + 1 };
+    for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; i++) {
+        mc_config cfg = { .window_size = absurd[i] };
+        int rc = mc_startup(&cfg, first_window, NULL);
+        if (rc != MC_EINVAL || !strstr(mc_last_error_detail(), "window_size"))
+            fail_msg("window_size %zu: %s, expected MC_EINVAL naming "
+                     "window_size", absurd[i], tu_err(rc));
+    }
+    /* too small to hold any pool: says so, not a stale errno */
+    static const size_t tiny[] = { 1, 4096, (4u << 20) - 1 };
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+        mc_config cfg = { .window_size = tiny[i] };
+        int rc = mc_startup(&cfg, first_window, NULL);
+        if (rc != MC_EINVAL || !strstr(mc_last_error_detail(), "below"))
+            fail_msg("window_size %zu: %s, expected MC_EINVAL saying it is "
+                     "below the least", tiny[i], tu_err(rc));
+    }
+    /* the least works, and a pool larger than the window is refused */
+    mc_config cfg = { .window_size = 4u << 20 };
+    tu_assert_rc(mc_startup(&cfg, first_window, NULL), 0);
+    tu_drive(&cfg, drv_window_small, NULL, 0);
+    /* the largest is accepted (reserved, or halved down to 1 GiB) */
+    cfg.window_size = (size_t)1 << 46;
+    tu_assert_rc(mc_startup(&cfg, first_window, NULL), 0);
+    tu_end();
+}
+
 /* ------------------------------------------- holds: freed when released */
 
 static void drv_holder(const void *arg, size_t len)
@@ -412,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_capped_pool),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_release),
+        cmocka_unit_test(test_window_size),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

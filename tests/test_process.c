@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ bodies */
@@ -27,6 +28,27 @@ static mc_res_id rfp_fp, rfp_jp;         /* echo; its fork point is released */
 static mc_res_id err_fp, err_jp;         /* returns -5 */
 
 static int g_global = 1;
+
+/* typed processes (tprocess.h) without types: one defined twice (the
+ * second is refused: the first body stays), one never defined */
+static mc_tproc twice_tp = {.name = "t_twice"};
+static mc_tproc undefined_tp = {.name = "t_undefined"};
+
+static int tbody_first(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    return 0;
+}
+
+static int tbody_second(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    return MC_EINVAL;
+}
 
 static int set_result(const void *p, size_t len, void **result,
                       size_t *result_len)
@@ -175,6 +197,11 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_post, NULL, &post_fp, &post_jp), 0);
     assert_int_equal(mc_def_process(body_echo, NULL, &rfp_fp, &rfp_jp), 0);
     assert_int_equal(mc_def_process(body_err, NULL, &err_fp, &err_jp), 0);
+    assert_int_equal(mc_tproc_def(&twice_tp, tbody_first, NULL), 0);
+    mc_res_id fork = twice_tp.fork;
+    assert_int_equal(mc_tproc_def(&twice_tp, tbody_second, NULL), MC_EEXIST);
+    assert_non_null(strstr(mc_last_error_detail(), "t_twice"));
+    assert_int_equal(twice_tp.fork, fork);
     return 0;
 }
 
@@ -783,6 +810,16 @@ static void drv_bad_args(const void *arg, size_t len)
     mc_res_id bogus = (mc_res_id)1 << 41;
     W_RC(mc_start_ex(echo_fp, "x", 1, &bogus, 1, &pid), MC_ENOENT);
     W_RC(mc_release((mc_res_id)1 << 40), MC_ENOENT);
+    /* a worker's inherit list travels in one request: too long a list is
+     * refused, saying how long it was */
+    size_t n_many = 100000;
+    mc_res_id *many = calloc(n_many, sizeof *many);
+    if (many) {
+        W_RC(mc_start_ex(echo_fp, "x", 1, many, n_many, &pid), MC_E2BIG);
+        W_CHECK(strstr(mc_last_error_detail(), "mc_start_ex: 100000 "),
+                "detail \"%s\"", mc_last_error_detail());
+        free(many);
+    }
     /* zero-length argument is fine */
     if (W_RC(mc_start(echo_fp, NULL, 0, &pid), 0) == 0) {
         if (W_RC(mc_join(echo_jp, pid, &r), 0) == 0) {
@@ -828,10 +865,191 @@ static void test_bad_args(void **state)
     cfg.socket_dir = longdir;
     tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), MC_EINVAL);
     free(longdir);
+    /* a directory that cannot be made: the detail names it */
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/sub", file);
+    cfg.socket_dir = sub;
+    tu_assert_rc(mc_run(&cfg, echo_fp, echo_jp, "x", 1, &r), MC_ESYS);
+    if (!strstr(mc_last_error_detail(), sub))
+        fail_msg("mkdir's detail \"%s\" does not name %s",
+                 mc_last_error_detail(), sub);
     tu_rmtree(dir);
     free(dir);
     /* in a session */
     tu_drive(NULL, drv_bad_args, NULL, 0);
+    tu_end();
+}
+
+/* ---- a worker's own fork() (process.h: fork()) */
+
+struct fork_report {
+    int rc_get, rc_start, rc_fd, rc_create;
+    mc_pid self;
+    char detail[256];
+};
+
+/* The child of the worker's fork: every call that needs the session is
+ * refused, without a word on the worker's socket. */
+static void forked_child(mc_res_id id, int wfd)
+{
+    struct fork_report f;
+    memset(&f, 0, sizeof f);
+    mc_res_info info;
+    mc_pid pid;
+    int fd;
+    f.rc_get = mc_res_get(id, &info);
+    snprintf(f.detail, sizeof f.detail, "%s", mc_last_error_detail());
+    f.rc_start = mc_start(echo_fp, "x", 1, &pid);
+    f.rc_fd = mc_shm_fd(id, &fd);
+    f.rc_create = mc_shm_create(4096, &id);
+    f.self = mc_self_pid();
+    ssize_t n = write(wfd, &f, sizeof f);
+    _exit(n == (ssize_t)sizeof f ? 0 : 1);
+}
+
+static void drv_fork(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_res_id id;
+    if (W_RC(mc_shm_create(4096, &id), 0))
+        return;
+    /* a child that returns from the body: nothing must reach the master
+     * for it (before: its "result" ended the worker's record, dropping
+     * the worker's holds, the shm with them) */
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) { /* its report must not become the worker's outcome */
+        W_CHECK(0, "the fork's return from the body reached the master as "
+                "the worker's outcome");
+        return;
+    }
+    int st = -1;
+    W_CHECK(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) &&
+                WEXITSTATUS(st) == 0,
+            "the child returning from the body ended with status %#x", st);
+
+    int pfd[2];
+    if (pipe(pfd) != 0) {
+        W_CHECK(0, "pipe: %s", strerror(errno));
+        return;
+    }
+    fflush(NULL);
+    c = fork();
+    if (c == 0) {
+        close(pfd[0]);
+        forked_child(id, pfd[1]);
+    }
+    close(pfd[1]);
+    struct fork_report f;
+    memset(&f, 0, sizeof f);
+    ssize_t n = read(pfd[0], &f, sizeof f);
+    close(pfd[0]);
+    W_CHECK(c > 0 && waitpid(c, &st, 0) == c, "waitpid: %s", strerror(errno));
+    W_CHECK(n == (ssize_t)sizeof f, "the child's report: %zd bytes", n);
+    W_CHECK(f.rc_get == MC_ESTATE && f.rc_start == MC_ESTATE &&
+                f.rc_fd == MC_ESTATE && f.rc_create == MC_ESTATE,
+            "in the fork: mc_res_get %s, mc_start %s, mc_shm_fd %s, "
+            "mc_shm_create %s; all should be MC_ESTATE",
+            tu_code_name(f.rc_get), tu_code_name(f.rc_start),
+            tu_code_name(f.rc_fd), tu_code_name(f.rc_create));
+    W_CHECK(strstr(f.detail, "mc_res_get: ") == f.detail &&
+                strstr(f.detail, "fork() of worker"),
+            "the fork's detail says \"%s\"", f.detail);
+    W_CHECK(f.self == 0, "mc_self_pid() in the fork: %lld",
+            (long long)f.self);
+
+    /* the worker itself keeps working */
+    mc_res_info info;
+    W_RC(mc_res_get(id, &info), 0);
+    mc_pid pid;
+    if (W_RC(mc_start(echo_fp, "ok", 2, &pid), 0) == 0) {
+        mc_join_result r = {0};
+        if (W_RC(mc_join(echo_jp, pid, &r), 0) == 0) {
+            W_CHECK(r.kind == MC_EXIT_RESULT && r.len == 2 &&
+                        memcmp(r.data, "ok", 2) == 0,
+                    "echo after the fork: %s", tu_kind_str(&r));
+            mc_join_result_free(&r);
+        }
+    }
+    W_RC(mc_release(id), 0);
+}
+
+/* The master's own fork(), in `first`: refused the same way. */
+static int first_fork(void *ctx)
+{
+    int *ok = ctx;
+    int pfd[2];
+    if (pipe(pfd))
+        return -1;
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        mc_res_id id;
+        char r = mc_shm_create(4096, &id) == MC_ESTATE &&
+                 strstr(mc_last_error_detail(), "fork() of the master");
+        _exit(write(pfd[1], &r, 1) == 1 ? 0 : 1);
+    }
+    close(pfd[1]);
+    char r = 0;
+    if (read(pfd[0], &r, 1) != 1)
+        r = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(c, &st, 0);
+    mc_res_id id; /* the master goes on */
+    *ok = r && mc_shm_create(4096, &id) == 0 && mc_release(id) == 0;
+    return 0;
+}
+
+static void test_fork_in_worker(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_fork, NULL, 0);
+    int ok = 0;
+    tu_assert_rc(mc_startup(NULL, first_fork, &ok), 0);
+    assert_true(ok);
+    tu_end();
+}
+
+/* ---- processes never defined, or defined twice (item 23) */
+
+static void drv_definitions(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pid pid;
+    const char *d;
+    /* an mc_res_id never set by a definition */
+    mc_res_id never = 0;
+    W_RC(mc_start(never, NULL, 0, &pid), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "mc_start: ") == d && strstr(d, "fork point 0") &&
+                strstr(d, "before mc_startup"),
+            "mc_start of fork point 0: \"%s\"", d);
+    /* a generated process whose _def was not called */
+    W_RC(mc_tproc_start(&undefined_tp, NULL, &pid), MC_ENOENT);
+    d = mc_last_error_detail();
+    W_CHECK(strstr(d, "t_undefined") && strstr(d, "_def") &&
+                strstr(d, "before mc_startup"),
+            "mc_tproc_start of an undefined process: \"%s\"", d);
+    /* defined twice: the first definition is the one that runs */
+    if (W_RC(mc_tproc_start(&twice_tp, NULL, &pid), 0) == 0) {
+        mc_join_result how;
+        W_RC(mc_tproc_join(&twice_tp, pid, NULL, &how), 0);
+    }
+}
+
+static void test_definitions(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_definitions, NULL, 0);
+    /* the master's own start of an undefined process */
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(NULL, 0, 0, NULL, 0, &r), MC_ENOENT);
+    assert_non_null(strstr(mc_last_error_detail(), "before mc_startup"));
     tu_end();
 }
 
@@ -879,6 +1097,8 @@ int main(void)
         cmocka_unit_test(test_pids),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_socket_dir),
+        cmocka_unit_test(test_fork_in_worker),
+        cmocka_unit_test(test_definitions),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 
 const char *tu_code_name(int code)
 {
-    static char unknown[32];
+    static _Thread_local char unknown[32];
     switch (code) {
     case 0: return "0";
     case MC_EINVAL: return "MC_EINVAL";
@@ -45,7 +46,7 @@ const char *tu_code_name(int code)
 
 const char *tu_err(int code)
 {
-    static char buf[1024];
+    static _Thread_local char buf[1024];
     if (code == 0) {
         snprintf(buf, sizeof buf, "0 (success)");
     } else {
@@ -58,14 +59,15 @@ const char *tu_err(int code)
 
 const char *tu_kind_str(const mc_join_result *r)
 {
-    static char buf[256];
+    static _Thread_local char buf[768];
     switch (r->kind) {
     case MC_EXIT_RESULT:
         snprintf(buf, sizeof buf, "RESULT len=%zu", r->len);
         break;
     case MC_EXIT_ERROR:
-        snprintf(buf, sizeof buf, "ERROR code=%d (%s)", r->code,
-                 tu_code_name(r->code));
+        snprintf(buf, sizeof buf, "ERROR code=%d (%s)%s%.*s", r->code,
+                 tu_code_name(r->code), r->len ? ": " : "", (int)r->len,
+                 r->data ? (const char *)r->data : "");
         break;
     case MC_EXIT_STATUS:
         snprintf(buf, sizeof buf, "STATUS exit=%d", r->code);
@@ -156,6 +158,8 @@ static const char *tmp_dir(void)
 {
     if (!own_tmp[0]) {
         snprintf(own_tmp, sizeof own_tmp, "/tmp/mcore-tu.XXXXXX");
+        /* default session directories then live in own_tmp/mcore-UID */
+        unsetenv("XDG_RUNTIME_DIR");
         if (mkdtemp(own_tmp) && setenv("TMPDIR", own_tmp, 1) == 0) {
             own_tmp_pid = getpid();
             atexit(remove_own_tmp);
@@ -187,6 +191,26 @@ static int scan_dir(const char *dir, const char *prefix, char **names,
     closedir(d);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     return n;
+}
+
+/* Private socket directories: $TMPDIR/mcore.* (the old default) and
+ * $TMPDIR/mcore-EUID/session.* (one per default session), sorted. */
+static int scan_private(char **names, int max)
+{
+    char sub[128];
+    int n = scan_dir(tmp_dir(), "mcore.", names, max);
+    snprintf(sub, sizeof sub, "%s/mcore-%u", tmp_dir(), (unsigned)geteuid());
+    int m = scan_dir(sub, "session.", names + n, max - n);
+    for (int i = n; i < n + m; i++) {
+        char *full = malloc(strlen(names[i]) + 16);
+        if (full) {
+            sprintf(full, "mcore-%u/%s", (unsigned)geteuid(), names[i]);
+            free(names[i]);
+            names[i] = full;
+        }
+    }
+    qsort(names, (size_t)(n + m), sizeof *names, cmp_str);
+    return n + m;
 }
 
 static int scan_shm(char **names, int max)
@@ -222,7 +246,7 @@ void tu_begin(void)
     free_names(snap.shm, snap.nshm);
     snap.nshm = scan_shm(snap.shm, TU_MAX_SHM);
     free_names(snap.tmp, snap.ntmp);
-    snap.ntmp = scan_dir(tmp_dir(), "mcore.", snap.tmp, TU_MAX_SHM);
+    snap.ntmp = scan_private(snap.tmp, TU_MAX_SHM);
     snap.nfd = scan_fds(snap.fd, snap.target, TU_MAX_FDS);
 }
 
@@ -360,8 +384,8 @@ int tu_check_clean(char *buf, size_t cap)
     }
     free_names(now, m);
 
-    /* private socket directories ($TMPDIR/mcore.XXXXXX) */
-    m = scan_dir(tmp_dir(), "mcore.", now, TU_MAX_SHM);
+    /* private socket directories (under $TMPDIR) */
+    m = scan_private(now, TU_MAX_SHM);
     for (int i = 0; i < m; i++) {
         if (bsearch(&now[i], snap.tmp, (size_t)snap.ntmp, sizeof(char *),
                     cmp_str))
@@ -387,6 +411,9 @@ void tu_end_(const char *file, int line)
 static char w_buf[16384];
 static size_t w_used;
 static int w_failed;
+/* a worker's threads may check at the same time (W_CHECK's two parts may
+ * then interleave with another thread's, but the report stays sound) */
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void tu_w_reset(void)
 {
@@ -397,6 +424,7 @@ void tu_w_reset(void)
 
 void tu_w_fail(const char *file, int line, const char *fmt, ...)
 {
+    pthread_mutex_lock(&w_lock);
     if (file) {
         w_failed++;
         w_used = appendf(w_buf, sizeof w_buf, w_used, "%s[pid %lld] %s:%d: ",
@@ -414,6 +442,7 @@ void tu_w_fail(const char *file, int line, const char *fmt, ...)
                 w_used = sizeof w_buf - 1;
         }
     }
+    pthread_mutex_unlock(&w_lock);
 }
 
 int tu_w_failed(void) { return w_failed; }
@@ -535,6 +564,13 @@ void tu_def_driver(void)
     int rc = mc_def_process(driver_body, NULL, &tu_driver_fp, &tu_driver_jp);
     tu_assert_rc(rc, 0);
     driver_defined = 1;
+}
+
+int tu_group_setup_driver(void **state)
+{
+    (void)state;
+    tu_def_driver();
+    return 0;
 }
 
 static void *pack(tu_driver_fn *fn, const void *arg, size_t len)

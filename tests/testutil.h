@@ -65,9 +65,11 @@ void tu_begin(void);
  *  (memfds named as such), or when /dev/shm has a new entry whose name
  *  contains "mcore" (one that survives a 3 s grace period: another test
  *  process may run at the same time), or when a new $TMPDIR/mcore.* entry
- *  (a private socket directory) was left behind.  The first tu_begin()
- *  points TMPDIR at a directory of this process's own (removed at exit),
- *  so that other processes' private directories are not counted. */
+ *  or $TMPDIR/mcore-EUID/session.* entry (a private socket directory)
+ *  was left behind.  The first tu_begin() points TMPDIR at a directory of
+ *  this process's own (removed at exit) and unsets XDG_RUNTIME_DIR, so
+ *  that default sessions live there and other processes' private
+ *  directories are not counted. */
 #define tu_end() tu_end_(__FILE__, __LINE__)
 void tu_end_(const char *file, int line);
 
@@ -140,6 +142,9 @@ extern mc_res_id tu_driver_fp, tu_driver_jp;
 /** Define the driver process type (master, before any session; does
  *  nothing the second time).  Fails the test on error. */
 void tu_def_driver(void);
+
+/** A cmocka group setup that only calls tu_def_driver(). */
+int tu_group_setup_driver(void **state);
 
 /** From any process of a session: start fn(arg, len) in a new worker
  *  (inheriting what the caller holds / exactly `inherit`; tu_start_fn_ex

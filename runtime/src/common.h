@@ -19,4 +19,13 @@ int mc__err(int code, const char *fmt, ...)
  * "what: strerror(errno)" as the detail.  Reads errno. */
 int mc__errno(const char *what) __attribute__((cold));
 
+/* Put "fn: " in front of the detail unless it starts so already (a detail
+ * written below a public function that serves several: the master's
+ * handlers).  Returns code. */
+int mc__err_in(int code, const char *fn) __attribute__((cold));
+
+/* Empty this thread's detail (a worker before its body, the master before
+ * each request it serves: what they report afterwards is their own). */
+void mc__err_clear(void);
+
 #endif

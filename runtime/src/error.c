@@ -42,6 +42,28 @@ const char *mc_last_error_detail(void)
     return detail;
 }
 
+int mc__err_in(int code, const char *fn)
+{
+    size_t n = strlen(fn);
+    if ((strncmp(detail, fn, n) == 0 && detail[n] == ':') ||
+        n + 2 >= sizeof detail)
+        return code;
+    size_t m = strlen(detail);
+    if (m > sizeof detail - 1 - (n + 2)) /* the end goes, not the front */
+        m = sizeof detail - 1 - (n + 2);
+    memmove(detail + n + 2, detail, m);
+    memcpy(detail, fn, n);
+    detail[n] = ':';
+    detail[n + 1] = ' ';
+    detail[n + 2 + m] = '\0';
+    return code;
+}
+
+void mc__err_clear(void)
+{
+    detail[0] = '\0';
+}
+
 int mc__err(int code, const char *fmt, ...)
 {
     va_list ap;

@@ -1,7 +1,12 @@
-/* mcadmin: inspect and clean up an mcore socket directory.
+/* mcadmin: inspect and clean up mcore socket directories.
  *
- *   mcadmin list DIR     the named objects in DIR's manifest, and the lock
- *   mcadmin unlink DIR   remove them (refused while a master runs)
+ *   mcadmin list [DIR]     the named objects in DIR's manifest, and the lock
+ *   mcadmin unlink [DIR]   remove them (refused while a master runs)
+ *
+ * Without DIR: every session directory under the user's sessions directory
+ * (where sessions with the default socket_dir live): list shows each, live
+ * or stale; unlink removes the stale ones (their master is gone) with what
+ * their manifests list.
  *
  * Exit status: 0 done, 1 usage or bad DIR or failure, 2 refused because a
  * running master holds DIR. */
@@ -9,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,13 +23,13 @@
 #include "proc/manifest.h"
 
 static const char usage[] =
-    "usage: mcadmin list DIR\n"
-    "       mcadmin unlink DIR\n"
+    "usage: mcadmin list [DIR]\n"
+    "       mcadmin unlink [DIR]\n"
     "       mcadmin --help\n";
 
 static const char help[] =
     "\n"
-    "Inspect and clean up the socket directory of an mcore session.\n"
+    "Inspect and clean up the socket directories of mcore sessions.\n"
     "\n"
     "  list DIR     print each named object recorded in DIR/mcore.manifest\n"
     "               as \"KIND NAME\" (\"(missing)\" if it no longer exists),\n"
@@ -31,6 +37,11 @@ static const char help[] =
     "  unlink DIR   remove every recorded object (shared memory, semaphores,\n"
     "               temporary files) and the manifest, e.g. after a crash;\n"
     "               refused (exit 2) while a running master holds DIR\n"
+    "  list         the same for every session directory of this user's\n"
+    "               sessions made with the default socket directory\n"
+    "               ($XDG_RUNTIME_DIR/mcore, else ${TMPDIR:-/tmp}/mcore-UID)\n"
+    "  unlink       remove every stale one (its master is gone) with the\n"
+    "               objects its manifest lists; live ones are left alone\n"
     "\n"
     "Exit status: 0 success, 1 usage error, bad DIR or failure, 2 refused.\n";
 
@@ -53,7 +64,9 @@ static int print_entry(const char *kind, const char *name, void *ctx)
     int *count = ctx;
     (*count)++;
     printf("%s %s%s\n", kind, name,
-           object_exists(kind, name) ? "" : " (missing)");
+           !object_exists(kind, name)        ? " (missing)"
+           : mc__manifest_foreign(kind, name) ? " (not this user's: kept)"
+                                              : "");
     return 0;
 }
 
@@ -65,7 +78,7 @@ static long lock_holder(const char *dir)
     if (snprintf(path, sizeof path, "%s/%s", dir, MC__MANIFEST_LOCK) >=
         (int)sizeof path)
         return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -156,6 +169,59 @@ static int cmd_unlink(const char *dir)
     return 0;
 }
 
+/* ------------------------------------------- the default session dirs */
+
+static int list_one(const char *dir, void *ctx)
+{
+    int *n = ctx;
+    (*n)++;
+    printf("%s:\n", dir);
+    fflush(stdout);
+    return cmd_list(dir) ? -1 : 0;
+}
+
+static int cmd_list_all(void)
+{
+    char parent[PATH_MAX];
+    int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
+    if (rc == MC_ENOENT) {
+        printf("(no sessions directory)\n");
+        return 0;
+    }
+    int n = 0;
+    if (rc == 0)
+        rc = mc__sessions_each(parent, list_one, &n);
+    if (rc == -1)
+        return 1; /* cmd_list said why */
+    if (rc != 0) {
+        fail("list", rc);
+        return 1;
+    }
+    if (n == 0)
+        printf("(no sessions in %s)\n", parent);
+    return 0;
+}
+
+static int cmd_unlink_all(void)
+{
+    char parent[PATH_MAX];
+    int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
+    if (rc == MC_ENOENT) {
+        printf("removed 0 stale sessions (no sessions directory)\n");
+        return 0;
+    }
+    int sessions = 0, objects = 0;
+    if (rc == 0)
+        rc = mc__sessions_sweep(parent, &sessions, &objects);
+    printf("removed %d stale session%s and %d object%s\n", sessions,
+           sessions == 1 ? "" : "s", objects, objects == 1 ? "" : "s");
+    if (rc != 0) {
+        fail("unlink", rc);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -164,7 +230,7 @@ int main(int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    if (argc != 3) {
+    if (argc != 3 && argc != 2) {
         fputs(usage, stderr);
         return 1;
     }
@@ -174,9 +240,17 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 1;
     }
+    if (argc == 2)
+        return strcmp(cmd, "list") == 0 ? cmd_list_all() : cmd_unlink_all();
     if (check_dir(dir) != 0)
         return 1;
-    if (strcmp(cmd, "list") == 0)
-        return cmd_list(dir);
-    return cmd_unlink(dir);
+    /* the master lists its files under the real path of its directory */
+    char *real = realpath(dir, NULL);
+    if (real == NULL) {
+        fprintf(stderr, "mcadmin: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int st = strcmp(cmd, "list") == 0 ? cmd_list(real) : cmd_unlink(real);
+    free(real);
+    return st;
 }

@@ -169,7 +169,8 @@ int mc_camlbox_sender_open(const char *name, const mc_type *t,
  *  the receiver.  Blocks while the box is full.
  *  @return 0, or
  *   - MC_E2BIG  the copy is larger than a slot (no slot taken, nothing
- *               written to the box)
+ *               written to the box); the detail gives its size, which
+ *               mc_copy_size (type.h) computes before sending
  *   - MC_ENOENT the box was destroyed
  *   - MC_ELOST  the receiver died while the box was full
  *   - MC_EINVAL NULL argument, or an error of the type's copy routine */

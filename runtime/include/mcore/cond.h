@@ -46,7 +46,10 @@ extern "C" {
 /** A condition variable: opaque bytes of a fixed size, embeddable in
  *  records.  Initialize in place with mc_cond_init(); never copy it. */
 typedef struct mc_cond {
-    _Alignas(8) unsigned char opaque_[16];
+    union { /* 8-aligned in C and C++ alike (no _Alignas) */
+        unsigned char opaque_[16];
+        uint64_t align_;
+    };
 } mc_cond;
 
 /** @brief Initialize a condition variable in place.

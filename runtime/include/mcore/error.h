@@ -38,8 +38,17 @@ enum {
 const char *mc_strerror(int code);
 
 /** What went wrong in the last failing mcore call of this thread, in words
- *  ("join: pid 7 was already joined").  Never NULL; "" if nothing failed yet.
- *  Valid until the next mcore call of the same thread. */
+ *  ("mc_join: pid 7 was already joined").  Never NULL.
+ *
+ *  Read it after a call that returned an error code, before the next mcore
+ *  call of the same thread: it then describes that failure, starting with
+ *  the function's name (every error path writes it; a failure in the master
+ *  that a worker's request met comes back with the master's words).  After
+ *  a call that succeeded it is meaningless: it may hold an earlier
+ *  failure's words.  (The calls of process.h and resource.h write nothing
+ *  when they succeed, not even for a condition they handled, such as
+ *  polling for the master's reply.)  A worker starts with "", and a body's
+ *  failure travels to its join (process.h, mc_join_result). */
 const char *mc_last_error_detail(void);
 
 #ifdef __cplusplus

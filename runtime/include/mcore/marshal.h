@@ -24,6 +24,7 @@
 #ifndef MCORE_MARSHAL_H
 #define MCORE_MARSHAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "mcore/type.h"
@@ -119,7 +120,7 @@ static inline void mc_put_i32(mc_writer *w, int32_t v) { mc_put_raw(w, &v, 4); }
 static inline void mc_put_i64(mc_writer *w, int64_t v) { mc_put_raw(w, &v, 8); }
 static inline void mc_put_f32(mc_writer *w, float v) { mc_put_raw(w, &v, 4); }
 static inline void mc_put_f64(mc_writer *w, double v) { mc_put_raw(w, &v, 8); }
-static inline void mc_put_bool(mc_writer *w, _Bool v) { mc_put_u8(w, v ? 1 : 0); }
+static inline void mc_put_bool(mc_writer *w, bool v) { mc_put_u8(w, v ? 1 : 0); }
 
 /** An owned pointer to count elements of t (NULL allowed). */
 void mc_put_own(mc_writer *w, const mc_type *t, size_t count, const void *p);
@@ -155,7 +156,7 @@ static inline int mc_get_f64(mc_reader *r, double *v) { return mc_get_raw(r, v, 
  * end.  After an error the destination is unspecified. */
 
 /** A bool: refuses bytes other than 0 and 1 (MC_EINVAL). */
-int mc_get_bool(mc_reader *r, _Bool *v);
+int mc_get_bool(mc_reader *r, bool *v);
 
 /** Read an owned pointer / a reference written by mc_put_own / mc_put_ref:
  *  *p receives the local object (in the reader's arena), *count its element

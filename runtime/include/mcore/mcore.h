@@ -2,6 +2,7 @@
  * keep dependencies visible. */
 #ifndef MCORE_MCORE_H
 #define MCORE_MCORE_H
+#include "mcore/version.h"
 #include "mcore/error.h"
 #include "mcore/process.h"
 #include "mcore/resource.h"

@@ -59,7 +59,10 @@ typedef enum mc_mutex_kind {
  *  generated structs) can embed it.  Initialize in place with
  *  mc_mutex_init(); never copy it. */
 typedef struct mc_mutex {
-    _Alignas(8) unsigned char opaque_[64];
+    union { /* 8-aligned in C and C++ alike (no _Alignas) */
+        unsigned char opaque_[64];
+        uint64_t align_;
+    };
 } mc_mutex;
 
 /** @brief Initialize a mutex in place, unlocked.

@@ -26,7 +26,10 @@ extern "C" {
 /** A semaphore: opaque bytes of a fixed size, embeddable in records.
  *  Initialize in place with mc_sem_init(); never copy it. */
 typedef struct mc_sem {
-    _Alignas(8) unsigned char opaque_[48];
+    union { /* 8-aligned in C and C++ alike (no _Alignas) */
+        unsigned char opaque_[48];
+        uint64_t align_;
+    };
 } mc_sem;
 
 /** The largest value a semaphore can count to. */

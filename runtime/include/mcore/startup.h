@@ -18,13 +18,28 @@ extern "C" {
 
 /** Session options.  A zeroed struct (or NULL) gives the defaults. */
 typedef struct mc_config {
-    /** Directory for the session's lock file and manifest.  NULL: a private
-     *  temporary directory, removed when the session ends.  Two running
-     *  sessions cannot share a directory (MC_EBUSY).  Created (0700) if
-     *  missing. */
+    /** Directory for the session's lock file and manifest.  NULL: a
+     *  directory of the session's own, session.XXXXXX under the user's
+     *  sessions directory ($XDG_RUNTIME_DIR/mcore when XDG_RUNTIME_DIR
+     *  names a directory of the effective user, else
+     *  ${TMPDIR:-/tmp}/mcore-EUID; created 0700, checked like any socket
+     *  directory), removed when the session ends.  A master killed
+     *  outright leaves its directory there, lock free: the next session
+     *  with socket_dir NULL, or `mcadmin unlink` with no DIR, removes what
+     *  its manifest lists, then the directory.  Two running sessions
+     *  cannot share a directory (MC_EBUSY).  Created (0700) if missing.  mcore trusts nothing it did not make there: an existing
+     *  directory must belong to the effective user and not be writable by
+     *  its group or others (else MC_EINVAL); its lock and manifest are
+     *  opened without following links and must be plain files of that
+     *  user; a manifest lists only objects whose names mcore makes (shm
+     *  and semaphore names, one component in /dev/shm, removed after a
+     *  crash only while they belong to this user; files directly in this
+     *  directory), so a forged one cannot make mcore remove anything
+     *  else. */
     const char *socket_dir;
     /** Nonzero: do not remove the objects listed by a crashed run's
-     *  manifest; fail with MC_EBUSY instead if one is found. */
+     *  manifest; fail with MC_EBUSY instead if one is found (socket_dir
+     *  NULL: stale sessions are left for mcadmin). */
     int no_unlink;
     /** Microseconds a process polls for an awaited message (a reply, a
      *  request) before it sleeps: waking a sleeper costs tens of
@@ -32,8 +47,11 @@ typedef struct mc_config {
      *  poll.  Polling yields the CPU between polls. */
     int spin_us;
     /** Bytes of address space reserved for pools (the sum of their
-     *  maximum sizes in one session).  0: 1 TiB.  No memory is used
-     *  until pools grow. */
+     *  maximum sizes, each rounded up to 2 MiB plus a 2 MiB guard gap, in
+     *  one session).  0: 1 TiB.  No memory is used until pools grow.
+     *  At least 4 MiB (one pool) and at most 64 TiB (2^46), else
+     *  MC_EINVAL; if the system refuses the size, halves are tried down to
+     *  1 GiB (or the size asked, if smaller), then MC_ENOMEM. */
     size_t window_size;
 } mc_config;
 
@@ -43,11 +61,25 @@ typedef struct mc_config {
 typedef int mc_first_fn(void *ctx);
 
 /** Run a session.  Not reentrant; not from a worker.
+ *
+ *  SIGINT and SIGTERM, when the program leaves them at SIG_DFL and
+ *  unblocked, end the session cleanly: at the master's next mcore wait
+ *  (its loop, a join) every worker is killed (SIGKILL), further mc_start
+ *  calls get MC_ESTATE, and once the session has removed everything the
+ *  signal is raised again with its default action, so the program ends
+ *  as it would have (mc_startup does not return).  A second such signal
+ *  ends the master at once; what it leaves is removed as after a crash.
+ *  Workers get the program's own dispositions back.
  *  @return 0 when every worker has ended, first's negative return, or
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers
- *   - MC_EINVAL socket_dir too long or not a directory
- *   - MC_ESYS   a system call failed (detail names it) */
+ *   - MC_EINVAL socket_dir longer than 200 bytes, not a directory, not
+ *               owned by the effective user, writable by group or others,
+ *               or holding a lock or manifest that is a link or not a
+ *               plain file of this user (the detail names the path)
+ *   - MC_EINVAL window_size below 4 MiB or above 64 TiB
+ *   - MC_ENOMEM out of memory, or no address window could be reserved
+ *   - MC_ESYS   a system call failed (detail names it and the path) */
 int mc_startup(const mc_config *cfg, mc_first_fn *first, void *ctx);
 
 /** Run a session whose first process is started at fork_point with arg,

@@ -24,19 +24,35 @@ typedef struct mc_tproc {
     const mc_type *res_t;   /**< NULL: no result */
     mc_tbody_fn *body;
     void *user;
-    mc_res_id fork, join;   /**< set by mc_tproc_def */
+    mc_res_id fork, join;   /**< set by mc_tproc_def; 0 before */
+    const char *name;       /**< for messages ("geo_render"); NULL: the
+                                 process is named by its types */
 } mc_tproc;
 
-/** Define the process type (mc_def_process).  Master, before startup. */
+/** Define the process type (mc_def_process).  Master, before startup;
+ *  once per mc_tproc (the definition serves every later session).
+ *  @return 0, or
+ *   - MC_EINVAL NULL p or body
+ *   - MC_EEXIST p is defined already (its first body stays)
+ *   - the errors of mc_def_process (MC_ESTATE during a session or in a
+ *     worker, MC_ENOMEM); p is left undefined then */
 int mc_tproc_def(mc_tproc *p, mc_tbody_fn *body, void *user);
 
 /** Start a worker with a marshalled copy of *arg (ignored without an
- *  argument type).  Errors: those of mc_marshal and mc_start. */
+ *  argument type).
+ *  @return 0, or
+ *   - MC_ENOENT p was never defined (its _def was not called before
+ *     mc_startup; the detail names the process), or its fork point was
+ *     released
+ *   - MC_EINVAL NULL p, pid, or arg (with an argument type)
+ *   - the errors of mc_marshal and mc_start */
 int mc_tproc_start(mc_tproc *p, const void *arg, mc_pid *pid);
 
 /** Join: 0 with *result (may be NULL) a local copy of the result (free
  *  with mc_local_free; NULL without a result type); MC_EPROCESS when the
- *  process ended otherwise (its outcome in *how, which may be NULL);
+ *  process ended otherwise (its outcome in *how, which may be NULL, with
+ *  no data): then mc_last_error_detail() names the process and the
+ *  outcome, and for a body error the worker's own detail (mc_join_result);
  *  the errors of mc_join and mc_unmarshal. */
 int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
                   mc_join_result *how);

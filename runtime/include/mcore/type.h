@@ -178,6 +178,18 @@ int mc_local_copy(const mc_type *t, const void *value, void **copy);
 /** Free a copy made by mc_local_copy (NULL is allowed). */
 void mc_local_free(void *copy);
 
+/** The bytes a copy of value (of type t, with all it reaches) takes in a
+ *  camlbox slot: mc_camlbox_send takes it into a box whose slot_size is
+ *  at least this (else MC_E2BIG).  Each allocation of the copy starts at a
+ *  multiple of its type's alignment (at least 8) and takes at least one
+ *  byte.  Costs about what a local copy costs (one is made and freed).
+ *  @return 0 with *size set, or
+ *   - MC_EINVAL NULL argument, a type aligned above 16, or an error of t's
+ *               copy routine
+ *   - MC_ENOMEM out of memory for the temporary copy
+ *   - MC_E2BIG  the size does not fit in a size_t */
+int mc_copy_size(const mc_type *t, const void *value, size_t *size);
+
 #ifdef __cplusplus
 }
 #endif

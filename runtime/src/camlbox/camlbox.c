@@ -991,6 +991,10 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
      * fails here, before a slot is taken or the box is touched. */
     uint32_t k = predict(s);
     int rc = copy_for(s, msg, k, &used);
+    if (rc == MC_E2BIG && mc_copy_size(s->t, msg, &used) == 0)
+        rc = mc__err(MC_E2BIG, "mc_camlbox_send: the message takes %zu "
+                     "bytes, a slot %zu (see mc_copy_size)", used,
+                     s->slot_size);
     if (rc)
         return rc;
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {

@@ -41,10 +41,20 @@ static inline void mc__copy_bytes(char *d, const char *s, size_t n)
     }
 }
 
+/* AddressSanitizer: GCC defines __SANITIZE_ADDRESS__, clang answers
+ * __has_feature(address_sanitizer) instead. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MC__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MC__ASAN 1
+#endif
+#endif
+
 /* Short strings in one SSE2 load (x86-64's baseline).  Not under ASan:
  * the load reads past the NUL (never past the page holding it, as libc's
  * strlen does), which ASan rightly reports, not knowing it is harmless. */
-#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__SSE2__) && !defined(MC__ASAN)
 #define MC__SHORT_STR 1
 #include <emmintrin.h>
 

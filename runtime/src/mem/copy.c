@@ -624,3 +624,48 @@ void mc_local_free(void *copy)
 {
     mc__arena_free_root(copy);
 }
+
+/* ------------------------------------------------------- message sizes */
+
+/* mc_copy_size's target: a local arena holds the copy (the copier reads
+ * what it wrote), `used` counts the bytes as a camlbox slot lays them. */
+typedef struct size_target {
+    mc__arena a;
+    size_t used;
+} size_target;
+
+static void *size_alloc(mc_copier *c, const mc_type *t, size_t count)
+{
+    size_target *g = c->target;
+    size_t off, sz;
+    switch (mc__slot_place(g->used, t, count, SIZE_MAX, &off, &sz)) {
+    case 1:
+        c->err = mc__err(MC_EINVAL, "mc_copy_size: type %s: alignment %zu "
+                         "not supported (at most 16)", t->name, t->align);
+        return NULL;
+    case 2:
+        c->err = mc__err(MC_E2BIG, "mc_copy_size: the copy is larger than "
+                         "the address space");
+        return NULL;
+    }
+    g->used = off + sz;
+    return c->raw ? mc__arena_alloc_raw(&g->a, t, count, &c->err)
+                  : mc__arena_alloc(&g->a, t, count, &c->err);
+}
+
+int mc_copy_size(const mc_type *t, const void *value, size_t *size)
+{
+    if (!t || !value || !size)
+        return mc__err(MC_EINVAL, "mc_copy_size: NULL argument");
+    size_target g = {.used = 0};
+    mc__arena_init(&g.a);
+    mc_copier c;
+    mc__copier_init(&c, size_alloc, NULL, &g);
+    void *root;
+    int rc = mc__copy_root(&c, t, 1, value, &root);
+    mc__copier_fini(&c);
+    mc__arena_free(&g.a);
+    if (!rc)
+        *size = g.used;
+    return rc;
+}

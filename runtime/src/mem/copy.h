@@ -143,6 +143,31 @@ static inline unsigned mc__copy_hfill(const mc_copier *c, const mc_type *t)
  * reads): the same copy, with string lengths read from block headers. */
 int mc__local_copy_heap(const mc_type *t, const void *value, void **copy);
 
+/* Where an allocation of `count` elements of t goes in a camlbox slot
+ * whose first `used` bytes are taken: at a multiple of max(8, t->align),
+ * at least 1 byte long (two allocations must not share an address).  The
+ * one layout rule of a slot, for the sender (camlbox.c) and mc_copy_size.
+ * 0 with *off and *sz set, 1: the alignment is not supported (above 16, or
+ * not a power of two), 2: it would end past cap (or its size overflows). */
+static inline int mc__slot_place(size_t used, const mc_type *t, size_t count,
+                                 size_t cap, size_t *off, size_t *sz)
+{
+    size_t align = t->align < 8 ? 8 : t->align;
+    if (align > 16 || (align & (align - 1)))
+        return 1;
+    if (used > SIZE_MAX - (align - 1) || (t->size && count > cap / t->size))
+        return 2;
+    size_t o = (used + align - 1) & ~(align - 1);
+    size_t n = count * t->size;
+    if (n == 0)
+        n = 1;
+    if (o > cap || n > cap - o)
+        return 2;
+    *off = o;
+    *sz = n;
+    return 0;
+}
+
 /* Release the copier's own memory (work list, table). */
 void mc__copier_fini(mc_copier *c);
 

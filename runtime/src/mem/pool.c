@@ -66,15 +66,7 @@ static void unlock(mc_pool *p)
 /* This process's descriptor of the pool's memfd, or -1. */
 static int pool_fd(const mc_pool *p)
 {
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r = mc__idmap_get(&mc__M->res, p->id);
-        return r ? r->fd : -1;
-    }
-    if (mc__role_now == MC__ROLE_WORKER) {
-        mc__cached *c = mc__idmap_get(&mc__W->cache, p->id);
-        return c ? c->fd : -1;
-    }
-    return -1;
+    return mc__res_cached_fd(p->id);
 }
 
 /* Reserve memory for [committed, end), growing by at least a step. */
@@ -263,6 +255,11 @@ int mc_pool_create(size_t max_size, mc_pool **pool)
     if (!pool || max_size == 0)
         return mc__err(MC_EINVAL, "mc_pool_create: %s",
                        pool ? "size 0" : "NULL pool");
+    /* No window is larger: refused before any rounding could wrap. */
+    if (max_size > MC__WINDOW_MAX)
+        return mc__err(MC_EINVAL, "mc_pool_create: max_size %zu is larger "
+                       "than any address window (%zu)", max_size,
+                       MC__WINDOW_MAX);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (max_size < 2 * page)
         max_size = 2 * page; /* a header and one chunk at least */

@@ -1,7 +1,9 @@
 /* window.c: reserving and carving the address window. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "common.h"
@@ -14,23 +16,39 @@
 static const int reserve_flags =
     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
-int mc__window_reserve(mc__window *w, size_t size)
+int mc__window_reserve(mc__window *w, size_t size, const char *who)
 {
-    for (; size >= MIN_WINDOW; size /= 2) {
-        void *p = mmap(NULL, size + ALIGN, PROT_NONE, reserve_flags, -1, 0);
-        if (p == MAP_FAILED)
+    if (size < MC__WINDOW_MIN || size > MC__WINDOW_MAX)
+        return mc__err(MC_EINVAL, "%s: window_size %zu is %s %zu bytes (%s)",
+                       who, size, size < MC__WINDOW_MIN ? "below the least,"
+                                                        : "above the most,",
+                       size < MC__WINDOW_MIN ? MC__WINDOW_MIN : MC__WINDOW_MAX,
+                       size < MC__WINDOW_MIN
+                           ? "one 2 MiB-aligned pool and its guard gap"
+                           : "64 TiB of address space");
+    size = size / ALIGN * ALIGN; /* every pool, and the end, stay aligned */
+    size_t floor = size < MIN_WINDOW ? size : MIN_WINDOW;
+    int err = 0;
+    for (size_t s = size; s >= floor; s = s / 2 / ALIGN * ALIGN) {
+        /* s + ALIGN cannot wrap: s <= MC__WINDOW_MAX */
+        void *p = mmap(NULL, s + ALIGN, PROT_NONE, reserve_flags, -1, 0);
+        if (p == MAP_FAILED) {
+            err = errno;
             continue;
+        }
         /* trim to an aligned start, so every pool is aligned */
         uintptr_t a = ((uintptr_t)p + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
         if (a > (uintptr_t)p)
             munmap(p, a - (uintptr_t)p);
-        munmap((char *)a + size, (uintptr_t)p + ALIGN - a);
+        munmap((char *)a + s, (uintptr_t)p + ALIGN - a);
         w->base = (char *)a;
-        w->size = size;
+        w->size = s;
         w->next = 0;
         return 0;
     }
-    return mc__errno("reserving the address window");
+    return mc__err(MC_ENOMEM, "%s: cannot reserve an address window of %zu "
+                   "bytes, nor of any half down to %zu: mmap: %s", who, size,
+                   floor, strerror(err));
 }
 
 void mc__window_release(mc__window *w)
@@ -42,8 +60,10 @@ void mc__window_release(mc__window *w)
 
 int mc__window_take(mc__window *w, size_t size, void **addr)
 {
-    size_t span = (size + ALIGN - 1) / ALIGN * ALIGN;
-    if (span < size || w->size - w->next < span + GUARD)
+    /* Overflow-safe: size may be anything; w->next <= w->size always. */
+    size_t left = w->size - w->next;
+    size_t span = size / ALIGN * ALIGN + (size % ALIGN ? ALIGN : 0);
+    if (size == 0 || span < size || left < GUARD || span > left - GUARD)
         return mc__err(MC_ENOMEM, "address window: %zu bytes asked, %zu left",
                        size, w->size - w->next);
     *addr = w->base + w->next;
@@ -71,55 +91,73 @@ struct map {
     char *addr;
     size_t size;
 };
+/* The worker's threads map pools at the same time (process.h, Threads). */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map *maps;
 static size_t n_maps, cap_maps;
 
 int mc__maps_add(long long id, void *addr, size_t size)
 {
+    int rc = 0;
+    pthread_mutex_lock(&maps_lock);
     if (n_maps == cap_maps) {
         size_t nc = cap_maps ? cap_maps * 2 : 8;
         struct map *m = realloc(maps, nc * sizeof *m);
         if (!m)
-            return mc__err(MC_ENOMEM, "pool mappings: out of memory");
-        maps = m;
-        cap_maps = nc;
+            rc = mc__err(MC_ENOMEM, "pool mappings: out of memory");
+        else {
+            maps = m;
+            cap_maps = nc;
+        }
     }
-    maps[n_maps++] = (struct map){id, addr, size};
-    return 0;
+    if (!rc)
+        maps[n_maps++] = (struct map){id, addr, size};
+    pthread_mutex_unlock(&maps_lock);
+    return rc;
 }
 
 void mc__maps_set_id(void *addr, long long id)
 {
+    pthread_mutex_lock(&maps_lock);
     for (size_t i = 0; i < n_maps; i++)
         if (maps[i].addr == addr)
             maps[i].id = id;
+    pthread_mutex_unlock(&maps_lock);
 }
 
 void mc__maps_del(void *addr)
 {
+    pthread_mutex_lock(&maps_lock);
     for (size_t i = 0; i < n_maps; i++)
         if (maps[i].addr == addr) {
             maps[i] = maps[--n_maps];
-            return;
+            break;
         }
+    pthread_mutex_unlock(&maps_lock);
 }
 
 void *mc__maps_by_id(long long id)
 {
-    for (size_t i = 0; i < n_maps; i++)
+    void *a = NULL;
+    pthread_mutex_lock(&maps_lock);
+    for (size_t i = 0; i < n_maps && !a; i++)
         if (maps[i].id == id)
-            return maps[i].addr;
-    return NULL;
+            a = maps[i].addr;
+    pthread_mutex_unlock(&maps_lock);
+    return a;
 }
 
 void *mc__maps_by_addr(const void *addr, long long *id)
 {
     const char *a = addr;
-    for (size_t i = 0; i < n_maps; i++)
+    void *base = NULL;
+    pthread_mutex_lock(&maps_lock);
+    for (size_t i = 0; i < n_maps && !base; i++)
         if (a >= maps[i].addr && a < maps[i].addr + maps[i].size) {
             if (id)
                 *id = maps[i].id;
-            return maps[i].addr;
+            base = maps[i].addr;
         }
-    return NULL;
+    pthread_mutex_unlock(&maps_lock);
+    return base;
 }

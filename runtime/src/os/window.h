@@ -14,9 +14,19 @@ typedef struct mc__window {
     size_t next;  /* bump offset: ranges are never reused in a session */
 } mc__window;
 
-/* Reserve about `size` bytes (less if the system refuses, down to 1 GiB).
- * The kernel places it, so its base differs from run to run. */
-int mc__window_reserve(mc__window *w, size_t size);
+/* Bounds of mc_config.window_size.  The least holds one pool (2 MiB
+ * aligned, and its guard gap); the most is half of x86-64's 47-bit user
+ * address space, so that sizes near SIZE_MAX never wrap. */
+#define MC__WINDOW_MIN ((size_t)4 << 20)
+#define MC__WINDOW_MAX ((size_t)1 << 46)
+#define MC__WINDOW_DEFAULT ((size_t)1 << 40)
+
+/* Reserve about `size` bytes, MC__WINDOW_MIN..MC__WINDOW_MAX (less if the
+ * system refuses, halving down to 1 GiB, or to size when that is
+ * smaller).  The kernel places it, so its base differs from run to run.
+ * MC_EINVAL for a size out of bounds; MC_ENOMEM (detail: the sizes tried
+ * and why) when no reservation succeeds.  who starts the detail. */
+int mc__window_reserve(mc__window *w, size_t size, const char *who);
 void mc__window_release(mc__window *w);
 
 /* Carve a range of `size` bytes (page multiple) aligned to 2 MiB, with a

@@ -134,15 +134,17 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     mc__master *M = mc__M;
     mc__res *fp = mc__idmap_get(&M->res, fork_id);
     if (!fp)
-        return mc__err(MC_ENOENT, "start: no fork point %lld",
-                       (long long)fork_id);
+        return mc__no_fork_point(fork_id);
     if (fp->kind != MC_RES_FORK_POINT)
-        return mc__err(MC_ETYPE, "start: resource %lld is not a fork point",
-                       (long long)fork_id);
+        return mc__err(MC_ETYPE, "mc_start: resource %lld is not a fork "
+                       "point", (long long)fork_id);
+    if (mc__m_stopping())
+        return mc__err(MC_ESTATE, "mc_start: the session is ending (signal "
+                       "%d)", mc__m_stopping());
     mc__def *def = fp->def;
     mc__proc *p = calloc(1, sizeof *p);
     if (!p)
-        return mc__err(MC_ENOMEM, "start: out of memory");
+        return mc__err(MC_ENOMEM, "out of memory");
     p->pid = M->next_pid;
     p->join_id = def->join_id;
     p->sock = -1;
@@ -174,6 +176,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         child_close_master_fds(p->pid, sv[1], &cache);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
         sigaction(SIGCHLD, &M->oldchld, NULL); /* the user's, not ours */
+        mc__m_child_signals();
         mc__worker_main(def, p->pid, sv[1], master, M->spin_ns, arg, len,
                         arg_fd, &cache);
     }
@@ -210,37 +213,37 @@ int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
     mc__master *M = mc__M;
     mc__res *jp = mc__idmap_get(&M->res, join);
     if (!jp)
-        return mc__err(MC_ENOENT, "join: no join point %lld",
+        return mc__err(MC_ENOENT, "no join point %lld",
                        (long long)join);
     if (jp->kind != MC_RES_JOIN_POINT)
-        return mc__err(MC_ETYPE, "join: resource %lld is not a join point",
+        return mc__err(MC_ETYPE, "resource %lld is not a join point",
                        (long long)join);
     mc__proc *p = mc__idmap_get(&M->procs, pid);
     if (!p || p->joined) {
         if (pid > 0 && pid < M->next_pid)
-            return mc__err(MC_ESTATE, "join: pid %lld was already joined",
+            return mc__err(MC_ESTATE, "pid %lld was already joined",
                            (long long)pid);
-        return mc__err(MC_ENOENT, "join: no process with pid %lld",
+        return mc__err(MC_ENOENT, "no process with pid %lld",
                        (long long)pid);
     }
     if (p->join_id != join)
-        return mc__err(MC_EINVAL, "join: pid %lld belongs to join point "
+        return mc__err(MC_EINVAL, "pid %lld belongs to join point "
                        "%lld, not %lld", (long long)pid,
                        (long long)p->join_id, (long long)join);
     if (p->waiter)
-        return mc__err(MC_ESTATE, "join: pid %lld is being joined by pid "
+        return mc__err(MC_ESTATE, "pid %lld is being joined by pid "
                        "%lld", (long long)pid, (long long)p->waiter);
     if (p->done) {
         *out = p;
         return 0;
     }
     if (nowait)
-        return mc__err(MC_EAGAIN, "join: pid %lld is still running",
+        return mc__err(MC_EAGAIN, "pid %lld is still running",
                        (long long)pid);
     if (who == 0)
-        return mc__err(MC_ESTATE, "join: the master must not block");
+        return mc__err(MC_ESTATE, "the master must not block");
     if (who == pid)
-        return mc__err(MC_EINVAL, "join: a process cannot join itself");
+        return mc__err(MC_EINVAL, "a process cannot join itself");
     mc__proc *w = mc__idmap_get(&M->procs, who);
     p->waiter = who;
     if (w)
@@ -266,7 +269,7 @@ int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind)
             if (p->join_id != id || p->joined)
                 continue;
             if (p->waiter)
-                fail_waiter(p, mc__err(MC_ENOENT, "join: join point %lld "
+                fail_waiter(p, mc__err(MC_ENOENT, "join point %lld "
                                        "was released", (long long)id));
             p->dropped = 1;
             mc__blob_free(&p->result);
@@ -315,12 +318,12 @@ static void on_start(mc__proc *p, mc__msg *m, const char *data, int fd)
     int64_t n = m->b;
     size_t ids = n > 0 ? (size_t)n * sizeof(mc_res_id) : 0;
     if (n > (int64_t)(MC__INLINE_MAX / sizeof(mc_res_id)) || ids > m->len) {
-        reply_rc(p, mc__err(MC_EINVAL, "start: bad inherit list"), 0);
+        reply_rc(p, mc__err(MC_EINVAL, "bad inherit list"), 0);
         return;
     }
     mc_res_id *list = NULL;
     if (ids && !(list = malloc(ids))) { /* the payload may be unaligned */
-        reply_rc(p, mc__err(MC_ENOMEM, "start: out of memory"), 0);
+        reply_rc(p, mc__err(MC_ENOMEM, "out of memory"), 0);
         return;
     }
     if (ids)
@@ -354,7 +357,7 @@ static void on_res(mc__proc *p, mc__msg *m, const char *data)
     switch (m->op) {
     case MC__OP_RES_CREATE:
         if (m->len == 0 || data[m->len - 1] != '\0') {
-            rc = mc__err(MC_EINVAL, "create: malformed request");
+            rc = mc__err(MC_EINVAL, "malformed request");
             break;
         }
         rc = mc__m_res_create(p->pid, (mc_res_kind)m->a,
@@ -385,6 +388,7 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
     const char *data = (const char *)(m + 1);
     if (extra_fd >= 0)
         close(extra_fd); /* workers never send resources this way */
+    mc__err_clear(); /* a reply's detail is this request's, or none */
     switch (m->op) {
     case MC__OP_RESULT:
         on_result(p, m, data, blob_fd);
@@ -480,6 +484,7 @@ static void reap(void)
     struct signalfd_siginfo si;
     while (read(mc__M->sigfd, &si, sizeof si) == sizeof si)
         ;
+    mc__m_check_stop(); /* SIGINT/SIGTERM: end the workers */
     mc__proc *p = mc__M->live, *next;
     for (; p; p = next) {
         next = p->next;

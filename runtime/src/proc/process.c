@@ -21,6 +21,17 @@ int mc__need_session(const char *fn)
     if (mc__role_now == MC__ROLE_NONE)
         return mc__err(MC_ESTATE, "%s: no session is running (call it "
                        "inside mc_startup or a worker)", fn);
+    if (mc__role_now == MC__ROLE_WORKER)
+        return mc__w_forked(fn);
+    if (MC_UNLIKELY(!pthread_equal(pthread_self(), mc__M->thread)))
+        return mc__err(MC_ESTATE, "%s: in the master, mcore is called only "
+                       "from the thread running mc_startup (process.h, "
+                       "Threads)", fn);
+    if (MC_UNLIKELY(getpid() != mc__M->ospid))
+        return mc__err(MC_ESTATE, "%s: process %d is a fork() of the master "
+                       "(pid %d), not a process of the session (start "
+                       "workers with mc_start)", fn, (int)getpid(),
+                       (int)mc__M->ospid);
     return 0;
 }
 
@@ -49,6 +60,18 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
     *fork_point = d->fork_id;
     *join_point = d->join_id;
     return 0;
+}
+
+int mc__no_fork_point(mc_res_id id)
+{
+    for (size_t i = 0; i < n_defs; i++)
+        if (defs[i]->fork_id == id)
+            return mc__err(MC_ENOENT, "mc_start: fork point %lld was "
+                           "released in this session", (long long)id);
+    return mc__err(MC_ENOENT, "mc_start: no process is defined with fork "
+                   "point %lld: a process's definition (mc_def_process, or "
+                   "its generated _def) must be made in the master before "
+                   "mc_startup", (long long)id);
 }
 
 /* Enter every definition into a new session's resource table.  A release
@@ -81,7 +104,9 @@ static int start(mc_res_id fork_point, const void *arg, size_t len,
         return mc__m_start(0, fork_point, arg, len, -1, inherit, ni, pid);
     size_t ids = n * sizeof *inherit;
     if (ids > MC__INLINE_MAX)
-        return mc__err(MC_E2BIG, "mc_start: too many inherited resources");
+        return mc__err(MC_E2BIG, "mc_start_ex: %zu inherited ids do not fit "
+                       "in one request (at most %zu)", n,
+                       (size_t)MC__INLINE_MAX / sizeof *inherit);
     mc__msg req = {.op = MC__OP_START, .a = fork_point, .b = ni}, rep;
     if ((rc = mc__rpc(&req, inherit, ids, arg, len, -1, &rep, NULL, NULL)))
         return rc;
@@ -96,12 +121,14 @@ int mc_start_ex(mc_res_id fork_point, const void *arg, size_t len,
 {
     if (n > INT64_MAX / sizeof *inherit)
         return mc__err(MC_EINVAL, "mc_start_ex: n too large");
-    return start(fork_point, arg, len, inherit, (int64_t)n, pid);
+    int rc = start(fork_point, arg, len, inherit, (int64_t)n, pid);
+    return rc ? mc__err_in(rc, "mc_start_ex") : 0;
 }
 
 int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid)
 {
-    return start(fork_point, arg, len, NULL, -1, pid);
+    int rc = start(fork_point, arg, len, NULL, -1, pid);
+    return rc ? mc__err_in(rc, "mc_start") : 0;
 }
 
 static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
@@ -151,12 +178,14 @@ static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
 
 int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    return join(join_point, pid, out, 0);
+    int rc = join(join_point, pid, out, 0);
+    return rc ? mc__err_in(rc, "mc_join") : 0;
 }
 
 int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    return join(join_point, pid, out, 1);
+    int rc = join(join_point, pid, out, 1);
+    return rc ? mc__err_in(rc, "mc_join_nowait") : 0;
 }
 
 void mc_join_result_free(mc_join_result *r)
@@ -167,7 +196,7 @@ void mc_join_result_free(mc_join_result *r)
     *r = (mc_join_result){0};
 }
 
-static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
+static int point_release_(mc_res_id id, mc_res_kind kind, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -178,6 +207,12 @@ static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
     if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
         return rc;
     return rep.rc;
+}
+
+static int point_release(mc_res_id id, mc_res_kind kind, const char *fn)
+{
+    int rc = point_release_(id, kind, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 int mc_release_join_point(mc_res_id join_point)
@@ -194,5 +229,7 @@ int mc_release_fork_point(mc_res_id fork_point)
 
 mc_pid mc_self_pid(void)
 {
-    return mc__role_now == MC__ROLE_WORKER ? mc__W->self : 0;
+    return mc__role_now == MC__ROLE_WORKER && getpid() == mc__W->ospid
+               ? mc__W->self
+               : 0;
 }

@@ -53,8 +53,8 @@ int mc__msg_recv(int sock, void *buf, mc__msg **m, int *blob_fd,
     *blob_fd = *extra_fd = -1;
     if (r == 0 || r == -ECONNRESET)
         return 0;
-    if (r == -EAGAIN)
-        return mc__err(MC_EAGAIN, "no message");
+    if (r == -EAGAIN) /* polling: an expected answer, not a failure */
+        return MC_EAGAIN;
     if (r < 0) {
         errno = (int)-r;
         return mc__errno("recvmsg(control socket)");

@@ -16,17 +16,22 @@
 
 #define MC__ADOPT 0x100
 
-/* Cache a descriptor the master handed over (a worker's side). */
-static int cache_fd(mc_res_id id, int fd)
+/* Cache a descriptor the master handed over (a worker's side; the caller
+ * holds mc__W->lock, see state.h).  Returns the cached entry (its fd may be
+ * -1: a kind without one), or NULL with MC_ENOMEM recorded. */
+static mc__cached *cache_fd(mc_res_id id, int fd, const char *fn)
 {
-    mc__cached *c = mc__idmap_get(&mc__W->cache, id);
+    mc__worker *W = mc__W;
+    pthread_mutex_lock(&W->cache_lock);
+    mc__cached *c = mc__idmap_get(&W->cache, id);
     if (!c) {
-        if (!(c = calloc(1, sizeof *c)) ||
-            mc__idmap_put(&mc__W->cache, id, c)) {
+        if (!(c = calloc(1, sizeof *c)) || mc__idmap_put(&W->cache, id, c)) {
+            pthread_mutex_unlock(&W->cache_lock);
             free(c);
             if (fd >= 0)
                 close(fd);
-            return mc__err(MC_ENOMEM, "resource cache: out of memory");
+            mc__err(MC_ENOMEM, "%s: resource cache: out of memory", fn);
+            return NULL;
         }
         c->fd = -1;
     }
@@ -34,11 +39,27 @@ static int cache_fd(mc_res_id id, int fd)
         c->fd = fd;
     else if (fd >= 0)
         close(fd); /* held already: keep the first */
-    return c->fd;
+    pthread_mutex_unlock(&W->cache_lock);
+    return c;
 }
 
-int mc__res_create(mc_res_kind kind, const char *name, size_t size,
-                   mc_res_id *id, int *fd, void **addr, const char *fn)
+int mc__res_cached_fd(mc_res_id id)
+{
+    if (mc__role_now == MC__ROLE_MASTER) {
+        mc__res *r = mc__idmap_get(&mc__M->res, id);
+        return r ? r->fd : -1;
+    }
+    if (mc__role_now != MC__ROLE_WORKER)
+        return -1;
+    pthread_mutex_lock(&mc__W->cache_lock);
+    mc__cached *c = mc__idmap_get(&mc__W->cache, id);
+    int fd = c ? c->fd : -1;
+    pthread_mutex_unlock(&mc__W->cache_lock);
+    return fd;
+}
+
+static int res_create(mc_res_kind kind, const char *name, size_t size,
+                      mc_res_id *id, int *fd, void **addr, const char *fn)
 {
     int rc = mc__need_session(fn);
     if (rc)
@@ -59,28 +80,39 @@ int mc__res_create(mc_res_kind kind, const char *name, size_t size,
     }
     mc__msg req = {.op = MC__OP_RES_CREATE, .a = kind, .b = (int64_t)size};
     mc__msg rep;
-    int xfd = -1;
-    rc = mc__rpc(&req, name ? name : "", name ? strlen(name) + 1 : 1, NULL,
-                 0, -1, &rep, NULL, &xfd);
-    if (rc)
-        return rc;
-    if (rep.rc) {
+    int xfd = -1, uncached = 0;
+    pthread_mutex_lock(&mc__W->lock);
+    rc = mc__rpc_held(&req, name ? name : "", name ? strlen(name) + 1 : 1,
+                      NULL, 0, -1, &rep, NULL, &xfd);
+    if (!rc && rep.rc) {
         if (xfd >= 0)
             close(xfd);
-        return rep.rc;
+        rc = rep.rc;
     }
-    *id = rep.a;
-    *addr = (void *)(uintptr_t)rep.c;
-    *fd = -1;
-    if (xfd >= 0) {
-        int f = cache_fd(*id, xfd);
-        if (f < 0) {
-            mc_release(*id);
-            return f;
-        }
-        *fd = f;
+    if (!rc) {
+        *id = rep.a;
+        *addr = (void *)(uintptr_t)rep.c;
+        *fd = -1;
+        mc__cached *c = xfd >= 0 ? cache_fd(*id, xfd, fn) : NULL;
+        if (c)
+            *fd = c->fd;
+        else if (xfd >= 0)
+            rc = MC_ENOMEM, uncached = 1;
     }
-    return 0;
+    pthread_mutex_unlock(&mc__W->lock);
+    if (uncached) { /* created, but not cached: give it up */
+        mc_release(*id);
+        mc__err(rc, "%s: resource cache: out of memory", fn);
+    }
+    return rc;
+}
+
+/* Details of the master's handlers name the public function. */
+int mc__res_create(mc_res_kind kind, const char *name, size_t size,
+                   mc_res_id *id, int *fd, void **addr, const char *fn)
+{
+    int rc = res_create(kind, name, size, id, fd, addr, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 static int create(mc_res_kind kind, const char *name, size_t size,
@@ -127,27 +159,16 @@ int mc_manage(mc_res_kind kind, const char *name, mc_res_id *id)
     return create(kind | MC__ADOPT, name, 0, id, "mc_manage");
 }
 
-int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
-                   void **addr, const char *fn)
+/* A worker's lookup; the caller holds mc__W->lock.  *cached (may be NULL)
+ * receives the cache entry, valid until that lock is let go. */
+static int w_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+                    void **addr, const char *fn, mc__cached **cached)
 {
-    int rc = mc__need_session(fn);
-    if (rc)
-        return rc;
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r;
-        if ((rc = mc__m_res_get(0, id, kinds, &r)))
-            return rc;
-        info->kind = r->kind;
-        info->size = r->size;
-        snprintf(info->name, sizeof info->name, "%s", r->name ? r->name : "");
-        *fd = r->fd;
-        *addr = r->addr;
-        return 0;
-    }
     mc__msg req = {.op = MC__OP_RES_GET, .a = id, .b = kinds}, rep;
     mc__blob pl = MC__BLOB_NONE;
     int xfd = -1;
-    if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, &pl, &xfd)))
+    int rc = mc__rpc_held(&req, NULL, 0, NULL, 0, -1, &rep, &pl, &xfd);
+    if (rc)
         return rc;
     if (!rep.rc) {
         info->kind = (mc_res_kind)rep.a;
@@ -163,11 +184,43 @@ int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
             close(xfd);
         return rep.rc;
     }
-    int f = cache_fd(id, xfd);
-    if (f < -1)
-        return f;
-    *fd = f;
+    mc__cached *c = cache_fd(id, xfd, fn);
+    if (!c)
+        return MC_ENOMEM;
+    *fd = c->fd;
+    if (cached)
+        *cached = c;
     return 0;
+}
+
+static int res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info,
+                      int *fd, void **addr, const char *fn)
+{
+    int rc = mc__need_session(fn);
+    if (rc)
+        return rc;
+    if (mc__role_now == MC__ROLE_MASTER) {
+        mc__res *r;
+        if ((rc = mc__m_res_get(0, id, kinds, &r)))
+            return rc;
+        info->kind = r->kind;
+        info->size = r->size;
+        snprintf(info->name, sizeof info->name, "%s", r->name ? r->name : "");
+        *fd = r->fd;
+        *addr = r->addr;
+        return 0;
+    }
+    pthread_mutex_lock(&mc__W->lock);
+    rc = w_lookup(id, kinds, info, fd, addr, fn, NULL);
+    pthread_mutex_unlock(&mc__W->lock);
+    return rc;
+}
+
+int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
+                   void **addr, const char *fn)
+{
+    int rc = res_lookup(id, kinds, info, fd, addr, fn);
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 static int get(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
@@ -190,10 +243,10 @@ int mc_shm_fd(mc_res_id id, int *fd)
     mc_res_info info;
     if (!fd)
         return mc__err(MC_EINVAL, "mc_shm_fd: NULL fd");
-    if (mc__role_now == MC__ROLE_WORKER) { /* fast path: held already */
-        mc__cached *c = mc__idmap_get(&mc__W->cache, id);
-        if (c && c->fd >= 0) {
-            *fd = c->fd;
+    if (mc__role_now == MC__ROLE_WORKER && !mc__w_forked("mc_shm_fd")) {
+        int f = mc__res_cached_fd(id); /* fast path: held already */
+        if (f >= 0) {
+            *fd = f;
             return 0;
         }
     }
@@ -206,31 +259,58 @@ int mc_shm_fd(mc_res_id id, int *fd)
     return 0;
 }
 
-int mc_named_sem_get(mc_res_id id, sem_t **sem)
+/* Open the semaphore of *slot once (sem_open of name). */
+static int sem_slot(sem_t **slot, const char *name, sem_t **sem)
 {
-    mc_res_info info;
-    int fd;
-    if (!sem)
-        return mc__err(MC_EINVAL, "mc_named_sem_get: NULL sem");
-    int rc = get(id, MC__KIND_BIT(MC_RES_SEM), &info, &fd, "mc_named_sem_get");
-    if (rc)
-        return rc;
-    sem_t **slot;
-    if (mc__role_now == MC__ROLE_MASTER)
-        slot = &((mc__res *)mc__idmap_get(&mc__M->res, id))->sem;
-    else
-        slot = &((mc__cached *)mc__idmap_get(&mc__W->cache, id))->sem;
     if (!*slot) {
-        sem_t *s = sem_open(info.name, 0);
+        sem_t *s = sem_open(name, 0);
         if (s == SEM_FAILED)
-            return mc__errno("sem_open");
+            return mc__errno("mc_named_sem_get: sem_open");
         *slot = s;
     }
     *sem = *slot;
     return 0;
 }
 
-int mc_release(mc_res_id id)
+static int named_sem_get(mc_res_id id, sem_t **sem)
+{
+    const char *fn = "mc_named_sem_get";
+    const unsigned kinds = MC__KIND_BIT(MC_RES_SEM);
+    mc_res_info info;
+    int fd;
+    void *addr;
+    if (!sem)
+        return mc__err(MC_EINVAL, "mc_named_sem_get: NULL sem");
+    int rc = mc__need_session(fn);
+    if (rc)
+        return rc;
+    if (mc__role_now == MC__ROLE_MASTER) {
+        if ((rc = mc__res_lookup(id, kinds, &info, &fd, &addr, fn)))
+            return rc;
+        return sem_slot(&((mc__res *)mc__idmap_get(&mc__M->res, id))->sem,
+                        info.name, sem);
+    }
+    /* the entry stays while W->lock is held: a release by another thread
+     * waits for it */
+    mc__cached *c;
+    pthread_mutex_lock(&mc__W->lock);
+    rc = w_lookup(id, kinds, &info, &fd, &addr, fn, &c);
+    if (!rc) {
+        pthread_mutex_lock(&mc__W->cache_lock);
+        rc = sem_slot(&c->sem, info.name, sem);
+        pthread_mutex_unlock(&mc__W->cache_lock);
+    }
+    pthread_mutex_unlock(&mc__W->lock);
+    return rc;
+}
+
+int mc_named_sem_get(mc_res_id id, sem_t **sem)
+{
+    int rc = named_sem_get(id, sem);
+    return rc ? mc__err_in(rc, "mc_named_sem_get") : 0;
+}
+
+static int release(mc_res_id id)
 {
     int rc = mc__need_session("mc_release");
     if (rc)
@@ -238,18 +318,31 @@ int mc_release(mc_res_id id)
     if (mc__role_now == MC__ROLE_MASTER)
         return mc__m_res_release(0, id);
     mc__msg req = {.op = MC__OP_RES_RELEASE, .a = id}, rep;
-    if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
-        return rc;
-    mc__cached *c = mc__idmap_get(&mc__W->cache, id);
-    if (c && !rep.rc) {
-        mc__idmap_del(&mc__W->cache, id);
+    mc__worker *W = mc__W;
+    mc__cached *c = NULL;
+    pthread_mutex_lock(&W->lock);
+    rc = mc__rpc_held(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL);
+    if (!rc && !(rc = rep.rc)) {
+        pthread_mutex_lock(&W->cache_lock);
+        if ((c = mc__idmap_get(&W->cache, id)))
+            mc__idmap_del(&W->cache, id);
+        pthread_mutex_unlock(&W->cache_lock);
+    }
+    pthread_mutex_unlock(&W->lock);
+    if (c) {
         if (c->fd >= 0)
             close(c->fd);
         if (c->sem)
             sem_close(c->sem);
         free(c);
     }
-    return rep.rc;
+    return rc;
+}
+
+int mc_release(mc_res_id id)
+{
+    int rc = release(id);
+    return rc ? mc__err_in(rc, "mc_release") : 0;
 }
 
 int mc__res_held(mc_res_id id)
@@ -261,8 +354,8 @@ int mc__res_held(mc_res_id id)
     if (mc__role_now != MC__ROLE_WORKER)
         return 0;
     /* a worker's cache has an entry for each resource it holds */
-    pthread_mutex_lock(&mc__W->lock);
+    pthread_mutex_lock(&mc__W->cache_lock);
     int held = mc__idmap_get(&mc__W->cache, id) != NULL;
-    pthread_mutex_unlock(&mc__W->lock);
+    pthread_mutex_unlock(&mc__W->cache_lock);
     return held;
 }

@@ -334,7 +334,7 @@ int mc__m_res_inherit(mc_pid from, mc_pid to, const mc_res_id *ids,
     mc__res *r;
     for (int64_t i = 0; i < n; i++)
         if (!mc__idmap_get(&mc__M->res, ids[i]))
-            return mc__err(MC_ENOENT, "inherit: no resource %lld",
+            return mc__err(MC_ENOENT, "no resource %lld to inherit",
                            (long long)ids[i]);
     int rc = 0;
     if (n >= 0) {

@@ -23,23 +23,38 @@ static unsigned long sessions;
 static int take_dir(mc__master *M, const mc_config *cfg)
 {
     if (!cfg->socket_dir) {
-        const char *tmp = getenv("TMPDIR");
-        char t[PATH_MAX];
-        snprintf(t, sizeof t, "%s/mcore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(t))
-            return mc__errno("mkdtemp");
+        /* A directory of its own under the user's sessions directory,
+         * where the next session (or mcadmin) finds it if this master is
+         * killed; stale ones are removed first (their lock is free). */
+        char parent[PATH_MAX];
+        int rc = mc__sessions_parent(parent, sizeof parent, 1, "mc_startup");
+        if (rc)
+            return rc;
+        if (!cfg->no_unlink)
+            mc__sessions_sweep(parent, NULL, NULL); /* best effort */
         M->private_dir = 1;
-        M->dir = strdup(t);
+        return mc__session_create(parent, &M->dir, &M->lockfd);
     } else {
         if (strlen(cfg->socket_dir) > 200)
-            return mc__err(MC_EINVAL, "socket_dir longer than 200 bytes");
+            return mc__err(MC_EINVAL, "mc_startup: socket_dir %.64s... is "
+                           "longer than 200 bytes", cfg->socket_dir);
         if (mkdir(cfg->socket_dir, 0700) < 0 && errno != EEXIST)
-            return mc__errno("mkdir(socket_dir)");
-        struct stat st;
-        if (stat(cfg->socket_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            return mc__err(MC_EINVAL, "socket_dir %s is not a directory",
-                           cfg->socket_dir);
-        M->dir = strdup(cfg->socket_dir);
+            return mc__err(errno == ENOMEM ? MC_ENOMEM : MC_ESYS,
+                           "mc_startup: mkdir(%s): %s", cfg->socket_dir,
+                           strerror(errno));
+        /* One spelling of the path (absolute, no "..", no trailing '/'):
+         * the manifest lists temporary files as DIR/LEAF. */
+        M->dir = realpath(cfg->socket_dir, NULL);
+        if (!M->dir && errno != ENOMEM)
+            return mc__err(MC_ESYS, "mc_startup: realpath(%s): %s",
+                           cfg->socket_dir, strerror(errno));
+    }
+    if (M->dir) {
+        /* An existing directory may have been made by someone else. */
+        int dfd, rc = mc__dir_open(M->dir, "mc_startup", &dfd);
+        if (rc)
+            return rc;
+        close(dfd);
     }
     if (!M->dir)
         return mc__err(MC_ENOMEM, "out of memory");
@@ -65,12 +80,82 @@ static void release_dir(mc__master *M)
      * touch a live master's files at all (then lockfd is -1). */
     if (M->lockfd >= 0) {
         mc__dir_unlock(M->lockfd, M->dir);
+        /* kept (not empty) when its manifest lists what is left: the next
+         * session or mcadmin finds it */
         if (M->private_dir)
             rmdir(M->dir);
     }
     M->lockfd = -1;
     free(M->dir);
     M->dir = NULL;
+}
+
+/* SIGINT and SIGTERM end the session cleanly: the handler only notes the
+ * signal and wakes the loop (a SIGCHLD raised to the master lands in its
+ * signalfd); the loop ends the workers (mc__m_check_stop), the session
+ * removes everything, and then the signal is raised again so that the
+ * program ends as it would have.  Only signals left at SIG_DFL and not
+ * blocked are taken: a program with its own handling keeps it.  A second
+ * signal, or one that reaches a new worker before it reset its signals,
+ * gets the default action at once. */
+static const int stop_sigs[2] = {SIGINT, SIGTERM};
+static struct sigaction stop_old[2];
+static int stop_taken[2];
+static pid_t stop_pid;
+static volatile sig_atomic_t stop_sig;
+static int stop_done;
+
+static void on_stop(int sig)
+{
+    int e = errno;
+    if (getpid() != stop_pid || stop_sig) {
+        signal(sig, SIG_DFL);
+        raise(sig); /* delivered when the handler returns */
+    } else {
+        stop_sig = sig;
+        raise(SIGCHLD);
+    }
+    errno = e;
+}
+
+static void take_stop_signals(void)
+{
+    sigset_t now;
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    stop_pid = getpid();
+    stop_sig = 0;
+    stop_done = 0;
+    struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 2; i++) {
+        stop_taken[i] = 0;
+        if (sigaction(stop_sigs[i], NULL, &stop_old[i]) == 0 &&
+            !(stop_old[i].sa_flags & SA_SIGINFO) &&
+            stop_old[i].sa_handler == SIG_DFL &&
+            !sigismember(&now, stop_sigs[i]))
+            stop_taken[i] = sigaction(stop_sigs[i], &sa, NULL) == 0;
+    }
+}
+
+void mc__m_child_signals(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (stop_taken[i])
+            sigaction(stop_sigs[i], &stop_old[i], NULL);
+}
+
+int mc__m_stopping(void)
+{
+    return stop_sig;
+}
+
+void mc__m_check_stop(void)
+{
+    if (!stop_sig || stop_done)
+        return;
+    stop_done = 1;
+    for (mc__proc *p = mc__M->live; p; p = p->next)
+        kill(p->ospid, SIGKILL);
 }
 
 static int open_loop(mc__master *M)
@@ -133,13 +218,20 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     M->spin_ns = cfg->spin_us < 0 ? 0
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
+    M->thread = pthread_self();
+    M->ospid = getpid();
     mc__M = M;
-    int rc = take_dir(M, cfg);
+    /* the configuration is checked before anything is made on disk */
+    int rc = mc__window_reserve(&M->win, cfg->window_size
+                                             ? cfg->window_size
+                                             : MC__WINDOW_DEFAULT,
+                                "mc_startup");
     if (!rc)
-        rc = mc__window_reserve(&M->win, cfg->window_size ? cfg->window_size
-                                                         : (size_t)1 << 40);
+        rc = take_dir(M, cfg);
     if (!rc)
         rc = open_loop(M);
+    if (!rc)
+        take_stop_signals();
     if (!rc)
         rc = mc__defs_register();
     if (!rc) {
@@ -160,11 +252,20 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     mc__m_procs_free();
     mc__m_res_destroy_all();
     mc__window_release(&M->win);
+    mc__m_child_signals(); /* the program's own dispositions again */
+    int stopped = stop_sig;
+    memset(stop_taken, 0, sizeof stop_taken);
     close_loop(M);
     release_dir(M);
     mc__role_now = MC__ROLE_NONE;
     mc__M = NULL;
     free(M);
+    if (stopped) {
+        /* everything is removed: now end as the signal would have */
+        raise(stopped);
+        rc = mc__err(MC_ESTATE, "mc_startup: the session was ended by "
+                     "signal %d", stopped);
+    }
     if (rc)
         mc__err(rc, "%s", detail);
     return rc;

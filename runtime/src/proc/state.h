@@ -62,6 +62,9 @@ typedef struct mc__proc {
 } mc__proc;
 
 typedef struct mc__master {
+    pthread_t thread;     /* the one running mc_startup: the tables' only
+                             user (they have no lock) */
+    pid_t ospid;          /* getpid() of the master: a fork() of it differs */
     int epfd, sigfd, lockfd;
     mc__window win;
     char *dir;
@@ -83,12 +86,20 @@ typedef struct mc__cached {
     sem_t *sem;
 } mc__cached;
 
+/* A worker's calls may come from several threads.  `lock` serializes the
+ * requests on the socket; a request that changes what the worker holds
+ * also updates the cache before letting go of `lock`, so that the cache
+ * follows the master's table in the master's order.  `cache_lock` guards
+ * the cache itself: taken alone by readers (mc_shm_fd's fast path, pools),
+ * inside `lock` by writers.  Lock order: lock, then cache_lock. */
 typedef struct mc__worker {
     int sock;
     mc_pid self;
+    pid_t ospid;         /* getpid() of the worker: a fork() of it differs */
     pid_t master_ospid;
     uint64_t spin_ns;
     pthread_mutex_t lock; /* one request at a time on the socket */
+    pthread_mutex_t cache_lock;
     mc__idmap cache;      /* resource id -> mc__cached */
     char buf[MC__MSG_BUF];
 } mc__worker;
@@ -106,6 +117,9 @@ mc_res_id mc__res_new_id(void);
 /* Enter the process definitions into a new session's table (process.c). */
 int mc__defs_register(void);
 mc__def *mc__def_by_fork(mc_res_id id);
+/* MC_ENOENT for a fork point the session's table lacks, saying why: never
+ * defined, or released (process.c). */
+int mc__no_fork_point(mc_res_id id);
 int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
                 int arg_fd, const mc_res_id *inherit, int64_t n, mc_pid *pid);
 /* Returns 0 with the outcome moved into *out (blob), 1 when deferred (the
@@ -115,6 +129,12 @@ int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
 void mc__m_proc_taken(mc__proc *p);  /* after its outcome was delivered */
 int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind);
 int mc__m_loop(void);
+/* SIGINT/SIGTERM of the master (proc/startup.c): mc__m_check_stop kills
+ * the workers once a stop signal came; mc__m_stopping is that signal or 0;
+ * mc__m_child_signals gives a new worker the program's dispositions. */
+void mc__m_check_stop(void);
+int mc__m_stopping(void);
+void mc__m_child_signals(void);
 /* Handle whatever events are pending, without waiting (the master's
  * nonblocking calls use it while its own code runs). */
 int mc__m_poll(void);
@@ -153,12 +173,24 @@ int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
  * give back only a hold they took (heap_descr.c). */
 int mc__res_held(mc_res_id id);
 
+/* This process's descriptor of a resource it holds (the master's table, or
+ * a worker's cache), or -1 (resource.c). */
+int mc__res_cached_fd(mc_res_id id);
+
 /* --- worker side (worker.c) --- */
+/* MC_ESTATE (detail starting with fn) in a fork() of a worker, else 0. */
+int mc__w_forked(const char *fn);
 /* One request/reply.  rep->rc is the master's answer.  payload (may be NULL)
- * receives the reply's payload (inline copy or memfd). */
+ * receives the reply's payload (inline copy or memfd).  MC_ESTATE in a
+ * fork() of a worker (see process.h). */
 int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
             size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
             int *extra_fd);
+/* The same, for a caller that holds mc__W->lock (to update the cache in
+ * the same turn as the request). */
+int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
+                 const void *body, size_t body_len, int body_fd, mc__msg *rep,
+                 mc__blob *payload, int *extra_fd);
 /* Runs the body in a freshly forked worker; never returns. */
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
                                pid_t master, uint64_t spin_ns,

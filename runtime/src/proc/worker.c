@@ -29,16 +29,31 @@ static int recv_reply(mc__worker *W, mc__msg **m, int *bfd, int *xfd)
     return mc__msg_recv(W->sock, W->buf, m, bfd, xfd, 0);
 }
 
-int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
-            size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
-            int *extra_fd)
+/* A fork() of a worker inherits its socket: its requests and the worker's
+ * would cross (each could read the other's reply).  The child is no
+ * worker: it is refused before it touches the socket. */
+int mc__w_forked(const char *fn)
+{
+    pid_t me = getpid();
+    if (MC_LIKELY(me == mc__W->ospid))
+        return 0;
+    return mc__err(MC_ESTATE, "%s: process %d is a fork() of worker %lld "
+                   "(pid %d), not a worker: it has no connection to the "
+                   "master (start workers with mc_start)", fn, (int)me,
+                   (long long)mc__W->self, (int)mc__W->ospid);
+}
+
+int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
+                 const void *body, size_t body_len, int body_fd, mc__msg *rep,
+                 mc__blob *payload, int *extra_fd)
 {
     mc__worker *W = mc__W;
     mc__msg *m;
-    int bfd = -1, xfd = -1, rc;
-    pthread_mutex_lock(&W->lock);
-    rc = mc__msg_send(W->sock, req, head, head_len, body, body_len, body_fd,
-                      -1, 0);
+    int bfd = -1, xfd = -1;
+    int rc = mc__w_forked("request to the master");
+    if (!rc)
+        rc = mc__msg_send(W->sock, req, head, head_len, body, body_len,
+                          body_fd, -1, 0);
     if (rc == 0) {
         rc = recv_reply(W, &m, &bfd, &xfd);
         if (rc == 0)
@@ -49,7 +64,6 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
                      : mc__err(MC_ESYS, "unexpected message %u", m->op);
     }
     if (rc) {
-        pthread_mutex_unlock(&W->lock);
         if (bfd >= 0)
             close(bfd);
         if (xfd >= 0)
@@ -57,8 +71,10 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
         return rc;
     }
     *rep = *m;
-    if (rep->rc < 0) /* carry the master's explanation over */
+    if (rep->rc < 0 && m->len) /* carry the master's explanation over */
         mc__err(rep->rc, "%.*s", (int)m->len, (const char *)(m + 1));
+    else if (rep->rc < 0)
+        mc__err(rep->rc, "request to the master: %s", mc_strerror(rep->rc));
     if (payload) {
         *payload = MC__BLOB_NONE;
         if (bfd >= 0) {
@@ -74,7 +90,6 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
             }
         }
     }
-    pthread_mutex_unlock(&W->lock);
     if (bfd >= 0)
         close(bfd);
     if (extra_fd)
@@ -84,15 +99,35 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
     return rc;
 }
 
+int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
+            size_t body_len, int body_fd, mc__msg *rep, mc__blob *payload,
+            int *extra_fd)
+{
+    pthread_mutex_lock(&mc__W->lock);
+    int rc = mc__rpc_held(req, head, head_len, body, body_len, body_fd, rep,
+                          payload, extra_fd);
+    pthread_mutex_unlock(&mc__W->lock);
+    return rc;
+}
+
 static void send_result(mc__worker *W, mc_exit_kind kind, int code,
                         const void *data, size_t len)
 {
+    if (getpid() != W->ospid)
+        return; /* a fork() of the worker returned from the body */
     mc__msg m = {.op = MC__OP_RESULT, .a = kind, .b = code};
     int rc = mc__msg_send(W->sock, &m, NULL, 0, data, len, -1, -1, 0);
     if (rc && rc != MC_ELOST) { /* e.g. no memory for a memfd: say why */
         mc__msg e = {.op = MC__OP_RESULT, .a = MC_EXIT_ERROR, .b = rc};
         mc__msg_send(W->sock, &e, NULL, 0, NULL, 0, -1, -1, 0);
     }
+}
+
+/* The detail travels with the outcome (process.h: mc_join_result). */
+static void send_error(mc__worker *W, int rc)
+{
+    const char *d = mc_last_error_detail();
+    send_result(W, MC_EXIT_ERROR, rc, *d ? d : NULL, *d ? strlen(d) + 1 : 0);
 }
 
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
@@ -108,20 +143,23 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     static mc__worker w;
     w.sock = sock;
     w.self = self;
+    w.ospid = getpid();
     w.master_ospid = master;
     w.spin_ns = spin_ns;
     pthread_mutex_init(&w.lock, NULL);
+    pthread_mutex_init(&w.cache_lock, NULL);
     w.cache = *cache;
     mc__W = &w;
     mc__M = NULL;
     mc__role_now = MC__ROLE_WORKER;
+    mc__err_clear(); /* not the master's, from before the fork */
 
     void *argbuf = NULL;
     if (arg_fd >= 0) {
         int rc = mc__memfd_read(arg_fd, len, &argbuf);
         close(arg_fd);
         if (rc) {
-            send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+            send_error(&w, rc);
             _exit(1);
         }
         arg = argbuf;
@@ -131,7 +169,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     int rc = def->body(def->user, arg, len, &res, &res_len);
     free(argbuf);
     if (rc)
-        send_result(&w, MC_EXIT_ERROR, rc, NULL, 0);
+        send_error(&w, rc);
     else
         send_result(&w, MC_EXIT_RESULT, 0, res, res ? res_len : 0);
     free(res);

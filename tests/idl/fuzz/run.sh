@@ -44,7 +44,7 @@ build() {
     sh compiler/embed.sh "$b/gen/templates.c" templates/*.in
     local flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-        -Iidl -Icompiler -I"$b/gen")
+        -Iidl -Icompiler -I"$b/gen" -Iruntime/include)
     "$CC" "${flags[@]}" -Wall -Wextra -Werror -o "$bin" \
         tests/idl/fuzz/fuzz_mcidl.c idl/ast.c compiler/diag.c \
         compiler/load.c compiler/check.c compiler/dump.c compiler/emit.c \

@@ -9,9 +9,8 @@
 
 static const mc_type containers_arr_u16_type MC_GEN_UNUSED;
 static const mc_type containers_arr_i64_type MC_GEN_UNUSED;
-static const mc_type containers_ref_Val_type MC_GEN_UNUSED;
-static const mc_type containers_arr_Val_type MC_GEN_UNUSED;
 static const mc_type containers_arr_f64_type MC_GEN_UNUSED;
+static const mc_type containers_ref_Val_type MC_GEN_UNUSED;
 static const mc_type containers_nref_Val_type MC_GEN_UNUSED;
 
 /* ---- containers_arr_u16 */
@@ -76,7 +75,7 @@ static const mc_ptr_field containers_arr_u16_ptrs[] = {
 
 static const mc_type containers_arr_u16_type MC_GEN_UNUSED = {
     .name = "arr_u16",
-    .id = 0x925c43a8122185fdull,
+    .id = 0xb94c05d03865539bull,
     .size = sizeof(containers_arr_u16),
     .align = _Alignof(containers_arr_u16),
     .copy = containers_arr_u16_copy,
@@ -152,7 +151,7 @@ static const mc_ptr_field containers_arr_i64_ptrs[] = {
 
 static const mc_type containers_arr_i64_type MC_GEN_UNUSED = {
     .name = "arr_i64",
-    .id = 0x5f347c940e1aeb65ull,
+    .id = 0x4ada54c0ed707f89ull,
     .size = sizeof(containers_arr_i64),
     .align = _Alignof(containers_arr_i64),
     .copy = containers_arr_i64_copy,
@@ -164,112 +163,6 @@ static const mc_type containers_arr_i64_type MC_GEN_UNUSED = {
     .equal = containers_arr_i64_equal,
     .marshal = containers_arr_i64_marshal,
     .unmarshal = containers_arr_i64_unmarshal,
-};
-
-/* ---- containers_ref_Val */
-
-static int containers_ref_Val_copy(mc_copier *c, void *dst, const void *src)
-{
-    containers_Val * *d = dst;
-    containers_Val *const *s = src;
-    int rc = 0;
-    (void)c;
-    *d = *s;
-    if ((rc = mc_copy_ptr(c, &containers_Val_type, 1, (void *const *)&(*s), (void **)&(*d))))
-        return rc;
-    return rc;
-}
-
-static void containers_ref_Val_trace(mc_tracer *tr, const void *obj)
-{
-    containers_Val *const *o = obj;
-    mc_trace_ptr(tr, (*o));
-}
-
-static void containers_ref_Val_marshal(mc_writer *w, const void *obj)
-{
-    containers_Val *const *o = obj;
-    mc_put_ref(w, &containers_Val_type, 1, (*o));
-}
-
-static int containers_ref_Val_unmarshal(mc_reader *r, void *obj)
-{
-    containers_Val * *o = obj;
-    mc_get_ref(r, &containers_Val_type, NULL, (void **)&(*o));
-    if (!(*o) && !r->err)
-        return mc_reader_fail(r, "a null non-null reference");
-    return r->err;
-}
-
-static const mc_ptr_field containers_ref_Val_ptrs[] = {
-    {.off = 0, .kind = MC_PF_REF,
-     .t = &containers_Val_type},
-};
-
-static const mc_type containers_ref_Val_type MC_GEN_UNUSED = {
-    .name = "ref_Val",
-    .id = 0x6ae64c08c0bc10a8ull,
-    .size = sizeof(containers_Val *),
-    .align = _Alignof(containers_Val *),
-    .copy = containers_ref_Val_copy,
-    .trace = containers_ref_Val_trace,
-    .flags = MC_TYPE_COPY_FILLS,
-    .ptrs = containers_ref_Val_ptrs,
-    .nptrs = 1,
-    .marshal = containers_ref_Val_marshal,
-    .unmarshal = containers_ref_Val_unmarshal,
-};
-
-/* ---- containers_arr_Val */
-
-static int containers_arr_Val_copy(mc_copier *c, void *dst, const void *src)
-{
-    containers_arr_Val *d = dst;
-    const containers_arr_Val *s = src;
-    int rc = 0;
-    (void)c;
-    *d = *s;
-    if ((rc = mc_copy_own(c, &containers_Val_type, (*s).len, (void *const *)&(*s).data, (void **)&(*d).data)))
-        return rc;
-    return rc;
-}
-
-static void containers_arr_Val_trace(mc_tracer *tr, const void *obj)
-{
-    const containers_arr_Val *o = obj;
-    mc_trace_ptr(tr, (*o).data);
-}
-
-static void containers_arr_Val_marshal(mc_writer *w, const void *obj)
-{
-    const containers_arr_Val *o = obj;
-    mc_put_own(w, &containers_Val_type, (*o).len, (*o).data);
-}
-
-static int containers_arr_Val_unmarshal(mc_reader *r, void *obj)
-{
-    containers_arr_Val *o = obj;
-    mc_get_own(r, &containers_Val_type, &(*o).len, (void **)&(*o).data);
-    return r->err;
-}
-
-static const mc_ptr_field containers_arr_Val_ptrs[] = {
-    {.off = offsetof(containers_arr_Val, data), .kind = MC_PF_ARRAY,
-     .len_off = offsetof(containers_arr_Val, len), .t = &containers_Val_type},
-};
-
-static const mc_type containers_arr_Val_type MC_GEN_UNUSED = {
-    .name = "arr_Val",
-    .id = 0x055433681960fd03ull,
-    .size = sizeof(containers_arr_Val),
-    .align = _Alignof(containers_arr_Val),
-    .copy = containers_arr_Val_copy,
-    .trace = containers_arr_Val_trace,
-    .flags = MC_TYPE_COPY_FILLS,
-    .ptrs = containers_arr_Val_ptrs,
-    .nptrs = 1,
-    .marshal = containers_arr_Val_marshal,
-    .unmarshal = containers_arr_Val_unmarshal,
 };
 
 /* ---- containers_arr_f64 */
@@ -334,7 +227,7 @@ static const mc_ptr_field containers_arr_f64_ptrs[] = {
 
 static const mc_type containers_arr_f64_type MC_GEN_UNUSED = {
     .name = "arr_f64",
-    .id = 0x2fa9c5a24020452bull,
+    .id = 0x615383c2dc5482abull,
     .size = sizeof(containers_arr_f64),
     .align = _Alignof(containers_arr_f64),
     .copy = containers_arr_f64_copy,
@@ -346,6 +239,60 @@ static const mc_type containers_arr_f64_type MC_GEN_UNUSED = {
     .equal = containers_arr_f64_equal,
     .marshal = containers_arr_f64_marshal,
     .unmarshal = containers_arr_f64_unmarshal,
+};
+
+/* ---- containers_ref_Val */
+
+static int containers_ref_Val_copy(mc_copier *c, void *dst, const void *src)
+{
+    containers_Val * *d = dst;
+    containers_Val *const *s = src;
+    int rc = 0;
+    (void)c;
+    *d = *s;
+    if ((rc = mc_copy_ptr(c, &containers_Val_type, 1, (void *const *)&(*s), (void **)&(*d))))
+        return rc;
+    return rc;
+}
+
+static void containers_ref_Val_trace(mc_tracer *tr, const void *obj)
+{
+    containers_Val *const *o = obj;
+    mc_trace_ptr(tr, (*o));
+}
+
+static void containers_ref_Val_marshal(mc_writer *w, const void *obj)
+{
+    containers_Val *const *o = obj;
+    mc_put_ref(w, &containers_Val_type, 1, (*o));
+}
+
+static int containers_ref_Val_unmarshal(mc_reader *r, void *obj)
+{
+    containers_Val * *o = obj;
+    mc_get_ref(r, &containers_Val_type, NULL, (void **)&(*o));
+    if (!(*o) && !r->err)
+        return mc_reader_fail(r, "a null non-null reference");
+    return r->err;
+}
+
+static const mc_ptr_field containers_ref_Val_ptrs[] = {
+    {.off = 0, .kind = MC_PF_REF,
+     .t = &containers_Val_type},
+};
+
+static const mc_type containers_ref_Val_type MC_GEN_UNUSED = {
+    .name = "ref_Val",
+    .id = 0x6c051f74009dfc3dull,
+    .size = sizeof(containers_Val *),
+    .align = _Alignof(containers_Val *),
+    .copy = containers_ref_Val_copy,
+    .trace = containers_ref_Val_trace,
+    .flags = MC_TYPE_COPY_FILLS,
+    .ptrs = containers_ref_Val_ptrs,
+    .nptrs = 1,
+    .marshal = containers_ref_Val_marshal,
+    .unmarshal = containers_ref_Val_unmarshal,
 };
 
 /* ---- containers_nref_Val */
@@ -388,7 +335,7 @@ static const mc_ptr_field containers_nref_Val_ptrs[] = {
 
 static const mc_type containers_nref_Val_type MC_GEN_UNUSED = {
     .name = "nref_Val",
-    .id = 0xd1d98e5c15ac293aull,
+    .id = 0x5e2fd9e9802d8fbaull,
     .size = sizeof(containers_Val *),
     .align = _Alignof(containers_Val *),
     .copy = containers_nref_Val_copy,
@@ -1031,7 +978,8 @@ int containers_Edge2_sender_release(containers_Edge2_sender *sender)
 
 /* ---- process containers_ping */
 
-static mc_tproc containers_ping_p_ = {.arg_t = NULL, .res_t = NULL};
+static mc_tproc containers_ping_p_ = {
+    .arg_t = NULL, .res_t = NULL, .name = "containers_ping"};
 static containers_ping_body *containers_ping_body_;
 
 static int containers_ping_call_(const void *arg, void *result, void *user)
@@ -1041,8 +989,11 @@ static int containers_ping_call_(const void *arg, void *result, void *user)
 
 int containers_ping_def(containers_ping_body *body, void *user)
 {
-    containers_ping_body_ = body;
-    return mc_tproc_def(&containers_ping_p_, body ? containers_ping_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_ping_p_, body ? containers_ping_call_ : NULL, user);
+    if (rc == 0)
+        containers_ping_body_ = body;
+    return rc;
 }
 
 int containers_ping_start(const void *arg, mc_pid *pid)
@@ -1067,7 +1018,8 @@ mc_res_id containers_ping_join_point(void)
 
 /* ---- process containers_stop */
 
-static mc_tproc containers_stop_p_ = {.arg_t = &mc_type_i32, .res_t = NULL};
+static mc_tproc containers_stop_p_ = {
+    .arg_t = &mc_type_i32, .res_t = NULL, .name = "containers_stop"};
 static containers_stop_body *containers_stop_body_;
 
 static int containers_stop_call_(const void *arg, void *result, void *user)
@@ -1077,8 +1029,11 @@ static int containers_stop_call_(const void *arg, void *result, void *user)
 
 int containers_stop_def(containers_stop_body *body, void *user)
 {
-    containers_stop_body_ = body;
-    return mc_tproc_def(&containers_stop_p_, body ? containers_stop_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_stop_p_, body ? containers_stop_call_ : NULL, user);
+    if (rc == 0)
+        containers_stop_body_ = body;
+    return rc;
 }
 
 int containers_stop_start(const int32_t *code, mc_pid *pid)
@@ -1103,7 +1058,8 @@ mc_res_id containers_stop_join_point(void)
 
 /* ---- process containers_work */
 
-static mc_tproc containers_work_p_ = {.arg_t = &containers_Msg_type, .res_t = &containers_Val_type};
+static mc_tproc containers_work_p_ = {
+    .arg_t = &containers_Msg_type, .res_t = &containers_Val_type, .name = "containers_work"};
 static containers_work_body *containers_work_body_;
 
 static int containers_work_call_(const void *arg, void *result, void *user)
@@ -1113,8 +1069,11 @@ static int containers_work_call_(const void *arg, void *result, void *user)
 
 int containers_work_def(containers_work_body *body, void *user)
 {
-    containers_work_body_ = body;
-    return mc_tproc_def(&containers_work_p_, body ? containers_work_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_work_p_, body ? containers_work_call_ : NULL, user);
+    if (rc == 0)
+        containers_work_body_ = body;
+    return rc;
 }
 
 int containers_work_start(const containers_Msg *job, mc_pid *pid)
@@ -1139,7 +1098,8 @@ mc_res_id containers_work_join_point(void)
 
 /* ---- process containers_compute */
 
-static mc_tproc containers_compute_p_ = {.arg_t = NULL, .res_t = &containers_arr_f64_type};
+static mc_tproc containers_compute_p_ = {
+    .arg_t = NULL, .res_t = &containers_arr_f64_type, .name = "containers_compute"};
 static containers_compute_body *containers_compute_body_;
 
 static int containers_compute_call_(const void *arg, void *result, void *user)
@@ -1149,8 +1109,11 @@ static int containers_compute_call_(const void *arg, void *result, void *user)
 
 int containers_compute_def(containers_compute_body *body, void *user)
 {
-    containers_compute_body_ = body;
-    return mc_tproc_def(&containers_compute_p_, body ? containers_compute_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_compute_p_, body ? containers_compute_call_ : NULL, user);
+    if (rc == 0)
+        containers_compute_body_ = body;
+    return rc;
 }
 
 int containers_compute_start(const void *arg, mc_pid *pid)
@@ -1175,7 +1138,8 @@ mc_res_id containers_compute_join_point(void)
 
 /* ---- process containers_chain */
 
-static mc_tproc containers_chain_p_ = {.arg_t = &containers_ref_Val_type, .res_t = &containers_nref_Val_type};
+static mc_tproc containers_chain_p_ = {
+    .arg_t = &containers_ref_Val_type, .res_t = &containers_nref_Val_type, .name = "containers_chain"};
 static containers_chain_body *containers_chain_body_;
 
 static int containers_chain_call_(const void *arg, void *result, void *user)
@@ -1185,8 +1149,11 @@ static int containers_chain_call_(const void *arg, void *result, void *user)
 
 int containers_chain_def(containers_chain_body *body, void *user)
 {
-    containers_chain_body_ = body;
-    return mc_tproc_def(&containers_chain_p_, body ? containers_chain_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&containers_chain_p_, body ? containers_chain_call_ : NULL, user);
+    if (rc == 0)
+        containers_chain_body_ = body;
+    return rc;
 }
 
 int containers_chain_start(const containers_Val * *v, mc_pid *pid)

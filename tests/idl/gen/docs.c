@@ -193,7 +193,8 @@ int docs_sample_S_of_descr(const mc_sref_descr *d, docs_sample_S **sref)
 
 /* ---- process docs_sample_p */
 
-static mc_tproc docs_sample_p_p_ = {.arg_t = &docs_sample_R_type, .res_t = &docs_sample_V_type};
+static mc_tproc docs_sample_p_p_ = {
+    .arg_t = &docs_sample_R_type, .res_t = &docs_sample_V_type, .name = "docs_sample_p"};
 static docs_sample_p_body *docs_sample_p_body_;
 
 static int docs_sample_p_call_(const void *arg, void *result, void *user)
@@ -203,8 +204,11 @@ static int docs_sample_p_call_(const void *arg, void *result, void *user)
 
 int docs_sample_p_def(docs_sample_p_body *body, void *user)
 {
-    docs_sample_p_body_ = body;
-    return mc_tproc_def(&docs_sample_p_p_, body ? docs_sample_p_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&docs_sample_p_p_, body ? docs_sample_p_call_ : NULL, user);
+    if (rc == 0)
+        docs_sample_p_body_ = body;
+    return rc;
 }
 
 int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid)

@@ -71,7 +71,7 @@ static const mc_ptr_field geo_arr_Point_ptrs[] = {
 
 static const mc_type geo_arr_Point_type MC_GEN_UNUSED = {
     .name = "arr_Point",
-    .id = 0xadfcc594b5bf2e3aull,
+    .id = 0xd1698ab30d2d9952ull,
     .size = sizeof(geo_arr_Point),
     .align = _Alignof(geo_arr_Point),
     .copy = geo_arr_Point_copy,
@@ -487,7 +487,8 @@ int geo_Inbox_sender_release(geo_Inbox_sender *sender)
 
 /* ---- process geo_render */
 
-static mc_tproc geo_render_p_ = {.arg_t = &geo_Point_type, .res_t = &geo_Shape_type};
+static mc_tproc geo_render_p_ = {
+    .arg_t = &geo_Point_type, .res_t = &geo_Shape_type, .name = "geo_render"};
 static geo_render_body *geo_render_body_;
 
 static int geo_render_call_(const void *arg, void *result, void *user)
@@ -497,8 +498,11 @@ static int geo_render_call_(const void *arg, void *result, void *user)
 
 int geo_render_def(geo_render_body *body, void *user)
 {
-    geo_render_body_ = body;
-    return mc_tproc_def(&geo_render_p_, body ? geo_render_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&geo_render_p_, body ? geo_render_call_ : NULL, user);
+    if (rc == 0)
+        geo_render_body_ = body;
+    return rc;
 }
 
 int geo_render_start(const geo_Point *job, mc_pid *pid)

@@ -150,7 +150,8 @@ int app_main_Shared_of_descr(const mc_sref_descr *d, app_main_Shared **sref)
 
 /* ---- process app_main_go */
 
-static mc_tproc app_main_go_p_ = {.arg_t = &left_L_type, .res_t = &deep_lib_N_type};
+static mc_tproc app_main_go_p_ = {
+    .arg_t = &left_L_type, .res_t = &deep_lib_N_type, .name = "app_main_go"};
 static app_main_go_body *app_main_go_body_;
 
 static int app_main_go_call_(const void *arg, void *result, void *user)
@@ -160,8 +161,11 @@ static int app_main_go_call_(const void *arg, void *result, void *user)
 
 int app_main_go_def(app_main_go_body *body, void *user)
 {
-    app_main_go_body_ = body;
-    return mc_tproc_def(&app_main_go_p_, body ? app_main_go_call_ : NULL, user);
+    /* a second definition is refused: the first body stays */
+    int rc = mc_tproc_def(&app_main_go_p_, body ? app_main_go_call_ : NULL, user);
+    if (rc == 0)
+        app_main_go_body_ = body;
+    return rc;
 }
 
 int app_main_go_start(const left_L *arg, mc_pid *pid)

@@ -50,7 +50,7 @@ static const mc_ptr_field refs_arr_Node_ptrs[] = {
 
 static const mc_type refs_arr_Node_type MC_GEN_UNUSED = {
     .name = "arr_Node",
-    .id = 0x8eba51612873cb16ull,
+    .id = 0x2e46d24252d8ce17ull,
     .size = sizeof(refs_arr_Node),
     .align = _Alignof(refs_arr_Node),
     .copy = refs_arr_Node_copy,
@@ -102,7 +102,7 @@ static const mc_ptr_field refs_arr_List_ptrs[] = {
 
 static const mc_type refs_arr_List_type MC_GEN_UNUSED = {
     .name = "arr_List",
-    .id = 0xc41cbb5eb58e982bull,
+    .id = 0x8c5b1efb0e8adf62ull,
     .size = sizeof(refs_arr_List),
     .align = _Alignof(refs_arr_List),
     .copy = refs_arr_List_copy,

@@ -64,7 +64,7 @@ static int scalars_opt_f32_equal(const void *pa, const void *pb)
 
 static const mc_type scalars_opt_f32_type MC_GEN_UNUSED = {
     .name = "opt_f32",
-    .id = 0xb26cb90b60afa420ull,
+    .id = 0x9a9a390435520ee2ull,
     .size = sizeof(scalars_opt_f32),
     .align = _Alignof(scalars_opt_f32),
     .hash = scalars_opt_f32_hash,
@@ -135,7 +135,7 @@ static const mc_ptr_field scalars_arr_u8_ptrs[] = {
 
 static const mc_type scalars_arr_u8_type MC_GEN_UNUSED = {
     .name = "arr_u8",
-    .id = 0xb8327d78331bbdedull,
+    .id = 0x18a656f1f24569f9ull,
     .size = sizeof(scalars_arr_u8),
     .align = _Alignof(scalars_arr_u8),
     .copy = scalars_arr_u8_copy,
@@ -211,7 +211,7 @@ static const mc_ptr_field scalars_arr_i32_ptrs[] = {
 
 static const mc_type scalars_arr_i32_type MC_GEN_UNUSED = {
     .name = "arr_i32",
-    .id = 0x64130737e9a96e43ull,
+    .id = 0xd99f8696380d0df6ull,
     .size = sizeof(scalars_arr_i32),
     .align = _Alignof(scalars_arr_i32),
     .copy = scalars_arr_i32_copy,
@@ -287,7 +287,7 @@ static const mc_ptr_field scalars_arr_string_ptrs[] = {
 
 static const mc_type scalars_arr_string_type MC_GEN_UNUSED = {
     .name = "arr_string",
-    .id = 0x9212b040a965a3c2ull,
+    .id = 0x45dc2cff75e5f997ull,
     .size = sizeof(scalars_arr_string),
     .align = _Alignof(scalars_arr_string),
     .copy = scalars_arr_string_copy,
@@ -363,7 +363,7 @@ static const mc_ptr_field scalars_arr_arr_string_ptrs[] = {
 
 static const mc_type scalars_arr_arr_string_type MC_GEN_UNUSED = {
     .name = "arr_arr_string",
-    .id = 0x106af9ba280f2a38ull,
+    .id = 0x6bffd06a92e812a5ull,
     .size = sizeof(scalars_arr_arr_string),
     .align = _Alignof(scalars_arr_arr_string),
     .copy = scalars_arr_arr_string_copy,
@@ -415,7 +415,7 @@ static int scalars_fix2_f64_equal(const void *pa, const void *pb)
 
 static const mc_type scalars_fix2_f64_type MC_GEN_UNUSED = {
     .name = "fix2_f64",
-    .id = 0xbd3232a8b1577211ull,
+    .id = 0x54ee5cbaa1f1e602ull,
     .size = sizeof(scalars_fix2_f64),
     .align = _Alignof(scalars_fix2_f64),
     .hash = scalars_fix2_f64_hash,
@@ -466,7 +466,7 @@ static const mc_ptr_field scalars_ref_Small_ptrs[] = {
 
 static const mc_type scalars_ref_Small_type MC_GEN_UNUSED = {
     .name = "ref_Small",
-    .id = 0x6a9870321a6598b5ull,
+    .id = 0x98f2510a3e990b76ull,
     .size = sizeof(scalars_Small *),
     .align = _Alignof(scalars_Small *),
     .copy = scalars_ref_Small_copy,
@@ -518,7 +518,7 @@ static const mc_ptr_field scalars_nref_Small_ptrs[] = {
 
 static const mc_type scalars_nref_Small_type MC_GEN_UNUSED = {
     .name = "nref_Small",
-    .id = 0xc9d997de87d56525ull,
+    .id = 0x4537de148475a423ull,
     .size = sizeof(scalars_Small *),
     .align = _Alignof(scalars_Small *),
     .copy = scalars_nref_Small_copy,
@@ -570,7 +570,7 @@ static const mc_ptr_field scalars_arr_nref_Small_ptrs[] = {
 
 static const mc_type scalars_arr_nref_Small_type MC_GEN_UNUSED = {
     .name = "arr_nref_Small",
-    .id = 0x27c49f0e8f9969a0ull,
+    .id = 0x47a6cdb11e99c15aull,
     .size = sizeof(scalars_arr_nref_Small),
     .align = _Alignof(scalars_arr_nref_Small),
     .copy = scalars_arr_nref_Small_copy,

@@ -49,7 +49,7 @@ static const mc_ptr_field sync_arr_Counter_ptrs[] = {
 
 static const mc_type sync_arr_Counter_type MC_GEN_UNUSED = {
     .name = "arr_Counter",
-    .id = 0xf45b2befcc0c3fe2ull,
+    .id = 0xb27ceace0938ad3full,
     .size = sizeof(sync_arr_Counter),
     .align = _Alignof(sync_arr_Counter),
     .copy = sync_arr_Counter_copy,
@@ -317,5 +317,67 @@ int sync_Shared_descr(const sync_Shared *sref, mc_sref_descr *d)
 int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref)
 {
     return mc_sref_of_descr(d, &sync_Holder_type, (mc_sref **)sref);
+}
+
+/* ---- sref sync_Many */
+
+int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref)
+{
+    return mc_sref_create(pool, &sync_Counter_type, init, (mc_sref **)sref);
+}
+
+int sync_Many_destroy(sync_Many *sref)
+{
+    return mc_sref_destroy((mc_sref *)sref);
+}
+
+int sync_Many_set(sync_Many *sref, const sync_Counter *value)
+{
+    return mc_sref_assign((mc_sref *)sref, value);
+}
+
+const sync_Counter *sync_Many_get_ro(sync_Many *sref)
+{
+    return mc_sref_deref_ro((mc_sref *)sref);
+}
+
+int sync_Many_get_c(sync_Many *sref, sync_Counter **copy)
+{
+    return mc_sref_deref_c((mc_sref *)sref, (void **)copy);
+}
+
+struct sync_Many_p_ {
+    int (*fn)(const sync_Counter *value, void *ctx);
+    void *ctx;
+};
+
+static int sync_Many_p_call_(const void *value, void *ctx)
+{
+    struct sync_Many_p_ *p = ctx;
+    return p->fn(value, p->ctx);
+}
+
+int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *ctx),
+                 void *ctx)
+{
+    struct sync_Many_p_ p = {fn, ctx};
+    if (!fn)
+        return mc_sref_deref_p((mc_sref *)sref, NULL, NULL);
+    return mc_sref_deref_p((mc_sref *)sref, sync_Many_p_call_, &p);
+}
+
+mc_heap *sync_Many_heap(sync_Many *sref)
+{
+    return mc_sref_heap((mc_sref *)sref);
+}
+
+int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d)
+{
+    return mc_sref_descr_of((const mc_sref *)sref, d);
+}
+
+int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref)
+{
+    return mc_sref_of_descr(d, &sync_Counter_type, (mc_sref **)sref);
 }
 
