@@ -170,7 +170,7 @@ static const mc_type pair_type = {
     .unmarshal = pair_unmarshal,
 };
 
-/* Issue 10 item 2: a reference to one element (&T, ?&T: no count wanted)
+/* A reference to one element (&T, ?&T: no count wanted)
  * read as an object of 0 or of several elements is refused, both as a new
  * object and as a back-reference; it used to be taken as a whole T (a
  * 1-byte object followed as a node). */
@@ -327,7 +327,7 @@ static int unmarshal_in_child(const mc_type *t, const void *b, size_t len,
     return (int)out[0];
 }
 
-/* Issue 10 item 3: allocation is bounded by the input overall, not per
+/* Allocation is bounded by the input overall, not per
  * field.  About 200 KB of pointers, each claiming as many elements as
  * there are bytes left (each fits on its own; together they claim the
  * square of the input: 100 GB of 24-byte records), are refused while

@@ -300,7 +300,7 @@ static void drv_refused(const void *arg, size_t len)
     W_RC(mc_sref_destroy(s), 0);
 }
 
-/* Issue 10 item 11: a refused descriptor gives back the pool's hold its
+/* A refused descriptor gives back the pool's hold its
  * lookup took, and leaves a hold the caller had before. */
 static void test_refused_descr_hold(void **state)
 {
