@@ -113,7 +113,8 @@ typedef struct mc_heap_descr {
 int mc_heap_descr_of(mc_heap *heap, mc_heap_descr *d);
 
 /** Find the heap a descriptor names, mapping its pool if needed (the
- *  caller then holds the pool).
+ *  caller then holds the pool; on a refusal, holds as before: a hold the
+ *  lookup took is given back).
  *  @return 0, MC_ETYPE (another root type than root_type), or MC_EINVAL
  *          (unknown, stale or garbage descriptor: never a crash) */
 int mc_heap_of_descr(const mc_heap_descr *d, const mc_type *root_type,

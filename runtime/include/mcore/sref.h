@@ -66,7 +66,8 @@ typedef struct mc_sref_descr {
 int mc_sref_descr_of(const mc_sref *sref, mc_sref_descr *d);
 
 /** Find the sref a descriptor names (mapping its pool if needed; the
- *  caller then holds the pool).
+ *  caller then holds the pool; on a refusal, holds as before: a hold the
+ *  lookup took is given back).
  *  @return 0, or
  *   - MC_ETYPE  the descriptor is of another value type than t
  *   - MC_EINVAL unknown, stale or garbage descriptor (never a crash) */
