@@ -58,9 +58,8 @@ static const mc_type *const types[] = {
     &refs_Node_type, &refs_A_type, &refs_B_type, &refs_Fork_type,
     &refs_Tree_type, &refs_Cons_type, &refs_List_type,
     &scalars_Small_type, &scalars_All_type,
-    /* not sync_Either_type: mcidl gives a variant with a sync payload
-     * marshal code that calls its payload's (NULL) marshal functions */
-    &sync_Counter_type, &sync_Holder_type, &sync_Pointing_type,
+    &sync_Either_type, &sync_Counter_type, &sync_Holder_type,
+    &sync_Pointing_type,
     &mc_type_bytes, &mc_type_str, &mc_type_bytesval, &mc_type_bool,
     &mc_type_i8, &mc_type_i16, &mc_type_i32, &mc_type_i64, &mc_type_u8,
     &mc_type_u16, &mc_type_u32, &mc_type_u64, &mc_type_f32, &mc_type_f64,
