@@ -926,6 +926,104 @@ static void test_dead_reader(void **state)
     tu_end();
 }
 
+/* --------------------------------------------- reader slots, many heaps */
+
+#define NSLOT_HEAPS 20
+
+/* Reads the heap once and stores its pid in the root: a reader that found
+ * no slot would wait for the lock, held by the driver's mutation. */
+static int mark_read(const void *rootp, void *ctx)
+{
+    (void)ctx;
+    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
+                     __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void drv_slot_reader(const void *arg, size_t len)
+{
+    share_arg a;
+    if (len != sizeof a)
+        return;
+    memcpy(&a, arg, sizeof a);
+    mc_pool *pool;
+    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+        return;
+    W_RC(mc_heap_root_p(a.heap, mark_read, NULL), 0);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+/* Issue 10 item 5: one thread reading more heaps than its slot cache holds
+ * (8), in turn, claimed a new slot of a heap at every cache miss until it
+ * held all of them; then other processes' readers waited for mutations and
+ * a read inside a mutation of the same heap returned MC_ESTATE. */
+static void drv_reader_slots(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    alarm(120);
+    mc_pool *pool;
+    if (W_RC(mc_pool_create(64 * MiB, &pool), 0))
+        return;
+    mc_heap *h[NSLOT_HEAPS];
+    fx_Root init = {.counter = 0};
+    for (int i = 0; i < NSLOT_HEAPS; i++)
+        if (W_RC(mc_heap_create(pool, &fx_Root_type, &init, &h[i]), 0))
+            return;
+    /* more rounds than a heap has slots */
+    for (int r = 0; r < MC__NREADERS + 20 && !tu_w_failed(); r++)
+        for (int i = 0; i < NSLOT_HEAPS; i++) {
+            void *copy;
+            if (W_RC(mc_heap_root_c(h[i], &copy), 0))
+                break;
+            mc_local_free(copy);
+        }
+    /* this thread holds one slot of each heap, no more */
+    for (int i = 0; i < NSLOT_HEAPS; i++) {
+        int held = 0;
+        for (int s = 0; s < MC__NREADERS; s++)
+            held += __atomic_load_n(&h[i]->readers[s].tid, __ATOMIC_RELAXED)
+                    != 0;
+        W_CHECK(held == 1, "heap %d: %d reader slots held", i, held);
+    }
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(h[0], &mut), 0))
+        return;
+    /* a read inside our own mutation never takes the lock */
+    void *copy = NULL;
+    if (W_RC(mc_heap_root_c(h[0], &copy), 0) == 0)
+        mc_local_free(copy);
+    /* another process reads while the mutation is open */
+    fx_Root *root = mc_heap_mut_root(mut);
+    share_arg a = {mc_pool_id(pool), h[0], 0, 0};
+    mc_pid pid;
+    int started = W_RC(tu_start_fn(drv_slot_reader, &a, sizeof a, &pid),
+                       0) == 0;
+    if (started) {
+        int64_t t0 = tu_now_ms();
+        while (__atomic_load_n(&root->pid, __ATOMIC_ACQUIRE) == 0 &&
+               tu_now_ms() - t0 < 20000)
+            usleep(1000);
+        W_CHECK(__atomic_load_n(&root->pid, __ATOMIC_ACQUIRE) != 0,
+                "the other process's read waited for the mutation");
+    }
+    W_RC(mc_heap_commit(mut), 0);
+    if (started)
+        W_JOIN_OK(tu_driver_jp, pid, "slot reader");
+    for (int i = 0; i < NSLOT_HEAPS; i++)
+        W_RC(mc_heap_destroy(h[i]), 0);
+    W_RC(mc_pool_release(pool), 0);
+    alarm(0);
+}
+
+static void test_reader_slots(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_reader_slots, NULL, 0);
+    tu_end();
+}
+
 /* ----------------------------------------------- strings out of a heap */
 
 /* Copies out of a heap take a string's length from its block (no strlen):
@@ -1090,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_reader),
+        cmocka_unit_test(test_reader_slots),
         cmocka_unit_test(test_heap_strings),
         cmocka_unit_test(test_table_only),
     };

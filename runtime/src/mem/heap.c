@@ -461,11 +461,22 @@ static int tid_dead(int32_t tid)
     return kill((pid_t)tid, 0) == -1 && errno == ESRCH;
 }
 
-/* Claim a reader slot of h for this thread: a free one, else one whose
- * thread is dead.  -1 if all are in use. */
+/* Claim a reader slot of h for this thread: the one it already holds (a
+ * thread keeps its slot when its cache entry is evicted, and must find it
+ * again, else every eviction would leak one slot of the heap), else a free
+ * one, else one whose thread is dead.  -1 if all are in use. */
 static int claim_slot(mc_heap *h, int32_t tid)
 {
+    int free_s = -1;
     for (int s = 0; s < MC__NREADERS; s++) {
+        int32_t t = atomic_load_explicit(&h->readers[s].tid,
+                                         memory_order_relaxed);
+        if (t == tid)
+            return s;
+        if (t == 0 && free_s < 0)
+            free_s = s;
+    }
+    for (int s = free_s; s >= 0 && s < MC__NREADERS; s++) {
         int32_t z = 0;
         if (atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed) ==
                 0 &&
@@ -505,10 +516,8 @@ static int reader_enter(mc_heap *h)
         if (i == TL_SLOTS) {
             for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
                 tl.rr++;
-            if (i == TL_SLOTS) {
-                atomic_store(&h->readers[s].tid, 0);
-                return -1;
-            }
+            if (i == TL_SLOTS)
+                return -1; /* s stays ours: the next claim finds it */
             i = (int)(tl.rr++ % TL_SLOTS);
         }
         tl.e[i].h = h;
@@ -844,7 +853,9 @@ mc_pool *mc_heap_pool(const mc_heap *heap)
 }
 
 /* Run fn(root, ctx) with the root's graph protected from the collector:
- * in a reader slot, or (no slot free) under the lock. */
+ * in a reader slot, or (no slot free) under the lock, or, inside a
+ * mutation of h by this thread, as it is: this thread is then the only
+ * collector, so nothing is freed while fn runs. */
 static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
 {
     int i = reader_enter(h);
@@ -854,6 +865,9 @@ static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
         reader_exit(h, i);
         return rc;
     }
+    for (mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == h)
+            return fn(atomic_load(&h->root), ctx);
     int rc = heap_lock(h);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
