@@ -24,6 +24,7 @@
 
 #include "mcore/heap.h"
 #include "mcore/pool.h"
+#include "mcore/sref.h"
 #include "mem/heap_internal.h" /* mc__heap_block_bytes: the size model */
 
 #define MiB ((size_t)1 << 20)
@@ -1024,6 +1025,77 @@ static void test_reader_slots(void **state)
     tu_end();
 }
 
+/* ---------------------------------------------------------- double use */
+
+static int nop_modify(mc_mut *mut, void *root, void *ctx)
+{
+    (void)root;
+    *(mc_mut **)ctx = mut;
+    return 0;
+}
+
+/* Issue 10 item 21: a handle used again after the call that ends it is an
+ * error, not a crash (commit twice was a SEGV). */
+static void drv_double_use(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(16 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(heap, &mut), 0))
+        return;
+    W_RC(mc_heap_destroy(heap), MC_ESTATE); /* our own mutation is open */
+    W_RC(mc_heap_commit(mut), 0);
+    /* mut is freed: only its address is compared */
+    W_RC(mc_heap_commit(mut), MC_ESTATE);
+    fx_Node one = {1, NULL};
+    void *p;
+    W_RC(mc_heap_add(mut, &fx_Node_type, &one, &p), MC_ESTATE);
+    W_RC(mc_heap_alloc(mut, &fx_Node_type, 1, &p), MC_ESTATE);
+    W_RC(mc_heap_pin(mut, mc_heap_root_ro(heap)), MC_ESTATE);
+    W_CHECK(mc_heap_mut_root(mut) == NULL, "root of a committed mutation");
+    /* a callback's mutation ends with the callback */
+    mc_mut *gone = NULL;
+    W_RC(mc_heap_modify(heap, nop_modify, &gone), 0);
+    W_RC(mc_heap_alloc(gone, &fx_Node_type, 1, &p), MC_ESTATE);
+    /* the heap is still usable */
+    if (W_RC(mc_heap_begin(heap, &mut), 0) == 0)
+        W_RC(mc_heap_commit(mut), 0);
+
+    W_RC(mc_heap_destroy(heap), 0);
+    W_RC(mc_heap_destroy(heap), MC_EINVAL);
+    W_CHECK(mc_heap_root_ro(heap) == NULL, "root of a destroyed heap");
+    void *copy;
+    W_RC(mc_heap_root_c(heap, &copy), MC_EINVAL);
+    W_RC(mc_heap_begin(heap, &mut), MC_EINVAL);
+    W_RC(mc_heap_gc(heap), MC_EINVAL);
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), MC_EINVAL);
+
+    mc_sref *sr;
+    fx_Node init = {7, NULL};
+    if (W_RC(mc_sref_create(pool, &fx_Node_type, &init, &sr), 0) == 0) {
+        W_RC(mc_sref_destroy(sr), 0);
+        W_RC(mc_sref_destroy(sr), MC_EINVAL);
+        W_CHECK(mc_sref_deref_ro(sr) == NULL, "value of a destroyed sref");
+        W_CHECK(mc_sref_type(sr) == NULL, "type of a destroyed sref");
+        W_RC(mc_sref_deref_c(sr, &copy), MC_EINVAL);
+        W_RC(mc_sref_assign(sr, &init), MC_EINVAL);
+    }
+    W_RC(mc_pool_release(pool), 0);
+}
+
+static void test_double_use(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_double_use, NULL, 0);
+    tu_end();
+}
+
 /* ----------------------------------------------- strings out of a heap */
 
 /* Copies out of a heap take a string's length from its block (no strlen):
@@ -1189,6 +1261,7 @@ int main(void)
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_reader),
         cmocka_unit_test(test_reader_slots),
+        cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_heap_strings),
         cmocka_unit_test(test_table_only),
     };

@@ -395,6 +395,26 @@ static void test_release(void **state)
     tu_end();
 }
 
+/* Issue 10 item 21: a pool released twice (its last hold gone) is an
+ * error, not a crash. */
+static void drv_release_twice(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    if (W_RC(mc_pool_create(4 * MiB, &p), 0))
+        return;
+    W_RC(mc_pool_release(p), 0);
+    W_RC(mc_pool_release(p), MC_ENOENT);
+}
+
+static void test_release_twice(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_release_twice, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -412,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_capped_pool),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_release),
+        cmocka_unit_test(test_release_twice),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -669,10 +669,25 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     return rc;
 }
 
-int mc_heap_commit(mc_mut *mut)
+/* mut is an open mutation of this thread.  Only the pointer is compared,
+ * never followed: a committed mutation is freed memory. */
+static int check_mut(const mc_mut *mut, const char *what)
 {
     if (!mut)
-        return mc__err(MC_EINVAL, "mc_heap_commit: NULL mut");
+        return mc__err(MC_EINVAL, "%s: NULL mut", what);
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o == mut)
+            return 0;
+    return mc__err(MC_ESTATE, "%s: %p is not an open mutation of this "
+                              "thread (committed already?)", what,
+                   (const void *)mut);
+}
+
+int mc_heap_commit(mc_mut *mut)
+{
+    int rc = check_mut(mut, "mc_heap_commit");
+    if (rc)
+        return rc;
     close_mut(mut);
     free(mut);
     return 0;
@@ -697,14 +712,18 @@ int mc_heap_modify(mc_heap *heap,
 
 void *mc_heap_mut_root(mc_mut *mut)
 {
-    return mut ? atomic_load(&mut->h->root) : NULL;
+    return check_mut(mut, "mc_heap_mut_root") ? NULL
+                                              : atomic_load(&mut->h->root);
 }
 
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
                 void **shared)
 {
-    if (!mut || !t || !value || !shared)
+    if (!t || !value || !shared)
         return mc__err(MC_EINVAL, "mc_heap_add: NULL argument");
+    int rc0 = check_mut(mut, "mc_heap_add");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
     int rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&
@@ -715,8 +734,11 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
 
 int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 {
-    if (!mut || !t || !shared)
+    if (!t || !shared)
         return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
+    int rc0 = check_mut(mut, "mc_heap_alloc");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
     void *p;
     int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
@@ -737,8 +759,11 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 
 int mc_heap_pin(mc_mut *mut, const void *shared)
 {
-    if (!mut || !shared)
+    if (!shared)
         return mc__err(MC_EINVAL, "mc_heap_pin: NULL argument");
+    int rc = check_mut(mut, "mc_heap_pin");
+    if (rc)
+        return rc;
     if (mc__bw_state(mc__ld(mc__hdr(shared))) != MC__B_ALLOC)
         return mc__err(MC_EINVAL, "mc_heap_pin: %p is not a value of heap "
                                   "%p", shared, (void *)mut->h);
@@ -817,6 +842,10 @@ int mc_heap_destroy(mc_heap *heap)
     int rc = check_heap(heap, "mc_heap_destroy");
     if (rc)
         return rc;
+    for (mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == heap)
+            return mc__err(MC_ESTATE, "mc_heap_destroy: this thread is "
+                                      "mutating heap %p", (void *)heap);
     mc__chunk *c = heap->chunks;
     heap->chunks = NULL;
     while (c) {
@@ -835,7 +864,9 @@ int mc_heap_destroy(mc_heap *heap)
 
 void *mc_heap_root_ro(mc_heap *heap)
 {
-    return heap ? atomic_load(&heap->root) : NULL;
+    /* NULL for a destroyed heap, not its stale root */
+    return heap && heap->magic == MC__HEAP_MAGIC ? atomic_load(&heap->root)
+                                                 : NULL;
 }
 
 const mc_type *mc_heap_root_type(const mc_heap *heap)
