@@ -1,10 +1,12 @@
 /* mcore/cond.h: process-shared condition variables (Netmcore_condition).
  *
  * An mc_cond is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps, and is never copied; all
- * zero bytes are "not a condition" (MC_EINVAL).  Unlike Netmcore_condition
- * it needs no wait entries or wait sets (its limit 19): any thread of any
- * process may wait, on any number of conditions, with nothing allocated.
+ * it was initialized, in memory every user maps at the same address, and
+ * is never copied: a copy (memcpy, struct assignment) and all-zero bytes
+ * are "not a condition" (MC_EINVAL), as it records its own address.
+ * Unlike Netmcore_condition it needs no wait entries or wait sets (its
+ * limit 19): any thread of any process may wait, on any number of
+ * conditions, with nothing allocated.
  *
  * Semantics are POSIX's: wait atomically releases the mutex and sleeps;
  * it returns with the mutex held again.  A wait may return without a

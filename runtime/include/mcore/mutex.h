@@ -1,12 +1,15 @@
 /* mcore/mutex.h: process-shared, robust mutexes (Netmcore_mutex).
  *
  * An mc_mutex is an in-place object: it works where it was initialized, in
- * memory that every user maps (a heap value, a container header, a pool
- * chunk, any MAP_SHARED mapping), and it is never copied or moved.  Its
- * bytes are not a handle: a copy of them is not the same lock.  All-zero
+ * memory that every user maps *at the same address* (a heap value, a
+ * container header, a pool chunk, a MAP_SHARED mapping inherited across
+ * fork), and it is never copied or moved.  Its bytes are not a handle: a
+ * copy of them is not the same lock.  The mutex records its own address
+ * when it is initialized and every call checks it, so a copy (memcpy,
+ * struct assignment, a moved record) says MC_EINVAL, and so do all-zero
  * bytes (what the copier leaves in a process-local copy of a record, see
- * mcore/sync.h) are "not a mutex": every call on them says MC_EINVAL
- * instead of silently locking a private lock (Netmcore's limit 14).
+ * mcore/sync.h), instead of silently locking a private lock (Netmcore's
+ * limit 14).  mc_mutex_init on the copy makes it a new, separate mutex.
  *
  * Kinds.  The owner is the thread that locked it (for a single-threaded
  * worker: the process).
@@ -33,8 +36,9 @@
  * MC_EOWNERDEAD again.  (LMDB's mdb_mutex_failed is the model.)
  *
  * Built on glibc's robust, process-shared pthread mutexes: the kernel's
- * robust-futex list is owned by glibc, so only its mutexes can be robust
- * (research.md 3.1).  Lock and unlock add one check of a magic word.
+ * robust-futex list is owned by glibc, so only its mutexes can be robust.
+ * Lock and unlock add one check of the address word (one load and
+ * compare: bench/sync's sync.mutex_uncontended shows no difference).
  *
  * Timeouts are relative, in milliseconds, measured on CLOCK_MONOTONIC (a
  * change of the wall clock does not stretch or cut them).

@@ -1,10 +1,12 @@
 /* mcore/sem.h: process-shared counting semaphores (Netmcore_sem).
  *
  * An mc_sem is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps, and is never copied; all
- * zero bytes are "not a semaphore" (MC_EINVAL).  It is a POSIX sem_t with
- * pshared = 1 and a magic word: glibc's is futex-based, and a post or a
- * wait that finds a token is one atomic operation with no system call.
+ * it was initialized, in memory every user maps at the same address, and
+ * is never copied: a copy (memcpy, struct assignment) and all-zero bytes
+ * are "not a semaphore" (MC_EINVAL), as it records its own address.  It is
+ * a POSIX sem_t with pshared = 1 and that address word: glibc's is
+ * futex-based, and a post or a wait that finds a token is one atomic
+ * operation with no system call.
  *
  * A waiter that dies takes nothing with it: the count is only changed by a
  * completed wait or post.  Waits are restarted after signal handlers, as in
