@@ -591,7 +591,16 @@ static int heap_lock(mc_heap *h)
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
          * what the dead holder half-built is garbage for the collector. */
-        pthread_mutex_consistent(&h->lock);
+        int c = pthread_mutex_consistent(&h->lock);
+        if (c) {
+            /* not repaired: leave it for the next locker (as LMDB's
+             * mdb_mutex_failed), which gets EOWNERDEAD again */
+            pthread_mutex_unlock(&h->lock);
+            return mc__err(MC_ESYS, "heap %p: the previous holder (pid %d) "
+                                    "died and the lock cannot be made "
+                                    "consistent: %s", (void *)h, (int)dead,
+                           strerror(c));
+        }
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
@@ -602,7 +611,8 @@ static int heap_lock(mc_heap *h)
         return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                   "mutating it", (void *)h);
     if (e)
-        return mc__err(MC_ESYS, "heap lock: %s", strerror(e));
+        return mc__err(MC_ESYS, "heap %p: pthread_mutex_lock: %s", (void *)h,
+                       strerror(e));
     /* diagnostics only: the lock orders it */
     atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
     return 0;
