@@ -34,6 +34,12 @@
  * process costs tens of microseconds on a virtual machine; an answer often
  * comes sooner), bounded so that an idle waiter does not burn a core.
  * Timeouts are relative milliseconds on CLOCK_MONOTONIC.
+ *
+ * Caveats.  A condition must stay at the address where it was initialized,
+ * in every process that uses it.  Destroying one somebody waits on leaves
+ * the waiter asleep until its timeout (for ever without one).  A wait may
+ * return 0 without a signal, and one signal may wake more than one waiter:
+ * recheck the predicate.
  */
 #ifndef MCORE_COND_H
 #define MCORE_COND_H
@@ -69,7 +75,9 @@ int mc_cond_init(mc_cond *c);
  *   - MC_ESTATE     the caller does not hold m (nothing done)
  *   - MC_EINVAL     c or m is NULL, not initialized, destroyed or a copy,
  *                   or m is recursive and held more than once (nothing
- *                   done) */
+ *                   done)
+ *   - MC_ESYS       relocking m failed otherwise (not held; the detail
+ *                   names the error) */
 int mc_cond_wait(mc_cond *c, mc_mutex *m);
 
 /** @brief mc_cond_wait for at most timeout_ms milliseconds.
@@ -78,7 +86,8 @@ int mc_cond_wait(mc_cond *c, mc_mutex *m);
  * @param[in] timeout_ms relative timeout, >= 0
  * @return 0 (woken, m held), or
  *   - MC_ETIMEDOUT  no wake-up within timeout_ms; m is held again
- *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE as for mc_cond_wait
+ *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE, MC_ESYS as for
+ *                   mc_cond_wait
  *   - MC_EINVAL     as for mc_cond_wait, or timeout_ms < 0 */
 int mc_cond_timedwait(mc_cond *c, mc_mutex *m, int64_t timeout_ms);
 
@@ -100,7 +109,7 @@ int mc_cond_broadcast(mc_cond *c);
  *  mc_cond_init says MC_EINVAL.
  * @param[in] c the condition
  * @return 0, or
- *   - MC_EINVAL c is NULL, not initialized, or already destroyed */
+ *   - MC_EINVAL c is NULL, not initialized, already destroyed, or a copy */
 int mc_cond_destroy(mc_cond *c);
 
 #ifdef __cplusplus

@@ -42,6 +42,14 @@
  *
  * Timeouts are relative, in milliseconds, measured on CLOCK_MONOTONIC (a
  * change of the wall clock does not stretch or cut them).
+ *
+ * Caveats.  A mutex must stay at the address where it was initialized, in
+ * every process that uses it (pools and heaps guarantee it; a mapping of
+ * the same file at another address does not).  Initializing or destroying
+ * a mutex somebody holds or waits for corrupts it.  The owner is a thread:
+ * unlocking from another thread is refused.  A heap value is freed by the
+ * collector without destroying its mutexes (sync.h): do not drop a record
+ * whose mutex is held.
  */
 #ifndef MCORE_MUTEX_H
 #define MCORE_MUTEX_H
@@ -78,7 +86,8 @@ typedef struct mc_mutex {
  *   - MC_ESYS   pthread_mutex_init failed (the detail says why) */
 int mc_mutex_init(mc_mutex *m, mc_mutex_kind kind);
 
-/** @brief Lock, blocking until the mutex is free.
+/** @brief Lock, blocking until the mutex is free.  A signal handler does
+ *  not interrupt the wait.
  * @param[in] m an initialized mutex
  * @return 0 (held), or
  *   - MC_EOWNERDEAD the previous holder died; the mutex *is held* by the
@@ -88,7 +97,8 @@ int mc_mutex_init(mc_mutex *m, mc_mutex_kind kind);
  *                   it consistent; not held
  *   - MC_ESTATE     error-checking kind: the caller already holds it
  *   - MC_E2BIG      recursive kind: the nesting count would overflow
- *   - MC_EINVAL     m is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL     m is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS       another pthread error (the detail names it) */
 int mc_mutex_lock(mc_mutex *m);
 
 /** @brief Lock if that needs no waiting.
@@ -97,7 +107,7 @@ int mc_mutex_lock(mc_mutex *m);
  *   - MC_EAGAIN    another thread holds it (or the caller itself, for the
  *                  normal kind); not held
  *   - MC_ESTATE    error-checking kind: the caller already holds it
- *   - MC_EPOISONED, MC_E2BIG, MC_EINVAL as for mc_mutex_lock */
+ *   - MC_EPOISONED, MC_E2BIG, MC_EINVAL, MC_ESYS as for mc_mutex_lock */
 int mc_mutex_trylock(mc_mutex *m);
 
 /** @brief Lock, waiting at most timeout_ms milliseconds.
@@ -105,7 +115,7 @@ int mc_mutex_trylock(mc_mutex *m);
  * @param[in] timeout_ms relative timeout, >= 0 (0: do not wait)
  * @return 0 (held), MC_EOWNERDEAD (held, as for mc_mutex_lock), or
  *   - MC_ETIMEDOUT the mutex stayed locked for timeout_ms; not held
- *   - MC_EPOISONED, MC_ESTATE, MC_E2BIG as for mc_mutex_lock
+ *   - MC_EPOISONED, MC_ESTATE, MC_E2BIG, MC_ESYS as for mc_mutex_lock
  *   - MC_EINVAL    as for mc_mutex_lock, or timeout_ms < 0 */
 int mc_mutex_timedlock(mc_mutex *m, int64_t timeout_ms);
 
@@ -116,7 +126,8 @@ int mc_mutex_timedlock(mc_mutex *m, int64_t timeout_ms);
  * @param[in] m a mutex the calling thread holds
  * @return 0, or
  *   - MC_ESTATE the calling thread does not hold it (any kind)
- *   - MC_EINVAL m is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL m is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS   another pthread error (the detail names it) */
 int mc_mutex_unlock(mc_mutex *m);
 
 /** @brief Declare the state protected by a mutex repaired, after
@@ -136,7 +147,8 @@ int mc_mutex_consistent(mc_mutex *m);
  * @return 0, or
  *   - MC_EBUSY  a live thread (the caller included) holds it; left as it
  *               was
- *   - MC_EINVAL m is NULL, not initialized, or already destroyed */
+ *   - MC_EINVAL m is NULL, not initialized, already destroyed, or a copy
+ *   - MC_ESYS   probing it (trylock) failed otherwise; left as it was */
 int mc_mutex_destroy(mc_mutex *m);
 
 #ifdef __cplusplus
