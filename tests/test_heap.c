@@ -617,6 +617,23 @@ typedef struct share_arg {
     int id;
 } share_arg;
 
+/* Worker side: the argument, with its pool looked up (held). */
+static int share_open(const void *arg, size_t len, share_arg *a,
+                      mc_pool **pool)
+{
+    if (len != sizeof *a)
+        return -1;
+    memcpy(a, arg, sizeof *a);
+    return W_RC(mc_pool_lookup(a->pool, pool), 0) ? -1 : 0;
+}
+
+/* The calling process's pid, into the root (a worker says it got there). */
+static void store_pid(const void *rootp)
+{
+    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
+                     __ATOMIC_RELEASE);
+}
+
 /* Prepends before it counts, so a reader sees length >= counter. */
 static int conc_step(mc_mut *mut, void *rootp, void *ctx)
 {
@@ -670,11 +687,8 @@ static int conc_read(const void *rootp, void *ctx)
 static void drv_conc_worker(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     for (int i = 0; i < a.iters && !tu_w_failed(); i++) {
         W_RC(mc_heap_modify(a.heap, conc_step, &a), 0);
@@ -762,19 +776,15 @@ static int set_pid(mc_mut *mut, void *rootp, void *ctx)
 {
     (void)mut;
     (void)ctx;
-    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
-                     __ATOMIC_RELEASE);
+    store_pid(rootp);
     return 0;
 }
 
 static void drv_kill_victim(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     W_RC(mc_heap_modify(a.heap, set_pid, NULL), 0);
     for (;;) /* until killed */
@@ -869,8 +879,7 @@ static void test_kill_loop(void **state)
 static int stuck_read(const void *rootp, void *ctx)
 {
     (void)ctx;
-    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
-                     __ATOMIC_RELEASE);
+    store_pid(rootp);
     for (;;)
         pause();
     return 0;
@@ -879,11 +888,8 @@ static int stuck_read(const void *rootp, void *ctx)
 static void drv_stuck_reader(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     W_RC(mc_heap_root_p(a.heap, stuck_read, NULL), 0);
 }
@@ -936,19 +942,15 @@ static void test_dead_reader(void **state)
 static int mark_read(const void *rootp, void *ctx)
 {
     (void)ctx;
-    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
-                     __ATOMIC_RELEASE);
+    store_pid(rootp);
     return 0;
 }
 
 static void drv_slot_reader(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     W_RC(mc_heap_root_p(a.heap, mark_read, NULL), 0);
     W_RC(mc_pool_release(pool), 0);
