@@ -122,6 +122,8 @@ void *mc_heap_mut_root(mc_mut *mut);
 
 /** Deep-copy a local value of type t into the heap; *shared receives the
  *  copy, which is not a root (see above).  May run a collection first.
+ *  *shared is written only on success, once the copy is complete: it may be
+ *  a field of a heap value (a crash before leaves it as it was).
  *  @return 0, or
  *   - MC_EINVAL a NULL argument, a type with an alignment above 16, or a
  *               type description the copier refuses

@@ -400,9 +400,15 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
     c.hw_bytes = 0;
     copy_open(&c, m->h);
-    int rc = mc__copy_root(&c, t, 1, value, out);
+    void *p = NULL;
+    int rc = mc__copy_root(&c, t, 1, value, &p);
     copy_commit(&c, m->h);
     mc__copier_fini(&c);
+    /* only now: out may be a field of a heap value (the root's), and a
+     * crash before the commit above must not leave it pointing into bump
+     * space, above the chunk's top */
+    if (!rc)
+        *out = p;
     return rc;
 }
 
