@@ -162,8 +162,7 @@ static void drv_mutex_basics(const void *arg, size_t len)
     W_RC(mc_mutex_lock(NULL), MC_EINVAL);
     W_RC(mc_mutex_init(NULL, MC_MUTEX_NORMAL), MC_EINVAL);
     W_RC(mc_mutex_init(&zero, (mc_mutex_kind)7), MC_EINVAL);
-    /* a byte copy of a live mutex is refused only once zeroed; what the
-     * copier leaves is zero (test_init_sync) */
+    /* byte copies of a live mutex: test_copies */
 }
 
 static void test_mutex_basics(void **state)
@@ -1096,6 +1095,102 @@ static void test_init_sync(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------ copies, reuse */
+
+/* Issue 10 item 20: a copy of an initialized mutex, semaphore or condition
+ * (memcpy or struct assignment) is refused with MC_EINVAL, and the
+ * original still works; item 21: a destroyed one is refused too (destroy
+ * twice included). */
+static void drv_copies(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    struct sh *sh = sh_new();
+    if (!sh)
+        return;
+    mc_mutex *m = &sh->m[0];
+    if (W_RC(mc_mutex_init(m, MC_MUTEX_ERRORCHECK), 0) ||
+        W_RC(mc_sem_init(&sh->go, 1), 0) || W_RC(mc_cond_init(&sh->c), 0))
+        return;
+    mc_mutex mcopy, mset;
+    memcpy(&mcopy, m, sizeof mcopy);
+    mset = *m;
+    mc_mutex *mc[2] = {&mcopy, &mset};
+    for (int i = 0; i < 2; i++) {
+        W_RC(mc_mutex_lock(mc[i]), MC_EINVAL);
+        W_RC(mc_mutex_trylock(mc[i]), MC_EINVAL);
+        W_RC(mc_mutex_timedlock(mc[i], 0), MC_EINVAL);
+        W_RC(mc_mutex_unlock(mc[i]), MC_EINVAL);
+        W_RC(mc_mutex_consistent(mc[i]), MC_EINVAL);
+        W_RC(mc_mutex_destroy(mc[i]), MC_EINVAL);
+    }
+    /* a copy made while it is held, too; a re-init makes a copy a mutex */
+    if (W_RC(mc_mutex_lock(m), 0) == 0) {
+        mset = *m;
+        W_RC(mc_mutex_unlock(&mset), MC_EINVAL);
+        W_RC(mc_mutex_unlock(m), 0);
+    }
+    W_RC(mc_mutex_init(&mset, MC_MUTEX_NORMAL), 0);
+    if (W_RC(mc_mutex_lock(&mset), 0) == 0)
+        W_RC(mc_mutex_unlock(&mset), 0);
+    W_RC(mc_mutex_destroy(&mset), 0);
+
+    mc_sem scopy, sset;
+    memcpy(&scopy, &sh->go, sizeof scopy);
+    sset = sh->go;
+    mc_sem *sc[2] = {&scopy, &sset};
+    int64_t v;
+    for (int i = 0; i < 2; i++) {
+        W_RC(mc_sem_post(sc[i]), MC_EINVAL);
+        W_RC(mc_sem_wait(sc[i]), MC_EINVAL);
+        W_RC(mc_sem_trywait(sc[i]), MC_EINVAL);
+        W_RC(mc_sem_timedwait(sc[i], 0), MC_EINVAL);
+        W_RC(mc_sem_getvalue(sc[i], &v), MC_EINVAL);
+        W_RC(mc_sem_destroy(sc[i]), MC_EINVAL);
+    }
+
+    mc_cond ccopy, cset;
+    memcpy(&ccopy, &sh->c, sizeof ccopy);
+    cset = sh->c;
+    mc_cond *cc[2] = {&ccopy, &cset};
+    for (int i = 0; i < 2; i++) {
+        W_RC(mc_cond_signal(cc[i]), MC_EINVAL);
+        W_RC(mc_cond_broadcast(cc[i]), MC_EINVAL);
+        if (W_RC(mc_mutex_lock(m), 0) == 0) {
+            W_RC(mc_cond_timedwait(cc[i], m, 0), MC_EINVAL);
+            W_RC(mc_cond_timedwait(&sh->c, &mcopy, 0), MC_EINVAL);
+            W_RC(mc_mutex_unlock(m), 0);
+        }
+        W_RC(mc_cond_destroy(cc[i]), MC_EINVAL);
+    }
+
+    /* the originals still work */
+    if (W_RC(mc_mutex_lock(m), 0) == 0) {
+        W_RC(mc_cond_timedwait(&sh->c, m, 1), MC_ETIMEDOUT);
+        W_RC(mc_mutex_unlock(m), 0);
+    }
+    W_RC(mc_sem_trywait(&sh->go), 0);
+    W_RC(mc_cond_signal(&sh->c), 0);
+
+    /* destroyed: every call refused, destroy twice included */
+    W_RC(mc_mutex_destroy(m), 0);
+    W_RC(mc_mutex_destroy(m), MC_EINVAL);
+    W_RC(mc_mutex_lock(m), MC_EINVAL);
+    W_RC(mc_sem_destroy(&sh->go), 0);
+    W_RC(mc_sem_destroy(&sh->go), MC_EINVAL);
+    W_RC(mc_sem_post(&sh->go), MC_EINVAL);
+    W_RC(mc_cond_destroy(&sh->c), 0);
+    W_RC(mc_cond_destroy(&sh->c), MC_EINVAL);
+    W_RC(mc_cond_signal(&sh->c), MC_EINVAL);
+}
+
+static void test_copies(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_copies, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1118,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_fifo),
         cmocka_unit_test(test_cond_death),
         cmocka_unit_test(test_init_sync),
+        cmocka_unit_test(test_copies),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

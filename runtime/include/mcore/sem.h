@@ -1,10 +1,12 @@
 /* mcore/sem.h: process-shared counting semaphores (Netmcore_sem).
  *
  * An mc_sem is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps, and is never copied; all
- * zero bytes are "not a semaphore" (MC_EINVAL).  It is a POSIX sem_t with
- * pshared = 1 and a magic word: glibc's is futex-based, and a post or a
- * wait that finds a token is one atomic operation with no system call.
+ * it was initialized, in memory every user maps at the same address, and
+ * is never copied: a copy (memcpy, struct assignment) and all-zero bytes
+ * are "not a semaphore" (MC_EINVAL), as it records its own address.  It is
+ * a POSIX sem_t with pshared = 1 and that address word: glibc's is
+ * futex-based, and a post or a wait that finds a token is one atomic
+ * operation with no system call.
  *
  * A waiter that dies takes nothing with it: the count is only changed by a
  * completed wait or post.  Waits are restarted after signal handlers, as in
@@ -12,6 +14,11 @@
  *
  * (These are unnamed semaphores in shared memory.  Named semaphores shared
  * with unrelated processes are resources: mc_named_sem_create, resource.h.)
+ *
+ * Caveats.  A semaphore must stay at the address where it was initialized,
+ * in every process that uses it.  Initializing or destroying one somebody
+ * waits for corrupts it.  A waiter that dies leaves the sleeper count one
+ * too high: later posts cost a futex wake each, no token is lost.
  */
 #ifndef MCORE_SEM_H
 #define MCORE_SEM_H
@@ -49,7 +56,8 @@ int mc_sem_init(mc_sem *s, int64_t value);
  * @param[in] s an initialized semaphore
  * @return 0, or
  *   - MC_E2BIG  the count is MC_SEM_VALUE_MAX already (unchanged)
- *   - MC_EINVAL s is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL s is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS   sem_post failed otherwise (the detail says) */
 int mc_sem_post(mc_sem *s);
 
 /** @brief Take one from the count, blocking while it is 0.
@@ -63,7 +71,8 @@ int mc_sem_wait(mc_sem *s);
  * @param[in] s an initialized semaphore
  * @return 0, or
  *   - MC_EAGAIN the count is 0 (nothing taken)
- *   - MC_EINVAL s is NULL, not initialized, destroyed, or a copy */
+ *   - MC_EINVAL s is NULL, not initialized, destroyed, or a copy
+ *   - MC_ESYS   sem_trywait failed otherwise */
 int mc_sem_trywait(mc_sem *s);
 
 /** @brief Take one from the count, waiting at most timeout_ms for it to
@@ -83,14 +92,15 @@ int mc_sem_timedwait(mc_sem *s, int64_t timeout_ms);
  * @param[out] value the count (never negative: waiters are not counted)
  * @return 0, or
  *   - MC_EINVAL s or value is NULL, or s is not initialized, destroyed,
- *               or a copy */
+ *               or a copy
+ *   - MC_ESYS   sem_getvalue failed */
 int mc_sem_getvalue(mc_sem *s, int64_t *value);
 
 /** @brief Destroy a semaphore nobody waits for.  Afterwards every call but
  *  mc_sem_init says MC_EINVAL.
  * @param[in] s the semaphore
  * @return 0, or
- *   - MC_EINVAL s is NULL, not initialized, or already destroyed */
+ *   - MC_EINVAL s is NULL, not initialized, already destroyed, or a copy */
 int mc_sem_destroy(mc_sem *s);
 
 #ifdef __cplusplus

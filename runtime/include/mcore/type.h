@@ -14,6 +14,13 @@
  * Function pointers in an mc_type are only compared and called inside one
  * program (every worker is a fork of the master); across programs only the
  * 64-bit `id` counts.
+ *
+ * Caveats.  An mc_type must outlive every heap, box and copy that uses it
+ * (generated ones are static constants).  Its routines are trusted: a copy
+ * routine that writes outside dst, or a trace routine that reports a
+ * pointer that is not the start of an allocation, corrupts the target.
+ * Within one copy, the first error sticks: once a helper below has failed,
+ * every later call on the same copier returns that error at once.
  */
 #ifndef MCORE_TYPE_H
 #define MCORE_TYPE_H
@@ -32,8 +39,9 @@ struct mc_writer;
 struct mc_reader;
 
 /** Allocate `count` elements of `t` in the copy's target (zeroed), for a
- *  pointer field of the value being copied.  NULL on failure (the copier
- *  records the error; the copy routine should return MC_ENOMEM). */
+ *  pointer field of the value being copied.  NULL on failure: the copier
+ *  records the error (the copy routine should return MC_ENOMEM; the copy
+ *  as a whole fails with the recorded error). */
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
 
 /** Copy the reference field `*src_field` (pointing to `count` elements of
@@ -42,7 +50,12 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
  *  twice is copied once (for mcidl's `&T` and `?&T`).  The copy of the
  *  pointee happens later (the copier keeps a work list), so deep structures
  *  do not use the C stack.
- *  @return 0 or a negative MC_E* code */
+ *  @return 0, or
+ *   - MC_EINVAL c, t, src_field or dst_field is NULL, or the target
+ *               refuses t (alignment above 16)
+ *   - MC_ENOMEM the target (heap, local arena) has no room
+ *   - MC_E2BIG  the target is a camlbox slot and the value does not fit
+ *   - the copier's earlier error (see the caveats) */
 int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
                 void *const *src_field, void **dst_field);
 
@@ -50,7 +63,8 @@ int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
  *  optional values: the pointee belongs to this field alone).  It is copied
  *  anew without looking for sharing, which makes copies of large trees of
  *  small records several times faster.  Two owned fields pointing to the
- *  same allocation give two copies. */
+ *  same allocation give two copies.
+ *  @return as mc_copy_ptr */
 int mc_copy_own(mc_copier *c, const mc_type *t, size_t count,
                 void *const *src_field, void **dst_field);
 
@@ -159,20 +173,24 @@ extern const mc_type mc_type_bytesval; /**< one mc_bytes */
 uint64_t mc_hash_bytes(uint64_t h, const void *p, size_t n);
 uint64_t mc_hash_mix(uint64_t h, uint64_t x);
 uint64_t mc_hash_str(uint64_t h, const char *s);
-/** Strings equal, NULL equal only to NULL. */
+/** Strings equal (1) or not (0); NULL equal only to NULL. */
 int mc_str_equal(const char *a, const char *b);
 /** The seed generated hash functions start from. */
 #define MC_HASH_SEED 0x9e3779b97f4a7c15ull
 
 /** Copy a NUL-terminated string field, owned (helper for generated copy
- *  code). */
+ *  code).  @return as mc_copy_ptr */
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);
 
 /** Make a process-local deep copy of value (of type t).  *copy receives
  *  the copy's root element; all its allocations live in one arena, freed at
  *  once by mc_local_free(*copy).
- *  @return 0, MC_EINVAL (NULL argument), MC_ENOMEM, or an error of t's copy
- *          routine (nothing is left allocated then) */
+ *  @return 0, or
+ *   - MC_EINVAL t, value or copy is NULL, or a pointer table entry of an
+ *               unknown kind
+ *   - MC_ENOMEM no process memory
+ *   - an error of a copy routine of t's graph
+ *  Nothing is left allocated after an error (*copy unchanged). */
 int mc_local_copy(const mc_type *t, const void *value, void **copy);
 
 /** Free a copy made by mc_local_copy (NULL is allowed). */

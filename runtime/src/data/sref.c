@@ -85,7 +85,7 @@ int mc_sref_assign(mc_sref *sref, const void *value)
 const void *mc_sref_deref_ro(mc_sref *sref)
 {
     const cell *c = mc_heap_root_ro(HEAP(sref));
-    return __atomic_load_n(&c->value, __ATOMIC_ACQUIRE);
+    return c ? __atomic_load_n(&c->value, __ATOMIC_ACQUIRE) : NULL;
 }
 
 struct read_ctx {
@@ -133,7 +133,8 @@ mc_heap *mc_sref_heap(mc_sref *sref)
 
 const mc_type *mc_sref_type(const mc_sref *sref)
 {
-    return ((const cell *)mc_heap_root_ro((mc_heap *)HEAP(sref)))->type;
+    const cell *c = mc_heap_root_ro((mc_heap *)HEAP(sref));
+    return c ? c->type : NULL; /* NULL: destroyed */
 }
 
 /* ------------------------------------------------------------ descriptors */

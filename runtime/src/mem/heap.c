@@ -400,9 +400,15 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
     c.hw_bytes = 0;
     copy_open(&c, m->h);
-    int rc = mc__copy_root(&c, t, 1, value, out);
+    void *p = NULL;
+    int rc = mc__copy_root(&c, t, 1, value, &p);
     copy_commit(&c, m->h);
     mc__copier_fini(&c);
+    /* only now: out may be a field of a heap value (the root's), and a
+     * crash before the commit above must not leave it pointing into bump
+     * space, above the chunk's top */
+    if (!rc)
+        *out = p;
     return rc;
 }
 
@@ -461,11 +467,22 @@ static int tid_dead(int32_t tid)
     return kill((pid_t)tid, 0) == -1 && errno == ESRCH;
 }
 
-/* Claim a reader slot of h for this thread: a free one, else one whose
- * thread is dead.  -1 if all are in use. */
+/* Claim a reader slot of h for this thread: the one it already holds (a
+ * thread keeps its slot when its cache entry is evicted, and must find it
+ * again, else every eviction would leak one slot of the heap), else a free
+ * one, else one whose thread is dead.  -1 if all are in use. */
 static int claim_slot(mc_heap *h, int32_t tid)
 {
+    int free_s = -1;
     for (int s = 0; s < MC__NREADERS; s++) {
+        int32_t t = atomic_load_explicit(&h->readers[s].tid,
+                                         memory_order_relaxed);
+        if (t == tid)
+            return s;
+        if (t == 0 && free_s < 0)
+            free_s = s;
+    }
+    for (int s = free_s; s >= 0 && s < MC__NREADERS; s++) {
         int32_t z = 0;
         if (atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed) ==
                 0 &&
@@ -505,10 +522,8 @@ static int reader_enter(mc_heap *h)
         if (i == TL_SLOTS) {
             for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
                 tl.rr++;
-            if (i == TL_SLOTS) {
-                atomic_store(&h->readers[s].tid, 0);
-                return -1;
-            }
+            if (i == TL_SLOTS)
+                return -1; /* s stays ours: the next claim finds it */
             i = (int)(tl.rr++ % TL_SLOTS);
         }
         tl.e[i].h = h;
@@ -582,7 +597,16 @@ static int heap_lock(mc_heap *h)
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
          * what the dead holder half-built is garbage for the collector. */
-        pthread_mutex_consistent(&h->lock);
+        int c = pthread_mutex_consistent(&h->lock);
+        if (c) {
+            /* not repaired: leave it for the next locker (as LMDB's
+             * mdb_mutex_failed), which gets EOWNERDEAD again */
+            pthread_mutex_unlock(&h->lock);
+            return mc__err(MC_ESYS, "heap %p: the previous holder (pid %d) "
+                                    "died and the lock cannot be made "
+                                    "consistent: %s", (void *)h, (int)dead,
+                           strerror(c));
+        }
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
@@ -593,7 +617,8 @@ static int heap_lock(mc_heap *h)
         return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                   "mutating it", (void *)h);
     if (e)
-        return mc__err(MC_ESYS, "heap lock: %s", strerror(e));
+        return mc__err(MC_ESYS, "heap %p: pthread_mutex_lock: %s", (void *)h,
+                       strerror(e));
     /* diagnostics only: the lock orders it */
     atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
     return 0;
@@ -660,10 +685,25 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     return rc;
 }
 
-int mc_heap_commit(mc_mut *mut)
+/* mut is an open mutation of this thread.  Only the pointer is compared,
+ * never followed: a committed mutation is freed memory. */
+static int check_mut(const mc_mut *mut, const char *what)
 {
     if (!mut)
-        return mc__err(MC_EINVAL, "mc_heap_commit: NULL mut");
+        return mc__err(MC_EINVAL, "%s: NULL mut", what);
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o == mut)
+            return 0;
+    return mc__err(MC_ESTATE, "%s: %p is not an open mutation of this "
+                              "thread (committed already?)", what,
+                   (const void *)mut);
+}
+
+int mc_heap_commit(mc_mut *mut)
+{
+    int rc = check_mut(mut, "mc_heap_commit");
+    if (rc)
+        return rc;
     close_mut(mut);
     free(mut);
     return 0;
@@ -688,14 +728,18 @@ int mc_heap_modify(mc_heap *heap,
 
 void *mc_heap_mut_root(mc_mut *mut)
 {
-    return mut ? atomic_load(&mut->h->root) : NULL;
+    return check_mut(mut, "mc_heap_mut_root") ? NULL
+                                              : atomic_load(&mut->h->root);
 }
 
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
                 void **shared)
 {
-    if (!mut || !t || !value || !shared)
+    if (!t || !value || !shared)
         return mc__err(MC_EINVAL, "mc_heap_add: NULL argument");
+    int rc0 = check_mut(mut, "mc_heap_add");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
     int rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&
@@ -706,8 +750,11 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
 
 int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 {
-    if (!mut || !t || !shared)
+    if (!t || !shared)
         return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
+    int rc0 = check_mut(mut, "mc_heap_alloc");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
     void *p;
     int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
@@ -728,8 +775,11 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 
 int mc_heap_pin(mc_mut *mut, const void *shared)
 {
-    if (!mut || !shared)
+    if (!shared)
         return mc__err(MC_EINVAL, "mc_heap_pin: NULL argument");
+    int rc = check_mut(mut, "mc_heap_pin");
+    if (rc)
+        return rc;
     if (mc__bw_state(mc__ld(mc__hdr(shared))) != MC__B_ALLOC)
         return mc__err(MC_EINVAL, "mc_heap_pin: %p is not a value of heap "
                                   "%p", shared, (void *)mut->h);
@@ -808,6 +858,10 @@ int mc_heap_destroy(mc_heap *heap)
     int rc = check_heap(heap, "mc_heap_destroy");
     if (rc)
         return rc;
+    for (mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == heap)
+            return mc__err(MC_ESTATE, "mc_heap_destroy: this thread is "
+                                      "mutating heap %p", (void *)heap);
     mc__chunk *c = heap->chunks;
     heap->chunks = NULL;
     while (c) {
@@ -826,7 +880,9 @@ int mc_heap_destroy(mc_heap *heap)
 
 void *mc_heap_root_ro(mc_heap *heap)
 {
-    return heap ? atomic_load(&heap->root) : NULL;
+    /* NULL for a destroyed heap, not its stale root */
+    return heap && heap->magic == MC__HEAP_MAGIC ? atomic_load(&heap->root)
+                                                 : NULL;
 }
 
 const mc_type *mc_heap_root_type(const mc_heap *heap)
@@ -844,7 +900,9 @@ mc_pool *mc_heap_pool(const mc_heap *heap)
 }
 
 /* Run fn(root, ctx) with the root's graph protected from the collector:
- * in a reader slot, or (no slot free) under the lock. */
+ * in a reader slot, or (no slot free) under the lock, or, inside a
+ * mutation of h by this thread, as it is: this thread is then the only
+ * collector, so nothing is freed while fn runs. */
 static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
 {
     int i = reader_enter(h);
@@ -854,6 +912,9 @@ static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
         reader_exit(h, i);
         return rc;
     }
+    for (mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == h)
+            return fn(atomic_load(&h->root), ctx);
     int rc = heap_lock(h);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;

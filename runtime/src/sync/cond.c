@@ -55,8 +55,7 @@
 typedef struct mc__cond {
     uint32_t seq;      /* bumped by every signal and broadcast: the futex */
     uint32_t sleepers; /* threads in (or about to enter) futex_wait: hint */
-    uint32_t magic;
-    uint32_t pad_;
+    uint64_t self;     /* mc__sync_self(this, MC__COND_MAGIC): not a copy */
 } mc__cond;
 
 _Static_assert(sizeof(mc__cond) <= sizeof(mc_cond),
@@ -70,8 +69,8 @@ static inline mc__cond *cond_of(mc_cond *c)
 static inline int cond_ok(const mc__cond *c)
 {
     return MC_LIKELY(c != NULL) &&
-           MC_LIKELY(__atomic_load_n(&c->magic, __ATOMIC_RELAXED) ==
-                     MC__COND_MAGIC);
+           MC_LIKELY(__atomic_load_n(&c->self, __ATOMIC_RELAXED) ==
+                     mc__sync_self(c, MC__COND_MAGIC));
 }
 
 static int bad(const void *c, const char *what)
@@ -88,7 +87,8 @@ int mc_cond_init(mc_cond *cp)
     if (!c)
         return mc__err(MC_EINVAL, "mc_cond_init: NULL condition");
     memset(cp, 0, sizeof *cp);
-    __atomic_store_n(&c->magic, MC__COND_MAGIC, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->self, mc__sync_self(c, MC__COND_MAGIC),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -203,6 +203,6 @@ int mc_cond_destroy(mc_cond *cp)
     mc__cond *c = cond_of(cp);
     if (!cond_ok(c))
         return bad(cp, "mc_cond_destroy");
-    __atomic_store_n(&c->magic, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->self, 0, __ATOMIC_RELEASE);
     return 0;
 }
