@@ -355,7 +355,7 @@ static void test_many(void **state)
 
 /* ------------------------------------------------------------- order */
 
-/* Issue 10 item 1: senders each send N numbered messages, then an end
+/* Senders each send N numbered messages, then an end
  * marker (seq N); the receiver stops at the markers.  Messages of one
  * sender must come in the order sent, so at its marker every one of them
  * has been seen.  The receiver takes 1 to 4 messages per wait and keeps a
@@ -491,7 +491,7 @@ static void drv_full(const void *arg, size_t len)
 
 /* ------------------------------------------------ one wake per free slot */
 
-/* Issue 10 item 24.  WAKE_N senders block on a full box of one slot; the
+/* WAKE_N senders block on a full box of one slot; the
  * receiver then takes their messages one by one.  Each delete must wake
  * one sender, not all, and no sender may poll: a sender's sleeps (its
  * voluntary context switches while in mc_camlbox_send) stay within a few,
@@ -671,7 +671,7 @@ static void test_full(void **state)
 
 /* ---------------------------------------------- polling that does not pay */
 
-/* Issue 10 item 25.  Messages come every SP_GAP ms; the receiver polls up
+/* Messages come every SP_GAP ms; the receiver polls up
  * to SP_SPIN ms before it sleeps, so no poll ever pays.  The poll must
  * adapt: after a few polls in vain it stops polling (and it never polls
  * while runnable tasks outnumber the CPUs).  Polling each time would cost
@@ -899,7 +899,7 @@ static void test_named(void **state)
 
 /* -------------------------------------------- planted, forged headers */
 
-/* Issue 10 item 8.  The first fields of a box's header, as camlbox.c lays
+/* The first fields of a box's header, as camlbox.c lays
  * them out (the rest is copied from a genuine box). */
 typedef struct fake_hdr {
     uint64_t magic;

@@ -956,7 +956,7 @@ static void drv_slot_reader(const void *arg, size_t len)
     W_RC(mc_pool_release(pool), 0);
 }
 
-/* Issue 10 item 5: one thread reading more heaps than its slot cache holds
+/* One thread reading more heaps than its slot cache holds
  * (8), in turn, claimed a new slot of a heap at every cache miss until it
  * held all of them; then other processes' readers waited for mutations and
  * a read inside a mutation of the same heap returned MC_ESTATE. */
@@ -1036,7 +1036,7 @@ static int nop_modify(mc_mut *mut, void *root, void *ctx)
     return 0;
 }
 
-/* Issue 10 item 21: a handle used again after the call that ends it is an
+/* A handle used again after the call that ends it is an
  * error, not a crash (commit twice was a SEGV). */
 static void drv_double_use(const void *arg, size_t len)
 {

@@ -458,7 +458,7 @@ static void test_release(void **state)
     tu_end();
 }
 
-/* Issue 10 item 21: a chunk given back twice, and a pool released twice
+/* A chunk given back twice, and a pool released twice
  * (its last hold gone), are errors, not corruption or a crash. */
 static void drv_release_twice(const void *arg, size_t len)
 {

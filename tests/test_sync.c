@@ -1097,7 +1097,7 @@ static void test_init_sync(void **state)
 
 /* ------------------------------------------------------ copies, reuse */
 
-/* Issue 10 item 20: a copy of an initialized mutex, semaphore or condition
+/* A copy of an initialized mutex, semaphore or condition
  * (memcpy or struct assignment) is refused with MC_EINVAL, and the
  * original still works; item 21: a destroyed one is refused too (destroy
  * twice included). */
