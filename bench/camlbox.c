@@ -698,16 +698,20 @@ static double median_of(double (*fn)(int), int arg)
     return med;
 }
 
-/* Medians of fn(a) and fn(b) over rounds taken in turn (a, b, a, b...),
- * so that a change of the host's load during the run weighs on both. */
+/* Medians of fn(a) and fn(b) over rounds taken in turn (a b, b a, a b...),
+ * so that a change of the host's load during the run, or going first,
+ * weighs on both alike. */
 static int median_pair(double (*fn)(int), int a, int b, double *ma,
                        double *mb)
 {
     double *v = malloc(2 * rounds * sizeof *v);
     int rc = 0;
-    for (int r = 0; r < rounds && !rc; r++)
-        if ((v[r] = fn(a)) < 0 || (v[rounds + r] = fn(b)) < 0)
+    for (int r = 0; r < rounds && !rc; r++) {
+        int first = r % 2 ? rounds + r : r, second = r % 2 ? r : rounds + r;
+        if ((v[first] = fn(r % 2 ? b : a)) < 0 ||
+            (v[second] = fn(r % 2 ? a : b)) < 0)
             rc = -1;
+    }
     if (!rc) {
         *ma = bench_median(v, rounds);
         *mb = bench_median(v + rounds, rounds);
