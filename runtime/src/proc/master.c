@@ -521,12 +521,9 @@ int mc__m_poll(void)
 int mc__m_loop(void)
 {
     mc__master *M = mc__M;
-    /* after an event, poll for the next one while polling pays
-     * (os/spin.h: the poll adapts) */
-    mc__spin_ctl sc = {0, 0};
-    uint64_t last = 0, spin_end = 0;
+    uint64_t spin_end = 0; /* poll until then, since the last event */
     while (M->n_live > 0) {
-        int polling = spin_end && mc__now_ns() < spin_end;
+        int polling = M->spin_ns && mc__now_ns() < spin_end;
         int n = poll_once(polling ? 0 : -1);
         if (n < 0)
             return n;
@@ -535,12 +532,8 @@ int mc__m_loop(void)
                 mc__spin_pause();
             continue;
         }
-        uint64_t now = mc__now_ns();
-        if (last)
-            mc__spin_note(&sc, now - last <= M->spin_ns);
-        last = now;
-        uint64_t spin = mc__spin_budget(&sc, M->spin_ns);
-        spin_end = spin ? now + spin : 0;
+        if (M->spin_ns)
+            spin_end = mc__now_ns() + M->spin_ns;
     }
     return 0;
 }

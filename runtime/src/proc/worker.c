@@ -14,26 +14,19 @@
 #include "os/spin.h"
 #include "proc/state.h"
 
-/* The reply: polled for a while while polling pays (os/spin.h: the poll
- * adapts; called under W->lock, so one state serves the process), then
- * waited for. */
+/* The reply: polled for a while (see os/spin.h), then waited for. */
 static int recv_reply(mc__worker *W, mc__msg **m, int *bfd, int *xfd)
 {
-    static mc__spin_ctl sc;
-    uint64_t start = mc__now_ns(), spin = mc__spin_budget(&sc, W->spin_ns);
-    if (spin) {
+    if (W->spin_ns) {
+        uint64_t end = mc__now_ns() + W->spin_ns;
         do {
             int rc = mc__msg_recv(W->sock, W->buf, m, bfd, xfd, MSG_DONTWAIT);
-            if (rc != MC_EAGAIN) {
-                mc__spin_note(&sc, 1);
+            if (rc != MC_EAGAIN)
                 return rc;
-            }
             mc__spin_pause();
-        } while (mc__now_ns() - start < spin);
+        } while (mc__now_ns() < end);
     }
-    int rc = mc__msg_recv(W->sock, W->buf, m, bfd, xfd, 0);
-    mc__spin_note(&sc, mc__now_ns() - start <= W->spin_ns);
-    return rc;
+    return mc__msg_recv(W->sock, W->buf, m, bfd, xfd, 0);
 }
 
 int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
