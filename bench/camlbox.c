@@ -6,7 +6,9 @@
  *                       (28 bytes as copied); the peers carry the same 28
  *                       bytes per message (one write/read, one
  *                       mq_send/mq_receive each).  Two lines: vs pipe and
- *                       vs mqueue.
+ *                       vs mqueue; and a third, vs a plain lock-free
+ *                       multi-producer ring (below) run between the same
+ *                       two processes in the same rounds.
  *   camlbox.tput_2to1   the same with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
@@ -96,7 +98,116 @@ static mc_res_id fork_send, join_send, fork_echo, join_echo, fork_main,
 struct send_arg {
     mc_res_id box;
     int64_t n;
+    char ring[64];       /* then as many through this ring ("": none) */
 };
+
+/* --------------------------------------------- a plain lock-free ring */
+
+/* The peer of camlbox.tput_1to1: a plain lock-free multi-producer ring of
+ * SLOTS cells in shared memory (D. Vyukov's bounded MPMC queue, the design
+ * of ck_ring's MPMC mode and of most such rings): a producer reserves a
+ * cell with a CAS on the enqueue index, writes the message (MSG_BYTES)
+ * and publishes it with the cell's sequence word; the one consumer takes
+ * cells in order.  Like a camlbox it takes any number of senders, and its
+ * cells are one cache line each, as the box's slots, but it copies bytes
+ * (no deep copy, no relocation), reclaims nothing and never sleeps.  It
+ * runs between the same two processes as the camlbox figure, right after
+ * it in each round, so both see the same placement of the two processes
+ * on the host's CPUs: the ratio is our cost, not the host's.  Waiting:
+ * `pause` polls, then sched_yield. */
+typedef struct ring_cell {
+    uint64_t seq;
+    unsigned char data[64 - 8];
+} ring_cell;
+_Static_assert(MSG_BYTES <= sizeof(((ring_cell *)0)->data), "fits a cell");
+
+typedef struct mpmc {
+    _Alignas(64) uint64_t enq;    /* next cell to reserve (producers) */
+    _Alignas(64) ring_cell cell[SLOTS];
+} mpmc;
+
+static void ring_pause(unsigned *spins)
+{
+    if (++*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+
+static mpmc *mpmc_map(const char *name, int create)
+{
+    int fd = shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
+    if (fd < 0)
+        return NULL;
+    void *m = MAP_FAILED;
+    if (!create || ftruncate(fd, sizeof(mpmc)) == 0)
+        m = mmap(NULL, sizeof(mpmc), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 0);
+    close(fd);
+    if (m != MAP_FAILED && create) {
+        mpmc *r = m;
+        for (uint64_t i = 0; i < SLOTS; i++)
+            r->cell[i].seq = i;
+    }
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static int mpmc_produce(mpmc *r, int64_t n)
+{
+    unsigned char buf[MSG_BYTES];
+    msg m = {3, NULL};
+    int32_t v[3] = {1, 2, 3};
+    memcpy(buf, &m, sizeof m);
+    memcpy(buf + sizeof m, v, sizeof v);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+        ring_cell *c;
+        unsigned spins = 0;
+        for (;;) {
+            c = &r->cell[pos % SLOTS];
+            uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+            int64_t dif = (int64_t)(seq - pos);
+            if (dif == 0) {
+                if (__atomic_compare_exchange_n(&r->enq, &pos, pos + 1, 1,
+                                                __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+                    break;
+            } else if (dif < 0) {
+                ring_pause(&spins); /* full */
+                pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+            } else {
+                pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+            }
+        }
+        memcpy(c->data, buf, sizeof buf);
+        __atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+/* Items per second out of the ring: total items, timed from the first. */
+static double mpmc_consume(mpmc *r, int64_t total)
+{
+    int64_t sum = 0;
+    double t0 = 0;
+    for (uint64_t pos = 0; (int64_t)pos < total; pos++) {
+        ring_cell *c = &r->cell[pos % SLOTS];
+        unsigned spins = 0;
+        while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != pos + 1)
+            ring_pause(&spins);
+        if (!t0)
+            t0 = bench_now_us();
+        int32_t v[3];
+        memcpy(v, c->data + sizeof(msg), sizeof v);
+        sum += v[0] + v[1] + v[2];
+        __atomic_store_n(&c->seq, pos + SLOTS, __ATOMIC_RELEASE);
+    }
+    double t1 = bench_now_us();
+    return sum == 6 * total ? (double)(total - 1) / ((t1 - t0) / 1e6) : -1;
+}
 
 static int body_send(void *user, const void *arg, size_t len, void **res,
                      size_t *res_len)
@@ -115,17 +226,33 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
     for (int64_t i = 0; i < a.n && !rc; i++)
         rc = mc_camlbox_send(s, &m);
     int rc2 = mc_camlbox_sender_release(s);
+    if (!rc && a.ring[0]) {
+        mpmc *r = mpmc_map(a.ring, 0);
+        if (!r)
+            return MC_ESYS;
+        rc = mpmc_produce(r, a.n);
+        munmap(r, sizeof *r);
+    }
     return rc ? rc : rc2;
 }
 
 /* Messages per second through a camlbox of nslots slots from nsend
- * senders, about `msgs` messages in all. */
-static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs)
+ * senders, about `msgs` messages in all.  ring: then the same number of
+ * items from the one sender through a plain ring (*ring: items/s). */
+static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs,
+                              double *ring)
 {
     mc_camlbox *box;
     if (mc_camlbox_create(&msg_type, nslots, SLOT_SIZE, NULL, &box))
         return -1;
-    struct send_arg a = {mc_camlbox_id(box), msgs / nsend};
+    struct send_arg a = {mc_camlbox_id(box), msgs / nsend, ""};
+    mpmc *r = NULL;
+    if (ring) {
+        snprintf(a.ring, sizeof a.ring, "/mcore-bench-ring.%d",
+                 (int)getpid());
+        if (!(r = mpmc_map(a.ring, 1)))
+            return -1;
+    }
     int64_t total = a.n * nsend;
     mc_pid pid[MAX_SENDERS];
     for (int i = 0; i < nsend; i++)
@@ -149,6 +276,11 @@ static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs)
         got += (int64_t)n;
     }
     t1 = bench_now_us();
+    if (r) {
+        *ring = mpmc_consume(r, total);
+        shm_unlink(a.ring);
+        munmap(r, sizeof *r);
+    }
     for (int i = 0; i < nsend; i++) {
         mc_join_result r;
         if (mc_join(join_send, pid[i], &r) || r.kind != MC_EXIT_RESULT)
@@ -166,7 +298,7 @@ static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs)
 
 static double camlbox_tput(int nsend)
 {
-    return camlbox_tput_ex(nsend, SLOTS, n_msgs);
+    return camlbox_tput_ex(nsend, SLOTS, n_msgs, NULL);
 }
 
 /* Many senders on a small box: every delete frees one slot for one of
@@ -174,7 +306,7 @@ static double camlbox_tput(int nsend)
  * the rest polled every millisecond). */
 static double crowd_tput(int nsend)
 {
-    return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10);
+    return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10, NULL);
 }
 
 /* ------------------------------------------------------------- peers */
@@ -566,16 +698,20 @@ static double median_of(double (*fn)(int), int arg)
     return med;
 }
 
-/* Medians of fn(a) and fn(b) over rounds taken in turn (a, b, a, b...),
- * so that a change of the host's load during the run weighs on both. */
+/* Medians of fn(a) and fn(b) over rounds taken in turn (a b, b a, a b...),
+ * so that a change of the host's load during the run, or going first,
+ * weighs on both alike. */
 static int median_pair(double (*fn)(int), int a, int b, double *ma,
                        double *mb)
 {
     double *v = malloc(2 * rounds * sizeof *v);
     int rc = 0;
-    for (int r = 0; r < rounds && !rc; r++)
-        if ((v[r] = fn(a)) < 0 || (v[rounds + r] = fn(b)) < 0)
+    for (int r = 0; r < rounds && !rc; r++) {
+        int first = r % 2 ? rounds + r : r, second = r % 2 ? r : rounds + r;
+        if ((v[first] = fn(r % 2 ? b : a)) < 0 ||
+            (v[second] = fn(r % 2 ? a : b)) < 0)
             rc = -1;
+    }
     if (!rc) {
         *ma = bench_median(v, rounds);
         *mb = bench_median(v + rounds, rounds);
@@ -602,7 +738,24 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     for (int ns = 1; ns <= 2; ns++) {
         if (!want(names[ns - 1]))
             continue;
-        double cb = median_of(camlbox_tput, ns);
+        double cb, rg = 0;
+        if (ns == 1) {
+            /* the ring in the same rounds, between the same processes */
+            double *v = malloc(2 * rounds * sizeof *v);
+            for (int r = 0; r < rounds; r++)
+                if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs,
+                                            &v[rounds + r])) < 0 ||
+                    v[rounds + r] < 0) {
+                    fprintf(stderr, "camlbox bench: %s failed: %s\n",
+                            names[0], mc_last_error_detail());
+                    return MC_EINVAL;
+                }
+            cb = bench_median(v, rounds);
+            rg = bench_median(v + rounds, rounds);
+            free(v);
+        } else {
+            cb = median_of(camlbox_tput, ns);
+        }
         peer_kind = 'p';
         double pp = median_of(peer_fn, ns);
         peer_kind = 'q';
@@ -612,6 +765,8 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
                     mc_last_error_detail());
             return MC_EINVAL;
         }
+        if (ns == 1)
+            bench_print(names[0], cb, "msgs/s", "mpmc_ring", rg);
         bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
         bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);
     }

@@ -673,10 +673,10 @@ static void test_full(void **state)
 
 /* Messages come every SP_GAP ms; the receiver polls up
  * to SP_SPIN ms before it sleeps, so no poll ever pays.  The poll must
- * adapt: after a few polls in vain it stops polling (and it never polls
- * while runnable tasks outnumber the CPUs).  Polling each time would cost
- * SP_MSGS * SP_SPIN ms of CPU (400 ms; a third of it at least on a loaded
- * machine); adaptive polling, at most 6 polls (60 ms). */
+ * adapt: after a few polls in vain it stops polling (and a poll stops as
+ * soon as it had to give its CPU to another task).  Polling each time
+ * would cost SP_MSGS * SP_SPIN ms of CPU (400 ms; a third of it at least
+ * on a loaded machine); adaptive polling, at most 6 polls (60 ms). */
 enum { SP_MSGS = 40, SP_GAP = 25, SP_SPIN = 10 };
 
 struct slow_arg {

@@ -24,11 +24,12 @@
  *
  * Waiting: the receiver and a sender blocked on a full box may first poll
  * for a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
- * futex.  The poll adapts so that it never costs more than it saves: it is
- * skipped while the machine has more runnable tasks than CPUs, and after k
- * polls in a row that did not pay (nothing came within the bound) the next
- * 2^k - 1 waits (at most 63) do not poll; a wait whose message came within
- * the bound resets that.  A freed slot wakes one blocked sender.  An idle
+ * futex.  The poll adapts so that it never costs more than it saves: a
+ * poll that yields its CPU and gets it back only after another task ran
+ * stops at once (its CPU is wanted, perhaps by the process it waits for),
+ * and after k polls in a row that did not pay (nothing came within the
+ * bound, or the poll stopped so) the next 2^k - 1 waits (at most 63) do
+ * not poll; a wait whose message came within the bound resets that.  A freed slot wakes one blocked sender.  An idle
  * box costs no CPU.
  *
  * Order: wait reports each message once.  Messages sent through one sender
@@ -89,7 +90,8 @@ typedef struct mc_camlbox_stats {
  *   - MC_EINVAL NULL t or box, nslots 0 or above 1<<20, slot_size 0, below
  *               t->size or above 1 GiB, t->align above 16, bad name
  *   - MC_EEXIST a shm object of that name exists
- *   - MC_ENOMEM the machine cannot back the box's memory
+ *   - MC_ENOMEM the machine cannot back the box's memory, or no memory
+ *               for the receiver's private tables
  *   - MC_ESTATE no session
  *   - MC_ESYS   memfd, shm_open or mmap failed
  *   - MC_ELOST  (worker) the master is gone */
@@ -152,7 +154,11 @@ void mc_camlbox_set_spin(mc_camlbox *box, unsigned us);
  *  the mapping goes, and the process's hold on the resource ends with its
  *  last handle on the box (a named box is unlinked once nobody in the
  *  session holds it).  box is freed, even on error.
- *  @return 0, or mc_release's error */
+ *  @return 0, or
+ *   - MC_EINVAL NULL box
+ *   - MC_ENOENT the session no longer knows the box's resource (from
+ *               mc_release; the box is closed and unmapped all the same)
+ *   - MC_ELOST  (worker) the master is gone */
 int mc_camlbox_destroy(mc_camlbox *box);
 
 /* -------------------------------------------------------------- senders */
@@ -219,7 +225,11 @@ void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us);
 /** Unmap the box and free s (even on error).  The process's hold on the
  *  box's resource ends with its last handle on the box (holds are per
  *  process: a receiver that also sends keeps its hold until both ends are
- *  gone).  @return 0, or mc_release's error */
+ *  gone).  @return 0, or
+ *   - MC_EINVAL NULL sender
+ *   - MC_ENOENT the session no longer knows the box's resource (from
+ *               mc_release; s is freed all the same)
+ *   - MC_ELOST  (worker) the master is gone */
 int mc_camlbox_sender_release(mc_camlbox_sender *s);
 
 #ifdef __cplusplus

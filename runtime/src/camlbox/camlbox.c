@@ -177,14 +177,14 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
 /* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
  * microsecond or two is the case worth catching), then sched_yield (the
  * process we wait for may need this CPU). */
-static inline void poll_pause(uint64_t start, uint64_t now)
+static inline int poll_pause(uint64_t start, uint64_t now)
 {
     if (now - start < CB_TIGHT_NS) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-    } else {
-        mc__spin_pause();
+        return 0;
     }
+    return mc__spin_yield_lost();
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -591,13 +591,16 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                             : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
+    int lost = 0;
     while (now < spin_end) {
-        poll_pause(start, now);
+        lost = poll_pause(start, now);
         if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
             take_wake(h)) {
             mc__spin_note(&box->sc, 1);
             return 0;
         }
+        if (lost)
+            break; /* the CPU is wanted elsewhere: sleep */
         now = mc__now_ns();
     }
     int rc = 0;
@@ -621,7 +624,8 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
     /* would a poll have caught it? */
-    mc__spin_note(&box->sc, !rc && mc__now_ns() - start <= box->spin_ns);
+    mc__spin_note(&box->sc,
+                  !rc && !lost && mc__now_ns() - start <= box->spin_ns);
     return rc;
 }
 
@@ -1015,12 +1019,15 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
+    int lost = 0;
     while (now - start < spin) {
-        poll_pause(start, now);
+        lost = poll_pause(start, now);
         if ((k = take_any(s, pid, gen)) >= 0) {
             mc__spin_note(&s->sc, 1);
             return k;
         }
+        if (lost)
+            break;
         now = mc__now_ns();
     }
     for (;;) {
@@ -1037,7 +1044,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
             mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
         if (k != -1) {
-            mc__spin_note(&s->sc, k >= 0 &&
+            mc__spin_note(&s->sc, k >= 0 && !lost &&
                                       mc__now_ns() - start <= s->spin_ns);
             return k;
         }

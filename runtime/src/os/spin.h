@@ -9,15 +9,12 @@
 #ifndef MC_SPIN_H
 #define MC_SPIN_H
 
-#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MC__SPIN_US_DEFAULT 50
+#define MC__SPIN_LOST_NS 10000u /* a yield this long: the CPU is wanted */
 
 static inline uint64_t mc__now_ns(void)
 {
@@ -49,8 +46,11 @@ static inline void mc__cpu_relax(void)
  * the CPUs it burnt it away from the process being waited for (13
  * processes passing a token through camlboxes on 2 CPUs took twice as long
  * with polling as without).  So a waiter polls only while polling pays:
- *  - not at all while the machine has more runnable tasks than CPUs
- *    (/proc/loadavg's running count, read at most every 10 ms);
+ *  - a poll that yielded its CPU and got it back only after another task
+ *    ran (mc__spin_yield_lost) stops at once and counts as a poll that
+ *    did not pay: its CPU is wanted (a machine-wide count of runnable
+ *    tasks, tried first, also stopped polls that did pay, and cut
+ *    camlbox.tput_1to1 by 2 to 4 on a machine loaded by others);
  *  - after k polls in a row that did not pay, not for the next 2^k - 1
  *    waits (at most 63); a wait whose message came within the poll's
  *    bound, polled or not, resets that.
@@ -60,35 +60,15 @@ typedef struct mc__spin_ctl {
     uint32_t skip;    /* waits left that do not poll */
 } mc__spin_ctl;
 
-/* 1 if more tasks are runnable than there are CPUs online (cached for
- * 10 ms per translation unit; 0 if /proc cannot tell). */
-static inline int mc__oversubscribed(void)
+/* One yield between polls; 1 if the CPU went to another task meanwhile
+ * (the yield took more than MC__SPIN_LOST_NS): a waiter whose poll must
+ * take turns with others for its CPU stops polling, since it delays them
+ * and they may be what it waits for. */
+static inline int mc__spin_yield_lost(void)
 {
-    static uint64_t checked_at; /* mc__now_ns() of the last look */
-    static int over, ncpu;
-    uint64_t now = mc__now_ns();
-    if (now - __atomic_load_n(&checked_at, __ATOMIC_RELAXED) <
-        10u * 1000 * 1000)
-        return __atomic_load_n(&over, __ATOMIC_RELAXED);
-    __atomic_store_n(&checked_at, now, __ATOMIC_RELAXED);
-    if (!__atomic_load_n(&ncpu, __ATOMIC_RELAXED)) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        __atomic_store_n(&ncpu, n > 0 ? (int)n : 1, __ATOMIC_RELAXED);
-    }
-    char buf[128];
-    int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC), o = 0;
-    if (fd >= 0) {
-        ssize_t r = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        /* "0.50 0.40 0.30 RUNNING/TOTAL LASTPID" */
-        const char *p = r > 0 ? (buf[r] = '\0', buf) : NULL;
-        for (int f = 0; p && f < 3; f++)
-            p = (p = strchr(p, ' ')) ? p + 1 : NULL;
-        if (p)
-            o = atoi(p) > __atomic_load_n(&ncpu, __ATOMIC_RELAXED);
-    }
-    __atomic_store_n(&over, o, __ATOMIC_RELAXED);
-    return o;
+    uint64_t t0 = mc__now_ns();
+    sched_yield();
+    return mc__now_ns() - t0 > MC__SPIN_LOST_NS;
 }
 
 /* How long to poll now, at most max_ns: 0 while polls do not pay. */
@@ -100,7 +80,7 @@ static inline uint64_t mc__spin_budget(mc__spin_ctl *c, uint64_t max_ns)
         c->skip--;
         return 0;
     }
-    return mc__oversubscribed() ? 0 : max_ns;
+    return max_ns;
 }
 
 /* What the wait showed: paid = its message came within the poll's bound. */
