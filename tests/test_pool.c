@@ -127,6 +127,30 @@ static int master_first(void *ctx)
     return 0;
 }
 
+/* The master's mapping goes with the pool's last holder: a second release
+ * must not read the pool's header (unmapped by then). */
+static int master_release_twice(void *ctx)
+{
+    (void)ctx;
+    mc_pool *p;
+    tu_w_reset();
+    if (W_RC(mc_pool_create(8 * MiB, &p), 0))
+        return 0;
+    W_RC(mc_pool_release(p), 0);
+    W_RC(mc_pool_release(p), MC_ENOENT);
+    W_RC(mc_pool_release(NULL), MC_EINVAL);
+    return 0;
+}
+
+static void test_master_release_twice(void **state)
+{
+    (void)state;
+    tu_begin();
+    assert_int_equal(mc_startup(NULL, master_release_twice, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
 static void test_master_pool(void **state)
 {
     (void)state;
@@ -507,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_free),
         cmocka_unit_test(test_master_pool),
+        cmocka_unit_test(test_master_release_twice),
         cmocka_unit_test(test_worker_before_pool),
         cmocka_unit_test(test_growth_while_reading),
         cmocka_unit_test(test_capped_pool),

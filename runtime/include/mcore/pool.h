@@ -84,9 +84,10 @@ int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);
  *  stays until the pool is freed: pointers stay valid while anybody holds
  *  it.
  *  @return 0, or
- *   - MC_EINVAL pool is NULL
+ *   - MC_EINVAL pool is NULL, or an address inside a pool
  *   - MC_ENOENT this process does not hold it (released already) or it is
- *               gone
+ *               gone (in the master, whose mapping goes with the pool, only
+ *               this process's table of mappings is read, never the pool)
  *   - MC_ESTATE no session */
 int mc_pool_release(mc_pool *pool);
 

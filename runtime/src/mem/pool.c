@@ -363,5 +363,17 @@ int mc_pool_release(mc_pool *pool)
 {
     if (!pool)
         return mc__err(MC_EINVAL, "mc_pool_release: NULL pool");
-    return mc_release(pool->id);
+    /* The id comes from this process's table of mappings, not the header:
+     * the master unmaps a pool when its last holder releases it, so a
+     * second release would read unmapped memory. */
+    long long id;
+    void *base = mc__maps_by_addr(pool, &id);
+    if (!base)
+        return mc__err(MC_ENOENT, "mc_pool_release: %p is no pool mapped in "
+                                  "this process (released already?)",
+                       (void *)pool);
+    if (base != (void *)pool)
+        return mc__err(MC_EINVAL, "mc_pool_release: %p is inside a pool, "
+                                  "not a pool", (void *)pool);
+    return mc_release((mc_res_id)id);
 }
