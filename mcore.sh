@@ -195,6 +195,7 @@ cmd_test() {
     run_dir build/asan/tests test
     MCIDL=build/asan/mcidl run_test tests/idl/run.sh
     MCIDL=build/asan/mcidl run_test tests/idl/fuzz/replay.sh
+    REPLAY=build/asan/replay_unmarshal run_test tests/marshal/fuzz/replay.sh
     run_dir build/asan/examples example
     unset ASAN_OPTIONS UBSAN_OPTIONS
     # A worker's threads, under ThreadSanitizer (libtsan2 comes with gcc's

@@ -6,7 +6,9 @@
  *                       (28 bytes as copied); the peers carry the same 28
  *                       bytes per message (one write/read, one
  *                       mq_send/mq_receive each).  Two lines: vs pipe and
- *                       vs mqueue.
+ *                       vs mqueue; and a third, vs a plain lock-free
+ *                       multi-producer ring (below) run between the same
+ *                       two processes in the same rounds.
  *   camlbox.tput_2to1   the same with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
@@ -14,6 +16,14 @@
  *                       that polls the same way.
  *   camlbox.rtt_asleep  the same with no polling (both sides asleep in
  *                       futex_wait each time), vs a bare futex ping-pong.
+ *   camlbox.tput_40on2  40 senders on a box of 2 slots (messages/s, a
+ *                       tenth of the messages), vs 4 senders on the same
+ *                       box: a freed slot wakes one sender, so a crowd
+ *                       costs little more than a few.
+ *   camlbox.ring_oversubscribed  a token passed round a ring of 12
+ *                       processes (more than this machine's CPUs), hops
+ *                       per second, with the default poll (50 us) vs with
+ *                       polling off: the poll adapts, so it must not lose.
  *
  * For the round trips, the two sides are pinned to two different CPUs (for
  * the camlbox and for the futex alike): left to the scheduler, a sleeping
@@ -24,7 +34,8 @@
  * figure is the median of several rounds.  The camlbox senders are mcore
  * workers; the peers are plain forks of the measuring process.
  *
- * Usage: build/bench/camlbox [messages [rounds]]  (default 1000000, 5) */
+ * Usage: build/bench/camlbox [messages [rounds [figure]]]  (default
+ * 1000000, 5; figure: measure only figures whose name contains it) */
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -74,18 +85,129 @@ static const mc_type msg_type = {
 #define MSG_BYTES (sizeof(msg) + 3 * sizeof(int32_t))
 #define SLOTS 256
 #define SLOT_SIZE 64
+#define MAX_SENDERS 40
+#define CROWD_SLOTS 2
 
 static int64_t n_msgs = 1000000;
 static int rounds = 5;
 static mc_res_id fork_send, join_send, fork_echo, join_echo, fork_main,
-    join_main;
+    join_main, fork_ring, join_ring;
 
 /* ----------------------------------------------------- camlbox senders */
 
 struct send_arg {
     mc_res_id box;
     int64_t n;
+    char ring[64];       /* then as many through this ring ("": none) */
 };
+
+/* --------------------------------------------- a plain lock-free ring */
+
+/* The peer of camlbox.tput_1to1: a plain lock-free multi-producer ring of
+ * SLOTS cells in shared memory (D. Vyukov's bounded MPMC queue, the design
+ * of ck_ring's MPMC mode and of most such rings): a producer reserves a
+ * cell with a CAS on the enqueue index, writes the message (MSG_BYTES)
+ * and publishes it with the cell's sequence word; the one consumer takes
+ * cells in order.  Like a camlbox it takes any number of senders, and its
+ * cells are one cache line each, as the box's slots, but it copies bytes
+ * (no deep copy, no relocation), reclaims nothing and never sleeps.  It
+ * runs between the same two processes as the camlbox figure, right after
+ * it in each round, so both see the same placement of the two processes
+ * on the host's CPUs: the ratio is our cost, not the host's.  Waiting:
+ * `pause` polls, then sched_yield. */
+typedef struct ring_cell {
+    uint64_t seq;
+    unsigned char data[64 - 8];
+} ring_cell;
+_Static_assert(MSG_BYTES <= sizeof(((ring_cell *)0)->data), "fits a cell");
+
+typedef struct mpmc {
+    _Alignas(64) uint64_t enq;    /* next cell to reserve (producers) */
+    _Alignas(64) ring_cell cell[SLOTS];
+} mpmc;
+
+static void ring_pause(unsigned *spins)
+{
+    if (++*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+
+static mpmc *mpmc_map(const char *name, int create)
+{
+    int fd = shm_open(name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
+    if (fd < 0)
+        return NULL;
+    void *m = MAP_FAILED;
+    if (!create || ftruncate(fd, sizeof(mpmc)) == 0)
+        m = mmap(NULL, sizeof(mpmc), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 0);
+    close(fd);
+    if (m != MAP_FAILED && create) {
+        mpmc *r = m;
+        for (uint64_t i = 0; i < SLOTS; i++)
+            r->cell[i].seq = i;
+    }
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static int mpmc_produce(mpmc *r, int64_t n)
+{
+    unsigned char buf[MSG_BYTES];
+    msg m = {3, NULL};
+    int32_t v[3] = {1, 2, 3};
+    memcpy(buf, &m, sizeof m);
+    memcpy(buf + sizeof m, v, sizeof v);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+        ring_cell *c;
+        unsigned spins = 0;
+        for (;;) {
+            c = &r->cell[pos % SLOTS];
+            uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+            int64_t dif = (int64_t)(seq - pos);
+            if (dif == 0) {
+                if (__atomic_compare_exchange_n(&r->enq, &pos, pos + 1, 1,
+                                                __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+                    break;
+            } else if (dif < 0) {
+                ring_pause(&spins); /* full */
+                pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+            } else {
+                pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
+            }
+        }
+        memcpy(c->data, buf, sizeof buf);
+        __atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+/* Items per second out of the ring: total items, timed from the first. */
+static double mpmc_consume(mpmc *r, int64_t total)
+{
+    int64_t sum = 0;
+    double t0 = 0;
+    for (uint64_t pos = 0; (int64_t)pos < total; pos++) {
+        ring_cell *c = &r->cell[pos % SLOTS];
+        unsigned spins = 0;
+        while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != pos + 1)
+            ring_pause(&spins);
+        if (!t0)
+            t0 = bench_now_us();
+        int32_t v[3];
+        memcpy(v, c->data + sizeof(msg), sizeof v);
+        sum += v[0] + v[1] + v[2];
+        __atomic_store_n(&c->seq, pos + SLOTS, __ATOMIC_RELEASE);
+    }
+    double t1 = bench_now_us();
+    return sum == 6 * total ? (double)(total - 1) / ((t1 - t0) / 1e6) : -1;
+}
 
 static int body_send(void *user, const void *arg, size_t len, void **res,
                      size_t *res_len)
@@ -104,18 +226,35 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
     for (int64_t i = 0; i < a.n && !rc; i++)
         rc = mc_camlbox_send(s, &m);
     int rc2 = mc_camlbox_sender_release(s);
+    if (!rc && a.ring[0]) {
+        mpmc *r = mpmc_map(a.ring, 0);
+        if (!r)
+            return MC_ESYS;
+        rc = mpmc_produce(r, a.n);
+        munmap(r, sizeof *r);
+    }
     return rc ? rc : rc2;
 }
 
-/* Messages per second through a camlbox from nsend senders. */
-static double camlbox_tput(int nsend)
+/* Messages per second through a camlbox of nslots slots from nsend
+ * senders, about `msgs` messages in all.  ring: then the same number of
+ * items from the one sender through a plain ring (*ring: items/s). */
+static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs,
+                              double *ring)
 {
     mc_camlbox *box;
-    if (mc_camlbox_create(&msg_type, SLOTS, SLOT_SIZE, NULL, &box))
+    if (mc_camlbox_create(&msg_type, nslots, SLOT_SIZE, NULL, &box))
         return -1;
-    struct send_arg a = {mc_camlbox_id(box), n_msgs / nsend};
+    struct send_arg a = {mc_camlbox_id(box), msgs / nsend, ""};
+    mpmc *r = NULL;
+    if (ring) {
+        snprintf(a.ring, sizeof a.ring, "/mcore-bench-ring.%d",
+                 (int)getpid());
+        if (!(r = mpmc_map(a.ring, 1)))
+            return -1;
+    }
     int64_t total = a.n * nsend;
-    mc_pid pid[2];
+    mc_pid pid[MAX_SENDERS];
     for (int i = 0; i < nsend; i++)
         if (mc_start(fork_send, &a, sizeof a, &pid[i]))
             return -1;
@@ -137,6 +276,11 @@ static double camlbox_tput(int nsend)
         got += (int64_t)n;
     }
     t1 = bench_now_us();
+    if (r) {
+        *ring = mpmc_consume(r, total);
+        shm_unlink(a.ring);
+        munmap(r, sizeof *r);
+    }
     for (int i = 0; i < nsend; i++) {
         mc_join_result r;
         if (mc_join(join_send, pid[i], &r) || r.kind != MC_EXIT_RESULT)
@@ -150,6 +294,19 @@ static double camlbox_tput(int nsend)
         return -1;
     }
     return (double)(total - 1) / ((t1 - t0) / 1e6);
+}
+
+static double camlbox_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, SLOTS, n_msgs, NULL);
+}
+
+/* Many senders on a small box: every delete frees one slot for one of
+ * them (issue 10 item 24: it used to wake them all, and past 16 sleepers
+ * the rest polled every millisecond). */
+static double crowd_tput(int nsend)
+{
+    return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10, NULL);
 }
 
 /* ------------------------------------------------------------- peers */
@@ -423,6 +580,109 @@ static double futex_rtt(unsigned spin_us, int iters)
     return med;
 }
 
+/* ---------------------------------------------------------------- ring */
+
+/* A token passed round a ring of RING processes (this one and RING - 1
+ * workers), each with its own box: more processes than this machine's
+ * CPUs, so polling takes the CPU from the process that holds the token
+ * unless it adapts (issue 10 item 25). */
+#define RING 12
+
+struct ring_arg {
+    mc_res_id reg;       /* the measurer's box */
+    unsigned spin_us;
+};
+
+static int body_ring(void *user, const void *arg, size_t len, void **res,
+                     size_t *res_len)
+{
+    (void)user; (void)res; (void)res_len;
+    struct ring_arg a;
+    if (len != sizeof a)
+        return MC_EINVAL;
+    memcpy(&a, arg, sizeof a);
+    mc_camlbox_sender *reg, *next = NULL;
+    mc_camlbox *box;
+    int rc = mc_camlbox_sender_lookup(a.reg, &mc_type_i64, &reg);
+    if (rc)
+        return rc;
+    if ((rc = mc_camlbox_create(&mc_type_i64, 4, 64, NULL, &box)))
+        return rc;
+    mc_camlbox_set_spin(box, a.spin_us);
+    int64_t x = mc_camlbox_id(box);
+    rc = mc_camlbox_send(reg, &x);
+    mc_camlbox_sender_release(reg);
+    /* the first message names the next box; then tokens, -1 ends */
+    while (!rc && !(rc = recv_i64(box, &x))) {
+        if (!next) {
+            if ((rc = mc_camlbox_sender_lookup(x, &mc_type_i64, &next)))
+                break;
+            mc_camlbox_sender_set_spin(next, a.spin_us);
+            continue;
+        }
+        rc = mc_camlbox_send(next, &(int64_t){x < 0 ? x : x + 1});
+        if (x < 0)
+            break;
+    }
+    if (next)
+        mc_camlbox_sender_release(next);
+    mc_camlbox_destroy(box);
+    return rc;
+}
+
+/* Hops per second of a token round the ring, polling up to spin_us. */
+static double ring_tput(int spin_us)
+{
+    int64_t hops = n_msgs / 50 < RING ? RING : n_msgs / 50;
+    mc_camlbox *box;
+    if (mc_camlbox_create(&mc_type_i64, RING, 64, NULL, &box))
+        return -1;
+    mc_camlbox_set_spin(box, (unsigned)spin_us);
+    struct ring_arg a = {mc_camlbox_id(box), (unsigned)spin_us};
+    mc_pid pid[RING - 1];
+    int64_t ids[RING];
+    mc_camlbox_sender *to[RING - 1] = {NULL};
+    double t = -1;
+    int started = 0;
+    for (; started < RING - 1; started++)
+        if (mc_start(fork_ring, &a, sizeof a, &pid[started]))
+            goto out;
+    /* the ring's order: the workers' boxes as they come, then ours */
+    for (int i = 0; i < RING - 1; i++)
+        if (recv_i64(box, &ids[i]) ||
+            mc_camlbox_sender_lookup(ids[i], &mc_type_i64, &to[i]))
+            goto out;
+    ids[RING - 1] = mc_camlbox_id(box);
+    for (int i = 0; i < RING - 1; i++)
+        if (mc_camlbox_send(to[i], &ids[i + 1]))
+            goto out;
+    mc_camlbox_sender_set_spin(to[0], (unsigned)spin_us);
+    double t0 = bench_now_us();
+    int64_t x = 0;
+    for (;;) {
+        if (mc_camlbox_send(to[0], &(int64_t){x + 1}) || recv_i64(box, &x))
+            goto out;
+        if (x >= hops)
+            break;
+    }
+    t = (double)x / ((bench_now_us() - t0) / 1e6);
+    if (mc_camlbox_send(to[0], &(int64_t){-1}) || recv_i64(box, &x) ||
+        x != -1)
+        t = -1;
+out:
+    for (int i = 0; i < started; i++) {
+        mc_join_result r;
+        if (mc_join(join_ring, pid[i], &r) || r.kind != MC_EXIT_RESULT)
+            t = -1;
+        mc_join_result_free(&r);
+    }
+    for (int i = 0; i < RING - 1; i++)
+        if (to[i])
+            mc_camlbox_sender_release(to[i]);
+    mc_camlbox_destroy(box);
+    return t;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static double median_of(double (*fn)(int), int arg)
@@ -438,6 +698,35 @@ static double median_of(double (*fn)(int), int arg)
     return med;
 }
 
+/* Medians of fn(a) and fn(b) over rounds taken in turn (a b, b a, a b...),
+ * so that a change of the host's load during the run, or going first,
+ * weighs on both alike. */
+static int median_pair(double (*fn)(int), int a, int b, double *ma,
+                       double *mb)
+{
+    double *v = malloc(2 * rounds * sizeof *v);
+    int rc = 0;
+    for (int r = 0; r < rounds && !rc; r++) {
+        int first = r % 2 ? rounds + r : r, second = r % 2 ? r : rounds + r;
+        if ((v[first] = fn(r % 2 ? b : a)) < 0 ||
+            (v[second] = fn(r % 2 ? a : b)) < 0)
+            rc = -1;
+    }
+    if (!rc) {
+        *ma = bench_median(v, rounds);
+        *mb = bench_median(v + rounds, rounds);
+    }
+    free(v);
+    return rc;
+}
+
+/* Figures to measure: those whose name contains `only` (all if NULL). */
+static const char *only;
+static int want(const char *figure)
+{
+    return !only || strstr(figure, only);
+}
+
 static char peer_kind;
 static double peer_fn(int nsend) { return peer_tput(peer_kind, nsend); }
 
@@ -447,7 +736,26 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     (void)user; (void)arg; (void)len; (void)res; (void)res_len;
     static const char *names[2] = {"camlbox.tput_1to1", "camlbox.tput_2to1"};
     for (int ns = 1; ns <= 2; ns++) {
-        double cb = median_of(camlbox_tput, ns);
+        if (!want(names[ns - 1]))
+            continue;
+        double cb, rg = 0;
+        if (ns == 1) {
+            /* the ring in the same rounds, between the same processes */
+            double *v = malloc(2 * rounds * sizeof *v);
+            for (int r = 0; r < rounds; r++)
+                if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs,
+                                            &v[rounds + r])) < 0 ||
+                    v[rounds + r] < 0) {
+                    fprintf(stderr, "camlbox bench: %s failed: %s\n",
+                            names[0], mc_last_error_detail());
+                    return MC_EINVAL;
+                }
+            cb = bench_median(v, rounds);
+            rg = bench_median(v + rounds, rounds);
+            free(v);
+        } else {
+            cb = median_of(camlbox_tput, ns);
+        }
         peer_kind = 'p';
         double pp = median_of(peer_fn, ns);
         peer_kind = 'q';
@@ -457,9 +765,12 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
                     mc_last_error_detail());
             return MC_EINVAL;
         }
+        if (ns == 1)
+            bench_print(names[0], cb, "msgs/s", "mpmc_ring", rg);
         bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
         bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);
     }
+    if (want("camlbox.rtt")) {
     double ra = camlbox_rtt(50, 20000), fa = futex_rtt(50, 20000);
     double rs = camlbox_rtt(0, 1000), fs = futex_rtt(0, 1000);
     if (ra < 0 || fa < 0 || rs < 0 || fs < 0) {
@@ -469,6 +780,26 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     }
     bench_print("camlbox.rtt_active", ra, "us", "futex", fa);
     bench_print("camlbox.rtt_asleep", rs, "us", "futex", fs);
+    }
+    if (want("camlbox.tput_40on2")) {
+    double c40, c4;
+    if (median_pair(crowd_tput, MAX_SENDERS, 4, &c40, &c4)) {
+        fprintf(stderr, "camlbox bench: crowd failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.tput_40on2", c40, "msgs/s", "4on2", c4);
+    }
+    if (want("camlbox.ring_oversubscribed")) {
+    double rg, rg0;
+    if (median_pair(ring_tput, 0, 50, &rg0, &rg)) {
+        fprintf(stderr, "camlbox bench: ring failed: %s\n",
+                mc_last_error_detail());
+        return MC_EINVAL;
+    }
+    bench_print("camlbox.ring_oversubscribed", rg, "msgs/s", "spin_off",
+                rg0);
+    }
     return 0;
 }
 
@@ -478,13 +809,16 @@ int main(int argc, char **argv)
         n_msgs = strtoll(argv[1], NULL, 10);
     if (argc > 2)
         rounds = atoi(argv[2]);
+    if (argc > 3)
+        only = argv[3];
     if (n_msgs < 2 || rounds < 1) {
-        fprintf(stderr, "usage: camlbox [messages [rounds]]\n");
+        fprintf(stderr, "usage: camlbox [messages [rounds [figure]]]\n");
         return 2;
     }
     sched_getaffinity(0, sizeof all_cpus, &all_cpus);
     if (mc_def_process(body_send, NULL, &fork_send, &join_send) ||
         mc_def_process(body_echo, NULL, &fork_echo, &join_echo) ||
+        mc_def_process(body_ring, NULL, &fork_ring, &join_ring) ||
         mc_def_process(body_main, NULL, &fork_main, &join_main))
         return 1;
     mc_join_result r;

@@ -1285,8 +1285,9 @@ static void put_decl_type(emitter *e, const ast_decl *d)
         }
         fprintf(c, "}\n\n");
     }
-    /* marshal: not for types holding sync fields (they never travel) */
-    if (!sync) {
+    /* marshal: not for types holding sync fields (they never travel),
+     * records or variants (whose cases have no marshal code either) */
+    if (!d->res_has_sync) {
         fprintf(c, "static void %s_marshal(mc_writer *w, const void *obj)\n{"
                    "\n    const %s *o = obj;\n", n, n);
         if (d->kind == AST_D_RECORD) {
@@ -1467,7 +1468,7 @@ static void put_decl_type(emitter *e, const ast_decl *d)
         fprintf(c, "    .hash = %s_hash,\n    .equal = %s_equal,\n", n, n);
     if (sync)
         fprintf(c, "    .init_sync = %s_init_sync,\n", n);
-    else
+    if (!d->res_has_sync)
         fprintf(c, "    .marshal = %s_marshal,\n    .unmarshal = "
                    "%s_unmarshal,\n", n, n);
     fprintf(c, "};\n\n");

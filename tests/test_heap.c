@@ -16,7 +16,6 @@
 #include "testutil.h"
 #include "types_fixture.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include "mcore/heap.h"
 #include "mcore/pool.h"
+#include "mcore/sref.h"
 #include "mem/heap_internal.h" /* mc__heap_block_bytes: the size model */
 
 #define MiB ((size_t)1 << 20)
@@ -169,67 +169,6 @@ static void test_basics(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_basics, NULL, 0);
-    tu_end();
-}
-
-/* ------------------------------------------------ double use (item 21) */
-
-static void *commit_elsewhere(void *mut)
-{
-    return (void *)(intptr_t)mc_heap_commit(mut);
-}
-
-/* A mutation committed twice, used after its commit, committed by another
- * thread; a heap destroyed while mutated, destroyed twice, read after it
- * is destroyed: each an error, never a crash (under ASan: never a read of
- * freed memory). */
-static void drv_double_use(const void *arg, size_t len)
-{
-    (void)arg;
-    (void)len;
-    mc_pool *pool;
-    mc_heap *heap;
-    if (make_heap(64 * MiB, &pool, &heap))
-        return;
-    mc_mut *mut;
-    void *sh = NULL;
-    W_RC(mc_heap_begin(heap, &mut), 0);
-    W_RC(mc_heap_add(mut, &mc_type_bytes, "x", &sh), 0);
-    W_RC(mc_heap_commit(mut), 0);
-    W_RC(mc_heap_commit(mut), MC_ESTATE);
-    W_RC(mc_heap_add(mut, &mc_type_bytes, "x", &sh), MC_ESTATE);
-    W_RC(mc_heap_alloc(mut, &mc_type_bytes, 4, &sh), MC_ESTATE);
-    W_RC(mc_heap_pin(mut, mc_heap_root_ro(heap)), MC_ESTATE);
-    W_CHECK(mc_heap_mut_root(mut) == NULL, "mut_root after commit");
-    W_RC(mc_heap_commit(NULL), MC_EINVAL);
-
-    /* another thread cannot commit this thread's mutation */
-    W_RC(mc_heap_begin(heap, &mut), 0);
-    pthread_t th;
-    void *res = NULL;
-    W_CHECK(pthread_create(&th, NULL, commit_elsewhere, mut) == 0 &&
-                pthread_join(th, &res) == 0,
-            "thread");
-    W_CHECK((int)(intptr_t)res == MC_ESTATE, "commit by another thread: %d",
-            (int)(intptr_t)res);
-    /* destroying a heap this thread mutates would free the lock its
-     * commit releases */
-    W_RC(mc_heap_destroy(heap), MC_ESTATE);
-    W_RC(mc_heap_commit(mut), 0);
-
-    W_RC(mc_heap_destroy(heap), 0);
-    W_RC(mc_heap_destroy(heap), MC_EINVAL);
-    W_CHECK(mc_heap_root_ro(heap) == NULL, "root_ro after destroy");
-    W_CHECK(mc_heap_root_type(heap) == NULL, "root_type after destroy");
-    W_RC(mc_heap_gc(heap), MC_EINVAL);
-    W_RC(mc_pool_release(pool), 0);
-}
-
-static void test_double_use(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_double_use, NULL, 0);
     tu_end();
 }
 
@@ -678,6 +617,23 @@ typedef struct share_arg {
     int id;
 } share_arg;
 
+/* Worker side: the argument, with its pool looked up (held). */
+static int share_open(const void *arg, size_t len, share_arg *a,
+                      mc_pool **pool)
+{
+    if (len != sizeof *a)
+        return -1;
+    memcpy(a, arg, sizeof *a);
+    return W_RC(mc_pool_lookup(a->pool, pool), 0) ? -1 : 0;
+}
+
+/* The calling process's pid, into the root (a worker says it got there). */
+static void store_pid(const void *rootp)
+{
+    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
+                     __ATOMIC_RELEASE);
+}
+
 /* Prepends before it counts, so a reader sees length >= counter. */
 static int conc_step(mc_mut *mut, void *rootp, void *ctx)
 {
@@ -731,11 +687,8 @@ static int conc_read(const void *rootp, void *ctx)
 static void drv_conc_worker(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     for (int i = 0; i < a.iters && !tu_w_failed(); i++) {
         W_RC(mc_heap_modify(a.heap, conc_step, &a), 0);
@@ -823,19 +776,15 @@ static int set_pid(mc_mut *mut, void *rootp, void *ctx)
 {
     (void)mut;
     (void)ctx;
-    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
-                     __ATOMIC_RELEASE);
+    store_pid(rootp);
     return 0;
 }
 
 static void drv_kill_victim(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     W_RC(mc_heap_modify(a.heap, set_pid, NULL), 0);
     for (;;) /* until killed */
@@ -930,8 +879,7 @@ static void test_kill_loop(void **state)
 static int stuck_read(const void *rootp, void *ctx)
 {
     (void)ctx;
-    __atomic_store_n(&((fx_Root *)rootp)->pid, (int64_t)getpid(),
-                     __ATOMIC_RELEASE);
+    store_pid(rootp);
     for (;;)
         pause();
     return 0;
@@ -940,11 +888,8 @@ static int stuck_read(const void *rootp, void *ctx)
 static void drv_stuck_reader(const void *arg, size_t len)
 {
     share_arg a;
-    if (len != sizeof a)
-        return;
-    memcpy(&a, arg, sizeof a);
     mc_pool *pool;
-    if (W_RC(mc_pool_lookup(a.pool, &pool), 0))
+    if (share_open(arg, len, &a, &pool))
         return;
     W_RC(mc_heap_root_p(a.heap, stuck_read, NULL), 0);
 }
@@ -985,6 +930,171 @@ static void test_dead_reader(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_dead_reader, NULL, 0);
+    tu_end();
+}
+
+/* --------------------------------------------- reader slots, many heaps */
+
+#define NSLOT_HEAPS 20
+
+/* Reads the heap once and stores its pid in the root: a reader that found
+ * no slot would wait for the lock, held by the driver's mutation. */
+static int mark_read(const void *rootp, void *ctx)
+{
+    (void)ctx;
+    store_pid(rootp);
+    return 0;
+}
+
+static void drv_slot_reader(const void *arg, size_t len)
+{
+    share_arg a;
+    mc_pool *pool;
+    if (share_open(arg, len, &a, &pool))
+        return;
+    W_RC(mc_heap_root_p(a.heap, mark_read, NULL), 0);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+/* One thread reading more heaps than its slot cache holds
+ * (8), in turn, claimed a new slot of a heap at every cache miss until it
+ * held all of them; then other processes' readers waited for mutations and
+ * a read inside a mutation of the same heap returned MC_ESTATE. */
+static void drv_reader_slots(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    alarm(120);
+    mc_pool *pool;
+    if (W_RC(mc_pool_create(64 * MiB, &pool), 0))
+        return;
+    mc_heap *h[NSLOT_HEAPS];
+    fx_Root init = {.counter = 0};
+    for (int i = 0; i < NSLOT_HEAPS; i++)
+        if (W_RC(mc_heap_create(pool, &fx_Root_type, &init, &h[i]), 0))
+            return;
+    /* more rounds than a heap has slots */
+    for (int r = 0; r < MC__NREADERS + 20 && !tu_w_failed(); r++)
+        for (int i = 0; i < NSLOT_HEAPS; i++) {
+            void *copy;
+            if (W_RC(mc_heap_root_c(h[i], &copy), 0))
+                break;
+            mc_local_free(copy);
+        }
+    /* this thread holds one slot of each heap, no more */
+    for (int i = 0; i < NSLOT_HEAPS; i++) {
+        int held = 0;
+        for (int s = 0; s < MC__NREADERS; s++)
+            held += __atomic_load_n(&h[i]->readers[s].tid, __ATOMIC_RELAXED)
+                    != 0;
+        W_CHECK(held == 1, "heap %d: %d reader slots held", i, held);
+    }
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(h[0], &mut), 0))
+        return;
+    /* a read inside our own mutation never takes the lock */
+    void *copy = NULL;
+    if (W_RC(mc_heap_root_c(h[0], &copy), 0) == 0)
+        mc_local_free(copy);
+    /* another process reads while the mutation is open */
+    fx_Root *root = mc_heap_mut_root(mut);
+    share_arg a = {mc_pool_id(pool), h[0], 0, 0};
+    mc_pid pid;
+    int started = W_RC(tu_start_fn(drv_slot_reader, &a, sizeof a, &pid),
+                       0) == 0;
+    if (started) {
+        int64_t t0 = tu_now_ms();
+        while (__atomic_load_n(&root->pid, __ATOMIC_ACQUIRE) == 0 &&
+               tu_now_ms() - t0 < 20000)
+            usleep(1000);
+        W_CHECK(__atomic_load_n(&root->pid, __ATOMIC_ACQUIRE) != 0,
+                "the other process's read waited for the mutation");
+    }
+    W_RC(mc_heap_commit(mut), 0);
+    if (started)
+        W_JOIN_OK(tu_driver_jp, pid, "slot reader");
+    for (int i = 0; i < NSLOT_HEAPS; i++)
+        W_RC(mc_heap_destroy(h[i]), 0);
+    W_RC(mc_pool_release(pool), 0);
+    alarm(0);
+}
+
+static void test_reader_slots(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_reader_slots, NULL, 0);
+    tu_end();
+}
+
+/* ---------------------------------------------------------- double use */
+
+static int nop_modify(mc_mut *mut, void *root, void *ctx)
+{
+    (void)root;
+    *(mc_mut **)ctx = mut;
+    return 0;
+}
+
+/* A handle used again after the call that ends it is an
+ * error, not a crash (commit twice was a SEGV). */
+static void drv_double_use(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(16 * MiB, &pool, &heap))
+        return;
+    mc_mut *mut;
+    if (W_RC(mc_heap_begin(heap, &mut), 0))
+        return;
+    W_RC(mc_heap_destroy(heap), MC_ESTATE); /* our own mutation is open */
+    W_RC(mc_heap_commit(mut), 0);
+    /* mut is freed: only its address is compared */
+    W_RC(mc_heap_commit(mut), MC_ESTATE);
+    fx_Node one = {1, NULL};
+    void *p;
+    W_RC(mc_heap_add(mut, &fx_Node_type, &one, &p), MC_ESTATE);
+    W_RC(mc_heap_alloc(mut, &fx_Node_type, 1, &p), MC_ESTATE);
+    W_RC(mc_heap_pin(mut, mc_heap_root_ro(heap)), MC_ESTATE);
+    W_CHECK(mc_heap_mut_root(mut) == NULL, "root of a committed mutation");
+    /* a callback's mutation ends with the callback */
+    mc_mut *gone = NULL;
+    W_RC(mc_heap_modify(heap, nop_modify, &gone), 0);
+    W_RC(mc_heap_alloc(gone, &fx_Node_type, 1, &p), MC_ESTATE);
+    /* the heap is still usable */
+    if (W_RC(mc_heap_begin(heap, &mut), 0) == 0)
+        W_RC(mc_heap_commit(mut), 0);
+
+    W_RC(mc_heap_destroy(heap), 0);
+    W_RC(mc_heap_destroy(heap), MC_EINVAL);
+    W_CHECK(mc_heap_root_ro(heap) == NULL, "root of a destroyed heap");
+    void *copy;
+    W_RC(mc_heap_root_c(heap, &copy), MC_EINVAL);
+    W_RC(mc_heap_begin(heap, &mut), MC_EINVAL);
+    W_RC(mc_heap_gc(heap), MC_EINVAL);
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), MC_EINVAL);
+
+    mc_sref *sr;
+    fx_Node init = {7, NULL};
+    if (W_RC(mc_sref_create(pool, &fx_Node_type, &init, &sr), 0) == 0) {
+        W_RC(mc_sref_destroy(sr), 0);
+        W_RC(mc_sref_destroy(sr), MC_EINVAL);
+        W_CHECK(mc_sref_deref_ro(sr) == NULL, "value of a destroyed sref");
+        W_CHECK(mc_sref_type(sr) == NULL, "type of a destroyed sref");
+        W_RC(mc_sref_deref_c(sr, &copy), MC_EINVAL);
+        W_RC(mc_sref_assign(sr, &init), MC_EINVAL);
+    }
+    W_RC(mc_pool_release(pool), 0);
+}
+
+static void test_double_use(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_double_use, NULL, 0);
     tu_end();
 }
 
@@ -1145,7 +1255,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
-        cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_gc_property),
         cmocka_unit_test(test_pins),
         cmocka_unit_test(test_deep_and_large),
@@ -1153,6 +1262,8 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_reader),
+        cmocka_unit_test(test_reader_slots),
+        cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_heap_strings),
         cmocka_unit_test(test_table_only),
     };

@@ -12,7 +12,7 @@
  *   - (a) a new session with the same directory removes them, or
  *     (b) `mcadmin unlink DIR` does.
  * (c) checks that a directory whose lock is held by a live master is
- * refused with MC_EBUSY.  Issue 10 item 7: a directory of another user or
+ * refused with MC_EBUSY.  A directory of another user or
  * writable by others is refused, links planted at the lock, the manifest
  * or its temporary leave their targets untouched, and a forged manifest
  * makes neither a start nor mcadmin remove what mcore did not make.
@@ -588,7 +588,7 @@ static void test_busy_dir(void **state)
     tu_end();
 }
 
-/* ------------------------------------- issue 10 item 7: a planted directory
+/* ------------------------------------------------ a planted directory
  *
  * The socket directory is trusted only when it belongs to this user and
  * nobody else may write in it; files in it are never followed through a
@@ -840,7 +840,7 @@ static void test_forged_manifest(void **state)
     tu_end();
 }
 
-/* ------------------- issue 10 item 10: crashes with the default directory
+/* ------------------------------- crashes with the default directory
  *
  * With socket_dir NULL each session has a directory under the user's
  * sessions directory; a master killed by SIGKILL leaves it with its

@@ -395,7 +395,7 @@ static void drv_window_small(const void *arg, size_t len)
         W_RC(mc_pool_release(p), 0);
 }
 
-/* ------------------------- issue 10 item 9: absurd and tiny window sizes */
+/* ------------------------------------ absurd and tiny window sizes */
 
 static int first_window(void *ctx)
 {
@@ -482,6 +482,43 @@ static void test_release(void **state)
     tu_end();
 }
 
+/* A chunk given back twice, and a pool released twice
+ * (its last hold gone), are errors, not corruption or a crash. */
+static void drv_release_twice(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    mc_pool *p;
+    if (W_RC(mc_pool_create(4 * MiB, &p), 0))
+        return;
+    /* a chunk given back twice, or not a chunk, leaves the pool intact */
+    void *a, *b;
+    if (W_RC(mc_pool_alloc(p, 3 * pg, &a), 0) ||
+        W_RC(mc_pool_alloc(p, pg, &b), 0))
+        return;
+    W_RC(mc_pool_free(p, a, 3 * pg), 0);
+    W_RC(mc_pool_free(p, a, 3 * pg), MC_EINVAL);
+    W_RC(mc_pool_free(p, (char *)a + pg, pg), MC_EINVAL);
+    W_RC(mc_pool_free(p, (char *)b + 1, pg), MC_EINVAL);
+    W_RC(mc_pool_free(p, (char *)b + pg, pg), MC_EINVAL); /* above top */
+    W_RC(mc_pool_free(p, b, pg), 0);
+    W_RC(mc_pool_free(p, b, pg), MC_EINVAL);
+    mc_pool_stats st;
+    if (W_RC(mc_pool_stats_get(p, &st), 0) == 0)
+        W_CHECK(st.chunks == 0 && st.used == pg, "chunks %zu used %zu",
+                st.chunks, st.used);
+    W_RC(mc_pool_release(p), 0);
+    W_RC(mc_pool_release(p), MC_ENOENT);
+}
+
+static void test_release_twice(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_release_twice, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -501,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_window_size),
+        cmocka_unit_test(test_release_twice),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -222,6 +222,101 @@ static void test_heap_descr(void **state)
     tu_end();
 }
 
+/* ------------------------------------- refusals give the pool's hold back */
+
+typedef struct two_descr {
+    mc_sref_descr s;
+    mc_heap_descr h;
+} two_descr;
+
+/* Is the pool held by this process?  mc_release says (and ends the hold:
+ * take it again if so). */
+static int pool_held(int64_t id)
+{
+    int rc = mc_release(id);
+    if (rc == 0) {
+        mc_pool *p;
+        W_RC(mc_pool_lookup(id, &p), 0);
+        return 1;
+    }
+    W_CHECK(rc == MC_ENOENT, "mc_release: %s", tu_code_name(rc));
+    return 0;
+}
+
+/* Each refusal, not holding the pool before and holding it before. */
+static void refusals(const two_descr *d, int held)
+{
+    const char *when = held ? "held before" : "not held before";
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    mc_sref *s;
+    mc_heap *h;
+    mc_sref_descr sd = d->s;
+    sd.offset += page; /* no heap there */
+    W_RC(mc_sref_of_descr(&sd, &rec_type, &s), MC_EINVAL);
+    W_CHECK(pool_held(d->s.pool) == held, "sref, bad offset, %s", when);
+    sd = d->s;
+    sd.gen++;
+    W_RC(mc_sref_of_descr(&sd, &rec_type, &s), MC_EINVAL);
+    W_CHECK(pool_held(d->s.pool) == held, "sref, stale, %s", when);
+    W_RC(mc_sref_of_descr(&d->s, &other_type, &s), MC_ETYPE);
+    W_CHECK(pool_held(d->s.pool) == held, "sref, another type, %s", when);
+    mc_heap_descr hd = d->h;
+    hd.gen++;
+    W_RC(mc_heap_of_descr(&hd, &rec_type, &h), MC_EINVAL);
+    W_CHECK(pool_held(d->h.pool) == held, "heap, stale, %s", when);
+    hd = d->h;
+    hd.type_id = other_type.id; /* the heap's root is a rec */
+    W_RC(mc_heap_of_descr(&hd, &other_type, &h), MC_ETYPE);
+    W_CHECK(pool_held(d->h.pool) == held, "heap, another type, %s", when);
+}
+
+static void drv_refused_user(const void *arg, size_t len)
+{
+    two_descr d;
+    W_CHECK(len == sizeof d, "arg");
+    memcpy(&d, arg, sizeof d);
+    W_CHECK(!pool_held(d.s.pool), "the pool is not inherited");
+    refusals(&d, 0);
+    mc_sref *s;
+    if (W_RC(mc_sref_of_descr(&d.s, &rec_type, &s), 0))
+        return;
+    W_CHECK(pool_held(d.s.pool), "an accepted descriptor holds the pool");
+    refusals(&d, 1);
+}
+
+static void drv_refused(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sref *s;
+    mc_heap *h;
+    two_descr d;
+    char buf[64];
+    spell(buf, sizeof buf, 3);
+    rec init = {3, buf};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0) ||
+        W_RC(mc_heap_create(p, &rec_type, &init, &h), 0) ||
+        W_RC(mc_sref_descr_of(s, &d.s), 0) ||
+        W_RC(mc_heap_descr_of(h, &d.h), 0))
+        return;
+    mc_pid w;
+    if (!W_RC(tu_start_fn_ex(drv_refused_user, &d, sizeof d, NULL, 0, &w), 0))
+        W_JOIN_OK(tu_driver_jp, w, "descriptor refusals");
+    W_RC(mc_heap_destroy(h), 0);
+    W_RC(mc_sref_destroy(s), 0);
+}
+
+/* A refused descriptor gives back the pool's hold its
+ * lookup took, and leaves a hold the caller had before. */
+static void test_refused_descr_hold(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_refused, NULL, 0);
+    tu_end();
+}
+
 /* ----------------------------------------------------- garbage in, no crash */
 
 static uint64_t rnd(uint64_t *x)
@@ -542,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_descr),
         cmocka_unit_test(test_heap_descr),
+        cmocka_unit_test(test_refused_descr_hold),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_many),

@@ -223,7 +223,7 @@ for f in good/*.mcidl; do
     fi
 done
 
-# the ABI guard (issue 10 item 31): a generated file compiled against a
+# the ABI guard: a generated file compiled against a
 # runtime whose mcore/version.h says another MC_ABI_VERSION, or none, must
 # not build, and must say why; the fake header comes first on the path
 abi() { # NAME VERSION-H-LINE PATTERN

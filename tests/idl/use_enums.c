@@ -1,5 +1,5 @@
-/* tests/idl/use_enums.c: the C types of generated constants (issue 10
- * item 17), compiled by run.sh against gen/enums.h with -Wsign-compare.
+/* tests/idl/use_enums.c: the C types of generated constants,
+ * compiled by run.sh against gen/enums.h with -Wsign-compare.
  * A constant is an int when its value fits one, else int64_t, else
  * uint64_t; an enum member has its enum's type. */
 #include <stdint.h>

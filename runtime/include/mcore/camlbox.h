@@ -22,13 +22,24 @@
  *    slots back.  A dead sender never blocks the box.
  *  - A sender of another type than the box's gets MC_ETYPE.
  *
- * Waiting: the receiver and a sender blocked on a full box first poll for
- * a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
- * futex.  An idle box costs no CPU.
+ * Waiting: the receiver and a sender blocked on a full box may first poll
+ * for a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
+ * futex.  The poll adapts so that it never costs more than it saves: a
+ * poll that yields its CPU and gets it back only after another task ran
+ * stops at once (its CPU is wanted, perhaps by the process it waits for),
+ * and after k polls in a row that did not pay (nothing came within the
+ * bound, or the poll stopped so) the next 2^k - 1 waits (at most 63) do
+ * not poll; a wait whose message came within the bound resets that.  A freed slot wakes one blocked sender.  An idle
+ * box costs no CPU.
  *
- * Order: wait reports each message once, in no promised order (in practice
- * about the order of sending for one sender).  A box and a sender handle
- * are each for one thread at a time.
+ * Order: wait reports each message once.  Messages sent through one sender
+ * handle are reported in the order they were sent, and a wait never
+ * reports a message while an older message of the same sender is ready and
+ * unreported (so a receiver that stops at a sender's end marker has seen
+ * all that sender's messages).  Within one wait, slots[] lists messages
+ * oldest first (by the moment each was published); messages of different
+ * senders have no other order.  A box and a sender handle are each for one
+ * thread at a time.
  *
  * Errors: every function returning int returns 0 or a negative MC_E* code
  * (mcore/error.h); mc_last_error_detail() says more.
@@ -79,7 +90,8 @@ typedef struct mc_camlbox_stats {
  *   - MC_EINVAL NULL t or box, nslots 0 or above 1<<20, slot_size 0, below
  *               t->size or above 1 GiB, t->align above 16, bad name
  *   - MC_EEXIST a shm object of that name exists
- *   - MC_ENOMEM the machine cannot back the box's memory
+ *   - MC_ENOMEM the machine cannot back the box's memory, or no memory
+ *               for the receiver's private tables
  *   - MC_ESTATE no session
  *   - MC_ESYS   memfd, shm_open or mmap failed
  *   - MC_ELOST  (worker) the master is gone */
@@ -114,7 +126,8 @@ int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg);
 int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy);
 
 /** Free slot `slot` (its message is gone; pointers from mc_camlbox_get
- *  become invalid) and wake a sender blocked on the full box.
+ *  become invalid) and wake one sender blocked on the full box (one freed
+ *  slot wakes one sender; blocked senders sleep, they never poll).
  *  @return 0, MC_ENOENT (no message in that slot), MC_EINVAL */
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot);
 
@@ -132,23 +145,31 @@ int mc_camlbox_stats_get(const mc_camlbox *box, mc_camlbox_stats *st);
  *  @return 0, MC_EINVAL */
 int mc_camlbox_reclaim(mc_camlbox *box, size_t *n);
 
-/** How long wait polls before it sleeps (microseconds; 0: sleep at once).
- *  Default 50. */
+/** The longest wait polls before it sleeps (microseconds; 0: sleep at
+ *  once; default 50).  It polls less when polling does not pay (see
+ *  "Waiting" above); a new setting forgets what earlier waits showed. */
 void mc_camlbox_set_spin(mc_camlbox *box, unsigned us);
 
 /** Close the box: senders blocked on it, and later sends, get MC_ENOENT;
  *  the mapping goes, and the process's hold on the resource ends with its
  *  last handle on the box (a named box is unlinked once nobody in the
  *  session holds it).  box is freed, even on error.
- *  @return 0, or mc_release's error */
+ *  @return 0, or
+ *   - MC_EINVAL NULL box
+ *   - MC_ENOENT the session no longer knows the box's resource (from
+ *               mc_release; the box is closed and unmapped all the same)
+ *   - MC_ELOST  (worker) the master is gone */
 int mc_camlbox_destroy(mc_camlbox *box);
 
 /* -------------------------------------------------------------- senders */
 
 /** A sender for box `id` (anonymous or named), for messages of type t.
  *  The caller holds the box's resource until mc_camlbox_sender_release.
+ *  The header is checked and its geometry kept privately, as in
+ *  mc_camlbox_sender_open.
  *  @return 0, or
- *   - MC_ETYPE  id is not a camlbox, or the box's type id is not t->id
+ *   - MC_ETYPE  id is not a camlbox (or its header is damaged), or the
+ *               box's type id is not t->id
  *   - MC_ENOENT no such resource
  *   - MC_EINVAL NULL argument
  *   - MC_ESTATE no session; MC_ESYS mmap failed; MC_ENOMEM; MC_ELOST */
@@ -157,11 +178,20 @@ int mc_camlbox_sender_lookup(mc_res_id id, const mc_type *t,
 
 /** A sender for the named box `name`; works in any process, in a session or
  *  not (it holds no resource: the box lives as long as its receiver keeps
- *  it).  @return 0, or
+ *  it).  Whoever may write the object controls its header, so the object
+ *  must belong to the caller's effective user and must not be writable by
+ *  its group or others; the header's geometry is checked (without
+ *  overflow) against what mc_camlbox_create makes, and is then kept in the
+ *  sender's private memory: a header rewritten later changes nothing.
+ *  @return 0, or
  *   - MC_ENOENT no shm object of that name
- *   - MC_ETYPE  the object is not a camlbox, or not of type t
+ *   - MC_ETYPE  the object is not a camlbox (or its header is damaged or
+ *               of another version), or not of type t
  *   - MC_EAGAIN the box is still being created (try again)
- *   - MC_EINVAL bad name, NULL argument; MC_ESYS; MC_ENOMEM */
+ *   - MC_EINVAL bad name, NULL argument; the object belongs to another
+ *               user, or its group or others may write it (refused)
+ *   - MC_ESYS   shm_open, fstat or mmap failed
+ *   - MC_ENOMEM no memory for the sender */
 int mc_camlbox_sender_open(const char *name, const mc_type *t,
                            mc_camlbox_sender **s);
 
@@ -188,13 +218,18 @@ int mc_camlbox_wake(mc_camlbox_sender *s);
 int mc_camlbox_sender_stats(const mc_camlbox_sender *s,
                             mc_camlbox_stats *st);
 
-/** How long a sender polls a full box before it sleeps (us; default 50). */
+/** The longest a sender polls a full box before it sleeps (us; default
+ *  50; adaptive, as mc_camlbox_set_spin). */
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us);
 
 /** Unmap the box and free s (even on error).  The process's hold on the
  *  box's resource ends with its last handle on the box (holds are per
  *  process: a receiver that also sends keeps its hold until both ends are
- *  gone).  @return 0, or mc_release's error */
+ *  gone).  @return 0, or
+ *   - MC_EINVAL NULL sender
+ *   - MC_ENOENT the session no longer knows the box's resource (from
+ *               mc_release; s is freed all the same)
+ *   - MC_ELOST  (worker) the master is gone */
 int mc_camlbox_sender_release(mc_camlbox_sender *s);
 
 #ifdef __cplusplus

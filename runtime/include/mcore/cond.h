@@ -1,12 +1,12 @@
 /* mcore/cond.h: process-shared condition variables (Netmcore_condition).
  *
  * An mc_cond is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps at that address, and is
- * never copied; all-zero bytes and a byte copy of a live condition
- * (memcpy, struct assignment) are "not a condition" (MC_EINVAL): like a
- * mutex, it records its own address.  Unlike Netmcore_condition
- * it needs no wait entries or wait sets (its limit 19): any thread of any
- * process may wait, on any number of conditions, with nothing allocated.
+ * it was initialized, in memory every user maps at the same address, and
+ * is never copied: a copy (memcpy, struct assignment) and all-zero bytes
+ * are "not a condition" (MC_EINVAL), as it records its own address.
+ * Unlike Netmcore_condition it needs no wait entries or wait sets (its
+ * limit 19): any thread of any process may wait, on any number of
+ * conditions, with nothing allocated.
  *
  * Semantics are POSIX's: wait atomically releases the mutex and sleeps;
  * it returns with the mutex held again.  A wait may return without a
@@ -35,10 +35,11 @@
  * comes sooner), bounded so that an idle waiter does not burn a core.
  * Timeouts are relative milliseconds on CLOCK_MONOTONIC.
  *
- * Caveats.  Use the condition at the address where it was initialized, in
- * every process (mutex.h says why).  Nobody may wait on a condition that is
- * destroyed, re-initialized, or freed with the memory around it.  All
- * waiters of one condition should use the same mutex (not checked).
+ * Caveats.  A condition must stay at the address where it was initialized,
+ * in every process that uses it.  Destroying one somebody waits on leaves
+ * the waiter asleep until its timeout (for ever without one).  A wait may
+ * return 0 without a signal, and one signal may wake more than one waiter:
+ * recheck the predicate.
  */
 #ifndef MCORE_COND_H
 #define MCORE_COND_H
@@ -78,8 +79,8 @@ int mc_cond_init(mc_cond *c);
  *   - MC_EINVAL     c or m is NULL, not initialized, destroyed or a copy,
  *                   or m is recursive and held more than once (nothing
  *                   done)
- *   - MC_ESYS       unlocking or relocking m failed otherwise (the detail
- *                   says which) */
+ *   - MC_ESYS       relocking m failed otherwise (not held; the detail
+ *                   names the error) */
 int mc_cond_wait(mc_cond *c, mc_mutex *m);
 
 /** @brief mc_cond_wait for at most timeout_ms milliseconds.
@@ -88,7 +89,8 @@ int mc_cond_wait(mc_cond *c, mc_mutex *m);
  * @param[in] timeout_ms relative timeout, >= 0
  * @return 0 (woken, m held), or
  *   - MC_ETIMEDOUT  no wake-up within timeout_ms; m is held again
- *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE, MC_ESYS as for mc_cond_wait
+ *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE, MC_ESYS as for
+ *                   mc_cond_wait
  *   - MC_EINVAL     as for mc_cond_wait, or timeout_ms < 0 */
 int mc_cond_timedwait(mc_cond *c, mc_mutex *m, int64_t timeout_ms);
 

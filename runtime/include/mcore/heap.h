@@ -15,24 +15,29 @@
  * which may collect.  Only pointers to values of the same heap may be stored
  * in heap values.
  *
- * Readers (mc_heap_root_c, mc_heap_root_p) take no lock: each thread holds
- * one reader slot per heap it has read (256 slots per heap), and the
- * collector waits for readers that started before it.  A thread that finds
- * no free slot (more than 256 live threads have read the heap) reads under
- * the heap's lock, or, inside its own mutation of that heap, under the
- * lock it already holds.
- *
  * MC_DEBUG=1 in the environment: freed memory is poisoned, and every header
  * and pointer of the heap is verified after each collection (abort with a
  * message on corruption).
  *
- * Caveats.  A mutation belongs to the thread that began it: add, alloc,
- * pin and commit it there, and begin at most one per heap per thread
- * (MC_ESTATE otherwise).  A heap value stays valid only while it is
- * reachable from the root or pinned: pointers obtained outside a mutation
- * or a _p callback (mc_heap_root_ro) may be freed by the next collection.
- * Destroying a heap while another process reads or mutates it is not
- * detected.  A heap lives in its pool: it is gone when the pool is freed.
+ * Caveats.
+ *   - A mutation belongs to the thread that began it: a thread has at most
+ *     one open mutation per heap (a second mc_heap_begin says MC_ESTATE),
+ *     and an mc_mut used in another thread, or after mc_heap_commit, is
+ *     refused (MC_ESTATE) as far as the handle can tell: a committed
+ *     mc_mut is freed memory, and a new mutation may reuse its address.
+ *   - The copy of mc_heap_add is *not* a root (see above); mc_heap_gc
+ *     inside a mutation collects with that mutation's pins only.
+ *   - Readers (mc_heap_root_c, _p, and srefs' deref) take no lock: a
+ *     thread holds one of the heap's 256 reader slots from its first read
+ *     of the heap until it exits (a dead thread's slot is reclaimed).  Once
+ *     256 live threads have read a heap, a further reader takes the lock
+ *     (waiting for mutations); inside its own mutation of the heap a
+ *     thread reads without either.
+ *   - A destroyed heap is refused (MC_EINVAL) while its header page has
+ *     not been reused; no process may use a heap after mc_heap_destroy.
+ *   - Pointers into a heap are valid in every process of the session (the
+ *     pool is at one address) while the value is reachable; a value read
+ *     with mc_heap_root_ro may be freed by the next mutation.
  */
 #ifndef MCORE_HEAP_H
 #define MCORE_HEAP_H
@@ -58,130 +63,136 @@ typedef struct mc_heap_stats {
 } mc_heap_stats;
 
 /** Create a heap in pool whose root is a deep copy of root_init (a local
- *  value of root_type).  Any process holding the pool may call it.
- *  @return 0 with *heap set, or (nothing is left in the pool)
- *   - MC_EINVAL a NULL argument; root_type aligned above 16 bytes; an error
- *               of the type's copy routine or pointer table
- *   - MC_ENOMEM the pool cannot give the header or a chunk; no local memory
- *               for the copy's bookkeeping
- *   - MC_ESYS   the heap's mutex could not be made, or the pool's lock
- *               failed
- *   - an error of the type's copy routine or init_sync */
+ *  value of root_type).  Any process of the session may create one.
+ *  @return 0, or
+ *   - MC_EINVAL a NULL argument, or a type of the value with an alignment
+ *               above 16 or not a power of two
+ *   - MC_ENOMEM the pool cannot give the header or a chunk, more than 511
+ *               types in the value, or a count too large
+ *   - MC_ESYS   the heap's lock could not be made (pthread_mutex_init)
+ *   - an error of a copy routine of root_type
+ *  Nothing is left in the pool after an error. */
 int mc_heap_create(mc_pool *pool, const mc_type *root_type,
                    const void *root_init, mc_heap **heap);
 
 /** Free the heap and all its values; its chunks go back to the pool.  No
- *  process may use it afterwards (not detected in other processes; in this
- *  one, later calls say MC_EINVAL and mc_heap_root_ro gives NULL while the
- *  pool's memory is not reused).
+ *  process may use it afterwards (nobody may read or mutate it meanwhile).
  *  @return 0, or
- *   - MC_EINVAL heap is NULL, or not a heap (destroyed already)
- *   - MC_ESTATE this thread has a mutation of the heap open: commit it
- *               first (nothing done) */
+ *   - MC_EINVAL heap is NULL, not a heap, or already destroyed
+ *   - MC_ESTATE the calling thread has a mutation of it open (commit
+ *               first); nothing freed */
 int mc_heap_destroy(mc_heap *heap);
 
-/** Start a mutation: takes the heap's lock (blocking while another thread
- *  or process mutates it).  *mut is set on 0 and on MC_EOWNERDEAD only.
+/** Start a mutation: takes the heap's lock (waiting for the current
+ *  mutator, if any).  *mut is set on 0 and on MC_EOWNERDEAD only.
  *  @return 0, or
  *   - MC_EOWNERDEAD the previous holder died inside a mutation; the lock
- *                   is held all the same and the heap's own metadata is
- *                   intact (what it had half-allocated is reclaimed by the
- *                   next collection); the user's data may be half-updated
- *   - MC_ESTATE     this thread already mutates the heap (a second begin
- *                   would deadlock)
- *   - MC_EINVAL     heap or mut is NULL, or heap is not a heap (destroyed)
- *   - MC_ENOMEM     no local memory for the mutation
- *   - MC_ESYS       the lock failed (the detail says why; a lock left
- *                   unrecoverable says so) */
+ *                   is held all the same (*mut is open) and the heap's own
+ *                   metadata is intact (what it had half-allocated is
+ *                   reclaimed by the next collection); the user's data may
+ *                   be half-updated
+ *   - MC_ESTATE     the calling thread already mutates this heap (a second
+ *                   lock would deadlock)
+ *   - MC_EINVAL     heap or mut is NULL, or heap is not a live heap
+ *   - MC_ENOMEM     no process memory for the mutation
+ *   - MC_ESYS       the lock failed (the detail names the cause), e.g. a
+ *                   dead holder's lock could not be made consistent */
 int mc_heap_begin(mc_heap *heap, mc_mut **mut);
 
 /** End a mutation: unpins what it pinned, releases the lock, frees mut.
- *  Call it in the thread that began the mutation, once.
  *  @return 0, or
  *   - MC_EINVAL mut is NULL
- *   - MC_ESTATE mut is not a mutation this thread has open: committed
- *               already, or begun by another thread (nothing done).  A
- *               committed mut whose memory a later mc_heap_begin of this
- *               thread reused cannot be told from that new mutation. */
+ *   - MC_ESTATE mut is not an open mutation of the calling thread
+ *               (committed already, or begun by another thread); nothing
+ *               done */
 int mc_heap_commit(mc_mut *mut);
 
-/** begin; fn(mut, root, ctx); commit.  mut is valid only inside fn (do
- *  not commit it).
- *  @return fn's return value, or an error of mc_heap_begin (MC_ESTATE,
- *          MC_EINVAL, MC_ESYS; MC_EINVAL also for a NULL fn).
- *          MC_EOWNERDEAD from begin is not an error here: fn runs. */
+/** begin; fn(mut, root, ctx); commit.  mut is valid only while fn runs.
+ *  @return fn's return value, or
+ *   - MC_EINVAL fn is NULL, or an error of mc_heap_begin (fn not run);
+ *               MC_EOWNERDEAD from begin is not one: fn runs, and should
+ *               repair what the dead holder half-updated
+ *   - MC_ESTATE, MC_ENOMEM, MC_ESYS as mc_heap_begin (fn not run) */
 int mc_heap_modify(mc_heap *heap,
                    int (*fn)(mc_mut *mut, void *root, void *ctx), void *ctx);
 
-/** The root value (the mutation's view: use it to attach new values), or
- *  NULL if mut is not a mutation this thread has open. */
+/** The root value (the mutation's view: use it to attach new values);
+ *  NULL if mut is NULL or not an open mutation of the calling thread. */
 void *mc_heap_mut_root(mc_mut *mut);
 
 /** Deep-copy a local value of type t into the heap; *shared receives the
- *  copy.  May run a collection first (roots: the root and the pins).
- *  @return 0, or (the heap's values are left as they were; what was
- *          copied is garbage)
- *   - MC_EINVAL t, value or shared is NULL; a type aligned above 16; an
- *               error of a copy routine or pointer table
- *   - MC_ESTATE mut is not a mutation this thread has open (committed)
- *   - MC_ENOMEM the pool has no chunk left even after a collection; the
- *               heap's type table is full (511 types); a count too large;
- *               no local memory for the copy's bookkeeping
- *   - an error of a type's copy routine or init_sync */
+ *  copy, which is not a root (see above).  May run a collection first.
+ *  *shared is written only on success, once the copy is complete: it may be
+ *  a field of a heap value (a crash before leaves it as it was).
+ *  @return 0, or
+ *   - MC_EINVAL a NULL argument, a type with an alignment above 16, or a
+ *               type description the copier refuses
+ *   - MC_ESTATE mut is not an open mutation of the calling thread
+ *   - MC_ENOMEM the pool is full even after a collection, the heap's type
+ *               table is full (511 types), or no process memory for the
+ *               copy's tables; what was copied is garbage (the heap is
+ *               otherwise as it was)
+ *   - an error of a copy routine or init_sync of the value's types */
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
                 void **shared);
 
 /** Allocate count zeroed elements of t in the heap (like mc_heap_add of
- *  zeroes; sync fields are initialized).  May run a collection first.
- *  @return 0 with *shared set, or
- *   - MC_EINVAL t or shared is NULL, or t is aligned above 16
- *   - MC_ESTATE mut is not a mutation this thread has open
- *   - MC_ENOMEM as for mc_heap_add
+ *  zeroes; sync fields are initialized).  May run a collection first; the
+ *  block is not a root.
+ *  @return 0, or
+ *   - MC_EINVAL t or shared is NULL, or t's alignment is above 16
+ *   - MC_ESTATE mut is not an open mutation of the calling thread
+ *   - MC_ENOMEM the pool is full even after a collection, count * size
+ *               overflows or passes 2^40 bytes, or the type table is full
  *   - an error of t's init_sync (the block is garbage) */
 int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared);
 
-/** Keep a heap value alive until the mutation commits (a collection inside
- *  the mutation traces it as a root).
- *  @param shared the start of a value of this heap (as mc_heap_add gave)
+/** Keep a heap value alive until the mutation commits.
  *  @return 0, or
- *   - MC_EINVAL shared is NULL or not an allocated heap value
- *   - MC_ESTATE mut is not a mutation this thread has open
- *   - MC_ENOMEM no local memory for the pin list */
+ *   - MC_EINVAL shared is NULL or is not the start of a live value (its
+ *               block header says so; other garbage is not detected)
+ *   - MC_ESTATE mut is not an open mutation of the calling thread
+ *   - MC_ENOMEM no process memory for the pin list */
 int mc_heap_pin(mc_mut *mut, const void *shared);
 
 /** The root value, read without any protection: valid only while nobody
- *  mutates the heap (unsafe by design, like Netmcore_heap.root). */
+ *  mutates the heap (unsafe by design, like Netmcore_heap.root).  NULL if
+ *  heap is NULL or destroyed. */
 void *mc_heap_root_ro(mc_heap *heap);
 
 /** A local deep copy of the root (free with mc_local_free).  Takes no lock
- *  (see above), so it may be called inside a mutation of the heap.
- *  @return 0 with *copy set, or
- *   - MC_EINVAL heap or copy is NULL, heap is destroyed, or an error of a
- *               copy routine
- *   - MC_ENOMEM no local memory (nothing left allocated)
- *   - MC_ESYS   no reader slot was free and the lock failed */
+ *  (see the caveats for the one case that does).
+ *  @return 0, or
+ *   - MC_EINVAL heap or copy is NULL, heap is not a live heap, or the
+ *               copier refuses a type description
+ *   - MC_ENOMEM no process memory for the copy (*copy unchanged)
+ *   - MC_ESYS   the lock failed, when no reader slot was free
+ *   - an error of a copy routine of the root's types */
 int mc_heap_root_c(mc_heap *heap, void **copy);
 
-/** Run fn on the root while the heap guarantees it is not freed.  The root
- *  and what it reaches are valid until fn returns, not after.
+/** Run fn on the root while the heap guarantees that nothing reachable
+ *  from it is freed (a reader slot; see the caveats).  fn must not keep
+ *  pointers into the heap after it returns, nor mutate the heap.
  *  @return fn's return value, or
- *   - MC_EINVAL heap or fn is NULL, or heap is destroyed
- *   - MC_ESYS   no reader slot was free and the lock failed */
+ *   - MC_EINVAL heap or fn is NULL, or heap is not a live heap
+ *   - MC_ESYS   the lock failed, when no reader slot was free */
 int mc_heap_root_p(mc_heap *heap, int (*fn)(const void *root, void *ctx),
                    void *ctx);
 
-/** Collect now.  Inside a mutation of the heap by this thread, it
- *  collects under that mutation's lock, with its pins as roots; otherwise
- *  it takes the lock (MC_EOWNERDEAD from it is handled: it collects).
+/** Collect now (taking the lock).  Inside a mutation of the calling
+ *  thread, collects at once with that mutation's pins as extra roots:
+ *  values it added and neither attached nor pinned are freed.
  *  @return 0, or
- *   - MC_EINVAL heap is NULL or destroyed
- *   - MC_ENOMEM no local memory for the mark stack (nothing freed)
- *   - MC_ESYS   the lock failed */
+ *   - MC_EINVAL heap is NULL, not a heap, or destroyed
+ *   - MC_ENOMEM no process memory for the mark stack: nothing freed
+ *   - MC_ESYS   the lock failed
+ *  A dead previous holder (MC_EOWNERDEAD) is not an error here. */
 int mc_heap_gc(mc_heap *heap);
 
-/** Counters of the heap, read without the lock: each is exact, the set may
+/** Counters, read without the lock: each field is consistent, the set may
  *  straddle a mutation.
- *  @return 0, or MC_EINVAL (heap or st NULL, heap destroyed) */
+ *  @return 0, or
+ *   - MC_EINVAL heap or st is NULL, or heap is not a live heap */
 int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st);
 
 /** A heap's descriptor: plain bytes, to pass a heap to another process
@@ -194,19 +205,20 @@ typedef struct mc_heap_descr {
     uint64_t gen;      /**< the heap's generation: stale descriptors fail */
 } mc_heap_descr;
 
-/** The heap's descriptor.
- *  @return 0 with *d set, or MC_EINVAL (heap or d NULL, heap destroyed) */
+/** The descriptor of a heap.
+ *  @return 0, or
+ *   - MC_EINVAL heap or d is NULL, or heap is not a live heap */
 int mc_heap_descr_of(mc_heap *heap, mc_heap_descr *d);
 
 /** Find the heap a descriptor names, mapping its pool if needed (the
- *  caller then holds the pool).
+ *  caller then holds the pool; on a refusal, holds as before: a hold the
+ *  lookup took is given back).
  *  @return 0, MC_ETYPE (another root type than root_type), or MC_EINVAL
  *          (unknown, stale or garbage descriptor: never a crash) */
 int mc_heap_of_descr(const mc_heap_descr *d, const mc_type *root_type,
                      mc_heap **heap);
 
-/** The heap's pool, and the root's type (NULL for a NULL heap; the type is
- *  NULL for a destroyed one too). */
+/** The heap's pool, and the root's type (NULL for a NULL heap). */
 mc_pool *mc_heap_pool(const mc_heap *heap);
 const mc_type *mc_heap_root_type(const mc_heap *heap);
 

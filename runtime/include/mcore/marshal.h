@@ -47,24 +47,46 @@ typedef struct mc_reader {
     void *priv;  /* arena, object table, queue (marshal.c) */
 } mc_reader;
 
-/** Marshal value (one element of t) into a new malloc()ed buffer.
- *  @return 0, MC_EINVAL (NULL argument, or a type without marshal code),
- *          MC_ENOMEM */
+/** Marshal value (one element of t) into a new malloc()ed buffer: *bytes
+ *  (free it) and *len.
+ *  @return 0, or (*bytes NULL)
+ *   - MC_EINVAL NULL argument, or a type reached without marshal code
+ *               (records holding sync fields never travel)
+ *   - MC_ENOMEM
+ *   - an error of a hand-written marshal function (generated ones have
+ *     none) */
 int mc_marshal(const mc_type *t, const void *value, void **bytes,
                size_t *len);
 
 /** Like mc_marshal, into a buffer the caller keeps and reuses: *buf (NULL
  *  or malloc()ed, *cap bytes) is grown with realloc as needed and stays
  *  the caller's (free it), also on error.  Reusing it saves the page
- *  faults of fresh memory, which dominate large marshals. */
+ *  faults of fresh memory, which dominate large marshals.
+ *  @return 0 (*len: the bytes written), or the codes of mc_marshal (*len
+ *          unchanged; *buf and *cap hold the buffer, maybe grown) */
 int mc_marshal_buf(const mc_type *t, const void *value, void **buf,
                    size_t *cap, size_t *len);
 
 /** Rebuild a value of type t from bytes.  *value is a local value freed
  *  with mc_local_free.
- *  @return 0, MC_ETYPE (bytes of another type), MC_EINVAL (not mcore
- *          bytes, truncated, trailing bytes, bad counts or indices),
- *          MC_ENOMEM */
+ *
+ *  Hostile input costs memory in proportion to its length: every element
+ *  of every object must take input bytes of its own (at least one; a raw
+ *  scalar its size; a string its bytes), and the counts of all the
+ *  objects together are charged against the input's length before
+ *  anything is allocated.  So at most len elements are made in all, each
+ *  of its type's C size, whatever the counts claim.  A consequence: an
+ *  array whose elements encode to no bytes (records of sync fields only,
+ *  which never travel) decodes only if its count, with the other counts,
+ *  fits in the input.
+ *  @return 0, or (*value unchanged, nothing left allocated)
+ *   - MC_EINVAL NULL argument; not mcore bytes, or another version of the
+ *               encoding; truncated input or trailing bytes; a bad tag,
+ *               bool, string, variant case or back-reference; a reference
+ *               to one element (&T, ?&T) of another count; a count that
+ *               does not fit in the input, alone or with the others
+ *   - MC_ETYPE  bytes of another type (their type id is not t's)
+ *   - MC_ENOMEM */
 int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
                  void **value);
 
@@ -128,17 +150,32 @@ static inline int mc_get_i32(mc_reader *r, int32_t *v) { return mc_get_raw(r, v,
 static inline int mc_get_i64(mc_reader *r, int64_t *v) { return mc_get_raw(r, v, 8); }
 static inline int mc_get_f32(mc_reader *r, float *v) { return mc_get_raw(r, v, 4); }
 static inline int mc_get_f64(mc_reader *r, double *v) { return mc_get_raw(r, v, 8); }
-/** A bool: refuses bytes other than 0 and 1. */
+/* The mc_get_* functions return 0, or the reader's error: set by the
+ * first failure (MC_EINVAL truncated or malformed input, MC_ENOMEM) and
+ * returned by every later call, so generated code may check once at the
+ * end.  After an error the destination is unspecified. */
+
+/** A bool: refuses bytes other than 0 and 1 (MC_EINVAL). */
 int mc_get_bool(mc_reader *r, bool *v);
 
 /** Read an owned pointer / a reference written by mc_put_own / mc_put_ref:
  *  *p receives the local object (in the reader's arena), *count its element
- *  count (count may be NULL when the field has no count).  The object's
- *  body is filled in later, before mc_unmarshal returns. */
+ *  count.  count NULL: the field points to exactly one element (mcidl's
+ *  `&T`, `?&T`), and a new object of another count, or a reference to an
+ *  earlier object of another count, is refused.  The object's body is
+ *  filled in later, before mc_unmarshal returns.
+ *  @return 0 (*p NULL for a NULL pointer), or the reader's error, set on
+ *          the first failure and returned by every later call:
+ *   - MC_EINVAL truncated input; a tag other than 0, 1, 2; a reference
+ *               to no earlier object of type t (or from mc_get_own); with
+ *               count NULL, an object of other than one element; a count
+ *               larger than what is left of the input, or than the
+ *               input's budget (see mc_unmarshal)
+ *   - MC_ENOMEM */
 int mc_get_own(mc_reader *r, const mc_type *t, size_t *count, void **p);
 int mc_get_ref(mc_reader *r, const mc_type *t, size_t *count, void **p);
 /** A string written by mc_put_str (checked to end with its NUL and hold no
- *  other). */
+ *  other: MC_EINVAL otherwise).  *s NULL for a NULL string. */
 int mc_get_str(mc_reader *r, char **s);
 
 /** Refuse the input (for checks in generated code): sets the reader's

@@ -1,23 +1,15 @@
 /* mcore/mutex.h: process-shared, robust mutexes (Netmcore_mutex).
  *
  * An mc_mutex is an in-place object: it works where it was initialized, in
- * memory that every user maps (a heap value, a container header, a pool
- * chunk, any MAP_SHARED mapping), and it is never copied or moved.  Its
- * bytes are not a handle: a copy of them is not the same lock.  The mutex
- * records its own address when it is initialized, and every call compares
- * it with the address it is given (one load and compare), so a byte copy
- * (memcpy, struct assignment) and all-zero bytes (what the copier leaves
- * in a process-local copy of a record, see mcore/sync.h) are "not a
- * mutex": every call on them says MC_EINVAL instead of silently locking a
- * private lock (Netmcore's limit 14).
- *
- * Caveats.  Every process must use the mutex at the address where it was
- * initialized: pools and heaps are mapped at one address in every process
- * of a session, and so is a MAP_SHARED mapping made before a fork; memory
- * mapped at another address in another process holds what that process
- * sees as a copy (MC_EINVAL).  Nothing may wait for or hold a mutex that is
- * destroyed, re-initialized, or freed with the memory around it (a heap
- * value the collector frees is not destroyed first).
+ * memory that every user maps *at the same address* (a heap value, a
+ * container header, a pool chunk, a MAP_SHARED mapping inherited across
+ * fork), and it is never copied or moved.  Its bytes are not a handle: a
+ * copy of them is not the same lock.  The mutex records its own address
+ * when it is initialized and every call checks it, so a copy (memcpy,
+ * struct assignment, a moved record) says MC_EINVAL, and so do all-zero
+ * bytes (what the copier leaves in a process-local copy of a record, see
+ * mcore/sync.h), instead of silently locking a private lock (Netmcore's
+ * limit 14).  mc_mutex_init on the copy makes it a new, separate mutex.
  *
  * Kinds.  The owner is the thread that locked it (for a single-threaded
  * worker: the process).
@@ -43,14 +35,21 @@
  * If the locker that got MC_EOWNERDEAD dies too, the next one gets
  * MC_EOWNERDEAD again.  (LMDB's mdb_mutex_failed is the model.)
  *
- * Built on glibc's robust, process-shared pthread mutexes.  A lock of our
- * own could not be robust: the kernel learns of a dying owner from the
- * robust-futex list each thread registers with set_robust_list, and glibc
- * owns that list (one head per thread) and puts only its own mutexes on
- * it.  Lock and unlock add one check of the recorded address.
+ * Built on glibc's robust, process-shared pthread mutexes: the kernel's
+ * robust-futex list is owned by glibc, so only its mutexes can be robust.
+ * Lock and unlock add one check of the address word (one load and
+ * compare: bench/sync's sync.mutex_uncontended shows no difference).
  *
  * Timeouts are relative, in milliseconds, measured on CLOCK_MONOTONIC (a
  * change of the wall clock does not stretch or cut them).
+ *
+ * Caveats.  A mutex must stay at the address where it was initialized, in
+ * every process that uses it (pools and heaps guarantee it; a mapping of
+ * the same file at another address does not).  Initializing or destroying
+ * a mutex somebody holds or waits for corrupts it.  The owner is a thread:
+ * unlocking from another thread is refused.  A heap value is freed by the
+ * collector without destroying its mutexes (sync.h): do not drop a record
+ * whose mutex is held.
  */
 #ifndef MCORE_MUTEX_H
 #define MCORE_MUTEX_H
@@ -90,7 +89,8 @@ typedef struct mc_mutex {
  *   - MC_ESYS   pthread_mutex_init failed (the detail says why) */
 int mc_mutex_init(mc_mutex *m, mc_mutex_kind kind);
 
-/** @brief Lock, blocking until the mutex is free.
+/** @brief Lock, blocking until the mutex is free.  A signal handler does
+ *  not interrupt the wait.
  * @param[in] m an initialized mutex
  * @return 0 (held), or
  *   - MC_EOWNERDEAD the previous holder died; the mutex *is held* by the
@@ -101,8 +101,7 @@ int mc_mutex_init(mc_mutex *m, mc_mutex_kind kind);
  *   - MC_ESTATE     error-checking kind: the caller already holds it
  *   - MC_E2BIG      recursive kind: the nesting count would overflow
  *   - MC_EINVAL     m is NULL, not initialized, destroyed, or a copy
- *   - MC_ESYS       another failure of pthread_mutex_lock (the detail
- *                   says which) */
+ *   - MC_ESYS       another pthread error (the detail names it) */
 int mc_mutex_lock(mc_mutex *m);
 
 /** @brief Lock if that needs no waiting.
@@ -131,7 +130,7 @@ int mc_mutex_timedlock(mc_mutex *m, int64_t timeout_ms);
  * @return 0, or
  *   - MC_ESTATE the calling thread does not hold it (any kind)
  *   - MC_EINVAL m is NULL, not initialized, destroyed, or a copy
- *   - MC_ESYS   another failure of pthread_mutex_unlock */
+ *   - MC_ESYS   another pthread error (the detail names it) */
 int mc_mutex_unlock(mc_mutex *m);
 
 /** @brief Declare the state protected by a mutex repaired, after
@@ -152,7 +151,7 @@ int mc_mutex_consistent(mc_mutex *m);
  *   - MC_EBUSY  a live thread (the caller included) holds it; left as it
  *               was
  *   - MC_EINVAL m is NULL, not initialized, already destroyed, or a copy
- *   - MC_ESYS   probing the mutex failed otherwise (left as it was) */
+ *   - MC_ESYS   probing it (trylock) failed otherwise; left as it was */
 int mc_mutex_destroy(mc_mutex *m);
 
 #ifdef __cplusplus

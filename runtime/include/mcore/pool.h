@@ -15,11 +15,12 @@
  * even a worker started before the pool existed.  Pools are resources: the
  * creator holds it, lookup holds it, and it is freed when nobody does.
  *
- * Caveats.  A pool handle is an address, not a counted reference: using it
- * after this process released the pool (or after the pool was freed) is
- * detected by mc_pool_release only; in the master the memory is unmapped
- * when the last holder releases it.  Chunks are not typed or tracked per owner:
- * mc_pool_free must get back exactly what mc_pool_alloc gave.
+ * Caveats.  A process holds a pool once however often it looks it up;
+ * after mc_pool_release the handle must not be used by that process (a
+ * second release says MC_ENOENT; other calls cannot tell a released pool
+ * from a live one and act on memory that may be freed).  A chunk is the
+ * caller's until mc_pool_free: a process that dies holding chunks leaks
+ * them until the pool is freed (heaps recover theirs, heap.h).
  */
 #ifndef MCORE_POOL_H
 #define MCORE_POOL_H
@@ -54,13 +55,12 @@ typedef struct mc_pool_stats {
 int mc_pool_create(size_t max_size, mc_pool **pool);
 
 /** Map pool `id` in this process (if not yet) and hold it.
- *  @return 0 with *pool set, or
- *   - MC_ENOENT no such resource (or deleted)
+ *  @return 0, or
+ *   - MC_ENOENT no such resource (never made, or freed)
  *   - MC_ETYPE  the resource is not a pool
- *   - MC_EINVAL pool is NULL, or the pool's header is not initialized
- *               (its creator has not finished mc_pool_create)
+ *   - MC_EINVAL pool is NULL, or the pool's header is not initialized yet
  *   - MC_ESTATE no session
- *   - MC_ESYS   the descriptor could not be had or mapped */
+ *   - MC_ESYS   mapping it failed, or no descriptor came with it */
 int mc_pool_lookup(mc_res_id id, mc_pool **pool);
 
 /** The pool's resource id (to pass to other processes); 0 for NULL. */
@@ -68,13 +68,13 @@ mc_res_id mc_pool_id(const mc_pool *pool);
 
 /** Find the pool that contains addr, mapping it in this process (and
  *  holding it) if it was not mapped here yet.
- *  @return 0 with *pool set, or
+ *  @return 0, or
  *   - MC_ENOENT addr is in no pool of this session
  *   - MC_EINVAL pool is NULL
- *   - MC_ESYS   asking the master or mapping failed (as mc_pool_lookup) */
+ *   - in a worker, the errors of asking the master and of mc_pool_lookup */
 int mc_pool_of(const void *addr, mc_pool **pool);
 
-/** A snapshot of the pool's sizes, under its lock.
+/** A snapshot of the pool's sizes (under its lock).
  *  @return 0, or
  *   - MC_EINVAL pool or st is NULL
  *   - MC_ESYS   the pool's lock failed */
@@ -85,24 +85,31 @@ int mc_pool_stats_get(mc_pool *pool, mc_pool_stats *st);
  *  it.
  *  @return 0, or
  *   - MC_EINVAL pool is NULL, or an address inside a pool
- *   - MC_ENOENT this process does not hold the pool (released already), or
- *               it is gone (in the master, whose mapping goes with the
- *               pool, that is all that is read: never the pool's memory) */
+ *   - MC_ENOENT this process does not hold it (released already) or it is
+ *               gone (in the master, whose mapping goes with the pool, only
+ *               this process's table of mappings is read, never the pool)
+ *   - MC_ESTATE no session */
 int mc_pool_release(mc_pool *pool);
 
 /** Take a chunk of at least `size` bytes (rounded up to pages) from the
- *  pool, growing it if needed.  For heaps and containers.  The chunk's
- *  bytes are not zeroed when they were used before.
- *  @return 0 with *chunk set, or
+ *  pool, growing it if needed.  For heaps and containers.
+ *  @return 0, or
  *   - MC_EINVAL pool or chunk is NULL, or size is 0
- *   - MC_ENOMEM the pool is at its maximum (or size exceeds it), or the
- *               machine or cgroup cannot back the growth
- *   - MC_ESYS   the pool's lock or fallocate failed otherwise */
+ *   - MC_ENOMEM size passes the pool's maximum, the pool is full, or the
+ *               machine (or its cgroup) has not the memory to back it
+ *   - MC_ESYS   the pool's lock failed, or fallocate failed for another
+ *               reason than lack of memory */
 int mc_pool_alloc(mc_pool *pool, size_t size, void **chunk);
 
-/** Give a chunk back (size as asked of mc_pool_alloc).  NULL pool or chunk:
- *  nothing done.  A chunk given back twice corrupts the pool. */
-void mc_pool_free(mc_pool *pool, void *chunk, size_t size);
+/** Give a chunk back (size as asked of mc_pool_alloc).
+ *  @return 0, or
+ *   - MC_EINVAL a NULL argument or size 0, chunk outside the pool's
+ *               handed-out range or not page aligned, or chunk overlaps
+ *               a free run (given back twice); nothing changed.  (A wrong
+ *               size or a chunk that is part of another live chunk is not
+ *               detected, and corrupts the pool.)
+ *   - MC_ESYS   the pool's lock failed */
+int mc_pool_free(mc_pool *pool, void *chunk, size_t size);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,12 @@
 /* mcore/sem.h: process-shared counting semaphores (Netmcore_sem).
  *
  * An mc_sem is an in-place object like mc_mutex (mutex.h): it lives where
- * it was initialized, in memory every user maps at that address, and is
- * never copied; all-zero bytes and a byte copy of a live semaphore
- * (memcpy, struct assignment) are "not a semaphore" (MC_EINVAL): like a
- * mutex, it records its own address.  It is a POSIX sem_t with
- * pshared = 1 and a magic word: glibc's is futex-based, and a post or a
- * wait that finds a token is one atomic operation with no system call.
+ * it was initialized, in memory every user maps at the same address, and
+ * is never copied: a copy (memcpy, struct assignment) and all-zero bytes
+ * are "not a semaphore" (MC_EINVAL), as it records its own address.  It is
+ * a POSIX sem_t with pshared = 1 and that address word: glibc's is
+ * futex-based, and a post or a wait that finds a token is one atomic
+ * operation with no system call.
  *
  * A waiter that dies takes nothing with it: the count is only changed by a
  * completed wait or post.  Waits are restarted after signal handlers, as in
@@ -15,11 +15,10 @@
  * (These are unnamed semaphores in shared memory.  Named semaphores shared
  * with unrelated processes are resources: mc_named_sem_create, resource.h.)
  *
- * Caveats.  Use the semaphore at the address where it was initialized, in
- * every process (mutex.h says why).  Nobody may wait on a semaphore that
- * is destroyed, re-initialized, or freed with the memory around it.  There
- * is no owner: a process that dies after a wait does not give the token
- * back.
+ * Caveats.  A semaphore must stay at the address where it was initialized,
+ * in every process that uses it.  Initializing or destroying one somebody
+ * waits for corrupts it.  A waiter that dies leaves the sleeper count one
+ * too high: later posts cost a futex wake each, no token is lost.
  */
 #ifndef MCORE_SEM_H
 #define MCORE_SEM_H

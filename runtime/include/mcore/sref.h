@@ -6,19 +6,19 @@
  *        by design; for read-only phases or under your own lock);
  *   _c   a process-local deep copy (free with mc_local_free);
  *   _p   the shared value, kept alive while a callback runs.
- * None of them waits for the heap's lock while the heap has a reader slot
- * for the calling thread (heap.h: 256 threads at once), and none takes it
- * inside the calling thread's own mutation of the sref's heap: they may be
- * called there without deadlock.
+ * None of them takes the heap's lock, so they may be called inside a
+ * mutation of the sref's heap without deadlock.
  *
  * An sref is passed to other processes by descriptor: plain bytes, carrying
  * the value's type id, checked on lookup.
  *
- * Caveats.  The value an assignment replaces is freed by a later
- * collection: a pointer from _ro is valid only until the next assignment
- * (or collection), one from _p only inside the callback.  Destroying an
- * sref that another process still uses is not detected there.  An sref
- * lives in its pool's memory: it is gone when the pool is freed.
+ * Caveats.  An sref is a heap (heap.h's caveats apply: reader slots, one
+ * mutation per heap per thread).  The value's type is fixed at creation:
+ * mc_sref_assign takes a value of that type, unchecked.  A value read with
+ * _ro, or a pointer kept from a _p callback, may be freed by the collection
+ * that follows the next assignment.  A destroyed sref is refused
+ * (MC_EINVAL, NULL) while its header page is not reused; no process may use
+ * it after mc_sref_destroy.
  */
 #ifndef MCORE_SREF_H
 #define MCORE_SREF_H
@@ -33,32 +33,30 @@ extern "C" {
 typedef struct mc_sref mc_sref; /**< same address in every process */
 
 /** Create an sref in pool holding a deep copy of init (a local value of t).
- *  @return 0 with *sref set, or the errors of mc_heap_create:
- *   - MC_EINVAL a NULL argument, t aligned above 16, a copy routine's
- *               error
- *   - MC_ENOMEM the pool is full; no local memory
- *   - MC_ESYS   the heap's mutex could not be made
- *   - an error of t's copy routine or init_sync */
+ *  @return 0, or
+ *   - MC_EINVAL a NULL argument, or a type with an alignment above 16
+ *   - MC_ENOMEM the pool is full, or more than 510 types in the value
+ *   - MC_ESYS   the heap's lock could not be made
+ *   - an error of a copy routine or init_sync of t */
 int mc_sref_create(mc_pool *pool, const mc_type *t, const void *init,
                    mc_sref **sref);
 
-/** Free the sref and its heap.
+/** Free the sref and its heap (nobody may use it afterwards).
  *  @return 0, or
- *   - MC_EINVAL sref is NULL or destroyed already
- *   - MC_ESTATE this thread is mutating the sref's heap (nothing done) */
+ *   - MC_EINVAL sref is NULL or already destroyed
+ *   - MC_ESTATE the calling thread mutates its heap (mc_heap_modify) */
 int mc_sref_destroy(mc_sref *sref);
 
 /** Replace the value with a deep copy of a local value (of the sref's
- *  type), under the heap's lock.  A previous holder's death inside a
- *  mutation (MC_EOWNERDEAD) is handled: the assignment happens.
- *  @return 0, or (the old value stays on every error)
- *   - MC_EINVAL sref or value is NULL, sref is destroyed, or a copy
- *               routine's error
- *   - MC_ESTATE this thread is mutating the sref's heap (use the mutation:
- *               mc_heap_add, then store the pointer in the cell)
- *   - MC_ENOMEM the pool is full even after a collection; no local memory
+ *  type), under the heap's lock.  A previous holder that died inside a
+ *  mutation (MC_EOWNERDEAD) is not an error: the assignment happens.
+ *  @return 0, or
+ *   - MC_EINVAL sref or value is NULL, or sref is destroyed
+ *   - MC_ESTATE the calling thread already mutates the sref's heap
+ *   - MC_ENOMEM the pool is full even after a collection, or no process
+ *               memory (the old value stays)
  *   - MC_ESYS   the lock failed
- *   - an error of the type's copy routine or init_sync */
+ *   - an error of a copy routine of the type (the old value stays) */
 int mc_sref_assign(mc_sref *sref, const void *value);
 
 /** The shared value as it is (see above: unsafe); NULL if sref is NULL or
@@ -66,17 +64,17 @@ int mc_sref_assign(mc_sref *sref, const void *value);
 const void *mc_sref_deref_ro(mc_sref *sref);
 
 /** A local deep copy of the value; free with mc_local_free(*copy).
- *  @return 0 with *copy set, or
- *   - MC_EINVAL sref or copy is NULL, sref is destroyed, or a copy
- *               routine's error
- *   - MC_ENOMEM no local memory (nothing left allocated)
- *   - MC_ESYS   no reader slot was free and the lock failed */
+ *  @return 0, or
+ *   - MC_EINVAL sref or copy is NULL, or sref is destroyed
+ *   - MC_ENOMEM no process memory (*copy unchanged)
+ *   - MC_ESYS   the lock failed, when no reader slot was free (heap.h)
+ *   - an error of a copy routine of the type */
 int mc_sref_deref_c(mc_sref *sref, void **copy);
 
-/** fn(value, ctx) with the value kept alive until fn returns.
+/** fn(value, ctx) with the value kept alive while fn runs.
  *  @return fn's result, or
  *   - MC_EINVAL sref or fn is NULL, or sref is destroyed
- *   - MC_ESYS   no reader slot was free and the lock failed */
+ *   - MC_ESYS   the lock failed, when no reader slot was free (heap.h) */
 int mc_sref_deref_p(mc_sref *sref, int (*fn)(const void *value, void *ctx),
                     void *ctx);
 
@@ -84,7 +82,7 @@ int mc_sref_deref_p(mc_sref *sref, int (*fn)(const void *value, void *ctx),
  *  value is *(void **)mc_heap_mut_root(mut)). */
 mc_heap *mc_sref_heap(mc_sref *sref);
 
-/** The value's type (NULL if sref is NULL or destroyed). */
+/** The value's type; NULL if sref is destroyed. */
 const mc_type *mc_sref_type(const mc_sref *sref);
 
 /** A descriptor: plain bytes, valid in every process of the session. */
@@ -96,12 +94,14 @@ typedef struct mc_sref_descr {
     uint64_t gen;      /**< the heap's generation: stale descriptors fail */
 } mc_sref_descr;
 
-/** The sref's descriptor.
- *  @return 0 with *d set, or MC_EINVAL (sref or d NULL, sref destroyed) */
+/** The descriptor of an sref.
+ *  @return 0, or
+ *   - MC_EINVAL sref or d is NULL, or sref is destroyed */
 int mc_sref_descr_of(const mc_sref *sref, mc_sref_descr *d);
 
 /** Find the sref a descriptor names (mapping its pool if needed; the
- *  caller then holds the pool).
+ *  caller then holds the pool; on a refusal, holds as before: a hold the
+ *  lookup took is given back).
  *  @return 0, or
  *   - MC_ETYPE  the descriptor is of another value type than t
  *   - MC_EINVAL unknown, stale or garbage descriptor (never a crash) */

@@ -25,13 +25,12 @@
  * that locking a copy fails instead of silently locking a private lock
  * (Netmcore's limit 14).
  *
- * The collector frees a record without destroying its fields: do not let a
- * record whose mutex somebody holds or whose condition somebody waits on
- * become garbage.
- *
- * Caveats.  Sync fields are usable only in the record's place in a heap
- * (or wherever init_sync ran): a copy of the record, local or by memcpy,
- * has fields that every call refuses (MC_EINVAL).
+ * Caveats.  The collector frees a record without destroying its fields: do
+ * not let a record whose mutex somebody holds or whose condition somebody
+ * waits on become garbage.  Sync fields record their own address
+ * (mutex.h): a record copied by anything but the copier (memcpy, struct
+ * assignment) has refused (MC_EINVAL) sync fields until init_sync runs on
+ * it.
  *
  * Generated code (mcidl) describes the fields with a table and calls
  * mc_sync_init_fields from its init_sync:

@@ -15,11 +15,12 @@
  * program (every worker is a fork of the master); across programs only the
  * 64-bit `id` counts.
  *
- * Caveats.  The runtime trusts an mc_type as it trusts code: a wrong size,
- * a copy routine that writes past its element, or a trace routine that
- * misses a pointer corrupts memory or frees live values; nothing checks
- * them.  The copy functions below may only be called from a type's copy
- * routine, with the copier it was given.
+ * Caveats.  An mc_type must outlive every heap, box and copy that uses it
+ * (generated ones are static constants).  Its routines are trusted: a copy
+ * routine that writes outside dst, or a trace routine that reports a
+ * pointer that is not the start of an allocation, corrupts the target.
+ * Within one copy, the first error sticks: once a helper below has failed,
+ * every later call on the same copier returns that error at once.
  */
 #ifndef MCORE_TYPE_H
 #define MCORE_TYPE_H
@@ -39,9 +40,8 @@ struct mc_reader;
 
 /** Allocate `count` elements of `t` in the copy's target (zeroed), for a
  *  pointer field of the value being copied.  NULL on failure: the copier
- *  records the error (MC_ENOMEM, or MC_E2BIG / MC_EINVAL for a camlbox
- *  slot, see mc_copy_ptr) and the copy returns it whatever the routine
- *  returns next; return MC_ENOMEM. */
+ *  records the error (the copy routine should return MC_ENOMEM; the copy
+ *  as a whole fails with the recorded error). */
 void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
 
 /** Copy the reference field `*src_field` (pointing to `count` elements of
@@ -50,14 +50,12 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count);
  *  twice is copied once (for mcidl's `&T` and `?&T`).  The copy of the
  *  pointee happens later (the copier keeps a work list), so deep structures
  *  do not use the C stack.
- *  @return 0, or (the copy routine should return it at once)
- *   - MC_EINVAL a NULL argument; t aligned above what the target allows
- *               (16 in a heap); a pointer table entry of unknown kind
- *   - MC_ENOMEM the target is full (a heap's pool, local memory), or no
- *               memory for the copier's table of visited allocations
- *   - MC_E2BIG  the copy does not fit in the camlbox slot it is made in
- *   - an earlier error of the same copy (once one failed, every later call
- *     returns its code) */
+ *  @return 0, or
+ *   - MC_EINVAL c, t, src_field or dst_field is NULL, or the target
+ *               refuses t (alignment above 16)
+ *   - MC_ENOMEM the target (heap, local arena) has no room
+ *   - MC_E2BIG  the target is a camlbox slot and the value does not fit
+ *   - the copier's earlier error (see the caveats) */
 int mc_copy_ptr(mc_copier *c, const mc_type *t, size_t count,
                 void *const *src_field, void **dst_field);
 
@@ -175,25 +173,24 @@ extern const mc_type mc_type_bytesval; /**< one mc_bytes */
 uint64_t mc_hash_bytes(uint64_t h, const void *p, size_t n);
 uint64_t mc_hash_mix(uint64_t h, uint64_t x);
 uint64_t mc_hash_str(uint64_t h, const char *s);
-/** Strings equal, NULL equal only to NULL. */
+/** Strings equal (1) or not (0); NULL equal only to NULL. */
 int mc_str_equal(const char *a, const char *b);
 /** The seed generated hash functions start from. */
 #define MC_HASH_SEED 0x9e3779b97f4a7c15ull
 
 /** Copy a NUL-terminated string field, owned (helper for generated copy
- *  code).  NULL stays NULL.
- *  @return as mc_copy_ptr */
+ *  code).  @return as mc_copy_ptr */
 int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field);
 
 /** Make a process-local deep copy of value (of type t).  *copy receives
  *  the copy's root element; all its allocations live in one arena, freed at
- *  once by mc_local_free(*copy).  Sync fields of the copy stay zero
- *  (sync.h): locking them fails.
- *  @return 0, or (nothing is left allocated)
- *   - MC_EINVAL a NULL argument, or an error of a copy routine or
- *               pointer table
- *   - MC_ENOMEM out of local memory
- *   - an error of t's copy routine */
+ *  once by mc_local_free(*copy).
+ *  @return 0, or
+ *   - MC_EINVAL t, value or copy is NULL, or a pointer table entry of an
+ *               unknown kind
+ *   - MC_ENOMEM no process memory
+ *   - an error of a copy routine of t's graph
+ *  Nothing is left allocated after an error (*copy unchanged). */
 int mc_local_copy(const mc_type *t, const void *value, void **copy);
 
 /** Free a copy made by mc_local_copy (NULL is allowed). */

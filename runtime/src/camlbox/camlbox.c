@@ -5,11 +5,12 @@
  *   header   line 0: read-only after creation (geometry, type id, the
  *                    receiver's address of the box), plus `closed`
  *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
- *                    wake request)
+ *                    wake request) and the ticket counter
  *            line 2: the futex of senders blocked on a full box (tx_seq)
- *            line 3: pids of the senders asleep on tx_seq (tx_wait)
+ *                    and how many are in its sleep path (tx_sleepers)
  *   slots    nslots x stride bytes, 64-aligned; each starts with its state
- *            word and the message length, and the message follows at +16.
+ *            word, the message length and its ticket (order, see scan), and
+ *            the message follows at +16.
  *            A small message shares the cache line of its state word, so
  *            passing it moves one line between the cores.
  *
@@ -29,10 +30,14 @@
  * pattern with sequentially consistent operations on both sides, so one of
  * the two always sees the other: a sender stores READY then reads
  * rx_sleep; the receiver stores rx_sleep then rescans the states.  Likewise
- * a delete stores FREE then reads tx_wait; a sender registers in tx_wait,
- * then rescans.  Each sleep has a timeout (100 ms) as well, so a process
- * killed between its store and its wake-up delays the other side, never
- * blocks it.
+ * a delete stores FREE then reads tx_sleepers; a sender counts itself in
+ * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
+ * delete frees one slot, and the slot is taken by one sender, whoever it
+ * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
+ * well, so a process killed between its store and its wake-up delays the
+ * other side, never blocks it.  A sender killed asleep leaves tx_sleepers
+ * one too high: deletes then make a futex_wake call that wakes nobody
+ * (about a microsecond), no worse.
  *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
@@ -70,10 +75,9 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 1u
+#define CB_VERSION 2u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
-#define CB_WAITERS 16              /* tx_wait entries: one cache line */
 #define CB_MAX_SLOTS (1u << 20)
 #define CB_MAX_SLOT_SIZE ((size_t)1 << 30)
 #define CB_SPIN_US_DEFAULT 50
@@ -106,10 +110,10 @@ typedef struct cb_hdr {
     alignas(CB_LINE) uint32_t rx_seq; /* futex word */
     uint32_t rx_sleep;    /* 1 while the receiver may sleep */
     uint32_t wake_req;    /* mc_camlbox_wake */
+    uint32_t ticket;      /* the next message's ticket (see scan) */
     /* line 2: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
-    /* line 3: pids of the senders asleep on tx_seq (0: entry unused) */
-    alignas(CB_LINE) uint32_t tx_wait[CB_WAITERS];
+    uint32_t tx_sleepers; /* senders in the sleep path */
     /* line 4: for messages */
     alignas(CB_LINE) char type_name[CB_LINE];
     uint64_t recv_base;   /* the receiver's address of the box */
@@ -118,11 +122,20 @@ typedef struct cb_hdr {
 
 typedef struct cb_slot {
     uint64_t state;
-    uint64_t len;         /* bytes of the message (for the record) */
+    uint32_t len;         /* bytes of the message (for the record) */
+    uint32_t ticket;      /* taken just before the slot became READY */
 } cb_slot;
 
 _Static_assert(sizeof(cb_slot) == CB_SLOT_HDR, "message at +16");
-_Static_assert(sizeof(uint32_t) * CB_WAITERS == CB_LINE, "one line");
+
+/* A box's geometry, checked once and kept in private memory: the header
+ * in shared memory may be rewritten by any sender, so no end reads it
+ * again after creation or attach. */
+typedef struct cb_geom {
+    uint32_t n;           /* slots */
+    size_t stride, slots_off, slot_size;
+    uint32_t recv_pid;
+} cb_geom;
 
 struct mc_camlbox {
     cb_hdr *h;
@@ -130,9 +143,11 @@ struct mc_camlbox {
     size_t size;
     mc_res_id id;
     const mc_type *t;
-    uint32_t n;
-    size_t stride, slots_off;
+    cb_geom g;
     uint32_t scan_pos;    /* where the next scan starts */
+    mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
+    uint32_t next_t;      /* every ticket below it was reported (or lost) */
+    struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
     uint64_t spin_ns;
     char name[MC_RES_NAME_MAX];
 };
@@ -143,11 +158,11 @@ struct mc_camlbox_sender {
     size_t size;
     mc_res_id id;         /* 0 when opened by name */
     const mc_type *t;
-    uint32_t n;
-    size_t stride, slots_off, slot_size;
+    cb_geom g;
     uint64_t recv_base;
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
+    mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     char *scratch;        /* slot_size bytes: the message before the slot */
 };
 
@@ -162,14 +177,14 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
 /* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
  * microsecond or two is the case worth catching), then sched_yield (the
  * process we wait for may need this CPU). */
-static inline void poll_pause(uint64_t start, uint64_t now)
+static inline int poll_pause(uint64_t start, uint64_t now)
 {
     if (now - start < CB_TIGHT_NS) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-    } else {
-        mc__spin_pause();
+        return 0;
     }
+    return mc__spin_yield_lost();
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -287,25 +302,23 @@ static int pid_dead(uint32_t pid)
     return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-/* Wake the senders asleep on a full box, if any registered.  Called after
- * a slot became free (seq_cst store): one line of loads when none sleeps. */
-static void wake_senders(cb_hdr *h)
+/* Wake n senders asleep on a full box, if any sleeps: called after n
+ * slots became free (seq_cst stores), so one load when none sleeps. */
+static void wake_senders(cb_hdr *h, int n)
 {
-    for (int i = 0; i < CB_WAITERS; i++)
-        if (__atomic_load_n(&h->tx_wait[i], __ATOMIC_SEQ_CST)) {
-            __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
-            mc__futex_wake(&h->tx_seq, INT_MAX);
-            return;
-        }
+    if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
+        __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+        mc__futex_wake(&h->tx_seq, n);
+    }
 }
 
-/* Give back WRITING slots whose writer is dead, and tx_wait entries of
- * dead sleepers.  Returns the number of slots given back. */
-static size_t reclaim(cb_hdr *h, char *base)
+/* Give back WRITING slots whose writer is dead.  Returns the number of
+ * slots given back. */
+static size_t reclaim(cb_hdr *h, char *base, const cb_geom *g)
 {
     size_t got = 0;
-    for (uint32_t k = 0; k < h->nslots; k++) {
-        cb_slot *s = slot_at(base, h->slots_off, h->stride, k);
+    for (uint32_t k = 0; k < g->n; k++) {
+        cb_slot *s = slot_at(base, g->slots_off, g->stride, k);
         uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (st_state(w) != ST_WRITING || !pid_dead(st_pid(w)))
             continue;
@@ -315,29 +328,22 @@ static size_t reclaim(cb_hdr *h, char *base)
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             got++;
     }
-    for (int i = 0; i < CB_WAITERS; i++) {
-        uint32_t p = __atomic_load_n(&h->tx_wait[i], __ATOMIC_RELAXED);
-        if (p && pid_dead(p))
-            __atomic_compare_exchange_n(&h->tx_wait[i], &p, 0, 0,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
-    }
     if (got) {
         __atomic_fetch_add(&h->reclaimed, got, __ATOMIC_RELAXED);
-        wake_senders(h);
+        wake_senders(h, got > INT_MAX ? INT_MAX : (int)got);
     }
     return got;
 }
 
-static void count_states(const cb_hdr *h, const char *base,
+static void count_states(const cb_hdr *h, char *base, const cb_geom *g,
                          mc_camlbox_stats *st)
 {
     memset(st, 0, sizeof *st);
-    st->capacity = h->nslots;
-    st->slot_size = h->slot_size;
+    st->capacity = g->n;
+    st->slot_size = g->slot_size;
     st->reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
-    for (uint32_t k = 0; k < h->nslots; k++) {
-        const cb_slot *s = (const cb_slot *)(base + h->slots_off +
-                                             (size_t)k * h->stride);
+    for (uint32_t k = 0; k < g->n; k++) {
+        const cb_slot *s = slot_at(base, g->slots_off, g->stride, k);
         switch (st_state(__atomic_load_n(&s->state, __ATOMIC_RELAXED))) {
         case ST_FREE: st->free++; break;
         case ST_WRITING: st->writing++; break;
@@ -390,6 +396,10 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
         return mc__err(MC_ENOMEM, "mc_camlbox_create: %zu bytes are more "
                        "than the machine can give now", total);
     mc_camlbox *b = calloc(1, sizeof *b);
+    if (b && !(b->found = malloc(nslots * sizeof *b->found))) {
+        free(b);
+        b = NULL;
+    }
     if (!b)
         return mc__err(MC_ENOMEM, "mc_camlbox_create: out of memory");
     mc_res_id id;
@@ -398,11 +408,13 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     rc = mc__res_create(name ? MC_RES_SHM_NAMED : MC_RES_CAMLBOX, name,
                         total, &id, &fd, &addr, "mc_camlbox_create");
     if (rc) {
+        free(b->found);
         free(b);
         return rc;
     }
     if ((rc = hold_add(id))) {
         mc_release(id);
+        free(b->found);
         free(b);
         return rc;
     }
@@ -441,15 +453,15 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     b->size = total;
     b->id = id;
     b->t = t;
-    b->n = (uint32_t)nslots;
-    b->stride = stride;
-    b->slots_off = slots_off;
+    b->g = (cb_geom){(uint32_t)nslots, stride, slots_off, slot_size,
+                     my_pid()};
     b->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     snprintf(b->name, sizeof b->name, "%s", name ? name : "");
     *box = b;
     return 0;
 fail:
     hold_drop(id);
+    free(b->found);
     free(b);
     return rc;
 }
@@ -466,48 +478,91 @@ const char *mc_camlbox_name(const mc_camlbox *box)
 
 void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
 {
-    if (box)
+    if (box) {
         box->spin_ns = (uint64_t)us * 1000u;
+        box->sc = (mc__spin_ctl){0, 0}; /* a new bound starts afresh */
+    }
 }
 
-/* A scan that found messages stops after this many free slots in a row:
- * a sender fills slots in order, so what lies beyond a gap is most likely
- * free too, and the next scan starts here anyway.  (Without it, a receiver
- * faster than its sender reads every slot's state line per message.) */
-#define CB_SCAN_GAP 4
+/* Order.  A sender takes a ticket (h->ticket, one fetch_add) after its
+ * copy, just before it publishes the slot, so one sender's messages carry
+ * increasing tickets.  A scan loads the ticket counter T first and reports
+ * the READY slots with tickets below T, lowest first.  If a message of a
+ * sender is reported, every earlier message of that sender is found in the
+ * same scan: it was published before the later one took its ticket, so
+ * before T was read.  Tickets are 32-bit and compared by difference.
+ *
+ * next_t (private) is the lowest ticket that may still be unreported: when
+ * T == next_t nothing is ready and a poll reads one word.  A scan that has
+ * found T - next_t READY slots stops; otherwise it goes once round the box
+ * (a ticket taken but not yet published, or lost with a killed sender).
+ * After a full pass that saw no WRITING slot, every ticket below T not
+ * found READY was reported or lost, so next_t may skip it. */
+static int tk_cmp(const void *a, const void *b)
+{
+    int32_t d = (int32_t)(((const struct tk *)a)->ticket -
+                          ((const struct tk *)b)->ticket);
+    return (d > 0) - (d < 0);
+}
 
-/* Report up to max READY slots as READING, starting at scan_pos.
+/* Report up to max READY slots as READING, oldest ticket first.
  * *writing: WRITING slots seen (candidates for reclaim). */
 static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
                    size_t *writing, int order)
 {
-    size_t got = 0, nw = 0, gap = 0;
-    uint32_t n = b->n, k = b->scan_pos;
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
-        cb_slot *s = slot_at(b->base, b->slots_off, b->stride, k);
-        uint64_t w = __atomic_load_n(&s->state, order);
+    uint32_t t_end = __atomic_load_n(&b->h->ticket, order);
+    uint32_t need = t_end - b->next_t;
+    *writing = 0;
+    if (need == 0)
+        return 0;
+    struct tk *f = b->found;
+    size_t nf = 0, nw = 0;
+    int sorted = 1;
+    uint32_t n = b->g.n, k = b->scan_pos;
+    for (uint32_t i = 0; i < n && nf < need;
+         i++, k = k + 1 == n ? 0 : k + 1) {
+        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
+        uint64_t w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         unsigned st = st_state(w);
-        if (st == ST_READY) {
-            /* only the receiver leaves READY: a plain store will do */
-            __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
-                                                st_gen(w)),
-                             __ATOMIC_RELAXED);
-            slots[got++] = k;
-            if (got == max) {
-                k = k + 1 == n ? 0 : k + 1;
-                break;
-            }
-            gap = 0;
-        } else if (st == ST_WRITING) {
+        if (st == ST_WRITING) {
             nw++;
-            gap = 0;
-        } else if (got && st == ST_FREE && ++gap == CB_SCAN_GAP) {
-            break;
+        } else if (st == ST_READY) {
+            /* the ticket was stored before READY (release), so it is
+             * visible; one at or past t_end is for the next scan */
+            uint32_t tk = __atomic_load_n(&s->ticket, __ATOMIC_RELAXED);
+            if (tk - b->next_t >= need)
+                continue;
+            if (nf && (int32_t)(tk - f[nf - 1].ticket) < 0)
+                sorted = 0;
+            f[nf++] = (struct tk){tk, k};
         }
     }
-    if (got)
-        b->scan_pos = k;
     *writing = nw;
+    if (!sorted)
+        qsort(f, nf, sizeof *f, tk_cmp);
+    size_t got = nf < max ? nf : max;
+    for (size_t i = 0; i < got; i++) {
+        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride,
+                             f[i].slot);
+        uint64_t w = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
+        /* only the receiver leaves READY: a plain store will do */
+        __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                            st_gen(w)), __ATOMIC_RELAXED);
+        slots[i] = f[i].slot;
+    }
+    if (nf == need || nw == 0) {
+        /* every ticket in [next_t, t_end) is accounted for */
+        b->next_t = got < nf ? f[got].ticket : t_end;
+    } else {
+        for (size_t i = 0; i < got && f[i].ticket == b->next_t; i++)
+            b->next_t++;
+    }
+    if (got) {
+        /* one sender fills slots upwards: its next message is likely in
+         * the slot after its last */
+        uint32_t last = f[got - 1].slot;
+        b->scan_pos = last + 1 == n ? 0 : last + 1;
+    }
     return got;
 }
 
@@ -534,13 +589,18 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     uint64_t deadline = timeout_ms < 0
                             ? UINT64_MAX
                             : start + (uint64_t)timeout_ms * 1000000u;
-    uint64_t spin_end = box->spin_ns < deadline - start
-                            ? start + box->spin_ns : deadline;
+    uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
+    uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
+    int lost = 0;
     while (now < spin_end) {
-        poll_pause(start, now);
+        lost = poll_pause(start, now);
         if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
-            take_wake(h))
+            take_wake(h)) {
+            mc__spin_note(&box->sc, 1);
             return 0;
+        }
+        if (lost)
+            break; /* the CPU is wanted elsewhere: sleep */
         now = mc__now_ns();
     }
     int rc = 0;
@@ -551,7 +611,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             take_wake(h))
             break;
         if (nw)
-            reclaim(h, box->base);
+            reclaim(h, box->base, &box->g);
         now = mc__now_ns();
         if (now >= deadline) {
             rc = mc__err(MC_ETIMEDOUT, "camlbox: no message within %d ms",
@@ -559,9 +619,13 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             break;
         }
         uint64_t left = deadline - now;
-        mc__futex_wait_ns(&h->rx_seq, seq, left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+        mc__futex_wait_ns(&h->rx_seq, seq,
+                          left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
+    /* would a poll have caught it? */
+    mc__spin_note(&box->sc,
+                  !rc && !lost && mc__now_ns() - start <= box->spin_ns);
     return rc;
 }
 
@@ -571,10 +635,10 @@ static int msg_slot(mc_camlbox *box, unsigned k, cb_slot **out,
 {
     if (MC_UNLIKELY(!box))
         return mc__err(MC_EINVAL, "%s: NULL box", fn);
-    if (MC_UNLIKELY(k >= box->n))
+    if (MC_UNLIKELY(k >= box->g.n))
         return mc__err(MC_EINVAL, "%s: slot %u out of range (%u slots)", fn,
-                       k, box->n);
-    cb_slot *s = slot_at(box->base, box->slots_off, box->stride, k);
+                       k, box->g.n);
+    cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
     uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     if (MC_UNLIKELY(st_state(v) != ST_READY && st_state(v) != ST_READING))
         return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
@@ -615,17 +679,17 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
-    /* seq_cst: a sender that registered in tx_wait before this store and
-     * missed the free slot is seen by wake_senders' loads */
+    /* seq_cst: a sender that counted itself in tx_sleepers before this
+     * store and missed the free slot is seen by wake_senders' load */
     __atomic_store_n(&s->state, st_make(ST_FREE, 0, st_gen(w)),
                      __ATOMIC_SEQ_CST);
-    wake_senders(box->h);
+    wake_senders(box->h, 1);
     return 0;
 }
 
 size_t mc_camlbox_capacity(const mc_camlbox *box)
 {
-    return box ? box->n : 0;
+    return box ? box->g.n : 0;
 }
 
 size_t mc_camlbox_messages(const mc_camlbox *box)
@@ -633,7 +697,7 @@ size_t mc_camlbox_messages(const mc_camlbox *box)
     mc_camlbox_stats st;
     if (!box)
         return 0;
-    count_states(box->h, box->base, &st);
+    count_states(box->h, box->base, &box->g, &st);
     return st.ready + st.reading;
 }
 
@@ -641,7 +705,7 @@ int mc_camlbox_stats_get(const mc_camlbox *box, mc_camlbox_stats *st)
 {
     if (!box || !st)
         return mc__err(MC_EINVAL, "mc_camlbox_stats_get: NULL argument");
-    count_states(box->h, box->base, st);
+    count_states(box->h, box->base, &box->g, st);
     return 0;
 }
 
@@ -649,7 +713,7 @@ int mc_camlbox_reclaim(mc_camlbox *box, size_t *n)
 {
     if (!box)
         return mc__err(MC_EINVAL, "mc_camlbox_reclaim: NULL box");
-    size_t got = reclaim(box->h, box->base);
+    size_t got = reclaim(box->h, box->base, &box->g);
     if (n)
         *n = got;
     return 0;
@@ -666,13 +730,18 @@ int mc_camlbox_destroy(mc_camlbox *box)
     mc__futex_wake(&h->tx_seq, INT_MAX);
     munmap(box->base, box->size);
     int rc = box->id ? hold_drop(box->id) : 0;
+    free(box->found);
     free(box);
     return rc;
 }
 
 /* -------------------------------------------------------------- senders */
 
-/* Check a mapped object and make a sender of it (takes the mapping). */
+/* Check a mapped object and make a sender of it (takes the mapping).  The
+ * header is read once, into private memory, and each field is checked
+ * against what mc_camlbox_create would have made of nslots and slot_size
+ * (geometry() computes it without overflow), so a forged header can point
+ * nothing outside the mapping. */
 static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
                   mc_camlbox_sender **out)
 {
@@ -681,19 +750,28 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
                          ? __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) : 0;
     if (magic == 0 && size >= sizeof *h)
         return mc__err(MC_EAGAIN, "camlbox: the box is not initialized yet");
-    if (magic != CB_MAGIC || h->version != CB_VERSION ||
-        h->total > size || h->nslots == 0 ||
-        h->slots_off + (uint64_t)h->nslots * h->stride > h->total ||
-        h->stride < CB_SLOT_HDR + h->slot_size)
-        return mc__err(MC_ETYPE, "camlbox: the object is not a camlbox");
-    if (h->type_id != t->id)
-        return mc__err(MC_ETYPE, "camlbox: the box holds %.64s (type id "
-                       "%016llx), not %s (%016llx)", h->type_name,
-                       (unsigned long long)h->type_id,
+    cb_hdr c;
+    if (size >= sizeof c)
+        memcpy(&c, h, sizeof c); /* one read: the checks and the use agree */
+    size_t stride = 0, slots_off = 0, total = 0;
+    if (magic != CB_MAGIC || c.magic != CB_MAGIC ||
+        c.version != CB_VERSION || c.nslots == 0 ||
+        c.nslots > CB_MAX_SLOTS || c.slot_size == 0 ||
+        c.slot_size > CB_MAX_SLOT_SIZE ||
+        geometry(c.nslots, (size_t)c.slot_size, &stride, &slots_off,
+                 &total) != 0 ||
+        c.stride != stride || c.slots_off != slots_off ||
+        c.total != total || total > size)
+        return mc__err(MC_ETYPE, "camlbox: the object is not a camlbox (or "
+                       "its header is damaged)");
+    if (c.type_id != t->id)
+        return mc__err(MC_ETYPE, "camlbox: the box holds %.63s (type id "
+                       "%016llx), not %s (%016llx)", c.type_name,
+                       (unsigned long long)c.type_id,
                        t->name ? t->name : "?", (unsigned long long)t->id);
     mc_camlbox_sender *s = calloc(1, sizeof *s);
-    size_t scap = (h->slot_size + CB_LINE - 1) / CB_LINE * CB_LINE;
-    char *scratch = s ? aligned_alloc(CB_LINE, scap) : NULL;
+    /* stride: a multiple of CB_LINE above slot_size */
+    char *scratch = s ? aligned_alloc(CB_LINE, stride) : NULL;
     if (!scratch) {
         free(s);
         return mc__err(MC_ENOMEM, "camlbox sender: out of memory");
@@ -703,13 +781,11 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->size = size;
     s->id = id;
     s->t = t;
-    s->n = h->nslots;
-    s->stride = h->stride;
-    s->slots_off = h->slots_off;
-    s->slot_size = h->slot_size;
-    s->recv_base = h->recv_base;
+    s->g = (cb_geom){c.nslots, stride, slots_off, (size_t)c.slot_size,
+                     c.recv_pid};
+    s->recv_base = c.recv_base;
     /* senders start apart, so that two of them rarely race for a slot */
-    s->hint = (uint32_t)((my_pid() * 2654435761u) % h->nslots);
+    s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
     *out = s;
@@ -770,6 +846,16 @@ int mc_camlbox_sender_open(const char *name, const mc_type *t,
     int rc = 0;
     if (fstat(fd, &st) < 0)
         rc = mc__errno("fstat(camlbox)");
+    /* whoever may write the object decides what its header says */
+    else if (st.st_uid != geteuid())
+        rc = mc__err(MC_EINVAL, "mc_camlbox_sender_open: %s belongs to uid "
+                     "%u, not to this user (uid %u): refused", name,
+                     (unsigned)st.st_uid, (unsigned)geteuid());
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        rc = mc__err(MC_EINVAL, "mc_camlbox_sender_open: %s is writable by "
+                     "%s (mode %04o): refused", name,
+                     st.st_mode & S_IWOTH ? "others" : "its group",
+                     (unsigned)(st.st_mode & 07777));
     else if ((size_t)st.st_size < sizeof(cb_hdr))
         rc = st.st_size == 0
                  ? mc__err(MC_EAGAIN, "camlbox %s is not sized yet", name)
@@ -787,15 +873,17 @@ int mc_camlbox_sender_open(const char *name, const mc_type *t,
 
 void mc_camlbox_sender_set_spin(mc_camlbox_sender *s, unsigned us)
 {
-    if (s)
+    if (s) {
         s->spin_ns = (uint64_t)us * 1000u;
+        s->sc = (mc__spin_ctl){0, 0};
+    }
 }
 
 int mc_camlbox_sender_stats(const mc_camlbox_sender *s, mc_camlbox_stats *st)
 {
     if (!s || !st)
         return mc__err(MC_EINVAL, "mc_camlbox_sender_stats: NULL argument");
-    count_states(s->h, s->base, st);
+    count_states(s->h, s->base, &s->g, st);
     return 0;
 }
 
@@ -865,9 +953,9 @@ static void *tx_reloc(mc_copier *c, void *dst)
 static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
                     size_t *used)
 {
-    tx_target g = {s->scratch, 0, s->slot_size,
-                   (uintptr_t)(s->recv_base + s->slots_off +
-                               (uint64_t)k * s->stride + CB_SLOT_HDR)};
+    tx_target g = {s->scratch, 0, s->g.slot_size,
+                   (uintptr_t)(s->recv_base + s->g.slots_off +
+                               (uint64_t)k * s->g.stride + CB_SLOT_HDR)};
     mc_copier c;
     void *root;
     mc__copier_init(&c, tx_alloc, tx_reloc, &g);
@@ -881,7 +969,7 @@ static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
 static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
                            uint64_t *gen)
 {
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     uint64_t w = __atomic_load_n(&sl->state, __ATOMIC_RELAXED);
     if (st_state(w) != ST_FREE)
         return 0;
@@ -897,7 +985,7 @@ static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
 /* One pass over the slots from the hint; the slot taken, or -1. */
 static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
 {
-    uint32_t n = s->n, k = s->hint;
+    uint32_t n = s->g.n, k = s->hint;
     for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1)
         if (try_take(s, k, pid, gen)) {
             s->hint = k + 1 == n ? 0 : k + 1;
@@ -909,26 +997,14 @@ static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
 /* The first slot that looks free from the hint (no claim), or the hint. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
-    uint32_t n = s->n, k = s->hint;
+    uint32_t n = s->g.n, k = s->hint;
     for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
-        cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+        cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
             ST_FREE)
             return k;
     }
     return s->hint;
-}
-
-/* Register in tx_wait; the entry, or -1 when all are taken. */
-static int register_waiter(cb_hdr *h, uint32_t pid)
-{
-    for (int i = 0; i < CB_WAITERS; i++) {
-        uint32_t z = 0;
-        if (__atomic_compare_exchange_n(&h->tx_wait[i], &z, pid, 0,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-            return i;
-    }
-    return -1;
 }
 
 /* The box is full: reclaim, poll, then sleep until a slot is free. */
@@ -937,44 +1013,50 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
 {
     cb_hdr *h = s->h;
     int64_t k;
-    if (reclaim(h, s->base) && (k = take_any(s, pid, gen)) >= 0)
+    if (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0)
         return k;
     if (!block)
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
     uint64_t start = mc__now_ns(), now = start;
-    while (now - start < s->spin_ns) {
-        poll_pause(start, now);
-        if ((k = take_any(s, pid, gen)) >= 0)
+    uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
+    int lost = 0;
+    while (now - start < spin) {
+        lost = poll_pause(start, now);
+        if ((k = take_any(s, pid, gen)) >= 0) {
+            mc__spin_note(&s->sc, 1);
             return k;
+        }
+        if (lost)
+            break;
         now = mc__now_ns();
     }
     for (;;) {
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
-        int e = register_waiter(h, pid);
+        __atomic_fetch_add(&h->tx_sleepers, 1, __ATOMIC_SEQ_CST);
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
-        if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base))
+        if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
-        if (k < 0 && pid_dead(h->recv_pid))
+        if (k < 0 && pid_dead(s->g.recv_pid))
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
-                        h->recv_pid);
+                        s->g.recv_pid);
         if (k == -1)
-            /* unregistered (more than CB_WAITERS asleep): nobody wakes
-             * us, so look again soon */
-            mc__futex_wait_ns(&h->tx_seq, seq, e >= 0 ? CB_SLEEP_NS : 1000000u);
-        if (e >= 0)
-            __atomic_store_n(&h->tx_wait[e], 0, __ATOMIC_RELAXED);
-        if (k != -1)
+            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
+        __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
+        if (k != -1) {
+            mc__spin_note(&s->sc, k >= 0 && !lost &&
+                                      mc__now_ns() - start <= s->spin_ns);
             return k;
+        }
     }
 }
 
 /* Give slot k back after a failed copy. */
 static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
 {
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     __atomic_store_n(&sl->state, st_make(ST_FREE, 0, gen), __ATOMIC_SEQ_CST);
-    wake_senders(s->h);
+    wake_senders(s->h, 1);
 }
 
 static int send(mc_camlbox_sender *s, const void *msg, int block)
@@ -994,11 +1076,11 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     if (rc == MC_E2BIG && mc_copy_size(s->t, msg, &used) == 0)
         rc = mc__err(MC_E2BIG, "mc_camlbox_send: the message takes %zu "
                      "bytes, a slot %zu (see mc_copy_size)", used,
-                     s->slot_size);
+                     s->g.slot_size);
     if (rc)
         return rc;
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {
-        s->hint = k + 1 == s->n ? 0 : k + 1;
+        s->hint = k + 1 == s->g.n ? 0 : k + 1;
     } else {
         int64_t k2 = take_any(s, pid, &gen);
         if (k2 < 0 && (k2 = take_blocking(s, pid, &gen, block)) < 0)
@@ -1011,9 +1093,11 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
             }
         }
     }
-    cb_slot *sl = slot_at(s->base, s->slots_off, s->stride, k);
+    cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
-    sl->len = used;
+    sl->len = (uint32_t)used;
+    /* the ticket orders this message after every earlier one (scan) */
+    sl->ticket = __atomic_fetch_add(&h->ticket, 1, __ATOMIC_SEQ_CST);
     /* publish; seq_cst so that the load of rx_sleep below cannot pass it
      * (the receiver stores rx_sleep, then rescans) */
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),

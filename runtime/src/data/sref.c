@@ -134,7 +134,7 @@ mc_heap *mc_sref_heap(mc_sref *sref)
 const mc_type *mc_sref_type(const mc_sref *sref)
 {
     const cell *c = mc_heap_root_ro((mc_heap *)HEAP(sref));
-    return c ? c->type : NULL; /* NULL: sref NULL or destroyed */
+    return c ? c->type : NULL; /* NULL: destroyed */
 }
 
 /* ------------------------------------------------------------ descriptors */
@@ -162,18 +162,21 @@ int mc_sref_of_descr(const mc_sref_descr *d, const mc_type *t,
     if (!d || !t || !sref)
         return mc__err(MC_EINVAL, "mc_sref_of_descr: NULL argument");
     if (d->magic != SREF_DESCR_MAGIC)
-        return mc__err(MC_EINVAL, "not an sref descriptor");
+        return mc__err(MC_EINVAL, "mc_sref_of_descr: not an sref descriptor");
     mc_heap *h;
     mc__heap_ref ref = {d->pool, d->offset, d->gen};
-    int rc = mc__heap_of_ref(&ref, &cell_type, &h);
+    int held;
+    int rc = mc__heap_of_ref(&ref, &cell_type, &h, &held, "mc_sref_of_descr");
     if (rc)
         return rc;
     const cell *c = mc_heap_root_ro(h);
     if (d->type_id != t->id || c->type->id != t->id)
-        return mc__err(MC_ETYPE, "sref holds %s (id %016llx), not %s "
-                       "(id %016llx)", c->type->name,
-                       (unsigned long long)c->type->id, t->name,
-                       (unsigned long long)t->id);
+        return mc__heap_ref_refuse(
+            d->pool, held,
+            mc__err(MC_ETYPE, "mc_sref_of_descr: sref holds %s (id %016llx), "
+                    "not %s (id %016llx)", c->type->name,
+                    (unsigned long long)c->type->id, t->name,
+                    (unsigned long long)t->id));
     *sref = SREF(h);
     return 0;
 }

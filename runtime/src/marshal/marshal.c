@@ -273,6 +273,16 @@ typedef struct rstate {
     queue q;
     robj *objs;        /* by index */
     size_t nobjs, capobjs;
+    /* What is left of the input's allowance for elements.  Every element
+     * of every object read takes input bytes of its own (its fields, at
+     * least one byte; a raw scalar its size; a bytes object's byte
+     * itself), which no other element shares: so the elements of all the
+     * objects of a valid input take at most len bytes together.  Each new
+     * object is charged its share when its pointer is read, before
+     * anything is allocated: counts that each fit in the input but not
+     * all together (many pointers, each claiming the rest) are refused,
+     * and what is allocated stays within len elements overall. */
+    uint64_t budget;
 } rstate;
 
 int mc__get_fail(mc_reader *r, size_t n)
@@ -327,6 +337,19 @@ static int get_body(mc_reader *r, const mc_type *t, size_t count, void *dst)
     return r->err;
 }
 
+/* Charge n bytes' worth of elements to the input (rstate.budget); n must
+ * also fit in what is left of the input.  MC_EINVAL when it does not. */
+static inline int charge(mc_reader *r, rstate *s, uint64_t n)
+{
+    if (n > (uint64_t)(r->end - r->p))
+        return bad(r, "an element count larger than the input");
+    if (n > s->budget)
+        return bad(r, "element counts that together pass the input's "
+                      "length");
+    s->budget -= n;
+    return 0;
+}
+
 /* count elements of t in the arena: carved inline when they fit, zeroed
  * unless raw (an at-once body, which the read fills at once). */
 static inline void *new_obj(mc__arena *a, const mc_type *t, size_t count,
@@ -374,9 +397,15 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
         return 0;
     if (mc_get_u64(r, &v))
         return r->err;
+    /* no count wanted: the field holds exactly one element (a &T or
+     * ?&T), which its code will read and follow; an object of 0 or of
+     * several elements would be used as one T (marshal.h) */
     if (tag == TAG_OLD) {
         if (!ref || v >= s->nobjs || s->objs[v].t != t)
             return bad(r, "a reference to no earlier object of its type");
+        if (!count && s->objs[v].count != 1)
+            return bad(r, "a reference to one element naming an object of "
+                          "another count");
         *p = s->objs[v].p;
         if (count)
             *count = s->objs[v].count;
@@ -384,12 +413,16 @@ static int get_ptr(mc_reader *r, const mc_type *t, size_t *count, void **p,
     }
     if (tag != TAG_NEW)
         return bad(r, "a pointer tag that is not 0, 1 or 2");
-    /* each element takes at least a byte of input: bounds what a forged
-     * count can make us allocate */
-    if (v > (uint64_t)(r->end - r->p) ||
-        ((t->flags & MC_TYPE_RAW_LE) && t->size &&
-         v > (uint64_t)(r->end - r->p) / t->size))
+    if (!count && v != 1)
+        return bad(r, "a reference to one element with another count");
+    /* each element takes at least a byte of input, a raw scalar its
+     * size: bounds what a forged count can make us allocate */
+    uint64_t need = v;
+    if ((t->flags & MC_TYPE_RAW_LE) && t->size &&
+        __builtin_mul_overflow(v, (uint64_t)t->size, &need))
         return bad(r, "an element count larger than the input");
+    if (charge(r, s, need))
+        return r->err;
     if (ref && s->nobjs == s->capobjs) {
         size_t cap = s->capobjs ? s->capobjs * 2 : 32;
         robj *o = realloc(s->objs, cap * sizeof *o);
@@ -438,7 +471,7 @@ int mc_get_str(mc_reader *r, char **s)
         memcpy(&v, r->p + 1, 8);
         const char *src = (const char *)r->p + NEW_HEAD;
         if (v >= 1 && v <= (uint64_t)(r->end - r->p) - NEW_HEAD &&
-            one_string(src, v)) {
+            v <= st->budget && one_string(src, v)) {
             size_t n = (size_t)v;
             mc__arena *a = &st->arena;
             char *d = mc__arena_carve(&a->bump, a->end, 1, n);
@@ -447,6 +480,7 @@ int mc_get_str(mc_reader *r, char **s)
                 return r->err = err;
             mc__copy_bytes(d, src, n);
             r->p += NEW_HEAD + n;
+            st->budget -= n;
             *s = d;
             return 0;
         }
@@ -464,7 +498,7 @@ int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
 {
     if (!t || !bytes || !value)
         return mc__err(MC_EINVAL, "mc_unmarshal: NULL argument");
-    rstate s = {0};
+    rstate s = {.budget = len};
     mc__arena_init(&s.arena);
     mc_reader r = {bytes, (const unsigned char *)bytes + len, 0, &s};
     char magic[4] = {0};
@@ -483,9 +517,13 @@ int mc_unmarshal(const mc_type *t, const void *bytes, size_t len,
                         (unsigned long long)t->id);
     if (!r.err) {
         uint64_t n = 1;
+        /* a root string is charged its bytes; a root element is one
+         * (its size is the type's, whatever the input) */
         if (is_leaf(t) && !mc_get_u64(&r, &n) &&
             (n == 0 || n > (uint64_t)(r.end - r.p)))
             bad(&r, "a string length larger than the input");
+        else if (is_leaf(t) && !r.err)
+            charge(&r, &s, n);
         /* the root is the first allocation: mc_local_free finds the arena */
         if (!r.err && !(root = mc__arena_alloc(&s.arena, t, (size_t)n, &err)))
             r.err = err;

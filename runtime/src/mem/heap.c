@@ -6,11 +6,9 @@
  * fitting block of a larger class (split), a new chunk from the pool.
  * Blocks above MC__LARGE_BLOCK get a chunk of their own.
  *
- * Readers (mc_heap_root_c, mc_heap_root_p) never take the lock while a slot
- * is free.  Each thread claims a reader slot in the heap header once (keyed
- * by its OS thread id; found again by that id when its small per-thread
- * cache forgot the heap) and, while it reads, publishes the heap's epoch
- * there.  The collector
+ * Readers (mc_heap_root_c, mc_heap_root_p) never take the lock.  Each thread
+ * claims a reader slot in the heap header once (keyed by its OS thread id)
+ * and, while it reads, publishes the heap's epoch there.  The collector
  * bumps the epoch when it starts and, before its sweep frees anything,
  * waits until no slot shows an older epoch: a reader that started before
  * the collection may hold a pointer to something the mutator detached, but
@@ -402,9 +400,15 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
     c.hw_bytes = 0;
     copy_open(&c, m->h);
-    int rc = mc__copy_root(&c, t, 1, value, out);
+    void *p = NULL;
+    int rc = mc__copy_root(&c, t, 1, value, &p);
     copy_commit(&c, m->h);
     mc__copier_fini(&c);
+    /* only now: out may be a field of a heap value (the root's), and a
+     * crash before the commit above must not leave it pointing into bump
+     * space, above the chunk's top */
+    if (!rc)
+        *out = p;
     return rc;
 }
 
@@ -463,19 +467,18 @@ static int tid_dead(int32_t tid)
     return kill((pid_t)tid, 0) == -1 && errno == ESRCH;
 }
 
-/* Claim a reader slot of h for this thread: the one it claimed before
- * (its cache entry was evicted: see reader_enter), else a free one, else
- * one whose thread is dead.  -1 if all are in use.  Reusing our own slot
- * first is what bounds a thread to one slot per heap however many heaps
- * it reads in turn. */
+/* Claim a reader slot of h for this thread: the one it already holds (a
+ * thread keeps its slot when its cache entry is evicted, and must find it
+ * again, else every eviction would leak one slot of the heap), else a free
+ * one, else one whose thread is dead.  -1 if all are in use. */
 static int claim_slot(mc_heap *h, int32_t tid)
 {
     int free_s = -1;
     for (int s = 0; s < MC__NREADERS; s++) {
-        int32_t t =
-            atomic_load_explicit(&h->readers[s].tid, memory_order_relaxed);
+        int32_t t = atomic_load_explicit(&h->readers[s].tid,
+                                         memory_order_relaxed);
         if (t == tid)
-            return s; /* idle: a thread reads a heap in one entry at most */
+            return s;
         if (t == 0 && free_s < 0)
             free_s = s;
     }
@@ -513,15 +516,14 @@ static int reader_enter(mc_heap *h)
         if (s < 0)
             return -1;
         /* prefer an idle cache entry; the slot of an evicted heap stays
-         * claimed, for claim_slot to find again (that heap may be gone, or
-         * its pool unmapped here: it is not written at eviction) */
+         * claimed (that heap may be gone: it is never written again) */
         for (i = 0; i < TL_SLOTS && tl.e[i].h; i++)
             ;
         if (i == TL_SLOTS) {
             for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
                 tl.rr++;
-            if (i == TL_SLOTS) /* all 8 nested: keep s for next time */
-                return -1;
+            if (i == TL_SLOTS)
+                return -1; /* s stays ours: the next claim finds it */
             i = (int)(tl.rr++ % TL_SLOTS);
         }
         tl.e[i].h = h;
@@ -595,15 +597,15 @@ static int heap_lock(mc_heap *h)
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
          * what the dead holder half-built is garbage for the collector. */
-        e = pthread_mutex_consistent(&h->lock);
-        if (e) {
-            /* cannot happen while we hold it after EOWNERDEAD; if it does,
-             * unlocking makes the lock unrecoverable: every later lock
-             * fails with MC_ESYS instead of entering a heap nobody
-             * vouched for (LMDB's mdb_mutex_failed does the same) */
+        int c = pthread_mutex_consistent(&h->lock);
+        if (c) {
+            /* not repaired: leave it for the next locker (as LMDB's
+             * mdb_mutex_failed), which gets EOWNERDEAD again */
             pthread_mutex_unlock(&h->lock);
-            return mc__err(MC_ESYS, "heap %p: pthread_mutex_consistent: %s",
-                           (void *)h, strerror(e));
+            return mc__err(MC_ESYS, "heap %p: the previous holder (pid %d) "
+                                    "died and the lock cannot be made "
+                                    "consistent: %s", (void *)h, (int)dead,
+                           strerror(c));
         }
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
@@ -615,10 +617,8 @@ static int heap_lock(mc_heap *h)
         return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                   "mutating it", (void *)h);
     if (e)
-        return mc__err(MC_ESYS, "heap %p: lock: %s%s", (void *)h,
-                       strerror(e),
-                       e == ENOTRECOVERABLE ? " (its state could not be "
-                                              "made consistent)" : "");
+        return mc__err(MC_ESYS, "heap %p: pthread_mutex_lock: %s", (void *)h,
+                       strerror(e));
     /* diagnostics only: the lock orders it */
     atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
     return 0;
@@ -685,33 +685,23 @@ int mc_heap_begin(mc_heap *heap, mc_mut **mut)
     return rc;
 }
 
-/* The refusal of a mut that is not open (check_open's cold path). */
-static __attribute__((noinline, cold)) int not_open(const mc_mut *mut,
-                                                    const char *what)
+/* mut is an open mutation of this thread.  Only the pointer is compared,
+ * never followed: a committed mutation is freed memory. */
+static int check_mut(const mc_mut *mut, const char *what)
 {
     if (!mut)
         return mc__err(MC_EINVAL, "%s: NULL mut", what);
-    return mc__err(MC_ESTATE, "%s: %p is not a mutation this thread has "
-                              "open (committed already, or begun by "
-                              "another thread)", what, (const void *)mut);
-}
-
-/* 0 if mut is a mutation this thread has open, else MC_ESTATE (MC_EINVAL
- * for NULL).  Only the pointer is compared: a committed mutation's memory
- * is freed, and reading it would be the crash this check is for.  (A new
- * mutation that malloc placed at the same address is open, and cannot be
- * told apart.)  Inline: mc_heap_alloc runs it per allocation. */
-static inline int check_open(const mc_mut *mut, const char *what)
-{
     for (const mc_mut *o = open_muts; o; o = o->next_open)
-        if (MC_LIKELY(o == mut))
+        if (o == mut)
             return 0;
-    return not_open(mut, what);
+    return mc__err(MC_ESTATE, "%s: %p is not an open mutation of this "
+                              "thread (committed already?)", what,
+                   (const void *)mut);
 }
 
 int mc_heap_commit(mc_mut *mut)
 {
-    int rc = check_open(mut, "mc_heap_commit");
+    int rc = check_mut(mut, "mc_heap_commit");
     if (rc)
         return rc;
     close_mut(mut);
@@ -738,11 +728,8 @@ int mc_heap_modify(mc_heap *heap,
 
 void *mc_heap_mut_root(mc_mut *mut)
 {
-    /* no detail: the header promises NULL, not an error code */
-    for (const mc_mut *o = open_muts; o; o = o->next_open)
-        if (o == mut)
-            return atomic_load(&mut->h->root);
-    return NULL;
+    return check_mut(mut, "mc_heap_mut_root") ? NULL
+                                              : atomic_load(&mut->h->root);
 }
 
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
@@ -750,11 +737,11 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
 {
     if (!t || !value || !shared)
         return mc__err(MC_EINVAL, "mc_heap_add: NULL argument");
-    int rc = check_open(mut, "mc_heap_add");
-    if (rc)
-        return rc;
+    int rc0 = check_mut(mut, "mc_heap_add");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
-    rc = heap_copy(mut, t, value, shared);
+    int rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
         rc = heap_copy(mut, t, value, shared); /* the pool may have room now */
@@ -765,12 +752,12 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
 {
     if (!t || !shared)
         return mc__err(MC_EINVAL, "mc_heap_alloc: NULL argument");
-    int rc = check_open(mut, "mc_heap_alloc");
-    if (rc)
-        return rc;
+    int rc0 = check_mut(mut, "mc_heap_alloc");
+    if (rc0)
+        return rc0;
     int collected = maybe_collect(mut);
     void *p;
-    rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+    int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
         rc = heap_alloc(mut->h, mut, t, count, &p, 0);
@@ -790,7 +777,7 @@ int mc_heap_pin(mc_mut *mut, const void *shared)
 {
     if (!shared)
         return mc__err(MC_EINVAL, "mc_heap_pin: NULL argument");
-    int rc = check_open(mut, "mc_heap_pin");
+    int rc = check_mut(mut, "mc_heap_pin");
     if (rc)
         return rc;
     if (mc__bw_state(mc__ld(mc__hdr(shared))) != MC__B_ALLOC)
@@ -871,12 +858,10 @@ int mc_heap_destroy(mc_heap *heap)
     int rc = check_heap(heap, "mc_heap_destroy");
     if (rc)
         return rc;
-    /* its commit would unlock a mutex in memory given back to the pool */
-    for (const mc_mut *o = open_muts; o; o = o->next_open)
+    for (mc_mut *o = open_muts; o; o = o->next_open)
         if (o->h == heap)
             return mc__err(MC_ESTATE, "mc_heap_destroy: this thread is "
-                                      "mutating heap %p: commit first",
-                           (void *)heap);
+                                      "mutating heap %p", (void *)heap);
     mc__chunk *c = heap->chunks;
     heap->chunks = NULL;
     while (c) {
@@ -895,14 +880,16 @@ int mc_heap_destroy(mc_heap *heap)
 
 void *mc_heap_root_ro(mc_heap *heap)
 {
-    /* a destroyed heap's root points into chunks given back to the pool */
+    /* NULL for a destroyed heap, not its stale root */
     return heap && heap->magic == MC__HEAP_MAGIC ? atomic_load(&heap->root)
                                                  : NULL;
 }
 
 const mc_type *mc_heap_root_type(const mc_heap *heap)
 {
-    void *root = mc_heap_root_ro((mc_heap *)heap);
+    if (!heap)
+        return NULL;
+    void *root = atomic_load(&((mc_heap *)heap)->root);
     return root ? mc__heap_type(heap, mc__bw_type(mc__ld(mc__hdr(root))))
                 : NULL;
 }
@@ -913,7 +900,9 @@ mc_pool *mc_heap_pool(const mc_heap *heap)
 }
 
 /* Run fn(root, ctx) with the root's graph protected from the collector:
- * in a reader slot, or (no slot free) under the lock. */
+ * in a reader slot, or (no slot free) under the lock, or, inside a
+ * mutation of h by this thread, as it is: this thread is then the only
+ * collector, so nothing is freed while fn runs. */
 static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
 {
     int i = reader_enter(h);
@@ -923,9 +912,7 @@ static int with_root(mc_heap *h, int (*fn)(const void *, void *), void *ctx)
         reader_exit(h, i);
         return rc;
     }
-    /* Inside a mutation of h by this thread the lock is ours already: no
-     * collection can run while fn reads (this thread would run it). */
-    for (const mc_mut *o = open_muts; o; o = o->next_open)
+    for (mc_mut *o = open_muts; o; o = o->next_open)
         if (o->h == h)
             return fn(atomic_load(&h->root), ctx);
     int rc = heap_lock(h);

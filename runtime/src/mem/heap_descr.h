@@ -15,10 +15,17 @@ typedef struct mc__heap_ref {
 
 int mc__heap_ref_of(mc_heap *heap, mc__heap_ref *ref);
 
-/* Look the pool up (mapping it if needed), check that a live heap with that
- * generation and root type is at that offset.  MC_EINVAL otherwise
- * (MC_ETYPE if the root type differs). */
+/* Look the pool up (mapping it if needed and holding it), check that a
+ * live heap with that generation and root type is at that offset.
+ * *held_before: whether the caller held the pool before (for
+ * mc__heap_ref_refuse).  MC_EINVAL otherwise (MC_ETYPE if the root type
+ * differs), with the hold the lookup took given back; details start with
+ * fn. */
 int mc__heap_of_ref(const mc__heap_ref *ref, const mc_type *root_type,
-                    mc_heap **heap);
+                    mc_heap **heap, int *held_before, const char *fn);
+
+/* Refuse with rc what mc__heap_of_ref found (pool id): give back the hold
+ * it took, unless held_before.  Returns rc, its detail kept. */
+int mc__heap_ref_refuse(int64_t pool, int held_before, int rc);
 
 #endif

@@ -165,22 +165,36 @@ int mc_pool_alloc(mc_pool *p, size_t size, void **chunk)
     return 0;
 }
 
-void mc_pool_free(mc_pool *p, void *chunk, size_t size)
+int mc_pool_free(mc_pool *p, void *chunk, size_t size)
 {
-    if (!p || !chunk)
-        return;
+    if (!p || !chunk || size == 0)
+        return mc__err(MC_EINVAL, "mc_pool_free: bad argument");
     size = round_up(p, size);
     size_t off = (size_t)((char *)chunk - (char *)p);
-    if (lock(p))
-        return;
-    p->used -= size;
-    p->chunks--;
+    if ((char *)chunk < (char *)p || off % p->page || off < p->page ||
+        off > p->top || p->top - off < size)
+        return mc__err(MC_EINVAL, "mc_pool_free: %p (%zu bytes) is not a "
+                       "chunk of pool %lld", chunk, size, (long long)p->id);
+    int rc = lock(p);
+    if (rc)
+        return rc;
     /* find the neighbours in the address-ordered list */
     size_t prev = 0, next = p->free_head;
     while (next && next < off) {
         prev = next;
         next = AT(p, next)->next;
     }
+    /* a chunk overlapping a free run was given back already: the list
+     * would be corrupted (found on the walk the merge needs anyway) */
+    if ((prev && prev + AT(p, prev)->size > off) ||
+        (next && off + size > next)) {
+        unlock(p);
+        return mc__err(MC_EINVAL, "mc_pool_free: chunk %p of pool %lld is "
+                       "free already (given back twice?)", chunk,
+                       (long long)p->id);
+    }
+    p->used -= size;
+    p->chunks--;
     if (off + size == p->top) { /* at the frontier: lower it */
         p->top = off;
         if (prev && prev + AT(p, prev)->size == off) { /* and absorb prev */
@@ -191,7 +205,7 @@ void mc_pool_free(mc_pool *p, void *chunk, size_t size)
             *link = 0;
         }
         unlock(p);
-        return;
+        return 0;
     }
     struct run *r = AT(p, off);
     r->size = size;
@@ -209,6 +223,7 @@ void mc_pool_free(mc_pool *p, void *chunk, size_t size)
         p->free_head = off;
     }
     unlock(p);
+    return 0;
 }
 
 int mc_pool_stats_get(mc_pool *p, mc_pool_stats *st)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define MC__SPIN_US_DEFAULT 50
+#define MC__SPIN_LOST_NS 10000u /* a yield this long: the CPU is wanted */
 
 static inline uint64_t mc__now_ns(void)
 {
@@ -36,6 +37,63 @@ static inline void mc__cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/* ------------------------------------------------- adaptive polling
+ *
+ * A poll pays when what it waits for comes while it polls; one that ends
+ * in a sleep burnt CPU for nothing, and when runnable processes outnumber
+ * the CPUs it burnt it away from the process being waited for (13
+ * processes passing a token through camlboxes on 2 CPUs took twice as long
+ * with polling as without).  So a waiter polls only while polling pays:
+ *  - a poll that yielded its CPU and got it back only after another task
+ *    ran (mc__spin_yield_lost) stops at once and counts as a poll that
+ *    did not pay: its CPU is wanted (a machine-wide count of runnable
+ *    tasks, tried first, also stopped polls that did pay, and cut
+ *    camlbox.tput_1to1 by 2 to 4 on a machine loaded by others);
+ *  - after k polls in a row that did not pay, not for the next 2^k - 1
+ *    waits (at most 63); a wait whose message came within the poll's
+ *    bound, polled or not, resets that.
+ * The state is the waiter's own (one per box or sender handle). */
+typedef struct mc__spin_ctl {
+    uint32_t misses;  /* polls in a row that did not pay */
+    uint32_t skip;    /* waits left that do not poll */
+} mc__spin_ctl;
+
+/* One yield between polls; 1 if the CPU went to another task meanwhile
+ * (the yield took more than MC__SPIN_LOST_NS): a waiter whose poll must
+ * take turns with others for its CPU stops polling, since it delays them
+ * and they may be what it waits for. */
+static inline int mc__spin_yield_lost(void)
+{
+    uint64_t t0 = mc__now_ns();
+    sched_yield();
+    return mc__now_ns() - t0 > MC__SPIN_LOST_NS;
+}
+
+/* How long to poll now, at most max_ns: 0 while polls do not pay. */
+static inline uint64_t mc__spin_budget(mc__spin_ctl *c, uint64_t max_ns)
+{
+    if (max_ns == 0)
+        return 0;
+    if (c->skip) {
+        c->skip--;
+        return 0;
+    }
+    return max_ns;
+}
+
+/* What the wait showed: paid = its message came within the poll's bound. */
+static inline void mc__spin_note(mc__spin_ctl *c, int paid)
+{
+    if (paid) {
+        c->misses = 0;
+        c->skip = 0;
+    } else if (c->skip == 0) {
+        if (c->misses < 6)
+            c->misses++;
+        c->skip = (1u << c->misses) - 1;
+    }
 }
 
 /* The absolute CLOCK_MONOTONIC time timeout_ms (>= 0) from now: timed

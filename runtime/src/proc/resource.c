@@ -344,3 +344,18 @@ int mc_release(mc_res_id id)
     int rc = release(id);
     return rc ? mc__err_in(rc, "mc_release") : 0;
 }
+
+int mc__res_held(mc_res_id id)
+{
+    if (mc__role_now == MC__ROLE_MASTER) {
+        mc__res *r = mc__idmap_get(&mc__M->res, id);
+        return r && mc__m_res_holds(r, 0);
+    }
+    if (mc__role_now != MC__ROLE_WORKER)
+        return 0;
+    /* a worker's cache has an entry for each resource it holds */
+    pthread_mutex_lock(&mc__W->cache_lock);
+    int held = mc__idmap_get(&mc__W->cache, id) != NULL;
+    pthread_mutex_unlock(&mc__W->cache_lock);
+    return held;
+}

@@ -168,6 +168,10 @@ int mc__res_create(mc_res_kind kind, const char *name, size_t size,
                    mc_res_id *id, int *fd, void **addr, const char *fn);
 int mc__res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info, int *fd,
                    void **addr, const char *fn);
+/* Does this process hold resource id now (no request to the master)?  For
+ * callers that look a resource up to inspect it and, refusing it, must
+ * give back only a hold they took (heap_descr.c). */
+int mc__res_held(mc_res_id id);
 
 /* This process's descriptor of a resource it holds (the master's table, or
  * a worker's cache), or -1 (resource.c). */

@@ -45,6 +45,8 @@
 #include "os/spin.h"
 #include "sync/mutex_internal.h"
 
+#define MC__COND_MAGIC 0x4d43434fu /* "MCCO" */
+
 /* How long a waiter polls before sleeping.  A peer that is running answers
  * within a microsecond or two; a wake-up from sleep costs 50 us or more on
  * a virtual machine.  Bounded, so an idle waiter costs little CPU. */
@@ -53,14 +55,11 @@
 typedef struct mc__cond {
     uint32_t seq;      /* bumped by every signal and broadcast: the futex */
     uint32_t sleepers; /* threads in (or about to enter) futex_wait: hint */
-    const void *self;  /* own address, as for mc_mutex (mutex_internal.h):
-                          zeroed, destroyed and copied bytes never match */
+    uint64_t self;     /* mc__sync_self(this, MC__COND_MAGIC): not a copy */
 } mc__cond;
 
 _Static_assert(sizeof(mc__cond) <= sizeof(mc_cond),
                "mc_cond is too small for its implementation");
-_Static_assert(_Alignof(mc__cond) <= _Alignof(mc_cond),
-               "mc_cond is aligned less than its implementation");
 
 static inline mc__cond *cond_of(mc_cond *c)
 {
@@ -70,7 +69,8 @@ static inline mc__cond *cond_of(mc_cond *c)
 static inline int cond_ok(const mc__cond *c)
 {
     return MC_LIKELY(c != NULL) &&
-           MC_LIKELY(__atomic_load_n(&c->self, __ATOMIC_RELAXED) == c);
+           MC_LIKELY(__atomic_load_n(&c->self, __ATOMIC_RELAXED) ==
+                     mc__sync_self(c, MC__COND_MAGIC));
 }
 
 static int bad(const void *c, const char *what)
@@ -87,7 +87,8 @@ int mc_cond_init(mc_cond *cp)
     if (!c)
         return mc__err(MC_EINVAL, "mc_cond_init: NULL condition");
     memset(cp, 0, sizeof *cp);
-    __atomic_store_n(&c->self, (const void *)c, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->self, mc__sync_self(c, MC__COND_MAGIC),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -202,6 +203,6 @@ int mc_cond_destroy(mc_cond *cp)
     mc__cond *c = cond_of(cp);
     if (!cond_ok(c))
         return bad(cp, "mc_cond_destroy");
-    __atomic_store_n(&c->self, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->self, 0, __ATOMIC_RELEASE);
     return 0;
 }

@@ -6,9 +6,9 @@
  * with set_robust_list); a lock of ours could not be on it.  glibc already
  * implements the states we document: EOWNERDEAD to the next locker,
  * pthread_mutex_consistent, ENOTRECOVERABLE after an unlock without it.
- * What is added: the mutex's own address (mutex_internal.h), so that
- * zeroed, destroyed or copied bytes are refused instead of behaving as a
- * private lock, and mc codes. */
+ * What is added: a word holding the mutex's own address, so that zeroed,
+ * destroyed or copied bytes are refused instead of behaving as a private
+ * mutex (mutex_internal.h), and mc codes. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -69,7 +69,7 @@ int mc_mutex_init(mc_mutex *mx, mc_mutex_kind kind)
         return mc__err(MC_EINVAL, "mc_mutex_init: unknown kind %d",
                        (int)kind);
     /* Zero first: whatever the bytes were (a heap block, a destroyed
-     * mutex), they are now "not a mutex" until self is written. */
+     * mutex), they are now "not a mutex" until the self word is written. */
     memset(mx, 0, sizeof *mx);
     pthread_mutexattr_t a;
     int e = pthread_mutexattr_init(&a);
@@ -85,8 +85,10 @@ int mc_mutex_init(mc_mutex *mx, mc_mutex_kind kind)
     if (e)
         return mc__err(MC_ESYS, "mc_mutex_init: %s", strerror(e));
     m->kind = (uint32_t)kind;
-    /* Release: a process that sees self sees an initialized mutex. */
-    __atomic_store_n(&m->self, (const void *)m, __ATOMIC_RELEASE);
+    /* Release: a process that sees the self word sees an initialized
+     * mutex. */
+    __atomic_store_n(&m->self, mc__sync_self(m, MC__MUTEX_MAGIC),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -185,7 +187,7 @@ int mc_mutex_destroy(mc_mutex *mx)
     } else if (e != ENOTRECOVERABLE) { /* poisoned, nobody holds it: goes */
         return mc__mutex_lock_error(m, e, "mc_mutex_destroy");
     }
-    __atomic_store_n(&m->self, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&m->self, 0, __ATOMIC_RELEASE);
     pthread_mutex_destroy(&m->pm);
     return 0;
 }

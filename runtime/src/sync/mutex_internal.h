@@ -9,14 +9,24 @@
 #include "common.h"
 #include "mcore/mutex.h"
 
-/* A mutex records its own address (`self`), written last by mc_mutex_init
- * and cleared first by destroy; every call compares it with the address it
- * is given: one load and compare.  Zeroed memory (a local copy of a record,
- * a forgotten init) and a byte copy of a live mutex (memcpy, struct
- * assignment: self names the original) never match. */
+/* The word that makes bytes a mutex: its own address mixed with "MCMX",
+ * written last by mc_mutex_init, cleared first by destroy.  Zeroed memory
+ * (a local copy of a record, a forgotten init) never matches, and neither
+ * does a copy of a live mutex (memcpy, struct assignment): it sits at
+ * another address.  One load, one xor and one compare per call, as the
+ * plain magic word it replaces. */
+#define MC__MUTEX_MAGIC 0x4d434d58u
+
+/* The self word of an object at address p with magic k: never 0 (p is
+ * not k), differs at every other address. */
+static inline uint64_t mc__sync_self(const void *p, uint32_t k)
+{
+    return (uint64_t)(uintptr_t)p ^ ((uint64_t)k << 32 | k);
+}
+
 typedef struct mc__mutex {
     pthread_mutex_t pm; /* robust, process-shared */
-    const void *self;   /* the mutex's own address while initialized */
+    uint64_t self;      /* mc__sync_self(this, MC__MUTEX_MAGIC) */
     uint32_t kind;      /* mc_mutex_kind */
 } mc__mutex;
 
@@ -30,18 +40,18 @@ static inline mc__mutex *mc__mutex_of(mc_mutex *m)
     return (mc__mutex *)(void *)m;
 }
 
-/* 1 if m can be used: initialized, not destroyed, not a copy (NULL never
- * is: its self would be read at address 0, so test it first). */
+/* 1 if m can be used: not NULL, initialized here, not destroyed. */
 static inline int mc__mutex_ok(const mc__mutex *m)
 {
     return MC_LIKELY(m != NULL) &&
-           MC_LIKELY(__atomic_load_n(&m->self, __ATOMIC_RELAXED) == m);
+           MC_LIKELY(__atomic_load_n(&m->self, __ATOMIC_RELAXED) ==
+                     mc__sync_self(m, MC__MUTEX_MAGIC));
 }
 
 /* The error of a pthread lock call (not 0) as an mc code with a detail. */
 int mc__mutex_lock_error(mc__mutex *m, int e, const char *what);
 
-/* Refusal of an unusable mutex (NULL, zeroed, destroyed, a copy). */
+/* Refusal of an unusable mutex (NULL, zeroed, destroyed). */
 int mc__mutex_bad(const void *m, const char *what);
 
 #endif

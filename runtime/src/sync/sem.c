@@ -3,8 +3,9 @@
  * glibc's sem_t with pshared = 1: a 64-bit word holding the count and the
  * number of sleepers, a futex, and no system call when a token is there or
  * nobody sleeps.  A futex semaphore of our own would do the same two
- * operations (bench/sync's sync.sem compares), so we only add the
- * object's own address (a copy is refused) and mc codes.  A sleeper that dies leaves the sleeper count one too high,
+ * operations (bench/sync's sync.sem compares), so we only add a word
+ * holding the semaphore's own address (mutex_internal.h: mc__sync_self)
+ * and mc codes.  A sleeper that dies leaves the sleeper count one too high,
  * which costs later posts a futex wake each, never a lost token. */
 #include <errno.h>
 #include <semaphore.h>
@@ -14,12 +15,13 @@
 #include "common.h"
 #include "os/spin.h"
 #include "mcore/sem.h"
+#include "sync/mutex_internal.h" /* mc__sync_self */
 
-/* self: the semaphore's own address, as for mc_mutex (mutex_internal.h):
- * zeroed, destroyed and copied bytes never match. */
+#define MC__SEM_MAGIC 0x4d435345u /* "MCSE" */
+
 typedef struct mc__sem {
     sem_t s;
-    const void *self;
+    uint64_t self; /* mc__sync_self(this, MC__SEM_MAGIC): not a copy */
 } mc__sem;
 
 _Static_assert(sizeof(mc__sem) <= sizeof(mc_sem),
@@ -35,7 +37,8 @@ static inline mc__sem *sem_of(mc_sem *s)
 static inline int sem_ok(const mc__sem *s)
 {
     return MC_LIKELY(s != NULL) &&
-           MC_LIKELY(__atomic_load_n(&s->self, __ATOMIC_RELAXED) == s);
+           MC_LIKELY(__atomic_load_n(&s->self, __ATOMIC_RELAXED) ==
+                     mc__sync_self(s, MC__SEM_MAGIC));
 }
 
 static int bad(const void *s, const char *what)
@@ -67,7 +70,8 @@ int mc_sem_init(mc_sem *sp, int64_t value)
     memset(sp, 0, sizeof *sp);
     if (sem_init(&s->s, 1, (unsigned)value))
         return mc__errno("mc_sem_init: sem_init");
-    __atomic_store_n(&s->self, (const void *)s, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->self, mc__sync_self(s, MC__SEM_MAGIC),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -147,7 +151,7 @@ int mc_sem_destroy(mc_sem *sp)
     mc__sem *s = sem_of(sp);
     if (!sem_ok(s))
         return bad(sp, "mc_sem_destroy");
-    __atomic_store_n(&s->self, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->self, 0, __ATOMIC_RELEASE);
     sem_destroy(&s->s);
     return 0;
 }

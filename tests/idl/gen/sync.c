@@ -217,44 +217,11 @@ const mc_type sync_Pointing_type = {
 
 /* ---- sync_Either */
 
-static void sync_Either_marshal(mc_writer *w, const void *obj)
-{
-    const sync_Either *o = obj;
-    mc_put_u32(w, o->tag);
-    switch (o->tag) {
-    case SYNC_EITHER_HELD:
-        sync_Counter_type.marshal(w, &o->u.held);
-        break;
-    default:
-        break;
-    }
-}
-
-static int sync_Either_unmarshal(mc_reader *r, void *obj)
-{
-    sync_Either *o = obj;
-    if (mc_get_u32(r, &o->tag))
-        return r->err;
-    if (o->tag >= 2)
-        return mc_reader_fail(r, "sync_Either: no such case");
-    switch (o->tag) {
-    case SYNC_EITHER_HELD:
-        if (sync_Counter_type.unmarshal(r, &o->u.held))
-            return r->err;
-        break;
-    default:
-        break;
-    }
-    return r->err;
-}
-
 const mc_type sync_Either_type = {
     .name = "sync.Either",
     .id = SYNC_EITHER_TYPE_ID,
     .size = sizeof(sync_Either),
     .align = _Alignof(sync_Either),
-    .marshal = sync_Either_marshal,
-    .unmarshal = sync_Either_unmarshal,
 };
 
 /* ---- sref sync_Shared */
