@@ -302,8 +302,8 @@ static double camlbox_tput(int nsend)
 }
 
 /* Many senders on a small box: every delete frees one slot for one of
- * them (issue 10 item 24: it used to wake them all, and past 16 sleepers
- * the rest polled every millisecond). */
+ * them (before, it woke them all, and past 16 sleepers the rest polled
+ * every millisecond). */
 static double crowd_tput(int nsend)
 {
     return camlbox_tput_ex(nsend, CROWD_SLOTS, n_msgs / 10, NULL);
@@ -585,7 +585,7 @@ static double futex_rtt(unsigned spin_us, int iters)
 /* A token passed round a ring of RING processes (this one and RING - 1
  * workers), each with its own box: more processes than this machine's
  * CPUs, so polling takes the CPU from the process that holds the token
- * unless it adapts (issue 10 item 25). */
+ * unless it adapts (os/spin.h). */
 #define RING 12
 
 struct ring_arg {
