@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 static mc_res_id send_fp, send_jp;   /* sends N values, then -1, to a box */
 static mc_res_id busy_fp, busy_jp;   /* many requests, then sets a flag */
 static mc_res_id hang_fp, hang_jp;   /* sleeps until killed */
+static mc_res_id nap_fp, nap_jp;     /* sleeps arg ms, returns arg */
+static mc_res_id fail_fp, fail_jp;   /* arg 'e': MC_EINVAL; 's': SIGABRT */
 
 #define N_SENDERS 4
 #define N_MSGS 2000
@@ -184,6 +188,245 @@ static int body_hang(void *user, const void *arg, size_t len, void **result,
     return 0;
 }
 
+static int body_nap(void *user, const void *arg, size_t len, void **result,
+                    size_t *rlen)
+{
+    (void)user;
+    int ms;
+    if (len != sizeof ms)
+        return MC_EINVAL;
+    memcpy(&ms, arg, sizeof ms);
+    tu_sleep_ms(ms);
+    if (!(*result = malloc(sizeof ms)))
+        return MC_ENOMEM;
+    memcpy(*result, &ms, sizeof ms);
+    *rlen = sizeof ms;
+    return 0;
+}
+
+static int body_fail(void *user, const void *arg, size_t len, void **result,
+                     size_t *rlen)
+{
+    (void)user; (void)len; (void)result; (void)rlen;
+    if (*(const char *)arg == 's')
+        raise(SIGABRT);
+    mc_res_id id;
+    return mc_shm_create(0, &id); /* MC_EINVAL, with a detail */
+}
+
+/* ------------------------------------------- timed joins, kill, os pid */
+
+static int first_timed(void *ctx)
+{
+    (void)ctx;
+    mc_pid pid;
+    if (W_RC(mc_start(hang_fp, NULL, 0, &pid), 0))
+        return 0;
+    mc_join_result r = {0};
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_join_timed(hang_jp, pid, 100, &r), MC_ETIMEDOUT);
+    int64_t dt = tu_now_ms() - t0;
+    W_CHECK(dt >= 90 && dt < 3000, "a 100 ms timed join took %lld ms",
+            (long long)dt);
+    W_RC(mc_join_timed(hang_jp, pid, 0, &r), MC_ETIMEDOUT);
+    W_RC(mc_join_nowait(hang_jp, pid, &r), MC_EAGAIN);
+    /* its OS pid names a live process of ours */
+    pid_t os = 0, me = 0;
+    W_RC(mc_os_pid(pid, &os), 0);
+    W_CHECK(os > 0 && kill(os, 0) == 0, "mc_os_pid gave %d", (int)os);
+    W_RC(mc_os_pid(0, &me), 0);
+    W_CHECK(me == getpid(), "mc_os_pid(0) gave %d, the master is %d",
+            (int)me, (int)getpid());
+    W_RC(mc_os_pid(pid + 100, &os), MC_ENOENT);
+    W_RC(mc_os_pid(pid, NULL), MC_EINVAL);
+    /* kill: bad signal, the master, then the worker; a join sees it */
+    W_RC(mc_kill(pid, -1), MC_EINVAL);
+    W_RC(mc_kill(pid, 100000), MC_EINVAL);
+    W_RC(mc_kill(0, SIGTERM), MC_EINVAL);
+    W_RC(mc_kill(pid, 0), 0);
+    W_RC(mc_kill(pid, SIGTERM), 0);
+    if (W_RC(mc_join_timed(hang_jp, pid, 5000, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGTERM,
+                "killed worker: %s", tu_kind_str(&r));
+    mc_join_result_free(&r);
+    W_RC(mc_kill(pid, SIGTERM), MC_ENOENT);
+    W_RC(mc_os_pid(pid, &os), MC_ENOENT);
+    return 0;
+}
+
+static void test_timed_kill(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first_timed, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
+/* ------------------------------------------------ join any, cancel */
+
+static int first_any(void *ctx)
+{
+    (void)ctx;
+    /* started longest first: they end in the other order */
+    int ms[3] = {600, 300, 50};
+    mc_pid pid[3];
+    for (int i = 0; i < 3; i++)
+        if (W_RC(mc_start(nap_fp, &ms[i], sizeof ms[i], &pid[i]), 0))
+            return 0;
+    for (int k = 2; k >= 0; k--) {
+        mc_pid got = 0;
+        mc_join_result r = {0};
+        if (W_RC(mc_join_any(nap_jp, 5000, &got, &r), 0))
+            continue;
+        W_CHECK(got == pid[k], "join %d: got pid %lld, expected %lld",
+                2 - k, (long long)got, (long long)pid[k]);
+        W_CHECK(r.kind == MC_EXIT_RESULT && r.len == sizeof(int) &&
+                    memcmp(r.data, &ms[k], sizeof(int)) == 0,
+                "join %d: %s", 2 - k, tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    mc_pid got;
+    mc_join_result r = {0};
+    W_RC(mc_join_any(nap_jp, -1, &got, &r), MC_ENOENT); /* none left */
+    W_RC(mc_join_any(nap_jp, 0, NULL, &r), MC_EINVAL);
+    /* one ended before the call: taken at once, even with no wait */
+    int z = 0;
+    mc_pid p0;
+    if (!W_RC(mc_start(nap_fp, &z, sizeof z, &p0), 0)) {
+        W_RC(mc_join(nap_jp, p0, &r), 0);
+        mc_join_result_free(&r);
+    }
+    /* a hanging one: the wait times out; cancel ends it */
+    mc_pid h[2];
+    W_RC(mc_start(hang_fp, NULL, 0, &h[0]), 0);
+    W_RC(mc_start(hang_fp, NULL, 0, &h[1]), 0);
+    W_RC(mc_join_any(hang_jp, 0, &got, &r), MC_ETIMEDOUT);
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_join_any(hang_jp, 80, &got, &r), MC_ETIMEDOUT);
+    W_CHECK(tu_now_ms() - t0 >= 70, "join_any returned early");
+    pid_t os[2];
+    W_RC(mc_os_pid(h[0], &os[0]), 0);
+    W_RC(mc_os_pid(h[1], &os[1]), 0);
+    W_RC(mc_cancel(hang_jp), 0);
+    W_RC(mc_join(hang_jp, h[0], &r), MC_ENOENT); /* released */
+    W_RC(mc_cancel(hang_jp), MC_ENOENT);
+    /* both are gone within 5 s */
+    int64_t end = tu_now_ms() + 5000;
+    while ((kill(os[0], 0) == 0 || kill(os[1], 0) == 0) &&
+           tu_now_ms() < end)
+        tu_sleep_ms(10);
+    W_CHECK(kill(os[0], 0) < 0 && kill(os[1], 0) < 0,
+            "mc_cancel left a worker running");
+    return 0;
+}
+
+static void test_join_any_cancel(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first_any, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
+/* ------------------------------------------------------------- deadline */
+
+static int first_deadline(void *ctx)
+{
+    int *ok = ctx;
+    mc_pid pid;
+    if (W_RC(mc_start(hang_fp, NULL, 0, &pid), 0))
+        return 0;
+    mc_join_result r = {0};
+    if (W_RC(mc_join(hang_jp, pid, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                "hanging worker after the deadline: %s", tu_kind_str(&r));
+    W_RC(mc_start(hang_fp, NULL, 0, &pid), MC_ETIMEDOUT);
+    *ok = 1;
+    return 0;
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    tu_begin();
+    int ok = 0;
+    mc_config cfg = {.deadline_ms = 300};
+    int64_t t0 = tu_now_ms();
+    tu_assert_rc(mc_startup(&cfg, first_deadline, &ok), MC_ETIMEDOUT);
+    int64_t dt = tu_now_ms() - t0;
+    tu_assert_master_report();
+    assert_int_equal(ok, 1);
+    if (dt < 250 || dt > 5000)
+        fail_msg("a 300 ms session took %lld ms", (long long)dt);
+    cfg.deadline_ms = -1;
+    tu_assert_rc(mc_startup(&cfg, first_deadline, &ok), MC_EINVAL);
+    tu_end();
+}
+
+/* ------------------------------------------- failures reported on stderr */
+
+static int first_fail(void *ctx)
+{
+    (void)ctx;
+    mc_pid p[3];
+    W_RC(mc_start(fail_fp, "e", 1, &p[0]), 0);
+    W_RC(mc_start(fail_fp, "s", 1, &p[1]), 0);
+    W_RC(mc_start(hang_fp, NULL, 0, &p[2]), 0);
+    mc_join_result r = {0};
+    for (int i = 0; i < 2; i++) {
+        W_RC(mc_join(fail_jp, p[i], &r), 0);
+        mc_join_result_free(&r);
+    }
+    W_RC(mc_kill(p[2], SIGKILL), 0); /* asked for: not reported */
+    W_RC(mc_join(hang_jp, p[2], &r), 0);
+    mc_join_result_free(&r);
+    return 0;
+}
+
+/* Run a session with first_fail, stderr into a file; its text in buf. */
+static void run_failing(int quiet, char *buf, size_t cap)
+{
+    fflush(stderr);
+    char path[] = "/tmp/mcore-test-stderr.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    mc_config cfg = {.quiet = quiet};
+    int rc = mc_startup(&cfg, first_fail, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, buf, cap - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    tu_assert_rc(rc, 0);
+    tu_assert_master_report();
+}
+
+static void test_failures_reported(void **state)
+{
+    (void)state;
+    tu_begin();
+    char out[4096];
+    run_failing(0, out, sizeof out);
+    if (!strstr(out, "failed: ") || !strstr(out, "mc_shm_create"))
+        fail_msg("a worker's error was not reported with its detail; "
+                 "stderr:\n%s", out);
+    if (!strstr(out, "killed by signal 6"))
+        fail_msg("a worker killed by SIGABRT was not reported; stderr:\n%s",
+                 out);
+    if (strstr(out, "signal 9"))
+        fail_msg("a worker ended by mc_kill was reported; stderr:\n%s", out);
+    run_failing(1, out, sizeof out);
+    if (strstr(out, "mcore: worker"))
+        fail_msg("quiet = 1, yet stderr got:\n%s", out);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -191,6 +434,8 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_send, NULL, &send_fp, &send_jp), 0);
     assert_int_equal(mc_def_process(body_busy, NULL, &busy_fp, &busy_jp), 0);
     assert_int_equal(mc_def_process(body_hang, NULL, &hang_fp, &hang_jp), 0);
+    assert_int_equal(mc_def_process(body_nap, NULL, &nap_fp, &nap_jp), 0);
+    assert_int_equal(mc_def_process(body_fail, NULL, &fail_fp, &fail_jp), 0);
     return 0;
 }
 
@@ -199,6 +444,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_master_waits_on_box),
         cmocka_unit_test(test_master_busy),
+        cmocka_unit_test(test_timed_kill),
+        cmocka_unit_test(test_join_any_cancel),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_failures_reported),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
