@@ -255,13 +255,19 @@ static int first_timed(void *ctx)
     return 0;
 }
 
+/* A session whose checks all run in the master's first. */
+static void master_case(mc_first_fn *first)
+{
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
 static void test_timed_kill(void **state)
 {
     (void)state;
-    tu_begin();
-    tu_assert_rc(mc_startup(NULL, first_timed, NULL), 0);
-    tu_assert_master_report();
-    tu_end();
+    master_case(first_timed);
 }
 
 /* ------------------------------------------------ join any, cancel */
@@ -325,10 +331,7 @@ static int first_any(void *ctx)
 static void test_join_any_cancel(void **state)
 {
     (void)state;
-    tu_begin();
-    tu_assert_rc(mc_startup(NULL, first_any, NULL), 0);
-    tu_assert_master_report();
-    tu_end();
+    master_case(first_any);
 }
 
 /* ------------------------------------------------------------- deadline */
