@@ -526,6 +526,44 @@ static void test_sender_lost(void **state)
     tu_end();
 }
 
+/* ------------------------------------ ids and pools across sessions */
+
+static int first_ids(void *ctx)
+{
+    mc_res_id *ids = ctx; /* [0]: the earlier session's, [1]: this one's */
+    mc_pool *p;
+    if (W_RC(mc_shm_create(4096, &ids[1]), 0) ||
+        W_RC(mc_pool_create(8 << 20, &p), 0))
+        return 0;
+    void *a;
+    if (W_RC(mc_pool_alloc(p, 4096, &a), 0) == 0)
+        memset(a, 1, 4096); /* the pool is mapped, whatever came before */
+    W_RC(mc_pool_release(p), 0);
+    W_RC(mc_pool_release(p), MC_ENOENT);
+    if (ids[0]) {
+        mc_res_info info;
+        W_CHECK(ids[1] != ids[0], "session 2 reused id %lld",
+                (long long)ids[0]);
+        W_RC(mc_res_get(ids[0], &info), MC_ENOENT);
+    }
+    return 0;
+}
+
+/* A resource id is never reused in the program, and the master's pools of
+ * one session do not haunt the next. */
+static void test_sessions_apart(void **state)
+{
+    (void)state;
+    tu_begin();
+    mc_res_id ids[2] = {0, 0};
+    tu_assert_rc(mc_startup(NULL, first_ids, ids), 0);
+    tu_assert_master_report();
+    ids[0] = ids[1];
+    tu_assert_rc(mc_startup(NULL, first_ids, ids), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -549,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_failures_reported),
         cmocka_unit_test(test_sender_lost),
+        cmocka_unit_test(test_sessions_apart),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -136,6 +136,13 @@ void mc__maps_del(void *addr)
     pthread_mutex_unlock(&maps_lock);
 }
 
+void mc__maps_clear(void)
+{
+    pthread_mutex_lock(&maps_lock);
+    n_maps = 0;
+    pthread_mutex_unlock(&maps_lock);
+}
+
 void *mc__maps_by_id(long long id)
 {
     void *a = NULL;

@@ -44,6 +44,9 @@ void mc__window_unmap(void *addr, size_t size);
 int mc__maps_add(long long id, void *addr, size_t size);
 void mc__maps_set_id(void *addr, long long id);
 void mc__maps_del(void *addr);
+/* Forget every mapping (the window they were in is gone: a session's end
+ * in the master). */
+void mc__maps_clear(void);
 /* The mapping with this id, or containing addr: its base, or NULL. */
 void *mc__maps_by_id(long long id);
 void *mc__maps_by_addr(const void *addr, long long *id);

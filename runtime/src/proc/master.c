@@ -666,7 +666,7 @@ static void finish_check(void)
                                 ? mc__err(MC_ETIMEDOUT, "mc_startup: the "
                                           "session's deadline passed: its "
                                           "workers were ended")
-                                : 0, 0);
+                                : 0, mc__res_next_id());
     }
 }
 

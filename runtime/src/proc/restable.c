@@ -25,6 +25,17 @@ mc_res_id mc__res_new_id(void)
     return next_res_id++;
 }
 
+mc_res_id mc__res_next_id(void)
+{
+    return next_res_id;
+}
+
+void mc__res_ids_from(mc_res_id next)
+{
+    if (next > next_res_id)
+        next_res_id = next;
+}
+
 static const char *manifest_kind(mc_res_kind k)
 {
     switch (k) {

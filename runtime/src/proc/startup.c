@@ -363,8 +363,10 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
         mc__msg req = {.op = MC__OP_FINISH}, rep;
         int frc = up ? mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)
                      : MC_ESTATE;
-        if (up && !frc)
+        if (up && !frc) {
             frc = rep.rc;
+            mc__res_ids_from(rep.a); /* ids stay unique in the program */
+        }
         if (!rc)
             rc = frc;
         if (last && !frc) {
@@ -385,6 +387,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     give_stop_signals();
     close(st[1]);
     mc__window_release(&win);
+    mc__maps_clear();
     mc__role_now = MC__ROLE_NONE;
     if (rc)
         mc__err(rc, "%s", detail);

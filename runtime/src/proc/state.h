@@ -135,6 +135,11 @@ int mc__need_session(const char *fn);
 /* --- master side (master.c, resource.c, process.c) --- */
 /* A new resource id: never reused within the program (restable.c). */
 mc_res_id mc__res_new_id(void);
+/* The id the next mc__res_new_id gives; and, in the master at a session's
+ * end, never give one below next (the server made ids in its own copy of
+ * the counter). */
+mc_res_id mc__res_next_id(void);
+void mc__res_ids_from(mc_res_id next);
 /* Enter the process definitions into a new session's table (process.c). */
 int mc__defs_register(void);
 mc__def *mc__def_by_fork(mc_res_id id);
