@@ -142,9 +142,9 @@ static void report_failure(const mc__proc *p)
                         ? p->result.data
                         : "";
     if (p->kind == MC_EXIT_ERROR)
-        fprintf(stderr, "mcore: worker %lld (pid %d) failed: %s%s%s\n",
-                (long long)p->pid, (int)p->ospid, mc_strerror(p->code),
-                *d ? ": " : "", d);
+        fprintf(stderr, "mcore: worker %lld (pid %d) failed with code %d "
+                "(%s)%s%s\n", (long long)p->pid, (int)p->ospid, p->code,
+                mc_strerror(p->code), *d ? ": " : "", d);
     else if (p->kind == MC_EXIT_SIGNAL)
         fprintf(stderr, "mcore: worker %lld (pid %d) was killed by signal "
                 "%d (%s)\n", (long long)p->pid, (int)p->ospid, p->code,
