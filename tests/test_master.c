@@ -417,7 +417,8 @@ static void test_failures_reported(void **state)
     tu_begin();
     char out[4096];
     run_failing(0, out, sizeof out);
-    if (!strstr(out, "failed: ") || !strstr(out, "mc_shm_create"))
+    if (!strstr(out, "failed with code -30500") ||
+        !strstr(out, "mc_shm_create"))
         fail_msg("a worker's error was not reported with its detail; "
                  "stderr:\n%s", out);
     if (!strstr(out, "killed by signal 6"))
