@@ -71,7 +71,8 @@ typedef struct mc_config {
      *  line ("mcore: worker 3 (pid 1234) was killed by signal 11
      *  (Segmentation fault)"), as the original logs an uncaught
      *  exception; ends asked for (mc_kill, mc_cancel, the deadline, a stop
-     *  signal, the master's death) are not. */
+     *  signal, the master's death) are not, nor a death by SIGINT (the
+     *  terminal's Ctrl-C reaches every process of the group). */
     int quiet;
 } mc_config;
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -133,7 +134,10 @@ static mc__proc *any_waiter(const mc__proc *p)
  * master reports failed workers), then hand it to whoever waits. */
 static void report_failure(const mc__proc *p)
 {
-    if (mc__M->quiet || p->killed || p->kind == MC_EXIT_RESULT)
+    /* SIGINT is the terminal's Ctrl-C, sent to the whole process group:
+     * the master's business, not a failure of the worker */
+    if (mc__M->quiet || p->killed || p->kind == MC_EXIT_RESULT ||
+        (p->kind == MC_EXIT_SIGNAL && p->code == SIGINT))
         return;
     const char *d = p->kind == MC_EXIT_ERROR && p->result.fd < 0 &&
                             p->result.len && p->result.data &&
@@ -251,6 +255,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         child_close_master_fds(p->pid, sv[1], &cache);
         sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
         sigaction(SIGCHLD, &M->oldchld, NULL); /* the user's, not ours */
+        prctl(PR_SET_NAME, M->comm);            /* not "mcore-server" */
         mc__m_child_signals();
         mc__worker_main(def, p->pid, sv[1], master, M->spin_ns, arg, len,
                         arg_fd, &cache);

@@ -304,6 +304,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     if (!rc) {
         for (int i = 0; i < 4; i++)
             sigaction(server_ign[i], NULL, &prog_old[i]);
+        prctl(PR_GET_NAME, M->comm);
         fflush(NULL); /* or the server's children would write them again */
         if ((server = fork()) < 0)
             rc = mc__errno("mc_startup: fork");

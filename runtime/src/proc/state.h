@@ -81,6 +81,8 @@ typedef struct mc__master {
     int stopfd;           /* the master's stop signals arrive here */
     mc__proc *master;     /* the program's process (MC__MASTER_PID) */
     int stop_sig;         /* the master's stop signal, or 0 */
+    char comm[16];        /* the program's name (prctl PR_GET_NAME): the
+                             server renames itself, workers take it back */
     uint64_t deadline;    /* the session's end (mc__now_ns), 0 none */
     int timed_out;        /* the deadline passed: workers killed */
     int quiet;            /* no report of failed workers on stderr */
