@@ -1035,6 +1035,13 @@ static void check_cnames(program *p)
                  mb; mb = mb->next)
                 add_cname(&t, m, d->name, mb->name, mb->loc,
                           "member '%s' of enum '%s'", mb->name, d->name);
+            if (d->kind == AST_D_CONTAINER && d->ckind == AST_C_CAMLBOX) {
+                /* its geometry's macros (GEO_INBOX_SLOTS, ..._SLOT_SIZE) */
+                add_cname(&t, m, d->name, "slots", d->name_loc,
+                          "the slot count of camlbox '%s'%s", d->name, NULL);
+                add_cname(&t, m, d->name, "slot_size", d->name_loc,
+                          "the slot size of camlbox '%s'%s", d->name, NULL);
+            }
             for (ast_field *f = d->kind == AST_D_VARIANT ? d->fields : NULL;
                  f; f = f->next)
                 add_cname(&t, m, d->name, f->name, f->loc,

@@ -534,11 +534,76 @@ static void drv_box(const void *arg, size_t len)
     W_RC(rt_Box_destroy(box), 0);
 }
 
+/* Sized at run time, and spin, wake and stats, all without casts. */
+static void drv_box_sized(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    rt_Box *box;
+    rt_Box_sender *s;
+    mc_camlbox_stats st;
+    /* below the message type's size, above the limit: refused */
+    W_RC(rt_Box_create_sized(NULL, 2, sizeof(rt_Texts) - 1, &box), MC_EINVAL);
+    W_RC(rt_Box_create_sized(NULL, (1u << 20) + 1, 0, &box), MC_EINVAL);
+    /* 0 keeps the .mcidl's slot size */
+    if (W_RC(rt_Box_create_sized(NULL, 2, 0, &box), 0))
+        return;
+    W_CHECK(rt_Box_capacity(box) == 2, "capacity %zu",
+            rt_Box_capacity(box));
+    if (!W_RC(rt_Box_stats(box, &st), 0))
+        W_CHECK(st.capacity == 2 && st.slot_size == RT_BOX_SLOT_SIZE &&
+                st.free == 2, "stats: %zu slots of %zu, %zu free",
+                st.capacity, st.slot_size, st.free);
+    W_CHECK(strcmp(rt_Box_name(box), "") == 0, "an anonymous box's name");
+    rt_Box_set_spin(box, 0);
+    if (W_RC(rt_Box_sender_lookup(rt_Box_id(box), &s), 0))
+        return;
+    rt_Box_sender_set_spin(s, 0);
+    rt_Texts t = {.s = "a", .ns = "b"};
+    W_RC(rt_Box_send(s, &t), 0);
+    W_RC(rt_Box_send(s, &t), 0);
+    W_RC(rt_Box_try_send(s, &t), MC_EAGAIN); /* two slots: full */
+    if (!W_RC(rt_Box_sender_stats(s, &st), 0))
+        W_CHECK(st.ready == 2 && st.free == 0, "sender stats: %zu ready, "
+                "%zu free", st.ready, st.free);
+    W_CHECK(rt_Box_messages(box) == 2, "messages %zu", rt_Box_messages(box));
+    unsigned slots[2];
+    size_t n = 0;
+    W_RC(rt_Box_wait(box, 1000, slots, 2, &n), 0);
+    W_CHECK(n == 2, "%zu messages", n);
+    for (size_t i = 0; i < n; i++)
+        W_RC(rt_Box_delete(box, slots[i]), 0);
+    /* a wake-up: the next wait returns at once with no message */
+    W_RC(rt_Box_wake(s), 0);
+    n = 9;
+    W_RC(rt_Box_wait(box, 5000, slots, 2, &n), 0);
+    W_CHECK(n == 0, "a wake-up gives no message (%zu)", n);
+    size_t back = 9;
+    W_RC(rt_Box_reclaim(box, &back), 0);
+    W_CHECK(back == 0, "nothing to reclaim (%zu)", back);
+    W_RC(rt_Box_sender_release(s), 0);
+    W_RC(rt_Box_destroy(box), 0);
+    /* a larger slot than the .mcidl's takes a message the default refuses */
+    rt_Texts big = {0};
+    big.s = calloc(8192, 1);
+    memset(big.s, 'x', 8191);
+    if (!W_RC(rt_Box_create_sized(NULL, 0, 16384, &box), 0)) {
+        W_CHECK(rt_Box_capacity(box) == RT_BOX_SLOTS, "default slots %zu",
+                rt_Box_capacity(box));
+        if (!W_RC(rt_Box_sender_lookup(rt_Box_id(box), &s), 0)) {
+            W_RC(rt_Box_try_send(s, &big), 0);
+            W_RC(rt_Box_sender_release(s), 0);
+        }
+        W_RC(rt_Box_destroy(box), 0);
+    }
+    free(big.s);
+}
+
 static void test_camlbox(void **state)
 {
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_box, NULL, 0);
+    tu_drive(NULL, drv_box_sized, NULL, 0);
     tu_end();
 }
 

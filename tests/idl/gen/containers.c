@@ -724,13 +724,26 @@ int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref)
 
 int containers_Inbox_create(const char *name, containers_Inbox **box)
 {
-    return mc_camlbox_create(&containers_Msg_type, 64, 512, name,
+    return mc_camlbox_create(&containers_Msg_type, CONTAINERS_INBOX_SLOTS, CONTAINERS_INBOX_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Inbox **box)
+{
+    return mc_camlbox_create(&containers_Msg_type, nslots ? nslots : CONTAINERS_INBOX_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_INBOX_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Inbox_id(const containers_Inbox *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Inbox_name(const containers_Inbox *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
@@ -752,6 +765,31 @@ int containers_Inbox_get_copy(containers_Inbox *box, unsigned slot, containers_M
 int containers_Inbox_delete(containers_Inbox *box, unsigned slot)
 {
     return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+size_t containers_Inbox_capacity(const containers_Inbox *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Inbox_messages(const containers_Inbox *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Inbox_stats(const containers_Inbox *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Inbox_reclaim(containers_Inbox *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Inbox_set_spin(containers_Inbox *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
 }
 
 int containers_Inbox_destroy(containers_Inbox *box)
@@ -779,22 +817,49 @@ int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Inbox_wake(containers_Inbox_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Inbox_sender_stats(const containers_Inbox_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Inbox_sender_set_spin(containers_Inbox_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Inbox_sender_release(containers_Inbox_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Big */
 
 int containers_Big_create(const char *name, containers_Big **box)
 {
-    return mc_camlbox_create(&containers_Val_type, 128, 4096, name,
+    return mc_camlbox_create(&containers_Val_type, CONTAINERS_BIG_SLOTS, CONTAINERS_BIG_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Big_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Big **box)
+{
+    return mc_camlbox_create(&containers_Val_type, nslots ? nslots : CONTAINERS_BIG_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_BIG_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Big_id(const containers_Big *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Big_name(const containers_Big *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
@@ -816,6 +881,31 @@ int containers_Big_get_copy(containers_Big *box, unsigned slot, containers_Val *
 int containers_Big_delete(containers_Big *box, unsigned slot)
 {
     return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+size_t containers_Big_capacity(const containers_Big *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Big_messages(const containers_Big *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Big_stats(const containers_Big *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Big_reclaim(containers_Big *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Big_set_spin(containers_Big *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
 }
 
 int containers_Big_destroy(containers_Big *box)
@@ -843,22 +933,49 @@ int containers_Big_try_send(containers_Big_sender *sender, const containers_Val 
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Big_wake(containers_Big_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Big_sender_stats(const containers_Big_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Big_sender_set_spin(containers_Big_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Big_sender_release(containers_Big_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Edge */
 
 int containers_Edge_create(const char *name, containers_Edge **box)
 {
-    return mc_camlbox_create(&mc_type_u8, 1, 16, name,
+    return mc_camlbox_create(&mc_type_u8, CONTAINERS_EDGE_SLOTS, CONTAINERS_EDGE_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Edge_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge **box)
+{
+    return mc_camlbox_create(&mc_type_u8, nslots ? nslots : CONTAINERS_EDGE_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_EDGE_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Edge_id(const containers_Edge *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Edge_name(const containers_Edge *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
@@ -880,6 +997,31 @@ int containers_Edge_get_copy(containers_Edge *box, unsigned slot, uint8_t **copy
 int containers_Edge_delete(containers_Edge *box, unsigned slot)
 {
     return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+size_t containers_Edge_capacity(const containers_Edge *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Edge_messages(const containers_Edge *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Edge_stats(const containers_Edge *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Edge_reclaim(containers_Edge *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Edge_set_spin(containers_Edge *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
 }
 
 int containers_Edge_destroy(containers_Edge *box)
@@ -907,22 +1049,49 @@ int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg)
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Edge_wake(containers_Edge_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Edge_sender_stats(const containers_Edge_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Edge_sender_set_spin(containers_Edge_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Edge_sender_release(containers_Edge_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Edge2 */
 
 int containers_Edge2_create(const char *name, containers_Edge2 **box)
 {
-    return mc_camlbox_create(&mc_type_u8, 1048576, 1073741824, name,
+    return mc_camlbox_create(&mc_type_u8, CONTAINERS_EDGE2_SLOTS, CONTAINERS_EDGE2_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Edge2_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge2 **box)
+{
+    return mc_camlbox_create(&mc_type_u8, nslots ? nslots : CONTAINERS_EDGE2_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_EDGE2_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Edge2_id(const containers_Edge2 *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Edge2_name(const containers_Edge2 *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
@@ -944,6 +1113,31 @@ int containers_Edge2_get_copy(containers_Edge2 *box, unsigned slot, uint8_t **co
 int containers_Edge2_delete(containers_Edge2 *box, unsigned slot)
 {
     return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+size_t containers_Edge2_capacity(const containers_Edge2 *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Edge2_messages(const containers_Edge2 *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Edge2_stats(const containers_Edge2 *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Edge2_reclaim(containers_Edge2 *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Edge2_set_spin(containers_Edge2 *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
 }
 
 int containers_Edge2_destroy(containers_Edge2 *box)
@@ -971,11 +1165,25 @@ int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *ms
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Edge2_wake(containers_Edge2_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Edge2_sender_stats(const containers_Edge2_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Edge2_sender_set_spin(containers_Edge2_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Edge2_sender_release(containers_Edge2_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- process containers_ping */
 
 static mc_tproc containers_ping_p_ = {

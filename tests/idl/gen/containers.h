@@ -101,13 +101,26 @@ int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref);
 
-/** containers_Inbox: a camlbox of containers_Msg messages, 64 slots of 512 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Inbox: a camlbox of containers_Msg messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Inbox containers_Inbox;
 typedef struct containers_Inbox_sender containers_Inbox_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Inbox_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_INBOX_SLOTS ((size_t)64)
+#define CONTAINERS_INBOX_SLOT_SIZE ((size_t)512)
+/** A box of CONTAINERS_INBOX_SLOTS slots of CONTAINERS_INBOX_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Inbox_create(const char *name, containers_Inbox **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(containers_Msg) or above 1 GiB). */
+int containers_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Inbox **box);
 mc_res_id containers_Inbox_id(const containers_Inbox *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Inbox_name(const containers_Inbox *box);
 int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -115,6 +128,13 @@ int containers_Inbox_get(containers_Inbox *box, unsigned slot, const containers_
 /** A local copy (free with mc_local_free). */
 int containers_Inbox_get_copy(containers_Inbox *box, unsigned slot, containers_Msg **copy);
 int containers_Inbox_delete(containers_Inbox *box, unsigned slot);
+size_t containers_Inbox_capacity(const containers_Inbox *box);
+size_t containers_Inbox_messages(const containers_Inbox *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Inbox_stats(const containers_Inbox *box, mc_camlbox_stats *st);
+int containers_Inbox_reclaim(containers_Inbox *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Inbox_set_spin(containers_Inbox *box, unsigned us);
 int containers_Inbox_destroy(containers_Inbox *box);
 int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender);
 int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sender);
@@ -122,15 +142,33 @@ int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sen
 int containers_Inbox_send(containers_Inbox_sender *sender, const containers_Msg *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_Msg *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Inbox_wake(containers_Inbox_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Inbox_sender_stats(const containers_Inbox_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Inbox_sender_set_spin(containers_Inbox_sender *sender, unsigned us);
 int containers_Inbox_sender_release(containers_Inbox_sender *sender);
-
-/** containers_Big: a camlbox of containers_Val messages, 128 slots of 4096 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Big: a camlbox of containers_Val messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Big containers_Big;
 typedef struct containers_Big_sender containers_Big_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Big_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_BIG_SLOTS ((size_t)128)
+#define CONTAINERS_BIG_SLOT_SIZE ((size_t)4096)
+/** A box of CONTAINERS_BIG_SLOTS slots of CONTAINERS_BIG_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Big_create(const char *name, containers_Big **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(containers_Val) or above 1 GiB). */
+int containers_Big_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Big **box);
 mc_res_id containers_Big_id(const containers_Big *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Big_name(const containers_Big *box);
 int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -138,6 +176,13 @@ int containers_Big_get(containers_Big *box, unsigned slot, const containers_Val 
 /** A local copy (free with mc_local_free). */
 int containers_Big_get_copy(containers_Big *box, unsigned slot, containers_Val **copy);
 int containers_Big_delete(containers_Big *box, unsigned slot);
+size_t containers_Big_capacity(const containers_Big *box);
+size_t containers_Big_messages(const containers_Big *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Big_stats(const containers_Big *box, mc_camlbox_stats *st);
+int containers_Big_reclaim(containers_Big *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Big_set_spin(containers_Big *box, unsigned us);
 int containers_Big_destroy(containers_Big *box);
 int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender);
 int containers_Big_sender_open(const char *name, containers_Big_sender **sender);
@@ -145,15 +190,33 @@ int containers_Big_sender_open(const char *name, containers_Big_sender **sender)
 int containers_Big_send(containers_Big_sender *sender, const containers_Val *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Big_try_send(containers_Big_sender *sender, const containers_Val *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Big_wake(containers_Big_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Big_sender_stats(const containers_Big_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Big_sender_set_spin(containers_Big_sender *sender, unsigned us);
 int containers_Big_sender_release(containers_Big_sender *sender);
-
-/** containers_Edge: a camlbox of uint8_t messages, 1 slots of 16 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Edge: a camlbox of uint8_t messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Edge containers_Edge;
 typedef struct containers_Edge_sender containers_Edge_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Edge_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_EDGE_SLOTS ((size_t)1)
+#define CONTAINERS_EDGE_SLOT_SIZE ((size_t)16)
+/** A box of CONTAINERS_EDGE_SLOTS slots of CONTAINERS_EDGE_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Edge_create(const char *name, containers_Edge **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(uint8_t) or above 1 GiB). */
+int containers_Edge_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge **box);
 mc_res_id containers_Edge_id(const containers_Edge *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Edge_name(const containers_Edge *box);
 int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -161,6 +224,13 @@ int containers_Edge_get(containers_Edge *box, unsigned slot, const uint8_t **msg
 /** A local copy (free with mc_local_free). */
 int containers_Edge_get_copy(containers_Edge *box, unsigned slot, uint8_t **copy);
 int containers_Edge_delete(containers_Edge *box, unsigned slot);
+size_t containers_Edge_capacity(const containers_Edge *box);
+size_t containers_Edge_messages(const containers_Edge *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Edge_stats(const containers_Edge *box, mc_camlbox_stats *st);
+int containers_Edge_reclaim(containers_Edge *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Edge_set_spin(containers_Edge *box, unsigned us);
 int containers_Edge_destroy(containers_Edge *box);
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender);
 int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender);
@@ -168,15 +238,33 @@ int containers_Edge_sender_open(const char *name, containers_Edge_sender **sende
 int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Edge_wake(containers_Edge_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Edge_sender_stats(const containers_Edge_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Edge_sender_set_spin(containers_Edge_sender *sender, unsigned us);
 int containers_Edge_sender_release(containers_Edge_sender *sender);
-
-/** containers_Edge2: a camlbox of uint8_t messages, 1048576 slots of 1073741824 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Edge2: a camlbox of uint8_t messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Edge2 containers_Edge2;
 typedef struct containers_Edge2_sender containers_Edge2_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Edge2_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_EDGE2_SLOTS ((size_t)1048576)
+#define CONTAINERS_EDGE2_SLOT_SIZE ((size_t)1073741824)
+/** A box of CONTAINERS_EDGE2_SLOTS slots of CONTAINERS_EDGE2_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Edge2_create(const char *name, containers_Edge2 **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(uint8_t) or above 1 GiB). */
+int containers_Edge2_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge2 **box);
 mc_res_id containers_Edge2_id(const containers_Edge2 *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Edge2_name(const containers_Edge2 *box);
 int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -184,6 +272,13 @@ int containers_Edge2_get(containers_Edge2 *box, unsigned slot, const uint8_t **m
 /** A local copy (free with mc_local_free). */
 int containers_Edge2_get_copy(containers_Edge2 *box, unsigned slot, uint8_t **copy);
 int containers_Edge2_delete(containers_Edge2 *box, unsigned slot);
+size_t containers_Edge2_capacity(const containers_Edge2 *box);
+size_t containers_Edge2_messages(const containers_Edge2 *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Edge2_stats(const containers_Edge2 *box, mc_camlbox_stats *st);
+int containers_Edge2_reclaim(containers_Edge2 *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Edge2_set_spin(containers_Edge2 *box, unsigned us);
 int containers_Edge2_destroy(containers_Edge2 *box);
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender);
 int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender);
@@ -191,8 +286,13 @@ int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sen
 int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Edge2_wake(containers_Edge2_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Edge2_sender_stats(const containers_Edge2_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Edge2_sender_set_spin(containers_Edge2_sender *sender, unsigned us);
 int containers_Edge2_sender_release(containers_Edge2_sender *sender);
-
 /** Process ping: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */

@@ -425,13 +425,26 @@ int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref)
 
 int geo_Inbox_create(const char *name, geo_Inbox **box)
 {
-    return mc_camlbox_create(&geo_Point_type, 64, 512, name,
+    return mc_camlbox_create(&geo_Point_type, GEO_INBOX_SLOTS, GEO_INBOX_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int geo_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        geo_Inbox **box)
+{
+    return mc_camlbox_create(&geo_Point_type, nslots ? nslots : GEO_INBOX_SLOTS,
+                             slot_size ? slot_size : GEO_INBOX_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id geo_Inbox_id(const geo_Inbox *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *geo_Inbox_name(const geo_Inbox *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
@@ -453,6 +466,31 @@ int geo_Inbox_get_copy(geo_Inbox *box, unsigned slot, geo_Point **copy)
 int geo_Inbox_delete(geo_Inbox *box, unsigned slot)
 {
     return mc_camlbox_delete((mc_camlbox *)box, slot);
+}
+
+size_t geo_Inbox_capacity(const geo_Inbox *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t geo_Inbox_messages(const geo_Inbox *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int geo_Inbox_stats(const geo_Inbox *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int geo_Inbox_reclaim(geo_Inbox *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void geo_Inbox_set_spin(geo_Inbox *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
 }
 
 int geo_Inbox_destroy(geo_Inbox *box)
@@ -480,11 +518,25 @@ int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg)
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int geo_Inbox_wake(geo_Inbox_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int geo_Inbox_sender_stats(const geo_Inbox_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void geo_Inbox_sender_set_spin(geo_Inbox_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int geo_Inbox_sender_release(geo_Inbox_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- process geo_render */
 
 static mc_tproc geo_render_p_ = {

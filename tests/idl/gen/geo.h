@@ -100,13 +100,26 @@ int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref);
 
-/** geo_Inbox: a camlbox of geo_Point messages, 64 slots of 512 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** geo_Inbox: a camlbox of geo_Point messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct geo_Inbox geo_Inbox;
 typedef struct geo_Inbox_sender geo_Inbox_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what geo_Inbox_create uses, and _create_sized when
+ *  given 0. */
+#define GEO_INBOX_SLOTS ((size_t)64)
+#define GEO_INBOX_SLOT_SIZE ((size_t)512)
+/** A box of GEO_INBOX_SLOTS slots of GEO_INBOX_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int geo_Inbox_create(const char *name, geo_Inbox **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(geo_Point) or above 1 GiB). */
+int geo_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        geo_Inbox **box);
 mc_res_id geo_Inbox_id(const geo_Inbox *box);
+/** "/name", or "" for an anonymous box. */
+const char *geo_Inbox_name(const geo_Inbox *box);
 int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -114,6 +127,13 @@ int geo_Inbox_get(geo_Inbox *box, unsigned slot, const geo_Point **msg);
 /** A local copy (free with mc_local_free). */
 int geo_Inbox_get_copy(geo_Inbox *box, unsigned slot, geo_Point **copy);
 int geo_Inbox_delete(geo_Inbox *box, unsigned slot);
+size_t geo_Inbox_capacity(const geo_Inbox *box);
+size_t geo_Inbox_messages(const geo_Inbox *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int geo_Inbox_stats(const geo_Inbox *box, mc_camlbox_stats *st);
+int geo_Inbox_reclaim(geo_Inbox *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void geo_Inbox_set_spin(geo_Inbox *box, unsigned us);
 int geo_Inbox_destroy(geo_Inbox *box);
 int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender);
 int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender);
@@ -121,8 +141,13 @@ int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender);
 int geo_Inbox_send(geo_Inbox_sender *sender, const geo_Point *msg);
 /** MC_EAGAIN instead of blocking. */
 int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int geo_Inbox_wake(geo_Inbox_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int geo_Inbox_sender_stats(const geo_Inbox_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void geo_Inbox_sender_set_spin(geo_Inbox_sender *sender, unsigned us);
 int geo_Inbox_sender_release(geo_Inbox_sender *sender);
-
 /** Process render: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
