@@ -1614,6 +1614,11 @@ static void put_container(emitter *e, const ast_decl *d)
         expand(e->h, th, keys, vals, 8);
     if (tc)
         expand(e->c, tc, keys, vals, 8);
+    if (d->ckind == AST_C_SREF && has_sync(d->type)) {
+        /* its locks are used in place: a writable pointer, without casts */
+        expand(e->h, tmpl_sref_mut_h, keys, vals, 8);
+        expand(e->c, tmpl_sref_mut_c, keys, vals, 8);
+    }
     free(ct), free(te), free(un), free(slots), free(slot_size);
 }
 

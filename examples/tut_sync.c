@@ -29,13 +29,6 @@ enum { WORKERS = TUT_SYNC_WORKERS };
 
 typedef tut_sync_Turns turns;
 
-/* The record in the sref.  Nobody assigns the sref while the example runs,
- * so the value stays where it is; its mutex is meant to change in place. */
-static turns *record(tut_sync_Board *s)
-{
-    return (turns *)tut_sync_Board_get_ro(s);
-}
-
 /* Lock r->m and wait until r->turn == k. */
 static int wait_turn(turns *r, int64_t k)
 {
@@ -56,7 +49,9 @@ static int body_w(const tut_sync_WArg *a, void *result, void *user)
     int rc = tut_sync_Board_of_descr(&d, &s);
     if (rc)
         return rc;
-    turns *r = record(s);
+    /* the record in place (nobody assigns the sref while the example runs,
+     * so it stays where it is): _get_mut, as its mutex changes in place */
+    turns *r = tut_sync_Board_get_mut(s);
     rc = wait_turn(r, a->k);
     if (rc)
         return rc;
@@ -85,7 +80,7 @@ static int body_x(const void *arg, void *result, void *user)
         a.k = WORKERS - i; /* the last to take its turn starts first */
         rc = tut_sync_w_start(&a, &pids[i]);
     }
-    turns *r = rc ? NULL : record(s);
+    turns *r = rc ? NULL : tut_sync_Board_get_mut(s);
     if (!rc)
         rc = wait_turn(r, WORKERS + 1);
     if (rc) {

@@ -371,8 +371,15 @@ static void drv_sync(const void *arg, size_t len)
     if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
         W_RC(rt_Guard_create(p, &init, &g), 0))
         return;
-    rt_Locked *l = (rt_Locked *)rt_Guard_get_ro(g);
+    /* in place, writable, without a cast: the record's own locks */
+    rt_Locked *l = rt_Guard_get_mut(g);
+    W_CHECK(l == rt_Guard_get_ro(g), "_get_mut is the value in place");
+    W_CHECK(rt_Guard_get_mut(NULL) == NULL, "_get_mut(NULL)");
     W_CHECK(l->count == 5, "count");
+    W_RC(mc_mutex_lock(&l->lock), 0);
+    l->count++;
+    W_RC(mc_mutex_unlock(&l->lock), 0);
+    W_CHECK(rt_Guard_get_ro(g)->count == 6, "a write in place is seen");
     W_RC(mc_mutex_lock(&l->lock), 0);
     W_RC(mc_cond_signal(&l->ready), 0);
     W_RC(mc_mutex_unlock(&l->lock), 0);

@@ -286,6 +286,12 @@ int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref)
     return mc_sref_of_descr(d, &sync_Holder_type, (mc_sref **)sref);
 }
 
+sync_Holder *sync_Shared_get_mut(sync_Shared *sref)
+{
+    /* the heap's copy is the value's only home: its locks work in place */
+    return (sync_Holder *)mc_sref_deref_ro((mc_sref *)sref);
+}
+
 /* ---- sref sync_Many */
 
 int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref)
@@ -346,5 +352,11 @@ int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d)
 int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref)
 {
     return mc_sref_of_descr(d, &sync_Counter_type, (mc_sref **)sref);
+}
+
+sync_Counter *sync_Many_get_mut(sync_Many *sref)
+{
+    /* the heap's copy is the value's only home: its locks work in place */
+    return (sync_Counter *)mc_sref_deref_ro((mc_sref *)sref);
 }
 

@@ -98,6 +98,14 @@ int sync_Shared_descr(const sync_Shared *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref);
 
+/** The shared value in place, writable: the way to use its sync fields
+ *  (sync_Holder holds some) and the fields they guard, without a cast.  Lock the
+ *  mutex field, read and write scalar fields in place, wait on its
+ *  conditions, unlock.  Valid, like _get_ro, while nobody replaces the
+ *  value (_set).  Do not store pointers to local memory in it (assign
+ *  strings, arrays and references with _set, or in a heap mutation).
+ *  NULL if the sref is destroyed or NULL. */
+sync_Holder *sync_Shared_get_mut(sync_Shared *sref);
 /** sync_Many: a shared reference holding one sync_Counter (mcore/sref.h). */
 typedef struct sync_Many sync_Many;
 int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref);
@@ -116,6 +124,14 @@ int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d);
 /** MC_ETYPE if the descriptor names an sref of another type. */
 int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref);
 
+/** The shared value in place, writable: the way to use its sync fields
+ *  (sync_Counter holds some) and the fields they guard, without a cast.  Lock the
+ *  mutex field, read and write scalar fields in place, wait on its
+ *  conditions, unlock.  Valid, like _get_ro, while nobody replaces the
+ *  value (_set).  Do not store pointers to local memory in it (assign
+ *  strings, arrays and references with _set, or in a heap mutation).
+ *  NULL if the sref is destroyed or NULL. */
+sync_Counter *sync_Many_get_mut(sync_Many *sref);
 #ifdef __cplusplus
 }
 #endif
