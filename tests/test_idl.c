@@ -340,11 +340,14 @@ static void drv_heap(const void *arg, size_t len)
     mc_heap_stats st;
     W_RC(mc_heap_stats_get(rt_Cell_heap(cell), &st), 0);
     W_CHECK(st.collections > 0, "garbage of 200 assignments was collected");
-    /* descriptors carry the type: another module's Scalars is refused */
-    mc_sref_descr d;
+    /* descriptors carry the type: another module's Scalars is refused (the
+     * same bytes as another program's descriptor would bring them) */
+    rt_Cell_descr d;
+    other_Cell_descr od;
     other_Cell *oc;
-    W_RC(rt_Cell_descr(cell, &d), 0);
-    W_RC(other_Cell_of_descr(&d, &oc), MC_ETYPE);
+    W_RC(rt_Cell_descr_of(cell, &d), 0);
+    memcpy(&od, &d, sizeof od);
+    W_RC(other_Cell_of_descr(&od, &oc), MC_ETYPE);
     rt_Cell *again;
     W_RC(rt_Cell_of_descr(&d, &again), 0);
     W_CHECK(again == cell, "the descriptor finds the sref");
@@ -614,6 +617,189 @@ static void test_camlbox(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------- descriptors as values */
+
+/* use_handles: every handle looked up from its descriptor; the value of
+ * the Cell goes back as a message through the Box; the Guard's count is
+ * incremented under its lock; the handles come back as the result. */
+static int use_handles(const rt_Handles *h, rt_Handles *result, void *user)
+{
+    (void)user;
+    rt_Cell *c;
+    rt_Guard *g;
+    rt_Box_sender *s;
+    int rc = rt_Cell_of_descr(&h->cell, &c);
+    if (!rc && (h->guards.len != 1 || !h->has_maybe))
+        rc = MC_EINVAL;
+    if (!rc)
+        rc = rt_Guard_of_descr(&h->guards.data[0], &g);
+    if (!rc) {
+        rt_Locked *l = rt_Guard_get_mut(g);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    if (!rc)
+        rc = rt_Box_sender_of_descr(&h->maybe, &s);
+    if (!rc) {
+        rc = rt_Box_send(s, &rt_Cell_get_ro(c)->tx);
+        int rc2 = rt_Box_sender_release(s);
+        rc = rc ? rc : rc2;
+    }
+    *result = *h;
+    return rc;
+}
+
+/* ask: the reply box travels in the argument and in the message */
+static int ask(const rt_Replies_descr *box, rt_Replies_descr *result,
+               void *user)
+{
+    (void)user;
+    rt_Replies_sender *s;
+    int rc = rt_Replies_sender_of_descr(box, &s);
+    if (rc)
+        return rc;
+    rt_Ask a = {.n = 42, .reply = *box};
+    rc = rt_Replies_send(s, &a);
+    int rc2 = rt_Replies_sender_release(s);
+    *result = *box;
+    return rc ? rc : rc2;
+}
+
+static void drv_descr(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Cell *cell;
+    rt_Guard *guard;
+    rt_Box *box;
+    rt_All a;
+    rall(&a);
+    rt_Locked lk = {.count = 7};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Cell_create(p, &a, &cell), 0) ||
+        W_RC(rt_Guard_create(p, &lk, &guard), 0) ||
+        W_RC(rt_Box_create(NULL, &box), 0))
+        return;
+    rt_Handles h = {0};
+    rt_Guard_descr gd;
+    W_RC(rt_Cell_descr_of(cell, &h.cell), 0);
+    W_RC(rt_Box_descr_of(box, &h.box), 0);
+    W_RC(rt_Guard_descr_of(guard, &gd), 0);
+    h.guards.len = 1;
+    h.guards.data = &gd;
+    h.has_maybe = true;
+    h.maybe = h.box;
+    h.pair[0] = h.pair[1] = h.cell;
+
+    /* values like any other: local copy, marshalling, a heap, keys */
+    rt_Handles *c = NULL, *u = NULL;
+    void *bytes = NULL;
+    size_t n = 0;
+    if (!W_RC(mc_local_copy(&rt_Handles_type, &h, (void **)&c), 0)) {
+        W_CHECK(rt_Handles_type.equal(&h, c), "local copy");
+        W_CHECK(rt_Handles_type.hash(&h) == rt_Handles_type.hash(c), "hash");
+        c->pair[1].d.gen ^= 1;
+        W_CHECK(!rt_Handles_type.equal(&h, c), "another descriptor differs");
+        mc_local_free(c);
+    }
+    if (!W_RC(mc_marshal(&rt_Handles_type, &h, &bytes, &n), 0) &&
+        !W_RC(mc_unmarshal(&rt_Handles_type, bytes, n, (void **)&u), 0)) {
+        W_CHECK(rt_Handles_type.equal(&h, u), "marshal round trip");
+        mc_local_free(u);
+    }
+    free(bytes);
+    rt_Held *held;
+    if (!W_RC(rt_Held_create(p, &h, &held), 0)) {
+        const rt_Handles *in = rt_Held_get_ro(held);
+        rt_Cell *back;
+        W_CHECK(rt_Handles_type.equal(&h, in), "a descriptor in a heap");
+        if (!W_RC(rt_Cell_of_descr(&in->pair[1], &back), 0))
+            W_CHECK(back == cell, "the heap's descriptor finds the sref");
+        W_RC(rt_Held_destroy(held), 0);
+    }
+
+    /* a worker gets the handles from the descriptors it is given */
+    mc_pid pid;
+    rt_Handles *res = NULL;
+    if (!W_RC(rt_use_handles_start(&h, &pid), 0)) {
+        unsigned slot;
+        size_t got = 0;
+        const rt_Texts *m;
+        W_RC(rt_Box_wait(box, 5000, &slot, 1, &got), 0);
+        W_CHECK(got == 1, "%zu messages", got);
+        if (got == 1 && !W_RC(rt_Box_get(box, slot, &m), 0)) {
+            W_CHECK(mc_str_equal(m->s, a.tx.s), "the Cell's value came");
+            W_RC(rt_Box_delete(box, slot), 0);
+        }
+        if (!W_RC(rt_use_handles_join(pid, &res, NULL), 0)) {
+            W_CHECK(rt_Handles_type.equal(&h, res), "handles as a result");
+            mc_local_free(res);
+        }
+        W_CHECK(rt_Guard_get_ro(guard)->count == 8, "the Guard's count, "
+                "incremented in place by the worker: %lld",
+                (long long)rt_Guard_get_ro(guard)->count);
+    }
+
+    /* a box whose messages carry the box's own descriptor */
+    rt_Replies *rb;
+    rt_Replies_descr rd, *rres = NULL;
+    if (!W_RC(rt_Replies_create(NULL, &rb), 0)) {
+        W_RC(rt_Replies_descr_of(rb, &rd), 0);
+        if (!W_RC(rt_ask_start(&rd, &pid), 0)) {
+            unsigned slot;
+            size_t got = 0;
+            const rt_Ask *m;
+            W_RC(rt_Replies_wait(rb, 5000, &slot, 1, &got), 0);
+            W_CHECK(got == 1, "%zu replies", got);
+            if (got == 1 && !W_RC(rt_Replies_get(rb, slot, &m), 0)) {
+                W_CHECK(m->n == 42 && m->reply.id == rd.id, "the request");
+                W_RC(rt_Replies_delete(rb, slot), 0);
+            }
+            if (!W_RC(rt_ask_join(pid, &rres, NULL), 0)) {
+                W_CHECK(rres->id == rd.id, "a descriptor as the result");
+                mc_local_free(rres);
+            }
+        }
+        W_RC(rt_Replies_destroy(rb), 0);
+    }
+
+    /* refusals: zeroed, NULL, another type's */
+    rt_Cell_descr zc = {0};
+    rt_Box_descr zb = {0};
+    rt_Cell *xc;
+    rt_Box_sender *xs;
+    other_Box_sender *os;
+    other_Box_descr ob;
+    W_RC(rt_Cell_of_descr(&zc, &xc), MC_EINVAL);
+    W_RC(rt_Cell_of_descr(NULL, &xc), MC_EINVAL);
+    W_RC(rt_Cell_descr_of(NULL, &zc), MC_EINVAL);
+    W_RC(rt_Box_sender_of_descr(&zb, &xs), MC_ENOENT);
+    W_RC(rt_Box_sender_of_descr(NULL, &xs), MC_EINVAL);
+    W_RC(rt_Box_descr_of(NULL, &zb), MC_EINVAL);
+    memcpy(&ob, &h.box, sizeof ob);
+    W_RC(other_Box_sender_of_descr(&ob, &os), MC_ETYPE);
+    /* a descriptor of an sref of another value type, as a bad program
+     * could send it */
+    rt_Cell_descr wrong;
+    memcpy(&wrong, &h.guards.data[0], sizeof wrong);
+    W_RC(rt_Cell_of_descr(&wrong, &xc), MC_ETYPE);
+
+    free_all(&a);
+    W_RC(rt_Box_destroy(box), 0);
+    W_RC(rt_Guard_destroy(guard), 0);
+    W_RC(rt_Cell_destroy(cell), 0);
+}
+
+static void test_descriptors(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_descr, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -715,7 +901,8 @@ static int group_setup(void **state)
     seed = s ? strtoull(s, NULL, 0) | 1 : 0x2545f4914f6cdd1dull;
     tu_def_driver();
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
-        rt_nothing_def(nothing, NULL))
+        rt_nothing_def(nothing, NULL) ||
+        rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
      * (drv_procs checks square's results) */
@@ -733,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -710,15 +710,62 @@ mc_heap *containers_Config_heap(containers_Config *sref)
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d)
+int containers_Config_descr_of(const containers_Config *sref, containers_Config_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref)
+int containers_Config_of_descr(const containers_Config_descr *d, containers_Config **sref)
 {
-    return mc_sref_of_descr(d, &containers_Val_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &containers_Val_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(containers_Config_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays containers_Config_descr out as 40 bytes");
+
+static void containers_Config_descr_marshal(mc_writer *w, const void *obj)
+{
+    const containers_Config_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int containers_Config_descr_unmarshal(mc_reader *r, void *obj)
+{
+    containers_Config_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t containers_Config_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Config_descr));
+}
+
+static int containers_Config_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Config_descr)) == 0;
+}
+
+const mc_type containers_Config_descr_type = {
+    .name = "containers.Config descriptor",
+    .id = 0x4f7ac3a1d0749379ull,
+    .size = sizeof(containers_Config_descr),
+    .align = _Alignof(containers_Config_descr),
+    .marshal = containers_Config_descr_marshal,
+    .unmarshal = containers_Config_descr_unmarshal,
+    .hash = containers_Config_descr_hash,
+    .equal = containers_Config_descr_equal,
+};
 
 /* ---- camlbox containers_Inbox */
 
@@ -796,6 +843,54 @@ int containers_Inbox_destroy(containers_Inbox *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Inbox_descr_of(const containers_Inbox *box, containers_Inbox_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Inbox_sender_of_descr(const containers_Inbox_descr *d, containers_Inbox_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &containers_Msg_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Inbox_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Inbox_descr *)obj)->id);
+}
+
+static int containers_Inbox_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Inbox_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Inbox_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Inbox_descr));
+}
+
+static int containers_Inbox_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Inbox_descr)) == 0;
+}
+
+const mc_type containers_Inbox_descr_type = {
+    .name = "containers.Inbox descriptor",
+    .id = 0x2f6764943a4d31bcull,
+    .size = sizeof(containers_Inbox_descr),
+    .align = _Alignof(containers_Inbox_descr),
+    .marshal = containers_Inbox_descr_marshal,
+    .unmarshal = containers_Inbox_descr_unmarshal,
+    .hash = containers_Inbox_descr_hash,
+    .equal = containers_Inbox_descr_equal,
+};
 
 int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender)
 {
@@ -913,6 +1008,54 @@ int containers_Big_destroy(containers_Big *box)
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
 
+int containers_Big_descr_of(const containers_Big *box, containers_Big_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Big_sender_of_descr(const containers_Big_descr *d, containers_Big_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &containers_Val_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Big_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Big_descr *)obj)->id);
+}
+
+static int containers_Big_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Big_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Big_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Big_descr));
+}
+
+static int containers_Big_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Big_descr)) == 0;
+}
+
+const mc_type containers_Big_descr_type = {
+    .name = "containers.Big descriptor",
+    .id = 0x79f6668fcf1b8b89ull,
+    .size = sizeof(containers_Big_descr),
+    .align = _Alignof(containers_Big_descr),
+    .marshal = containers_Big_descr_marshal,
+    .unmarshal = containers_Big_descr_unmarshal,
+    .hash = containers_Big_descr_hash,
+    .equal = containers_Big_descr_equal,
+};
+
 int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender)
 {
     return mc_camlbox_sender_lookup(id, &containers_Val_type, (mc_camlbox_sender **)sender);
@@ -1029,6 +1172,54 @@ int containers_Edge_destroy(containers_Edge *box)
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
 
+int containers_Edge_descr_of(const containers_Edge *box, containers_Edge_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Edge_sender_of_descr(const containers_Edge_descr *d, containers_Edge_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &mc_type_u8,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Edge_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Edge_descr *)obj)->id);
+}
+
+static int containers_Edge_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Edge_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Edge_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Edge_descr));
+}
+
+static int containers_Edge_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Edge_descr)) == 0;
+}
+
+const mc_type containers_Edge_descr_type = {
+    .name = "containers.Edge descriptor",
+    .id = 0x35640d93fde437c4ull,
+    .size = sizeof(containers_Edge_descr),
+    .align = _Alignof(containers_Edge_descr),
+    .marshal = containers_Edge_descr_marshal,
+    .unmarshal = containers_Edge_descr_unmarshal,
+    .hash = containers_Edge_descr_hash,
+    .equal = containers_Edge_descr_equal,
+};
+
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender)
 {
     return mc_camlbox_sender_lookup(id, &mc_type_u8, (mc_camlbox_sender **)sender);
@@ -1144,6 +1335,54 @@ int containers_Edge2_destroy(containers_Edge2 *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Edge2_descr_of(const containers_Edge2 *box, containers_Edge2_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Edge2_sender_of_descr(const containers_Edge2_descr *d, containers_Edge2_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &mc_type_u8,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Edge2_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Edge2_descr *)obj)->id);
+}
+
+static int containers_Edge2_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Edge2_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Edge2_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Edge2_descr));
+}
+
+static int containers_Edge2_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Edge2_descr)) == 0;
+}
+
+const mc_type containers_Edge2_descr_type = {
+    .name = "containers.Edge2 descriptor",
+    .id = 0x459a6c8089d429f9ull,
+    .size = sizeof(containers_Edge2_descr),
+    .align = _Alignof(containers_Edge2_descr),
+    .marshal = containers_Edge2_descr_marshal,
+    .unmarshal = containers_Edge2_descr_unmarshal,
+    .hash = containers_Edge2_descr_hash,
+    .equal = containers_Edge2_descr_equal,
+};
 
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender)
 {

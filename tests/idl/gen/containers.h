@@ -36,6 +36,60 @@ typedef struct containers_Key containers_Key;
 typedef struct containers_Val containers_Val;
 typedef struct containers_Msg containers_Msg;
 
+/** A typed descriptor of containers_Config, an sref of containers_Val: what a field, process
+ *  argument or result of type Config holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with containers_Config_descr_of, get the sref with containers_Config_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct containers_Config_descr {
+    mc_sref_descr d;
+} containers_Config_descr;
+extern const mc_type containers_Config_descr_type;
+
+/** A typed descriptor of containers_Inbox, a camlbox of containers_Msg: what a field, process
+ *  argument or result of type Inbox holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Inbox_descr_of, get
+ *  a sender with containers_Inbox_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Inbox_descr {
+    mc_res_id id;
+} containers_Inbox_descr;
+extern const mc_type containers_Inbox_descr_type;
+
+/** A typed descriptor of containers_Big, a camlbox of containers_Val: what a field, process
+ *  argument or result of type Big holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Big_descr_of, get
+ *  a sender with containers_Big_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Big_descr {
+    mc_res_id id;
+} containers_Big_descr;
+extern const mc_type containers_Big_descr_type;
+
+/** A typed descriptor of containers_Edge, a camlbox of uint8_t: what a field, process
+ *  argument or result of type Edge holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Edge_descr_of, get
+ *  a sender with containers_Edge_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Edge_descr {
+    mc_res_id id;
+} containers_Edge_descr;
+extern const mc_type containers_Edge_descr_type;
+
+/** A typed descriptor of containers_Edge2, a camlbox of uint8_t: what a field, process
+ *  argument or result of type Edge2 holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Edge2_descr_of, get
+ *  a sender with containers_Edge2_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Edge2_descr {
+    mc_res_id id;
+} containers_Edge2_descr;
+extern const mc_type containers_Edge2_descr_type;
+
 typedef struct containers_arr_u16 {
     size_t len;
     uint16_t *data;
@@ -97,9 +151,14 @@ int containers_Config_get_c(containers_Config *sref, containers_Val **copy);
 int containers_Config_get_p(containers_Config *sref, int (*fn)(const containers_Val *value, void *ctx),
                  void *ctx);
 mc_heap *containers_Config_heap(containers_Config *sref);
-int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref);
+/** Its descriptor (containers_Config_descr: for fields, arguments and results of
+ *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int containers_Config_descr_of(const containers_Config *sref, containers_Config_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int containers_Config_of_descr(const containers_Config_descr *d, containers_Config **sref);
 
 /** containers_Inbox: a camlbox of containers_Msg messages (mcore/camlbox.h).  The receiver
  *  creates it; senders look it up.  Every function is the mc_camlbox_
@@ -136,6 +195,15 @@ int containers_Inbox_reclaim(containers_Inbox *box, size_t *n);
 /** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
 void containers_Inbox_set_spin(containers_Inbox *box, unsigned us);
 int containers_Inbox_destroy(containers_Inbox *box);
+/** Its descriptor (containers_Inbox_descr: for fields, arguments and results of
+ *  type Inbox).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Inbox_descr_of(const containers_Inbox *box, containers_Inbox_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Inbox_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of containers_Msg), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Inbox_sender_of_descr(const containers_Inbox_descr *d, containers_Inbox_sender **sender);
 int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender);
 int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
@@ -184,6 +252,15 @@ int containers_Big_reclaim(containers_Big *box, size_t *n);
 /** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
 void containers_Big_set_spin(containers_Big *box, unsigned us);
 int containers_Big_destroy(containers_Big *box);
+/** Its descriptor (containers_Big_descr: for fields, arguments and results of
+ *  type Big).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Big_descr_of(const containers_Big *box, containers_Big_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Big_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of containers_Val), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Big_sender_of_descr(const containers_Big_descr *d, containers_Big_sender **sender);
 int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender);
 int containers_Big_sender_open(const char *name, containers_Big_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
@@ -232,6 +309,15 @@ int containers_Edge_reclaim(containers_Edge *box, size_t *n);
 /** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
 void containers_Edge_set_spin(containers_Edge *box, unsigned us);
 int containers_Edge_destroy(containers_Edge *box);
+/** Its descriptor (containers_Edge_descr: for fields, arguments and results of
+ *  type Edge).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Edge_descr_of(const containers_Edge *box, containers_Edge_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Edge_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of uint8_t), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Edge_sender_of_descr(const containers_Edge_descr *d, containers_Edge_sender **sender);
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender);
 int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
@@ -280,6 +366,15 @@ int containers_Edge2_reclaim(containers_Edge2 *box, size_t *n);
 /** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
 void containers_Edge2_set_spin(containers_Edge2 *box, unsigned us);
 int containers_Edge2_destroy(containers_Edge2 *box);
+/** Its descriptor (containers_Edge2_descr: for fields, arguments and results of
+ *  type Edge2).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Edge2_descr_of(const containers_Edge2 *box, containers_Edge2_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Edge2_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of uint8_t), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Edge2_sender_of_descr(const containers_Edge2_descr *d, containers_Edge2_sender **sender);
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender);
 int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */

@@ -41,6 +41,16 @@ typedef uint32_t docs_sample_E;
 typedef struct docs_sample_R docs_sample_R;
 typedef struct docs_sample_V docs_sample_V;
 
+/** A typed descriptor of docs_sample_S, an sref of docs_sample_R: what a field, process
+ *  argument or result of type S holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with docs_sample_S_descr_of, get the sref with docs_sample_S_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct docs_sample_S_descr {
+    mc_sref_descr d;
+} docs_sample_S_descr;
+extern const mc_type docs_sample_S_descr_type;
+
 /// A record.
 struct docs_sample_R {
     /// a field
@@ -81,9 +91,14 @@ int docs_sample_S_get_c(docs_sample_S *sref, docs_sample_R **copy);
 int docs_sample_S_get_p(docs_sample_S *sref, int (*fn)(const docs_sample_R *value, void *ctx),
                  void *ctx);
 mc_heap *docs_sample_S_heap(docs_sample_S *sref);
-int docs_sample_S_descr(const docs_sample_S *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int docs_sample_S_of_descr(const mc_sref_descr *d, docs_sample_S **sref);
+/** Its descriptor (docs_sample_S_descr: for fields, arguments and results of
+ *  type S).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int docs_sample_S_descr_of(const docs_sample_S *sref, docs_sample_S_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int docs_sample_S_of_descr(const docs_sample_S_descr *d, docs_sample_S **sref);
 
 /// A process.
 /** Process p: its body runs in a new worker with the argument, and fills

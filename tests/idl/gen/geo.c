@@ -411,15 +411,62 @@ mc_heap *geo_Config_heap(geo_Config *sref)
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d)
+int geo_Config_descr_of(const geo_Config *sref, geo_Config_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref)
+int geo_Config_of_descr(const geo_Config_descr *d, geo_Config **sref)
 {
-    return mc_sref_of_descr(d, &geo_Point_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &geo_Point_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(geo_Config_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays geo_Config_descr out as 40 bytes");
+
+static void geo_Config_descr_marshal(mc_writer *w, const void *obj)
+{
+    const geo_Config_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int geo_Config_descr_unmarshal(mc_reader *r, void *obj)
+{
+    geo_Config_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t geo_Config_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(geo_Config_descr));
+}
+
+static int geo_Config_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(geo_Config_descr)) == 0;
+}
+
+const mc_type geo_Config_descr_type = {
+    .name = "geo.Config descriptor",
+    .id = 0x13dcdc8d5fe2ac5full,
+    .size = sizeof(geo_Config_descr),
+    .align = _Alignof(geo_Config_descr),
+    .marshal = geo_Config_descr_marshal,
+    .unmarshal = geo_Config_descr_unmarshal,
+    .hash = geo_Config_descr_hash,
+    .equal = geo_Config_descr_equal,
+};
 
 /* ---- camlbox geo_Inbox */
 
@@ -497,6 +544,54 @@ int geo_Inbox_destroy(geo_Inbox *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int geo_Inbox_descr_of(const geo_Inbox *box, geo_Inbox_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int geo_Inbox_sender_of_descr(const geo_Inbox_descr *d, geo_Inbox_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &geo_Point_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void geo_Inbox_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const geo_Inbox_descr *)obj)->id);
+}
+
+static int geo_Inbox_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((geo_Inbox_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t geo_Inbox_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(geo_Inbox_descr));
+}
+
+static int geo_Inbox_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(geo_Inbox_descr)) == 0;
+}
+
+const mc_type geo_Inbox_descr_type = {
+    .name = "geo.Inbox descriptor",
+    .id = 0x027ec426c2594172ull,
+    .size = sizeof(geo_Inbox_descr),
+    .align = _Alignof(geo_Inbox_descr),
+    .marshal = geo_Inbox_descr_marshal,
+    .unmarshal = geo_Inbox_descr_unmarshal,
+    .hash = geo_Inbox_descr_hash,
+    .equal = geo_Inbox_descr_equal,
+};
 
 int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender)
 {

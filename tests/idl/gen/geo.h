@@ -38,6 +38,27 @@ typedef struct geo_Point geo_Point;
 typedef struct geo_Tile geo_Tile;
 typedef struct geo_Shape geo_Shape;
 
+/** A typed descriptor of geo_Config, an sref of geo_Point: what a field, process
+ *  argument or result of type Config holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with geo_Config_descr_of, get the sref with geo_Config_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct geo_Config_descr {
+    mc_sref_descr d;
+} geo_Config_descr;
+extern const mc_type geo_Config_descr_type;
+
+/** A typed descriptor of geo_Inbox, a camlbox of geo_Point: what a field, process
+ *  argument or result of type Inbox holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with geo_Inbox_descr_of, get
+ *  a sender with geo_Inbox_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct geo_Inbox_descr {
+    mc_res_id id;
+} geo_Inbox_descr;
+extern const mc_type geo_Inbox_descr_type;
+
 typedef struct geo_arr_Point {
     size_t len;
     geo_Point *data;
@@ -96,9 +117,14 @@ int geo_Config_get_c(geo_Config *sref, geo_Point **copy);
 int geo_Config_get_p(geo_Config *sref, int (*fn)(const geo_Point *value, void *ctx),
                  void *ctx);
 mc_heap *geo_Config_heap(geo_Config *sref);
-int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref);
+/** Its descriptor (geo_Config_descr: for fields, arguments and results of
+ *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int geo_Config_descr_of(const geo_Config *sref, geo_Config_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int geo_Config_of_descr(const geo_Config_descr *d, geo_Config **sref);
 
 /** geo_Inbox: a camlbox of geo_Point messages (mcore/camlbox.h).  The receiver
  *  creates it; senders look it up.  Every function is the mc_camlbox_
@@ -135,6 +161,15 @@ int geo_Inbox_reclaim(geo_Inbox *box, size_t *n);
 /** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
 void geo_Inbox_set_spin(geo_Inbox *box, unsigned us);
 int geo_Inbox_destroy(geo_Inbox *box);
+/** Its descriptor (geo_Inbox_descr: for fields, arguments and results of
+ *  type Inbox).  @return 0, MC_EINVAL (NULL argument) */
+int geo_Inbox_descr_of(const geo_Inbox *box, geo_Inbox_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (geo_Inbox_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of geo_Point), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int geo_Inbox_sender_of_descr(const geo_Inbox_descr *d, geo_Inbox_sender **sender);
 int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender);
 int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */

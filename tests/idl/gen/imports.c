@@ -138,15 +138,62 @@ mc_heap *app_main_Shared_heap(app_main_Shared *sref)
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int app_main_Shared_descr(const app_main_Shared *sref, mc_sref_descr *d)
+int app_main_Shared_descr_of(const app_main_Shared *sref, app_main_Shared_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int app_main_Shared_of_descr(const mc_sref_descr *d, app_main_Shared **sref)
+int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **sref)
 {
-    return mc_sref_of_descr(d, &common_User_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &common_User_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(app_main_Shared_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays app_main_Shared_descr out as 40 bytes");
+
+static void app_main_Shared_descr_marshal(mc_writer *w, const void *obj)
+{
+    const app_main_Shared_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int app_main_Shared_descr_unmarshal(mc_reader *r, void *obj)
+{
+    app_main_Shared_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t app_main_Shared_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(app_main_Shared_descr));
+}
+
+static int app_main_Shared_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(app_main_Shared_descr)) == 0;
+}
+
+const mc_type app_main_Shared_descr_type = {
+    .name = "app.main.Shared descriptor",
+    .id = 0x1921c6268be2a12full,
+    .size = sizeof(app_main_Shared_descr),
+    .align = _Alignof(app_main_Shared_descr),
+    .marshal = app_main_Shared_descr_marshal,
+    .unmarshal = app_main_Shared_descr_unmarshal,
+    .hash = app_main_Shared_descr_hash,
+    .equal = app_main_Shared_descr_equal,
+};
 
 /* ---- process app_main_go */
 

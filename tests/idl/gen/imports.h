@@ -34,6 +34,16 @@ extern "C" {
 #define APP_MAIN_DEEP 3
 typedef struct app_main_Uses app_main_Uses;
 
+/** A typed descriptor of app_main_Shared, an sref of common_User: what a field, process
+ *  argument or result of type Shared holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with app_main_Shared_descr_of, get the sref with app_main_Shared_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct app_main_Shared_descr {
+    mc_sref_descr d;
+} app_main_Shared_descr;
+extern const mc_type app_main_Shared_descr_type;
+
 struct app_main_Uses {
     common_User u;
     left_L l;
@@ -60,9 +70,14 @@ int app_main_Shared_get_c(app_main_Shared *sref, common_User **copy);
 int app_main_Shared_get_p(app_main_Shared *sref, int (*fn)(const common_User *value, void *ctx),
                  void *ctx);
 mc_heap *app_main_Shared_heap(app_main_Shared *sref);
-int app_main_Shared_descr(const app_main_Shared *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int app_main_Shared_of_descr(const mc_sref_descr *d, app_main_Shared **sref);
+/** Its descriptor (app_main_Shared_descr: for fields, arguments and results of
+ *  type Shared).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int app_main_Shared_descr_of(const app_main_Shared *sref, app_main_Shared_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **sref);
 
 /** Process go: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
