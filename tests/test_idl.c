@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "other.h"
@@ -873,11 +874,102 @@ static void drv_procs(const void *arg, size_t len)
     }
 }
 
+static int idle(const int32_t *ms, int32_t *result, void *user)
+{
+    (void)user;
+    struct timespec ts = {*ms / 1000, (long)(*ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+    *result = *ms;
+    return 0;
+}
+
+/* _join_nowait: MC_EAGAIN while the process runs, then its result */
+static void drv_nowait(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pid pid;
+    int32_t ms = 300, *r = (int32_t *)1;
+    mc_join_result how;
+    if (W_RC(rt_idle_start(&ms, &pid), 0))
+        return;
+    W_RC(rt_idle_join_nowait(pid, &r, &how), MC_EAGAIN);
+    W_CHECK(r == NULL, "no result while it runs");
+    int rc, polls = 0;
+    while ((rc = rt_idle_join_nowait(pid, &r, &how)) == MC_EAGAIN &&
+           polls++ < 1000) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!W_RC(rc, 0)) {
+        W_CHECK(*r == 300 && how.kind == MC_EXIT_RESULT, "idle(300) = %d",
+                (int)*r);
+        W_CHECK(polls >= 5, "it ran for a while: %d polls", polls);
+        mc_local_free(r);
+    }
+    W_RC(rt_idle_join_nowait(pid, &r, &how), MC_ESTATE); /* joined */
+    /* a body that fails: MC_EPROCESS, as _join says it */
+    int64_t x = 13, *y = (int64_t *)1;
+    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+        while ((rc = rt_square_join_nowait(pid, &y, &how)) == MC_EAGAIN) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        W_RC(rc, MC_EPROCESS);
+        W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
+                "outcome kind %d code %d", (int)how.kind, how.code);
+        W_CHECK(y == NULL, "no result on failure");
+    }
+    W_RC(rt_idle_join_nowait(999999, &r, NULL), MC_ENOENT);
+}
+
 static void test_processes(void **state)
 {
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_procs, NULL, 0);
+    tu_drive(NULL, drv_nowait, NULL, 0);
+    tu_end();
+}
+
+/* _run: a whole session, and the first process's typed result */
+static void test_run(void **state)
+{
+    (void)state;
+    tu_begin();
+    int64_t x = 9, *y = NULL;
+    mc_join_result how = {.kind = MC_EXIT_SIGNAL};
+    tu_assert_rc(rt_square_run(&x, &y, &how), 0);
+    assert_non_null(y);
+    assert_int_equal(*y, 81);
+    assert_int_equal(how.kind, MC_EXIT_RESULT);
+    mc_local_free(y);
+    /* its workers may start others: describe runs a real body */
+    rt_All a;
+    rall(&a);
+    rt_Texts *t = NULL;
+    tu_assert_rc(rt_describe_run_cfg(NULL, &a, &t, NULL), 0);
+    assert_string_equal(t->s ? t->s : "", a.tx.s ? a.tx.s : "");
+    mc_local_free(t);
+    free_all(&a);
+    void *none = (void *)1;
+    tu_assert_rc(rt_nothing_run(NULL, &none, NULL), 0);
+    assert_null(none);
+    /* a body error: MC_EPROCESS, the outcome in how, the worker's detail */
+    x = 13;
+    y = (int64_t *)1;
+    tu_assert_rc(rt_square_run(&x, &y, &how), MC_EPROCESS);
+    assert_null(y);
+    assert_int_equal(how.kind, MC_EXIT_ERROR);
+    assert_int_equal(how.code, MC_EINVAL);
+    assert_non_null(strstr(mc_last_error_detail(), "mc_tproc_run: the "
+                           "first process (rt_square): body returned"));
+    /* refused before a session starts */
+    tu_assert_rc(rt_square_run(NULL, &y, NULL), MC_EINVAL);
+    tu_assert_rc(rt_undefined_run(NULL, NULL, NULL), MC_ENOENT);
+    assert_non_null(strstr(mc_last_error_detail(), "never defined"));
+    /* a session option the runtime refuses: mc_startup's code */
+    mc_config bad = {.window_size = 1};
+    tu_assert_rc(rt_square_run_cfg(&bad, &x, &y, NULL), MC_EINVAL);
     tu_end();
 }
 
@@ -902,7 +994,8 @@ static int group_setup(void **state)
     tu_def_driver();
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
         rt_nothing_def(nothing, NULL) ||
-        rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL))
+        rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
+        rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
      * (drv_procs checks square's results) */
@@ -920,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_run),
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_version),
     };

@@ -1453,6 +1453,22 @@ int containers_ping_join(mc_pid pid, void **result, mc_join_result *how)
     return mc_tproc_join(&containers_ping_p_, pid, (void **)result, how);
 }
 
+int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_ping_p_, pid, (void **)result, how);
+}
+
+int containers_ping_run(const void *arg, void **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_ping_p_, arg, (void **)result, how);
+}
+
+int containers_ping_run_cfg(const mc_config *cfg, const void *arg, void **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_ping_p_, arg, (void **)result, how);
+}
+
 mc_res_id containers_ping_fork_point(void)
 {
     return containers_ping_p_.fork;
@@ -1491,6 +1507,22 @@ int containers_stop_start(const int32_t *code, mc_pid *pid)
 int containers_stop_join(mc_pid pid, void **result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_stop_p_, pid, (void **)result, how);
+}
+
+int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_stop_p_, pid, (void **)result, how);
+}
+
+int containers_stop_run(const int32_t *code, void **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_stop_p_, code, (void **)result, how);
+}
+
+int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_stop_p_, code, (void **)result, how);
 }
 
 mc_res_id containers_stop_fork_point(void)
@@ -1533,6 +1565,22 @@ int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *ho
     return mc_tproc_join(&containers_work_p_, pid, (void **)result, how);
 }
 
+int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_work_p_, pid, (void **)result, how);
+}
+
+int containers_work_run(const containers_Msg *job, containers_Val **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_work_p_, job, (void **)result, how);
+}
+
+int containers_work_run_cfg(const mc_config *cfg, const containers_Msg *job, containers_Val **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_work_p_, job, (void **)result, how);
+}
+
 mc_res_id containers_work_fork_point(void)
 {
     return containers_work_p_.fork;
@@ -1573,6 +1621,22 @@ int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_res
     return mc_tproc_join(&containers_compute_p_, pid, (void **)result, how);
 }
 
+int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_compute_p_, pid, (void **)result, how);
+}
+
+int containers_compute_run(const void *arg, containers_arr_f64 **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_compute_p_, arg, (void **)result, how);
+}
+
+int containers_compute_run_cfg(const mc_config *cfg, const void *arg, containers_arr_f64 **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_compute_p_, arg, (void **)result, how);
+}
+
 mc_res_id containers_compute_fork_point(void)
 {
     return containers_compute_p_.fork;
@@ -1611,6 +1675,22 @@ int containers_chain_start(const containers_Val * *v, mc_pid *pid)
 int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_chain_p_, pid, (void **)result, how);
+}
+
+int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_chain_p_, pid, (void **)result, how);
+}
+
+int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_chain_p_, v, (void **)result, how);
+}
+
+int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_chain_p_, v, (void **)result, how);
 }
 
 mc_res_id containers_chain_fork_point(void)

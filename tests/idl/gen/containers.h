@@ -401,6 +401,18 @@ int containers_ping_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_ping_join(mc_pid pid, void **result, mc_join_result *how);
+/** containers_ping_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is ping, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_ping_run(const void *arg, void **result, mc_join_result *how);
+/** containers_ping_run with session options (mc_config; NULL: the defaults). */
+int containers_ping_run_cfg(const mc_config *cfg, const void *arg, void **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_ping_fork_point(void);
 mc_res_id containers_ping_join_point(void);
@@ -418,6 +430,18 @@ int containers_stop_start(const int32_t *code, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_stop_join(mc_pid pid, void **result, mc_join_result *how);
+/** containers_stop_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is stop, with a copy of
+ *  *code (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_stop_run(const int32_t *code, void **result, mc_join_result *how);
+/** containers_stop_run with session options (mc_config; NULL: the defaults). */
+int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_stop_fork_point(void);
 mc_res_id containers_stop_join_point(void);
@@ -435,6 +459,18 @@ int containers_work_start(const containers_Msg *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *how);
+/** containers_work_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is work, with a copy of
+ *  *job (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_work_run(const containers_Msg *job, containers_Val **result, mc_join_result *how);
+/** containers_work_run with session options (mc_config; NULL: the defaults). */
+int containers_work_run_cfg(const mc_config *cfg, const containers_Msg *job, containers_Val **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_work_fork_point(void);
 mc_res_id containers_work_join_point(void);
@@ -452,6 +488,18 @@ int containers_compute_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is compute, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_compute_run(const void *arg, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_run with session options (mc_config; NULL: the defaults). */
+int containers_compute_run_cfg(const mc_config *cfg, const void *arg, containers_arr_f64 **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_compute_fork_point(void);
 mc_res_id containers_compute_join_point(void);
@@ -469,6 +517,18 @@ int containers_chain_start(const containers_Val * *v, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how);
+/** containers_chain_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is chain, with a copy of
+ *  *v (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how);
+/** containers_chain_run with session options (mc_config; NULL: the defaults). */
+int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_chain_fork_point(void);
 mc_res_id containers_chain_join_point(void);

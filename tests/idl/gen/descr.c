@@ -993,6 +993,22 @@ int descr_serve_join(mc_pid pid, descr_Replies_descr **result, mc_join_result *h
     return mc_tproc_join(&descr_serve_p_, pid, (void **)result, how);
 }
 
+int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&descr_serve_p_, pid, (void **)result, how);
+}
+
+int descr_serve_run(const descr_Work_descr *box, descr_Replies_descr **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &descr_serve_p_, box, (void **)result, how);
+}
+
+int descr_serve_run_cfg(const mc_config *cfg, const descr_Work_descr *box, descr_Replies_descr **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &descr_serve_p_, box, (void **)result, how);
+}
+
 mc_res_id descr_serve_fork_point(void)
 {
     return descr_serve_p_.fork;
@@ -1031,6 +1047,22 @@ int descr_route_start(const descr_Request *r, mc_pid *pid)
 int descr_route_join(mc_pid pid, descr_Target **result, mc_join_result *how)
 {
     return mc_tproc_join(&descr_route_p_, pid, (void **)result, how);
+}
+
+int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&descr_route_p_, pid, (void **)result, how);
+}
+
+int descr_route_run(const descr_Request *r, descr_Target **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &descr_route_p_, r, (void **)result, how);
+}
+
+int descr_route_run_cfg(const mc_config *cfg, const descr_Request *r, descr_Target **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &descr_route_p_, r, (void **)result, how);
 }
 
 mc_res_id descr_route_fork_point(void)

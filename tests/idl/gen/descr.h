@@ -300,6 +300,18 @@ int descr_serve_start(const descr_Work_descr *box, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int descr_serve_join(mc_pid pid, descr_Replies_descr **result, mc_join_result *how);
+/** descr_serve_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is serve, with a copy of
+ *  *box (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int descr_serve_run(const descr_Work_descr *box, descr_Replies_descr **result, mc_join_result *how);
+/** descr_serve_run with session options (mc_config; NULL: the defaults). */
+int descr_serve_run_cfg(const mc_config *cfg, const descr_Work_descr *box, descr_Replies_descr **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id descr_serve_fork_point(void);
 mc_res_id descr_serve_join_point(void);
@@ -317,6 +329,18 @@ int descr_route_start(const descr_Request *r, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int descr_route_join(mc_pid pid, descr_Target **result, mc_join_result *how);
+/** descr_route_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is route, with a copy of
+ *  *r (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int descr_route_run(const descr_Request *r, descr_Target **result, mc_join_result *how);
+/** descr_route_run with session options (mc_config; NULL: the defaults). */
+int descr_route_run_cfg(const mc_config *cfg, const descr_Request *r, descr_Target **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id descr_route_fork_point(void);
 mc_res_id descr_route_join_point(void);

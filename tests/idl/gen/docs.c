@@ -268,6 +268,22 @@ int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how)
     return mc_tproc_join(&docs_sample_p_p_, pid, (void **)result, how);
 }
 
+int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&docs_sample_p_p_, pid, (void **)result, how);
+}
+
+int docs_sample_p_run(const docs_sample_R *r, docs_sample_V **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &docs_sample_p_p_, r, (void **)result, how);
+}
+
+int docs_sample_p_run_cfg(const mc_config *cfg, const docs_sample_R *r, docs_sample_V **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &docs_sample_p_p_, r, (void **)result, how);
+}
+
 mc_res_id docs_sample_p_fork_point(void)
 {
     return docs_sample_p_p_.fork;

@@ -114,6 +114,18 @@ int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is p, with a copy of
+ *  *r (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int docs_sample_p_run(const docs_sample_R *r, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_run with session options (mc_config; NULL: the defaults). */
+int docs_sample_p_run_cfg(const mc_config *cfg, const docs_sample_R *r, docs_sample_V **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id docs_sample_p_fork_point(void);
 mc_res_id docs_sample_p_join_point(void);

@@ -662,6 +662,22 @@ int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how)
     return mc_tproc_join(&geo_render_p_, pid, (void **)result, how);
 }
 
+int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&geo_render_p_, pid, (void **)result, how);
+}
+
+int geo_render_run(const geo_Point *job, geo_Shape **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &geo_render_p_, job, (void **)result, how);
+}
+
+int geo_render_run_cfg(const mc_config *cfg, const geo_Point *job, geo_Shape **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &geo_render_p_, job, (void **)result, how);
+}
+
 mc_res_id geo_render_fork_point(void)
 {
     return geo_render_p_.fork;

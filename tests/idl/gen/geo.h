@@ -196,6 +196,18 @@ int geo_render_start(const geo_Point *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how);
+/** geo_render_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is render, with a copy of
+ *  *job (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int geo_render_run(const geo_Point *job, geo_Shape **result, mc_join_result *how);
+/** geo_render_run with session options (mc_config; NULL: the defaults). */
+int geo_render_run_cfg(const mc_config *cfg, const geo_Point *job, geo_Shape **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id geo_render_fork_point(void);
 mc_res_id geo_render_join_point(void);

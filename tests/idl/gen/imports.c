@@ -225,6 +225,22 @@ int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how)
     return mc_tproc_join(&app_main_go_p_, pid, (void **)result, how);
 }
 
+int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&app_main_go_p_, pid, (void **)result, how);
+}
+
+int app_main_go_run(const left_L *arg, deep_lib_N **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &app_main_go_p_, arg, (void **)result, how);
+}
+
+int app_main_go_run_cfg(const mc_config *cfg, const left_L *arg, deep_lib_N **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &app_main_go_p_, arg, (void **)result, how);
+}
+
 mc_res_id app_main_go_fork_point(void)
 {
     return app_main_go_p_.fork;

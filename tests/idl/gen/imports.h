@@ -92,6 +92,18 @@ int app_main_go_start(const left_L *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_join without waiting: MC_EAGAIN while the process runs (also in
+ *  the master). */
+int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is go, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int app_main_go_run(const left_L *arg, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_run with session options (mc_config; NULL: the defaults). */
+int app_main_go_run_cfg(const mc_config *cfg, const left_L *arg, deep_lib_N **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id app_main_go_fork_point(void);
 mc_res_id app_main_go_join_point(void);
