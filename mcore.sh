@@ -113,6 +113,7 @@ declare -A EXPECT=(
     [tut_sync]='^Done: 4 workers took their turns in order 1 2 3 4$'
     [tut_camlbox]='^Message: Hello world$'
     [camlbox_speed]='^Sum: 6000000$'
+    [wordfreq]='^ *[0-9][0-9]* the$'
 )
 
 # run_example BINARY: one case, passes on exit status 0 and, where EXPECT
@@ -186,6 +187,7 @@ cmd_test() {
     MCIDL=build/mcidl run_test tests/idl/run.sh
     run_test tests/port/run.sh
     run_dir build/examples example
+    run_test tests/examples/wordfreq.sh
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"
     done
@@ -197,6 +199,7 @@ cmd_test() {
     MCIDL=build/asan/mcidl run_test tests/idl/fuzz/replay.sh
     REPLAY=build/asan/replay_unmarshal run_test tests/marshal/fuzz/replay.sh
     run_dir build/asan/examples example
+    WORDFREQ=build/asan/examples/wordfreq run_test tests/examples/wordfreq.sh
     unset ASAN_OPTIONS UBSAN_OPTIONS
     # A worker's threads, under ThreadSanitizer (libtsan2 comes with gcc's
     # libgcc-12-dev on Debian).  halt_on_error: a race in a worker kills it,

@@ -171,20 +171,39 @@ static void kill_and_reap(pid_t *pids, int n)
             waitpid(pids[i], NULL, 0);
 }
 
-/* Fork C, run the session there until all reports came, kill C with
- * SIGKILL, then reap the workers.  Fails the test on any problem. */
+/* Fork C, run the session there until all reports came, end it with sig
+ * (to C, the master, or with `group`, to C's process group: the master,
+ * the session server and the workers, as a crash of the machine or an OOM
+ * kill of all would), then reap them all.  *status (may be NULL) gets C's
+ * status.  dir NULL: the default socket directory.  Fails the test on any
+ * problem. */
 static void crash_session_sig(const char *dir, struct crash *cr, int sig,
-                              int *status);
+                              int group, int *status);
 
+/* A crash: everything of the session killed at once. */
 static void crash_session(const char *dir, struct crash *cr)
 {
-    crash_session_sig(dir, cr, SIGKILL, NULL);
+    crash_session_sig(dir, cr, SIGKILL, 1, NULL);
 }
 
-/* The same, ending C with sig; *status (may be NULL) gets C's status.  dir
- * NULL: the default socket directory. */
+/* Reap what is left of C's session (we are the subreaper): its server and
+ * workers, once reparented to us; up to 5 s. */
+static int reap_orphans(void)
+{
+    int64_t end = tu_now_ms() + 5000;
+    for (;;) {
+        pid_t w = waitpid(-1, NULL, WNOHANG);
+        if (w < 0 && errno == ECHILD)
+            return 1;
+        if (w == 0 && tu_now_ms() >= end)
+            return 0;
+        if (w == 0)
+            tu_sleep_ms(10);
+    }
+}
+
 static void crash_session_sig(const char *dir, struct crash *cr, int sig,
-                              int *status)
+                              int group, int *status)
 {
     memset(cr, 0, sizeof *cr);
     int pfd[2];
@@ -193,6 +212,7 @@ static void crash_session_sig(const char *dir, struct crash *cr, int sig,
     pid_t c = fork();
     assert_true(c >= 0);
     if (c == 0) {
+        setpgid(0, 0);
         close(pfd[0]);
         g_report_fd = pfd[1];
         mc_config cfg = { .socket_dir = dir };
@@ -252,7 +272,10 @@ static void crash_session_sig(const char *dir, struct crash *cr, int sig,
     }
     close(pfd[0]);
 
-    kill(c, failure[0] ? SIGKILL : sig);
+    if (failure[0])
+        kill(-c, SIGKILL);
+    else
+        kill(group ? -c : c, sig);
     int st;
     int64_t cend = tu_now_ms() + 5000;
     pid_t cw;
@@ -305,6 +328,9 @@ static void crash_session_sig(const char *dir, struct crash *cr, int sig,
         fail_msg("%d worker(s) still alive 5 s after the master was "
                  "killed:%s", alive, pids);
     }
+    if (!reap_orphans())
+        fail_msg("a process of the session (its server?) was still alive "
+                 "5 s after the master was killed");
 }
 
 static void check_leftovers(const char *dir, const struct crash *cr,
@@ -958,7 +984,7 @@ static void check_stop(int sig)
     struct crash cr;
     char dir[600];
     int st = 0;
-    crash_session_sig(NULL, &cr, sig, &st);
+    crash_session_sig(NULL, &cr, sig, 0, &st);
     g_cr = cr;
     crash_dir(&cr, dir, sizeof dir);
     if (!WIFSIGNALED(st) || WTERMSIG(st) != sig)
@@ -968,6 +994,23 @@ static void check_stop(int sig)
     char by[64];
     snprintf(by, sizeof by, "signal %d to the master", sig);
     check_all_gone(&cr, dir, by);
+    memset(&g_cr, 0, sizeof g_cr);
+    tu_end();
+}
+
+/* The master alone killed outright (SIGKILL): the session server sees its
+ * socket close, ends the workers and removes everything, directory
+ * included, as after a clean end. */
+static void test_master_killed_cleans(void **state)
+{
+    (void)state;
+    tu_begin();
+    struct crash cr;
+    char dir[600];
+    crash_session_sig(NULL, &cr, SIGKILL, 0, NULL);
+    g_cr = cr;
+    crash_dir(&cr, dir, sizeof dir);
+    check_all_gone(&cr, dir, "SIGKILL to the master alone");
     memset(&g_cr, 0, sizeof g_cr);
     tu_end();
 }
@@ -1006,6 +1049,7 @@ int main(void)
         cmocka_unit_test_teardown(test_default_crash_then_restart, teardown),
         cmocka_unit_test_teardown(test_default_crash_then_mcadmin, teardown),
         cmocka_unit_test_teardown(test_default_live_kept, teardown),
+        cmocka_unit_test_teardown(test_master_killed_cleans, teardown),
         cmocka_unit_test_teardown(test_sigterm_cleans, teardown),
         cmocka_unit_test_teardown(test_sigint_cleans, teardown),
     };

@@ -53,6 +53,21 @@ typedef struct mc_config {
      *  MC_EINVAL; if the system refuses the size, halves are tried down to
      *  1 GiB (or the size asked, if smaller), then MC_ENOMEM. */
     size_t window_size;
+    /** Milliseconds the session may last, from mc_startup; 0: no limit.
+     *  When they run out, every worker still running is killed
+     *  (SIGKILL; its join reports MC_EXIT_SIGNAL), mc_start returns
+     *  MC_ETIMEDOUT, and mc_startup (mc_run) returns MC_ETIMEDOUT once
+     *  `first` has returned.  Negative: MC_EINVAL.  So a worker that
+     *  hangs cannot make a session hang forever. */
+    int deadline_ms;
+    /** Nonzero: workers that fail (their body returns an error, or they
+     *  are killed by a signal, or exit before their body returned) are
+     *  not reported on stderr.  By default each such end is reported, one
+     *  line ("mcore: worker 3 (pid 1234) was killed by signal 11
+     *  (Segmentation fault)"), as the original logs an uncaught
+     *  exception; ends asked for (mc_kill, mc_cancel, the deadline, a stop
+     *  signal, the master's death) are not. */
+    int quiet;
 } mc_config;
 
 /** Called once in the master when the session is ready; normally starts the

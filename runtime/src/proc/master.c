@@ -1,11 +1,15 @@
-/* master.c: the master's process table, fork, and event loop.
+/* master.c: the session server's process table, fork, and event loop.
  *
- * The loop waits (epoll) on one control socket per live worker and on a
- * signalfd for SIGCHLD.  Requests are answered in order; a blocking join is
- * the one request whose reply waits, until the joined process ends.  Every
- * worker is forked here, from the master's small and quiet state.
+ * The loop waits (epoll) on one control socket per client (each live
+ * worker, and the master: the program's own process), on a signalfd for
+ * SIGCHLD and on the master's stop socket.  Requests are answered in
+ * order; a blocking join (and the master's FINISH) is a request whose
+ * reply waits.  Every worker is forked here, from the server's small and
+ * quiet state: a copy of the program as it was when mc_startup was called.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,10 @@
 #include "common.h"
 #include "os/spin.h"
 #include "proc/state.h"
+
+/* epoll tags: a client's mcore pid, or one of these (no pid is 0 or -2) */
+#define EV_SIGCHLD 0u
+#define EV_STOP ((uint64_t)-2)
 
 static void live_unlink(mc__proc *p)
 {
@@ -72,15 +80,26 @@ static void reply_rc(mc__proc *to, int rc, int64_t a)
     send_reply(to, &m, d, d ? strlen(d) : 0, -1, -1);
 }
 
-/* Hand p's outcome to the worker blocked joining it. */
+/* w no longer waits (answered, failed, timed out, or gone). */
+static void wait_clear(mc__proc *w)
+{
+    if (w->wait_until) {
+        w->wait_until = 0;
+        mc__M->n_timed--;
+    }
+    w->waiting_on = 0;
+    w->waiting_any = 0;
+}
+
+/* Hand p's outcome to the client blocked joining it (p->waiter). */
 static void answer_waiter(mc__proc *p)
 {
     mc__proc *w = mc__idmap_get(&mc__M->procs, p->waiter);
     p->waiter = 0;
     if (!w || !w->alive)
         return;
-    w->waiting_on = 0;
-    mc__msg m = {.rc = 0, .a = p->kind, .b = p->code};
+    wait_clear(w);
+    mc__msg m = {.rc = 0, .a = p->kind, .b = p->code, .c = p->pid};
     if (p->result.fd >= 0)
         send_reply(w, &m, NULL, p->result.len, p->result.fd, -1);
     else
@@ -94,9 +113,58 @@ static void fail_waiter(mc__proc *p, int rc)
     mc__proc *w = mc__idmap_get(&mc__M->procs, p->waiter);
     p->waiter = 0;
     if (w && w->alive) {
-        w->waiting_on = 0;
+        wait_clear(w);
         reply_rc(w, rc, 0);
     }
+}
+
+/* A client waiting in mc_join_any on p's join point, or NULL. */
+static mc__proc *any_waiter(const mc__proc *p)
+{
+    size_t pos = 0;
+    mc__proc *w;
+    while ((w = mc__idmap_next(&mc__M->procs, &pos, NULL)))
+        if (w->alive && w->waiting_any == p->join_id && w != p)
+            return w;
+    return NULL;
+}
+
+/* p's outcome is known: say so on stderr if it failed (process.h: the
+ * master reports failed workers), then hand it to whoever waits. */
+static void report_failure(const mc__proc *p)
+{
+    if (mc__M->quiet || p->killed || p->kind == MC_EXIT_RESULT)
+        return;
+    const char *d = p->kind == MC_EXIT_ERROR && p->result.fd < 0 &&
+                            p->result.len && p->result.data &&
+                            ((const char *)p->result.data)[p->result.len - 1]
+                                == '\0'
+                        ? p->result.data
+                        : "";
+    if (p->kind == MC_EXIT_ERROR)
+        fprintf(stderr, "mcore: worker %lld (pid %d) failed: %s%s%s\n",
+                (long long)p->pid, (int)p->ospid, mc_strerror(p->code),
+                *d ? ": " : "", d);
+    else if (p->kind == MC_EXIT_SIGNAL)
+        fprintf(stderr, "mcore: worker %lld (pid %d) was killed by signal "
+                "%d (%s)\n", (long long)p->pid, (int)p->ospid, p->code,
+                strsignal(p->code));
+    else
+        fprintf(stderr, "mcore: worker %lld (pid %d) exited with status %d "
+                "before its body returned\n", (long long)p->pid,
+                (int)p->ospid, p->code);
+}
+
+/* 1 if a waiter took p's outcome (then p may be freed). */
+static int deliver(mc__proc *p)
+{
+    mc__proc *w;
+    if (!p->waiter && !p->dropped && (w = any_waiter(p)))
+        p->waiter = w->pid;
+    if (!p->waiter)
+        return 0;
+    answer_waiter(p); /* may free p */
+    return 1;
 }
 
 /* ---------------------------------------------------------------- start */
@@ -122,10 +190,14 @@ static void child_close_master_fds(mc_pid self, int keep, mc__idmap *cache)
     while ((q = mc__idmap_next(&M->procs, &pos, NULL)))
         if (q->result.fd >= 0)
             close(q->result.fd);
+    if (M->master && M->master->sock >= 0)
+        close(M->master->sock);
     mc__m_res_child_fds(self, cache);
     close(M->epfd);
     close(M->sigfd);
     close(M->lockfd);
+    if (M->stopfd >= 0)
+        close(M->stopfd);
 }
 
 int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
@@ -141,6 +213,9 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     if (mc__m_stopping())
         return mc__err(MC_ESTATE, "mc_start: the session is ending (signal "
                        "%d)", mc__m_stopping());
+    if (M->timed_out)
+        return mc__err(MC_ETIMEDOUT, "mc_start: the session's deadline "
+                       "passed: its workers were ended");
     mc__def *def = fp->def;
     mc__proc *p = calloc(1, sizeof *p);
     if (!p)
@@ -240,14 +315,49 @@ int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
     if (nowait)
         return mc__err(MC_EAGAIN, "pid %lld is still running",
                        (long long)pid);
-    if (who == 0)
-        return mc__err(MC_ESTATE, "the master must not block");
     if (who == pid)
         return mc__err(MC_EINVAL, "a process cannot join itself");
     mc__proc *w = mc__idmap_get(&M->procs, who);
     p->waiter = who;
     if (w)
         w->waiting_on = pid;
+    return 1;
+}
+
+int mc__m_join_any(mc_pid who, mc_res_id join, int nowait, mc__proc **out)
+{
+    mc__master *M = mc__M;
+    mc__res *jp = mc__idmap_get(&M->res, join);
+    if (!jp)
+        return mc__err(MC_ENOENT, "no join point %lld", (long long)join);
+    if (jp->kind != MC_RES_JOIN_POINT)
+        return mc__err(MC_ETYPE, "resource %lld is not a join point",
+                       (long long)join);
+    /* the oldest finished one first; else is any left to wait for? */
+    size_t pos = 0, running = 0;
+    mc__proc *p, *best = NULL;
+    while ((p = mc__idmap_next(&M->procs, &pos, NULL))) {
+        if (p->join_id != join || p->joined || p->dropped || p->waiter ||
+            p->pid == who || p->pid == MC__MASTER_PID)
+            continue;
+        if (!p->done)
+            running++;
+        else if (!best || p->pid < best->pid)
+            best = p;
+    }
+    if (best) {
+        *out = best;
+        return 0;
+    }
+    if (!running)
+        return mc__err(MC_ENOENT, "no process of join point %lld is left "
+                       "to join", (long long)join);
+    if (nowait)
+        return mc__err(MC_ETIMEDOUT, "no process of join point %lld has "
+                       "ended yet", (long long)join);
+    mc__proc *w = mc__idmap_get(&M->procs, who);
+    if (w)
+        w->waiting_any = join;
     return 1;
 }
 
@@ -307,10 +417,11 @@ static void on_result(mc__proc *p, mc__msg *m, const void *data, int fd)
             memcpy(p->result.data, data, m->len);
         }
     }
+    report_failure(p);
     if (p->dropped)
         mc__blob_free(&p->result);
-    else if (p->waiter)
-        answer_waiter(p);
+    else
+        deliver(p);
 }
 
 static void on_start(mc__proc *p, mc__msg *m, const char *data, int fd)
@@ -341,13 +452,66 @@ static void on_start(mc__proc *p, mc__msg *m, const char *data, int fd)
 static void on_join(mc__proc *p, mc__msg *m)
 {
     mc__proc *q;
-    int rc = mc__m_join(p->pid, m->a, m->b, (int)m->c, &q);
+    int rc = m->b == 0 ? mc__m_join_any(p->pid, m->a, (int)m->c, &q)
+                       : mc__m_join(p->pid, m->a, m->b, (int)m->c, &q);
     if (rc < 0)
         reply_rc(p, rc, 0);
     else if (rc == 0) {
         q->waiter = p->pid;
         answer_waiter(q);
+    } else if (m->d >= 0) { /* a wait with a timeout: see expire_waits */
+        p->wait_until = mc__now_ns() + (uint64_t)m->d * 1000000u;
+        if (!p->wait_until)
+            p->wait_until = 1;
+        mc__M->n_timed++;
     }
+}
+
+static void on_kill(mc__proc *p, mc__msg *m)
+{
+    mc__master *M = mc__M;
+    mc_pid pid = m->a;
+    int sig = (int)m->b;
+    mc__proc *q = pid > 0 ? mc__idmap_get(&M->procs, pid) : NULL;
+    int rc = 0;
+    if (pid == 0)
+        rc = mc__err(MC_EINVAL, "pid 0 is the master");
+    else if (sig < 0 || sig >= NSIG)
+        rc = mc__err(MC_EINVAL, "%d is not a signal", sig);
+    else if (!q || !q->alive)
+        rc = mc__err(MC_ENOENT, "process %lld is not running",
+                     (long long)pid);
+    else if (kill(q->ospid, sig) < 0)
+        rc = mc__errno("kill");
+    else if (sig)
+        q->killed = 1; /* on purpose: not reported */
+    reply_rc(p, rc, 0);
+}
+
+static void on_ospid(mc__proc *p, mc__msg *m)
+{
+    mc__master *M = mc__M;
+    mc_pid pid = m->a;
+    mc__proc *q = pid == 0 ? M->master
+                  : pid > 0 ? mc__idmap_get(&M->procs, pid) : NULL;
+    if (!q || !q->alive)
+        reply_rc(p, mc__err(MC_ENOENT, "process %lld is not running",
+                            (long long)pid), 0);
+    else
+        reply_rc(p, 0, q->ospid);
+}
+
+static void on_cancel(mc__proc *p, mc__msg *m)
+{
+    mc__master *M = mc__M;
+    mc__res *r = mc__idmap_get(&M->res, m->a);
+    if (r && r->kind == MC_RES_JOIN_POINT)
+        for (mc__proc *q = M->live; q; q = q->next)
+            if (q->join_id == m->a && !q->done) {
+                q->killed = 1;
+                kill(q->ospid, SIGKILL);
+            }
+    reply_rc(p, mc__m_point_release(p->pid, m->a, MC_RES_JOIN_POINT), 0);
 }
 
 static void on_res(mc__proc *p, mc__msg *m, const char *data)
@@ -405,6 +569,21 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
     case MC__OP_POINT_RELEASE:
         on_res(p, m, data);
         break;
+    case MC__OP_KILL:
+        on_kill(p, m);
+        break;
+    case MC__OP_OSPID:
+        on_ospid(p, m);
+        break;
+    case MC__OP_CANCEL:
+        on_cancel(p, m);
+        break;
+    case MC__OP_FINISH:
+        if (p->pid != MC__MASTER_PID)
+            reply_rc(p, mc__err(MC_EINVAL, "FINISH from a worker"), 0);
+        else
+            mc__M->finish = 1; /* answered by the loop (finish_check) */
+        break;
     case MC__OP_POOL_FIND: {
         long long id = 0;
         if (mc__maps_by_addr((void *)(uintptr_t)m->a, &id) && id > 0)
@@ -421,6 +600,8 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
         close(blob_fd);
 }
 
+static void master_gone(mc__proc *p);
+
 /* Read what p sent.  dying: p has exited; take only its result. */
 static void drain(mc__proc *p, int dying)
 {
@@ -433,6 +614,8 @@ static void drain(mc__proc *p, int dying)
             return;
         if (r <= 0) { /* EOF, or a broken socket: it is ending */
             close_conn(p);
+            if (p == mc__M->master)
+                master_gone(p);
             return;
         }
         if (!dying || m->op == MC__OP_RESULT)
@@ -448,6 +631,104 @@ static void drain(mc__proc *p, int dying)
 
 /* ---------------------------------------------------------------- reap */
 
+/* The master closed its socket: it returned from mc_startup, or it died
+ * (killed, or exited without returning).  Either way the session is over:
+ * whatever still runs is ended, and the server cleans up after it, so a
+ * master killed outright leaves nothing behind. */
+static void master_gone(mc__proc *p)
+{
+    mc__master *M = mc__M;
+    M->master = NULL;
+    M->finish = 0;
+    p->alive = 0;
+    if (p->waiting_on) {
+        mc__proc *q = mc__idmap_get(&M->procs, p->waiting_on);
+        if (q && q->waiter == p->pid)
+            q->waiter = 0;
+    }
+    wait_clear(p);
+    mc__m_res_drop_holder(p->pid);
+    proc_free(p);
+    for (mc__proc *q = M->live; q; q = q->next) {
+        q->killed = 1;
+        kill(q->ospid, SIGKILL);
+    }
+}
+
+/* The master waits (FINISH) until no worker is left. */
+static void finish_check(void)
+{
+    mc__master *M = mc__M;
+    if (M->finish && M->n_live == 0 && M->master) {
+        M->finish = 0;
+        reply_rc(M->master, M->timed_out
+                                ? mc__err(MC_ETIMEDOUT, "mc_startup: the "
+                                          "session's deadline passed: its "
+                                          "workers were ended")
+                                : 0, 0);
+    }
+}
+
+/* Timed joins whose time ran out get MC_ETIMEDOUT; the session's deadline
+ * ends every worker.  Returns the milliseconds until the next deadline
+ * (-1: none), for epoll_wait. */
+static int expire_waits(void)
+{
+    mc__master *M = mc__M;
+    if (!M->n_timed && !M->deadline)
+        return -1;
+    uint64_t now = mc__now_ns(), next = UINT64_MAX;
+    if (M->deadline && !M->timed_out) {
+        if (now >= M->deadline) {
+            M->timed_out = 1;
+            for (mc__proc *q = M->live; q; q = q->next) {
+                q->killed = 1;
+                kill(q->ospid, SIGKILL);
+            }
+        } else {
+            next = M->deadline;
+        }
+    }
+    size_t pos = 0;
+    mc__proc *w;
+    while (M->n_timed && (w = mc__idmap_next(&M->procs, &pos, NULL))) {
+        if (!w->wait_until)
+            continue;
+        if (now < w->wait_until) {
+            if (w->wait_until < next)
+                next = w->wait_until;
+            continue;
+        }
+        if (w->waiting_on) {
+            mc__proc *q = mc__idmap_get(&M->procs, w->waiting_on);
+            if (q && q->waiter == w->pid)
+                q->waiter = 0;
+        }
+        wait_clear(w);
+        reply_rc(w, mc__err(MC_ETIMEDOUT, "the wait timed out"), 0);
+    }
+    if (next == UINT64_MAX)
+        return -1;
+    uint64_t ms = (next - now + 999999) / 1000000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* A stop signal reached the master (startup.c's handler wrote its number
+ * on the stop socket): end the workers; the loop ends once they are
+ * reaped, without waiting for the master, which waits for the server. */
+static void on_stop(void)
+{
+    unsigned char sig;
+    ssize_t n = read(mc__M->stopfd, &sig, 1);
+    if (n == 1)
+        mc__m_stop(sig);
+    else if (n == 0) { /* the master is gone: its socket says so too */
+        epoll_ctl(mc__M->epfd, EPOLL_CTL_DEL, mc__M->stopfd, NULL);
+        close(mc__M->stopfd);
+        mc__M->stopfd = -1;
+    }
+}
+
 static void exited(mc__proc *p, int status)
 {
     drain(p, 1);
@@ -458,8 +739,8 @@ static void exited(mc__proc *p, int status)
         mc__proc *q = mc__idmap_get(&mc__M->procs, p->waiting_on);
         if (q && q->waiter == p->pid)
             q->waiter = 0;
-        p->waiting_on = 0;
     }
+    wait_clear(p);
     mc__m_res_drop_holder(p->pid);
     if (!p->done) {
         p->done = 1;
@@ -470,9 +751,8 @@ static void exited(mc__proc *p, int status)
             p->kind = MC_EXIT_STATUS;
             p->code = WEXITSTATUS(status);
         }
-        if (p->waiter)
-            answer_waiter(p); /* may free p */
-        else
+        report_failure(p);
+        if (!deliver(p))
             proc_maybe_free(p);
     } else {
         proc_maybe_free(p);
@@ -484,7 +764,6 @@ static void reap(void)
     struct signalfd_siginfo si;
     while (read(mc__M->sigfd, &si, sizeof si) == sizeof si)
         ;
-    mc__m_check_stop(); /* SIGINT/SIGTERM: end the workers */
     mc__proc *p = mc__M->live, *next;
     for (; p; p = next) {
         next = p->next;
@@ -505,11 +784,15 @@ static int poll_once(int timeout_ms)
     if (n < 0)
         return errno == EINTR ? 0 : mc__errno("epoll_wait");
     for (int i = 0; i < n; i++) {
-        mc_pid pid = (mc_pid)ev[i].data.u64;
-        if (pid == 0) {
+        if (ev[i].data.u64 == EV_SIGCHLD) {
             reap();
             continue;
         }
+        if (ev[i].data.u64 == EV_STOP) {
+            on_stop();
+            continue;
+        }
+        mc_pid pid = (mc_pid)ev[i].data.u64;
         mc__proc *p = mc__idmap_get(&M->procs, pid);
         if (p && p->sock >= 0)
             drain(p, 0);
@@ -517,21 +800,34 @@ static int poll_once(int timeout_ms)
     return n;
 }
 
-int mc__m_poll(void)
+void mc__m_stop(int sig)
 {
-    int n = poll_once(0);
-    return n < 0 ? n : 0;
+    mc__master *M = mc__M;
+    if (M->stop_sig)
+        return;
+    M->stop_sig = sig;
+    for (mc__proc *p = M->live; p; p = p->next)
+        kill(p->ospid, SIGKILL);
+}
+
+int mc__m_stopping(void)
+{
+    return mc__M->stop_sig;
 }
 
 int mc__m_loop(void)
 {
     mc__master *M = mc__M;
     uint64_t spin_end = 0; /* poll until then, since the last event */
-    while (M->n_live > 0) {
+    /* until the master is gone and no worker is left; after a stop signal,
+     * until no worker is left */
+    while (M->n_live > 0 || (M->master && !mc__m_stopping())) {
         int polling = M->spin_ns && mc__now_ns() < spin_end;
-        int n = poll_once(polling ? 0 : -1);
+        int wait = expire_waits();
+        int n = poll_once(polling ? 0 : wait);
         if (n < 0)
             return n;
+        finish_check();
         if (n == 0) {
             if (polling)
                 mc__spin_pause();
@@ -552,6 +848,7 @@ void mc__m_procs_free(void)
         proc_free(p);
     }
     mc__idmap_free(&mc__M->procs);
+    mc__M->master = NULL;
     mc__M->live = NULL;
     mc__M->n_live = 0;
 }

@@ -43,8 +43,9 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
     if (mc__role_now != MC__ROLE_NONE)
         return mc__err(MC_ESTATE, "mc_def_process: processes must be defined "
                        "in the master before mc_startup, not %s",
-                       mc__role_now == MC__ROLE_MASTER ? "during a session"
-                                                       : "in a worker");
+                       mc__role_now == MC__ROLE_MASTER || mc_self_pid() == 0
+                           ? "during a session"
+                           : "in a worker");
     mc__def **nd = realloc(defs, (n_defs + 1) * sizeof *nd);
     if (!nd)
         return mc__err(MC_ENOMEM, "mc_def_process: out of memory");
@@ -131,9 +132,11 @@ int mc_start(mc_res_id fork_point, const void *arg, size_t len, mc_pid *pid)
     return rc ? mc__err_in(rc, "mc_start") : 0;
 }
 
-static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
+/* pid 0: any process of the join point; *joined gets the one taken.
+ * nowait: answer at once; else timeout_ms (< 0: none). */
+static int join(const char *fn, mc_res_id jp, mc_pid pid, int nowait,
+                int timeout_ms, mc_pid *joined, mc_join_result *out)
 {
-    const char *fn = nowait ? "mc_join_nowait" : "mc_join";
     int rc = mc__need_session(fn);
     if (rc)
         return rc;
@@ -141,29 +144,18 @@ static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
         return mc__err(MC_EINVAL, "%s: NULL result", fn);
     *out = (mc_join_result){0};
     mc__blob b = MC__BLOB_NONE;
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__proc *p;
-        if (!nowait)
-            return mc__err(MC_ESTATE, "mc_join: the master must not block; "
-                           "use mc_join_nowait");
-        if ((rc = mc__m_poll()) || (rc = mc__m_join(0, jp, pid, 1, &p)))
-            return rc;
-        out->kind = p->kind;
-        out->code = p->code;
-        b = p->result;
-        mc__m_proc_taken(p);
-    } else {
-        mc__msg req = {.op = MC__OP_JOIN, .a = jp, .b = pid, .c = nowait};
-        mc__msg rep;
-        if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, &b, NULL)))
-            return rc;
-        if (rep.rc) {
-            mc__blob_free(&b);
-            return rep.rc;
-        }
-        out->kind = (mc_exit_kind)rep.a;
-        out->code = (int)rep.b;
+    mc__msg req = {.op = MC__OP_JOIN, .a = jp, .b = pid, .c = nowait,
+                   .d = timeout_ms}, rep;
+    if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, &b, NULL)))
+        return rc;
+    if (rep.rc) {
+        mc__blob_free(&b);
+        return rep.rc;
     }
+    out->kind = (mc_exit_kind)rep.a;
+    out->code = (int)rep.b;
+    if (joined)
+        *joined = rep.c;
     if (b.fd >= 0) { /* a large result travelled as a memfd */
         rc = mc__memfd_read(b.fd, b.len, &b.data);
         close(b.fd);
@@ -176,16 +168,88 @@ static int join(mc_res_id jp, mc_pid pid, mc_join_result *out, int nowait)
     return 0;
 }
 
+static int join_pid(const char *fn, mc_res_id jp, mc_pid pid, int nowait,
+                    int timeout_ms, mc_join_result *out)
+{
+    if (pid <= 0) { /* 0 would mean "any" on the wire */
+        int rc = mc__need_session(fn);
+        if (rc)
+            return rc;
+        if (out)
+            *out = (mc_join_result){0};
+        return mc__err(MC_ENOENT, "no process with pid %lld",
+                       (long long)pid);
+    }
+    return join(fn, jp, pid, nowait, timeout_ms, NULL, out);
+}
+
 int mc_join(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    int rc = join(join_point, pid, out, 0);
+    int rc = join_pid("mc_join", join_point, pid, 0, -1, out);
     return rc ? mc__err_in(rc, "mc_join") : 0;
 }
 
 int mc_join_nowait(mc_res_id join_point, mc_pid pid, mc_join_result *out)
 {
-    int rc = join(join_point, pid, out, 1);
+    int rc = join_pid("mc_join_nowait", join_point, pid, 1, -1, out);
     return rc ? mc__err_in(rc, "mc_join_nowait") : 0;
+}
+
+int mc_join_timed(mc_res_id join_point, mc_pid pid, int timeout_ms,
+                  mc_join_result *out)
+{
+    int rc = join_pid("mc_join_timed", join_point, pid, 0,
+                      timeout_ms < 0 ? -1 : timeout_ms, out);
+    return rc ? mc__err_in(rc, "mc_join_timed") : 0;
+}
+
+int mc_join_any(mc_res_id join_point, int timeout_ms, mc_pid *pid,
+                mc_join_result *out)
+{
+    int rc;
+    if (!pid)
+        rc = mc__err(MC_EINVAL, "mc_join_any: NULL pid");
+    else
+        rc = join("mc_join_any", join_point, 0, timeout_ms == 0,
+                  timeout_ms < 0 ? -1 : timeout_ms, pid, out);
+    return rc ? mc__err_in(rc, "mc_join_any") : 0;
+}
+
+/* One request about a process: MC__OP_KILL, _OSPID, _CANCEL. */
+static int ask(const char *fn, uint32_t op, int64_t a, int64_t b,
+               int64_t *answer)
+{
+    int rc = mc__need_session(fn);
+    if (rc)
+        return rc;
+    mc__msg req = {.op = op, .a = a, .b = b}, rep;
+    if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
+        return rc;
+    if (!rep.rc && answer)
+        *answer = rep.a;
+    return rep.rc;
+}
+
+int mc_kill(mc_pid pid, int sig)
+{
+    int rc = ask("mc_kill", MC__OP_KILL, pid, sig, NULL);
+    return rc ? mc__err_in(rc, "mc_kill") : 0;
+}
+
+int mc_os_pid(mc_pid pid, pid_t *ospid)
+{
+    int64_t v = 0;
+    int rc = ospid ? ask("mc_os_pid", MC__OP_OSPID, pid, 0, &v)
+                   : mc__err(MC_EINVAL, "mc_os_pid: NULL ospid");
+    if (!rc)
+        *ospid = (pid_t)v;
+    return rc ? mc__err_in(rc, "mc_os_pid") : 0;
+}
+
+int mc_cancel(mc_res_id join_point)
+{
+    int rc = ask("mc_cancel", MC__OP_CANCEL, join_point, 0, NULL);
+    return rc ? mc__err_in(rc, "mc_cancel") : 0;
 }
 
 void mc_join_result_free(mc_join_result *r)

@@ -19,13 +19,19 @@ enum mc__op {
     MC__OP_REPLY = 1,    /* master -> worker: rc, a..d, payload, fds */
     MC__OP_START,        /* a=fork point, b=n inherit (-1 all); payload:
                             inherit ids, then arg unless it is a blob */
-    MC__OP_JOIN,         /* a=join point, b=pid, c=nowait */
+    MC__OP_JOIN,         /* a=join point, b=pid (0: any of the point),
+                            c=nowait, d=timeout ms (< 0: none);
+                            reply a=kind, b=code, c=pid joined */
     MC__OP_RESULT,       /* a=exit kind, b=code; payload: result bytes */
     MC__OP_RES_CREATE,   /* a=kind, b=size or value; payload: name or "" */
     MC__OP_RES_GET,      /* a=id, b=kinds mask (0: any) */
     MC__OP_RES_RELEASE,  /* a=id */
     MC__OP_POINT_RELEASE, /* a=id, b=expected kind */
-    MC__OP_POOL_FIND     /* a=address; reply a=id of the pool holding it */
+    MC__OP_POOL_FIND,    /* a=address; reply a=id of the pool holding it */
+    MC__OP_FINISH,       /* the master: reply once no worker is left */
+    MC__OP_KILL,         /* a=pid, b=signal */
+    MC__OP_OSPID,        /* a=pid; reply a=OS pid */
+    MC__OP_CANCEL        /* a=join point: kill its workers, release it */
 };
 
 #define MC__F_BLOB 1u     /* payload is in fds[0], blob_len bytes */

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -90,41 +93,60 @@ static void release_dir(mc__master *M)
     M->dir = NULL;
 }
 
-/* SIGINT and SIGTERM end the session cleanly: the handler only notes the
- * signal and wakes the loop (a SIGCHLD raised to the master lands in its
- * signalfd); the loop ends the workers (mc__m_check_stop), the session
- * removes everything, and then the signal is raised again so that the
- * program ends as it would have.  Only signals left at SIG_DFL and not
- * blocked are taken: a program with its own handling keeps it.  A second
- * signal, or one that reaches a new worker before it reset its signals,
- * gets the default action at once. */
+/* The program's dispositions of the signals the server ignores, given
+ * back to every worker (mc__m_child_signals): the server must outlive a
+ * Ctrl-C or a hangup of the terminal to clean up after the session. */
+static const int server_ign[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct sigaction prog_old[4];
+
+void mc__m_child_signals(void)
+{
+    for (int i = 0; i < 4; i++)
+        sigaction(server_ign[i], &prog_old[i], NULL);
+}
+
+/* SIGINT and SIGTERM end the session cleanly: the master's handler tells
+ * the server (one byte on the stop socket), which kills the workers,
+ * removes everything and exits; the handler waits for that (EOF on the
+ * socket), then raises the signal again with its default action, so that
+ * the program ends as it would have, wherever it was.  Only signals left
+ * at SIG_DFL and not blocked are taken: a program with its own handling
+ * keeps it.  A second signal gets the default action at once (the server
+ * still cleans up: the master's socket closes). */
 static const int stop_sigs[2] = {SIGINT, SIGTERM};
 static struct sigaction stop_old[2];
 static int stop_taken[2];
 static pid_t stop_pid;
+static int stop_fd = -1;
+static pid_t stop_server;
 static volatile sig_atomic_t stop_sig;
-static int stop_done;
 
 static void on_stop(int sig)
 {
     int e = errno;
-    if (getpid() != stop_pid || stop_sig) {
-        signal(sig, SIG_DFL);
-        raise(sig); /* delivered when the handler returns */
-    } else {
+    if (getpid() == stop_pid && !stop_sig && stop_fd >= 0) {
         stop_sig = sig;
-        raise(SIGCHLD);
+        unsigned char b = (unsigned char)sig;
+        char c;
+        if (write(stop_fd, &b, 1) == 1)
+            while (read(stop_fd, &c, 1) < 0 && errno == EINTR)
+                ; /* until the server has cleaned up and exited */
+        while (waitpid(stop_server, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
     errno = e;
 }
 
-static void take_stop_signals(void)
+static void take_stop_signals(int fd, pid_t server)
 {
     sigset_t now;
     sigprocmask(SIG_SETMASK, NULL, &now);
     stop_pid = getpid();
     stop_sig = 0;
-    stop_done = 0;
+    stop_fd = fd;
+    stop_server = server;
     struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 2; i++) {
@@ -137,31 +159,19 @@ static void take_stop_signals(void)
     }
 }
 
-void mc__m_child_signals(void)
+static void give_stop_signals(void)
 {
     for (int i = 0; i < 2; i++)
         if (stop_taken[i])
             sigaction(stop_sigs[i], &stop_old[i], NULL);
-}
-
-int mc__m_stopping(void)
-{
-    return stop_sig;
-}
-
-void mc__m_check_stop(void)
-{
-    if (!stop_sig || stop_done)
-        return;
-    stop_done = 1;
-    for (mc__proc *p = mc__M->live; p; p = p->next)
-        kill(p->ospid, SIGKILL);
+    memset(stop_taken, 0, sizeof stop_taken);
+    stop_fd = -1;
 }
 
 static int open_loop(mc__master *M)
 {
     /* With SIGCHLD ignored (or SA_NOCLDWAIT) the kernel reaps workers by
-     * itself and the master would never learn how they ended. */
+     * itself and the server would never learn how they ended. */
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     if (sigaction(SIGCHLD, &dfl, &M->oldchld) < 0)
@@ -180,24 +190,75 @@ static int open_loop(mc__master *M)
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
     if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, M->sigfd, &ev) < 0)
         return mc__errno("epoll_ctl");
+    ev.data.u64 = (uint64_t)-2; /* master.c: EV_STOP */
+    if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, M->stopfd, &ev) < 0)
+        return mc__errno("epoll_ctl");
     return 0;
 }
 
-static void close_loop(mc__master *M)
+/* The master's record in the server's table: a client like a worker, but
+ * not the server's child (its end is EOF on its socket, not SIGCHLD). */
+static int add_master(mc__master *M, int sock)
 {
+    mc__proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return mc__err(MC_ENOMEM, "mc_startup: out of memory");
+    p->pid = MC__MASTER_PID;
+    p->ospid = getppid();
+    p->sock = sock;
+    p->alive = 1;
+    p->result = MC__BLOB_NONE;
+    int rc = mc__idmap_put(&M->procs, p->pid, p);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    M->master = p;
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = (uint64_t)MC__MASTER_PID};
+    if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, sock, &ev) < 0)
+        return mc__errno("epoll_ctl");
+    return 0;
+}
+
+/* The session server: set up, say so to the master (rc and detail), serve
+ * until the master is gone and no worker is left, clean up, exit. */
+static _Noreturn void server_main(mc__master *M, int sock)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    for (int i = 0; i < 4; i++)
+        sigaction(server_ign[i], &ign, NULL);
+    prctl(PR_SET_NAME, "mcore-server");
+    M->thread = pthread_self();
+    M->ospid = getpid();
+    mc__role_now = MC__ROLE_MASTER;
+    int rc = open_loop(M);
+    if (!rc)
+        rc = mc__defs_register();
+    if (!rc)
+        rc = add_master(M, sock);
+    mc__msg m = {.op = MC__OP_REPLY, .rc = rc};
+    const char *d = rc ? mc_last_error_detail() : NULL;
+    mc__msg_send(sock, &m, NULL, 0, d, d ? strlen(d) : 0, -1, -1, 0);
+    if (!rc)
+        rc = mc__m_loop();
+    mc__m_procs_free();
+    mc__m_res_destroy_all();
     if (M->epfd >= 0)
         close(M->epfd);
-    if (M->sigfd >= 0) {
+    if (M->sigfd >= 0)
         close(M->sigfd);
-        sigprocmask(SIG_SETMASK, &M->oldmask, NULL);
-    }
-    sigaction(SIGCHLD, &M->oldchld, NULL);
+    release_dir(M);
+    _exit(rc ? 1 : 0);
 }
 
 typedef int mc__last_fn(void *ctx);
 
-/* The whole session.  last (optional) runs after the workers have ended and
- * before the tables are freed: mc_run takes its result there. */
+/* The master's side of the session: start the server, run first as a
+ * client (pid 0), wait until no worker is left (FINISH), run last (mc_run
+ * takes its result there), let the server go and wait for it.  last
+ * (optional) runs after the workers have ended. */
 static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
                    mc__last_fn *last, void *last_ctx)
 {
@@ -205,21 +266,28 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     if (mc__role_now != MC__ROLE_NONE)
         return mc__err(MC_ESTATE, "mc_startup: %s", mc__role_now ==
                        MC__ROLE_MASTER ? "a session is already running"
-                                       : "not allowed in a worker");
+                       : mc__W && mc__W->self == 0
+                           ? "a session is already running"
+                           : "not allowed in a worker");
     if (!cfg)
         cfg = &defaults;
     mc__master *M = calloc(1, sizeof *M);
     if (!M)
         return mc__err(MC_ENOMEM, "mc_startup: out of memory");
-    M->epfd = M->sigfd = M->lockfd = -1;
-    sigaction(SIGCHLD, NULL, &M->oldchld);
+    M->epfd = M->sigfd = M->lockfd = M->stopfd = -1;
     M->next_pid = 1;
     M->session = ++sessions;
     M->spin_ns = cfg->spin_us < 0 ? 0
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
-    M->thread = pthread_self();
-    M->ospid = getpid();
+    M->quiet = cfg->quiet;
+    if (cfg->deadline_ms < 0) {
+        free(M);
+        return mc__err(MC_EINVAL, "mc_startup: deadline_ms %d is negative",
+                       cfg->deadline_ms);
+    }
+    if (cfg->deadline_ms)
+        M->deadline = mc__now_ns() + (uint64_t)cfg->deadline_ms * 1000000u;
     mc__M = M;
     /* the configuration is checked before anything is made on disk */
     int rc = mc__window_reserve(&M->win, cfg->window_size
@@ -228,20 +296,78 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
                                 "mc_startup");
     if (!rc)
         rc = take_dir(M, cfg);
-    if (!rc)
-        rc = open_loop(M);
-    if (!rc)
-        take_stop_signals();
-    if (!rc)
-        rc = mc__defs_register();
+    int sv[2] = {-1, -1}, st[2] = {-1, -1};
+    if (!rc && (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+                socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st) < 0))
+        rc = mc__errno("mc_startup: socketpair");
+    pid_t server = -1;
     if (!rc) {
-        mc__role_now = MC__ROLE_MASTER;
-        if (first)
+        for (int i = 0; i < 4; i++)
+            sigaction(server_ign[i], NULL, &prog_old[i]);
+        fflush(NULL); /* or the server's children would write them again */
+        if ((server = fork()) < 0)
+            rc = mc__errno("mc_startup: fork");
+        else if (server == 0) {
+            close(sv[1]);
+            close(st[1]);
+            M->stopfd = st[0];
+            server_main(M, sv[0]);
+        }
+    }
+    if (rc) {
+        for (int i = 0; i < 2; i++) {
+            if (sv[i] >= 0)
+                close(sv[i]);
+            if (st[i] >= 0)
+                close(st[i]);
+        }
+        mc__window_release(&M->win);
+        release_dir(M);
+        mc__M = NULL;
+        free(M);
+        return rc;
+    }
+    /* the server holds the directory's lock and removes it at the end */
+    close(sv[0]);
+    close(st[0]);
+    if (M->lockfd >= 0)
+        close(M->lockfd);
+    free(M->dir);
+    mc__window win = M->win;
+    uint64_t spin_ns = M->spin_ns;
+    free(M);
+    mc__M = NULL;
+
+    mc__worker *W = calloc(1, sizeof *W);
+    mc__idmap none = {0};
+    if (!W) {
+        close(sv[1]);
+        close(st[1]);
+        rc = mc__err(MC_ENOMEM, "mc_startup: out of memory");
+    } else {
+        mc__w_init(W, 0, sv[1], server, spin_ns, &none);
+        /* the server's first word: ready, or why not */
+        mc__msg *m;
+        int bfd = -1, xfd = -1;
+        int r = mc__msg_recv(W->sock, W->buf, &m, &bfd, &xfd, 0);
+        int up = r > 0 && m->rc == 0;
+        if (r <= 0)
+            rc = mc__err(MC_ESYS, "mc_startup: the session server did not "
+                         "start");
+        else if (m->rc)
+            rc = mc__err(m->rc, "%.*s", (int)m->len, (const char *)(m + 1));
+        take_stop_signals(st[1], server);
+        if (up && first)
             rc = first(ctx);
-        int lrc = mc__m_loop();
+        /* the workers end their work; the master waits for them */
+        mc__msg req = {.op = MC__OP_FINISH}, rep;
+        int frc = up ? mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)
+                     : MC_ESTATE;
+        if (up && !frc)
+            frc = rep.rc;
         if (!rc)
-            rc = lrc;
-        if (last) {
+            rc = frc;
+        if (last && !frc) {
             int r2 = last(last_ctx);
             if (!rc)
                 rc = r2;
@@ -249,23 +375,17 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     }
     char detail[512];
     snprintf(detail, sizeof detail, "%s", mc_last_error_detail());
-    mc__m_procs_free();
-    mc__m_res_destroy_all();
-    mc__window_release(&M->win);
-    mc__m_child_signals(); /* the program's own dispositions again */
-    int stopped = stop_sig;
-    memset(stop_taken, 0, sizeof stop_taken);
-    close_loop(M);
-    release_dir(M);
-    mc__role_now = MC__ROLE_NONE;
-    mc__M = NULL;
-    free(M);
-    if (stopped) {
-        /* everything is removed: now end as the signal would have */
-        raise(stopped);
-        rc = mc__err(MC_ESTATE, "mc_startup: the session was ended by "
-                     "signal %d", stopped);
+    if (W) {
+        mc__w_fini(W); /* the server sees EOF: it cleans up and exits */
+        free(W);
     }
+    int status;
+    while (waitpid(server, &status, 0) < 0 && errno == EINTR)
+        ;
+    give_stop_signals();
+    close(st[1]);
+    mc__window_release(&win);
+    mc__role_now = MC__ROLE_NONE;
     if (rc)
         mc__err(rc, "%s", detail);
     return rc;

@@ -1,10 +1,14 @@
-/* state.h: the per-process runtime state and the master's tables.
+/* state.h: the per-process runtime state and the session server's tables.
  *
- * A process is in one of three roles: outside a session, master, or worker.
- * The master owns the process table and the resource table; a worker only
- * has its control socket and a cache of resource descriptors it holds.  The
- * master's handlers (mc__m_*) serve both its own calls and, through
- * master.c's dispatcher, the requests of workers: one code path for both.
+ * A process is in one of three roles: outside a session, server, or worker.
+ * mc_startup forks the session server (role MC__ROLE_MASTER, for history:
+ * it is the master of the tables): a small process that owns the process
+ * table and the resource table, forks every worker and answers requests.
+ * Every process that runs user code is a client (MC__ROLE_WORKER): the
+ * workers, and the program's own process (the master, pid 0 to the user,
+ * MC__MASTER_PID in the server's table), which is why the master may block
+ * in any call and never stalls the workers (process.h).  A client has only
+ * its control socket and a cache of the resource descriptors it holds.
  */
 #ifndef MC_STATE_H
 #define MC_STATE_H
@@ -25,6 +29,10 @@ typedef enum { MC__ROLE_NONE = 0, MC__ROLE_MASTER, MC__ROLE_WORKER } mc__role;
 
 /* A process type, defined before the session; lives as long as the program.
  * Its fork and join points are entries of every session's resource table. */
+/* The master's id in the server's tables (mcore pids of workers are >= 1;
+ * 0 means "none" in the tables and is the master's public pid). */
+#define MC__MASTER_PID ((mc_pid)-1)
+
 typedef struct mc__def {
     mc_body_fn *body;
     void *user;
@@ -58,14 +66,27 @@ typedef struct mc__proc {
     mc__blob result;
     mc_pid waiter;       /* worker blocked in mc_join on this process; 0 none */
     mc_pid waiting_on;   /* process this one is blocked joining; 0 none */
+    mc_res_id waiting_any; /* join point it waits on (mc_join_any); 0 none */
+    uint64_t wait_until; /* the wait's deadline (mc__now_ns); 0 none */
+    int killed;          /* ended on purpose (mc_kill, mc_cancel, the
+                            session's end): not reported on stderr */
     struct mc__proc *prev, *next; /* the list of live processes */
 } mc__proc;
 
 typedef struct mc__master {
     pthread_t thread;     /* the one running mc_startup: the tables' only
                              user (they have no lock) */
-    pid_t ospid;          /* getpid() of the master: a fork() of it differs */
+    pid_t ospid;          /* getpid() of the server: a fork() of it differs */
     int epfd, sigfd, lockfd;
+    int stopfd;           /* the master's stop signals arrive here */
+    mc__proc *master;     /* the program's process (MC__MASTER_PID) */
+    int stop_sig;         /* the master's stop signal, or 0 */
+    uint64_t deadline;    /* the session's end (mc__now_ns), 0 none */
+    int timed_out;        /* the deadline passed: workers killed */
+    int quiet;            /* no report of failed workers on stderr */
+    size_t n_timed;       /* clients in a wait with wait_until set */
+    int finish;           /* the master asked to be told when no worker is
+                             left (MC__OP_FINISH) */
     mc__window win;
     char *dir;
     int private_dir;
@@ -126,18 +147,19 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
  * waiter gets its reply later), or MC_E*. */
 int mc__m_join(mc_pid who, mc_res_id join, mc_pid pid, int nowait,
                mc__proc **out);
+/* The same for any process of the join point (mc_join_any). */
+int mc__m_join_any(mc_pid who, mc_res_id join, int nowait, mc__proc **out);
 void mc__m_proc_taken(mc__proc *p);  /* after its outcome was delivered */
 int mc__m_point_release(mc_pid who, mc_res_id id, mc_res_kind kind);
 int mc__m_loop(void);
-/* SIGINT/SIGTERM of the master (proc/startup.c): mc__m_check_stop kills
- * the workers once a stop signal came; mc__m_stopping is that signal or 0;
- * mc__m_child_signals gives a new worker the program's dispositions. */
-void mc__m_check_stop(void);
+/* SIGINT/SIGTERM of the master end the session (startup.c's handler
+ * tells the server): mc__m_stop kills the workers and makes mc_start
+ * refuse; mc__m_stopping is that signal or 0 (master.c).
+ * mc__m_child_signals gives a new worker the program's dispositions, which
+ * the server itself does not keep (startup.c). */
+void mc__m_stop(int sig);
 int mc__m_stopping(void);
 void mc__m_child_signals(void);
-/* Handle whatever events are pending, without waiting (the master's
- * nonblocking calls use it while its own code runs). */
-int mc__m_poll(void);
 void mc__m_procs_free(void);
 
 int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
@@ -191,6 +213,12 @@ int mc__rpc(mc__msg *req, const void *head, size_t head_len, const void *body,
 int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
                  const void *body, size_t body_len, int body_fd, mc__msg *rep,
                  mc__blob *payload, int *extra_fd);
+/* Make this process a client of the session server on sock (mc__W = w);
+ * self is its public mcore pid (0: the master).  mc__w_fini closes what
+ * it holds (the master's, at the end of a session). */
+void mc__w_init(mc__worker *w, mc_pid self, int sock, pid_t server,
+                uint64_t spin_ns, mc__idmap *cache);
+void mc__w_fini(mc__worker *w);
 /* Runs the body in a freshly forked worker; never returns. */
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
                                pid_t master, uint64_t spin_ns,

@@ -1,5 +1,6 @@
-/* worker.c: a worker's side of the control socket, and its life from fork
- * to exit. */
+/* worker.c: a client's side of the control socket (a worker's, or the
+ * master's: both are clients of the session server), and a worker's life
+ * from fork to exit. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,11 @@ int mc__w_forked(const char *fn)
     pid_t me = getpid();
     if (MC_LIKELY(me == mc__W->ospid))
         return 0;
+    if (mc__W->self == 0)
+        return mc__err(MC_ESTATE, "%s: process %d is a fork() of the master "
+                       "(pid %d), not a process of the session: it has no "
+                       "connection to the session (start workers with "
+                       "mc_start)", fn, (int)me, (int)mc__W->ospid);
     return mc__err(MC_ESTATE, "%s: process %d is a fork() of worker %lld "
                    "(pid %d), not a worker: it has no connection to the "
                    "master (start workers with mc_start)", fn, (int)me,
@@ -130,6 +136,43 @@ static void send_error(mc__worker *W, int rc)
     send_result(W, MC_EXIT_ERROR, rc, *d ? d : NULL, *d ? strlen(d) + 1 : 0);
 }
 
+void mc__w_init(mc__worker *w, mc_pid self, int sock, pid_t server,
+                uint64_t spin_ns, mc__idmap *cache)
+{
+    w->sock = sock;
+    w->self = self;
+    w->ospid = getpid();
+    w->master_ospid = server;
+    w->spin_ns = spin_ns;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->cache_lock, NULL);
+    w->cache = *cache;
+    mc__W = w;
+    mc__M = NULL;
+    mc__role_now = MC__ROLE_WORKER;
+}
+
+void mc__w_fini(mc__worker *w)
+{
+    size_t pos = 0;
+    mc__cached *c;
+    while ((c = mc__idmap_next(&w->cache, &pos, NULL))) {
+        if (c->fd >= 0)
+            close(c->fd);
+        if (c->sem)
+            sem_close(c->sem);
+        free(c);
+    }
+    mc__idmap_free(&w->cache);
+    if (w->sock >= 0)
+        close(w->sock);
+    w->sock = -1;
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->cache_lock);
+    if (mc__W == w)
+        mc__W = NULL;
+}
+
 _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
                                pid_t master, uint64_t spin_ns,
                                const void *arg, size_t len, int arg_fd,
@@ -141,17 +184,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     if (getppid() != master)
         _exit(127);
     static mc__worker w;
-    w.sock = sock;
-    w.self = self;
-    w.ospid = getpid();
-    w.master_ospid = master;
-    w.spin_ns = spin_ns;
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_mutex_init(&w.cache_lock, NULL);
-    w.cache = *cache;
-    mc__W = &w;
-    mc__M = NULL;
-    mc__role_now = MC__ROLE_WORKER;
+    mc__w_init(&w, self, sock, master, spin_ns, cache);
     mc__err_clear(); /* not the master's, from before the fork */
 
     void *argbuf = NULL;

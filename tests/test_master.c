@@ -1,0 +1,453 @@
+/* tests/test_master.c: the master takes part in its session (process.h,
+ * "The master").  Its blocking calls work (camlbox waits, joins), and its
+ * own long computations do not stall the workers' requests: the session
+ * server answers them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static mc_res_id send_fp, send_jp;   /* sends N values, then -1, to a box */
+static mc_res_id busy_fp, busy_jp;   /* many requests, then sets a flag */
+static mc_res_id hang_fp, hang_jp;   /* sleeps until killed */
+static mc_res_id nap_fp, nap_jp;     /* sleeps arg ms, returns arg */
+static mc_res_id fail_fp, fail_jp;   /* arg 'e': MC_EINVAL; 's': SIGABRT */
+
+#define N_SENDERS 4
+#define N_MSGS 2000
+
+static int body_send(void *user, const void *arg, size_t len, void **result,
+                     size_t *rlen)
+{
+    (void)user; (void)result; (void)rlen;
+    mc_res_id box;
+    if (len != sizeof box)
+        return MC_EINVAL;
+    memcpy(&box, arg, sizeof box);
+    mc_camlbox_sender *s;
+    int rc = mc_camlbox_sender_lookup(box, &mc_type_i64, &s);
+    if (rc)
+        return rc;
+    for (int64_t i = 1; i <= N_MSGS && !rc; i++)
+        rc = mc_camlbox_send(s, &i);
+    int64_t end = -1;
+    if (!rc)
+        rc = mc_camlbox_send(s, &end);
+    int rc2 = mc_camlbox_sender_release(s);
+    return rc ? rc : rc2;
+}
+
+/* The issue's program, written the obvious way: the master creates a box,
+ * starts workers that look it up and send, waits on the box with an
+ * infinite timeout until every end marker came, and joins them. */
+static int first_box(void *ctx)
+{
+    int64_t *sum = ctx;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&mc_type_i64, 16, 64, NULL, &box), 0))
+        return 0;
+    mc_res_id id = mc_camlbox_id(box);
+    mc_pid pid[N_SENDERS];
+    int n = 0;
+    for (int i = 0; i < N_SENDERS; i++)
+        if (W_RC(mc_start(send_fp, &id, sizeof id, &pid[n]), 0) == 0)
+            n++;
+    int ends = 0;
+    int64_t count = 0;
+    while (ends < n) {
+        unsigned slots[16];
+        size_t got;
+        if (W_RC(mc_camlbox_wait(box, -1, slots, 16, &got), 0))
+            break;
+        for (size_t i = 0; i < got; i++) {
+            const int64_t *v;
+            if (W_RC(mc_camlbox_get(box, slots[i], (const void **)&v), 0))
+                continue;
+            if (*v < 0)
+                ends++;
+            else {
+                *sum += *v;
+                count++;
+            }
+            mc_camlbox_delete(box, slots[i]);
+        }
+    }
+    W_CHECK(count == (int64_t)n * N_MSGS, "%lld messages, expected %lld",
+            (long long)count, (long long)n * N_MSGS);
+    for (int i = 0; i < n; i++) {
+        mc_join_result r = {0};
+        if (W_RC(mc_join(send_jp, pid[i], &r), 0) == 0)
+            W_CHECK(r.kind == MC_EXIT_RESULT, "sender %d: %s", i,
+                    tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    W_RC(mc_camlbox_destroy(box), 0);
+    return 0;
+}
+
+static void test_master_waits_on_box(void **state)
+{
+    (void)state;
+    tu_begin();
+    int64_t sum = 0;
+    tu_assert_rc(mc_startup(NULL, first_box, &sum), 0);
+    tu_assert_master_report();
+    assert_int_equal(sum, (int64_t)N_SENDERS * N_MSGS * (N_MSGS + 1) / 2);
+    tu_end();
+}
+
+/* ------------------------------------------------ a master busy in its code */
+
+#define BUSY_REQUESTS 300
+
+static int body_busy(void *user, const void *arg, size_t len, void **result,
+                     size_t *rlen)
+{
+    (void)user; (void)result; (void)rlen;
+    mc_res_id flag_id;
+    if (len != sizeof flag_id)
+        return MC_EINVAL;
+    memcpy(&flag_id, arg, sizeof flag_id);
+    int fd, rc = mc_shm_fd(flag_id, &fd);
+    if (rc)
+        return rc;
+    volatile int *flag = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+                              fd, 0);
+    if (flag == MAP_FAILED)
+        return MC_ESYS;
+    /* each of these is a request the session must answer */
+    for (int i = 0; i < BUSY_REQUESTS && !rc; i++) {
+        mc_res_id id;
+        if (!(rc = mc_shm_create(4096, &id)))
+            rc = mc_release(id);
+    }
+    __atomic_store_n(flag, rc ? 2 : 1, __ATOMIC_RELEASE);
+    munmap((void *)flag, 4096);
+    return rc;
+}
+
+/* The master computes without calling mcore (a spin on a flag in shared
+ * memory) while a worker makes hundreds of requests: they are answered. */
+static int first_busy(void *ctx)
+{
+    int *flag_seen = ctx;
+    mc_res_id flag_id;
+    int fd;
+    if (W_RC(mc_shm_create(4096, &flag_id), 0) ||
+        W_RC(mc_shm_fd(flag_id, &fd), 0))
+        return 0;
+    volatile int *flag = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+                              fd, 0);
+    if (flag == MAP_FAILED)
+        return -1;
+    mc_pid pid;
+    if (W_RC(mc_start(busy_fp, &flag_id, sizeof flag_id, &pid), 0) == 0) {
+        int64_t end = tu_now_ms() + 10000;
+        while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) &&
+               tu_now_ms() < end)
+            ; /* user code: no mcore call */
+        *flag_seen = *flag;
+        mc_join_result r = {0};
+        W_RC(mc_join(busy_jp, pid, &r), 0);
+        W_CHECK(r.kind == MC_EXIT_RESULT, "busy worker: %s", tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    munmap((void *)flag, 4096);
+    W_RC(mc_release(flag_id), 0);
+    return 0;
+}
+
+static void test_master_busy(void **state)
+{
+    (void)state;
+    tu_begin();
+    int seen = 0;
+    tu_assert_rc(mc_startup(NULL, first_busy, &seen), 0);
+    tu_assert_master_report();
+    if (seen != 1)
+        fail_msg("a worker's %d requests were not answered within 10 s "
+                 "while the master ran its own code (flag %d)",
+                 BUSY_REQUESTS, seen);
+    tu_end();
+}
+
+/* ------------------------------------------- a death while the master waits */
+
+static int body_hang(void *user, const void *arg, size_t len, void **result,
+                     size_t *rlen)
+{
+    (void)user; (void)arg; (void)len; (void)result; (void)rlen;
+    for (;;)
+        pause();
+    return 0;
+}
+
+static int body_nap(void *user, const void *arg, size_t len, void **result,
+                    size_t *rlen)
+{
+    (void)user;
+    int ms;
+    if (len != sizeof ms)
+        return MC_EINVAL;
+    memcpy(&ms, arg, sizeof ms);
+    tu_sleep_ms(ms);
+    if (!(*result = malloc(sizeof ms)))
+        return MC_ENOMEM;
+    memcpy(*result, &ms, sizeof ms);
+    *rlen = sizeof ms;
+    return 0;
+}
+
+static int body_fail(void *user, const void *arg, size_t len, void **result,
+                     size_t *rlen)
+{
+    (void)user; (void)len; (void)result; (void)rlen;
+    if (*(const char *)arg == 's')
+        raise(SIGABRT);
+    mc_res_id id;
+    return mc_shm_create(0, &id); /* MC_EINVAL, with a detail */
+}
+
+/* ------------------------------------------- timed joins, kill, os pid */
+
+static int first_timed(void *ctx)
+{
+    (void)ctx;
+    mc_pid pid;
+    if (W_RC(mc_start(hang_fp, NULL, 0, &pid), 0))
+        return 0;
+    mc_join_result r = {0};
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_join_timed(hang_jp, pid, 100, &r), MC_ETIMEDOUT);
+    int64_t dt = tu_now_ms() - t0;
+    W_CHECK(dt >= 90 && dt < 3000, "a 100 ms timed join took %lld ms",
+            (long long)dt);
+    W_RC(mc_join_timed(hang_jp, pid, 0, &r), MC_ETIMEDOUT);
+    W_RC(mc_join_nowait(hang_jp, pid, &r), MC_EAGAIN);
+    /* its OS pid names a live process of ours */
+    pid_t os = 0, me = 0;
+    W_RC(mc_os_pid(pid, &os), 0);
+    W_CHECK(os > 0 && kill(os, 0) == 0, "mc_os_pid gave %d", (int)os);
+    W_RC(mc_os_pid(0, &me), 0);
+    W_CHECK(me == getpid(), "mc_os_pid(0) gave %d, the master is %d",
+            (int)me, (int)getpid());
+    W_RC(mc_os_pid(pid + 100, &os), MC_ENOENT);
+    W_RC(mc_os_pid(pid, NULL), MC_EINVAL);
+    /* kill: bad signal, the master, then the worker; a join sees it */
+    W_RC(mc_kill(pid, -1), MC_EINVAL);
+    W_RC(mc_kill(pid, 100000), MC_EINVAL);
+    W_RC(mc_kill(0, SIGTERM), MC_EINVAL);
+    W_RC(mc_kill(pid, 0), 0);
+    W_RC(mc_kill(pid, SIGTERM), 0);
+    if (W_RC(mc_join_timed(hang_jp, pid, 5000, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGTERM,
+                "killed worker: %s", tu_kind_str(&r));
+    mc_join_result_free(&r);
+    W_RC(mc_kill(pid, SIGTERM), MC_ENOENT);
+    W_RC(mc_os_pid(pid, &os), MC_ENOENT);
+    return 0;
+}
+
+static void test_timed_kill(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first_timed, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
+/* ------------------------------------------------ join any, cancel */
+
+static int first_any(void *ctx)
+{
+    (void)ctx;
+    /* started longest first: they end in the other order */
+    int ms[3] = {600, 300, 50};
+    mc_pid pid[3];
+    for (int i = 0; i < 3; i++)
+        if (W_RC(mc_start(nap_fp, &ms[i], sizeof ms[i], &pid[i]), 0))
+            return 0;
+    for (int k = 2; k >= 0; k--) {
+        mc_pid got = 0;
+        mc_join_result r = {0};
+        if (W_RC(mc_join_any(nap_jp, 5000, &got, &r), 0))
+            continue;
+        W_CHECK(got == pid[k], "join %d: got pid %lld, expected %lld",
+                2 - k, (long long)got, (long long)pid[k]);
+        W_CHECK(r.kind == MC_EXIT_RESULT && r.len == sizeof(int) &&
+                    memcmp(r.data, &ms[k], sizeof(int)) == 0,
+                "join %d: %s", 2 - k, tu_kind_str(&r));
+        mc_join_result_free(&r);
+    }
+    mc_pid got;
+    mc_join_result r = {0};
+    W_RC(mc_join_any(nap_jp, -1, &got, &r), MC_ENOENT); /* none left */
+    W_RC(mc_join_any(nap_jp, 0, NULL, &r), MC_EINVAL);
+    /* one ended before the call: taken at once, even with no wait */
+    int z = 0;
+    mc_pid p0;
+    if (!W_RC(mc_start(nap_fp, &z, sizeof z, &p0), 0)) {
+        W_RC(mc_join(nap_jp, p0, &r), 0);
+        mc_join_result_free(&r);
+    }
+    /* a hanging one: the wait times out; cancel ends it */
+    mc_pid h[2];
+    W_RC(mc_start(hang_fp, NULL, 0, &h[0]), 0);
+    W_RC(mc_start(hang_fp, NULL, 0, &h[1]), 0);
+    W_RC(mc_join_any(hang_jp, 0, &got, &r), MC_ETIMEDOUT);
+    int64_t t0 = tu_now_ms();
+    W_RC(mc_join_any(hang_jp, 80, &got, &r), MC_ETIMEDOUT);
+    W_CHECK(tu_now_ms() - t0 >= 70, "join_any returned early");
+    pid_t os[2];
+    W_RC(mc_os_pid(h[0], &os[0]), 0);
+    W_RC(mc_os_pid(h[1], &os[1]), 0);
+    W_RC(mc_cancel(hang_jp), 0);
+    W_RC(mc_join(hang_jp, h[0], &r), MC_ENOENT); /* released */
+    W_RC(mc_cancel(hang_jp), MC_ENOENT);
+    /* both are gone within 5 s */
+    int64_t end = tu_now_ms() + 5000;
+    while ((kill(os[0], 0) == 0 || kill(os[1], 0) == 0) &&
+           tu_now_ms() < end)
+        tu_sleep_ms(10);
+    W_CHECK(kill(os[0], 0) < 0 && kill(os[1], 0) < 0,
+            "mc_cancel left a worker running");
+    return 0;
+}
+
+static void test_join_any_cancel(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first_any, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
+/* ------------------------------------------------------------- deadline */
+
+static int first_deadline(void *ctx)
+{
+    int *ok = ctx;
+    mc_pid pid;
+    if (W_RC(mc_start(hang_fp, NULL, 0, &pid), 0))
+        return 0;
+    mc_join_result r = {0};
+    if (W_RC(mc_join(hang_jp, pid, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                "hanging worker after the deadline: %s", tu_kind_str(&r));
+    W_RC(mc_start(hang_fp, NULL, 0, &pid), MC_ETIMEDOUT);
+    *ok = 1;
+    return 0;
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    tu_begin();
+    int ok = 0;
+    mc_config cfg = {.deadline_ms = 300};
+    int64_t t0 = tu_now_ms();
+    tu_assert_rc(mc_startup(&cfg, first_deadline, &ok), MC_ETIMEDOUT);
+    int64_t dt = tu_now_ms() - t0;
+    tu_assert_master_report();
+    assert_int_equal(ok, 1);
+    if (dt < 250 || dt > 5000)
+        fail_msg("a 300 ms session took %lld ms", (long long)dt);
+    cfg.deadline_ms = -1;
+    tu_assert_rc(mc_startup(&cfg, first_deadline, &ok), MC_EINVAL);
+    tu_end();
+}
+
+/* ------------------------------------------- failures reported on stderr */
+
+static int first_fail(void *ctx)
+{
+    (void)ctx;
+    mc_pid p[3];
+    W_RC(mc_start(fail_fp, "e", 1, &p[0]), 0);
+    W_RC(mc_start(fail_fp, "s", 1, &p[1]), 0);
+    W_RC(mc_start(hang_fp, NULL, 0, &p[2]), 0);
+    mc_join_result r = {0};
+    for (int i = 0; i < 2; i++) {
+        W_RC(mc_join(fail_jp, p[i], &r), 0);
+        mc_join_result_free(&r);
+    }
+    W_RC(mc_kill(p[2], SIGKILL), 0); /* asked for: not reported */
+    W_RC(mc_join(hang_jp, p[2], &r), 0);
+    mc_join_result_free(&r);
+    return 0;
+}
+
+/* Run a session with first_fail, stderr into a file; its text in buf. */
+static void run_failing(int quiet, char *buf, size_t cap)
+{
+    fflush(stderr);
+    char path[] = "/tmp/mcore-test-stderr.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    mc_config cfg = {.quiet = quiet};
+    int rc = mc_startup(&cfg, first_fail, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, buf, cap - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    tu_assert_rc(rc, 0);
+    tu_assert_master_report();
+}
+
+static void test_failures_reported(void **state)
+{
+    (void)state;
+    tu_begin();
+    char out[4096];
+    run_failing(0, out, sizeof out);
+    if (!strstr(out, "failed: ") || !strstr(out, "mc_shm_create"))
+        fail_msg("a worker's error was not reported with its detail; "
+                 "stderr:\n%s", out);
+    if (!strstr(out, "killed by signal 6"))
+        fail_msg("a worker killed by SIGABRT was not reported; stderr:\n%s",
+                 out);
+    if (strstr(out, "signal 9"))
+        fail_msg("a worker ended by mc_kill was reported; stderr:\n%s", out);
+    run_failing(1, out, sizeof out);
+    if (strstr(out, "mcore: worker"))
+        fail_msg("quiet = 1, yet stderr got:\n%s", out);
+    tu_end();
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    tu_def_driver();
+    assert_int_equal(mc_def_process(body_send, NULL, &send_fp, &send_jp), 0);
+    assert_int_equal(mc_def_process(body_busy, NULL, &busy_fp, &busy_jp), 0);
+    assert_int_equal(mc_def_process(body_hang, NULL, &hang_fp, &hang_jp), 0);
+    assert_int_equal(mc_def_process(body_nap, NULL, &nap_fp, &nap_jp), 0);
+    assert_int_equal(mc_def_process(body_fail, NULL, &fail_fp, &fail_jp), 0);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_master_waits_on_box),
+        cmocka_unit_test(test_master_busy),
+        cmocka_unit_test(test_timed_kill),
+        cmocka_unit_test(test_join_any_cancel),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_failures_reported),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
