@@ -922,12 +922,113 @@ static void drv_nowait(const void *arg, size_t len)
     W_RC(rt_idle_join_nowait(999999, &r, NULL), MC_ENOENT);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* _join_timed: MC_ETIMEDOUT after the timeout while the process runs */
+static void drv_timed(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pid pid;
+    int32_t ms = 400, *r = (int32_t *)1;
+    mc_join_result how;
+    if (W_RC(rt_idle_start(&ms, &pid), 0))
+        return;
+    double t0 = now_ms();
+    W_RC(rt_idle_join_timed(pid, 50, &r, &how), MC_ETIMEDOUT);
+    double waited = now_ms() - t0;
+    W_CHECK(waited >= 45 && waited < 350, "a 50 ms timeout waited %.0f ms",
+            waited);
+    W_CHECK(r == NULL, "no result on a timeout");
+    W_RC(rt_idle_join_timed(pid, 0, &r, &how), MC_ETIMEDOUT);
+    if (!W_RC(rt_idle_join_timed(pid, 5000, &r, &how), 0)) {
+        W_CHECK(*r == 400 && how.kind == MC_EXIT_RESULT, "idle(400) = %d",
+                (int)*r);
+        mc_local_free(r);
+    }
+    W_RC(rt_idle_join_timed(pid, 10, &r, NULL), MC_ESTATE); /* joined */
+    /* negative: no limit */
+    ms = 50;
+    if (!W_RC(rt_idle_start(&ms, &pid), 0) &&
+        !W_RC(rt_idle_join_timed(pid, -1, &r, NULL), 0)) {
+        W_CHECK(*r == 50, "idle(50) = %d", (int)*r);
+        mc_local_free(r);
+    }
+    /* a body that fails: MC_EPROCESS, as _join says it */
+    int64_t x = 13, *y = (int64_t *)1;
+    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+        W_RC(rt_square_join_timed(pid, 5000, &y, &how), MC_EPROCESS);
+        W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
+                "outcome kind %d code %d", (int)how.kind, how.code);
+        W_CHECK(y == NULL, "no result on failure");
+    }
+    W_RC(rt_idle_join_timed(999999, 10, &r, NULL), MC_ENOENT);
+}
+
 static void test_processes(void **state)
 {
     (void)state;
     tu_begin();
-    tu_drive(NULL, drv_procs, NULL, 0);
-    tu_drive(NULL, drv_nowait, NULL, 0);
+    /* bodies fail on purpose: no report of them on stderr */
+    mc_config quiet = {.quiet = 1};
+    tu_drive(&quiet, drv_procs, NULL, 0);
+    tu_drive(&quiet, drv_nowait, NULL, 0);
+    tu_drive(&quiet, drv_timed, NULL, 0);
+    tu_end();
+}
+
+/* The typed joins in the master itself (pid 0), which may block now */
+struct master_joins {
+    int timed_out, timed, nowait, join, value, how_kind;
+};
+
+static int master_first(void *ctx)
+{
+    struct master_joins *m = ctx;
+    mc_pid a, b, c;
+    int32_t ms = 300, *r = NULL;
+    int64_t x = 7, *y = NULL;
+    mc_join_result how = {.kind = MC_EXIT_SIGNAL};
+    int rc = rt_idle_start(&ms, &a);
+    if (!rc)
+        rc = rt_idle_start(&ms, &b);
+    if (!rc)
+        rc = rt_square_start(&x, &c);
+    if (rc)
+        return rc;
+    m->timed_out = rt_idle_join_timed(a, 20, &r, NULL);
+    m->timed = rt_idle_join_timed(a, -1, &r, &how);
+    m->value = r ? *r : -1;
+    m->how_kind = (int)how.kind;
+    mc_local_free(r);
+    while ((m->nowait = rt_idle_join_nowait(b, &r, NULL)) == MC_EAGAIN) {
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    mc_local_free(r);
+    m->join = rt_square_join(c, &y, NULL);
+    if (!m->join && *y != 49)
+        m->join = MC_EINVAL;
+    mc_local_free(y);
+    return 0;
+}
+
+static void test_master_joins(void **state)
+{
+    (void)state;
+    tu_begin();
+    struct master_joins m = {1, 1, 1, 1, 0, -1};
+    tu_assert_rc(mc_startup(NULL, master_first, &m), 0);
+    tu_assert_rc(m.timed_out, MC_ETIMEDOUT);
+    tu_assert_rc(m.timed, 0);
+    assert_int_equal(m.value, 300);
+    assert_int_equal(m.how_kind, MC_EXIT_RESULT);
+    tu_assert_rc(m.nowait, 0);
+    tu_assert_rc(m.join, 0);
     tu_end();
 }
 
@@ -957,7 +1058,8 @@ static void test_run(void **state)
     /* a body error: MC_EPROCESS, the outcome in how, the worker's detail */
     x = 13;
     y = (int64_t *)1;
-    tu_assert_rc(rt_square_run(&x, &y, &how), MC_EPROCESS);
+    mc_config quiet = {.quiet = 1};
+    tu_assert_rc(rt_square_run_cfg(&quiet, &x, &y, &how), MC_EPROCESS);
     assert_null(y);
     assert_int_equal(how.kind, MC_EXIT_ERROR);
     assert_int_equal(how.code, MC_EINVAL);
@@ -1014,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
         cmocka_unit_test(test_run),
+        cmocka_unit_test(test_master_joins),
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_version),
     };

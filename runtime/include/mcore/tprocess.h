@@ -64,6 +64,13 @@ int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
 int mc_tproc_join_nowait(mc_tproc *p, mc_pid pid, void **result,
                          mc_join_result *how);
 
+/** mc_tproc_join waiting at most timeout_ms milliseconds (negative: no
+ *  limit; 0: do not wait): MC_ETIMEDOUT (and *result NULL) when the
+ *  process has not ended in time (it can be joined later); else as
+ *  mc_tproc_join, with the codes of mc_join_timed. */
+int mc_tproc_join_timed(mc_tproc *p, mc_pid pid, int timeout_ms,
+                        void **result, mc_join_result *how);
+
 /** Run a session (mc_run, cfg as mc_startup's: NULL for the defaults)
  *  whose first process is p, with a marshalled copy of *arg, and take its
  *  result as mc_tproc_join does, once every worker has ended.

@@ -112,10 +112,13 @@ static int take(const mc_tproc *p, const char *fn, const char *who,
     return rc;
 }
 
-/* A typed join through the byte join `join` (fn: for the details). */
+enum { JOIN_WAIT = -2, JOIN_NOWAIT = -3 };
+
+/* A typed join through the byte join that `mode` names: JOIN_WAIT
+ * mc_join, JOIN_NOWAIT mc_join_nowait, else mc_join_timed with mode as
+ * its timeout (fn: for the details). */
 static int join_as(mc_tproc *p, mc_pid pid, void **result,
-                   mc_join_result *how, const char *fn,
-                   int (*join)(mc_res_id, mc_pid, mc_join_result *))
+                   mc_join_result *how, const char *fn, int mode)
 {
     mc_join_result r;
     char who[64];
@@ -123,7 +126,9 @@ static int join_as(mc_tproc *p, mc_pid pid, void **result,
         *result = NULL;
     if (!p)
         return mc__err(MC_EINVAL, "%s: NULL process", fn);
-    int rc = join(p->join, pid, &r);
+    int rc = mode == JOIN_WAIT     ? mc_join(p->join, pid, &r)
+             : mode == JOIN_NOWAIT ? mc_join_nowait(p->join, pid, &r)
+                                   : mc_join_timed(p->join, pid, mode, &r);
     if (rc)
         return rc;
     snprintf(who, sizeof who, "process %lld", (long long)pid);
@@ -133,14 +138,22 @@ static int join_as(mc_tproc *p, mc_pid pid, void **result,
 int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
                   mc_join_result *how)
 {
-    return join_as(p, pid, result, how, "mc_tproc_join", mc_join);
+    return join_as(p, pid, result, how, "mc_tproc_join", JOIN_WAIT);
 }
 
 int mc_tproc_join_nowait(mc_tproc *p, mc_pid pid, void **result,
                          mc_join_result *how)
 {
     return join_as(p, pid, result, how, "mc_tproc_join_nowait",
-                   mc_join_nowait);
+                   JOIN_NOWAIT);
+}
+
+int mc_tproc_join_timed(mc_tproc *p, mc_pid pid, int timeout_ms,
+                        void **result, mc_join_result *how)
+{
+    /* every negative timeout waits for ever: JOIN_WAIT's code is one */
+    return join_as(p, pid, result, how, "mc_tproc_join_timed",
+                   timeout_ms < 0 ? JOIN_WAIT : timeout_ms);
 }
 
 int mc_tproc_run(const mc_config *cfg, mc_tproc *p, const void *arg,

@@ -1458,6 +1458,13 @@ int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how)
     return mc_tproc_join_nowait(&containers_ping_p_, pid, (void **)result, how);
 }
 
+int containers_ping_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_ping_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int containers_ping_run(const void *arg, void **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &containers_ping_p_, arg, (void **)result, how);
@@ -1512,6 +1519,13 @@ int containers_stop_join(mc_pid pid, void **result, mc_join_result *how)
 int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how)
 {
     return mc_tproc_join_nowait(&containers_stop_p_, pid, (void **)result, how);
+}
+
+int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_stop_p_, pid, timeout_ms, (void **)result,
+                               how);
 }
 
 int containers_stop_run(const int32_t *code, void **result, mc_join_result *how)
@@ -1570,6 +1584,13 @@ int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_res
     return mc_tproc_join_nowait(&containers_work_p_, pid, (void **)result, how);
 }
 
+int containers_work_join_timed(mc_pid pid, int timeout_ms, containers_Val **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_work_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int containers_work_run(const containers_Msg *job, containers_Val **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &containers_work_p_, job, (void **)result, how);
@@ -1626,6 +1647,13 @@ int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_j
     return mc_tproc_join_nowait(&containers_compute_p_, pid, (void **)result, how);
 }
 
+int containers_compute_join_timed(mc_pid pid, int timeout_ms, containers_arr_f64 **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_compute_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int containers_compute_run(const void *arg, containers_arr_f64 **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &containers_compute_p_, arg, (void **)result, how);
@@ -1680,6 +1708,13 @@ int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result 
 int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how)
 {
     return mc_tproc_join_nowait(&containers_chain_p_, pid, (void **)result, how);
+}
+
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_chain_p_, pid, timeout_ms, (void **)result,
+                               how);
 }
 
 int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how)

@@ -404,6 +404,11 @@ int containers_ping_join(mc_pid pid, void **result, mc_join_result *how);
 /** containers_ping_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** containers_ping_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_ping_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is ping, with a copy of
  *  *arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
@@ -433,6 +438,11 @@ int containers_stop_join(mc_pid pid, void **result, mc_join_result *how);
 /** containers_stop_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** containers_stop_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is stop, with a copy of
  *  *code (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
@@ -462,6 +472,11 @@ int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *ho
 /** containers_work_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how);
+/** containers_work_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_work_join_timed(mc_pid pid, int timeout_ms, containers_Val **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is work, with a copy of
  *  *job (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
@@ -491,6 +506,11 @@ int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_res
 /** containers_compute_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_compute_join_timed(mc_pid pid, int timeout_ms, containers_arr_f64 **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is compute, with a copy of
  *  *arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
@@ -520,6 +540,11 @@ int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result 
 /** containers_chain_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how);
+/** containers_chain_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is chain, with a copy of
  *  *v (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with

@@ -998,6 +998,13 @@ int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_re
     return mc_tproc_join_nowait(&descr_serve_p_, pid, (void **)result, how);
 }
 
+int descr_serve_join_timed(mc_pid pid, int timeout_ms, descr_Replies_descr **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&descr_serve_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int descr_serve_run(const descr_Work_descr *box, descr_Replies_descr **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &descr_serve_p_, box, (void **)result, how);
@@ -1052,6 +1059,13 @@ int descr_route_join(mc_pid pid, descr_Target **result, mc_join_result *how)
 int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *how)
 {
     return mc_tproc_join_nowait(&descr_route_p_, pid, (void **)result, how);
+}
+
+int descr_route_join_timed(mc_pid pid, int timeout_ms, descr_Target **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&descr_route_p_, pid, timeout_ms, (void **)result,
+                               how);
 }
 
 int descr_route_run(const descr_Request *r, descr_Target **result, mc_join_result *how)

@@ -303,6 +303,11 @@ int descr_serve_join(mc_pid pid, descr_Replies_descr **result, mc_join_result *h
 /** descr_serve_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_result *how);
+/** descr_serve_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int descr_serve_join_timed(mc_pid pid, int timeout_ms, descr_Replies_descr **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is serve, with a copy of
  *  *box (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
@@ -332,6 +337,11 @@ int descr_route_join(mc_pid pid, descr_Target **result, mc_join_result *how);
 /** descr_route_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *how);
+/** descr_route_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int descr_route_join_timed(mc_pid pid, int timeout_ms, descr_Target **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is route, with a copy of
  *  *r (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with

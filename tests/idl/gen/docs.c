@@ -273,6 +273,13 @@ int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result
     return mc_tproc_join_nowait(&docs_sample_p_p_, pid, (void **)result, how);
 }
 
+int docs_sample_p_join_timed(mc_pid pid, int timeout_ms, docs_sample_V **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&docs_sample_p_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int docs_sample_p_run(const docs_sample_R *r, docs_sample_V **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &docs_sample_p_p_, r, (void **)result, how);

@@ -117,6 +117,11 @@ int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how);
 /** docs_sample_p_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int docs_sample_p_join_timed(mc_pid pid, int timeout_ms, docs_sample_V **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is p, with a copy of
  *  *r (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with

@@ -667,6 +667,13 @@ int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how)
     return mc_tproc_join_nowait(&geo_render_p_, pid, (void **)result, how);
 }
 
+int geo_render_join_timed(mc_pid pid, int timeout_ms, geo_Shape **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&geo_render_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int geo_render_run(const geo_Point *job, geo_Shape **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &geo_render_p_, job, (void **)result, how);

@@ -199,6 +199,11 @@ int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how);
 /** geo_render_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how);
+/** geo_render_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int geo_render_join_timed(mc_pid pid, int timeout_ms, geo_Shape **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is render, with a copy of
  *  *job (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with

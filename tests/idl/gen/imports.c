@@ -230,6 +230,13 @@ int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how
     return mc_tproc_join_nowait(&app_main_go_p_, pid, (void **)result, how);
 }
 
+int app_main_go_join_timed(mc_pid pid, int timeout_ms, deep_lib_N **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&app_main_go_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
 int app_main_go_run(const left_L *arg, deep_lib_N **result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &app_main_go_p_, arg, (void **)result, how);

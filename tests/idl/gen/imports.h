@@ -95,6 +95,11 @@ int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how);
 /** app_main_go_join without waiting: MC_EAGAIN while the process runs (also in
  *  the master). */
 int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int app_main_go_join_timed(mc_pid pid, int timeout_ms, deep_lib_N **result,
+                      mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is go, with a copy of
  *  *arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
