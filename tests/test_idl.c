@@ -309,6 +309,24 @@ static void test_local_and_marshal(void **state)
     }
 }
 
+/* _modify: the value typed and writable inside a mutation */
+static int set_count(mc_mut *mut, rt_Locked *v, void *ctx)
+{
+    (void)mut;
+    v->count = *(const int64_t *)ctx;
+    return 0;
+}
+
+static int relabel(mc_mut *mut, rt_All *v, void *ctx)
+{
+    char *s;
+    int rc = mc_heap_add(mut, &mc_type_bytes, ctx, (void **)&s);
+    if (!rc)
+        v->tx.s = s; /* linked in place: the heap keeps it */
+    v->sc.i64v = 77;
+    return rc ? rc : 5; /* fn's own return comes back */
+}
+
 static void drv_heap(const void *arg, size_t len)
 {
     (void)arg; (void)len;
@@ -352,6 +370,9 @@ static void drv_heap(const void *arg, size_t len)
     rt_Cell *again;
     W_RC(rt_Cell_of_descr(&d, &again), 0);
     W_CHECK(again == cell, "the descriptor finds the sref");
+    W_RC(rt_Cell_modify(cell, relabel, "relabelled"), 5);
+    W_CHECK(strcmp(rt_Cell_get_ro(cell)->tx.s, "relabelled") == 0 &&
+            rt_Cell_get_ro(cell)->sc.i64v == 77, "_modify changed the value");
     free_all(&a);
     W_RC(rt_Cell_destroy(cell), 0);
 }
@@ -384,6 +405,12 @@ static void drv_sync(const void *arg, size_t len)
     l->count++;
     W_RC(mc_mutex_unlock(&l->lock), 0);
     W_CHECK(rt_Guard_get_ro(g)->count == 6, "a write in place is seen");
+    int64_t nine = 9;
+    W_RC(rt_Guard_modify(g, set_count, &nine), 0);
+    W_CHECK(rt_Guard_get_ro(g)->count == 9, "_modify wrote %lld",
+            (long long)rt_Guard_get_ro(g)->count);
+    W_RC(rt_Guard_modify(g, NULL, NULL), MC_EINVAL);
+    W_RC(rt_Guard_modify(NULL, set_count, &nine), MC_EINVAL);
     W_RC(mc_mutex_lock(&l->lock), 0);
     W_RC(mc_cond_signal(&l->ready), 0);
     W_RC(mc_mutex_unlock(&l->lock), 0);

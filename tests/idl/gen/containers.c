@@ -705,6 +705,26 @@ int containers_Config_get_p(containers_Config *sref, int (*fn)(const containers_
     return mc_sref_deref_p((mc_sref *)sref, containers_Config_p_call_, &p);
 }
 
+struct containers_Config_m_ {
+    int (*fn)(mc_mut *mut, containers_Val *value, void *ctx);
+    void *ctx;
+};
+
+static int containers_Config_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct containers_Config_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(containers_Val **)root, m->ctx);
+}
+
+int containers_Config_modify(containers_Config *sref,
+                  int (*fn)(mc_mut *mut, containers_Val *value, void *ctx), void *ctx)
+{
+    struct containers_Config_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? containers_Config_m_call_ : NULL, &m);
+}
+
 mc_heap *containers_Config_heap(containers_Config *sref)
 {
     return mc_sref_heap((mc_sref *)sref);

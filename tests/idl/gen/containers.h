@@ -150,6 +150,12 @@ int containers_Config_get_c(containers_Config *sref, containers_Val **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int containers_Config_get_p(containers_Config *sref, int (*fn)(const containers_Val *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int containers_Config_modify(containers_Config *sref,
+                  int (*fn)(mc_mut *mut, containers_Val *value, void *ctx), void *ctx);
 mc_heap *containers_Config_heap(containers_Config *sref);
 /** Its descriptor (containers_Config_descr: for fields, arguments and results of
  *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */

@@ -464,6 +464,26 @@ int descr_Board_get_p(descr_Board *sref, int (*fn)(const descr_Job *value, void 
     return mc_sref_deref_p((mc_sref *)sref, descr_Board_p_call_, &p);
 }
 
+struct descr_Board_m_ {
+    int (*fn)(mc_mut *mut, descr_Job *value, void *ctx);
+    void *ctx;
+};
+
+static int descr_Board_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct descr_Board_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(descr_Job **)root, m->ctx);
+}
+
+int descr_Board_modify(descr_Board *sref,
+                  int (*fn)(mc_mut *mut, descr_Job *value, void *ctx), void *ctx)
+{
+    struct descr_Board_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? descr_Board_m_call_ : NULL, &m);
+}
+
 mc_heap *descr_Board_heap(descr_Board *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
@@ -899,6 +919,26 @@ int descr_Seen_get_p(descr_Seen *sref, int (*fn)(const descr_arr_Board *value, v
     if (!fn)
         return mc_sref_deref_p((mc_sref *)sref, NULL, NULL);
     return mc_sref_deref_p((mc_sref *)sref, descr_Seen_p_call_, &p);
+}
+
+struct descr_Seen_m_ {
+    int (*fn)(mc_mut *mut, descr_arr_Board *value, void *ctx);
+    void *ctx;
+};
+
+static int descr_Seen_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct descr_Seen_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(descr_arr_Board **)root, m->ctx);
+}
+
+int descr_Seen_modify(descr_Seen *sref,
+                  int (*fn)(mc_mut *mut, descr_arr_Board *value, void *ctx), void *ctx)
+{
+    struct descr_Seen_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? descr_Seen_m_call_ : NULL, &m);
 }
 
 mc_heap *descr_Seen_heap(descr_Seen *sref)

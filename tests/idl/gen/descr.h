@@ -138,6 +138,12 @@ int descr_Board_get_c(descr_Board *sref, descr_Job **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int descr_Board_get_p(descr_Board *sref, int (*fn)(const descr_Job *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int descr_Board_modify(descr_Board *sref,
+                  int (*fn)(mc_mut *mut, descr_Job *value, void *ctx), void *ctx);
 mc_heap *descr_Board_heap(descr_Board *sref);
 /** Its descriptor (descr_Board_descr: for fields, arguments and results of
  *  type Board).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
@@ -277,6 +283,12 @@ int descr_Seen_get_c(descr_Seen *sref, descr_arr_Board **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int descr_Seen_get_p(descr_Seen *sref, int (*fn)(const descr_arr_Board *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int descr_Seen_modify(descr_Seen *sref,
+                  int (*fn)(mc_mut *mut, descr_arr_Board *value, void *ctx), void *ctx);
 mc_heap *descr_Seen_heap(descr_Seen *sref);
 /** Its descriptor (descr_Seen_descr: for fields, arguments and results of
  *  type Seen).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */

@@ -176,6 +176,26 @@ int docs_sample_S_get_p(docs_sample_S *sref, int (*fn)(const docs_sample_R *valu
     return mc_sref_deref_p((mc_sref *)sref, docs_sample_S_p_call_, &p);
 }
 
+struct docs_sample_S_m_ {
+    int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx);
+    void *ctx;
+};
+
+static int docs_sample_S_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct docs_sample_S_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(docs_sample_R **)root, m->ctx);
+}
+
+int docs_sample_S_modify(docs_sample_S *sref,
+                  int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx), void *ctx)
+{
+    struct docs_sample_S_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? docs_sample_S_m_call_ : NULL, &m);
+}
+
 mc_heap *docs_sample_S_heap(docs_sample_S *sref)
 {
     return mc_sref_heap((mc_sref *)sref);

@@ -90,6 +90,12 @@ int docs_sample_S_get_c(docs_sample_S *sref, docs_sample_R **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int docs_sample_S_get_p(docs_sample_S *sref, int (*fn)(const docs_sample_R *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int docs_sample_S_modify(docs_sample_S *sref,
+                  int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx), void *ctx);
 mc_heap *docs_sample_S_heap(docs_sample_S *sref);
 /** Its descriptor (docs_sample_S_descr: for fields, arguments and results of
  *  type S).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */

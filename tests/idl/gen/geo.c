@@ -406,6 +406,26 @@ int geo_Config_get_p(geo_Config *sref, int (*fn)(const geo_Point *value, void *c
     return mc_sref_deref_p((mc_sref *)sref, geo_Config_p_call_, &p);
 }
 
+struct geo_Config_m_ {
+    int (*fn)(mc_mut *mut, geo_Point *value, void *ctx);
+    void *ctx;
+};
+
+static int geo_Config_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct geo_Config_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(geo_Point **)root, m->ctx);
+}
+
+int geo_Config_modify(geo_Config *sref,
+                  int (*fn)(mc_mut *mut, geo_Point *value, void *ctx), void *ctx)
+{
+    struct geo_Config_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? geo_Config_m_call_ : NULL, &m);
+}
+
 mc_heap *geo_Config_heap(geo_Config *sref)
 {
     return mc_sref_heap((mc_sref *)sref);

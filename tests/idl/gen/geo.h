@@ -116,6 +116,12 @@ int geo_Config_get_c(geo_Config *sref, geo_Point **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int geo_Config_get_p(geo_Config *sref, int (*fn)(const geo_Point *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int geo_Config_modify(geo_Config *sref,
+                  int (*fn)(mc_mut *mut, geo_Point *value, void *ctx), void *ctx);
 mc_heap *geo_Config_heap(geo_Config *sref);
 /** Its descriptor (geo_Config_descr: for fields, arguments and results of
  *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */

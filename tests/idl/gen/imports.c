@@ -133,6 +133,26 @@ int app_main_Shared_get_p(app_main_Shared *sref, int (*fn)(const common_User *va
     return mc_sref_deref_p((mc_sref *)sref, app_main_Shared_p_call_, &p);
 }
 
+struct app_main_Shared_m_ {
+    int (*fn)(mc_mut *mut, common_User *value, void *ctx);
+    void *ctx;
+};
+
+static int app_main_Shared_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct app_main_Shared_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(common_User **)root, m->ctx);
+}
+
+int app_main_Shared_modify(app_main_Shared *sref,
+                  int (*fn)(mc_mut *mut, common_User *value, void *ctx), void *ctx)
+{
+    struct app_main_Shared_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? app_main_Shared_m_call_ : NULL, &m);
+}
+
 mc_heap *app_main_Shared_heap(app_main_Shared *sref)
 {
     return mc_sref_heap((mc_sref *)sref);

@@ -69,6 +69,12 @@ int app_main_Shared_get_c(app_main_Shared *sref, common_User **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int app_main_Shared_get_p(app_main_Shared *sref, int (*fn)(const common_User *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int app_main_Shared_modify(app_main_Shared *sref,
+                  int (*fn)(mc_mut *mut, common_User *value, void *ctx), void *ctx);
 mc_heap *app_main_Shared_heap(app_main_Shared *sref);
 /** Its descriptor (app_main_Shared_descr: for fields, arguments and results of
  *  type Shared).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */

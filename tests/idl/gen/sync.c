@@ -271,6 +271,26 @@ int sync_Shared_get_p(sync_Shared *sref, int (*fn)(const sync_Holder *value, voi
     return mc_sref_deref_p((mc_sref *)sref, sync_Shared_p_call_, &p);
 }
 
+struct sync_Shared_m_ {
+    int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx);
+    void *ctx;
+};
+
+static int sync_Shared_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct sync_Shared_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(sync_Holder **)root, m->ctx);
+}
+
+int sync_Shared_modify(sync_Shared *sref,
+                  int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx), void *ctx)
+{
+    struct sync_Shared_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? sync_Shared_m_call_ : NULL, &m);
+}
+
 mc_heap *sync_Shared_heap(sync_Shared *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
@@ -384,6 +404,26 @@ int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *
     if (!fn)
         return mc_sref_deref_p((mc_sref *)sref, NULL, NULL);
     return mc_sref_deref_p((mc_sref *)sref, sync_Many_p_call_, &p);
+}
+
+struct sync_Many_m_ {
+    int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx);
+    void *ctx;
+};
+
+static int sync_Many_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct sync_Many_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(sync_Counter **)root, m->ctx);
+}
+
+int sync_Many_modify(sync_Many *sref,
+                  int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx), void *ctx)
+{
+    struct sync_Many_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? sync_Many_m_call_ : NULL, &m);
 }
 
 mc_heap *sync_Many_heap(sync_Many *sref)

@@ -113,6 +113,12 @@ int sync_Shared_get_c(sync_Shared *sref, sync_Holder **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int sync_Shared_get_p(sync_Shared *sref, int (*fn)(const sync_Holder *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int sync_Shared_modify(sync_Shared *sref,
+                  int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx), void *ctx);
 mc_heap *sync_Shared_heap(sync_Shared *sref);
 /** Its descriptor (sync_Shared_descr: for fields, arguments and results of
  *  type Shared).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
@@ -144,6 +150,12 @@ int sync_Many_get_c(sync_Many *sref, sync_Counter **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int sync_Many_modify(sync_Many *sref,
+                  int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx), void *ctx);
 mc_heap *sync_Many_heap(sync_Many *sref);
 /** Its descriptor (sync_Many_descr: for fields, arguments and results of
  *  type Many).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
