@@ -901,11 +901,16 @@ static void drv_procs(const void *arg, size_t len)
     }
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
 static int idle(const int32_t *ms, int32_t *result, void *user)
 {
     (void)user;
-    struct timespec ts = {*ms / 1000, (long)(*ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    sleep_ms(*ms);
     *result = *ms;
     return 0;
 }
@@ -923,10 +928,8 @@ static void drv_nowait(const void *arg, size_t len)
     W_CHECK(r == NULL, "no result while it runs");
     int rc, polls = 0;
     while ((rc = rt_idle_join_nowait(pid, &r, &how)) == MC_EAGAIN &&
-           polls++ < 1000) {
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+           polls++ < 1000)
+        sleep_ms(10);
     if (!W_RC(rc, 0)) {
         W_CHECK(*r == 300 && how.kind == MC_EXIT_RESULT, "idle(300) = %d",
                 (int)*r);
@@ -937,10 +940,8 @@ static void drv_nowait(const void *arg, size_t len)
     /* a body that fails: MC_EPROCESS, as _join says it */
     int64_t x = 13, *y = (int64_t *)1;
     if (!W_RC(rt_square_start(&x, &pid), 0)) {
-        while ((rc = rt_square_join_nowait(pid, &y, &how)) == MC_EAGAIN) {
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
+        while ((rc = rt_square_join_nowait(pid, &y, &how)) == MC_EAGAIN)
+            sleep_ms(1);
         W_RC(rc, MC_EPROCESS);
         W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
                 "outcome kind %d code %d", (int)how.kind, how.code);
@@ -1032,10 +1033,8 @@ static int master_first(void *ctx)
     m->value = r ? *r : -1;
     m->how_kind = (int)how.kind;
     mc_local_free(r);
-    while ((m->nowait = rt_idle_join_nowait(b, &r, NULL)) == MC_EAGAIN) {
-        struct timespec ts = {0, 5 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    while ((m->nowait = rt_idle_join_nowait(b, &r, NULL)) == MC_EAGAIN)
+        sleep_ms(5);
     mc_local_free(r);
     m->join = rt_square_join(c, &y, NULL);
     if (!m->join && *y != 49)
