@@ -18,6 +18,7 @@ static mc_res_id busy_fp, busy_jp;   /* many requests, then sets a flag */
 static mc_res_id hang_fp, hang_jp;   /* sleeps until killed */
 static mc_res_id nap_fp, nap_jp;     /* sleeps arg ms, returns arg */
 static mc_res_id fail_fp, fail_jp;   /* arg 'e': MC_EINVAL; 's': SIGABRT */
+static mc_res_id die_fp, die_jp;     /* sends 5 values to a box, then dies */
 
 #define N_SENDERS 4
 #define N_MSGS 2000
@@ -254,13 +255,19 @@ static int first_timed(void *ctx)
     return 0;
 }
 
+/* A session whose checks all run in the master's first. */
+static void master_case(mc_first_fn *first)
+{
+    tu_begin();
+    tu_assert_rc(mc_startup(NULL, first, NULL), 0);
+    tu_assert_master_report();
+    tu_end();
+}
+
 static void test_timed_kill(void **state)
 {
     (void)state;
-    tu_begin();
-    tu_assert_rc(mc_startup(NULL, first_timed, NULL), 0);
-    tu_assert_master_report();
-    tu_end();
+    master_case(first_timed);
 }
 
 /* ------------------------------------------------ join any, cancel */
@@ -324,10 +331,7 @@ static int first_any(void *ctx)
 static void test_join_any_cancel(void **state)
 {
     (void)state;
-    tu_begin();
-    tu_assert_rc(mc_startup(NULL, first_any, NULL), 0);
-    tu_assert_master_report();
-    tu_end();
+    master_case(first_any);
 }
 
 /* ------------------------------------------------------------- deadline */
@@ -427,6 +431,101 @@ static void test_failures_reported(void **state)
     tu_end();
 }
 
+/* ------------------------------------- a sender's death wakes the receiver */
+
+static int body_die(void *user, const void *arg, size_t len, void **result,
+                    size_t *rlen)
+{
+    (void)user; (void)result; (void)rlen;
+    mc_res_id box;
+    if (len != sizeof box)
+        return MC_EINVAL;
+    memcpy(&box, arg, sizeof box);
+    mc_camlbox_sender *s;
+    int rc = mc_camlbox_sender_lookup(box, &mc_type_i64, &s);
+    for (int64_t i = 1; i <= 5 && !rc; i++)
+        rc = mc_camlbox_send(s, &i);
+    if (!rc)
+        raise(SIGKILL); /* before its end marker */
+    return rc;
+}
+
+/* Two senders end with a marker, one dies after 5 messages: the master,
+ * waiting for ever, learns of the death (MC_EDEAD) instead of waiting for
+ * a third marker, and no message is lost. */
+static int first_lost(void *ctx)
+{
+    int *ok = ctx;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&mc_type_i64, 8, 64, NULL, &box), 0))
+        return 0;
+    mc_camlbox_notify_lost(box, 1);
+    mc_res_id id = mc_camlbox_id(box);
+    mc_pid pid[3];
+    W_RC(mc_start(send_fp, &id, sizeof id, &pid[0]), 0);
+    W_RC(mc_start(die_fp, &id, sizeof id, &pid[1]), 0);
+    W_RC(mc_start(send_fp, &id, sizeof id, &pid[2]), 0);
+    int ends = 0, deaths = 0;
+    int64_t count = 0;
+    while (ends + deaths < 3) {
+        unsigned slots[8];
+        size_t got = 0;
+        int rc = mc_camlbox_wait(box, -1, slots, 8, &got);
+        if (rc == MC_EDEAD) {
+            deaths++;
+            continue;
+        }
+        if (W_RC(rc, 0))
+            break;
+        for (size_t i = 0; i < got; i++) {
+            const int64_t *v;
+            mc_camlbox_get(box, slots[i], (const void **)&v);
+            if (*v < 0)
+                ends++;
+            else
+                count++;
+            mc_camlbox_delete(box, slots[i]);
+        }
+    }
+    /* what the dead one sent before it died is in the box */
+    unsigned slots[8];
+    size_t got = 0;
+    while (mc_camlbox_wait(box, 0, slots, 8, &got) == 0 && got) {
+        count += (int64_t)got;
+        for (size_t i = 0; i < got; i++)
+            mc_camlbox_delete(box, slots[i]);
+    }
+    W_CHECK(deaths == 1 && ends == 2, "%d deaths, %d end markers", deaths,
+            ends);
+    W_CHECK(count == 2 * N_MSGS + 5, "%lld messages, expected %d",
+            (long long)count, 2 * N_MSGS + 5);
+    W_CHECK(mc_camlbox_senders_lost(box) == 1, "senders_lost = %zu",
+            mc_camlbox_senders_lost(box));
+    mc_join_result r = {0};
+    W_RC(mc_join(die_jp, pid[1], &r), 0);
+    W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL, "dead sender: %s",
+            tu_kind_str(&r));
+    for (int i = 0; i < 3; i += 2) {
+        W_RC(mc_join(send_jp, pid[i], &r), 0);
+        mc_join_result_free(&r);
+    }
+    W_RC(mc_camlbox_destroy(box), 0);
+    *ok = 1;
+    return 0;
+}
+
+static void test_sender_lost(void **state)
+{
+    (void)state;
+    tu_begin();
+    int ok = 0;
+    mc_config cfg = {.quiet = 1};
+    tu_assert_rc(mc_startup(&cfg, first_lost, &ok), 0);
+    tu_assert_master_report();
+    assert_int_equal(ok, 1);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -436,6 +535,7 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_hang, NULL, &hang_fp, &hang_jp), 0);
     assert_int_equal(mc_def_process(body_nap, NULL, &nap_fp, &nap_jp), 0);
     assert_int_equal(mc_def_process(body_fail, NULL, &fail_fp, &fail_jp), 0);
+    assert_int_equal(mc_def_process(body_die, NULL, &die_fp, &die_jp), 0);
     return 0;
 }
 
@@ -448,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_join_any_cancel),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_failures_reported),
+        cmocka_unit_test(test_sender_lost),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

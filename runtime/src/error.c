@@ -24,6 +24,7 @@ static const char *const messages[] = {
     [MC_EEXIST - MC_EINVAL] = "already exists",
     [MC_ETIMEDOUT - MC_EINVAL] = "timed out",
     [MC_EPROCESS - MC_EINVAL] = "the process ended without a result",
+    [MC_EDEAD - MC_EINVAL] = "a process this call depends on died",
 };
 
 const char *mc_strerror(int code)

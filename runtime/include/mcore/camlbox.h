@@ -108,11 +108,28 @@ const char *mc_camlbox_name(const mc_camlbox *box);
  *  store their slot numbers in slots[0..*n).  Each message is reported
  *  once.  timeout_ms: < 0 waits for ever, 0 only looks.  *n may be 0 after
  *  a sender's mc_camlbox_wake.  Also gives back slots of dead senders.
+ *  With mc_camlbox_notify_lost on, a sender's death ends the wait at once
+ *  with MC_EDEAD (once per death or group of deaths; messages already sent
+ *  stay in the box for the next wait).
  *  @return 0 (*n messages, or a wake-up), MC_EAGAIN (timeout_ms 0 and no
  *          message), MC_ETIMEDOUT (nothing came within timeout_ms),
- *          MC_EINVAL (NULL argument, max 0) */
+ *          MC_EDEAD (notify_lost: a process holding the box as a sender
+ *          died since the last such report), MC_EINVAL (NULL argument,
+ *          max 0) */
 int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                     size_t max, size_t *n);
+
+/** Ask (on nonzero) that mc_camlbox_wait return MC_EDEAD when a process of
+ *  the session that held this box as a sender (mc_camlbox_sender_lookup)
+ *  dies before releasing it or returning from its body: killed, crashed,
+ *  or exited.  The session server notices the death and wakes the
+ *  receiver; a receiver waiting for N end markers learns that one will
+ *  never come.  Deaths before the call are not reported.  Anonymous boxes
+ *  only (a box opened by name from another program is not tracked). */
+void mc_camlbox_notify_lost(mc_camlbox *box, int on);
+
+/** How many processes died holding the box as a sender, in this session. */
+size_t mc_camlbox_senders_lost(const mc_camlbox *box);
 
 /** The message in slot `slot`, in place: valid until the slot is deleted.
  *  It is a value of the box's type, with plain pointers.

@@ -30,6 +30,8 @@ enum {
     MC_ETIMEDOUT,        /**< a timed wait ran out of time */
     MC_EPROCESS,         /**< a process ended without a result (see its
                               join result: error, exit status or signal) */
+    MC_EDEAD,            /**< a process this call depends on died (e.g. a
+                              sender of a camlbox, see mc_camlbox_wait) */
     MC_ELAST_            /* not an error: one past the last code */
 };
 

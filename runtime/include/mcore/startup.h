@@ -3,9 +3,12 @@
  * mc_startup() makes the calling process the master of a session: it takes
  * a socket directory (its lock, and the manifest of named shared objects),
  * removes what a crashed earlier run with the same directory left behind,
- * lets `first` start the first worker(s), and then supervises: it forks
- * every worker, keeps the resource table, and collects results.  It returns
- * when no worker is left.
+ * and forks the session server, a small process of mcore's own that keeps
+ * the tables, forks every worker and answers every process's requests
+ * (process.h, "The master and the session server").  Then it runs `first`
+ * in the master, which may start workers, wait on camlboxes, join, and
+ * block in any mcore call; when `first` returns, mc_startup waits until no
+ * worker is left, lets the server clean up, and returns.
  */
 #ifndef MCORE_STARTUP_H
 #define MCORE_STARTUP_H
@@ -24,9 +27,11 @@ typedef struct mc_config {
      *  names a directory of the effective user, else
      *  ${TMPDIR:-/tmp}/mcore-EUID; created 0700, checked like any socket
      *  directory), removed when the session ends.  A master killed
-     *  outright leaves its directory there, lock free: the next session
-     *  with socket_dir NULL, or `mcadmin unlink` with no DIR, removes what
-     *  its manifest lists, then the directory.  Two running sessions
+     *  outright leaves its directory there, lock free, only when
+     *  its session server was killed too (a master killed alone is
+     *  cleaned up after by the server): the next session with socket_dir
+     *  NULL, or `mcadmin unlink` with no DIR, removes what its manifest
+     *  lists, then the directory.  Two running sessions
      *  cannot share a directory (MC_EBUSY).  Created (0700) if missing.  mcore trusts nothing it did not make there: an existing
      *  directory must belong to the effective user and not be writable by
      *  its group or others (else MC_EINVAL); its lock and manifest are
@@ -70,22 +75,29 @@ typedef struct mc_config {
     int quiet;
 } mc_config;
 
-/** Called once in the master when the session is ready; normally starts the
- *  first worker with mc_start().  A negative return ends the session (after
- *  the workers already started have ended) and is returned by mc_startup. */
+/** Called once in the master when the session is ready: starts workers
+ *  (mc_start), and may wait for them (mc_join, camlbox waits...).  A
+ *  negative return ends the session (after the workers already started
+ *  have ended) and is returned by mc_startup. */
 typedef int mc_first_fn(void *ctx);
 
-/** Run a session.  Not reentrant; not from a worker.
+/** Run a session.  Not reentrant; not from a worker.  first (may be NULL)
+ *  runs in the master once the session is ready; a negative return ends
+ *  the session (after the workers already started have ended) and is
+ *  returned.
  *
  *  SIGINT and SIGTERM, when the program leaves them at SIG_DFL and
- *  unblocked, end the session cleanly: at the master's next mcore wait
- *  (its loop, a join) every worker is killed (SIGKILL), further mc_start
- *  calls get MC_ESTATE, and once the session has removed everything the
- *  signal is raised again with its default action, so the program ends
- *  as it would have (mc_startup does not return).  A second such signal
- *  ends the master at once; what it leaves is removed as after a crash.
- *  Workers get the program's own dispositions back.
+ *  unblocked, end the session cleanly wherever the master is (in its own
+ *  code or in an mcore call): every worker is killed (SIGKILL), everything
+ *  the session made is removed, and then the signal is raised again with
+ *  its default action, so the program ends as it would have (mc_startup
+ *  does not return).  A second such signal ends the master at once; the
+ *  session server still removes everything.  Workers get the program's own
+ *  dispositions.  The master killed outright (SIGKILL) is cleaned up after
+ *  the same way.
  *  @return 0 when every worker has ended, first's negative return, or
+ *   - MC_ETIMEDOUT cfg->deadline_ms passed (the workers were killed)
+ *   - MC_EINVAL cfg->deadline_ms negative
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers
  *   - MC_EINVAL socket_dir longer than 200 bytes, not a directory, not

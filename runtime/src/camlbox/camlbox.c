@@ -111,6 +111,8 @@ typedef struct cb_hdr {
     uint32_t rx_sleep;    /* 1 while the receiver may sleep */
     uint32_t wake_req;    /* mc_camlbox_wake */
     uint32_t ticket;      /* the next message's ticket (see scan) */
+    uint32_t lost;        /* senders that died holding the box (bumped by
+                             the session server, mc__camlbox_lost) */
     /* line 2: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
@@ -149,6 +151,8 @@ struct mc_camlbox {
     uint32_t next_t;      /* every ticket below it was reported (or lost) */
     struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
     uint64_t spin_ns;
+    int notify_lost;      /* report senders' deaths (MC_EDEAD) */
+    uint32_t lost_seen;   /* h->lost when last reported */
     char name[MC_RES_NAME_MAX];
 };
 
@@ -572,6 +576,49 @@ static int take_wake(cb_hdr *h)
            __atomic_exchange_n(&h->wake_req, 0, __ATOMIC_ACQUIRE);
 }
 
+/* A sender died since the last report (notify_lost): MC_EDEAD, once. */
+static int take_lost(mc_camlbox *b)
+{
+    if (!b->notify_lost)
+        return 0;
+    uint32_t l = __atomic_load_n(&b->h->lost, __ATOMIC_ACQUIRE);
+    if (l == b->lost_seen)
+        return 0;
+    b->lost_seen = l;
+    return mc__err(MC_EDEAD, "mc_camlbox_wait: a sender of the box died "
+                   "(%u so far)", l);
+}
+
+void mc_camlbox_notify_lost(mc_camlbox *box, int on)
+{
+    if (!box)
+        return;
+    box->notify_lost = on != 0;
+    box->lost_seen = __atomic_load_n(&box->h->lost, __ATOMIC_ACQUIRE);
+}
+
+size_t mc_camlbox_senders_lost(const mc_camlbox *box)
+{
+    return box ? __atomic_load_n(&box->h->lost, __ATOMIC_RELAXED) : 0;
+}
+
+int mc__camlbox_lost(int fd)
+{
+    size_t len = (sizeof(cb_hdr) + 4095) & ~(size_t)4095;
+    cb_hdr *h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (h == MAP_FAILED)
+        return MC_ESYS;
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == CB_MAGIC) {
+        __atomic_fetch_add(&h->lost, 1, __ATOMIC_SEQ_CST);
+        /* wake the receiver whether it sleeps or not (a spare wake-up
+         * costs it one scan) */
+        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
+        mc__futex_wake(&h->rx_seq, 1);
+    }
+    munmap(h, len);
+    return 0;
+}
+
 int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                     size_t max, size_t *n)
 {
@@ -580,7 +627,10 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                        max ? "NULL argument" : "max is 0");
     cb_hdr *h = box->h;
     size_t nw;
+    int rc = 0;
     *n = 0;
+    if ((rc = take_lost(box)))
+        return rc;
     if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) || take_wake(h))
         return 0;
     if (timeout_ms == 0)
@@ -599,14 +649,17 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             mc__spin_note(&box->sc, 1);
             return 0;
         }
+        if ((rc = take_lost(box)))
+            return rc;
         if (lost)
             break; /* the CPU is wanted elsewhere: sleep */
         now = mc__now_ns();
     }
-    int rc = 0;
     for (;;) {
         uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
         __atomic_store_n(&h->rx_sleep, 1, __ATOMIC_SEQ_CST);
+        if ((rc = take_lost(box)))
+            break;
         if ((*n = scan(box, slots, max, &nw, __ATOMIC_SEQ_CST)) ||
             take_wake(h))
             break;

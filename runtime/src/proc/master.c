@@ -647,6 +647,7 @@ static void master_gone(mc__proc *p)
             q->waiter = 0;
     }
     wait_clear(p);
+    mc__m_res_died_holding(p->pid);
     mc__m_res_drop_holder(p->pid);
     proc_free(p);
     for (mc__proc *q = M->live; q; q = q->next) {
@@ -741,6 +742,8 @@ static void exited(mc__proc *p, int status)
             q->waiter = 0;
     }
     wait_clear(p);
+    if (!p->done)
+        mc__m_res_died_holding(p->pid);
     mc__m_res_drop_holder(p->pid);
     if (!p->done) {
         p->done = 1;

@@ -358,6 +358,16 @@ void mc__m_res_drop_holder(mc_pid who)
             mc__m_res_remove(r);
 }
 
+void mc__m_res_died_holding(mc_pid who)
+{
+    size_t pos = 0;
+    mc__res *r;
+    while ((r = mc__idmap_next(&mc__M->res, &pos, NULL)))
+        if (r->kind == MC_RES_CAMLBOX && r->fd >= 0 &&
+            mc__m_res_holds(r, who))
+            mc__camlbox_lost(r->fd);
+}
+
 void mc__m_res_destroy_all(void)
 {
     size_t pos = 0;

@@ -177,6 +177,12 @@ void mc__m_res_remove(mc__res *r);   /* delete now, whoever holds it */
 int mc__m_res_inherit(mc_pid from, mc_pid to, const mc_res_id *ids,
                       int64_t n);
 void mc__m_res_drop_holder(mc_pid who);
+/* who died before its body returned: tell every camlbox it held (as a
+ * sender, mc_camlbox_notify_lost) before its holds are dropped. */
+void mc__m_res_died_holding(mc_pid who);
+/* Count a dead sender in the box of descriptor fd and wake its receiver
+ * (camlbox.c). */
+int mc__camlbox_lost(int fd);
 int mc__m_res_holds(const mc__res *r, mc_pid who);
 void mc__m_res_destroy_all(void);
 /* In a new child: close the master's resource descriptors, keeping those the
