@@ -398,7 +398,7 @@ int containers_Edge2_sender_release(containers_Edge2_sender *sender);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_ping_body(const void *arg, void *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_ping_def(containers_ping_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -407,8 +407,7 @@ int containers_ping_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_ping_join(mc_pid pid, void **result, mc_join_result *how);
-/** containers_ping_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** containers_ping_join without waiting: MC_EAGAIN while the process runs. */
 int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how);
 /** containers_ping_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
@@ -432,7 +431,7 @@ mc_res_id containers_ping_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_stop_body(const int32_t *code, void *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_stop_def(containers_stop_body *body, void *user);
 /** Start a worker running the body with a copy of *code (NULL for a process
  *  without argument). */
@@ -441,8 +440,7 @@ int containers_stop_start(const int32_t *code, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_stop_join(mc_pid pid, void **result, mc_join_result *how);
-/** containers_stop_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** containers_stop_join without waiting: MC_EAGAIN while the process runs. */
 int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how);
 /** containers_stop_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
@@ -466,7 +464,7 @@ mc_res_id containers_stop_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_work_body(const containers_Msg *job, containers_Val *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_work_def(containers_work_body *body, void *user);
 /** Start a worker running the body with a copy of *job (NULL for a process
  *  without argument). */
@@ -475,8 +473,7 @@ int containers_work_start(const containers_Msg *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *how);
-/** containers_work_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** containers_work_join without waiting: MC_EAGAIN while the process runs. */
 int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how);
 /** containers_work_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
@@ -500,7 +497,7 @@ mc_res_id containers_work_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_compute_body(const void *arg, containers_arr_f64 *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_compute_def(containers_compute_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -509,8 +506,7 @@ int containers_compute_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
-/** containers_compute_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** containers_compute_join without waiting: MC_EAGAIN while the process runs. */
 int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
 /** containers_compute_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
@@ -534,7 +530,7 @@ mc_res_id containers_compute_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_chain_body(const containers_Val * *v, containers_Val * *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_chain_def(containers_chain_body *body, void *user);
 /** Start a worker running the body with a copy of *v (NULL for a process
  *  without argument). */
@@ -543,8 +539,7 @@ int containers_chain_start(const containers_Val * *v, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how);
-/** containers_chain_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** containers_chain_join without waiting: MC_EAGAIN while the process runs. */
 int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how);
 /** containers_chain_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time

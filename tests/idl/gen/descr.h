@@ -303,7 +303,7 @@ int descr_Seen_of_descr(const descr_Seen_descr *d, descr_Seen **sref);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int descr_serve_body(const descr_Work_descr *box, descr_Replies_descr *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int descr_serve_def(descr_serve_body *body, void *user);
 /** Start a worker running the body with a copy of *box (NULL for a process
  *  without argument). */
@@ -312,8 +312,7 @@ int descr_serve_start(const descr_Work_descr *box, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int descr_serve_join(mc_pid pid, descr_Replies_descr **result, mc_join_result *how);
-/** descr_serve_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** descr_serve_join without waiting: MC_EAGAIN while the process runs. */
 int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_result *how);
 /** descr_serve_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
@@ -337,7 +336,7 @@ mc_res_id descr_serve_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int descr_route_body(const descr_Request *r, descr_Target *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int descr_route_def(descr_route_body *body, void *user);
 /** Start a worker running the body with a copy of *r (NULL for a process
  *  without argument). */
@@ -346,8 +345,7 @@ int descr_route_start(const descr_Request *r, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int descr_route_join(mc_pid pid, descr_Target **result, mc_join_result *how);
-/** descr_route_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** descr_route_join without waiting: MC_EAGAIN while the process runs. */
 int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *how);
 /** descr_route_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time

@@ -111,7 +111,7 @@ int docs_sample_S_of_descr(const docs_sample_S_descr *d, docs_sample_S **sref);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int docs_sample_p_body(const docs_sample_R *r, docs_sample_V *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int docs_sample_p_def(docs_sample_p_body *body, void *user);
 /** Start a worker running the body with a copy of *r (NULL for a process
  *  without argument). */
@@ -120,8 +120,7 @@ int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how);
-/** docs_sample_p_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** docs_sample_p_join without waiting: MC_EAGAIN while the process runs. */
 int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how);
 /** docs_sample_p_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time

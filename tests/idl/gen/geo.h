@@ -193,7 +193,7 @@ int geo_Inbox_sender_release(geo_Inbox_sender *sender);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int geo_render_body(const geo_Point *job, geo_Shape *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int geo_render_def(geo_render_body *body, void *user);
 /** Start a worker running the body with a copy of *job (NULL for a process
  *  without argument). */
@@ -202,8 +202,7 @@ int geo_render_start(const geo_Point *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how);
-/** geo_render_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** geo_render_join without waiting: MC_EAGAIN while the process runs. */
 int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how);
 /** geo_render_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time

@@ -89,7 +89,7 @@ int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **s
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int app_main_go_body(const left_L *arg, deep_lib_N *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int app_main_go_def(app_main_go_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -98,8 +98,7 @@ int app_main_go_start(const left_L *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how);
-/** app_main_go_join without waiting: MC_EAGAIN while the process runs (also in
- *  the master). */
+/** app_main_go_join without waiting: MC_EAGAIN while the process runs. */
 int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how);
 /** app_main_go_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
