@@ -182,6 +182,20 @@ static void check_lower(const char *what, const char *name, ast_loc loc)
         diag_error(loc, "%s name '%s' is a C or C++ keyword", what, name);
 }
 
+/* An sref or camlbox: as a type, it stands for its typed descriptor
+ * (plain bytes: no pointer, no sync field, nothing of its value). */
+static bool is_descr_decl(const ast_decl *d)
+{
+    return d->kind == AST_D_CONTAINER &&
+           (d->ckind == AST_C_SREF || d->ckind == AST_C_CAMLBOX);
+}
+
+/* Named types that hold nothing to walk: enums and descriptors. */
+static bool is_leaf_decl(const ast_decl *d)
+{
+    return d->kind == AST_D_ENUM || d->kind == AST_D_CONTAINER;
+}
+
 static const char *decl_what(const ast_decl *d)
 {
     return d->kind == AST_D_CONTAINER ? ast_container_name(d->ckind)
@@ -409,8 +423,13 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
         if (!d)
             break;
         if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
-            d->kind == AST_D_ENUM) {
-            t->res_decl = d;
+            d->kind == AST_D_ENUM || is_descr_decl(d)) {
+            t->res_decl = d;    /* a container: its typed descriptor */
+        } else if (d->kind == AST_D_CONTAINER) {
+            diag_error(t->name_loc, "'%s' is a %s, and only sref and camlbox "
+                       "descriptors can be types yet", t->name,
+                       decl_what(d));
+            diag_note(d->name_loc, "'%s' is declared here", d->name);
         } else {
             diag_error(t->name_loc, "'%s' is a %s, not a type", t->name,
                        decl_what(d));
@@ -426,8 +445,12 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
             t->res_decl = d;
         } else {
             diag_error(t->name_loc, "a reference must name a record or a "
-                       "variant, and '%s' is %s %s", t->name,
-                       d->kind == AST_D_ENUM ? "an" : "a", decl_what(d));
+                       "variant, and '%s' is %s %s%s%s%s", t->name,
+                       d->kind == AST_D_ENUM ? "an" : "a", decl_what(d),
+                       is_descr_decl(d) ? " (write '" : "",
+                       is_descr_decl(d) ? t->name : "",
+                       is_descr_decl(d) ? "' for a field holding its "
+                                          "descriptor)" : "");
         }
         break;
     case AST_T_OPTIONAL:
@@ -514,7 +537,7 @@ static const ast_type *walk_type(checker *c, const ast_type *t, int mode)
 {
     switch (t->kind) {
     case AST_T_NAMED:
-        if (t->res_decl && t->res_decl->kind != AST_D_ENUM)
+        if (t->res_decl && !is_leaf_decl(t->res_decl))
             push(c, t->res_decl);
         return NULL;
     case AST_T_REF:
@@ -1035,6 +1058,13 @@ static void check_cnames(program *p)
                  mb; mb = mb->next)
                 add_cname(&t, m, d->name, mb->name, mb->loc,
                           "member '%s' of enum '%s'", mb->name, d->name);
+            if (d->kind == AST_D_CONTAINER && d->ckind == AST_C_CAMLBOX) {
+                /* its geometry's macros (GEO_INBOX_SLOTS, ..._SLOT_SIZE) */
+                add_cname(&t, m, d->name, "slots", d->name_loc,
+                          "the slot count of camlbox '%s'%s", d->name, NULL);
+                add_cname(&t, m, d->name, "slot_size", d->name_loc,
+                          "the slot size of camlbox '%s'%s", d->name, NULL);
+            }
             for (ast_field *f = d->kind == AST_D_VARIANT ? d->fields : NULL;
                  f; f = f->next)
                 add_cname(&t, m, d->name, f->name, f->loc,
@@ -1067,7 +1097,7 @@ static void inline_deps(const ast_type *t, ast_decl ***v, size_t *n, size_t *cap
 {
     switch (t->kind) {
     case AST_T_NAMED:
-        if (!t->res_decl || t->res_decl->kind == AST_D_ENUM)
+        if (!t->res_decl || is_leaf_decl(t->res_decl))
             return;
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 16;
@@ -1222,7 +1252,7 @@ static ast_decl *inline_decl(const ast_type *t)
     while (t->kind == AST_T_OPTIONAL || t->kind == AST_T_FIXED)
         t = t->elem;
     return t->kind == AST_T_NAMED && t->res_decl &&
-                   t->res_decl->kind != AST_D_ENUM ? t->res_decl : NULL;
+                   !is_leaf_decl(t->res_decl) ? t->res_decl : NULL;
 }
 
 /* Call visit(c, d) on every record and variant, each after those it
@@ -1322,6 +1352,10 @@ static uint64_t type_size(const ast_type *t, uint64_t *align)
         if (t->res_decl->kind == AST_D_ENUM)
             return *align = scal[t->res_decl->base ? t->res_decl->base->scalar
                                                    : AST_U32];
+        if (t->res_decl->kind == AST_D_CONTAINER) { /* its descriptor */
+            *align = 8;
+            return t->res_decl->ckind == AST_C_SREF ? 40 : 8;
+        }
         *align = t->res_decl->res_align;
         return t->res_decl->res_size;
     case AST_T_OPTIONAL:

@@ -119,6 +119,15 @@ static char *mangle_named(const ast_decl *d, const ast_module *m)
     return fmt("%.*s_%s", (int)strlen(p) - 1, p, d->name);
 }
 
+/* The C type a named type stands for: a record's, variant's or enum's
+ * own, or for an sref or camlbox its typed descriptor, PREFIX_Name_descr. */
+static char *named_cname(const ast_decl *d)
+{
+    if (d->kind == AST_D_CONTAINER)
+        return fmt("%s%s_descr", d->module->res_prefix, d->name);
+    return decl_cname(d);
+}
+
 static const ast_module *g_m; /* the module being emitted (for mangle) */
 
 static char *mangle(const ast_type *t)
@@ -183,7 +192,7 @@ static char *ctype(emitter *e, const ast_type *t)
     case AST_T_BYTES:
         return xstrdup("mc_bytes");
     case AST_T_NAMED:
-        return decl_cname(t->res_decl);
+        return named_cname(t->res_decl);
     case AST_T_REF:
     case AST_T_NREF: {
         char *n = decl_cname(t->res_decl), *s = fmt("%s *", n);
@@ -215,7 +224,7 @@ char *typeexpr(emitter *e, const ast_type *t)
         if (t->res_decl->kind == AST_D_ENUM)
             return fmt("&mc_type_%s", scalar_name(enum_base(t->res_decl)));
         {
-            char *n = decl_cname(t->res_decl), *s = fmt("&%s_type", n);
+            char *n = named_cname(t->res_decl), *s = fmt("&%s_type", n);
             free(n);
             return s;
         }
@@ -283,8 +292,8 @@ int has_ptr(const ast_type *t)
         /* kept per declaration: a record holding two of another would
          * otherwise be looked at twice, and so on down */
         ast_decl *d = t->res_decl;
-        if (d->kind == AST_D_ENUM)
-            return 0;
+        if (d->kind == AST_D_ENUM || d->kind == AST_D_CONTAINER)
+            return 0; /* a descriptor is plain bytes */
         if (!d->res_has_ptr) {
             d->res_has_ptr = 2;
             for (ast_field *f = d->fields; f; f = f->next)
@@ -557,7 +566,7 @@ static void gen_marshal(emitter *e, const ast_type *t, val v, int lv)
                     scalar_name(enum_base(t->res_decl)), v.e);
             break;
         }
-        a = decl_cname(t->res_decl);
+        a = named_cname(t->res_decl);
         ind(c, lv);
         fprintf(c, "%s_type.marshal(w, &%s);\n", a, v.e);
         free(a);
@@ -639,7 +648,7 @@ static void gen_unmarshal(emitter *e, const ast_type *t, val v, int lv)
                     scalar_name(enum_base(t->res_decl)), v.e);
             break;
         }
-        a = decl_cname(t->res_decl);
+        a = named_cname(t->res_decl);
         ind(c, lv);
         fprintf(c, "if (%s_type.unmarshal(r, &%s))\n", a, v.e);
         ind(c, lv + 1);
@@ -769,7 +778,7 @@ static void gen_hash(emitter *e, const ast_type *t, val v, int lv)
             fprintf(c, "h = mc_hash_bytes(h, &%s, sizeof %s);\n", v.e, v.e);
             break;
         }
-        a = decl_cname(t->res_decl);
+        a = named_cname(t->res_decl);
         fprintf(c, "h = mc_hash_mix(h, %s_type.hash(&%s));\n", a, v.e);
         free(a);
         break;
@@ -841,7 +850,7 @@ static void gen_equal(emitter *e, const ast_type *t, val x, val y, int lv)
         if (t->res_decl->kind == AST_D_ENUM) {
             fprintf(c, "if (%s != %s)\n", x.e, y.e);
         } else {
-            a = decl_cname(t->res_decl);
+            a = named_cname(t->res_decl);
             fprintf(c, "if (!%s_type.equal(&%s, &%s))\n", a, x.e, y.e);
             free(a);
         }
@@ -945,10 +954,25 @@ static int cmp_u64(const void *a, const void *b)
     for (const ast_type *x = (t); x; x = x->elem)                          \
         if (x->res_decl)
 
+/* The type a container declaration holds (its descriptor's id covers it:
+ * the descriptor of an sref of another value type is another type). */
+static const ast_type *descr_elem(const ast_decl *d)
+{
+    return d->kind == AST_D_CONTAINER ? d->type : NULL;
+}
+
 /* The canonical text of one declaration: its kind, full name, and each
- * field with its resolved type, in order. */
+ * field with its resolved type, in order (a container: its kind, name and
+ * element type). */
 static void canon_decl(FILE *f, const ast_decl *d)
 {
+    if (d->kind == AST_D_CONTAINER) {
+        char *ts = type_to_str(d->type, true);
+        fprintf(f, "%s %s.%s:%s\n", ast_container_name(d->ckind),
+                d->module->name, d->name, ts);
+        free(ts);
+        return;
+    }
     fprintf(f, "%s %s.%s{", d->kind == AST_D_RECORD    ? "record"
                             : d->kind == AST_D_VARIANT ? "variant"
                                                        : "enum",
@@ -1004,8 +1028,10 @@ static void hash_component(const size_t *cv, size_t n, void *ctx)
     qsort(w->mem, n, sizeof *w->mem, cmp_decl);
     for (size_t i = 0; i < n; i++) {
         canon_decl(f, w->mem[i]);
-        for (const ast_field *fl = w->mem[i]->fields; fl; fl = fl->next)
-            FOR_MENTIONED(fl->type, x) {
+        const ast_field *fl = w->mem[i]->fields;
+        const ast_type *ct = descr_elem(w->mem[i]);
+        for (; fl || ct; fl = fl ? fl->next : NULL, ct = NULL)
+            FOR_MENTIONED(fl ? fl->type : ct, x) {
                 size_t c = w->comp[x->res_decl->res_index];
                 if (c == self)
                     continue;
@@ -1033,31 +1059,39 @@ static void hash_component(const size_t *cv, size_t n, void *ctx)
         w->mem[i]->res_id = name_hash(w->mem[i], w->chash[self]);
 }
 
-/* Give every record, variant and enum of the program its id (res_id);
- * return how many there are (their res_index bound). */
+/* Give every record, variant and enum of the program, and every sref
+ * and camlbox (their descriptors' types), its id (res_id); return how
+ * many there are (their res_index bound). */
 static size_t compute_ids(const program *p)
 {
     declvec node = {0};
     for (ast_module *m = p->first; m; m = m->res_next)
         for (ast_decl *d = m->decls; d; d = d->next)
             if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
-                d->kind == AST_D_ENUM) {
+                d->kind == AST_D_ENUM || d->kind == AST_D_CONTAINER) {
                 d->res_index = (int)node.n;
                 vec_push(&node, d);
             }
     size_t nn = node.n, ne = 0;
     size_t *off = xmalloc((nn + 1) * sizeof *off);
-    for (size_t i = 0; i < nn; i++)
+    for (size_t i = 0; i < nn; i++) {
+        const ast_type *ct = descr_elem(node.v[i]);
         for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
             FOR_MENTIONED(fl->type, x)
                 ne++;
+        FOR_MENTIONED(ct, x)
+            ne++;
+    }
     size_t *to = xmalloc((ne + 1) * sizeof *to);
     ne = 0;
     for (size_t i = 0; i < nn; i++) { /* edges, grouped by source */
+        const ast_type *ct = descr_elem(node.v[i]);
         off[i] = ne;
         for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
             FOR_MENTIONED(fl->type, x)
                 to[ne++] = (size_t)x->res_decl->res_index;
+        FOR_MENTIONED(ct, x)
+            to[ne++] = (size_t)x->res_decl->res_index;
     }
     off[nn] = ne;
     idwalk w = {node.v, xmalloc((nn + 1) * sizeof *w.mem),
@@ -1588,33 +1622,47 @@ static void expand(FILE *out, const char *tmpl, const char *const *keys,
     }
 }
 
-static void put_container(emitter *e, const ast_decl *d)
+/* A container's wrappers (descr: only its descriptor type, which goes
+ * before the records, as fields may hold it). */
+static void put_container(emitter *e, const ast_decl *d, int descr)
 {
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
     char *un = upper(d->name);
     char *slots = fmt("%llu", (unsigned long long)d->res_slots);
     char *slot_size = fmt("%llu", (unsigned long long)d->res_slot_size);
+    char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     const char *keys[] = {"P", "UP", "N", "UN", "T", "TT", "SLOTS",
-                          "SLOTSIZE"};
+                          "SLOTSIZE", "M", "ID"};
     const char *vals[] = {e->pre, e->upre, d->name, un, ct, te, slots,
-                          slot_size};
-    const char *th = NULL, *tc = NULL;
+                          slot_size, d->module->name, id};
+    enum { NK = sizeof keys / sizeof *keys };
+    const char *th = NULL, *tc = NULL, *td = NULL;
     switch (d->ckind) {
     case AST_C_SREF:
-        th = tmpl_sref_h, tc = tmpl_sref_c;
+        th = tmpl_sref_h, tc = tmpl_sref_c, td = tmpl_sref_descr_h;
         break;
     case AST_C_CAMLBOX:
-        th = tmpl_camlbox_h, tc = tmpl_camlbox_c;
+        th = tmpl_camlbox_h, tc = tmpl_camlbox_c, td = tmpl_camlbox_descr_h;
         break;
     default:
         break; /* the others are refused (check.c) until they have wrappers */
     }
-    put_doc(e->h, 0, d->doc);
-    if (th)
-        expand(e->h, th, keys, vals, 8);
-    if (tc)
-        expand(e->c, tc, keys, vals, 8);
-    free(ct), free(te), free(un), free(slots), free(slot_size);
+    if (descr) {
+        if (td)
+            expand(e->h, td, keys, vals, NK);
+    } else {
+        put_doc(e->h, 0, d->doc);
+        if (th)
+            expand(e->h, th, keys, vals, NK);
+        if (tc)
+            expand(e->c, tc, keys, vals, NK);
+        if (d->ckind == AST_C_SREF && has_sync(d->type)) {
+            /* its locks are used in place: writable, without casts */
+            expand(e->h, tmpl_sref_mut_h, keys, vals, NK);
+            expand(e->c, tmpl_sref_mut_c, keys, vals, NK);
+        }
+    }
+    free(ct), free(te), free(un), free(slots), free(slot_size), free(id);
 }
 
 static void put_process(emitter *e, const ast_decl *d)
@@ -1645,7 +1693,8 @@ static ast_decl *inline_local(const ast_type *t, const ast_module *m)
             t->kind == AST_T_NREF)
             return NULL; /* behind a pointer: no order needed */
         if (t->kind == AST_T_NAMED && t->res_decl->module == m &&
-            t->res_decl->kind != AST_D_ENUM)
+            t->res_decl->kind != AST_D_ENUM &&
+            t->res_decl->kind != AST_D_CONTAINER) /* descriptors: early */
             return t->res_decl;
     }
     return NULL;
@@ -1823,6 +1872,10 @@ static int write_files(emitter *e)
             free(n);
         }
     fputc('\n', h);
+    /* the containers' descriptors: records may hold them inline */
+    for (const ast_decl *d = m->decls; d; d = d->next)
+        if (d->kind == AST_D_CONTAINER)
+            put_container(e, d, 1);
     /* helpers whose parts are pointers or scalars can go first; others
      * (optionals and fixed arrays of records) after those records: emit
      * all in one pass over the records, placing each helper before the
@@ -1834,7 +1887,7 @@ static int write_files(emitter *e)
         while (x->kind == AST_T_OPTIONAL || x->kind == AST_T_FIXED)
             x = x->elem;
         if (x->kind == AST_T_NAMED && x->res_decl->kind != AST_D_ENUM &&
-            x->res_decl->module == m) {
+            x->res_decl->kind != AST_D_CONTAINER && x->res_decl->module == m) {
             /* needs a record of this module complete: listed with it, in
              * the order made (a helper's parts first) */
             int k = x->res_decl->res_index;
@@ -1890,7 +1943,7 @@ static int write_files(emitter *e)
         put_decl_type(e, ord[i]);
     for (const ast_decl *d = m->decls; d; d = d->next) {
         if (d->kind == AST_D_CONTAINER)
-            put_container(e, d);
+            put_container(e, d, 0);
         else if (d->kind == AST_D_PROCESS)
             put_process(e, d);
     }

@@ -8,5 +8,9 @@
 extern const char tmpl_sref_h[], tmpl_sref_c[];
 extern const char tmpl_process_h[], tmpl_process_c[];
 extern const char tmpl_camlbox_h[], tmpl_camlbox_c[];
+/* an sref of a value holding sync fields inline: _get_mut */
+extern const char tmpl_sref_mut_h[], tmpl_sref_mut_c[];
+/* the typed descriptors, early in the header: fields may hold them */
+extern const char tmpl_sref_descr_h[], tmpl_camlbox_descr_h[];
 
 #endif

@@ -8,65 +8,31 @@
  * default), then the time from the start of Y to the last message.
  * (Netcamlbox's own speed example hangs at N = 1e6.)
  *
- * The record's type is written by hand here; mcidl generates such code from
- * `record Msg { v: [i32]; }`. */
+ * The message, the box and the processes are typed (camlbox_speed.mcidl);
+ * Y's argument carries the box's typed descriptor. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "mcore/mcore.h"
+#include "camlbox_speed.h" /* generated from examples/camlbox_speed.mcidl */
 
-typedef struct msg {
-    size_t n;      /* elements of v */
-    int32_t *v;
-} msg;
+typedef camlbox_speed_Msg msg;
 
-static int msg_copy(mc_copier *c, void *dst, const void *src)
+static int body_y(const camlbox_speed_YArg *a, void *result, void *user)
 {
-    const msg *s = src;
-    msg *d = dst;
-    d->n = s->n;
-    return mc_copy_own(c, &mc_type_i32, s->n, (void *const *)&s->v,
-                       (void **)&d->v);
-}
-
-static void msg_trace(mc_tracer *tr, const void *obj)
-{
-    mc_trace_ptr(tr, ((const msg *)obj)->v);
-}
-
-static const mc_type msg_type = {
-    .name = "Msg", .id = 0x7a1c55e0b3d24f19ull, .size = sizeof(msg),
-    .align = _Alignof(msg), .copy = msg_copy, .trace = msg_trace,
-};
-
-struct y_arg {
-    mc_res_id box;
-    int64_t n;
-};
-
-static mc_res_id fork_x, join_x, fork_y, join_y;
-
-static int body_y(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
-{
-    (void)user; (void)res; (void)res_len;
-    struct y_arg a;
-    mc_camlbox_sender *s;
-    if (len != sizeof a)
-        return MC_EINVAL;
-    memcpy(&a, arg, sizeof a);
-    int rc = mc_camlbox_sender_lookup(a.box, &msg_type, &s);
+    (void)result; (void)user;
+    camlbox_speed_Box_sender *s;
+    int rc = camlbox_speed_Box_sender_of_descr(&a->box, &s);
     if (rc)
         return rc;
     int32_t v[3] = {1, 2, 3};
-    msg m = {3, v};
-    for (int64_t i = 0; i < a.n && !rc; i++)
-        rc = mc_camlbox_send(s, &m);
-    int rc2 = mc_camlbox_sender_release(s);
+    msg m = {.v = {3, v}};
+    for (int64_t i = 0; i < a->n && !rc; i++)
+        rc = camlbox_speed_Box_send(s, &m);
+    int rc2 = camlbox_speed_Box_sender_release(s);
     return rc ? rc : rc2;
 }
 
@@ -77,50 +43,43 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int body_x(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int body_x(const int64_t *n_msgs, void *result, void *user)
 {
-    (void)user; (void)res; (void)res_len;
-    struct y_arg a;
-    memcpy(&a.n, arg, len < sizeof a.n ? len : sizeof a.n);
-    mc_camlbox *box;
-    /* 256 slots of 64 bytes: a message takes 28 */
-    int rc = mc_camlbox_create(&msg_type, 256, 64, NULL, &box);
+    (void)result; (void)user;
+    camlbox_speed_YArg a = {.n = *n_msgs};
+    camlbox_speed_Box *box;
+    int rc = camlbox_speed_Box_create(NULL, &box);
     if (rc)
         return rc;
-    a.box = mc_camlbox_id(box);
+    camlbox_speed_Box_descr_of(box, &a.box);
     double t0 = now_s();
     mc_pid pid;
-    if ((rc = mc_start(fork_y, &a, sizeof a, &pid))) {
-        mc_camlbox_destroy(box);
+    if ((rc = camlbox_speed_y_start(&a, &pid))) {
+        camlbox_speed_Box_destroy(box);
         return rc;
     }
     int64_t sum = 0, got = 0;
-    unsigned slots[256];
+    unsigned slots[CAMLBOX_SPEED_BOX_SLOTS];
     while (got < a.n && !rc) {
         size_t n;
-        if ((rc = mc_camlbox_wait(box, 10000, slots, 256, &n)))
+        if ((rc = camlbox_speed_Box_wait(box, 10000, slots,
+                                         CAMLBOX_SPEED_BOX_SLOTS, &n)))
             break;
         for (size_t i = 0; i < n && !rc; i++) {
             const msg *m;
-            if ((rc = mc_camlbox_get(box, slots[i], (const void **)&m)))
+            if ((rc = camlbox_speed_Box_get(box, slots[i], &m)))
                 break;
-            for (size_t j = 0; j < m->n; j++)
-                sum += m->v[j];
-            rc = mc_camlbox_delete(box, slots[i]);
+            for (size_t j = 0; j < m->v.len; j++)
+                sum += m->v.data[j];
+            rc = camlbox_speed_Box_delete(box, slots[i]);
             got++;
         }
     }
     double t = now_s() - t0;
-    mc_join_result r;
-    int jrc = mc_join(join_y, pid, &r);
-    if (!jrc && r.kind != MC_EXIT_RESULT) {
-        fprintf(stderr, "camlbox_speed: the sender ended with kind %d, code "
-                "%d (%s)\n", (int)r.kind, r.code, mc_strerror(r.code));
-        jrc = MC_EINVAL;
-    }
-    if (!jrc)
-        mc_join_result_free(&r);
+    int jrc = camlbox_speed_y_join(pid, NULL, NULL);
+    if (jrc)
+        fprintf(stderr, "camlbox_speed: the sender: %s (%s)\n",
+                mc_strerror(jrc), mc_last_error_detail());
     if (!rc) {
         printf("Sum: %" PRId64 "\n", sum);
         printf("Time: %.3f s for %" PRId64 " messages (%.2f M msgs/s)\n", t,
@@ -129,7 +88,7 @@ static int body_x(void *user, const void *arg, size_t len, void **res,
         fprintf(stderr, "camlbox_speed: %s (%s) after %" PRId64
                 " messages\n", mc_strerror(rc), mc_last_error_detail(), got);
     }
-    int drc = mc_camlbox_destroy(box);
+    int drc = camlbox_speed_Box_destroy(box);
     return rc ? rc : jrc ? jrc : drc;
 }
 
@@ -144,17 +103,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (mc_def_process(body_x, NULL, &fork_x, &join_x) ||
-        mc_def_process(body_y, NULL, &fork_y, &join_y))
+    if (camlbox_speed_x_def(body_x, NULL) ||
+        camlbox_speed_y_def(body_y, NULL))
         return 1;
-    mc_join_result r;
-    int rc = mc_run(NULL, fork_x, join_x, &n, sizeof n, &r);
-    if (rc || r.kind != MC_EXIT_RESULT) {
-        fprintf(stderr, "camlbox_speed: %s (%s), kind %d code %d (%s)\n",
-                mc_strerror(rc), mc_last_error_detail(), (int)r.kind, r.code,
-                mc_strerror(r.code));
+    int rc = camlbox_speed_x_run(&n, NULL, NULL);
+    if (rc) {
+        fprintf(stderr, "camlbox_speed: %s (%s)\n", mc_strerror(rc),
+                mc_last_error_detail());
         return 1;
     }
-    mc_join_result_free(&r);
     return 0;
 }

@@ -50,20 +50,17 @@ int main(void)
         fprintf(stderr, "create_join: %s\n", mc_last_error_detail());
         return 1;
     }
-    /* mc_run runs compute (no argument) through the byte interface, at its
-     * fork point; its result comes back marshalled, as an i64. */
-    mc_join_result r = {0};
+    /* a whole session whose first process is compute (no argument); its
+     * result comes back typed, a local copy of an i64 */
     int64_t *sum = NULL;
-    int rc = mc_run(NULL, create_join_compute_fork_point(),
-                    create_join_compute_join_point(), NULL, 0, &r);
-    if (!rc && r.kind == MC_EXIT_RESULT)
-        rc = mc_unmarshal(&mc_type_i64, r.data, r.len, (void **)&sum);
-    if (rc || r.kind != MC_EXIT_RESULT) {
+    mc_join_result how = {0};
+    int rc = create_join_compute_run(NULL, &sum, &how);
+    if (rc) {
         fprintf(stderr, "create_join: %s (%s), kind %d code %d\n",
-                mc_strerror(rc), mc_last_error_detail(), (int)r.kind, r.code);
+                mc_strerror(rc), mc_last_error_detail(), (int)how.kind,
+                how.code);
         return 1;
     }
-    mc_join_result_free(&r);
     printf("Final result: %lld\n", (long long)*sum);
     mc_local_free(sum);
     return 0;

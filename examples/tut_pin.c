@@ -20,11 +20,10 @@ static int prefix(char *buf, size_t n, const char *pre, const char *s)
     return snprintf(buf, n, "%s%s", pre, s) < (int)n ? 0 : MC_E2BIG;
 }
 
-static int work(mc_mut *mut, void *root, void *ctx)
+static int work(mc_mut *mut, tut_strings_U *v, void *ctx)
 {
     mc_heap *heap = ctx;
     mc_heap_stats st0, st1;
-    tut_strings_U *v = *(tut_strings_U **)root;
     char *p = v->data1, buf[128], *s;
     int rc = mc_heap_pin(mut, p); /* before anything can collect */
     if (!rc)
@@ -62,8 +61,7 @@ static int first(void *ctx)
     if (!rc)
         rc = tut_strings_Shared_create(pool, &init, &s);
     if (!rc)
-        rc = mc_heap_modify(tut_strings_Shared_heap(s), work,
-                            tut_strings_Shared_heap(s));
+        rc = tut_strings_Shared_modify(s, work, tut_strings_Shared_heap(s));
     if (rc)
         return rc;
     const tut_strings_U *v = tut_strings_Shared_get_ro(s);

@@ -43,23 +43,13 @@ int main(void)
 {
     if (tut_process_y_def(body_y, NULL) || tut_process_x_def(body_x, NULL))
         return 1;
-    /* mc_run starts the first process through the byte interface, at X's
-     * fork point: the argument goes marshalled, as tut_process_x_start
-     * would send it. */
+    /* a whole session whose first process is X, with k = 1 */
     int32_t k = 1;
-    void *arg = NULL;
-    size_t len = 0;
-    mc_join_result r = {0};
-    int rc = mc_marshal(&mc_type_i32, &k, &arg, &len);
-    if (!rc)
-        rc = mc_run(NULL, tut_process_x_fork_point(),
-                    tut_process_x_join_point(), arg, len, &r);
-    free(arg);
-    if (rc || r.kind != MC_EXIT_RESULT) {
+    int rc = tut_process_x_run(&k, NULL, NULL);
+    if (rc) {
         fprintf(stderr, "tut_process: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());
         return 1;
     }
-    mc_join_result_free(&r);
     return 0;
 }

@@ -8,12 +8,10 @@
 #include "mcore/mcore.h"
 #include "tut_strings.h" /* generated from examples/tut_strings.mcidl */
 
-static int swap(mc_mut *mut, void *root, void *ctx)
+/* v: the sref's value, as seen in the mutation */
+static int swap(mc_mut *mut, tut_strings_U *v, void *ctx)
 {
-    (void)ctx;
-    /* the sref's value, as seen in the mutation */
-    tut_strings_U *v = *(tut_strings_U **)root;
-    (void)mut;
+    (void)mut; (void)ctx;
     char *p = v->data1;
     v->data1 = v->data2;
     v->data2 = p;
@@ -30,7 +28,7 @@ static int first(void *ctx)
     if (!rc)
         rc = tut_strings_Shared_create(pool, &init, &s);
     if (!rc)
-        rc = mc_heap_modify(tut_strings_Shared_heap(s), swap, NULL);
+        rc = tut_strings_Shared_modify(s, swap, NULL);
     if (rc)
         return rc;
     /* nobody else assigns: safe here */

@@ -18,7 +18,6 @@
  * init_sync makes them in place in the heap. */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "mcore/mcore.h"
@@ -28,13 +27,6 @@
 enum { WORKERS = TUT_SYNC_WORKERS };
 
 typedef tut_sync_Turns turns;
-
-/* The record in the sref.  Nobody assigns the sref while the example runs,
- * so the value stays where it is; its mutex is meant to change in place. */
-static turns *record(tut_sync_Board *s)
-{
-    return (turns *)tut_sync_Board_get_ro(s);
-}
 
 /* Lock r->m and wait until r->turn == k. */
 static int wait_turn(turns *r, int64_t k)
@@ -48,15 +40,13 @@ static int wait_turn(turns *r, int64_t k)
 static int body_w(const tut_sync_WArg *a, void *result, void *user)
 {
     (void)result; (void)user;
-    mc_sref_descr d;
     tut_sync_Board *s;
-    if (a->s.len != sizeof d)
-        return MC_EINVAL;
-    memcpy(&d, a->s.data, sizeof d);
-    int rc = tut_sync_Board_of_descr(&d, &s);
+    int rc = tut_sync_Board_of_descr(&a->s, &s);
     if (rc)
         return rc;
-    turns *r = record(s);
+    /* the record in place (nobody assigns the sref while the example runs,
+     * so it stays where it is): _get_mut, as its mutex changes in place */
+    turns *r = tut_sync_Board_get_mut(s);
     rc = wait_turn(r, a->k);
     if (rc)
         return rc;
@@ -71,8 +61,7 @@ static int body_x(const void *arg, void *result, void *user)
     (void)arg; (void)result; (void)user;
     mc_pool *pool;
     tut_sync_Board *s;
-    mc_sref_descr d;
-    tut_sync_WArg a = {.s = {sizeof d, (uint8_t *)&d}};
+    tut_sync_WArg a = {0};
     mc_pid pids[WORKERS];
     /* a plain local value: its m and c are zero, not dummies to replace */
     turns init = {.turn = 1};
@@ -80,12 +69,12 @@ static int body_x(const void *arg, void *result, void *user)
     if (!rc)
         rc = tut_sync_Board_create(pool, &init, &s);
     if (!rc)
-        rc = tut_sync_Board_descr(s, &d);
+        rc = tut_sync_Board_descr_of(s, &a.s);
     for (int i = 0; !rc && i < WORKERS; i++) {
         a.k = WORKERS - i; /* the last to take its turn starts first */
         rc = tut_sync_w_start(&a, &pids[i]);
     }
-    turns *r = rc ? NULL : record(s);
+    turns *r = rc ? NULL : tut_sync_Board_get_mut(s);
     if (!rc)
         rc = wait_turn(r, WORKERS + 1);
     if (rc) {
@@ -113,15 +102,12 @@ int main(void)
 {
     if (tut_sync_x_def(body_x, NULL) || tut_sync_w_def(body_w, NULL))
         return 1;
-    /* X takes no argument: mc_run starts it at its fork point with none */
-    mc_join_result r = {0};
-    int rc = mc_run(NULL, tut_sync_x_fork_point(), tut_sync_x_join_point(),
-                    NULL, 0, &r);
-    if (rc || r.kind != MC_EXIT_RESULT) {
-        fprintf(stderr, "tut_sync: %s (%s), kind %d code %d\n",
-                mc_strerror(rc), mc_last_error_detail(), (int)r.kind, r.code);
+    /* a whole session whose first process is X (no argument) */
+    int rc = tut_sync_x_run(NULL, NULL, NULL);
+    if (rc) {
+        fprintf(stderr, "tut_sync: %s (%s)\n", mc_strerror(rc),
+                mc_last_error_detail());
         return 1;
     }
-    mc_join_result_free(&r);
     return 0;
 }

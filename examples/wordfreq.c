@@ -170,7 +170,7 @@ static int count(const wordfreq_Job *job, int64_t *result, void *user)
 {
     (void)user;
     wordfreq_Counts_sender *s;
-    int rc = wordfreq_Counts_sender_lookup(job->box, &s);
+    int rc = wordfreq_Counts_sender_of_descr(&job->box, &s);
     if (rc)
         return rc;
     table t = {0};
@@ -217,9 +217,12 @@ static int master(void *ctx)
     struct run *r = ctx;
     int n = r->nworkers;
     wordfreq_Counts *box;
-    int rc = wordfreq_Counts_create(NULL, &box);
+    wordfreq_Counts_descr d;
+    /* sized at run time: 4 slots per worker */
+    int rc = wordfreq_Counts_create_sized(NULL, 4 * (size_t)n, 0, &box);
     if (rc)
         return rc;
+    wordfreq_Counts_descr_of(box, &d);
     /* worker i gets the i-th n-th of every file */
     wordfreq_Job jobs[MAX_WORKERS];
     wordfreq_Part *parts = calloc((size_t)n * r->nfiles, sizeof *parts);
@@ -229,7 +232,7 @@ static int master(void *ctx)
         rc = MC_ENOMEM;
     for (int i = 0; i < n && !rc; i++) {
         jobs[i] = (wordfreq_Job){{(size_t)r->nfiles, parts + i * r->nfiles},
-                                 wordfreq_Counts_id(box)};
+                                 d};
         for (int f = 0; f < r->nfiles; f++) {
             struct stat st;
             if (stat(r->files[f], &st) < 0) {

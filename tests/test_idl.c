@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "other.h"
@@ -308,6 +309,24 @@ static void test_local_and_marshal(void **state)
     }
 }
 
+/* _modify: the value typed and writable inside a mutation */
+static int set_count(mc_mut *mut, rt_Locked *v, void *ctx)
+{
+    (void)mut;
+    v->count = *(const int64_t *)ctx;
+    return 0;
+}
+
+static int relabel(mc_mut *mut, rt_All *v, void *ctx)
+{
+    char *s;
+    int rc = mc_heap_add(mut, &mc_type_bytes, ctx, (void **)&s);
+    if (!rc)
+        v->tx.s = s; /* linked in place: the heap keeps it */
+    v->sc.i64v = 77;
+    return rc ? rc : 5; /* fn's own return comes back */
+}
+
 static void drv_heap(const void *arg, size_t len)
 {
     (void)arg; (void)len;
@@ -340,14 +359,20 @@ static void drv_heap(const void *arg, size_t len)
     mc_heap_stats st;
     W_RC(mc_heap_stats_get(rt_Cell_heap(cell), &st), 0);
     W_CHECK(st.collections > 0, "garbage of 200 assignments was collected");
-    /* descriptors carry the type: another module's Scalars is refused */
-    mc_sref_descr d;
+    /* descriptors carry the type: another module's Scalars is refused (the
+     * same bytes as another program's descriptor would bring them) */
+    rt_Cell_descr d;
+    other_Cell_descr od;
     other_Cell *oc;
-    W_RC(rt_Cell_descr(cell, &d), 0);
-    W_RC(other_Cell_of_descr(&d, &oc), MC_ETYPE);
+    W_RC(rt_Cell_descr_of(cell, &d), 0);
+    memcpy(&od, &d, sizeof od);
+    W_RC(other_Cell_of_descr(&od, &oc), MC_ETYPE);
     rt_Cell *again;
     W_RC(rt_Cell_of_descr(&d, &again), 0);
     W_CHECK(again == cell, "the descriptor finds the sref");
+    W_RC(rt_Cell_modify(cell, relabel, "relabelled"), 5);
+    W_CHECK(strcmp(rt_Cell_get_ro(cell)->tx.s, "relabelled") == 0 &&
+            rt_Cell_get_ro(cell)->sc.i64v == 77, "_modify changed the value");
     free_all(&a);
     W_RC(rt_Cell_destroy(cell), 0);
 }
@@ -371,8 +396,21 @@ static void drv_sync(const void *arg, size_t len)
     if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
         W_RC(rt_Guard_create(p, &init, &g), 0))
         return;
-    rt_Locked *l = (rt_Locked *)rt_Guard_get_ro(g);
+    /* in place, writable, without a cast: the record's own locks */
+    rt_Locked *l = rt_Guard_get_mut(g);
+    W_CHECK(l == rt_Guard_get_ro(g), "_get_mut is the value in place");
+    W_CHECK(rt_Guard_get_mut(NULL) == NULL, "_get_mut(NULL)");
     W_CHECK(l->count == 5, "count");
+    W_RC(mc_mutex_lock(&l->lock), 0);
+    l->count++;
+    W_RC(mc_mutex_unlock(&l->lock), 0);
+    W_CHECK(rt_Guard_get_ro(g)->count == 6, "a write in place is seen");
+    int64_t nine = 9;
+    W_RC(rt_Guard_modify(g, set_count, &nine), 0);
+    W_CHECK(rt_Guard_get_ro(g)->count == 9, "_modify wrote %lld",
+            (long long)rt_Guard_get_ro(g)->count);
+    W_RC(rt_Guard_modify(g, NULL, NULL), MC_EINVAL);
+    W_RC(rt_Guard_modify(NULL, set_count, &nine), MC_EINVAL);
     W_RC(mc_mutex_lock(&l->lock), 0);
     W_RC(mc_cond_signal(&l->ready), 0);
     W_RC(mc_mutex_unlock(&l->lock), 0);
@@ -534,11 +572,259 @@ static void drv_box(const void *arg, size_t len)
     W_RC(rt_Box_destroy(box), 0);
 }
 
+/* Sized at run time, and spin, wake and stats, all without casts. */
+static void drv_box_sized(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    rt_Box *box;
+    rt_Box_sender *s;
+    mc_camlbox_stats st;
+    /* below the message type's size, above the limit: refused */
+    W_RC(rt_Box_create_sized(NULL, 2, sizeof(rt_Texts) - 1, &box), MC_EINVAL);
+    W_RC(rt_Box_create_sized(NULL, (1u << 20) + 1, 0, &box), MC_EINVAL);
+    /* 0 keeps the .mcidl's slot size */
+    if (W_RC(rt_Box_create_sized(NULL, 2, 0, &box), 0))
+        return;
+    W_CHECK(rt_Box_capacity(box) == 2, "capacity %zu",
+            rt_Box_capacity(box));
+    if (!W_RC(rt_Box_stats(box, &st), 0))
+        W_CHECK(st.capacity == 2 && st.slot_size == RT_BOX_SLOT_SIZE &&
+                st.free == 2, "stats: %zu slots of %zu, %zu free",
+                st.capacity, st.slot_size, st.free);
+    W_CHECK(strcmp(rt_Box_name(box), "") == 0, "an anonymous box's name");
+    rt_Box_set_spin(box, 0);
+    if (W_RC(rt_Box_sender_lookup(rt_Box_id(box), &s), 0))
+        return;
+    rt_Box_sender_set_spin(s, 0);
+    rt_Texts t = {.s = "a", .ns = "b"};
+    W_RC(rt_Box_send(s, &t), 0);
+    W_RC(rt_Box_send(s, &t), 0);
+    W_RC(rt_Box_try_send(s, &t), MC_EAGAIN); /* two slots: full */
+    if (!W_RC(rt_Box_sender_stats(s, &st), 0))
+        W_CHECK(st.ready == 2 && st.free == 0, "sender stats: %zu ready, "
+                "%zu free", st.ready, st.free);
+    W_CHECK(rt_Box_messages(box) == 2, "messages %zu", rt_Box_messages(box));
+    unsigned slots[2];
+    size_t n = 0;
+    W_RC(rt_Box_wait(box, 1000, slots, 2, &n), 0);
+    W_CHECK(n == 2, "%zu messages", n);
+    for (size_t i = 0; i < n; i++)
+        W_RC(rt_Box_delete(box, slots[i]), 0);
+    /* a wake-up: the next wait returns at once with no message */
+    W_RC(rt_Box_wake(s), 0);
+    n = 9;
+    W_RC(rt_Box_wait(box, 5000, slots, 2, &n), 0);
+    W_CHECK(n == 0, "a wake-up gives no message (%zu)", n);
+    size_t back = 9;
+    W_RC(rt_Box_reclaim(box, &back), 0);
+    W_CHECK(back == 0, "nothing to reclaim (%zu)", back);
+    W_RC(rt_Box_sender_release(s), 0);
+    W_RC(rt_Box_destroy(box), 0);
+    /* a larger slot than the .mcidl's takes a message the default refuses */
+    rt_Texts big = {0};
+    big.s = calloc(8192, 1);
+    memset(big.s, 'x', 8191);
+    if (!W_RC(rt_Box_create_sized(NULL, 0, 16384, &box), 0)) {
+        W_CHECK(rt_Box_capacity(box) == RT_BOX_SLOTS, "default slots %zu",
+                rt_Box_capacity(box));
+        if (!W_RC(rt_Box_sender_lookup(rt_Box_id(box), &s), 0)) {
+            W_RC(rt_Box_try_send(s, &big), 0);
+            W_RC(rt_Box_sender_release(s), 0);
+        }
+        W_RC(rt_Box_destroy(box), 0);
+    }
+    free(big.s);
+}
+
 static void test_camlbox(void **state)
 {
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_box, NULL, 0);
+    tu_drive(NULL, drv_box_sized, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------- descriptors as values */
+
+/* use_handles: every handle looked up from its descriptor; the value of
+ * the Cell goes back as a message through the Box; the Guard's count is
+ * incremented under its lock; the handles come back as the result. */
+static int use_handles(const rt_Handles *h, rt_Handles *result, void *user)
+{
+    (void)user;
+    rt_Cell *c;
+    rt_Guard *g;
+    rt_Box_sender *s;
+    int rc = rt_Cell_of_descr(&h->cell, &c);
+    if (!rc && (h->guards.len != 1 || !h->has_maybe))
+        rc = MC_EINVAL;
+    if (!rc)
+        rc = rt_Guard_of_descr(&h->guards.data[0], &g);
+    if (!rc) {
+        rt_Locked *l = rt_Guard_get_mut(g);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    if (!rc)
+        rc = rt_Box_sender_of_descr(&h->maybe, &s);
+    if (!rc) {
+        rc = rt_Box_send(s, &rt_Cell_get_ro(c)->tx);
+        int rc2 = rt_Box_sender_release(s);
+        rc = rc ? rc : rc2;
+    }
+    *result = *h;
+    return rc;
+}
+
+/* ask: the reply box travels in the argument and in the message */
+static int ask(const rt_Replies_descr *box, rt_Replies_descr *result,
+               void *user)
+{
+    (void)user;
+    rt_Replies_sender *s;
+    int rc = rt_Replies_sender_of_descr(box, &s);
+    if (rc)
+        return rc;
+    rt_Ask a = {.n = 42, .reply = *box};
+    rc = rt_Replies_send(s, &a);
+    int rc2 = rt_Replies_sender_release(s);
+    *result = *box;
+    return rc ? rc : rc2;
+}
+
+static void drv_descr(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Cell *cell;
+    rt_Guard *guard;
+    rt_Box *box;
+    rt_All a;
+    rall(&a);
+    rt_Locked lk = {.count = 7};
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Cell_create(p, &a, &cell), 0) ||
+        W_RC(rt_Guard_create(p, &lk, &guard), 0) ||
+        W_RC(rt_Box_create(NULL, &box), 0))
+        return;
+    rt_Handles h = {0};
+    rt_Guard_descr gd;
+    W_RC(rt_Cell_descr_of(cell, &h.cell), 0);
+    W_RC(rt_Box_descr_of(box, &h.box), 0);
+    W_RC(rt_Guard_descr_of(guard, &gd), 0);
+    h.guards.len = 1;
+    h.guards.data = &gd;
+    h.has_maybe = true;
+    h.maybe = h.box;
+    h.pair[0] = h.pair[1] = h.cell;
+
+    /* values like any other: local copy, marshalling, a heap, keys */
+    rt_Handles *c = NULL, *u = NULL;
+    void *bytes = NULL;
+    size_t n = 0;
+    if (!W_RC(mc_local_copy(&rt_Handles_type, &h, (void **)&c), 0)) {
+        W_CHECK(rt_Handles_type.equal(&h, c), "local copy");
+        W_CHECK(rt_Handles_type.hash(&h) == rt_Handles_type.hash(c), "hash");
+        c->pair[1].d.gen ^= 1;
+        W_CHECK(!rt_Handles_type.equal(&h, c), "another descriptor differs");
+        mc_local_free(c);
+    }
+    if (!W_RC(mc_marshal(&rt_Handles_type, &h, &bytes, &n), 0) &&
+        !W_RC(mc_unmarshal(&rt_Handles_type, bytes, n, (void **)&u), 0)) {
+        W_CHECK(rt_Handles_type.equal(&h, u), "marshal round trip");
+        mc_local_free(u);
+    }
+    free(bytes);
+    rt_Held *held;
+    if (!W_RC(rt_Held_create(p, &h, &held), 0)) {
+        const rt_Handles *in = rt_Held_get_ro(held);
+        rt_Cell *back;
+        W_CHECK(rt_Handles_type.equal(&h, in), "a descriptor in a heap");
+        if (!W_RC(rt_Cell_of_descr(&in->pair[1], &back), 0))
+            W_CHECK(back == cell, "the heap's descriptor finds the sref");
+        W_RC(rt_Held_destroy(held), 0);
+    }
+
+    /* a worker gets the handles from the descriptors it is given */
+    mc_pid pid;
+    rt_Handles *res = NULL;
+    if (!W_RC(rt_use_handles_start(&h, &pid), 0)) {
+        unsigned slot;
+        size_t got = 0;
+        const rt_Texts *m;
+        W_RC(rt_Box_wait(box, 5000, &slot, 1, &got), 0);
+        W_CHECK(got == 1, "%zu messages", got);
+        if (got == 1 && !W_RC(rt_Box_get(box, slot, &m), 0)) {
+            W_CHECK(mc_str_equal(m->s, a.tx.s), "the Cell's value came");
+            W_RC(rt_Box_delete(box, slot), 0);
+        }
+        if (!W_RC(rt_use_handles_join(pid, &res, NULL), 0)) {
+            W_CHECK(rt_Handles_type.equal(&h, res), "handles as a result");
+            mc_local_free(res);
+        }
+        W_CHECK(rt_Guard_get_ro(guard)->count == 8, "the Guard's count, "
+                "incremented in place by the worker: %lld",
+                (long long)rt_Guard_get_ro(guard)->count);
+    }
+
+    /* a box whose messages carry the box's own descriptor */
+    rt_Replies *rb;
+    rt_Replies_descr rd, *rres = NULL;
+    if (!W_RC(rt_Replies_create(NULL, &rb), 0)) {
+        W_RC(rt_Replies_descr_of(rb, &rd), 0);
+        if (!W_RC(rt_ask_start(&rd, &pid), 0)) {
+            unsigned slot;
+            size_t got = 0;
+            const rt_Ask *m;
+            W_RC(rt_Replies_wait(rb, 5000, &slot, 1, &got), 0);
+            W_CHECK(got == 1, "%zu replies", got);
+            if (got == 1 && !W_RC(rt_Replies_get(rb, slot, &m), 0)) {
+                W_CHECK(m->n == 42 && m->reply.id == rd.id, "the request");
+                W_RC(rt_Replies_delete(rb, slot), 0);
+            }
+            if (!W_RC(rt_ask_join(pid, &rres, NULL), 0)) {
+                W_CHECK(rres->id == rd.id, "a descriptor as the result");
+                mc_local_free(rres);
+            }
+        }
+        W_RC(rt_Replies_destroy(rb), 0);
+    }
+
+    /* refusals: zeroed, NULL, another type's */
+    rt_Cell_descr zc = {0};
+    rt_Box_descr zb = {0};
+    rt_Cell *xc;
+    rt_Box_sender *xs;
+    other_Box_sender *os;
+    other_Box_descr ob;
+    W_RC(rt_Cell_of_descr(&zc, &xc), MC_EINVAL);
+    W_RC(rt_Cell_of_descr(NULL, &xc), MC_EINVAL);
+    W_RC(rt_Cell_descr_of(NULL, &zc), MC_EINVAL);
+    W_RC(rt_Box_sender_of_descr(&zb, &xs), MC_ENOENT);
+    W_RC(rt_Box_sender_of_descr(NULL, &xs), MC_EINVAL);
+    W_RC(rt_Box_descr_of(NULL, &zb), MC_EINVAL);
+    memcpy(&ob, &h.box, sizeof ob);
+    W_RC(other_Box_sender_of_descr(&ob, &os), MC_ETYPE);
+    /* a descriptor of an sref of another value type, as a bad program
+     * could send it */
+    rt_Cell_descr wrong;
+    memcpy(&wrong, &h.guards.data[0], sizeof wrong);
+    W_RC(rt_Cell_of_descr(&wrong, &xc), MC_ETYPE);
+
+    free_all(&a);
+    W_RC(rt_Box_destroy(box), 0);
+    W_RC(rt_Guard_destroy(guard), 0);
+    W_RC(rt_Cell_destroy(cell), 0);
+}
+
+static void test_descriptors(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_descr, NULL, 0);
     tu_end();
 }
 
@@ -615,11 +901,203 @@ static void drv_procs(const void *arg, size_t len)
     }
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int idle(const int32_t *ms, int32_t *result, void *user)
+{
+    (void)user;
+    sleep_ms(*ms);
+    *result = *ms;
+    return 0;
+}
+
+/* _join_nowait: MC_EAGAIN while the process runs, then its result */
+static void drv_nowait(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pid pid;
+    int32_t ms = 300, *r = (int32_t *)1;
+    mc_join_result how;
+    if (W_RC(rt_idle_start(&ms, &pid), 0))
+        return;
+    W_RC(rt_idle_join_nowait(pid, &r, &how), MC_EAGAIN);
+    W_CHECK(r == NULL, "no result while it runs");
+    int rc, polls = 0;
+    while ((rc = rt_idle_join_nowait(pid, &r, &how)) == MC_EAGAIN &&
+           polls++ < 1000)
+        sleep_ms(10);
+    if (!W_RC(rc, 0)) {
+        W_CHECK(*r == 300 && how.kind == MC_EXIT_RESULT, "idle(300) = %d",
+                (int)*r);
+        W_CHECK(polls >= 5, "it ran for a while: %d polls", polls);
+        mc_local_free(r);
+    }
+    W_RC(rt_idle_join_nowait(pid, &r, &how), MC_ESTATE); /* joined */
+    /* a body that fails: MC_EPROCESS, as _join says it */
+    int64_t x = 13, *y = (int64_t *)1;
+    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+        while ((rc = rt_square_join_nowait(pid, &y, &how)) == MC_EAGAIN)
+            sleep_ms(1);
+        W_RC(rc, MC_EPROCESS);
+        W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
+                "outcome kind %d code %d", (int)how.kind, how.code);
+        W_CHECK(y == NULL, "no result on failure");
+    }
+    W_RC(rt_idle_join_nowait(999999, &r, NULL), MC_ENOENT);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* _join_timed: MC_ETIMEDOUT after the timeout while the process runs */
+static void drv_timed(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pid pid;
+    int32_t ms = 400, *r = (int32_t *)1;
+    mc_join_result how;
+    if (W_RC(rt_idle_start(&ms, &pid), 0))
+        return;
+    double t0 = now_ms();
+    W_RC(rt_idle_join_timed(pid, 50, &r, &how), MC_ETIMEDOUT);
+    double waited = now_ms() - t0;
+    W_CHECK(waited >= 45 && waited < 350, "a 50 ms timeout waited %.0f ms",
+            waited);
+    W_CHECK(r == NULL, "no result on a timeout");
+    W_RC(rt_idle_join_timed(pid, 0, &r, &how), MC_ETIMEDOUT);
+    if (!W_RC(rt_idle_join_timed(pid, 5000, &r, &how), 0)) {
+        W_CHECK(*r == 400 && how.kind == MC_EXIT_RESULT, "idle(400) = %d",
+                (int)*r);
+        mc_local_free(r);
+    }
+    W_RC(rt_idle_join_timed(pid, 10, &r, NULL), MC_ESTATE); /* joined */
+    /* negative: no limit */
+    ms = 50;
+    if (!W_RC(rt_idle_start(&ms, &pid), 0) &&
+        !W_RC(rt_idle_join_timed(pid, -1, &r, NULL), 0)) {
+        W_CHECK(*r == 50, "idle(50) = %d", (int)*r);
+        mc_local_free(r);
+    }
+    /* a body that fails: MC_EPROCESS, as _join says it */
+    int64_t x = 13, *y = (int64_t *)1;
+    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+        W_RC(rt_square_join_timed(pid, 5000, &y, &how), MC_EPROCESS);
+        W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
+                "outcome kind %d code %d", (int)how.kind, how.code);
+        W_CHECK(y == NULL, "no result on failure");
+    }
+    W_RC(rt_idle_join_timed(999999, 10, &r, NULL), MC_ENOENT);
+}
+
 static void test_processes(void **state)
 {
     (void)state;
     tu_begin();
-    tu_drive(NULL, drv_procs, NULL, 0);
+    /* bodies fail on purpose: no report of them on stderr */
+    mc_config quiet = {.quiet = 1};
+    tu_drive(&quiet, drv_procs, NULL, 0);
+    tu_drive(&quiet, drv_nowait, NULL, 0);
+    tu_drive(&quiet, drv_timed, NULL, 0);
+    tu_end();
+}
+
+/* The typed joins in the master itself (pid 0), which may block now */
+struct master_joins {
+    int timed_out, timed, nowait, join, value, how_kind;
+};
+
+static int master_first(void *ctx)
+{
+    struct master_joins *m = ctx;
+    mc_pid a, b, c;
+    int32_t ms = 300, *r = NULL;
+    int64_t x = 7, *y = NULL;
+    mc_join_result how = {.kind = MC_EXIT_SIGNAL};
+    int rc = rt_idle_start(&ms, &a);
+    if (!rc)
+        rc = rt_idle_start(&ms, &b);
+    if (!rc)
+        rc = rt_square_start(&x, &c);
+    if (rc)
+        return rc;
+    m->timed_out = rt_idle_join_timed(a, 20, &r, NULL);
+    m->timed = rt_idle_join_timed(a, -1, &r, &how);
+    m->value = r ? *r : -1;
+    m->how_kind = (int)how.kind;
+    mc_local_free(r);
+    while ((m->nowait = rt_idle_join_nowait(b, &r, NULL)) == MC_EAGAIN)
+        sleep_ms(5);
+    mc_local_free(r);
+    m->join = rt_square_join(c, &y, NULL);
+    if (!m->join && *y != 49)
+        m->join = MC_EINVAL;
+    mc_local_free(y);
+    return 0;
+}
+
+static void test_master_joins(void **state)
+{
+    (void)state;
+    tu_begin();
+    struct master_joins m = {1, 1, 1, 1, 0, -1};
+    tu_assert_rc(mc_startup(NULL, master_first, &m), 0);
+    tu_assert_rc(m.timed_out, MC_ETIMEDOUT);
+    tu_assert_rc(m.timed, 0);
+    assert_int_equal(m.value, 300);
+    assert_int_equal(m.how_kind, MC_EXIT_RESULT);
+    tu_assert_rc(m.nowait, 0);
+    tu_assert_rc(m.join, 0);
+    tu_end();
+}
+
+/* _run: a whole session, and the first process's typed result */
+static void test_run(void **state)
+{
+    (void)state;
+    tu_begin();
+    int64_t x = 9, *y = NULL;
+    mc_join_result how = {.kind = MC_EXIT_SIGNAL};
+    tu_assert_rc(rt_square_run(&x, &y, &how), 0);
+    assert_non_null(y);
+    assert_int_equal(*y, 81);
+    assert_int_equal(how.kind, MC_EXIT_RESULT);
+    mc_local_free(y);
+    /* its workers may start others: describe runs a real body */
+    rt_All a;
+    rall(&a);
+    rt_Texts *t = NULL;
+    tu_assert_rc(rt_describe_run_cfg(NULL, &a, &t, NULL), 0);
+    assert_string_equal(t->s ? t->s : "", a.tx.s ? a.tx.s : "");
+    mc_local_free(t);
+    free_all(&a);
+    void *none = (void *)1;
+    tu_assert_rc(rt_nothing_run(NULL, &none, NULL), 0);
+    assert_null(none);
+    /* a body error: MC_EPROCESS, the outcome in how, the worker's detail */
+    x = 13;
+    y = (int64_t *)1;
+    mc_config quiet = {.quiet = 1};
+    tu_assert_rc(rt_square_run_cfg(&quiet, &x, &y, &how), MC_EPROCESS);
+    assert_null(y);
+    assert_int_equal(how.kind, MC_EXIT_ERROR);
+    assert_int_equal(how.code, MC_EINVAL);
+    assert_non_null(strstr(mc_last_error_detail(), "mc_tproc_run: the "
+                           "first process (rt_square): body returned"));
+    /* refused before a session starts */
+    tu_assert_rc(rt_square_run(NULL, &y, NULL), MC_EINVAL);
+    tu_assert_rc(rt_undefined_run(NULL, NULL, NULL), MC_ENOENT);
+    assert_non_null(strstr(mc_last_error_detail(), "never defined"));
+    /* a session option the runtime refuses: mc_startup's code */
+    mc_config bad = {.window_size = 1};
+    tu_assert_rc(rt_square_run_cfg(&bad, &x, &y, NULL), MC_EINVAL);
     tu_end();
 }
 
@@ -643,7 +1121,9 @@ static int group_setup(void **state)
     seed = s ? strtoull(s, NULL, 0) | 1 : 0x2545f4914f6cdd1dull;
     tu_def_driver();
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
-        rt_nothing_def(nothing, NULL))
+        rt_nothing_def(nothing, NULL) ||
+        rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
+        rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
      * (drv_procs checks square's results) */
@@ -661,6 +1141,9 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_camlbox),
         cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_run),
+        cmocka_unit_test(test_master_joins),
+        cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -282,6 +282,22 @@ else
     echo "[  FAILED  ] type ids"; failed+=("type ids")
 fi
 
+# through a descriptor: a record holding an sref's descriptor changes id
+# with the sref's value type (an sref of another type is another type)
+printf 'module same;\nrecord P { x: i64; }\nsref S : P;\nrecord R { s: S; }\n' \
+    >"$tmp/ids/d.mcidl"
+printf 'module same;\nrecord P { x: i32; }\nsref S : P;\nrecord R { s: S; }\n' \
+    >"$tmp/ids/e.mcidl"
+echo "[ RUN      ] type ids: descriptors"
+id_=$(idof "$tmp/ids/d.mcidl" SAME_R_TYPE_ID)
+ie=$(idof "$tmp/ids/e.mcidl" SAME_R_TYPE_ID)
+if [[ -n $id_ && -n $ie && $id_ != "$ie" ]]; then
+    echo "[       OK ] type ids: descriptors"; passed=$((passed + 1))
+else
+    echo "  ids: $id_ / $ie (the sref's value type changed)"
+    echo "[  FAILED  ] type ids: descriptors"; failed+=("type ids: descriptors")
+fi
+
 if ((update)); then
     echo "golden files updated"
 fi

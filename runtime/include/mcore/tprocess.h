@@ -9,6 +9,7 @@
 #define MCORE_TPROCESS_H
 
 #include "mcore/process.h"
+#include "mcore/startup.h"
 #include "mcore/type.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,33 @@ int mc_tproc_start(mc_tproc *p, const void *arg, mc_pid *pid);
  *  the errors of mc_join and mc_unmarshal. */
 int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
                   mc_join_result *how);
+
+/** mc_tproc_join without waiting: MC_EAGAIN (and *result NULL) while the
+ *  process runs; else as mc_tproc_join, with the codes of mc_join_nowait
+ *  (allowed in the master). */
+int mc_tproc_join_nowait(mc_tproc *p, mc_pid pid, void **result,
+                         mc_join_result *how);
+
+/** mc_tproc_join waiting at most timeout_ms milliseconds (negative: no
+ *  limit; 0: do not wait): MC_ETIMEDOUT (and *result NULL) when the
+ *  process has not ended in time (it can be joined later); else as
+ *  mc_tproc_join, with the codes of mc_join_timed. */
+int mc_tproc_join_timed(mc_tproc *p, mc_pid pid, int timeout_ms,
+                        void **result, mc_join_result *how);
+
+/** Run a session (mc_run, cfg as mc_startup's: NULL for the defaults)
+ *  whose first process is p, with a marshalled copy of *arg, and take its
+ *  result as mc_tproc_join does, once every worker has ended.
+ *  @return 0 with *result (may be NULL; free with mc_local_free; NULL
+ *  without a result type), or
+ *   - MC_EPROCESS the process ended otherwise (its outcome in *how, which
+ *                 may be NULL; the detail says how)
+ *   - MC_ENOENT   p was never defined (_def before _run)
+ *   - MC_EINVAL   NULL p, or NULL arg with an argument type
+ *   - the errors of mc_marshal, mc_run (mc_startup, mc_start) and
+ *     mc_unmarshal */
+int mc_tproc_run(const mc_config *cfg, mc_tproc *p, const void *arg,
+                 void **result, mc_join_result *how);
 
 #ifdef __cplusplus
 }

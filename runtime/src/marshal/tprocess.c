@@ -85,36 +85,106 @@ int mc_tproc_start(mc_tproc *p, const void *arg, mc_pid *pid)
     return rc;
 }
 
-int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
-                  mc_join_result *how)
+/* A process's outcome r as a typed join gives it (fn, who: for the
+ * detail): 0 with *result, or MC_EPROCESS; r is freed. */
+static int take(const mc_tproc *p, const char *fn, const char *who,
+                mc_join_result *r, void **result, mc_join_result *how)
 {
-    mc_join_result r;
-    if (result)
-        *result = NULL;
-    if (!p)
-        return mc__err(MC_EINVAL, "mc_tproc_join: NULL process");
-    int rc = mc_join(p->join, pid, &r);
-    if (rc)
-        return rc;
-    if (r.kind == MC_EXIT_ERROR) { /* the worker's detail, passed on */
-        rc = mc__err(MC_EPROCESS, "mc_tproc_join: process %lld: body "
-                     "returned %d (%s)%s%.*s", (long long)pid, r.code,
-                     mc_strerror(r.code), r.len ? ": " : "", (int)r.len,
-                     r.data ? (const char *)r.data : "");
-    } else if (r.kind != MC_EXIT_RESULT) {
-        rc = mc__err(MC_EPROCESS, "mc_tproc_join: process %lld: %s %d",
-                     (long long)pid,
-                     r.kind == MC_EXIT_STATUS ? "exited with status"
-                                              : "killed by signal",
-                     r.code);
+    int rc = 0;
+    if (r->kind == MC_EXIT_ERROR) { /* the worker's detail, passed on */
+        rc = mc__err(MC_EPROCESS, "%s: %s: body returned %d (%s)%s%.*s", fn,
+                     who, r->code, mc_strerror(r->code), r->len ? ": " : "",
+                     (int)r->len, r->data ? (const char *)r->data : "");
+    } else if (r->kind != MC_EXIT_RESULT) {
+        rc = mc__err(MC_EPROCESS, "%s: %s: %s %d", fn, who,
+                     r->kind == MC_EXIT_STATUS ? "exited with status"
+                                               : "killed by signal",
+                     r->code);
     } else if (p->res_t && result) {
-        rc = mc_unmarshal(p->res_t, r.data, r.len, result);
+        rc = mc_unmarshal(p->res_t, r->data, r->len, result);
     }
     if (how) {
-        *how = r;
+        *how = *r;
         how->data = NULL;
         how->len = 0;
     }
-    mc_join_result_free(&r);
+    mc_join_result_free(r);
     return rc;
+}
+
+enum { JOIN_WAIT = -2, JOIN_NOWAIT = -3 };
+
+/* A typed join through the byte join that `mode` names: JOIN_WAIT
+ * mc_join, JOIN_NOWAIT mc_join_nowait, else mc_join_timed with mode as
+ * its timeout (fn: for the details). */
+static int join_as(mc_tproc *p, mc_pid pid, void **result,
+                   mc_join_result *how, const char *fn, int mode)
+{
+    mc_join_result r;
+    char who[64];
+    if (result)
+        *result = NULL;
+    if (!p)
+        return mc__err(MC_EINVAL, "%s: NULL process", fn);
+    int rc = mode == JOIN_WAIT     ? mc_join(p->join, pid, &r)
+             : mode == JOIN_NOWAIT ? mc_join_nowait(p->join, pid, &r)
+                                   : mc_join_timed(p->join, pid, mode, &r);
+    if (rc)
+        return rc;
+    snprintf(who, sizeof who, "process %lld", (long long)pid);
+    return take(p, fn, who, &r, result, how);
+}
+
+int mc_tproc_join(mc_tproc *p, mc_pid pid, void **result,
+                  mc_join_result *how)
+{
+    return join_as(p, pid, result, how, "mc_tproc_join", JOIN_WAIT);
+}
+
+int mc_tproc_join_nowait(mc_tproc *p, mc_pid pid, void **result,
+                         mc_join_result *how)
+{
+    return join_as(p, pid, result, how, "mc_tproc_join_nowait",
+                   JOIN_NOWAIT);
+}
+
+int mc_tproc_join_timed(mc_tproc *p, mc_pid pid, int timeout_ms,
+                        void **result, mc_join_result *how)
+{
+    /* every negative timeout waits for ever: JOIN_WAIT's code is one */
+    return join_as(p, pid, result, how, "mc_tproc_join_timed",
+                   timeout_ms < 0 ? JOIN_WAIT : timeout_ms);
+}
+
+int mc_tproc_run(const mc_config *cfg, mc_tproc *p, const void *arg,
+                 void **result, mc_join_result *how)
+{
+    void *bytes = NULL;
+    size_t len = 0;
+    mc_join_result r = {0};
+    char d[256], who[300];
+    int rc;
+    if (result)
+        *result = NULL;
+    if (!p)
+        return mc__err(MC_EINVAL, "mc_tproc_run: NULL process");
+    if (!p->fork)
+        return mc__err(MC_ENOENT, "mc_tproc_run: process %s was never "
+                       "defined: its _def must be called before its _run",
+                       describe(p, d, sizeof d));
+    if (p->arg_t) {
+        if (!arg)
+            return mc__err(MC_EINVAL, "mc_tproc_run: NULL argument");
+        if ((rc = mc_marshal(p->arg_t, arg, &bytes, &len)))
+            return rc;
+    }
+    rc = mc_run(cfg, p->fork, p->join, bytes, len, &r);
+    free(bytes);
+    if (rc) {
+        mc_join_result_free(&r);
+        return rc;
+    }
+    snprintf(who, sizeof who, "the first process (%s)",
+             describe(p, d, sizeof d));
+    return take(p, "mc_tproc_run", who, &r, result, how);
 }

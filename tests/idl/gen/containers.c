@@ -705,32 +705,112 @@ int containers_Config_get_p(containers_Config *sref, int (*fn)(const containers_
     return mc_sref_deref_p((mc_sref *)sref, containers_Config_p_call_, &p);
 }
 
+struct containers_Config_m_ {
+    int (*fn)(mc_mut *mut, containers_Val *value, void *ctx);
+    void *ctx;
+};
+
+static int containers_Config_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct containers_Config_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(containers_Val **)root, m->ctx);
+}
+
+int containers_Config_modify(containers_Config *sref,
+                  int (*fn)(mc_mut *mut, containers_Val *value, void *ctx), void *ctx)
+{
+    struct containers_Config_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? containers_Config_m_call_ : NULL, &m);
+}
+
 mc_heap *containers_Config_heap(containers_Config *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d)
+int containers_Config_descr_of(const containers_Config *sref, containers_Config_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref)
+int containers_Config_of_descr(const containers_Config_descr *d, containers_Config **sref)
 {
-    return mc_sref_of_descr(d, &containers_Val_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &containers_Val_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(containers_Config_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays containers_Config_descr out as 40 bytes");
+
+static void containers_Config_descr_marshal(mc_writer *w, const void *obj)
+{
+    const containers_Config_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int containers_Config_descr_unmarshal(mc_reader *r, void *obj)
+{
+    containers_Config_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t containers_Config_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Config_descr));
+}
+
+static int containers_Config_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Config_descr)) == 0;
+}
+
+const mc_type containers_Config_descr_type = {
+    .name = "containers.Config descriptor",
+    .id = 0x4f7ac3a1d0749379ull,
+    .size = sizeof(containers_Config_descr),
+    .align = _Alignof(containers_Config_descr),
+    .marshal = containers_Config_descr_marshal,
+    .unmarshal = containers_Config_descr_unmarshal,
+    .hash = containers_Config_descr_hash,
+    .equal = containers_Config_descr_equal,
+};
 
 /* ---- camlbox containers_Inbox */
 
 int containers_Inbox_create(const char *name, containers_Inbox **box)
 {
-    return mc_camlbox_create(&containers_Msg_type, 64, 512, name,
+    return mc_camlbox_create(&containers_Msg_type, CONTAINERS_INBOX_SLOTS, CONTAINERS_INBOX_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Inbox **box)
+{
+    return mc_camlbox_create(&containers_Msg_type, nslots ? nslots : CONTAINERS_INBOX_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_INBOX_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Inbox_id(const containers_Inbox *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Inbox_name(const containers_Inbox *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
@@ -754,10 +834,83 @@ int containers_Inbox_delete(containers_Inbox *box, unsigned slot)
     return mc_camlbox_delete((mc_camlbox *)box, slot);
 }
 
+size_t containers_Inbox_capacity(const containers_Inbox *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Inbox_messages(const containers_Inbox *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Inbox_stats(const containers_Inbox *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Inbox_reclaim(containers_Inbox *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Inbox_set_spin(containers_Inbox *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
+}
+
 int containers_Inbox_destroy(containers_Inbox *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Inbox_descr_of(const containers_Inbox *box, containers_Inbox_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Inbox_sender_of_descr(const containers_Inbox_descr *d, containers_Inbox_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &containers_Msg_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Inbox_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Inbox_descr *)obj)->id);
+}
+
+static int containers_Inbox_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Inbox_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Inbox_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Inbox_descr));
+}
+
+static int containers_Inbox_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Inbox_descr)) == 0;
+}
+
+const mc_type containers_Inbox_descr_type = {
+    .name = "containers.Inbox descriptor",
+    .id = 0x2f6764943a4d31bcull,
+    .size = sizeof(containers_Inbox_descr),
+    .align = _Alignof(containers_Inbox_descr),
+    .marshal = containers_Inbox_descr_marshal,
+    .unmarshal = containers_Inbox_descr_unmarshal,
+    .hash = containers_Inbox_descr_hash,
+    .equal = containers_Inbox_descr_equal,
+};
 
 int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender)
 {
@@ -779,22 +932,49 @@ int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Inbox_wake(containers_Inbox_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Inbox_sender_stats(const containers_Inbox_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Inbox_sender_set_spin(containers_Inbox_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Inbox_sender_release(containers_Inbox_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Big */
 
 int containers_Big_create(const char *name, containers_Big **box)
 {
-    return mc_camlbox_create(&containers_Val_type, 128, 4096, name,
+    return mc_camlbox_create(&containers_Val_type, CONTAINERS_BIG_SLOTS, CONTAINERS_BIG_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Big_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Big **box)
+{
+    return mc_camlbox_create(&containers_Val_type, nslots ? nslots : CONTAINERS_BIG_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_BIG_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Big_id(const containers_Big *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Big_name(const containers_Big *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
@@ -818,10 +998,83 @@ int containers_Big_delete(containers_Big *box, unsigned slot)
     return mc_camlbox_delete((mc_camlbox *)box, slot);
 }
 
+size_t containers_Big_capacity(const containers_Big *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Big_messages(const containers_Big *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Big_stats(const containers_Big *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Big_reclaim(containers_Big *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Big_set_spin(containers_Big *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
+}
+
 int containers_Big_destroy(containers_Big *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Big_descr_of(const containers_Big *box, containers_Big_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Big_sender_of_descr(const containers_Big_descr *d, containers_Big_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &containers_Val_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Big_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Big_descr *)obj)->id);
+}
+
+static int containers_Big_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Big_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Big_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Big_descr));
+}
+
+static int containers_Big_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Big_descr)) == 0;
+}
+
+const mc_type containers_Big_descr_type = {
+    .name = "containers.Big descriptor",
+    .id = 0x79f6668fcf1b8b89ull,
+    .size = sizeof(containers_Big_descr),
+    .align = _Alignof(containers_Big_descr),
+    .marshal = containers_Big_descr_marshal,
+    .unmarshal = containers_Big_descr_unmarshal,
+    .hash = containers_Big_descr_hash,
+    .equal = containers_Big_descr_equal,
+};
 
 int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender)
 {
@@ -843,22 +1096,49 @@ int containers_Big_try_send(containers_Big_sender *sender, const containers_Val 
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Big_wake(containers_Big_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Big_sender_stats(const containers_Big_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Big_sender_set_spin(containers_Big_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Big_sender_release(containers_Big_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Edge */
 
 int containers_Edge_create(const char *name, containers_Edge **box)
 {
-    return mc_camlbox_create(&mc_type_u8, 1, 16, name,
+    return mc_camlbox_create(&mc_type_u8, CONTAINERS_EDGE_SLOTS, CONTAINERS_EDGE_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Edge_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge **box)
+{
+    return mc_camlbox_create(&mc_type_u8, nslots ? nslots : CONTAINERS_EDGE_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_EDGE_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Edge_id(const containers_Edge *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Edge_name(const containers_Edge *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
@@ -882,10 +1162,83 @@ int containers_Edge_delete(containers_Edge *box, unsigned slot)
     return mc_camlbox_delete((mc_camlbox *)box, slot);
 }
 
+size_t containers_Edge_capacity(const containers_Edge *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Edge_messages(const containers_Edge *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Edge_stats(const containers_Edge *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Edge_reclaim(containers_Edge *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Edge_set_spin(containers_Edge *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
+}
+
 int containers_Edge_destroy(containers_Edge *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Edge_descr_of(const containers_Edge *box, containers_Edge_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Edge_sender_of_descr(const containers_Edge_descr *d, containers_Edge_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &mc_type_u8,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Edge_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Edge_descr *)obj)->id);
+}
+
+static int containers_Edge_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Edge_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Edge_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Edge_descr));
+}
+
+static int containers_Edge_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Edge_descr)) == 0;
+}
+
+const mc_type containers_Edge_descr_type = {
+    .name = "containers.Edge descriptor",
+    .id = 0x35640d93fde437c4ull,
+    .size = sizeof(containers_Edge_descr),
+    .align = _Alignof(containers_Edge_descr),
+    .marshal = containers_Edge_descr_marshal,
+    .unmarshal = containers_Edge_descr_unmarshal,
+    .hash = containers_Edge_descr_hash,
+    .equal = containers_Edge_descr_equal,
+};
 
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender)
 {
@@ -907,22 +1260,49 @@ int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg)
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Edge_wake(containers_Edge_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Edge_sender_stats(const containers_Edge_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Edge_sender_set_spin(containers_Edge_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Edge_sender_release(containers_Edge_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- camlbox containers_Edge2 */
 
 int containers_Edge2_create(const char *name, containers_Edge2 **box)
 {
-    return mc_camlbox_create(&mc_type_u8, 1048576, 1073741824, name,
+    return mc_camlbox_create(&mc_type_u8, CONTAINERS_EDGE2_SLOTS, CONTAINERS_EDGE2_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int containers_Edge2_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge2 **box)
+{
+    return mc_camlbox_create(&mc_type_u8, nslots ? nslots : CONTAINERS_EDGE2_SLOTS,
+                             slot_size ? slot_size : CONTAINERS_EDGE2_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id containers_Edge2_id(const containers_Edge2 *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *containers_Edge2_name(const containers_Edge2 *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
@@ -946,10 +1326,83 @@ int containers_Edge2_delete(containers_Edge2 *box, unsigned slot)
     return mc_camlbox_delete((mc_camlbox *)box, slot);
 }
 
+size_t containers_Edge2_capacity(const containers_Edge2 *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t containers_Edge2_messages(const containers_Edge2 *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int containers_Edge2_stats(const containers_Edge2 *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int containers_Edge2_reclaim(containers_Edge2 *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void containers_Edge2_set_spin(containers_Edge2 *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
+}
+
 int containers_Edge2_destroy(containers_Edge2 *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int containers_Edge2_descr_of(const containers_Edge2 *box, containers_Edge2_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int containers_Edge2_sender_of_descr(const containers_Edge2_descr *d, containers_Edge2_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &mc_type_u8,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void containers_Edge2_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const containers_Edge2_descr *)obj)->id);
+}
+
+static int containers_Edge2_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((containers_Edge2_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t containers_Edge2_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(containers_Edge2_descr));
+}
+
+static int containers_Edge2_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(containers_Edge2_descr)) == 0;
+}
+
+const mc_type containers_Edge2_descr_type = {
+    .name = "containers.Edge2 descriptor",
+    .id = 0x459a6c8089d429f9ull,
+    .size = sizeof(containers_Edge2_descr),
+    .align = _Alignof(containers_Edge2_descr),
+    .marshal = containers_Edge2_descr_marshal,
+    .unmarshal = containers_Edge2_descr_unmarshal,
+    .hash = containers_Edge2_descr_hash,
+    .equal = containers_Edge2_descr_equal,
+};
 
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender)
 {
@@ -971,11 +1424,25 @@ int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *ms
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int containers_Edge2_wake(containers_Edge2_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int containers_Edge2_sender_stats(const containers_Edge2_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void containers_Edge2_sender_set_spin(containers_Edge2_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int containers_Edge2_sender_release(containers_Edge2_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- process containers_ping */
 
 static mc_tproc containers_ping_p_ = {
@@ -1004,6 +1471,29 @@ int containers_ping_start(const void *arg, mc_pid *pid)
 int containers_ping_join(mc_pid pid, void **result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_ping_p_, pid, (void **)result, how);
+}
+
+int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_ping_p_, pid, (void **)result, how);
+}
+
+int containers_ping_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_ping_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int containers_ping_run(const void *arg, void **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_ping_p_, arg, (void **)result, how);
+}
+
+int containers_ping_run_cfg(const mc_config *cfg, const void *arg, void **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_ping_p_, arg, (void **)result, how);
 }
 
 mc_res_id containers_ping_fork_point(void)
@@ -1046,6 +1536,29 @@ int containers_stop_join(mc_pid pid, void **result, mc_join_result *how)
     return mc_tproc_join(&containers_stop_p_, pid, (void **)result, how);
 }
 
+int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_stop_p_, pid, (void **)result, how);
+}
+
+int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_stop_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int containers_stop_run(const int32_t *code, void **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_stop_p_, code, (void **)result, how);
+}
+
+int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_stop_p_, code, (void **)result, how);
+}
+
 mc_res_id containers_stop_fork_point(void)
 {
     return containers_stop_p_.fork;
@@ -1084,6 +1597,29 @@ int containers_work_start(const containers_Msg *job, mc_pid *pid)
 int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_work_p_, pid, (void **)result, how);
+}
+
+int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_work_p_, pid, (void **)result, how);
+}
+
+int containers_work_join_timed(mc_pid pid, int timeout_ms, containers_Val **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_work_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int containers_work_run(const containers_Msg *job, containers_Val **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_work_p_, job, (void **)result, how);
+}
+
+int containers_work_run_cfg(const mc_config *cfg, const containers_Msg *job, containers_Val **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_work_p_, job, (void **)result, how);
 }
 
 mc_res_id containers_work_fork_point(void)
@@ -1126,6 +1662,29 @@ int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_res
     return mc_tproc_join(&containers_compute_p_, pid, (void **)result, how);
 }
 
+int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_compute_p_, pid, (void **)result, how);
+}
+
+int containers_compute_join_timed(mc_pid pid, int timeout_ms, containers_arr_f64 **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_compute_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int containers_compute_run(const void *arg, containers_arr_f64 **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_compute_p_, arg, (void **)result, how);
+}
+
+int containers_compute_run_cfg(const mc_config *cfg, const void *arg, containers_arr_f64 **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_compute_p_, arg, (void **)result, how);
+}
+
 mc_res_id containers_compute_fork_point(void)
 {
     return containers_compute_p_.fork;
@@ -1164,6 +1723,29 @@ int containers_chain_start(const containers_Val * *v, mc_pid *pid)
 int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_chain_p_, pid, (void **)result, how);
+}
+
+int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&containers_chain_p_, pid, (void **)result, how);
+}
+
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&containers_chain_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &containers_chain_p_, v, (void **)result, how);
+}
+
+int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &containers_chain_p_, v, (void **)result, how);
 }
 
 mc_res_id containers_chain_fork_point(void)

@@ -36,6 +36,60 @@ typedef struct containers_Key containers_Key;
 typedef struct containers_Val containers_Val;
 typedef struct containers_Msg containers_Msg;
 
+/** A typed descriptor of containers_Config, an sref of containers_Val: what a field, process
+ *  argument or result of type Config holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with containers_Config_descr_of, get the sref with containers_Config_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct containers_Config_descr {
+    mc_sref_descr d;
+} containers_Config_descr;
+extern const mc_type containers_Config_descr_type;
+
+/** A typed descriptor of containers_Inbox, a camlbox of containers_Msg: what a field, process
+ *  argument or result of type Inbox holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Inbox_descr_of, get
+ *  a sender with containers_Inbox_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Inbox_descr {
+    mc_res_id id;
+} containers_Inbox_descr;
+extern const mc_type containers_Inbox_descr_type;
+
+/** A typed descriptor of containers_Big, a camlbox of containers_Val: what a field, process
+ *  argument or result of type Big holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Big_descr_of, get
+ *  a sender with containers_Big_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Big_descr {
+    mc_res_id id;
+} containers_Big_descr;
+extern const mc_type containers_Big_descr_type;
+
+/** A typed descriptor of containers_Edge, a camlbox of uint8_t: what a field, process
+ *  argument or result of type Edge holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Edge_descr_of, get
+ *  a sender with containers_Edge_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Edge_descr {
+    mc_res_id id;
+} containers_Edge_descr;
+extern const mc_type containers_Edge_descr_type;
+
+/** A typed descriptor of containers_Edge2, a camlbox of uint8_t: what a field, process
+ *  argument or result of type Edge2 holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with containers_Edge2_descr_of, get
+ *  a sender with containers_Edge2_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct containers_Edge2_descr {
+    mc_res_id id;
+} containers_Edge2_descr;
+extern const mc_type containers_Edge2_descr_type;
+
 typedef struct containers_arr_u16 {
     size_t len;
     uint16_t *data;
@@ -96,18 +150,42 @@ int containers_Config_get_c(containers_Config *sref, containers_Val **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int containers_Config_get_p(containers_Config *sref, int (*fn)(const containers_Val *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int containers_Config_modify(containers_Config *sref,
+                  int (*fn)(mc_mut *mut, containers_Val *value, void *ctx), void *ctx);
 mc_heap *containers_Config_heap(containers_Config *sref);
-int containers_Config_descr(const containers_Config *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int containers_Config_of_descr(const mc_sref_descr *d, containers_Config **sref);
+/** Its descriptor (containers_Config_descr: for fields, arguments and results of
+ *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int containers_Config_descr_of(const containers_Config *sref, containers_Config_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int containers_Config_of_descr(const containers_Config_descr *d, containers_Config **sref);
 
-/** containers_Inbox: a camlbox of containers_Msg messages, 64 slots of 512 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Inbox: a camlbox of containers_Msg messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Inbox containers_Inbox;
 typedef struct containers_Inbox_sender containers_Inbox_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Inbox_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_INBOX_SLOTS ((size_t)64)
+#define CONTAINERS_INBOX_SLOT_SIZE ((size_t)512)
+/** A box of CONTAINERS_INBOX_SLOTS slots of CONTAINERS_INBOX_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Inbox_create(const char *name, containers_Inbox **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(containers_Msg) or above 1 GiB). */
+int containers_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Inbox **box);
 mc_res_id containers_Inbox_id(const containers_Inbox *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Inbox_name(const containers_Inbox *box);
 int containers_Inbox_wait(containers_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -115,22 +193,56 @@ int containers_Inbox_get(containers_Inbox *box, unsigned slot, const containers_
 /** A local copy (free with mc_local_free). */
 int containers_Inbox_get_copy(containers_Inbox *box, unsigned slot, containers_Msg **copy);
 int containers_Inbox_delete(containers_Inbox *box, unsigned slot);
+size_t containers_Inbox_capacity(const containers_Inbox *box);
+size_t containers_Inbox_messages(const containers_Inbox *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Inbox_stats(const containers_Inbox *box, mc_camlbox_stats *st);
+int containers_Inbox_reclaim(containers_Inbox *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Inbox_set_spin(containers_Inbox *box, unsigned us);
 int containers_Inbox_destroy(containers_Inbox *box);
+/** Its descriptor (containers_Inbox_descr: for fields, arguments and results of
+ *  type Inbox).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Inbox_descr_of(const containers_Inbox *box, containers_Inbox_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Inbox_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of containers_Msg), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Inbox_sender_of_descr(const containers_Inbox_descr *d, containers_Inbox_sender **sender);
 int containers_Inbox_sender_lookup(mc_res_id id, containers_Inbox_sender **sender);
 int containers_Inbox_sender_open(const char *name, containers_Inbox_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
 int containers_Inbox_send(containers_Inbox_sender *sender, const containers_Msg *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Inbox_try_send(containers_Inbox_sender *sender, const containers_Msg *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Inbox_wake(containers_Inbox_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Inbox_sender_stats(const containers_Inbox_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Inbox_sender_set_spin(containers_Inbox_sender *sender, unsigned us);
 int containers_Inbox_sender_release(containers_Inbox_sender *sender);
-
-/** containers_Big: a camlbox of containers_Val messages, 128 slots of 4096 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Big: a camlbox of containers_Val messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Big containers_Big;
 typedef struct containers_Big_sender containers_Big_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Big_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_BIG_SLOTS ((size_t)128)
+#define CONTAINERS_BIG_SLOT_SIZE ((size_t)4096)
+/** A box of CONTAINERS_BIG_SLOTS slots of CONTAINERS_BIG_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Big_create(const char *name, containers_Big **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(containers_Val) or above 1 GiB). */
+int containers_Big_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Big **box);
 mc_res_id containers_Big_id(const containers_Big *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Big_name(const containers_Big *box);
 int containers_Big_wait(containers_Big *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -138,22 +250,56 @@ int containers_Big_get(containers_Big *box, unsigned slot, const containers_Val 
 /** A local copy (free with mc_local_free). */
 int containers_Big_get_copy(containers_Big *box, unsigned slot, containers_Val **copy);
 int containers_Big_delete(containers_Big *box, unsigned slot);
+size_t containers_Big_capacity(const containers_Big *box);
+size_t containers_Big_messages(const containers_Big *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Big_stats(const containers_Big *box, mc_camlbox_stats *st);
+int containers_Big_reclaim(containers_Big *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Big_set_spin(containers_Big *box, unsigned us);
 int containers_Big_destroy(containers_Big *box);
+/** Its descriptor (containers_Big_descr: for fields, arguments and results of
+ *  type Big).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Big_descr_of(const containers_Big *box, containers_Big_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Big_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of containers_Val), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Big_sender_of_descr(const containers_Big_descr *d, containers_Big_sender **sender);
 int containers_Big_sender_lookup(mc_res_id id, containers_Big_sender **sender);
 int containers_Big_sender_open(const char *name, containers_Big_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
 int containers_Big_send(containers_Big_sender *sender, const containers_Val *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Big_try_send(containers_Big_sender *sender, const containers_Val *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Big_wake(containers_Big_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Big_sender_stats(const containers_Big_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Big_sender_set_spin(containers_Big_sender *sender, unsigned us);
 int containers_Big_sender_release(containers_Big_sender *sender);
-
-/** containers_Edge: a camlbox of uint8_t messages, 1 slots of 16 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Edge: a camlbox of uint8_t messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Edge containers_Edge;
 typedef struct containers_Edge_sender containers_Edge_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Edge_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_EDGE_SLOTS ((size_t)1)
+#define CONTAINERS_EDGE_SLOT_SIZE ((size_t)16)
+/** A box of CONTAINERS_EDGE_SLOTS slots of CONTAINERS_EDGE_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Edge_create(const char *name, containers_Edge **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(uint8_t) or above 1 GiB). */
+int containers_Edge_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge **box);
 mc_res_id containers_Edge_id(const containers_Edge *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Edge_name(const containers_Edge *box);
 int containers_Edge_wait(containers_Edge *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -161,22 +307,56 @@ int containers_Edge_get(containers_Edge *box, unsigned slot, const uint8_t **msg
 /** A local copy (free with mc_local_free). */
 int containers_Edge_get_copy(containers_Edge *box, unsigned slot, uint8_t **copy);
 int containers_Edge_delete(containers_Edge *box, unsigned slot);
+size_t containers_Edge_capacity(const containers_Edge *box);
+size_t containers_Edge_messages(const containers_Edge *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Edge_stats(const containers_Edge *box, mc_camlbox_stats *st);
+int containers_Edge_reclaim(containers_Edge *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Edge_set_spin(containers_Edge *box, unsigned us);
 int containers_Edge_destroy(containers_Edge *box);
+/** Its descriptor (containers_Edge_descr: for fields, arguments and results of
+ *  type Edge).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Edge_descr_of(const containers_Edge *box, containers_Edge_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Edge_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of uint8_t), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Edge_sender_of_descr(const containers_Edge_descr *d, containers_Edge_sender **sender);
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender);
 int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
 int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Edge_wake(containers_Edge_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Edge_sender_stats(const containers_Edge_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Edge_sender_set_spin(containers_Edge_sender *sender, unsigned us);
 int containers_Edge_sender_release(containers_Edge_sender *sender);
-
-/** containers_Edge2: a camlbox of uint8_t messages, 1048576 slots of 1073741824 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** containers_Edge2: a camlbox of uint8_t messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct containers_Edge2 containers_Edge2;
 typedef struct containers_Edge2_sender containers_Edge2_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what containers_Edge2_create uses, and _create_sized when
+ *  given 0. */
+#define CONTAINERS_EDGE2_SLOTS ((size_t)1048576)
+#define CONTAINERS_EDGE2_SLOT_SIZE ((size_t)1073741824)
+/** A box of CONTAINERS_EDGE2_SLOTS slots of CONTAINERS_EDGE2_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int containers_Edge2_create(const char *name, containers_Edge2 **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(uint8_t) or above 1 GiB). */
+int containers_Edge2_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        containers_Edge2 **box);
 mc_res_id containers_Edge2_id(const containers_Edge2 *box);
+/** "/name", or "" for an anonymous box. */
+const char *containers_Edge2_name(const containers_Edge2 *box);
 int containers_Edge2_wait(containers_Edge2 *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -184,20 +364,41 @@ int containers_Edge2_get(containers_Edge2 *box, unsigned slot, const uint8_t **m
 /** A local copy (free with mc_local_free). */
 int containers_Edge2_get_copy(containers_Edge2 *box, unsigned slot, uint8_t **copy);
 int containers_Edge2_delete(containers_Edge2 *box, unsigned slot);
+size_t containers_Edge2_capacity(const containers_Edge2 *box);
+size_t containers_Edge2_messages(const containers_Edge2 *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int containers_Edge2_stats(const containers_Edge2 *box, mc_camlbox_stats *st);
+int containers_Edge2_reclaim(containers_Edge2 *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void containers_Edge2_set_spin(containers_Edge2 *box, unsigned us);
 int containers_Edge2_destroy(containers_Edge2 *box);
+/** Its descriptor (containers_Edge2_descr: for fields, arguments and results of
+ *  type Edge2).  @return 0, MC_EINVAL (NULL argument) */
+int containers_Edge2_descr_of(const containers_Edge2 *box, containers_Edge2_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (containers_Edge2_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of uint8_t), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int containers_Edge2_sender_of_descr(const containers_Edge2_descr *d, containers_Edge2_sender **sender);
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender);
 int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
 int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg);
 /** MC_EAGAIN instead of blocking. */
 int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int containers_Edge2_wake(containers_Edge2_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int containers_Edge2_sender_stats(const containers_Edge2_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void containers_Edge2_sender_set_spin(containers_Edge2_sender *sender, unsigned us);
 int containers_Edge2_sender_release(containers_Edge2_sender *sender);
-
 /** Process ping: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_ping_body(const void *arg, void *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_ping_def(containers_ping_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -206,6 +407,22 @@ int containers_ping_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_ping_join(mc_pid pid, void **result, mc_join_result *how);
+/** containers_ping_join without waiting: MC_EAGAIN while the process runs. */
+int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** containers_ping_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_ping_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is ping, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_ping_run(const void *arg, void **result, mc_join_result *how);
+/** containers_ping_run with session options (mc_config; NULL: the defaults). */
+int containers_ping_run_cfg(const mc_config *cfg, const void *arg, void **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_ping_fork_point(void);
 mc_res_id containers_ping_join_point(void);
@@ -214,7 +431,7 @@ mc_res_id containers_ping_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_stop_body(const int32_t *code, void *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_stop_def(containers_stop_body *body, void *user);
 /** Start a worker running the body with a copy of *code (NULL for a process
  *  without argument). */
@@ -223,6 +440,22 @@ int containers_stop_start(const int32_t *code, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_stop_join(mc_pid pid, void **result, mc_join_result *how);
+/** containers_stop_join without waiting: MC_EAGAIN while the process runs. */
+int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how);
+/** containers_stop_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is stop, with a copy of
+ *  *code (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_stop_run(const int32_t *code, void **result, mc_join_result *how);
+/** containers_stop_run with session options (mc_config; NULL: the defaults). */
+int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_stop_fork_point(void);
 mc_res_id containers_stop_join_point(void);
@@ -231,7 +464,7 @@ mc_res_id containers_stop_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_work_body(const containers_Msg *job, containers_Val *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_work_def(containers_work_body *body, void *user);
 /** Start a worker running the body with a copy of *job (NULL for a process
  *  without argument). */
@@ -240,6 +473,22 @@ int containers_work_start(const containers_Msg *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_work_join(mc_pid pid, containers_Val **result, mc_join_result *how);
+/** containers_work_join without waiting: MC_EAGAIN while the process runs. */
+int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_result *how);
+/** containers_work_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_work_join_timed(mc_pid pid, int timeout_ms, containers_Val **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is work, with a copy of
+ *  *job (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_work_run(const containers_Msg *job, containers_Val **result, mc_join_result *how);
+/** containers_work_run with session options (mc_config; NULL: the defaults). */
+int containers_work_run_cfg(const mc_config *cfg, const containers_Msg *job, containers_Val **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_work_fork_point(void);
 mc_res_id containers_work_join_point(void);
@@ -248,7 +497,7 @@ mc_res_id containers_work_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_compute_body(const void *arg, containers_arr_f64 *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_compute_def(containers_compute_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -257,6 +506,22 @@ int containers_compute_start(const void *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_compute_join(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_join without waiting: MC_EAGAIN while the process runs. */
+int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_compute_join_timed(mc_pid pid, int timeout_ms, containers_arr_f64 **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is compute, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_compute_run(const void *arg, containers_arr_f64 **result, mc_join_result *how);
+/** containers_compute_run with session options (mc_config; NULL: the defaults). */
+int containers_compute_run_cfg(const mc_config *cfg, const void *arg, containers_arr_f64 **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_compute_fork_point(void);
 mc_res_id containers_compute_join_point(void);
@@ -265,7 +530,7 @@ mc_res_id containers_compute_join_point(void);
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int containers_chain_body(const containers_Val * *v, containers_Val * *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int containers_chain_def(containers_chain_body *body, void *user);
 /** Start a worker running the body with a copy of *v (NULL for a process
  *  without argument). */
@@ -274,6 +539,22 @@ int containers_chain_start(const containers_Val * *v, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how);
+/** containers_chain_join without waiting: MC_EAGAIN while the process runs. */
+int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how);
+/** containers_chain_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is chain, with a copy of
+ *  *v (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how);
+/** containers_chain_run with session options (mc_config; NULL: the defaults). */
+int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_chain_fork_point(void);
 mc_res_id containers_chain_join_point(void);

@@ -176,20 +176,87 @@ int docs_sample_S_get_p(docs_sample_S *sref, int (*fn)(const docs_sample_R *valu
     return mc_sref_deref_p((mc_sref *)sref, docs_sample_S_p_call_, &p);
 }
 
+struct docs_sample_S_m_ {
+    int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx);
+    void *ctx;
+};
+
+static int docs_sample_S_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct docs_sample_S_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(docs_sample_R **)root, m->ctx);
+}
+
+int docs_sample_S_modify(docs_sample_S *sref,
+                  int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx), void *ctx)
+{
+    struct docs_sample_S_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? docs_sample_S_m_call_ : NULL, &m);
+}
+
 mc_heap *docs_sample_S_heap(docs_sample_S *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int docs_sample_S_descr(const docs_sample_S *sref, mc_sref_descr *d)
+int docs_sample_S_descr_of(const docs_sample_S *sref, docs_sample_S_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int docs_sample_S_of_descr(const mc_sref_descr *d, docs_sample_S **sref)
+int docs_sample_S_of_descr(const docs_sample_S_descr *d, docs_sample_S **sref)
 {
-    return mc_sref_of_descr(d, &docs_sample_R_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &docs_sample_R_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(docs_sample_S_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays docs_sample_S_descr out as 40 bytes");
+
+static void docs_sample_S_descr_marshal(mc_writer *w, const void *obj)
+{
+    const docs_sample_S_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int docs_sample_S_descr_unmarshal(mc_reader *r, void *obj)
+{
+    docs_sample_S_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t docs_sample_S_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(docs_sample_S_descr));
+}
+
+static int docs_sample_S_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(docs_sample_S_descr)) == 0;
+}
+
+const mc_type docs_sample_S_descr_type = {
+    .name = "docs.sample.S descriptor",
+    .id = 0x5b12f771726f97acull,
+    .size = sizeof(docs_sample_S_descr),
+    .align = _Alignof(docs_sample_S_descr),
+    .marshal = docs_sample_S_descr_marshal,
+    .unmarshal = docs_sample_S_descr_unmarshal,
+    .hash = docs_sample_S_descr_hash,
+    .equal = docs_sample_S_descr_equal,
+};
 
 /* ---- process docs_sample_p */
 
@@ -219,6 +286,29 @@ int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid)
 int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how)
 {
     return mc_tproc_join(&docs_sample_p_p_, pid, (void **)result, how);
+}
+
+int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&docs_sample_p_p_, pid, (void **)result, how);
+}
+
+int docs_sample_p_join_timed(mc_pid pid, int timeout_ms, docs_sample_V **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&docs_sample_p_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int docs_sample_p_run(const docs_sample_R *r, docs_sample_V **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &docs_sample_p_p_, r, (void **)result, how);
+}
+
+int docs_sample_p_run_cfg(const mc_config *cfg, const docs_sample_R *r, docs_sample_V **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &docs_sample_p_p_, r, (void **)result, how);
 }
 
 mc_res_id docs_sample_p_fork_point(void)

@@ -41,6 +41,16 @@ typedef uint32_t docs_sample_E;
 typedef struct docs_sample_R docs_sample_R;
 typedef struct docs_sample_V docs_sample_V;
 
+/** A typed descriptor of docs_sample_S, an sref of docs_sample_R: what a field, process
+ *  argument or result of type S holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with docs_sample_S_descr_of, get the sref with docs_sample_S_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct docs_sample_S_descr {
+    mc_sref_descr d;
+} docs_sample_S_descr;
+extern const mc_type docs_sample_S_descr_type;
+
 /// A record.
 struct docs_sample_R {
     /// a field
@@ -80,17 +90,28 @@ int docs_sample_S_get_c(docs_sample_S *sref, docs_sample_R **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int docs_sample_S_get_p(docs_sample_S *sref, int (*fn)(const docs_sample_R *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int docs_sample_S_modify(docs_sample_S *sref,
+                  int (*fn)(mc_mut *mut, docs_sample_R *value, void *ctx), void *ctx);
 mc_heap *docs_sample_S_heap(docs_sample_S *sref);
-int docs_sample_S_descr(const docs_sample_S *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int docs_sample_S_of_descr(const mc_sref_descr *d, docs_sample_S **sref);
+/** Its descriptor (docs_sample_S_descr: for fields, arguments and results of
+ *  type S).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int docs_sample_S_descr_of(const docs_sample_S *sref, docs_sample_S_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int docs_sample_S_of_descr(const docs_sample_S_descr *d, docs_sample_S **sref);
 
 /// A process.
 /** Process p: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int docs_sample_p_body(const docs_sample_R *r, docs_sample_V *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int docs_sample_p_def(docs_sample_p_body *body, void *user);
 /** Start a worker running the body with a copy of *r (NULL for a process
  *  without argument). */
@@ -99,6 +120,22 @@ int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int docs_sample_p_join(mc_pid pid, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_join without waiting: MC_EAGAIN while the process runs. */
+int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int docs_sample_p_join_timed(mc_pid pid, int timeout_ms, docs_sample_V **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is p, with a copy of
+ *  *r (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int docs_sample_p_run(const docs_sample_R *r, docs_sample_V **result, mc_join_result *how);
+/** docs_sample_p_run with session options (mc_config; NULL: the defaults). */
+int docs_sample_p_run_cfg(const mc_config *cfg, const docs_sample_R *r, docs_sample_V **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id docs_sample_p_fork_point(void);
 mc_res_id docs_sample_p_join_point(void);

@@ -406,32 +406,112 @@ int geo_Config_get_p(geo_Config *sref, int (*fn)(const geo_Point *value, void *c
     return mc_sref_deref_p((mc_sref *)sref, geo_Config_p_call_, &p);
 }
 
+struct geo_Config_m_ {
+    int (*fn)(mc_mut *mut, geo_Point *value, void *ctx);
+    void *ctx;
+};
+
+static int geo_Config_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct geo_Config_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(geo_Point **)root, m->ctx);
+}
+
+int geo_Config_modify(geo_Config *sref,
+                  int (*fn)(mc_mut *mut, geo_Point *value, void *ctx), void *ctx)
+{
+    struct geo_Config_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? geo_Config_m_call_ : NULL, &m);
+}
+
 mc_heap *geo_Config_heap(geo_Config *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d)
+int geo_Config_descr_of(const geo_Config *sref, geo_Config_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref)
+int geo_Config_of_descr(const geo_Config_descr *d, geo_Config **sref)
 {
-    return mc_sref_of_descr(d, &geo_Point_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &geo_Point_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(geo_Config_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays geo_Config_descr out as 40 bytes");
+
+static void geo_Config_descr_marshal(mc_writer *w, const void *obj)
+{
+    const geo_Config_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int geo_Config_descr_unmarshal(mc_reader *r, void *obj)
+{
+    geo_Config_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t geo_Config_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(geo_Config_descr));
+}
+
+static int geo_Config_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(geo_Config_descr)) == 0;
+}
+
+const mc_type geo_Config_descr_type = {
+    .name = "geo.Config descriptor",
+    .id = 0x13dcdc8d5fe2ac5full,
+    .size = sizeof(geo_Config_descr),
+    .align = _Alignof(geo_Config_descr),
+    .marshal = geo_Config_descr_marshal,
+    .unmarshal = geo_Config_descr_unmarshal,
+    .hash = geo_Config_descr_hash,
+    .equal = geo_Config_descr_equal,
+};
 
 /* ---- camlbox geo_Inbox */
 
 int geo_Inbox_create(const char *name, geo_Inbox **box)
 {
-    return mc_camlbox_create(&geo_Point_type, 64, 512, name,
+    return mc_camlbox_create(&geo_Point_type, GEO_INBOX_SLOTS, GEO_INBOX_SLOT_SIZE, name,
+                             (mc_camlbox **)box);
+}
+
+int geo_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        geo_Inbox **box)
+{
+    return mc_camlbox_create(&geo_Point_type, nslots ? nslots : GEO_INBOX_SLOTS,
+                             slot_size ? slot_size : GEO_INBOX_SLOT_SIZE, name,
                              (mc_camlbox **)box);
 }
 
 mc_res_id geo_Inbox_id(const geo_Inbox *box)
 {
     return mc_camlbox_id((const mc_camlbox *)box);
+}
+
+const char *geo_Inbox_name(const geo_Inbox *box)
+{
+    return mc_camlbox_name((const mc_camlbox *)box);
 }
 
 int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
@@ -455,10 +535,83 @@ int geo_Inbox_delete(geo_Inbox *box, unsigned slot)
     return mc_camlbox_delete((mc_camlbox *)box, slot);
 }
 
+size_t geo_Inbox_capacity(const geo_Inbox *box)
+{
+    return mc_camlbox_capacity((const mc_camlbox *)box);
+}
+
+size_t geo_Inbox_messages(const geo_Inbox *box)
+{
+    return mc_camlbox_messages((const mc_camlbox *)box);
+}
+
+int geo_Inbox_stats(const geo_Inbox *box, mc_camlbox_stats *st)
+{
+    return mc_camlbox_stats_get((const mc_camlbox *)box, st);
+}
+
+int geo_Inbox_reclaim(geo_Inbox *box, size_t *n)
+{
+    return mc_camlbox_reclaim((mc_camlbox *)box, n);
+}
+
+void geo_Inbox_set_spin(geo_Inbox *box, unsigned us)
+{
+    mc_camlbox_set_spin((mc_camlbox *)box, us);
+}
+
 int geo_Inbox_destroy(geo_Inbox *box)
 {
     return mc_camlbox_destroy((mc_camlbox *)box);
 }
+
+int geo_Inbox_descr_of(const geo_Inbox *box, geo_Inbox_descr *d)
+{
+    if (!box || !d)
+        return MC_EINVAL;
+    d->id = mc_camlbox_id((const mc_camlbox *)box);
+    return 0;
+}
+
+int geo_Inbox_sender_of_descr(const geo_Inbox_descr *d, geo_Inbox_sender **sender)
+{
+    if (!d)
+        return MC_EINVAL;
+    return mc_camlbox_sender_lookup(d->id, &geo_Point_type,
+                                    (mc_camlbox_sender **)sender);
+}
+
+static void geo_Inbox_descr_marshal(mc_writer *w, const void *obj)
+{
+    mc_put_i64(w, ((const geo_Inbox_descr *)obj)->id);
+}
+
+static int geo_Inbox_descr_unmarshal(mc_reader *r, void *obj)
+{
+    mc_get_i64(r, &((geo_Inbox_descr *)obj)->id);
+    return r->err;
+}
+
+static uint64_t geo_Inbox_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(geo_Inbox_descr));
+}
+
+static int geo_Inbox_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(geo_Inbox_descr)) == 0;
+}
+
+const mc_type geo_Inbox_descr_type = {
+    .name = "geo.Inbox descriptor",
+    .id = 0x027ec426c2594172ull,
+    .size = sizeof(geo_Inbox_descr),
+    .align = _Alignof(geo_Inbox_descr),
+    .marshal = geo_Inbox_descr_marshal,
+    .unmarshal = geo_Inbox_descr_unmarshal,
+    .hash = geo_Inbox_descr_hash,
+    .equal = geo_Inbox_descr_equal,
+};
 
 int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender)
 {
@@ -480,11 +633,25 @@ int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg)
     return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
 }
 
+int geo_Inbox_wake(geo_Inbox_sender *sender)
+{
+    return mc_camlbox_wake((mc_camlbox_sender *)sender);
+}
+
+int geo_Inbox_sender_stats(const geo_Inbox_sender *sender, mc_camlbox_stats *st)
+{
+    return mc_camlbox_sender_stats((const mc_camlbox_sender *)sender, st);
+}
+
+void geo_Inbox_sender_set_spin(geo_Inbox_sender *sender, unsigned us)
+{
+    mc_camlbox_sender_set_spin((mc_camlbox_sender *)sender, us);
+}
+
 int geo_Inbox_sender_release(geo_Inbox_sender *sender)
 {
     return mc_camlbox_sender_release((mc_camlbox_sender *)sender);
 }
-
 /* ---- process geo_render */
 
 static mc_tproc geo_render_p_ = {
@@ -513,6 +680,29 @@ int geo_render_start(const geo_Point *job, mc_pid *pid)
 int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how)
 {
     return mc_tproc_join(&geo_render_p_, pid, (void **)result, how);
+}
+
+int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&geo_render_p_, pid, (void **)result, how);
+}
+
+int geo_render_join_timed(mc_pid pid, int timeout_ms, geo_Shape **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&geo_render_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int geo_render_run(const geo_Point *job, geo_Shape **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &geo_render_p_, job, (void **)result, how);
+}
+
+int geo_render_run_cfg(const mc_config *cfg, const geo_Point *job, geo_Shape **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &geo_render_p_, job, (void **)result, how);
 }
 
 mc_res_id geo_render_fork_point(void)

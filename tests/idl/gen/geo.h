@@ -38,6 +38,27 @@ typedef struct geo_Point geo_Point;
 typedef struct geo_Tile geo_Tile;
 typedef struct geo_Shape geo_Shape;
 
+/** A typed descriptor of geo_Config, an sref of geo_Point: what a field, process
+ *  argument or result of type Config holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with geo_Config_descr_of, get the sref with geo_Config_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct geo_Config_descr {
+    mc_sref_descr d;
+} geo_Config_descr;
+extern const mc_type geo_Config_descr_type;
+
+/** A typed descriptor of geo_Inbox, a camlbox of geo_Point: what a field, process
+ *  argument or result of type Inbox holds, so that a process can send to
+ *  the box.  Plain bytes (the box's resource id), meaningful in every
+ *  process of the session that made it; fill it with geo_Inbox_descr_of, get
+ *  a sender with geo_Inbox_sender_of_descr.  A zeroed one names nothing
+ *  (MC_ENOENT). */
+typedef struct geo_Inbox_descr {
+    mc_res_id id;
+} geo_Inbox_descr;
+extern const mc_type geo_Inbox_descr_type;
+
 typedef struct geo_arr_Point {
     size_t len;
     geo_Point *data;
@@ -95,18 +116,42 @@ int geo_Config_get_c(geo_Config *sref, geo_Point **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int geo_Config_get_p(geo_Config *sref, int (*fn)(const geo_Point *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int geo_Config_modify(geo_Config *sref,
+                  int (*fn)(mc_mut *mut, geo_Point *value, void *ctx), void *ctx);
 mc_heap *geo_Config_heap(geo_Config *sref);
-int geo_Config_descr(const geo_Config *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int geo_Config_of_descr(const mc_sref_descr *d, geo_Config **sref);
+/** Its descriptor (geo_Config_descr: for fields, arguments and results of
+ *  type Config).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int geo_Config_descr_of(const geo_Config *sref, geo_Config_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int geo_Config_of_descr(const geo_Config_descr *d, geo_Config **sref);
 
-/** geo_Inbox: a camlbox of geo_Point messages, 64 slots of 512 bytes
- *  (mcore/camlbox.h).  The receiver creates it; senders look it up. */
+/** geo_Inbox: a camlbox of geo_Point messages (mcore/camlbox.h).  The receiver
+ *  creates it; senders look it up.  Every function is the mc_camlbox_
+ *  function of the same name, typed, with its codes. */
 typedef struct geo_Inbox geo_Inbox;
 typedef struct geo_Inbox_sender geo_Inbox_sender;
-/** name: NULL for a box of this session, or "/name" for other programs. */
+/** The .mcidl's geometry: what geo_Inbox_create uses, and _create_sized when
+ *  given 0. */
+#define GEO_INBOX_SLOTS ((size_t)64)
+#define GEO_INBOX_SLOT_SIZE ((size_t)512)
+/** A box of GEO_INBOX_SLOTS slots of GEO_INBOX_SLOT_SIZE bytes.  name: NULL
+ *  for a box of this session, or "/name" for other programs. */
 int geo_Inbox_create(const char *name, geo_Inbox **box);
+/** A box sized at run time: nslots slots of slot_size bytes (0 for either
+ *  keeps the .mcidl's value).  MC_EINVAL as mc_camlbox_create (nslots above
+ *  1<<20, slot_size below sizeof(geo_Point) or above 1 GiB). */
+int geo_Inbox_create_sized(const char *name, size_t nslots, size_t slot_size,
+                        geo_Inbox **box);
 mc_res_id geo_Inbox_id(const geo_Inbox *box);
+/** "/name", or "" for an anonymous box. */
+const char *geo_Inbox_name(const geo_Inbox *box);
 int geo_Inbox_wait(geo_Inbox *box, int timeout_ms, unsigned *slots, size_t max,
                 size_t *n);
 /** The message in place: valid until the slot is deleted. */
@@ -114,20 +159,41 @@ int geo_Inbox_get(geo_Inbox *box, unsigned slot, const geo_Point **msg);
 /** A local copy (free with mc_local_free). */
 int geo_Inbox_get_copy(geo_Inbox *box, unsigned slot, geo_Point **copy);
 int geo_Inbox_delete(geo_Inbox *box, unsigned slot);
+size_t geo_Inbox_capacity(const geo_Inbox *box);
+size_t geo_Inbox_messages(const geo_Inbox *box);
+/** Slot counts by state (mc_camlbox_stats_get).  @return 0, MC_EINVAL */
+int geo_Inbox_stats(const geo_Inbox *box, mc_camlbox_stats *st);
+int geo_Inbox_reclaim(geo_Inbox *box, size_t *n);
+/** How long a wait polls before it sleeps (us; mc_camlbox_set_spin). */
+void geo_Inbox_set_spin(geo_Inbox *box, unsigned us);
 int geo_Inbox_destroy(geo_Inbox *box);
+/** Its descriptor (geo_Inbox_descr: for fields, arguments and results of
+ *  type Inbox).  @return 0, MC_EINVAL (NULL argument) */
+int geo_Inbox_descr_of(const geo_Inbox *box, geo_Inbox_descr *d);
+/** A sender for the box a descriptor names, looked up and type-checked
+ *  (geo_Inbox_sender_lookup of its id).  @return 0, or MC_ETYPE (not a
+ *  camlbox of geo_Point), MC_ENOENT (no such box: zeroed descriptor, released
+ *  box), MC_EINVAL (NULL argument), and the other codes of
+ *  mc_camlbox_sender_lookup */
+int geo_Inbox_sender_of_descr(const geo_Inbox_descr *d, geo_Inbox_sender **sender);
 int geo_Inbox_sender_lookup(mc_res_id id, geo_Inbox_sender **sender);
 int geo_Inbox_sender_open(const char *name, geo_Inbox_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
 int geo_Inbox_send(geo_Inbox_sender *sender, const geo_Point *msg);
 /** MC_EAGAIN instead of blocking. */
 int geo_Inbox_try_send(geo_Inbox_sender *sender, const geo_Point *msg);
+/** Make the receiver's wait return with no message (mc_camlbox_wake). */
+int geo_Inbox_wake(geo_Inbox_sender *sender);
+/** Slot counts from the sender's side.  @return 0, MC_EINVAL */
+int geo_Inbox_sender_stats(const geo_Inbox_sender *sender, mc_camlbox_stats *st);
+/** How long a send polls a full box before it sleeps (us). */
+void geo_Inbox_sender_set_spin(geo_Inbox_sender *sender, unsigned us);
 int geo_Inbox_sender_release(geo_Inbox_sender *sender);
-
 /** Process render: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int geo_render_body(const geo_Point *job, geo_Shape *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int geo_render_def(geo_render_body *body, void *user);
 /** Start a worker running the body with a copy of *job (NULL for a process
  *  without argument). */
@@ -136,6 +202,22 @@ int geo_render_start(const geo_Point *job, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int geo_render_join(mc_pid pid, geo_Shape **result, mc_join_result *how);
+/** geo_render_join without waiting: MC_EAGAIN while the process runs. */
+int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how);
+/** geo_render_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int geo_render_join_timed(mc_pid pid, int timeout_ms, geo_Shape **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is render, with a copy of
+ *  *job (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int geo_render_run(const geo_Point *job, geo_Shape **result, mc_join_result *how);
+/** geo_render_run with session options (mc_config; NULL: the defaults). */
+int geo_render_run_cfg(const mc_config *cfg, const geo_Point *job, geo_Shape **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id geo_render_fork_point(void);
 mc_res_id geo_render_join_point(void);

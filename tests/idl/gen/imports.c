@@ -133,20 +133,87 @@ int app_main_Shared_get_p(app_main_Shared *sref, int (*fn)(const common_User *va
     return mc_sref_deref_p((mc_sref *)sref, app_main_Shared_p_call_, &p);
 }
 
+struct app_main_Shared_m_ {
+    int (*fn)(mc_mut *mut, common_User *value, void *ctx);
+    void *ctx;
+};
+
+static int app_main_Shared_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct app_main_Shared_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(common_User **)root, m->ctx);
+}
+
+int app_main_Shared_modify(app_main_Shared *sref,
+                  int (*fn)(mc_mut *mut, common_User *value, void *ctx), void *ctx)
+{
+    struct app_main_Shared_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? app_main_Shared_m_call_ : NULL, &m);
+}
+
 mc_heap *app_main_Shared_heap(app_main_Shared *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int app_main_Shared_descr(const app_main_Shared *sref, mc_sref_descr *d)
+int app_main_Shared_descr_of(const app_main_Shared *sref, app_main_Shared_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int app_main_Shared_of_descr(const mc_sref_descr *d, app_main_Shared **sref)
+int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **sref)
 {
-    return mc_sref_of_descr(d, &common_User_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &common_User_type, (mc_sref **)sref);
 }
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(app_main_Shared_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays app_main_Shared_descr out as 40 bytes");
+
+static void app_main_Shared_descr_marshal(mc_writer *w, const void *obj)
+{
+    const app_main_Shared_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int app_main_Shared_descr_unmarshal(mc_reader *r, void *obj)
+{
+    app_main_Shared_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t app_main_Shared_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(app_main_Shared_descr));
+}
+
+static int app_main_Shared_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(app_main_Shared_descr)) == 0;
+}
+
+const mc_type app_main_Shared_descr_type = {
+    .name = "app.main.Shared descriptor",
+    .id = 0x1921c6268be2a12full,
+    .size = sizeof(app_main_Shared_descr),
+    .align = _Alignof(app_main_Shared_descr),
+    .marshal = app_main_Shared_descr_marshal,
+    .unmarshal = app_main_Shared_descr_unmarshal,
+    .hash = app_main_Shared_descr_hash,
+    .equal = app_main_Shared_descr_equal,
+};
 
 /* ---- process app_main_go */
 
@@ -176,6 +243,29 @@ int app_main_go_start(const left_L *arg, mc_pid *pid)
 int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how)
 {
     return mc_tproc_join(&app_main_go_p_, pid, (void **)result, how);
+}
+
+int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how)
+{
+    return mc_tproc_join_nowait(&app_main_go_p_, pid, (void **)result, how);
+}
+
+int app_main_go_join_timed(mc_pid pid, int timeout_ms, deep_lib_N **result,
+                      mc_join_result *how)
+{
+    return mc_tproc_join_timed(&app_main_go_p_, pid, timeout_ms, (void **)result,
+                               how);
+}
+
+int app_main_go_run(const left_L *arg, deep_lib_N **result, mc_join_result *how)
+{
+    return mc_tproc_run(NULL, &app_main_go_p_, arg, (void **)result, how);
+}
+
+int app_main_go_run_cfg(const mc_config *cfg, const left_L *arg, deep_lib_N **result,
+                   mc_join_result *how)
+{
+    return mc_tproc_run(cfg, &app_main_go_p_, arg, (void **)result, how);
 }
 
 mc_res_id app_main_go_fork_point(void)

@@ -34,6 +34,16 @@ extern "C" {
 #define APP_MAIN_DEEP 3
 typedef struct app_main_Uses app_main_Uses;
 
+/** A typed descriptor of app_main_Shared, an sref of common_User: what a field, process
+ *  argument or result of type Shared holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with app_main_Shared_descr_of, get the sref with app_main_Shared_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct app_main_Shared_descr {
+    mc_sref_descr d;
+} app_main_Shared_descr;
+extern const mc_type app_main_Shared_descr_type;
+
 struct app_main_Uses {
     common_User u;
     left_L l;
@@ -59,16 +69,27 @@ int app_main_Shared_get_c(app_main_Shared *sref, common_User **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int app_main_Shared_get_p(app_main_Shared *sref, int (*fn)(const common_User *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int app_main_Shared_modify(app_main_Shared *sref,
+                  int (*fn)(mc_mut *mut, common_User *value, void *ctx), void *ctx);
 mc_heap *app_main_Shared_heap(app_main_Shared *sref);
-int app_main_Shared_descr(const app_main_Shared *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int app_main_Shared_of_descr(const mc_sref_descr *d, app_main_Shared **sref);
+/** Its descriptor (app_main_Shared_descr: for fields, arguments and results of
+ *  type Shared).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int app_main_Shared_descr_of(const app_main_Shared *sref, app_main_Shared_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **sref);
 
 /** Process go: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
 typedef int app_main_go_body(const left_L *arg, deep_lib_N *result, void *user);
-/** Define the process type: in the master, before mc_startup. */
+/** Define the process type: in the master, before mc_startup or _run. */
 int app_main_go_def(app_main_go_body *body, void *user);
 /** Start a worker running the body with a copy of *arg (NULL for a process
  *  without argument). */
@@ -77,6 +98,22 @@ int app_main_go_start(const left_L *arg, mc_pid *pid);
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
 int app_main_go_join(mc_pid pid, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_join without waiting: MC_EAGAIN while the process runs. */
+int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_join waiting at most timeout_ms milliseconds (negative: for ever;
+ *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
+ *  (join it later). */
+int app_main_go_join_timed(mc_pid pid, int timeout_ms, deep_lib_N **result,
+                      mc_join_result *how);
+/** Run a whole session (mc_run) whose first process is go, with a copy of
+ *  *arg (NULL without argument), and return its result as _join does,
+ *  once every worker has ended: 0 with *result (a local copy, free with
+ *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
+ *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
+int app_main_go_run(const left_L *arg, deep_lib_N **result, mc_join_result *how);
+/** app_main_go_run with session options (mc_config; NULL: the defaults). */
+int app_main_go_run_cfg(const mc_config *cfg, const left_L *arg, deep_lib_N **result,
+                   mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id app_main_go_fork_point(void);
 mc_res_id app_main_go_join_point(void);

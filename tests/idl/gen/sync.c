@@ -271,19 +271,92 @@ int sync_Shared_get_p(sync_Shared *sref, int (*fn)(const sync_Holder *value, voi
     return mc_sref_deref_p((mc_sref *)sref, sync_Shared_p_call_, &p);
 }
 
+struct sync_Shared_m_ {
+    int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx);
+    void *ctx;
+};
+
+static int sync_Shared_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct sync_Shared_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(sync_Holder **)root, m->ctx);
+}
+
+int sync_Shared_modify(sync_Shared *sref,
+                  int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx), void *ctx)
+{
+    struct sync_Shared_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? sync_Shared_m_call_ : NULL, &m);
+}
+
 mc_heap *sync_Shared_heap(sync_Shared *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int sync_Shared_descr(const sync_Shared *sref, mc_sref_descr *d)
+int sync_Shared_descr_of(const sync_Shared *sref, sync_Shared_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref)
+int sync_Shared_of_descr(const sync_Shared_descr *d, sync_Shared **sref)
 {
-    return mc_sref_of_descr(d, &sync_Holder_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &sync_Holder_type, (mc_sref **)sref);
+}
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(sync_Shared_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays sync_Shared_descr out as 40 bytes");
+
+static void sync_Shared_descr_marshal(mc_writer *w, const void *obj)
+{
+    const sync_Shared_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int sync_Shared_descr_unmarshal(mc_reader *r, void *obj)
+{
+    sync_Shared_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t sync_Shared_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(sync_Shared_descr));
+}
+
+static int sync_Shared_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(sync_Shared_descr)) == 0;
+}
+
+const mc_type sync_Shared_descr_type = {
+    .name = "sync.Shared descriptor",
+    .id = 0x10b39399c094d689ull,
+    .size = sizeof(sync_Shared_descr),
+    .align = _Alignof(sync_Shared_descr),
+    .marshal = sync_Shared_descr_marshal,
+    .unmarshal = sync_Shared_descr_unmarshal,
+    .hash = sync_Shared_descr_hash,
+    .equal = sync_Shared_descr_equal,
+};
+
+sync_Holder *sync_Shared_get_mut(sync_Shared *sref)
+{
+    /* the heap's copy is the value's only home: its locks work in place */
+    return (sync_Holder *)mc_sref_deref_ro((mc_sref *)sref);
 }
 
 /* ---- sref sync_Many */
@@ -333,18 +406,91 @@ int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *
     return mc_sref_deref_p((mc_sref *)sref, sync_Many_p_call_, &p);
 }
 
+struct sync_Many_m_ {
+    int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx);
+    void *ctx;
+};
+
+static int sync_Many_m_call_(mc_mut *mut, void *root, void *ctx)
+{
+    struct sync_Many_m_ *m = ctx;
+    /* an sref's heap root is the pointer to its value */
+    return m->fn(mut, *(sync_Counter **)root, m->ctx);
+}
+
+int sync_Many_modify(sync_Many *sref,
+                  int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx), void *ctx)
+{
+    struct sync_Many_m_ m = {fn, ctx};
+    return mc_heap_modify(mc_sref_heap((mc_sref *)sref),
+                          fn ? sync_Many_m_call_ : NULL, &m);
+}
+
 mc_heap *sync_Many_heap(sync_Many *sref)
 {
     return mc_sref_heap((mc_sref *)sref);
 }
 
-int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d)
+int sync_Many_descr_of(const sync_Many *sref, sync_Many_descr *d)
 {
-    return mc_sref_descr_of((const mc_sref *)sref, d);
+    return mc_sref_descr_of((const mc_sref *)sref, d ? &d->d : NULL);
 }
 
-int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref)
+int sync_Many_of_descr(const sync_Many_descr *d, sync_Many **sref)
 {
-    return mc_sref_of_descr(d, &sync_Counter_type, (mc_sref **)sref);
+    return mc_sref_of_descr(d ? &d->d : NULL, &sync_Counter_type, (mc_sref **)sref);
+}
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (five 64-bit words, no padding) */
+_Static_assert(sizeof(sync_Many_descr) == 40, "mc_sref_descr changed: "
+               "mcidl lays sync_Many_descr out as 40 bytes");
+
+static void sync_Many_descr_marshal(mc_writer *w, const void *obj)
+{
+    const sync_Many_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int sync_Many_descr_unmarshal(mc_reader *r, void *obj)
+{
+    sync_Many_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t sync_Many_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(sync_Many_descr));
+}
+
+static int sync_Many_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(sync_Many_descr)) == 0;
+}
+
+const mc_type sync_Many_descr_type = {
+    .name = "sync.Many descriptor",
+    .id = 0x442a0ec8705849e5ull,
+    .size = sizeof(sync_Many_descr),
+    .align = _Alignof(sync_Many_descr),
+    .marshal = sync_Many_descr_marshal,
+    .unmarshal = sync_Many_descr_unmarshal,
+    .hash = sync_Many_descr_hash,
+    .equal = sync_Many_descr_equal,
+};
+
+sync_Counter *sync_Many_get_mut(sync_Many *sref)
+{
+    /* the heap's copy is the value's only home: its locks work in place */
+    return (sync_Counter *)mc_sref_deref_ro((mc_sref *)sref);
 }
 

@@ -32,6 +32,26 @@ typedef struct sync_Holder sync_Holder;
 typedef struct sync_Pointing sync_Pointing;
 typedef struct sync_Either sync_Either;
 
+/** A typed descriptor of sync_Shared, an sref of sync_Holder: what a field, process
+ *  argument or result of type Shared holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with sync_Shared_descr_of, get the sref with sync_Shared_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct sync_Shared_descr {
+    mc_sref_descr d;
+} sync_Shared_descr;
+extern const mc_type sync_Shared_descr_type;
+
+/** A typed descriptor of sync_Many, an sref of sync_Counter: what a field, process
+ *  argument or result of type Many holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with sync_Many_descr_of, get the sref with sync_Many_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct sync_Many_descr {
+    mc_sref_descr d;
+} sync_Many_descr;
+extern const mc_type sync_Many_descr_type;
+
 typedef struct sync_arr_Counter {
     size_t len;
     sync_Counter *data;
@@ -93,11 +113,30 @@ int sync_Shared_get_c(sync_Shared *sref, sync_Holder **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int sync_Shared_get_p(sync_Shared *sref, int (*fn)(const sync_Holder *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int sync_Shared_modify(sync_Shared *sref,
+                  int (*fn)(mc_mut *mut, sync_Holder *value, void *ctx), void *ctx);
 mc_heap *sync_Shared_heap(sync_Shared *sref);
-int sync_Shared_descr(const sync_Shared *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int sync_Shared_of_descr(const mc_sref_descr *d, sync_Shared **sref);
+/** Its descriptor (sync_Shared_descr: for fields, arguments and results of
+ *  type Shared).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int sync_Shared_descr_of(const sync_Shared *sref, sync_Shared_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int sync_Shared_of_descr(const sync_Shared_descr *d, sync_Shared **sref);
 
+/** The shared value in place, writable: the way to use its sync fields
+ *  (sync_Holder holds some) and the fields they guard, without a cast.  Lock the
+ *  mutex field, read and write scalar fields in place, wait on its
+ *  conditions, unlock.  Valid, like _get_ro, while nobody replaces the
+ *  value (_set).  Do not store pointers to local memory in it (assign
+ *  strings, arrays and references with _set, or in a heap mutation).
+ *  NULL if the sref is destroyed or NULL. */
+sync_Holder *sync_Shared_get_mut(sync_Shared *sref);
 /** sync_Many: a shared reference holding one sync_Counter (mcore/sref.h). */
 typedef struct sync_Many sync_Many;
 int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref);
@@ -111,11 +150,30 @@ int sync_Many_get_c(sync_Many *sref, sync_Counter **copy);
 /** fn(value, ctx) with the value kept alive; returns fn's result. */
 int sync_Many_get_p(sync_Many *sref, int (*fn)(const sync_Counter *value, void *ctx),
                  void *ctx);
+/** fn(mut, value, ctx) inside a mutation of the sref's heap
+ *  (mc_heap_modify): value is the shared value itself, writable, no cast;
+ *  values made with mc_heap_add(mut, ...) may be linked into it.  Returns
+ *  fn's result, or mc_heap_modify's codes (MC_EINVAL: NULL fn or sref). */
+int sync_Many_modify(sync_Many *sref,
+                  int (*fn)(mc_mut *mut, sync_Counter *value, void *ctx), void *ctx);
 mc_heap *sync_Many_heap(sync_Many *sref);
-int sync_Many_descr(const sync_Many *sref, mc_sref_descr *d);
-/** MC_ETYPE if the descriptor names an sref of another type. */
-int sync_Many_of_descr(const mc_sref_descr *d, sync_Many **sref);
+/** Its descriptor (sync_Many_descr: for fields, arguments and results of
+ *  type Many).  @return 0, MC_EINVAL (NULL argument, destroyed sref) */
+int sync_Many_descr_of(const sync_Many *sref, sync_Many_descr *d);
+/** The sref a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked.  @return 0, or MC_ETYPE (an sref of another value type:
+ *  the descriptor was made by another program's types), MC_EINVAL
+ *  (unknown, stale, zeroed or garbage descriptor; NULL argument) */
+int sync_Many_of_descr(const sync_Many_descr *d, sync_Many **sref);
 
+/** The shared value in place, writable: the way to use its sync fields
+ *  (sync_Counter holds some) and the fields they guard, without a cast.  Lock the
+ *  mutex field, read and write scalar fields in place, wait on its
+ *  conditions, unlock.  Valid, like _get_ro, while nobody replaces the
+ *  value (_set).  Do not store pointers to local memory in it (assign
+ *  strings, arrays and references with _set, or in a heap mutation).
+ *  NULL if the sref is destroyed or NULL. */
+sync_Counter *sync_Many_get_mut(sync_Many *sref);
 #ifdef __cplusplus
 }
 #endif

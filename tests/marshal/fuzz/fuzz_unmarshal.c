@@ -63,6 +63,8 @@ static const mc_type *const types[] = {
     &mc_type_bytes, &mc_type_str, &mc_type_bytesval, &mc_type_bool,
     &mc_type_i8, &mc_type_i16, &mc_type_i32, &mc_type_i64, &mc_type_u8,
     &mc_type_u16, &mc_type_u32, &mc_type_u64, &mc_type_f32, &mc_type_f64,
+    /* descriptors as values (sref and camlbox types as fields) */
+    &rt_Handles_type, &rt_Ask_type, &rt_Cell_descr_type, &rt_Box_descr_type,
 };
 #define NTYPES (sizeof types / sizeof types[0])
 
