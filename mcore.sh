@@ -12,7 +12,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev g++ clang libclang-rt-dev)
+    libxxhash-dev g++ clang libclang-rt-dev
+    cmake meson scdoc man-db)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -186,6 +187,7 @@ cmd_test() {
     run_dir build/tests test
     MCIDL=build/mcidl run_test tests/idl/run.sh
     run_test tests/port/run.sh
+    run_test tests/install/run.sh
     run_dir build/examples example
     run_test tests/examples/wordfreq.sh
     for t in test_process test_failure test_resource; do
