@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
     libxxhash-dev g++ clang libclang-rt-dev
-    cmake meson scdoc man-db)
+    make cmake meson scdoc man-db)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
