@@ -7,10 +7,12 @@
 #
 # Copies the working tree's files (tracked, and untracked ones git does
 # not ignore) to a temporary directory, runs `dpkg-buildpackage -us -uc -b`
-# there, lists each package's files, runs lintian on the result, and
-# fails on a lintian error (E:) or a missing package.  The .deb files are
-# left in OUTDIR when given.  Needs dpkg-dev, debhelper, lintian, fakeroot
-# (apt-get install dpkg-dev debhelper lintian fakeroot), and the build
+# there, lists each package's files, runs lintian on the result, builds
+# and runs tests/install/proj against the unpacked packages (make with
+# pkg-config, CMake), and fails on a lintian error (E:), a missing package
+# or a failed build.  The .deb files are
+# left in OUTDIR when given.  Needs dpkg-dev, debhelper, lintian, cmake
+# (apt-get install dpkg-dev debhelper lintian cmake), and the build
 # dependencies of debian/control.
 set -euo pipefail
 
@@ -20,8 +22,8 @@ out=${1:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcore-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for t in dpkg-buildpackage dh lintian fakeroot; do
-    command -v $t >/dev/null || { echo "deb.sh: $t missing (apt-get install dpkg-dev debhelper lintian fakeroot)" >&2; exit 1; }
+for t in dpkg-buildpackage dh lintian cmake; do
+    command -v $t >/dev/null || { echo "deb.sh: $t missing (apt-get install dpkg-dev debhelper lintian cmake)" >&2; exit 1; }
 done
 
 src=$tmp/mcore
