@@ -23,6 +23,8 @@
 #   meson       dependency('mcore') and a generator() for .mcidl files
 #   cc          one cc line against libmcore.so, no rpath: found through
 #               LD_LIBRARY_PATH only
+#   libdir      an install with LIBDIR=lib/TRIPLET (as debian/rules does):
+#               mcore.pc and the CMake package find everything
 #   uninstall   `ninja uninstall` leaves no file
 # Each build system's case builds, runs the program, checks that a second
 # build regenerates nothing, that touching msg.mcidl (an import)
@@ -78,7 +80,8 @@ major=${version%%.*}
 
 # ---------------------------------------------------------------- install
 # (not a case: nothing else can run without it)
-if ! DESTDIR=$stage PREFIX=$prefix ninja install >"$tmp/install.log" 2>&1; then
+# PREFIX unset: the default is /usr/local
+if ! env -u PREFIX DESTDIR="$stage" ninja install >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log"
     echo "[  FAILED  ] 1 test(s), listed below:"
     echo "[  FAILED  ] ninja install"
@@ -108,6 +111,7 @@ check_layout() {
         <(find "$stage" ! -type d | sort) || fail "manifest != staged files"
 }
 run_case layout check_layout
+cp build/install_manifest.txt "$tmp/manifest.stage"
 
 check_pkgconfig() {
     local out
@@ -210,6 +214,34 @@ check_cc() {
         fail "ran without LD_LIBRARY_PATH"
 }
 run_case cc check_cc
+
+check_libdir() {
+    local s2=$tmp/stage2 ma
+    ma=lib/$(cc -print-multiarch)  # where CMake looks on Debian
+    DESTDIR=$s2 PREFIX=/usr LIBDIR=$ma ninja install >/dev/null
+    [[ -f $s2/usr/$ma/libmcore.so.$version && -f $s2/usr/include/mcore/mcore.h ]]
+    [[ $(PKG_CONFIG_PATH=$s2/usr/$ma/pkgconfig PKG_CONFIG_SYSROOT_DIR=$s2 \
+        pkg-config --variable=mcidl mcore) == "$s2/usr/bin/mcidl" ]]
+    mkdir "$tmp/find"
+    cat >"$tmp/find/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.20)
+project(find C)  # C: CMAKE_LIBRARY_ARCHITECTURE, lib/TRIPLET/cmake
+find_package(mcore CONFIG REQUIRED)
+get_target_property(lib mcore::mcore IMPORTED_LOCATION)
+get_target_property(inc mcore::mcore INTERFACE_INCLUDE_DIRECTORIES)
+get_target_property(mcidl mcore::mcidl IMPORTED_LOCATION)
+message(STATUS "FOUND ${lib} ${inc} ${mcidl}")
+CM
+    cmake -S "$tmp/find" -B "$tmp/find/b" -DCMAKE_PREFIX_PATH="$s2/usr" |
+        tee "$tmp/find.log"
+    grep -q "FOUND $s2/usr/$ma/libmcore.so.$version $s2/usr/include $s2/usr/bin/mcidl" "$tmp/find.log"
+    # the manifest is this install's now: remove it, then the first one's
+    # is taken back for the uninstall case
+    ninja uninstall >/dev/null
+    [[ -z $(find "$s2" ! -type d) ]]
+}
+run_case libdir check_libdir
+cp "$tmp/manifest.stage" build/install_manifest.txt
 
 check_uninstall() {
     ninja uninstall
