@@ -5,9 +5,10 @@
 #   tests/install/run.sh       (from anywhere; runs `ninja install`, which
 #                               builds what is missing, man pages included)
 #
-# `DESTDIR=$tmp/stage PREFIX=/usr/local ninja install`, then the program of
-# tests/install/proj (hello.mcidl importing msg.mcidl, a worker sending a
-# record into a camlbox) is built and run from the staged tree in four
+# `DESTDIR=$tmp/stage ninja install` (PREFIX: its default, /usr/local),
+# then the program of tests/install/proj (hello.mcidl importing
+# common/msg.mcidl, found through -I; a worker sending a record into a
+# camlbox) is built and run from the staged tree in four
 # ways. Cases, each reported as a cmocka-like line that ./mcore.sh counts:
 #   layout      every runtime/include/mcore/*.h under include/mcore/, the
 #               library with its SONAME and version links, libmcore.a,
@@ -27,7 +28,7 @@
 #               mcore.pc and the CMake package find everything
 #   uninstall   `ninja uninstall` leaves no file
 # Each build system's case builds, runs the program, checks that a second
-# build regenerates nothing, that touching msg.mcidl (an import)
+# build regenerates nothing, that touching common/msg.mcidl (an import)
 # regenerates both modules and relinks, and that touching hello.mcidl
 # regenerates hello only.
 # The staged pkg-config files are used through PKG_CONFIG_SYSROOT_DIR,
@@ -154,7 +155,7 @@ build_and_rebuild() {
     ! newer "$gen/hello.c" "$tmp/m0" || fail "a no-op build regenerated hello.c"
     sleep 1 # coarse timestamps
     touch "$tmp/m1"
-    touch "$src/msg.mcidl"
+    touch "$src/common/msg.mcidl"
     "$@"
     newer "$gen/msg.c" "$tmp/m1" || fail "touch msg.mcidl: msg.c not regenerated"
     newer "$gen/hello.c" "$tmp/m1" || fail "touch msg.mcidl (imported): hello.c not regenerated"
@@ -202,8 +203,8 @@ check_cc() {
     local d=$tmp/cc
     fresh_src "$d"
     cd "$d"
-    "$P/bin/mcidl" -o gen hello.mcidl
-    "$P/bin/mcidl" -o gen msg.mcidl
+    "$P/bin/mcidl" -o gen -I common hello.mcidl
+    "$P/bin/mcidl" -o gen common/msg.mcidl
     cc -std=c11 -Wall -Wextra -Werror -I"$P/include" -Igen -o hello \
         hello.c gen/hello.c gen/msg.c -L"$P/lib" -lmcore
     ! readelf -d hello | grep -q 'RPATH\|RUNPATH' || fail "hello has an rpath"

@@ -1,6 +1,6 @@
 /* The out-of-tree test program (tests/install/run.sh builds it with make
  * and pkg-config, CMake, meson and a plain cc line against an installed
- * mcore): a worker sends a greeting (msg.mcidl) into a camlbox
+ * mcore): a worker sends a greeting (common/msg.mcidl) into a camlbox
  * (hello.mcidl) that the first process created; it prints
  * "Got: hello from a worker, 42". */
 #include <stdio.h>
