@@ -1,6 +1,8 @@
 /* mcadmin: inspect and clean up mcore socket directories.
  *
- *   mcadmin list [DIR]     the named objects in DIR's manifest, and the lock
+ *   mcadmin list [DIR]     the named objects in DIR's manifest, the lock,
+ *                          and the session's processes and resources
+ *   mcadmin ps [DIR]       the processes and resources of live sessions
  *   mcadmin unlink [DIR]   remove them (refused while a master runs)
  *
  * Without DIR: every session directory under the user's sessions directory
@@ -17,13 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "proc/manifest.h"
+#include "proc/status.h"
 
 static const char usage[] =
     "usage: mcadmin list [DIR]\n"
+    "       mcadmin ps [DIR]\n"
     "       mcadmin unlink [DIR]\n"
     "       mcadmin --help\n";
 
@@ -34,12 +39,20 @@ static const char help[] =
     "  list DIR     print each named object recorded in DIR/mcore.manifest\n"
     "               as \"KIND NAME\" (\"(missing)\" if it no longer exists),\n"
     "               then whether a running master holds DIR/mcore.lock\n"
+    "               (\"session: live\" or \"session: not live\"), then the\n"
+    "               session's processes (mcore pid, OS pid, parent's pid,\n"
+    "               state, process type) and resources (id, kind, size,\n"
+    "               holders, name) from DIR/mcore.status, which the master\n"
+    "               rewrites as they change; a dead master's last status\n"
+    "               is shown under \"not live\"\n"
+    "  ps DIR       the session's processes and resources alone\n"
     "  unlink DIR   remove every recorded object (shared memory, semaphores,\n"
     "               temporary files) and the manifest, e.g. after a crash;\n"
     "               refused (exit 2) while a running master holds DIR\n"
     "  list         the same for every session directory of this user's\n"
     "               sessions made with the default socket directory\n"
     "               ($XDG_RUNTIME_DIR/mcore, else ${TMPDIR:-/tmp}/mcore-UID)\n"
+    "  ps           the same for every live session of this user\n"
     "  unlink       remove every stale one (its master is gone) with the\n"
     "               objects its manifest lists; live ones are left alone\n"
     "\n"
@@ -112,6 +125,74 @@ static void fail(const char *what, int rc)
             d[0] ? ": " : "", d);
 }
 
+/* DIR/mcore.status (proc/status.h): the session's processes and
+ * resources, as its master last wrote them. */
+static void print_status(const char *dir, int live)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, MC__STATUS_FILE) >=
+        (int)sizeof path)
+        return;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        if (live)
+            printf("status: none yet\n");
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int version = 0, procs = 0, res = 0;
+    if ((n = getline(&line, &cap, f)) > 0 &&
+        sscanf(line, MC__STATUS_MAGIC " %d", &version) != 1)
+        version = 0;
+    if (version < 1) {
+        printf("status: %s is not a status file\n", path);
+        goto out;
+    }
+    if (!live)
+        printf("last status of the dead master:\n");
+    if (version > MC__STATUS_VERSION)
+        printf("(status version %d, newer than this mcadmin's %d: fields "
+               "it does not know are not shown)\n", version,
+               MC__STATUS_VERSION);
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[n - 1] = '\0';
+        char a[32], b[32], c[32], d[32], e[32];
+        int off = 0;
+        if (sscanf(line, "session %31s %31s %n", a, b, &off) == 2 && off) {
+            long long t = atoll(b);
+            time_t tt = (time_t)t;
+            char when[64] = "?";
+            struct tm tm;
+            if (localtime_r(&tt, &tm))
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            printf("master: pid %s, program %s, status of %s\n", a,
+                   line + off, when);
+        } else if (sscanf(line, "proc %31s %31s %31s %31s %n", a, b, c, d,
+                          &off) == 4 && off) {
+            if (!procs++)
+                printf("processes:\n  %6s %8s %6s %-8s %s\n", "PID",
+                       "OSPID", "PARENT", "STATE", "TYPE");
+            printf("  %6s %8s %6s %-8s %s\n", a, b,
+                   strcmp(c, "-1") == 0 ? "-" : c, d, line + off);
+        } else if (sscanf(line, "res %31s %31s %31s %31s %n", a, b, c, e,
+                          &off) == 4 && off) {
+            if (!res++)
+                printf("resources:\n  %6s %-10s %12s %7s %s\n", "ID",
+                       "KIND", "SIZE", "HOLDERS", "NAME");
+            printf("  %6s %-10s %12s %7s %s\n", a, b, c, e, line + off);
+        }
+    }
+out:
+    free(line);
+    fclose(f);
+}
+
 static int cmd_list(const char *dir)
 {
     int count = 0;
@@ -136,6 +217,24 @@ static int cmd_list(const char *dir)
     } else {
         printf("lock: free (no master running)\n");
     }
+    printf("session: %s\n", held ? "live" : "not live");
+    print_status(dir, held);
+    return 0;
+}
+
+/* ps DIR: the processes and resources of a live session. */
+static int cmd_ps(const char *dir)
+{
+    int held = mc__dir_lock_held(dir);
+    if (held < 0) {
+        fail("lock", held);
+        return 1;
+    }
+    if (!held) {
+        printf("session: not live\n");
+        return 0;
+    }
+    print_status(dir, 1);
     return 0;
 }
 
@@ -178,6 +277,37 @@ static int list_one(const char *dir, void *ctx)
     printf("%s:\n", dir);
     fflush(stdout);
     return cmd_list(dir) ? -1 : 0;
+}
+
+static int ps_one(const char *dir, void *ctx)
+{
+    int held = mc__dir_lock_held(dir);
+    if (held <= 0)
+        return 0; /* stale, or unreadable: list shows it */
+    (*(int *)ctx)++;
+    printf("%s:\n", dir);
+    print_status(dir, 1);
+    return 0;
+}
+
+static int cmd_ps_all(void)
+{
+    char parent[PATH_MAX];
+    int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
+    if (rc == MC_ENOENT) {
+        printf("(no sessions directory)\n");
+        return 0;
+    }
+    int n = 0;
+    if (rc == 0)
+        rc = mc__sessions_each(parent, ps_one, &n);
+    if (rc != 0) {
+        fail("ps", rc);
+        return 1;
+    }
+    if (n == 0)
+        printf("(no live sessions in %s)\n", parent);
+    return 0;
 }
 
 static int cmd_list_all(void)
@@ -235,13 +365,16 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *cmd = argv[1], *dir = argv[2];
-    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "unlink") != 0) {
+    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "unlink") != 0 &&
+        strcmp(cmd, "ps") != 0) {
         fprintf(stderr, "mcadmin: unknown command '%s'\n", cmd);
         fputs(usage, stderr);
         return 1;
     }
     if (argc == 2)
-        return strcmp(cmd, "list") == 0 ? cmd_list_all() : cmd_unlink_all();
+        return strcmp(cmd, "list") == 0 ? cmd_list_all()
+               : strcmp(cmd, "ps") == 0 ? cmd_ps_all()
+                                        : cmd_unlink_all();
     if (check_dir(dir) != 0)
         return 1;
     /* the master lists its files under the real path of its directory */
@@ -250,7 +383,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcadmin: %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    int st = strcmp(cmd, "list") == 0 ? cmd_list(real) : cmd_unlink(real);
+    int st = strcmp(cmd, "list") == 0 ? cmd_list(real)
+             : strcmp(cmd, "ps") == 0 ? cmd_ps(real)
+                                      : cmd_unlink(real);
     free(real);
     return st;
 }

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "os/shm.h"
 #include "os/spin.h"
+#include "os/title.h"
 #include "proc/state.h"
 
 /* The reply: polled for a while (see os/spin.h), then waited for. */
@@ -153,6 +154,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     mc__M = NULL;
     mc__role_now = MC__ROLE_WORKER;
     mc__err_clear(); /* not the master's, from before the fork */
+    mc__title_worker(def->name, self); /* issue 11 item 9: ps, top */
 
     void *argbuf = NULL;
     if (arg_fd >= 0) {
