@@ -141,6 +141,44 @@ static void test_title(void **state)
     tu_end();
 }
 
+/* A typed process (what mcidl's X_def defines): its name is the type's. */
+static mc_tproc typed_tp = {.name = "typed_worker"};
+
+static int typed_body(const void *arg, void *result, void *user)
+{
+    (void)arg;
+    (void)result;
+    (void)user;
+    char cmd[4096], comm[64];
+    size_t n;
+    if (read_file("/proc/self/cmdline", cmd, sizeof cmd, &n) ||
+        read_file("/proc/self/comm", comm, sizeof comm, &n))
+        return MC_ESYS;
+    /* 15 bytes: "typed_worker#1" leaves no room for the program */
+    if (!strstr(cmd, ": mcore worker typed_worker #1") ||
+        strcmp(comm, "typed_worker#1\n") != 0)
+    {
+        fprintf(stderr, "typed worker: cmdline \"%s\", comm \"%s\"\n", cmd,
+                comm);
+        return MC_EINVAL;
+    }
+    return 0;
+}
+
+static void test_title_typed(void **state)
+{
+    (void)state;
+    tu_begin();
+    mc_config cfg = {0};
+    mc_join_result r = {0};
+    tu_assert_rc(mc_run(&cfg, typed_tp.fork, typed_tp.join, NULL, 0, &r), 0);
+    if (r.kind != MC_EXIT_RESULT)
+        fail_msg("typed worker: kind %d code %d: %s", r.kind, r.code,
+                 r.data ? (char *)r.data : "");
+    mc_join_result_free(&r);
+    tu_end();
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -353,6 +391,8 @@ static int group_setup(void **state)
     tu_def_driver();
     if (pipe(ready_pipe) || pipe(stop_pipe))
         return -1;
+    if (mc_tproc_def(&typed_tp, typed_body, NULL))
+        return -1;
     if (mc_def_process_named("titled", title_body, NULL, &named_fp,
                              &named_jp) ||
         mc_def_process(title_body, NULL, &anon_fp, &anon_jp) ||
@@ -373,6 +413,7 @@ int main(int argc, char **argv)
     saved_path = strdup(path ? path : "");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title),
+        cmocka_unit_test(test_title_typed),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mcadmin_live),
         cmocka_unit_test(test_mcadmin_dead),
