@@ -125,33 +125,76 @@ static void fail(const char *what, int rc)
             d[0] ? ": " : "", d);
 }
 
-/* DIR/mcore.status (proc/status.h): the session's processes and
- * resources, as its master last wrote them. */
-static void print_status(const char *dir, int live)
+/* DIR/mcore.status (proc/status.h) into *text (malloc()ed, NUL-ended):
+ * 0, 1 if there is none, -1 if it is not a status file or kept changing
+ * while it was read. */
+static int read_status(const char *dir, char **text, int *version)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, MC__STATUS_FILE) >=
         (int)sizeof path)
-        return;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
+        return -1;
+    for (int tries = 0; tries < 50; tries++) {
+        if (tries)
+            usleep(2000); /* being rewritten: read it again */
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return errno == ENOENT ? 1 : -1;
+        size_t len = 0, cap = 16384;
+        char *buf = malloc(cap + 1), hdr[MC__STATUS_HDR + 1];
+        ssize_t n = 0;
+        while (buf && (n = read(fd, buf + len, cap - len)) > 0)
+            if ((len += (size_t)n) == cap) {
+                char *b = realloc(buf, 2 * cap + 1);
+                if (!b) {
+                    free(buf);
+                    buf = NULL;
+                    break;
+                }
+                buf = b;
+                cap *= 2;
+            }
+        /* the seqlock's second read (status.h) */
+        ssize_t h = buf && n == 0 ? pread(fd, hdr, MC__STATUS_HDR, 0) : -1;
+        close(fd);
+        if (!buf || n < 0 || h < 0) {
+            free(buf);
+            return -1;
+        }
+        buf[len] = '\0';
+        hdr[h] = '\0';
+        unsigned long long s1, s2;
+        int v2;
+        if (sscanf(buf, MC__STATUS_MAGIC " %d %llu", version, &s1) != 2) {
+            free(buf);
+            return len == 0 ? 1 : -1; /* (0 bytes: not written yet) */
+        }
+        if (sscanf(hdr, MC__STATUS_MAGIC " %d %llu", &v2, &s2) == 2 &&
+            s1 == s2 && s1 % 2 == 0) {
+            *text = buf;
+            return 0;
+        }
+        free(buf);
+    }
+    return -1;
+}
+
+/* The session's processes and resources, as its master last wrote them
+ * (DIR/mcore.status). */
+static void print_status(const char *dir, int live)
+{
+    char *text = NULL;
+    int version = 0;
+    int rc = read_status(dir, &text, &version);
+    if (rc == 1) {
         if (live)
             printf("status: none yet\n");
         return;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int version = 0, procs = 0, res = 0;
-    if ((n = getline(&line, &cap, f)) > 0 &&
-        sscanf(line, MC__STATUS_MAGIC " %d", &version) != 1)
-        version = 0;
-    if (version < 1) {
-        printf("status: %s is not a status file\n", path);
-        goto out;
+    if (rc < 0) {
+        printf("status: %s/%s is not a status file, or kept changing\n",
+               dir, MC__STATUS_FILE);
+        return;
     }
     if (!live)
         printf("last status of the dead master:\n");
@@ -159,14 +202,14 @@ static void print_status(const char *dir, int live)
         printf("(status version %d, newer than this mcadmin's %d: fields "
                "it does not know are not shown)\n", version,
                MC__STATUS_VERSION);
-    while ((n = getline(&line, &cap, f)) > 0) {
-        if (line[n - 1] == '\n')
-            line[n - 1] = '\0';
-        char a[32], b[32], c[32], d[32], e[32];
+    int procs = 0, res = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char a[32], b[32], c[32], d[32];
         int off = 0;
         if (sscanf(line, "session %31s %31s %n", a, b, &off) == 2 && off) {
-            long long t = atoll(b);
-            time_t tt = (time_t)t;
+            time_t tt = (time_t)atoll(b);
             char when[64] = "?";
             struct tm tm;
             if (localtime_r(&tt, &tm))
@@ -180,17 +223,15 @@ static void print_status(const char *dir, int live)
                        "OSPID", "PARENT", "STATE", "TYPE");
             printf("  %6s %8s %6s %-8s %s\n", a, b,
                    strcmp(c, "-1") == 0 ? "-" : c, d, line + off);
-        } else if (sscanf(line, "res %31s %31s %31s %31s %n", a, b, c, e,
+        } else if (sscanf(line, "res %31s %31s %31s %31s %n", a, b, c, d,
                           &off) == 4 && off) {
             if (!res++)
                 printf("resources:\n  %6s %-10s %12s %7s %s\n", "ID",
                        "KIND", "SIZE", "HOLDERS", "NAME");
-            printf("  %6s %-10s %12s %7s %s\n", a, b, c, e, line + off);
+            printf("  %6s %-10s %12s %7s %s\n", a, b, c, d, line + off);
         }
     }
-out:
-    free(line);
-    fclose(f);
+    free(text);
 }
 
 static int cmd_list(const char *dir)

@@ -113,8 +113,8 @@ int mc_def_process(mc_body_fn *body, void *user,
  *  To make room for titles, mcore moves the program's argument and
  *  environment strings to the heap before main (glibc; argv[], environ
  *  and program_invocation_name point to the copies), and a worker
- *  rewrites the area they were in: /proc/PID/cmdline and /proc/PID/environ
- *  of a worker show its title, not its arguments.
+ *  rewrites the area they were in: /proc/PID/cmdline of a worker shows its
+ *  title, not its arguments (/proc/PID/environ may show part of it).
  *  @param name  1 to MC_PROCESS_NAME_MAX letters, digits, '_', '.' or '-'
  *               (copied), or NULL
  *  @return as mc_def_process, and MC_EINVAL for a name that is not one */

@@ -8,6 +8,7 @@
  * the whole run of argv and envp strings, as setproctitle does.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 static char *area;     /* the kernel's argument strings (free to rewrite) */
 static size_t area_len;
+static size_t arg_len; /* the argv part of it; the environment follows */
 static char *moved;    /* their copies: argv[], environ point here now */
 static char prog[64];  /* last part of argv[0] */
 
@@ -47,6 +49,7 @@ static void grab_args(int argc, char **argv, char **envp)
     int i = 0;
     for (; i < argc && argv[i] == end; i++)
         end += strlen(argv[i]) + 1;
+    arg_len = (size_t)(end - start);
     if (i == argc && envp) /* the environment's strings follow */
         end = run_end(envp, -1, end);
     size_t len = (size_t)(end - start);
@@ -80,39 +83,65 @@ const char *mc__title_prog(void)
     return prog;
 }
 
+/* Append n bytes of s to the title being built at *p (room left: *room,
+ * the NUL excluded). */
+static void put(char **p, size_t *room, const char *s, size_t n)
+{
+    if (n > *room)
+        n = *room;
+    memcpy(*p, s, n);
+    *p += n;
+    *room -= n;
+}
+
+/* A worker is new: its first touch of stdio (snprintf) and of each page
+ * costs a page fault, tens of microseconds of a process start on a VM.
+ * So no stdio here, and only the pages that must change are written. */
 void mc__title_worker(const char *type, int64_t pid)
 {
-    char t[256], num[24], comm[16];
-    snprintf(num, sizeof num, "#%lld", (long long)pid);
-    snprintf(t, sizeof t, "%s%smcore worker %s%s%s", prog, *prog ? ": " : "",
-             type ? type : "", type ? " " : "", num);
+    char num[24], *q = num + sizeof num;
+    uint64_t v = pid < 0 ? 0 : (uint64_t)pid;
+    do
+        *--q = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    *--q = '#';
+    size_t nn = (size_t)(num + sizeof num - q);
+    size_t nt = type ? strlen(type) : 0, np = strlen(prog);
 
     /* comm: PROG:TYPE#PID in 15 bytes; the pid whole, then the type */
-    size_t room = sizeof comm - 1, nn = strlen(num);
-    size_t nt = type ? strlen(type) : 0, np = strlen(prog);
-    if (nn > room)
-        nn = room;
-    if (nt > room - nn)
-        nt = room - nn;
-    size_t left = room - nn - nt; /* for "PROG:" */
-    if (np + 1 > left)
-        np = left > 1 ? left - 1 : 0;
-    char *c = comm; /* np + 1 + nt + nn <= 15, by the cuts above */
-    memcpy(c, prog, np);
-    c += np;
-    if (np)
-        *c++ = ':';
-    memcpy(c, type ? type : "", nt);
-    c += nt;
-    memcpy(c, num, nn);
-    c[nn] = '\0';
+    char comm[16], *c = comm;
+    size_t room = sizeof comm - 1;
+    size_t cn = nn < room ? nn : room;
+    size_t ct = nt < room - cn ? nt : room - cn;
+    size_t left = room - cn - ct; /* for "PROG:" */
+    size_t cp = np + 1 <= left ? np : (left > 1 ? left - 1 : 0);
+    put(&c, &room, prog, cp);
+    if (cp)
+        put(&c, &room, ":", 1);
+    put(&c, &room, type ? type : "", ct);
+    put(&c, &room, q, cn);
+    *c = '\0';
     prctl(PR_SET_NAME, comm, 0, 0, 0);
 
+    /* the argument area: PROG: mcore worker TYPE #PID */
     if (!area || area_len < 2)
         return;
-    size_t n = strlen(t);
-    if (n > area_len - 1)
-        n = area_len - 1;
-    memcpy(area, t, n);
-    memset(area + n, 0, area_len - n);
+    char *t = area;
+    room = area_len - 1;
+    if (np) {
+        put(&t, &room, prog, np);
+        put(&t, &room, ": ", 2);
+    }
+    put(&t, &room, "mcore worker ", 13);
+    if (nt) {
+        put(&t, &room, type, nt);
+        put(&t, &room, " ", 1);
+    }
+    put(&t, &room, q, nn);
+    size_t n = (size_t)(t - area);
+    /* NULs up to the end of the argv part: the kernel then shows the
+     * title alone (a longer title runs into the environment's strings,
+     * and the kernel shows it up to its NUL) */
+    size_t z = n < arg_len ? arg_len : n + 1;
+    memset(t, 0, z - n);
 }

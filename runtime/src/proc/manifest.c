@@ -569,7 +569,6 @@ void mc__dir_unlock(int fd, const char *dir)
     if (dfd >= 0) {
         /* the status file describes the holder of the lock (status.h) */
         unlinkat(dfd, MC__STATUS_FILE, 0);
-        unlinkat(dfd, MC__STATUS_FILE ".tmp", 0);
         unlinkat(dfd, MC__MANIFEST_LOCK, 0);
         close(dfd);
     }

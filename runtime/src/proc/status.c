@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,9 +57,9 @@ static int64_t *sorted_keys(const mc__idmap *m, size_t *n)
     return k;
 }
 
+/* Everything after the header line: the processes and resources. */
 static void put_text(mc__master *M, FILE *f)
 {
-    fprintf(f, "%s %d\n", MC__STATUS_MAGIC, MC__STATUS_VERSION);
     const char *prog = mc__title_prog();
     fprintf(f, "session %d %lld %s\n", (int)M->ospid, (long long)time(NULL),
             *prog ? prog : "-");
@@ -85,6 +86,71 @@ static void put_text(mc__master *M, FILE *f)
     free(k);
 }
 
+/* The status file, mapped: a rewrite is a memcpy.  write() to a file on
+ * ext4 costs tens of microseconds (its mtime is journaled at each), and
+ * truncating or renaming over it makes the kernel flush it to the disk
+ * (auto_da_alloc): 1 ms per process start here.  Stores to a shared
+ * mapping reach the page cache, which readers read. */
+static struct {
+    char *dir;             /* the session it belongs to (M->dir) */
+    unsigned long session;
+    char *map;
+    size_t size;           /* of the mapping and the file */
+    size_t used;           /* bytes of the last version */
+    unsigned long long seq;
+} st;
+
+static void unmap(void)
+{
+    if (st.map)
+        munmap(st.map, st.size);
+    free(st.dir);
+    memset(&st, 0, sizeof st);
+}
+
+/* Map DIR/mcore.status with room for `need` bytes. */
+static int map_file(mc__master *M, size_t need)
+{
+    int same = st.map && st.session == M->session && st.dir &&
+               strcmp(st.dir, M->dir) == 0;
+    if (same && need <= st.size)
+        return 0;
+    unsigned long long seq = same ? st.seq : 0;
+    unmap();
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", M->dir, MC__STATUS_FILE) >=
+        (int)sizeof path)
+        return -1;
+    size_t size = 16384;
+    while (size < need)
+        size *= 2;
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    void *m = MAP_FAILED;
+    if (ftruncate(fd, (off_t)size) == 0)
+        m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd); /* the mapping keeps the file */
+    if (m == MAP_FAILED)
+        return -1;
+    st.map = m;
+    st.size = size;
+    st.dir = strdup(M->dir);
+    st.session = M->session;
+    st.seq = seq;
+    st.used = size; /* unknown: cleared at the first write */
+    return 0;
+}
+
+/* The header line, of a fixed width: rewritten in place. */
+static void put_header(unsigned long long seq)
+{
+    char h[MC__STATUS_HDR + 1];
+    snprintf(h, sizeof h, "%s %d %020llu\n", MC__STATUS_MAGIC,
+             MC__STATUS_VERSION, seq);
+    memcpy(st.map, h, MC__STATUS_HDR);
+}
+
 void mc__status_write(void)
 {
     mc__master *M = mc__M;
@@ -96,27 +162,19 @@ void mc__status_write(void)
     if (!f)
         return;
     put_text(M, f);
-    if (fclose(f) != 0) {
+    if (fclose(f) != 0 || map_file(M, MC__STATUS_HDR + len + 1) != 0) {
         free(text);
         return;
     }
-    char tmp[4096], path[4096];
-    if (snprintf(tmp, sizeof tmp, "%s/%s.tmp", M->dir, MC__STATUS_FILE) >=
-            (int)sizeof tmp ||
-        snprintf(path, sizeof path, "%s/%s", M->dir, MC__STATUS_FILE) >=
-            (int)sizeof path) {
-        free(text);
-        return;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                  0600);
-    if (fd >= 0) {
-        ssize_t w = write(fd, text, len);
-        close(fd);
-        if (w == (ssize_t)len)
-            rename(tmp, path);
-        else
-            unlink(tmp);
-    }
+    /* a seqlock: an odd number while the body changes (status.h) */
+    put_header(++st.seq);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    memcpy(st.map + MC__STATUS_HDR, text, len);
+    size_t used = MC__STATUS_HDR + len;
+    if (st.used > used) /* what the last version had beyond this one */
+        memset(st.map + used, 0, st.used - used);
+    st.used = used;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    put_header(++st.seq);
     free(text);
 }
