@@ -380,6 +380,25 @@ static void test_mcadmin_dead(void **state)
     snprintf(path, sizeof path, "%s/mcore.status", dir);
     if (access(path, F_OK) == 0)
         fail_msg("%s is left after mcadmin unlink", path);
+
+    /* a newer version: the lines this mcadmin knows, and a warning; a
+     * file that is no status file is named as such */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "mcore-status 2 %020d\nproc 7 700 0 running later\n"
+               "novel field\n", 4);
+    fclose(f);
+    rc = run_mcadmin("list", dir, out, sizeof out);
+    if (rc != 0 || !strstr(out, "(status version 2, newer") ||
+        !has_proc(out, 7, 700, "0", "running", "later"))
+        fail_msg("a newer status version, exit %d:\n%s", rc, out);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not a status\n", f);
+    fclose(f);
+    rc = run_mcadmin("list", dir, out, sizeof out);
+    if (rc != 0 || !strstr(out, "is not a status file"))
+        fail_msg("a file that is no status, exit %d:\n%s", rc, out);
     tu_rmtree(dir);
     free(dir);
     tu_end();
