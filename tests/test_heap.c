@@ -1376,6 +1376,17 @@ static void drv_link(const void *arg, size_t len)
     W_CHECK(root->arrs[1]->items.data == root->arrs[0]->items.data &&
                 root->arrs[1]->items.len == 4,
             "array kept");
+    /* a value in a chunk made after the chunk index was (a large block
+     * has a chunk of its own): the index is remade */
+    fx_Strs *big = fx_new_strs(3000, 8);
+    W_RC(mc_heap_add(mut, &fx_Strs_type, big, &sh), 0);
+    root->arrs[3] = sh;
+    fx_Strs s4 = {.items = root->arrs[3]->items, .tag = 9};
+    W_RC(mc_heap_add(mut, &fx_Strs_type, &s4, &sh), 0);
+    root->arrs[4] = sh;
+    W_CHECK(root->arrs[4]->items.data == root->arrs[3]->items.data,
+            "a value of a new chunk is linked");
+    fx_free_graph(&fx_Strs_type, big);
     char *mixed[2] = {root->recs[0]->s, "made here"};
     fx_Strs s3 = {.items = {2, mixed}, .tag = 6};
     W_RC(mc_heap_add(mut, &fx_Strs_type, &s3, &sh), 0);

@@ -124,6 +124,7 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->bump = c->bump_end = c->bump_start = NULL;
     c->carved = 0;
     c->link_lo = c->link_span = 0;
+    c->link_gen = 0;
     /* hc_t and hw_bytes are cleared by the heap target (heap.c:
      * heap_copy), the only one that reads them */
     c->work = c->work_inline;

@@ -91,6 +91,7 @@ struct mc_copier {
      * (mc__heap_link); one outside it never is, so a local value costs one
      * compare per pointer.  0 and 0 for other targets. */
     uintptr_t link_lo, link_span;
+    uint64_t link_gen;          /* heap: its chunk_gen when the copy began */
 
     mc__copy_work *work;        /* queue of pending allocations: taken in
                                    the order they were met, which follows

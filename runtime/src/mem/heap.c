@@ -406,12 +406,15 @@ static int cmp_chunk(const void *a, const void *b)
 }
 
 /* m's sorted index of its heap's chunks, remade if a chunk came or went
- * since it was made.  Once per mutation in the usual case: chunks change
- * when the heap grows by a chunk or a collection gives one back. */
-static int link_index(mc_mut *m)
+ * since it was made, before the copy began (gen: the heap's chunk_gen
+ * then).  Chunks a copy adds hold none of its source, and none goes
+ * during a copy (only collections drop chunks), so an index made during
+ * the copy serves to its end: a bulk copy that adds chunks does not remake
+ * it per chunk.  Once per mutation in the usual case. */
+static int link_index(mc_mut *m, uint64_t gen)
 {
     mc_heap *h = m->h;
-    if (m->lk && m->lk_gen == h->chunk_gen)
+    if (m->lk && m->lk_gen >= gen)
         return 0;
     if (h->nchunks > m->caplk) {
         size_t cap = h->nchunks + h->nchunks / 2 + 8;
@@ -437,7 +440,7 @@ int mc__heap_link(mc_copier *c, const void *p, const mc_type *t,
     mc_mut *m = c->target;
     if (!m->h->nchunks)
         return 0;
-    int rc = link_index(m);
+    int rc = link_index(m, c->link_gen);
     if (rc)
         return rc;
     /* the last chunk that starts at or below p */
@@ -479,6 +482,7 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     c.hw_bytes = 0;
     c.link_lo = m->h->span_lo;
     c.link_span = m->h->span_hi - m->h->span_lo;
+    c.link_gen = m->h->chunk_gen;
     copy_open(&c, m->h);
     void *p = NULL;
     int rc = mc__copy_root(&c, t, 1, value, &p);
