@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "mcore/process.h"
 #include "os/title.h"
 
 static char *area;     /* the kernel's argument strings (free to rewrite) */
@@ -77,6 +78,19 @@ static void grab_args(int argc, char **argv, char **envp)
 __attribute__((used, section(".init_array"))) static void (*grab_args_p)(
     int, char **, char **) = grab_args;
 #endif
+
+int mc__title_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > MC_PROCESS_NAME_MAX)
+        return 0;
+    for (const char *c = n; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
+              *c == '-'))
+            return 0;
+    return 1;
+}
 
 const char *mc__title_prog(void)
 {

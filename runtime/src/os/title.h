@@ -22,6 +22,11 @@
  * type: "PROG: mcore worker #PID").  Best effort: never fails. */
 void mc__title_worker(const char *type, int64_t pid);
 
+/* 1 if name may name a process type (mc_def_process_named): 1 to
+ * MC_PROCESS_NAME_MAX of [A-Za-z0-9_.-] (no space: the status file's
+ * lines are split on them), else 0. */
+int mc__title_name_ok(const char *name);
+
 /* The program's name as titles show it (the last part of argv[0]), or ""
  * when unknown.  Stays valid. */
 const char *mc__title_prog(void);

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "os/shm.h"
+#include "os/title.h"
 #include "proc/state.h"
 
 mc__role mc__role_now;
@@ -41,27 +42,12 @@ int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
     return mc_def_process_named(NULL, body, user, fork_point, join_point);
 }
 
-/* A name for titles and the status file: 1..MC_PROCESS_NAME_MAX of
- * [A-Za-z0-9_.-] (no space: status lines are split on them). */
-static int name_ok(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > MC_PROCESS_NAME_MAX)
-        return 0;
-    for (const char *c = n; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-              (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
-              *c == '-'))
-            return 0;
-    return 1;
-}
-
 int mc_def_process_named(const char *name, mc_body_fn *body, void *user,
                          mc_res_id *fork_point, mc_res_id *join_point)
 {
     if (!body || !fork_point || !join_point)
         return mc__err(MC_EINVAL, "mc_def_process: NULL argument");
-    if (name && !name_ok(name))
+    if (name && !mc__title_name_ok(name))
         return mc__err(MC_EINVAL, "mc_def_process_named: name \"%.40s\" is "
                        "not 1 to %d letters, digits, '_', '.' or '-'", name,
                        MC_PROCESS_NAME_MAX);
