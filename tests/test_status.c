@@ -258,6 +258,8 @@ static void drv_status(const void *arg, size_t len)
 {
     (void)arg;
     (void)len;
+    mc_res_id f, j;
+    W_RC(mc_def_process_named("late", sleeper_body, NULL, &f, &j), MC_ESTATE);
     mc_pool *pool;
     if (W_RC(mc_pool_create(1 << 20, &pool), 0))
         return;
