@@ -115,6 +115,10 @@ int mc_def_process(mc_body_fn *body, void *user,
  *  and program_invocation_name point to the copies), and a worker
  *  rewrites the area they were in: /proc/PID/cmdline of a worker shows its
  *  title, not its arguments (/proc/PID/environ may show part of it).
+ *  Caveat: a program that overwrites its argument strings to hide them
+ *  from ps (a password) overwrites the copies, and ps still shows the
+ *  originals: run it with MC_TITLE=0 in the environment (nothing is moved
+ *  nor rewritten; workers set their 15-byte command name only).
  *  @param name  1 to MC_PROCESS_NAME_MAX letters, digits, '_', '.' or '-'
  *               (copied), or NULL
  *  @return as mc_def_process, and MC_EINVAL for a name that is not one */

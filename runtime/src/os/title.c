@@ -46,6 +46,9 @@ static void grab_args(int argc, char **argv, char **envp)
         return;
     const char *b = strrchr(argv[0], '/');
     snprintf(prog, sizeof prog, "%s", b ? b + 1 : argv[0]);
+    const char *off = getenv("MC_TITLE");
+    if (off && strcmp(off, "0") == 0)
+        return; /* the strings stay where they are; comm alone is set */
     char *start = argv[0], *end = start;
     int i = 0;
     for (; i < argc && argv[i] == end; i++)

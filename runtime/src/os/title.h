@@ -11,7 +11,8 @@
  * gets argc, argv and envp), title.c moves those strings to one malloc()ed
  * block and points argv[], environ and program_invocation_name at the
  * copies, so rewriting the area later changes no string the program can
- * reach.  Without glibc nothing is moved and only the kernel name is set.
+ * reach.  Without glibc, or with MC_TITLE=0 in the environment, nothing is
+ * moved and only the kernel name is set.
  */
 #ifndef MC_OS_TITLE_H
 #define MC_OS_TITLE_H
