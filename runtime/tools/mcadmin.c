@@ -331,7 +331,9 @@ static int ps_one(const char *dir, void *ctx)
     return 0;
 }
 
-static int cmd_ps_all(void)
+/* list or ps (what) of every session under the sessions directory: one
+ * (list_one, ps_one) for each; none: what to say when none was shown. */
+static int cmd_all(mc__session_fn *one, const char *what, const char *none)
 {
     char parent[PATH_MAX];
     int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
@@ -341,35 +343,15 @@ static int cmd_ps_all(void)
     }
     int n = 0;
     if (rc == 0)
-        rc = mc__sessions_each(parent, ps_one, &n);
-    if (rc != 0) {
-        fail("ps", rc);
-        return 1;
-    }
-    if (n == 0)
-        printf("(no live sessions in %s)\n", parent);
-    return 0;
-}
-
-static int cmd_list_all(void)
-{
-    char parent[PATH_MAX];
-    int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
-    if (rc == MC_ENOENT) {
-        printf("(no sessions directory)\n");
-        return 0;
-    }
-    int n = 0;
-    if (rc == 0)
-        rc = mc__sessions_each(parent, list_one, &n);
+        rc = mc__sessions_each(parent, one, &n);
     if (rc == -1)
         return 1; /* cmd_list said why */
     if (rc != 0) {
-        fail("list", rc);
+        fail(what, rc);
         return 1;
     }
     if (n == 0)
-        printf("(no sessions in %s)\n", parent);
+        printf("(no %s in %s)\n", none, parent);
     return 0;
 }
 
@@ -413,8 +395,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc == 2)
-        return strcmp(cmd, "list") == 0 ? cmd_list_all()
-               : strcmp(cmd, "ps") == 0 ? cmd_ps_all()
+        return strcmp(cmd, "list") == 0
+                   ? cmd_all(list_one, "list", "sessions")
+               : strcmp(cmd, "ps") == 0 ? cmd_all(ps_one, "ps", "live sessions")
                                         : cmd_unlink_all();
     if (check_dir(dir) != 0)
         return 1;
