@@ -395,10 +395,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc == 2)
-        return strcmp(cmd, "list") == 0
-                   ? cmd_all(list_one, "list", "sessions")
-               : strcmp(cmd, "ps") == 0 ? cmd_all(ps_one, "ps", "live sessions")
-                                        : cmd_unlink_all();
+    {
+        if (strcmp(cmd, "list") == 0)
+            return cmd_all(list_one, "list", "sessions");
+        if (strcmp(cmd, "ps") == 0)
+            return cmd_all(ps_one, "ps", "live sessions");
+        return cmd_unlink_all();
+    }
     if (check_dir(dir) != 0)
         return 1;
     /* the master lists its files under the real path of its directory */
