@@ -394,8 +394,7 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return 1;
     }
-    if (argc == 2)
-    {
+    if (argc == 2) {
         if (strcmp(cmd, "list") == 0)
             return cmd_all(list_one, "list", "sessions");
         if (strcmp(cmd, "ps") == 0)
