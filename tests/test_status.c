@@ -223,13 +223,14 @@ static int sleeper_body(void *user, const void *arg, size_t len,
     return 0;
 }
 
-/* Run mcadmin CMD DIR; its output into out. Returns its exit status. */
+/* Run mcadmin CMD DIR (dir NULL: none); its output into out.  Returns its
+ * exit status. */
 static int run_mcadmin(const char *cmd, const char *dir, char *out,
                        size_t cap)
 {
     char line[2048];
-    snprintf(line, sizeof line, "'%s' %s '%s' 2>&1", tu_mcadmin_path(), cmd,
-             dir);
+    snprintf(line, sizeof line, "'%s' %s %s%s%s 2>&1", tu_mcadmin_path(), cmd,
+             dir ? "'" : "", dir ? dir : "", dir ? "'" : "");
     fflush(NULL);
     FILE *p = popen(line, "r");
     if (!p)
@@ -330,6 +331,29 @@ static void test_mcadmin_live(void **state)
         fail_msg("%s is left after a clean session", path);
     tu_rmtree(dir);
     free(dir);
+    tu_end();
+}
+
+/* A session in the default directory: mcadmin finds it without DIR. */
+static void drv_default_dir(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    static char out[16384];
+    int st = run_mcadmin("ps", NULL, out, sizeof out);
+    W_CHECK(st == 0 && has_proc(out, 1, getpid(), "0", "running", "-"),
+            "mcadmin ps exited %d:\n%s", st, out);
+    st = run_mcadmin("list", NULL, out, sizeof out);
+    W_CHECK(st == 0 && strstr(out, "session: live\n") &&
+                has_proc(out, 1, getpid(), "0", "running", "-"),
+            "mcadmin list exited %d:\n%s", st, out);
+}
+
+static void test_mcadmin_default_dir(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_default_dir, NULL, 0);
     tu_end();
 }
 
@@ -437,6 +461,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_title_typed),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mcadmin_live),
+        cmocka_unit_test(test_mcadmin_default_dir),
         cmocka_unit_test(test_mcadmin_dead),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
