@@ -310,8 +310,14 @@ static void drv_status(const void *arg, size_t len)
         mc_join_result_free(&r);
     }
     W_RC(mc_pool_release(pool), 0);
-    st = run_mcadmin("list", status_dir, out, sizeof out);
+    /* a joined worker is listed ("exiting") until the master reaps it */
     snprintf(want, sizeof want, "  %6lld %8d ", mp[0], os[0]);
+    for (int i = 0; i < 200; i++) {
+        st = run_mcadmin("list", status_dir, out, sizeof out);
+        if (st != 0 || (!strstr(out, want) && !strstr(out, " pool ")))
+            break;
+        usleep(10000);
+    }
     W_CHECK(st == 0 && !strstr(out, want) && !strstr(out, " pool "),
             "joined workers and the released pool are gone:\n%s", out);
 }
