@@ -52,7 +52,7 @@ void mc__m_proc_taken(mc__proc *p)
     p->joined = 1;
     p->result = MC__BLOB_NONE; /* ownership went to the joiner */
     proc_maybe_free(p);
-    mc__status_write(); /* issue 11 item 9 */
+    mc__status_write(); /* for mcadmin (status.h) */
 }
 
 static int send_reply(mc__proc *to, mc__msg *m, const void *data, size_t len,
@@ -201,7 +201,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     M->n_live++;
     M->next_pid++;
     *pid = p->pid;
-    mc__status_write(); /* issue 11 item 9: mcadmin list sees it */
+    mc__status_write(); /* for mcadmin (status.h) */
     return 0;
 undo:
     mc__m_res_drop_holder(p->pid);
@@ -498,7 +498,7 @@ static void reap(void)
         if (r == p->ospid)
             exited(p, st);
     }
-    mc__status_write(); /* issue 11 item 9 */
+    mc__status_write(); /* for mcadmin (status.h) */
 }
 
 /* Wait up to timeout_ms (-1: forever) and handle what arrived.  Returns

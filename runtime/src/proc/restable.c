@@ -271,7 +271,7 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
     if (r->kind == MC_RES_POOL)
         mc__maps_set_id(r->addr, r->id);
     *out = r;
-    mc__status_write(); /* issue 11 item 9: mcadmin list sees it */
+    mc__status_write(); /* for mcadmin (status.h) */
     return 0;
 fail:
     free(r->name);
@@ -327,7 +327,7 @@ int mc__m_res_release(mc_pid who, mc_res_id id)
                        (long long)id, (long long)who);
     if (r->n_holders == 0) {
         mc__m_res_remove(r);
-        mc__status_write(); /* issue 11 item 9 */
+        mc__status_write(); /* for mcadmin (status.h) */
     }
     return 0;
 }

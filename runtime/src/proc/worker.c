@@ -154,7 +154,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     mc__M = NULL;
     mc__role_now = MC__ROLE_WORKER;
     mc__err_clear(); /* not the master's, from before the fork */
-    mc__title_worker(def->name, self); /* issue 11 item 9: ps, top */
+    mc__title_worker(def->name, self); /* as ps and top show it */
 
     void *argbuf = NULL;
     if (arg_fd >= 0) {
