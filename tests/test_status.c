@@ -1,4 +1,4 @@
-/* tests/test_status.c: seeing what runs (issue 11 item 9).
+/* tests/test_status.c: seeing what runs.
  *
  *   - a worker's process title, where ps and top read it: /proc/PID/cmdline
  *     ("PROG: mcore worker TYPE #PID") and /proc/PID/comm (PROG:TYPE#PID in
