@@ -191,9 +191,25 @@ static void drv_inline(const void *arg, size_t len)
     W_RC(mc_sarray_header_set(a, &h2), 0);
     W_RC(mc_sarray_header_p(a, read_n, &v), 0);
     W_CHECK(v == 43, "header_p after set");
+    /* the inline accessors */
+    W_RC(mc_sarray_set_i64(a, 500, 5005), 0);
+    W_RC(mc_sarray_get_i64(a, 500, &v), 0);
+    W_CHECK(v == 5005, "get_i64: %lld", (long long)v);
+    W_CHECK(mc_sarray_ro_i64(a, 500) == mc_sarray_get_ro(a, 500) &&
+                *mc_sarray_ro_i64(a, 500) == 5005, "ro_i64");
+    W_RC(mc_sarray_set_i64(a, 1000, 1), MC_EINVAL);
+    W_RC(mc_sarray_get_i64(a, 1000, &v), MC_EINVAL);
+    W_RC(mc_sarray_get_i64(a, 0, NULL), MC_EINVAL);
+    W_CHECK(mc_sarray_ro_i64(a, 1000) == NULL, "ro_i64 out of range");
+    W_RC(mc_sarray_set_i32(a, 0, 1), MC_ETYPE);
+    W_RC(mc_sarray_get_f32(a, 0, &(float){0}), MC_ETYPE);
+    W_CHECK(mc_sarray_ro_i32(a, 0) == NULL, "ro_i32 of an i64 array");
     W_RC(mc_heap_gc(mc_sarray_heap(a)), 0); /* verified (MC_DEBUG) */
     W_RC(mc_sarray_destroy(a), 0);
     /* destroyed: refused */
+    W_RC(mc_sarray_set_i64(a, 0, 1), MC_EINVAL);
+    W_RC(mc_sarray_get_i64(a, 0, &v), MC_EINVAL);
+    W_CHECK(mc_sarray_ro_i64(a, 0) == NULL, "ro_i64 after destroy");
     W_RC(mc_sarray_destroy(a), MC_EINVAL);
     W_RC(mc_sarray_set(a, 0, &x), MC_EINVAL);
     W_RC(mc_sarray_get(a, 0, &v), MC_EINVAL);
@@ -757,8 +773,20 @@ static void drv_matrix(const void *arg, size_t len)
     REC(h2, hb2, 4);
     W_RC(mc_smatrix_header_set(m, &h2), 0);
     W_CHECK(((const rec *)mc_smatrix_header_ro(m))->n == 4, "header_set");
+    W_RC(mc_smatrix_set_f64(m, 2, 1, 2.5), 0);
+    W_CHECK(blk[9] == 2.5, "set_f64 (2, 1) is element 9");
+    W_RC(mc_smatrix_get_f64(m, 2, 1, &v), 0);
+    W_CHECK(v == 2.5 && mc_smatrix_ro_f64(m, 2, 1) == &blk[9], "get_f64");
+    memcpy(before, blk, sizeof before);
+    W_RC(mc_smatrix_set_f64(m, 3, 0, 1), MC_EINVAL);
+    W_RC(mc_smatrix_set_f64(m, 0, 4, 1), MC_EINVAL);
+    W_RC(mc_smatrix_get_f64(m, 0, 4, &v), MC_EINVAL);
+    W_RC(mc_smatrix_set_i32(m, 0, 0, 1), MC_ETYPE);
+    W_CHECK(mc_smatrix_ro_f64(m, 3, 0) == NULL, "ro_f64 out of range");
+    W_CHECK(memcmp(before, blk, sizeof before) == 0, "no write (inline)");
     W_RC(mc_smatrix_destroy(m), 0);
     W_RC(mc_smatrix_destroy(m), MC_EINVAL);
+    W_RC(mc_smatrix_set_f64(m, 0, 0, 1), MC_EINVAL);
     W_RC(mc_smatrix_set(m, 0, 0, &y), MC_EINVAL);
 
     if (!W_RC(mc_smatrix_init(p, &mc_type_f64, 30, 20, init_ij, NULL, NULL,

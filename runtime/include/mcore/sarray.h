@@ -32,7 +32,11 @@
  * written and read byte by byte: a read concurrent with a set of the same
  * element may see parts of both values, and two concurrent sets of it may
  * leave a mix (serialize them yourself if it matters; elements of 1, 2, 4
- * or 8 bytes are atomic).  The element and header types are fixed at
+ * or 8 bytes are atomic).  Inline sets and reads are relaxed atomics, as
+ * plain stores and loads of a C array: a set orders nothing else, so a
+ * value that another process should see *after* an element (a flag set
+ * last) needs your own synchronization (a mutex, a camlbox message, a
+ * join); a grow, though, publishes its new elements with the length.  The element and header types are fixed at
  * creation: values passed in are taken to be of them, unchecked.  An sarray
  * is a heap (heap.h's caveats apply: one mutation per heap per thread, so
  * mc_sarray_set, _grow and _header_set must not be called inside
@@ -45,6 +49,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "mcore/error.h"
 #include "mcore/heap.h"
 
 #ifdef __cplusplus
@@ -242,6 +247,113 @@ int mc_sarray_descr_of(mc_sarray *a, mc_sarray_descr *d);
  *               crash) */
 int mc_sarray_of_descr(const mc_sarray_descr *d, const mc_type *t,
                        const mc_type *ht, mc_sarray **a);
+
+/** The code an inline accessor below returns when its fast path does not
+ *  apply to (a, i) and elements of esize bytes:
+ *   - MC_EINVAL a is NULL or destroyed, or i is not below the length
+ *   - MC_ETYPE  the elements are not inline, or not of esize bytes
+ *   - 0         it applies (a concurrent grow made i valid meanwhile) */
+int mc_sarray_scalar_error(mc_sarray *a, size_t i, size_t esize);
+
+/* ------------------------------------------- inline access to scalars
+ *
+ * For arrays of scalars, the hot path of set, get (_c into a variable) and
+ * get_ro is a few instructions; these inline functions do it without a
+ * call (generated wrappers of scalar arrays use them):
+ *   mc_sarray_set_T(a, i, v)   as mc_sarray_set: 0 or the code (then
+ *                              nothing written); an atomic store
+ *   mc_sarray_get_T(a, i, &v)  as mc_sarray_get: 0 or the code (v
+ *                              unchanged); an atomic load
+ *   mc_sarray_ro_T(a, i)       as mc_sarray_get_ro: the element's address
+ *                              (valid until destroy), or NULL
+ * for T in i32, u32, i64, u64, f32, f64 (the element type must be inline
+ * and of that width, else MC_ETYPE / NULL; i64 and u64 are not told apart).
+ */
+
+/* The first fields of every sarray and smatrix, for the inline functions
+ * only: not part of the API (they change with the library's major
+ * version). */
+#define MC__ARR_NBLK 48
+#define MC__ARR_LIVE 0x6d63617272617931ull /* "mcarray1" */
+#define MC__ARR_KEY(esize) (MC__ARR_LIVE ^ ((uint64_t)(esize) << 1 | 1))
+typedef struct mc__arr_hot {
+    uint64_t magic;     /* MC__ARR_LIVE while the container lives */
+    uint64_t key;       /* MC__ARR_KEY(esize) while it lives: one compare
+                           tells a live inline array of that width */
+    size_t len;         /* elements [0, len) are valid (atomic) */
+    size_t n0;          /* elements in block 0 */
+    uint32_t gshift;    /* block k >= 1 holds 1 << (gshift + k - 1) */
+    uint32_t esize;     /* inline elements: their size; 0: heap values */
+    size_t rows, cols;  /* a matrix's dimensions */
+    void *blk[MC__ARR_NBLK];
+} mc__arr_hot;
+
+/* Element i (< len) of elements of es bytes (es: the slot size for
+ * elements that are heap values). */
+static inline char *mc__arr_elem(const mc__arr_hot *a, size_t i, size_t es)
+{
+    if (__builtin_expect(i < a->n0, 1))
+        return (char *)a->blk[0] + i * es;
+    size_t j = i - a->n0;
+    size_t q = (j >> a->gshift) + 1;
+    unsigned k = 64 - (unsigned)__builtin_clzll(q);
+    size_t off = j - ((((size_t)1 << (k - 1)) - 1) << a->gshift);
+    return (char *)a->blk[k] + off * es;
+}
+
+/* Element i of a live inline array of es-byte elements, or NULL.  Block
+ * 0 is complete before the handle exists and never changes, so an index
+ * in it needs no look at the length (an acquire load, which would keep the
+ * compiler from hoisting the other checks out of a loop). */
+static inline void *mc__arr_hot_at(const void *h, size_t i, size_t es)
+{
+    const mc__arr_hot *a = (const mc__arr_hot *)h;
+    if (__builtin_expect(!a || a->key != MC__ARR_KEY(es), 0))
+        return NULL;
+    if (__builtin_expect(i < a->n0, 1))
+        return (char *)a->blk[0] + i * es;
+    if (i >= __atomic_load_n(&a->len, __ATOMIC_ACQUIRE))
+        return NULL;
+    return mc__arr_elem(a, i, es);
+}
+
+#define MC__SARRAY_SCALAR(N, T)                                             \
+    static inline int mc_sarray_set_##N(mc_sarray *a, size_t i, T v)     \
+    {                                                                     \
+        T *p = (T *)mc__arr_hot_at(a, i, sizeof(T));                      \
+        if (__builtin_expect(!p, 0)) {                                    \
+            int rc_ = mc_sarray_scalar_error(a, i, sizeof(T));            \
+            if (rc_)                                                      \
+                return rc_;                                               \
+            p = (T *)mc__arr_hot_at(a, i, sizeof(T));                     \
+        }                                                                 \
+        __atomic_store(p, &v, __ATOMIC_RELAXED);                          \
+        return 0;                                                         \
+    }                                                                     \
+    static inline int mc_sarray_get_##N(mc_sarray *a, size_t i, T *v)    \
+    {                                                                     \
+        const T *p = (const T *)mc__arr_hot_at(a, i, sizeof(T));          \
+        if (__builtin_expect(!p || !v, 0)) {                              \
+            int rc_ = v ? mc_sarray_scalar_error(a, i, sizeof(T))         \
+                        : MC_EINVAL;                                      \
+            if (rc_)                                                      \
+                return rc_;                                               \
+            p = (const T *)mc__arr_hot_at(a, i, sizeof(T));               \
+        }                                                                 \
+        __atomic_load(p, v, __ATOMIC_RELAXED);                            \
+        return 0;                                                         \
+    }                                                                     \
+    static inline const T *mc_sarray_ro_##N(mc_sarray *a, size_t i)       \
+    {                                                                     \
+        return (const T *)mc__arr_hot_at(a, i, sizeof(T));                \
+    }
+
+MC__SARRAY_SCALAR(i32, int32_t)
+MC__SARRAY_SCALAR(u32, uint32_t)
+MC__SARRAY_SCALAR(i64, int64_t)
+MC__SARRAY_SCALAR(u64, uint64_t)
+MC__SARRAY_SCALAR(f32, float)
+MC__SARRAY_SCALAR(f64, double)
 
 #ifdef __cplusplus
 }

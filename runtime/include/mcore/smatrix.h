@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mcore/heap.h"
+#include "mcore/sarray.h" /* mc__arr_hot */
 
 #ifdef __cplusplus
 extern "C" {
@@ -164,6 +165,64 @@ int mc_smatrix_descr_of(mc_smatrix *m, mc_smatrix_descr *d);
  *               that of another kind of container (never a crash) */
 int mc_smatrix_of_descr(const mc_smatrix_descr *d, const mc_type *t,
                         const mc_type *ht, mc_smatrix **m);
+
+/** The code an inline accessor below returns when its fast path does not
+ *  apply to (m, i, j) and elements of esize bytes:
+ *   - MC_EINVAL m is NULL or destroyed, or (i, j) is out of range
+ *   - MC_ETYPE  the elements are not inline, or not of esize bytes */
+int mc_smatrix_scalar_error(mc_smatrix *m, size_t i, size_t j,
+                            size_t esize);
+
+/* ------------------------------------------- inline access to scalars
+ *
+ * As sarray.h's: mc_smatrix_set_T(m, i, j, v), mc_smatrix_get_T(m, i, j,
+ * &v) and mc_smatrix_ro_T(m, i, j) for T in i32, u32, i64, u64, f32, f64:
+ * the fast path of mc_smatrix_set, _get and _get_ro without a call. */
+
+/* Element (i, j) of a live inline matrix of es-byte elements, or NULL. */
+static inline void *mc__mat_hot_at(const void *h, size_t i, size_t j,
+                                   size_t es)
+{
+    const mc__arr_hot *a = (const mc__arr_hot *)h;
+    if (__builtin_expect(!a || a->key != MC__ARR_KEY(es) || i >= a->rows ||
+                             j >= a->cols,
+                         0))
+        return NULL;
+    return (char *)a->blk[0] + (i * a->cols + j) * es;
+}
+
+#define MC__SMATRIX_SCALAR(N, T)                                            \
+    static inline int mc_smatrix_set_##N(mc_smatrix *m, size_t i,         \
+                                         size_t j, T v)                   \
+    {                                                                     \
+        T *p = (T *)mc__mat_hot_at(m, i, j, sizeof(T));                   \
+        if (__builtin_expect(!p, 0))                                      \
+            return mc_smatrix_scalar_error(m, i, j, sizeof(T));           \
+        __atomic_store(p, &v, __ATOMIC_RELAXED);                          \
+        return 0;                                                         \
+    }                                                                     \
+    static inline int mc_smatrix_get_##N(mc_smatrix *m, size_t i,         \
+                                         size_t j, T *v)                  \
+    {                                                                     \
+        const T *p = (const T *)mc__mat_hot_at(m, i, j, sizeof(T));       \
+        if (__builtin_expect(!p || !v, 0))                                \
+            return v ? mc_smatrix_scalar_error(m, i, j, sizeof(T))        \
+                     : MC_EINVAL;                                         \
+        __atomic_load(p, v, __ATOMIC_RELAXED);                            \
+        return 0;                                                         \
+    }                                                                     \
+    static inline const T *mc_smatrix_ro_##N(mc_smatrix *m, size_t i,     \
+                                             size_t j)                    \
+    {                                                                     \
+        return (const T *)mc__mat_hot_at(m, i, j, sizeof(T));             \
+    }
+
+MC__SMATRIX_SCALAR(i32, int32_t)
+MC__SMATRIX_SCALAR(u32, uint32_t)
+MC__SMATRIX_SCALAR(i64, int64_t)
+MC__SMATRIX_SCALAR(u64, uint64_t)
+MC__SMATRIX_SCALAR(f32, float)
+MC__SMATRIX_SCALAR(f64, double)
 
 #ifdef __cplusplus
 }

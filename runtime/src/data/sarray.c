@@ -105,11 +105,10 @@ static int is_inline(const mc_type *t)
     return !t->trace && !t->ptrs && !t->init_sync;
 }
 
-const mc__arr *mc__arr_root(mc_heap *h)
+mc__arr *mc__arr_root(void *h)
 {
-    if (!h || h->magic != MC__HEAP_MAGIC)
-        return NULL;
-    return atomic_load_explicit(&h->root, memory_order_relaxed);
+    mc__arr *a = h;
+    return a && a->magic == MC__ARR_LIVE ? a : NULL;
 }
 
 /* The block of element i (> 0 blocks only when i >= n0). */
@@ -128,30 +127,32 @@ static size_t block_len(const mc__arr *a, unsigned k)
 
 /* One element's bytes, atomically where the width allows (elements of
  * 1, 2, 4 and 8 bytes lie at multiples of their size: blocks are
- * 16-aligned). */
+ * 16-aligned).  Relaxed, as sarray.h says: a store of an element orders
+ * nothing else (an acquire or release would also keep the compiler from
+ * hoisting the checks of the inline accessors out of a loop). */
 static inline void store_elem(char *p, const void *v, size_t size)
 {
     switch (size) {
     case 8: {
         uint64_t x;
         memcpy(&x, v, 8);
-        __atomic_store_n((uint64_t *)(void *)p, x, __ATOMIC_RELEASE);
+        __atomic_store_n((uint64_t *)(void *)p, x, __ATOMIC_RELAXED);
         break;
     }
     case 4: {
         uint32_t x;
         memcpy(&x, v, 4);
-        __atomic_store_n((uint32_t *)(void *)p, x, __ATOMIC_RELEASE);
+        __atomic_store_n((uint32_t *)(void *)p, x, __ATOMIC_RELAXED);
         break;
     }
     case 2: {
         uint16_t x;
         memcpy(&x, v, 2);
-        __atomic_store_n((uint16_t *)(void *)p, x, __ATOMIC_RELEASE);
+        __atomic_store_n((uint16_t *)(void *)p, x, __ATOMIC_RELAXED);
         break;
     }
     case 1:
-        __atomic_store_n((uint8_t *)p, *(const uint8_t *)v, __ATOMIC_RELEASE);
+        __atomic_store_n((uint8_t *)p, *(const uint8_t *)v, __ATOMIC_RELAXED);
         break;
     default:
         memcpy(p, v, size);
@@ -163,25 +164,25 @@ static inline void load_elem(void *dst, const char *p, size_t size)
     switch (size) {
     case 8: {
         uint64_t x = __atomic_load_n((const uint64_t *)(const void *)p,
-                                     __ATOMIC_ACQUIRE);
+                                     __ATOMIC_RELAXED);
         memcpy(dst, &x, 8);
         break;
     }
     case 4: {
         uint32_t x = __atomic_load_n((const uint32_t *)(const void *)p,
-                                     __ATOMIC_ACQUIRE);
+                                     __ATOMIC_RELAXED);
         memcpy(dst, &x, 4);
         break;
     }
     case 2: {
         uint16_t x = __atomic_load_n((const uint16_t *)(const void *)p,
-                                     __ATOMIC_ACQUIRE);
+                                     __ATOMIC_RELAXED);
         memcpy(dst, &x, 2);
         break;
     }
     case 1:
         *(uint8_t *)dst = __atomic_load_n((const uint8_t *)p,
-                                          __ATOMIC_ACQUIRE);
+                                          __ATOMIC_RELAXED);
         break;
     default:
         memcpy(dst, p, size);
@@ -210,7 +211,7 @@ static int add_block(mc_mut *mut, mc__arr *a, unsigned k, const char *fn)
     if (k >= MC__ARR_NB)
         return mc__err(MC_EINVAL, "%s: too many elements", fn);
     void *b;
-    int rc = mc_heap_alloc(mut, a->inl ? a->t : &slot_type, block_len(a, k),
+    int rc = mc_heap_alloc(mut, a->esize ? a->t : &slot_type, block_len(a, k),
                            &b);
     if (rc)
         return rc;
@@ -228,7 +229,7 @@ static int fill_first(mc_mut *mut, void *root, void *ctx)
     if (rc)
         return rc;
     char *b = a->blk[0];
-    if (a->inl) {
+    if (a->esize) {
         if (f->kind == MC__FILL_ARRAY) {
             memcpy(b, f->src, n * es);
         } else if (f->kind == MC__FILL_ONE) {
@@ -277,7 +278,7 @@ static int fill_first(mc_mut *mut, void *root, void *ctx)
 
 int mc__arr_create(mc_pool *pool, const mc_type *rt, const mc_type *t,
                    size_t n, size_t rows, size_t cols, const mc__fill *f,
-                   const mc_type *ht, const void *header, mc_heap **out,
+                   const mc_type *ht, const void *header, void **out,
                    const char *fn)
 {
     if (!pool || !t || !out)
@@ -296,13 +297,21 @@ int mc__arr_create(mc_pool *pool, const mc_type *rt, const mc_type *t,
     unsigned gshift = 4;
     while (((size_t)1 << gshift) < n)
         gshift++;
-    mc__arr init = {.t = t, .ht = ht, .header = (void *)header, .n0 = n,
-                    .gshift = gshift, .inl = (uint32_t)is_inline(t),
-                    .rows = rows, .cols = cols};
+    mc__arr init = {.magic = MC__ARR_LIVE,
+                    .key = is_inline(t) ? MC__ARR_KEY(t->size) : 0,
+                    .n0 = n, .gshift = gshift,
+                    .esize = is_inline(t) ? (uint32_t)t->size : 0, .t = t,
+                    .ht = ht, .header = (void *)header, .rows = rows,
+                    .cols = cols};
+    if (t->size > UINT32_MAX)
+        return mc__err(MC_EINVAL, "%s: element type %s is too large", fn,
+                       t->name);
     mc_heap *h;
     int rc = mc_heap_create(pool, rt, &init, &h);
     if (rc)
         return rc;
+    mc__arr *a = mc_heap_root_ro(h);
+    a->heap = h; /* before anyone has the handle */
     if (n) {
         struct fill_ctx c = {f, fn};
         rc = mc_heap_modify(h, fill_first, &c);
@@ -311,7 +320,7 @@ int mc__arr_create(mc_pool *pool, const mc_type *rt, const mc_type *t,
             return rc;
         }
     }
-    *out = h;
+    *out = a;
     return 0;
 }
 
@@ -339,7 +348,7 @@ static int do_grow(mc_mut *mut, void *root, void *ctx)
     for (unsigned k = a->n0 ? 0 : 1; k <= kmax; k++)
         if (!a->blk[k] && (rc = add_block(mut, a, k, g->fn)))
             return rc;
-    if (a->inl) {
+    if (a->esize) {
         for (size_t i = len; i < g->n; i++)
             memcpy(mc__arr_at(a, i), g->v, es);
     } else {
@@ -354,7 +363,7 @@ static int do_grow(mc_mut *mut, void *root, void *ctx)
     return 0;
 }
 
-int mc__arr_grow(mc_heap *h, size_t n, const void *v, const char *fn)
+int mc__arr_grow(void *h, size_t n, const void *v, const char *fn)
 {
     const mc__arr *a = mc__arr_root(h);
     if (!a)
@@ -367,7 +376,7 @@ int mc__arr_grow(mc_heap *h, size_t n, const void *v, const char *fn)
         return mc__err(MC_EINVAL, "%s: NULL value", fn);
     struct grow_ctx g = {n, v, fn};
     int dead;
-    int rc = mc__heap_modify_dead(h, do_grow, &g, &dead);
+    int rc = mc__heap_modify_dead(a->heap, do_grow, &g, &dead);
     return dead_done(rc, dead, fn);
 }
 
@@ -398,7 +407,7 @@ static int bad_index(const char *fn, size_t i, size_t len)
                    i, len);
 }
 
-int mc__arr_set(mc_heap *h, size_t i, const void *v, const char *fn)
+int mc__arr_set(void *h, size_t i, const void *v, const char *fn)
 {
     const mc__arr *a = mc__arr_root(h);
     if (MC_UNLIKELY(!a || !v))
@@ -407,19 +416,19 @@ int mc__arr_set(mc_heap *h, size_t i, const void *v, const char *fn)
     size_t len = mc__arr_len(a);
     if (MC_UNLIKELY(i >= len))
         return bad_index(fn, i, len);
-    if (MC_LIKELY(a->inl)) {
+    if (MC_LIKELY(a->esize)) {
         store_elem(mc__arr_at(a, i), v, a->t->size);
         return 0;
     }
     struct set_ctx s = {i, v, fn};
     int dead;
-    int rc = mc__heap_modify_dead(h, do_set, &s, &dead);
+    int rc = mc__heap_modify_dead(a->heap, do_set, &s, &dead);
     return dead_done(rc, dead, fn);
 }
 
 /* -------------------------------------------------------------- reads */
 
-int mc__arr_get(mc_heap *h, size_t i, void *dst, const char *fn)
+int mc__arr_get(void *h, size_t i, void *dst, const char *fn)
 {
     const mc__arr *a = mc__arr_root(h);
     if (MC_UNLIKELY(!a || !dst))
@@ -428,20 +437,20 @@ int mc__arr_get(mc_heap *h, size_t i, void *dst, const char *fn)
     size_t len = mc__arr_len(a);
     if (MC_UNLIKELY(i >= len))
         return bad_index(fn, i, len);
-    if (MC_UNLIKELY(!a->inl))
+    if (MC_UNLIKELY(!a->esize))
         return mc__err(MC_ETYPE, "%s: elements of %s have pointers (use "
                                  "the _c form)", fn, a->t->name);
     load_elem(dst, mc__arr_at(a, i), a->t->size);
     return 0;
 }
 
-const void *mc__arr_get_ro(mc_heap *h, size_t i)
+const void *mc__arr_get_ro(void *h, size_t i)
 {
     const mc__arr *a = mc__arr_root(h);
     if (!a || i >= mc__arr_len(a))
         return NULL;
     const char *p = mc__arr_at(a, i);
-    return a->inl ? p
+    return a->esize ? p
                   : __atomic_load_n((void *const *)(const void *)p,
                                     __ATOMIC_ACQUIRE);
 }
@@ -472,7 +481,7 @@ static int read_pinned(const void *root, void *ctx)
                 r->ctx);
 }
 
-int mc__arr_get_c(mc_heap *h, size_t i, void **copy, const char *fn)
+int mc__arr_get_c(void *h, size_t i, void **copy, const char *fn)
 {
     const mc__arr *a = mc__arr_root(h);
     if (!a || !copy)
@@ -481,7 +490,7 @@ int mc__arr_get_c(mc_heap *h, size_t i, void **copy, const char *fn)
     size_t len = mc__arr_len(a);
     if (i >= len)
         return bad_index(fn, i, len);
-    if (a->inl) {
+    if (a->esize) {
         /* a snapshot first: the local copy then reads no shared bytes */
         size_t es = a->t->size;
         if (es <= 8) {
@@ -492,10 +501,10 @@ int mc__arr_get_c(mc_heap *h, size_t i, void **copy, const char *fn)
         return mc_local_copy(a->t, mc__arr_at(a, i), copy);
     }
     struct read_ctx r = {i, NULL, NULL, copy};
-    return mc_heap_root_p(h, read_copy, &r);
+    return mc_heap_root_p(a->heap, read_copy, &r);
 }
 
-int mc__arr_get_p(mc_heap *h, size_t i, int (*f)(const void *, void *),
+int mc__arr_get_p(void *h, size_t i, int (*f)(const void *, void *),
                   void *ctx, const char *fn)
 {
     const mc__arr *a = mc__arr_root(h);
@@ -505,15 +514,15 @@ int mc__arr_get_p(mc_heap *h, size_t i, int (*f)(const void *, void *),
     size_t len = mc__arr_len(a);
     if (i >= len)
         return bad_index(fn, i, len);
-    if (a->inl) /* the block lives as long as the array */
+    if (a->esize) /* the block lives as long as the array */
         return f(mc__arr_at(a, i), ctx);
     struct read_ctx r = {i, f, ctx, NULL};
-    return mc_heap_root_p(h, read_pinned, &r);
+    return mc_heap_root_p(a->heap, read_pinned, &r);
 }
 
 /* ------------------------------------------------------------- header */
 
-void *mc__arr_header_ro(mc_heap *h)
+void *mc__arr_header_ro(void *h)
 {
     const mc__arr *a = mc__arr_root(h);
     return a ? __atomic_load_n(&((mc__arr *)a)->header, __ATOMIC_ACQUIRE)
@@ -538,10 +547,11 @@ static int hdr_copy(const void *root, void *ctx)
         ctx);
 }
 
-int mc__arr_header_c(mc_heap *h, void **copy, const char *fn)
+int mc__arr_header_c(void *h, void **copy, const char *fn)
 {
-    int rc = hdr_check(mc__arr_root(h), copy, fn);
-    return rc ? rc : mc_heap_root_p(h, hdr_copy, copy);
+    const mc__arr *a = mc__arr_root(h);
+    int rc = hdr_check(a, copy, fn);
+    return rc ? rc : mc_heap_root_p(a->heap, hdr_copy, copy);
 }
 
 static int hdr_pinned(const void *root, void *ctx)
@@ -552,12 +562,13 @@ static int hdr_pinned(const void *root, void *ctx)
                 r->ctx);
 }
 
-int mc__arr_header_p(mc_heap *h, int (*f)(const void *, void *), void *ctx,
+int mc__arr_header_p(void *h, int (*f)(const void *, void *), void *ctx,
                      const char *fn)
 {
-    int rc = hdr_check(mc__arr_root(h), (const void *)f, fn);
+    const mc__arr *a = mc__arr_root(h);
+    int rc = hdr_check(a, (const void *)f, fn);
     struct read_ctx r = {0, f, ctx, NULL};
-    return rc ? rc : mc_heap_root_p(h, hdr_pinned, &r);
+    return rc ? rc : mc_heap_root_p(a->heap, hdr_pinned, &r);
 }
 
 static int do_header_set(mc_mut *mut, void *root, void *ctx)
@@ -570,19 +581,38 @@ static int do_header_set(mc_mut *mut, void *root, void *ctx)
     return rc;
 }
 
-int mc__arr_header_set(mc_heap *h, const void *v, const char *fn)
+int mc__arr_header_set(void *h, const void *v, const char *fn)
 {
-    int rc = hdr_check(mc__arr_root(h), v, fn);
+    const mc__arr *a = mc__arr_root(h);
+    int rc = hdr_check(a, v, fn);
     if (rc)
         return rc;
     int dead;
-    rc = mc__heap_modify_dead(h, do_header_set, (void *)v, &dead);
+    rc = mc__heap_modify_dead(a->heap, do_header_set, (void *)v, &dead);
     return dead_done(rc, dead, fn);
+}
+
+int mc__arr_destroy(void *h, const char *fn)
+{
+    mc__arr *a = mc__arr_root(h);
+    if (!a)
+        return mc__err(MC_EINVAL, "%s: NULL or destroyed container", fn);
+    /* refused from now on (while the memory is not reused), even by the
+     * inline functions of the public headers, which look at key only */
+    uint64_t key = a->key;
+    a->magic = 0;
+    a->key = 0;
+    int rc = mc_heap_destroy(a->heap);
+    if (rc) {
+        a->magic = MC__ARR_LIVE;
+        a->key = key;
+    }
+    return rc ? mc__err_in(rc, fn) : 0;
 }
 
 /* -------------------------------------------------------- descriptors */
 
-int mc__arr_descr(mc_heap *h, uint64_t *type_id, uint64_t *htype_id,
+int mc__arr_descr(void *h, uint64_t *type_id, uint64_t *htype_id,
                   int64_t *pool, uint64_t *offset, uint64_t *gen,
                   const char *fn)
 {
@@ -590,7 +620,7 @@ int mc__arr_descr(mc_heap *h, uint64_t *type_id, uint64_t *htype_id,
     if (!a)
         return mc__err(MC_EINVAL, "%s: NULL or destroyed container", fn);
     mc__heap_ref ref;
-    int rc = mc__heap_ref_of(h, &ref);
+    int rc = mc__heap_ref_of(a->heap, &ref);
     if (rc)
         return mc__err_in(rc, fn);
     *type_id = a->t->id;
@@ -603,7 +633,7 @@ int mc__arr_descr(mc_heap *h, uint64_t *type_id, uint64_t *htype_id,
 
 int mc__arr_of_descr(int64_t pool, uint64_t offset, uint64_t gen,
                      uint64_t type_id, uint64_t htype_id, const mc_type *rt,
-                     const mc_type *t, const mc_type *ht, mc_heap **out,
+                     const mc_type *t, const mc_type *ht, void **out,
                      const char *fn)
 {
     mc__heap_ref ref = {pool, offset, gen};
@@ -615,7 +645,7 @@ int mc__arr_of_descr(int64_t pool, uint64_t offset, uint64_t gen,
                                   "not of this kind of container", fn);
     if (rc)
         return rc;
-    const mc__arr *a = mc__arr_root(h);
+    mc__arr *a = mc_heap_root_ro(h);
     uint64_t want_h = ht ? ht->id : 0, have_h = a->ht ? a->ht->id : 0;
     if (type_id != t->id || a->t->id != t->id)
         return mc__heap_ref_refuse(
@@ -630,13 +660,12 @@ int mc__arr_of_descr(int64_t pool, uint64_t offset, uint64_t gen,
             mc__err(MC_ETYPE, "%s: the header is %s, not %s", fn,
                     a->ht ? a->ht->name : "absent",
                     ht ? ht->name : "absent"));
-    *out = h;
+    *out = a;
     return 0;
 }
 
 /* ---------------------------------------------------------- the API */
 
-#define HEAP(a) ((mc_heap *)(a))
 
 int mc_sarray_create(mc_pool *pool, const mc_type *t, size_t n,
                      const void *elems, const mc_type *ht,
@@ -644,7 +673,7 @@ int mc_sarray_create(mc_pool *pool, const mc_type *t, size_t n,
 {
     mc__fill f = {.kind = MC__FILL_ARRAY, .src = elems};
     return mc__arr_create(pool, &mc__sarray_root_type, t, n, 0, 0, &f, ht,
-                          header, (mc_heap **)a, "mc_sarray_create");
+                          header, (void **)a, "mc_sarray_create");
 }
 
 int mc_sarray_make(mc_pool *pool, const mc_type *t, size_t n,
@@ -655,7 +684,7 @@ int mc_sarray_make(mc_pool *pool, const mc_type *t, size_t n,
         return mc__err(MC_EINVAL, "mc_sarray_make: NULL value");
     mc__fill f = {.kind = MC__FILL_ONE, .src = value};
     return mc__arr_create(pool, &mc__sarray_root_type, t, n, 0, 0, &f, ht,
-                          header, (mc_heap **)a, "mc_sarray_make");
+                          header, (void **)a, "mc_sarray_make");
 }
 
 int mc_sarray_init(mc_pool *pool, const mc_type *t, size_t n,
@@ -666,96 +695,108 @@ int mc_sarray_init(mc_pool *pool, const mc_type *t, size_t n,
         return mc__err(MC_EINVAL, "mc_sarray_init: NULL fn");
     mc__fill f = {.kind = MC__FILL_FN, .fn = fn, .ctx = ctx};
     return mc__arr_create(pool, &mc__sarray_root_type, t, n, 0, 0, &f, ht,
-                          header, (mc_heap **)a, "mc_sarray_init");
+                          header, (void **)a, "mc_sarray_init");
 }
 
 int mc_sarray_destroy(mc_sarray *a)
 {
-    if (!mc__arr_root(HEAP(a)))
-        return mc__err(MC_EINVAL, "mc_sarray_destroy: NULL or destroyed "
-                                  "array");
-    return mc_heap_destroy(HEAP(a));
+    return mc__arr_destroy(a, "mc_sarray_destroy");
 }
 
 int mc_sarray_grow(mc_sarray *a, size_t n, const void *value)
 {
-    return mc__arr_grow(HEAP(a), n, value, "mc_sarray_grow");
+    return mc__arr_grow(a, n, value, "mc_sarray_grow");
 }
 
 int mc_sarray_set(mc_sarray *a, size_t i, const void *value)
 {
-    return mc__arr_set(HEAP(a), i, value, "mc_sarray_set");
+    return mc__arr_set(a, i, value, "mc_sarray_set");
 }
 
 const void *mc_sarray_get_ro(mc_sarray *a, size_t i)
 {
-    return mc__arr_get_ro(HEAP(a), i);
+    return mc__arr_get_ro(a, i);
 }
 
 int mc_sarray_get(mc_sarray *a, size_t i, void *dst)
 {
-    return mc__arr_get(HEAP(a), i, dst, "mc_sarray_get");
+    return mc__arr_get(a, i, dst, "mc_sarray_get");
 }
 
 int mc_sarray_get_c(mc_sarray *a, size_t i, void **copy)
 {
-    return mc__arr_get_c(HEAP(a), i, copy, "mc_sarray_get_c");
+    return mc__arr_get_c(a, i, copy, "mc_sarray_get_c");
 }
 
 int mc_sarray_get_p(mc_sarray *a, size_t i,
                     int (*fn)(const void *elem, void *ctx), void *ctx)
 {
-    return mc__arr_get_p(HEAP(a), i, fn, ctx, "mc_sarray_get_p");
+    return mc__arr_get_p(a, i, fn, ctx, "mc_sarray_get_p");
 }
 
 size_t mc_sarray_length(mc_sarray *a)
 {
-    const mc__arr *r = mc__arr_root(HEAP(a));
+    const mc__arr *r = mc__arr_root(a);
     return r ? mc__arr_len(r) : 0;
 }
 
 void *mc_sarray_header_ro(mc_sarray *a)
 {
-    return mc__arr_header_ro(HEAP(a));
+    return mc__arr_header_ro(a);
 }
 
 int mc_sarray_header_c(mc_sarray *a, void **copy)
 {
-    return mc__arr_header_c(HEAP(a), copy, "mc_sarray_header_c");
+    return mc__arr_header_c(a, copy, "mc_sarray_header_c");
 }
 
 int mc_sarray_header_p(mc_sarray *a, int (*fn)(const void *header,
                                                void *ctx), void *ctx)
 {
-    return mc__arr_header_p(HEAP(a), fn, ctx, "mc_sarray_header_p");
+    return mc__arr_header_p(a, fn, ctx, "mc_sarray_header_p");
 }
 
 int mc_sarray_header_set(mc_sarray *a, const void *header)
 {
-    return mc__arr_header_set(HEAP(a), header, "mc_sarray_header_set");
+    return mc__arr_header_set(a, header, "mc_sarray_header_set");
 }
 
 mc_heap *mc_sarray_heap(mc_sarray *a)
 {
-    return HEAP(a);
+    const mc__arr *r = mc__arr_root(a);
+    return r ? r->heap : NULL;
 }
 
 const mc_type *mc_sarray_type(mc_sarray *a)
 {
-    const mc__arr *r = mc__arr_root(HEAP(a));
+    const mc__arr *r = mc__arr_root(a);
     return r ? r->t : NULL;
 }
 
 const mc_type *mc_sarray_header_type(mc_sarray *a)
 {
-    const mc__arr *r = mc__arr_root(HEAP(a));
+    const mc__arr *r = mc__arr_root(a);
     return r ? r->ht : NULL;
 }
 
 int mc_sarray_is_inline(mc_sarray *a)
 {
-    const mc__arr *r = mc__arr_root(HEAP(a));
-    return r ? (int)r->inl : 0;
+    const mc__arr *r = mc__arr_root(a);
+    return r ? r->esize != 0 : 0;
+}
+
+int mc_sarray_scalar_error(mc_sarray *h, size_t i, size_t esize)
+{
+    const mc__arr *a = mc__arr_root(h);
+    if (!a)
+        return mc__err(MC_EINVAL, "mc_sarray_set_/get_<scalar>: NULL or "
+                                  "destroyed array");
+    if (a->esize != esize)
+        return mc__err(MC_ETYPE, "mc_sarray_set_/get_<scalar>: elements of "
+                                 "%s are not inline values of %zu bytes",
+                       a->t->name, esize);
+    size_t len = mc__arr_len(a);
+    return i < len ? 0 : bad_index("mc_sarray_set_/get_<scalar>", i, len);
 }
 
 #define SARRAY_DESCR_MAGIC 0x6d63736172723031ull /* "mcsarr01" */
@@ -765,7 +806,7 @@ int mc_sarray_descr_of(mc_sarray *a, mc_sarray_descr *d)
     if (!d)
         return mc__err(MC_EINVAL, "mc_sarray_descr_of: NULL argument");
     mc_sarray_descr x = {.magic = SARRAY_DESCR_MAGIC};
-    int rc = mc__arr_descr(HEAP(a), &x.type_id, &x.htype_id, &x.pool,
+    int rc = mc__arr_descr(a, &x.type_id, &x.htype_id, &x.pool,
                            &x.offset, &x.gen, "mc_sarray_descr_of");
     if (!rc)
         *d = x;
@@ -782,5 +823,5 @@ int mc_sarray_of_descr(const mc_sarray_descr *d, const mc_type *t,
                                   "descriptor");
     return mc__arr_of_descr(d->pool, d->offset, d->gen, d->type_id,
                             d->htype_id, &mc__sarray_root_type, t, ht,
-                            (mc_heap **)a, "mc_sarray_of_descr");
+                            (void **)a, "mc_sarray_of_descr");
 }

@@ -15,7 +15,6 @@
 #include "data/arr.h"
 #include "mcore/smatrix.h"
 
-#define HEAP(m) ((mc_heap *)(m))
 
 /* The flat index of (i, j), or SIZE_MAX when out of range. */
 static inline size_t flat(const mc__arr *a, size_t i, size_t j)
@@ -25,7 +24,7 @@ static inline size_t flat(const mc__arr *a, size_t i, size_t j)
 
 static int bad(const char *fn, mc_smatrix *m, size_t i, size_t j)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     if (!a)
         return mc__err(MC_EINVAL, "%s: NULL or destroyed matrix", fn);
     return mc__err(MC_EINVAL, "%s: (%zu, %zu) out of range (%zu x %zu)", fn,
@@ -40,7 +39,7 @@ static int create(mc_pool *pool, const mc_type *t, size_t rows, size_t cols,
         return mc__err(MC_EINVAL, "%s: %zu x %zu elements overflow", fn,
                        rows, cols);
     return mc__arr_create(pool, &mc__smatrix_root_type, t, rows * cols,
-                          rows, cols, f, ht, header, (mc_heap **)m, fn);
+                          rows, cols, f, ht, header, (void **)m, fn);
 }
 
 int mc_smatrix_create(mc_pool *pool, const mc_type *t, size_t rows,
@@ -87,59 +86,56 @@ int mc_smatrix_init(mc_pool *pool, const mc_type *t, size_t rows,
 
 int mc_smatrix_destroy(mc_smatrix *m)
 {
-    if (!mc__arr_root(HEAP(m)))
-        return mc__err(MC_EINVAL, "mc_smatrix_destroy: NULL or destroyed "
-                                  "matrix");
-    return mc_heap_destroy(HEAP(m));
+    return mc__arr_destroy(m, "mc_smatrix_destroy");
 }
 
 int mc_smatrix_set(mc_smatrix *m, size_t i, size_t j, const void *value)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     size_t k = a ? flat(a, i, j) : SIZE_MAX;
     if (MC_UNLIKELY(k == SIZE_MAX))
         return bad("mc_smatrix_set", m, i, j);
-    return mc__arr_set(HEAP(m), k, value, "mc_smatrix_set");
+    return mc__arr_set(m, k, value, "mc_smatrix_set");
 }
 
 const void *mc_smatrix_get_ro(mc_smatrix *m, size_t i, size_t j)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     size_t k = a ? flat(a, i, j) : SIZE_MAX;
-    return k == SIZE_MAX ? NULL : mc__arr_get_ro(HEAP(m), k);
+    return k == SIZE_MAX ? NULL : mc__arr_get_ro(m, k);
 }
 
 int mc_smatrix_get(mc_smatrix *m, size_t i, size_t j, void *dst)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     size_t k = a ? flat(a, i, j) : SIZE_MAX;
     if (MC_UNLIKELY(k == SIZE_MAX))
         return bad("mc_smatrix_get", m, i, j);
-    return mc__arr_get(HEAP(m), k, dst, "mc_smatrix_get");
+    return mc__arr_get(m, k, dst, "mc_smatrix_get");
 }
 
 int mc_smatrix_get_c(mc_smatrix *m, size_t i, size_t j, void **copy)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     size_t k = a ? flat(a, i, j) : SIZE_MAX;
     if (k == SIZE_MAX)
         return bad("mc_smatrix_get_c", m, i, j);
-    return mc__arr_get_c(HEAP(m), k, copy, "mc_smatrix_get_c");
+    return mc__arr_get_c(m, k, copy, "mc_smatrix_get_c");
 }
 
 int mc_smatrix_get_p(mc_smatrix *m, size_t i, size_t j,
                      int (*fn)(const void *elem, void *ctx), void *ctx)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     size_t k = a ? flat(a, i, j) : SIZE_MAX;
     if (k == SIZE_MAX)
         return bad("mc_smatrix_get_p", m, i, j);
-    return mc__arr_get_p(HEAP(m), k, fn, ctx, "mc_smatrix_get_p");
+    return mc__arr_get_p(m, k, fn, ctx, "mc_smatrix_get_p");
 }
 
 int mc_smatrix_dims(mc_smatrix *m, size_t *rows, size_t *cols)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     if (!a || !rows || !cols)
         return mc__err(MC_EINVAL, "mc_smatrix_dims: NULL argument or "
                                   "destroyed matrix");
@@ -150,46 +146,62 @@ int mc_smatrix_dims(mc_smatrix *m, size_t *rows, size_t *cols)
 
 void *mc_smatrix_data(mc_smatrix *m)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
-    return a && a->inl ? a->blk[0] : NULL;
+    const mc__arr *a = mc__arr_root(m);
+    return a && a->esize ? a->blk[0] : NULL;
 }
 
 void *mc_smatrix_header_ro(mc_smatrix *m)
 {
-    return mc__arr_header_ro(HEAP(m));
+    return mc__arr_header_ro(m);
 }
 
 int mc_smatrix_header_c(mc_smatrix *m, void **copy)
 {
-    return mc__arr_header_c(HEAP(m), copy, "mc_smatrix_header_c");
+    return mc__arr_header_c(m, copy, "mc_smatrix_header_c");
 }
 
 int mc_smatrix_header_p(mc_smatrix *m,
                         int (*fn)(const void *header, void *ctx), void *ctx)
 {
-    return mc__arr_header_p(HEAP(m), fn, ctx, "mc_smatrix_header_p");
+    return mc__arr_header_p(m, fn, ctx, "mc_smatrix_header_p");
 }
 
 int mc_smatrix_header_set(mc_smatrix *m, const void *header)
 {
-    return mc__arr_header_set(HEAP(m), header, "mc_smatrix_header_set");
+    return mc__arr_header_set(m, header, "mc_smatrix_header_set");
 }
 
 mc_heap *mc_smatrix_heap(mc_smatrix *m)
 {
-    return HEAP(m);
+    const mc__arr *a = mc__arr_root(m);
+    return a ? a->heap : NULL;
 }
 
 const mc_type *mc_smatrix_type(mc_smatrix *m)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     return a ? a->t : NULL;
 }
 
 const mc_type *mc_smatrix_header_type(mc_smatrix *m)
 {
-    const mc__arr *a = mc__arr_root(HEAP(m));
+    const mc__arr *a = mc__arr_root(m);
     return a ? a->ht : NULL;
+}
+
+int mc_smatrix_scalar_error(mc_smatrix *m, size_t i, size_t j, size_t esize)
+{
+    const mc__arr *a = mc__arr_root(m);
+    if (!a)
+        return mc__err(MC_EINVAL, "mc_smatrix_set_/get_<scalar>: NULL or "
+                                  "destroyed matrix");
+    if (a->esize != esize)
+        return mc__err(MC_ETYPE, "mc_smatrix_set_/get_<scalar>: elements of "
+                                 "%s are not inline values of %zu bytes",
+                       a->t->name, esize);
+    return flat(a, i, j) == SIZE_MAX
+               ? bad("mc_smatrix_set_/get_<scalar>", m, i, j)
+               : 0;
 }
 
 #define SMATRIX_DESCR_MAGIC 0x6d63736d61743031ull /* "mcsmat01" */
@@ -199,7 +211,7 @@ int mc_smatrix_descr_of(mc_smatrix *m, mc_smatrix_descr *d)
     if (!d)
         return mc__err(MC_EINVAL, "mc_smatrix_descr_of: NULL argument");
     mc_smatrix_descr x = {.magic = SMATRIX_DESCR_MAGIC};
-    int rc = mc__arr_descr(HEAP(m), &x.type_id, &x.htype_id, &x.pool,
+    int rc = mc__arr_descr(m, &x.type_id, &x.htype_id, &x.pool,
                            &x.offset, &x.gen, "mc_smatrix_descr_of");
     if (!rc)
         *d = x;
@@ -216,5 +228,5 @@ int mc_smatrix_of_descr(const mc_smatrix_descr *d, const mc_type *t,
                                   "descriptor");
     return mc__arr_of_descr(d->pool, d->offset, d->gen, d->type_id,
                             d->htype_id, &mc__smatrix_root_type, t, ht,
-                            (mc_heap **)m, "mc_smatrix_of_descr");
+                            (void **)m, "mc_smatrix_of_descr");
 }
