@@ -823,6 +823,108 @@ static void test_matrix(void **state)
     tu_end();
 }
 
+/* ------------------------------ matrix property test across processes */
+
+#define MR 13
+#define MC 17
+
+struct mprop_arg {
+    mc_smatrix_descr df, dr;
+    uint64_t seed;
+    int ops;
+};
+
+/* One random set (or an out-of-range one), applied to the model and, if
+ * mf, to the matrices. */
+static void mprop_step(int64_t model[MR][MC], mc_smatrix *mf, mc_smatrix *mr)
+{
+    uint64_t r = rnd();
+    size_t i = (r >> 8) % (MR + 1), j = (r >> 16) % (MC + 1);
+    int64_t v = (int64_t)(r >> 24) % 1000;
+    if (i < MR && j < MC)
+        model[i][j] = v;
+    if (!mf)
+        return;
+    int want = i < MR && j < MC ? 0 : MC_EINVAL;
+    REC(x, xb, v);
+    if (r & 1)
+        W_RC(mc_smatrix_set_f64(mf, i, j, (double)v), want);
+    else
+        W_RC(mc_smatrix_set(mf, i, j, &(double){(double)v}), want);
+    W_RC(mc_smatrix_set(mr, i, j, &x), want);
+}
+
+static void drv_mprop_worker(const void *arg, size_t len)
+{
+    struct mprop_arg a;
+    W_CHECK(len == sizeof a, "arg");
+    memcpy(&a, arg, sizeof a);
+    mc_smatrix *mf, *mr;
+    if (W_RC(mc_smatrix_of_descr(&a.df, &mc_type_f64, NULL, &mf), 0) ||
+        W_RC(mc_smatrix_of_descr(&a.dr, &rec_type, NULL, &mr), 0))
+        return;
+    static int64_t model[MR][MC];
+    rng_state = a.seed;
+    for (int k = 0; k < a.ops && !tu_w_failed(); k++)
+        mprop_step(model, mf, mr);
+}
+
+static void drv_mprop(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *p;
+    mc_smatrix *mf, *mr;
+    double zf = 0;
+    REC(z, zb, 0);
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_smatrix_make(p, &mc_type_f64, MR, MC, &zf, NULL, NULL, &mf),
+             0) ||
+        W_RC(mc_smatrix_make(p, &rec_type, MR, MC, &z, NULL, NULL, &mr), 0))
+        return;
+    static int64_t model[MR][MC]; /* zero, as the matrices */
+    for (int round = 0; round < 3 && !tu_w_failed(); round++) {
+        struct mprop_arg a = {.seed = 0xabcdefull + (uint64_t)round * 31,
+                              .ops = 2000};
+        W_RC(mc_smatrix_descr_of(mf, &a.df), 0);
+        W_RC(mc_smatrix_descr_of(mr, &a.dr), 0);
+        mc_pid w;
+        if (W_RC(tu_start_fn_ex(drv_mprop_worker, &a, sizeof a, NULL, 0, &w),
+                 0))
+            break;
+        W_JOIN_OK(tu_driver_jp, w, "matrix property worker");
+        rng_state = a.seed;
+        for (int k = 0; k < a.ops; k++)
+            mprop_step(model, NULL, NULL);
+        const double *data = mc_smatrix_data(mf);
+        for (size_t i = 0; i < MR; i++)
+            for (size_t j = 0; j < MC; j++) {
+                const rec *e = mc_smatrix_get_ro(mr, i, j);
+                if (data[i * MC + j] != (double)model[i][j] || !e ||
+                    e->n != model[i][j] || rec_bad(e)) {
+                    W_CHECK(0, "round %d: (%zu, %zu): %g and %lld, model "
+                            "%lld", round, i, j, data[i * MC + j],
+                            e ? (long long)e->n : -1LL,
+                            (long long)model[i][j]);
+                    i = MR;
+                    break;
+                }
+            }
+        W_RC(mc_heap_gc(mc_smatrix_heap(mr)), 0);
+    }
+    W_RC(mc_smatrix_destroy(mf), 0);
+    W_RC(mc_smatrix_destroy(mr), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_matrix_prop(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_mprop, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------------------ full pool */
 
 static void drv_full(const void *arg, size_t len)
@@ -1025,6 +1127,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_grow_readers),
         cmocka_unit_test(test_descr),
         cmocka_unit_test(test_matrix),
+        cmocka_unit_test(test_matrix_prop),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_kill),
     };
