@@ -1080,3 +1080,28 @@ int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st)
     st->last_pause_ms = heap->last_pause_ms;
     return 0;
 }
+
+/* ------------------------------------- for containers (data/arr.h) */
+
+/* mc_heap_modify that says whether the previous holder died (begin's
+ * MC_EOWNERDEAD), so that a container can report it after its operation. */
+int mc__heap_modify_dead(mc_heap *heap,
+                         int (*fn)(mc_mut *mut, void *root, void *ctx),
+                         void *ctx, int *dead);
+int mc__heap_modify_dead(mc_heap *heap,
+                         int (*fn)(mc_mut *mut, void *root, void *ctx),
+                         void *ctx, int *dead)
+{
+    *dead = 0;
+    int rc = check_heap(heap, "mc_heap_modify");
+    if (rc)
+        return rc;
+    mc_mut m = {0};
+    rc = open_mut(heap, &m);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    *dead = rc == MC_EOWNERDEAD;
+    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    close_mut(&m);
+    return rc;
+}
