@@ -872,6 +872,70 @@ static void test_kill_loop(void **state)
     tu_end();
 }
 
+/* A holder that dies between a chunk's unlinking and its counters (the
+ * store or two of mc__heap_drop_chunk, new_chunk): here the counters are
+ * put one chunk off by hand, then the holder dies.  The next locker sets
+ * them right from the chunk list, so the verified collection (MC_DEBUG)
+ * finds the heap whole. */
+static int off_by_one(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    store_pid(rootp);
+    mc_heap *h = ctx;
+    h->nchunks++;
+    h->heap_bytes += 4096;
+    raise(SIGKILL);
+    return 0;
+}
+
+static void drv_counter_victim(const void *arg, size_t len)
+{
+    share_arg a;
+    mc_pool *pool;
+    if (share_open(arg, len, &a, &pool))
+        return;
+    W_RC(mc_heap_modify(a.heap, off_by_one, a.heap), 0);
+}
+
+static void drv_dead_counters(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(16 * MiB, &pool, &heap))
+        return;
+    share_arg a = {mc_pool_id(pool), heap, 0, 0};
+    mc_pid pid;
+    mc_join_result r = {0};
+    if (W_RC(tu_start_fn(drv_counter_victim, &a, sizeof a, &pid), 0) == 0 &&
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL, "victim: %s",
+                tu_kind_str(&r));
+    mc_join_result_free(&r);
+    mc_heap_stats before;
+    W_RC(mc_heap_stats_get(heap, &before), 0);
+    mc_mut *mut;
+    W_RC(mc_heap_begin(heap, &mut), MC_EOWNERDEAD);
+    W_RC(mc_heap_commit(mut), 0);
+    W_RC(mc_heap_gc(heap), 0); /* verified: aborts on a corrupt heap */
+    mc_heap_stats after;
+    W_RC(mc_heap_stats_get(heap, &after), 0);
+    W_CHECK(after.chunks + 1 == before.chunks,
+            "chunks %zu before the repair, %zu after", before.chunks,
+            after.chunks);
+    drop_heap(pool, heap);
+}
+
+static void test_dead_counters(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_dead_counters, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------------- dead reader */
 
 /* Publishes its pid and reads forever: killed inside mc_heap_root_p, it
@@ -1535,6 +1599,7 @@ int main(void)
         cmocka_unit_test(test_enomem),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_kill_loop),
+        cmocka_unit_test(test_dead_counters),
         cmocka_unit_test(test_dead_reader),
         cmocka_unit_test(test_reader_slots),
         cmocka_unit_test(test_double_use),

@@ -668,6 +668,25 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
  * called inside one). */
 static _Thread_local mc_mut *open_muts;
 
+/* After a holder died: the counters of chunks follow the chunk list by a
+ * store or two (new_chunk, mc__heap_drop_chunk), so a death between them
+ * leaves them off by one chunk; and a chunk unlinked for dropping may
+ * still be the current one.  Both are set right from the list. */
+static void repair_chunks(mc_heap *h)
+{
+    size_t n = 0, bytes = 0;
+    int cur_linked = 0;
+    for (mc__chunk *c = h->chunks; c; c = c->next) {
+        n++;
+        bytes += c->size;
+        cur_linked |= c == h->cur;
+    }
+    h->nchunks = n;
+    h->heap_bytes = bytes;
+    if (!cur_linked)
+        h->cur = NULL;
+}
+
 static int heap_lock(mc_heap *h)
 {
     /* A thread that locks twice would deadlock: refuse instead.  (Cheaper
@@ -691,6 +710,7 @@ static int heap_lock(mc_heap *h)
                                     "consistent: %s", (void *)h, (int)dead,
                            strerror(c));
         }
+        repair_chunks(h);
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
