@@ -115,6 +115,8 @@ declare -A EXPECT=(
     [tut_camlbox]='^Message: Hello world$'
     [camlbox_speed]='^Sum: 6000000$'
     [wordfreq]='^ *[0-9][0-9]* the$'
+    [tut_array]='^Result: zero uno two new new, header 2$'
+    [matmul]='^max abs difference: 0$'
 )
 
 # run_example BINARY: one case, passes on exit status 0 and, where EXPECT

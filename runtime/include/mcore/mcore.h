@@ -11,6 +11,8 @@
 #include "mcore/type.h"
 #include "mcore/heap.h"
 #include "mcore/sref.h"
+#include "mcore/sarray.h"
+#include "mcore/smatrix.h"
 #include "mcore/marshal.h"
 #include "mcore/tprocess.h"
 #include "mcore/camlbox.h"
