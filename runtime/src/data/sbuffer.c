@@ -1,0 +1,816 @@
+/* sbuffer.c: shared byte buffers (see mcore/sbuffer.h).
+ *
+ * Where it lives: in a heap of its own, like an sref, not in a memfd of
+ * its own.  The heap gives, with no new machinery, what a buffer needs
+ * besides its bytes: the header value (deep-copied, collected), a robust
+ * process-shared lock that reports a dead holder (MC_EOWNERDEAD), reader
+ * slots that keep what a lock-free reader holds from being freed, a
+ * descriptor that is checked on lookup, and memory from the session's pool
+ * (mapped at one address everywhere, so the bytes are plain pointers).  A
+ * memfd would have needed all of these again, and a ring in one mapping
+ * cannot grow when the buffer has no capacity.
+ *
+ * Layout.  The heap's root is a control record (ctl).  The bytes are in
+ * blocks of bsize bytes (heap allocations of mc_type_bytes, after a cache
+ * line that counts pins, see below): position p is in block k = p / bsize,
+ * at offset p % bsize.  A table of n slots (n a
+ * power of two) maps block k to slot k % n.  The window W = [start / bsize,
+ * ceil(end / bsize)) is the blocks that hold valid bytes (and the
+ * current, partly filled block); the table is at least as large as W, and
+ * every slot of W holds its block.  Every other slot is NULL or holds a
+ * spare: a block whose bytes were deleted, which a later append reuses in
+ * place (that is how deleted memory is reused: a buffer whose window stays
+ * bounded never allocates again).  A window that outgrows the table gets a
+ * table twice as large (the old one is garbage).
+ *
+ * Crash consistency: the heap's one-store discipline, no intent record.
+ * Every mutation is prepared where nobody looks and committed by one
+ * store, so a process killed at any instruction leaves a valid buffer:
+ *   - append: blocks are placed in slots outside W (each slot by one
+ *     pointer store of a complete block), a larger table is filled and
+ *     published by one store of ctl->tab, the bytes are written past end;
+ *     then one store of end publishes them all.  Killed before it: the
+ *     append never happened (its blocks are spares).
+ *   - delete_hd / clear: one store of start; the blocks left behind
+ *     become spares by that store alone.
+ *   - close: one store of closed; header_set: one store of ctl->hdr after
+ *     mc_heap_add made the copy.
+ * The heap's own allocations are crash-consistent (heap_internal.h).
+ * Nothing is ever half-done, so the next locker, told MC_EOWNERDEAD by the
+ * heap's robust lock, has nothing to repair: it wakes every waiter (the
+ * dead holder may have committed without waking them) and reports the
+ * death to its caller after doing its own work.
+ *
+ * Readers take no lock.  Within a heap reader slot (mc_heap_root_p: the
+ * table and blocks they reach are not freed under them) they load start
+ * and end, then the table, and copy; then they load start again: a block
+ * is reused only after start has passed it, so if start has not passed
+ * pos, nothing they copied was overwritten (seqlock-style validation: an
+ * acquire fence between the copy and the second load, a release fence
+ * after the store of start that freed a block and before any write into
+ * it).  mc_sbuffer_access cannot validate afterwards, so it pins: each
+ * block has a count of the accesses that pinned it, in a cache line before
+ * its data.  The access loads every block pointer of its range, counts
+ * itself in each, then checks start; an append reuses a spare in place
+ * only if its count is zero, else it puts a new block in the slot (the old
+ * one becomes garbage, kept by the pinner's reader slot).  Counts and
+ * start are seq_cst on both sides, so either the appender sees the pin or
+ * the pinner sees the new start and gives up.  A process killed inside an
+ * access leaves its pins on a block: that block is then never reused but
+ * dropped, and its count goes with it.
+ *
+ * Waiting uses futexes on two counters of ctl (data_seq: bumped by
+ * append and close; space_seq: by delete_hd, clear and close) and counts
+ * of waiters, so that a mutation makes a wake system call only when
+ * somebody sleeps.  Sleeps are cut into 50 ms slices that recheck the
+ * state: a dead process that committed without waking, or died counted as
+ * a waiter, costs at most a slice, never a hang.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "mcore/sbuffer.h"
+#include "mem/copy.h"
+#include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
+#include "os/futex.h"
+
+#define SB_DEFAULT_BSIZE ((size_t)64 * 1024)
+#define SB_MIN_BSIZE ((size_t)4 * 1024)
+#define SB_MAX_BSIZE ((size_t)64 * 1024 * 1024)
+#define SB_MIN_SLOTS 8u
+#define SB_SLICE_NS 50000000u /* longest single futex sleep */
+/* A block: a cache line of its own (the count of running accesses that
+ * pinned it), then bsize bytes of data. */
+#define SB_BHDR 64u
+#define PINS(b) ((uint32_t *)(b))
+#define DATA(b) ((b) + SB_BHDR)
+
+typedef struct ctl {
+    void *hdr;               /* the header value (NULL: none) */
+    const mc_type *hdr_type; /* same in every worker */
+    char **tab;              /* the slot table (heap block of n slots) */
+    uint64_t start, end;     /* atomic: positions */
+    uint64_t cap;            /* 0: no capacity */
+    uint64_t bsize;          /* a power of two */
+    uint32_t bshift;         /* log2(bsize) */
+    uint32_t closed;         /* atomic */
+    uint32_t data_seq, space_seq;         /* futex words */
+    uint32_t data_waiters, space_waiters; /* sleepers (hints) */
+} ctl;
+
+/* ------------------------------------------------------------- types */
+
+static int ctl_copy(mc_copier *c, void *dst, const void *src)
+{
+    const ctl *s = src;
+    ctl *d = dst;
+    *d = *s;
+    d->hdr = NULL;
+    d->tab = NULL;
+    if (!s->hdr_type)
+        return 0;
+    return mc_copy_ptr(c, s->hdr_type, 1, &s->hdr, &d->hdr);
+}
+
+static void ctl_trace(mc_tracer *tr, const void *obj)
+{
+    const ctl *c = obj;
+    mc_trace_ptr(tr, c->hdr);
+    mc_trace_ptr(tr, c->tab);
+}
+
+static const mc_type ctl_type = {
+    .name = "mc_sbuffer_ctl",
+    .id = 0x6d635f7362756663ull, /* not user-visible: never in a descriptor */
+    .size = sizeof(ctl),
+    .align = _Alignof(ctl),
+    .copy = ctl_copy,
+    .trace = ctl_trace,
+};
+
+static void slot_trace(mc_tracer *tr, const void *obj)
+{
+    mc_trace_ptr(tr, *(char *const *)obj);
+}
+
+/* One slot of the table: a block or NULL.  Never copied (allocated with
+ * mc_heap_alloc only). */
+static const mc_type slot_type = {
+    .name = "mc_sbuffer_slot",
+    .id = 0x6d635f7362736c74ull,
+    .size = sizeof(char *),
+    .align = _Alignof(char *),
+    .trace = slot_trace,
+};
+
+#define HEAP(b) ((mc_heap *)(b))
+#define BUF(h) ((mc_sbuffer *)(h))
+
+static inline uint64_t ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline size_t nslots(char **tab)
+{
+    return mc__heap_count(tab);
+}
+
+/* ------------------------------------------------------------ create */
+
+int mc_sbuffer_create(mc_pool *pool, const mc_type *header_type,
+                      const void *header_init, const mc_sbuffer_attr *attr,
+                      mc_sbuffer **buf)
+{
+    if (!pool || !buf)
+        return mc__err(MC_EINVAL, "mc_sbuffer_create: NULL argument");
+    if (!header_type != !header_init)
+        return mc__err(MC_EINVAL, "mc_sbuffer_create: a header type "
+                                  "without a value, or the reverse");
+    size_t bs = attr && attr->block_size ? attr->block_size
+                                         : SB_DEFAULT_BSIZE;
+    if (bs > SB_MAX_BSIZE)
+        bs = SB_MAX_BSIZE;
+    size_t b = SB_MIN_BSIZE;
+    unsigned shift = 12;
+    while (b < bs)
+        b <<= 1, shift++;
+    ctl init = {.hdr = (void *)header_init, .hdr_type = header_type,
+                .cap = attr ? attr->capacity : 0, .bsize = b,
+                .bshift = shift};
+    mc_heap *h;
+    int rc = mc_heap_create(pool, &ctl_type, &init, &h);
+    if (rc)
+        return rc;
+    *buf = BUF(h);
+    return 0;
+}
+
+int mc_sbuffer_destroy(mc_sbuffer *buf)
+{
+    return mc_heap_destroy(HEAP(buf));
+}
+
+/* ---------------------------------------------------------- mutations */
+
+/* A mutation: the heap's lock, and whether its last holder died. */
+typedef struct mu {
+    mc_mut *mut;
+    ctl *c;
+    int owner_dead;
+} mu;
+
+static void wake_all(ctl *c)
+{
+    __atomic_fetch_add(&c->data_seq, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&c->space_seq, 1, __ATOMIC_SEQ_CST);
+    mc__futex_wake(&c->data_seq, INT32_MAX);
+    mc__futex_wake(&c->space_seq, INT32_MAX);
+}
+
+static int lock(mc_sbuffer *buf, mu *m, const char *fn)
+{
+    if (!buf)
+        return mc__err(MC_EINVAL, "%s: NULL buffer", fn);
+    int rc = mc_heap_begin(HEAP(buf), &m->mut);
+    if (rc && rc != MC_EOWNERDEAD)
+        return mc__err_in(rc, fn);
+    m->owner_dead = rc == MC_EOWNERDEAD;
+    m->c = mc_heap_mut_root(m->mut);
+    if (m->owner_dead)
+        wake_all(m->c); /* the dead holder may have committed unsignalled */
+    return 0;
+}
+
+/* Commit, and return rc, or MC_EOWNERDEAD for a success after a death. */
+static int unlock(mu *m, int rc)
+{
+    mc_heap_commit(m->mut);
+    return rc == 0 && m->owner_dead ? MC_EOWNERDEAD : rc;
+}
+
+/* Publish a larger table for a window of `need` blocks from block
+ * kfirst, whose blocks [kfirst, klive) are live: those at their new slots,
+ * the old table's spares in free slots, then one store of ctl->tab. */
+static int grow_table(mc_mut *mut, ctl *c, uint64_t kfirst, uint64_t klive,
+                      uint64_t need)
+{
+    char **old = c->tab;
+    size_t on = old ? nslots(old) : 0;
+    size_t n = on ? on : SB_MIN_SLOTS;
+    while (n < need) {
+        if (n > ((size_t)1 << 40) / sizeof(char *))
+            return mc__err(MC_ENOMEM, "mc_sbuffer_append: table too large");
+        n *= 2;
+    }
+    char **t;
+    /* may collect: old is reachable from the root meanwhile */
+    int rc = mc_heap_alloc(mut, &slot_type, n, (void **)&t);
+    if (rc)
+        return mc__err_in(rc, "mc_sbuffer_append");
+    for (uint64_t k = kfirst; k < klive; k++)
+        t[k & (n - 1)] = old[k & (on - 1)];
+    size_t j = 0;
+    for (size_t i = 0; i < on; i++) {
+        /* slot i is live if it is within klive - kfirst slots of
+         * kfirst's */
+        if (!old[i] || ((i - kfirst) & (on - 1)) < klive - kfirst)
+            continue;
+        while (j < n && t[j])
+            j++;
+        if (j == n)
+            break;
+        t[j++] = old[i];
+    }
+    /* the table is complete before it is published */
+    __atomic_store_n(&c->tab, t, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Make every block of [end, end + len) present, then copy data in and
+ * publish it with one store of end. */
+static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
+{
+    uint64_t start = c->start, end = c->end;
+    uint32_t sh = c->bshift;
+    uint64_t bs = c->bsize;
+    uint64_t kfirst = start >> sh;
+    uint64_t klive = (end + bs - 1) >> sh;           /* W = [kfirst, klive) */
+    uint64_t knew = (end + len + bs - 1) >> sh;      /* the new W's end */
+    if (!c->tab || knew - kfirst > nslots(c->tab)) {
+        int rc = grow_table(mut, c, kfirst, klive, knew - kfirst);
+        if (rc)
+            return rc;
+    }
+    char **t = c->tab;
+    size_t mask = nslots(t) - 1;
+    for (uint64_t k = klive; k < knew; k++) {
+        char **slot = &t[k & mask];
+        /* a spare is reused in place unless an access pinned it (the
+         * pinner checks start after pinning: see the top of the file);
+         * a pinned one becomes garbage, kept by the pinner's reader slot */
+        if (*slot && !__atomic_load_n(PINS(*slot), __ATOMIC_SEQ_CST))
+            continue;
+        char *b;
+        int rc = mc_heap_alloc(mut, &mc_type_bytes, SB_BHDR + bs,
+                               (void **)&b);
+        if (rc)
+            return mc__err_in(rc, "mc_sbuffer_append");
+        __atomic_store_n(slot, b, __ATOMIC_RELEASE);
+    }
+    /* pairs with the readers' acquire fence: a reader that sees a byte
+     * written below into a spare sees the start that freed it */
+    atomic_thread_fence(memory_order_release);
+    const char *src = data;
+    for (uint64_t p = end; p < end + len;) {
+        uint64_t off = p & (bs - 1);
+        size_t n = bs - off;
+        if (n > end + len - p)
+            n = end + len - p;
+        memcpy(DATA(t[(p >> sh) & mask]) + off, src, n);
+        src += n;
+        p += n;
+    }
+    __atomic_store_n(&c->end, end + len, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&c->data_seq, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->data_waiters, __ATOMIC_SEQ_CST))
+        mc__futex_wake(&c->data_seq, INT32_MAX);
+    return 0;
+}
+
+static void deadline_in(struct timespec *d, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, d);
+    d->tv_sec += ms / 1000;
+    d->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (d->tv_nsec >= 1000000000) {
+        d->tv_sec++;
+        d->tv_nsec -= 1000000000;
+    }
+}
+
+/* Sleep on *word while it holds val, for at most one slice and not past
+ * the deadline (NULL: none).  MC_ETIMEDOUT once the deadline has passed. */
+static int sleep_on(uint32_t *word, uint32_t val, const struct timespec *dl)
+{
+    struct timespec now, until;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (dl && (now.tv_sec > dl->tv_sec ||
+               (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec)))
+        return MC_ETIMEDOUT;
+    until = now;
+    until.tv_nsec += SB_SLICE_NS;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    if (dl && (dl->tv_sec < until.tv_sec ||
+               (dl->tv_sec == until.tv_sec && dl->tv_nsec < until.tv_nsec)))
+        until = *dl;
+    mc__futex_wait(word, val, &until);
+    return 0;
+}
+
+int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
+                            int timeout_ms)
+{
+    static const char fn[] = "mc_sbuffer_append";
+    if (!data && len)
+        return mc__err(MC_EINVAL, "%s: NULL data", fn);
+    struct timespec dl;
+    if (timeout_ms > 0)
+        deadline_in(&dl, timeout_ms);
+    int dead = 0;
+    for (;;) {
+        mu m;
+        int rc = lock(buf, &m, fn);
+        if (rc)
+            return rc;
+        dead |= m.owner_dead;
+        ctl *c = m.c;
+        if (c->closed)
+            return unlock(&m, mc__err(MC_ESTATE, "%s: the buffer is closed",
+                                      fn));
+        if (c->end + len < c->end)
+            return unlock(&m, mc__err(MC_EINVAL, "%s: end + %zu passes "
+                                      "2^64", fn, len));
+        if (c->cap && len > c->cap)
+            return unlock(&m, mc__err(MC_E2BIG, "%s: %zu bytes, capacity "
+                                      "%llu", fn, len,
+                                      (unsigned long long)c->cap));
+        if (!c->cap || c->end + len - c->start <= c->cap) {
+            rc = len ? do_append(m.mut, c, data, len) : 0;
+            m.owner_dead |= dead;
+            return unlock(&m, rc);
+        }
+        if (timeout_ms == 0)
+            return unlock(&m, mc__err(MC_EAGAIN, "%s: the buffer is full",
+                                      fn));
+        /* full: sleep until a delete_hd bumps space_seq (read under the
+         * lock, so that a delete after the commit is seen) */
+        __atomic_fetch_add(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
+        uint32_t seq = __atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST);
+        mc_heap_commit(m.mut);
+        rc = sleep_on(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
+        __atomic_fetch_sub(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
+        if (rc)
+            return mc__err(MC_ETIMEDOUT, "%s: no room within %d ms", fn,
+                           timeout_ms);
+    }
+}
+
+int mc_sbuffer_append(mc_sbuffer *buf, const void *data, size_t len)
+{
+    return mc_sbuffer_append_timed(buf, data, len, -1);
+}
+
+static int delete_n(mc_sbuffer *buf, uint64_t n, int all, const char *fn)
+{
+    mu m;
+    int rc = lock(buf, &m, fn);
+    if (rc)
+        return rc;
+    ctl *c = m.c;
+    uint64_t len = c->end - c->start;
+    if (all)
+        n = len;
+    if (n > len)
+        return unlock(&m, mc__err(MC_EINVAL, "%s: %llu bytes, the buffer "
+                                  "holds %llu", fn, (unsigned long long)n,
+                                  (unsigned long long)len));
+    if (n) {
+        __atomic_store_n(&c->start, c->start + n, __ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&c->space_seq, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&c->space_waiters, __ATOMIC_SEQ_CST))
+            mc__futex_wake(&c->space_seq, INT32_MAX);
+    }
+    return unlock(&m, 0);
+}
+
+int mc_sbuffer_delete_hd(mc_sbuffer *buf, uint64_t n)
+{
+    return delete_n(buf, n, 0, "mc_sbuffer_delete_hd");
+}
+
+int mc_sbuffer_clear(mc_sbuffer *buf)
+{
+    return delete_n(buf, 0, 1, "mc_sbuffer_clear");
+}
+
+int mc_sbuffer_close(mc_sbuffer *buf)
+{
+    mu m;
+    int rc = lock(buf, &m, "mc_sbuffer_close");
+    if (rc)
+        return rc;
+    __atomic_store_n(&m.c->closed, 1, __ATOMIC_SEQ_CST);
+    wake_all(m.c);
+    return unlock(&m, 0);
+}
+
+/* ------------------------------------------------------------ readers */
+
+typedef struct rd {
+    uint64_t pos;
+    size_t len;
+    char *dst;
+    int (*fn)(const void *data, size_t n, uint64_t at, void *ctx);
+    void *ctx;
+    const char *name;
+} rd;
+
+/* [pos, pos + len) within [start, end) as seen now: 0 or MC_EINVAL. */
+static int in_range(const ctl *c, const rd *r)
+{
+    uint64_t s = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST);
+    uint64_t e = ld(&c->end);
+    if (r->pos < s || r->pos > e || r->len > e - r->pos)
+        return mc__err(MC_EINVAL, "%s: [%llu, +%zu) is not within the "
+                       "buffer's [%llu, %llu)", r->name,
+                       (unsigned long long)r->pos, r->len,
+                       (unsigned long long)s, (unsigned long long)e);
+    return 0;
+}
+
+static int blit_fn(const void *root, void *ctx)
+{
+    const ctl *c = root;
+    rd *r = ctx;
+    int rc = in_range(c, r);
+    if (rc || !r->len)
+        return rc;
+    char **t = __atomic_load_n(&c->tab, __ATOMIC_ACQUIRE);
+    size_t mask = nslots(t) - 1;
+    uint64_t bs = c->bsize;
+    char *dst = r->dst;
+    for (uint64_t p = r->pos, e = r->pos + r->len; p < e;) {
+        uint64_t off = p & (bs - 1);
+        size_t n = bs - off;
+        if (n > e - p)
+            n = e - p;
+        const char *b = __atomic_load_n(&t[(p >> c->bshift) & mask],
+                                        __ATOMIC_ACQUIRE);
+        memcpy(dst, DATA(b) + off, n);
+        dst += n;
+        p += n;
+    }
+    /* validation: if start has not passed pos, no block we read was
+     * reused (see the top of the file) */
+    atomic_thread_fence(memory_order_acquire);
+    if (__atomic_load_n(&c->start, __ATOMIC_RELAXED) > r->pos)
+        return mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at "
+                       "%llu during the copy", r->name,
+                       (unsigned long long)r->pos);
+    return 0;
+}
+
+int mc_sbuffer_blit(mc_sbuffer *buf, uint64_t pos, void *dst, size_t len)
+{
+    if (!buf || (!dst && len))
+        return mc__err(MC_EINVAL, "mc_sbuffer_blit: NULL argument");
+    rd r = {.pos = pos, .len = len, .dst = dst, .name = "mc_sbuffer_blit"};
+    return mc_heap_root_p(HEAP(buf), blit_fn, &r);
+}
+
+int mc_sbuffer_sub(mc_sbuffer *buf, uint64_t pos, size_t len, void **out)
+{
+    if (!buf || !out)
+        return mc__err(MC_EINVAL, "mc_sbuffer_sub: NULL argument");
+    char *p = malloc(len ? len : 1);
+    if (!p)
+        return mc__err(MC_ENOMEM, "mc_sbuffer_sub: %zu bytes", len);
+    rd r = {.pos = pos, .len = len, .dst = p, .name = "mc_sbuffer_sub"};
+    int rc = mc_heap_root_p(HEAP(buf), blit_fn, &r);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Pin every block of the range, then check start again: a slot is
+ * replaced, or its block reused, only after start passes it, so if start
+ * has not passed pos, every pointer loaded is the block of its position
+ * and stays so until unpinned.  (Loaded lazily during the walk, a slot
+ * could already hold the block of a later position.) */
+#define SB_SNAP 64
+
+static int access_walk(ctl *c, rd *r, char **blk, size_t nb)
+{
+    char **t = __atomic_load_n(&c->tab, __ATOMIC_ACQUIRE);
+    size_t mask = nslots(t) - 1;
+    uint64_t k0 = r->pos >> c->bshift;
+    for (size_t i = 0; i < nb; i++) {
+        blk[i] = __atomic_load_n(&t[(k0 + i) & mask], __ATOMIC_ACQUIRE);
+        __atomic_fetch_add(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
+    }
+    int rc = 0;
+    if (__atomic_load_n(&c->start, __ATOMIC_SEQ_CST) > r->pos)
+        rc = mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at %llu",
+                     r->name, (unsigned long long)r->pos);
+    uint64_t bs = c->bsize;
+    for (uint64_t p = r->pos, e = r->pos + r->len; p < e && !rc;) {
+        uint64_t off = p & (bs - 1);
+        size_t n = bs - off;
+        if (n > e - p)
+            n = e - p;
+        rc = r->fn(DATA(blk[(p >> c->bshift) - k0]) + off, n, p, r->ctx);
+        p += n;
+    }
+    for (size_t i = 0; i < nb; i++)
+        __atomic_fetch_sub(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
+static int access_fn(const void *root, void *ctx)
+{
+    ctl *c = (ctl *)root;
+    rd *r = ctx;
+    int rc = in_range(c, r);
+    if (rc || !r->len)
+        return rc;
+    size_t nb = (size_t)(((r->pos + r->len - 1) >> c->bshift) -
+                         (r->pos >> c->bshift) + 1);
+    char *small[SB_SNAP];
+    char **blk = nb <= SB_SNAP ? small : malloc(nb * sizeof *blk);
+    if (!blk)
+        return mc__err(MC_ENOMEM, "%s: %zu block pointers", r->name, nb);
+    rc = access_walk(c, r, blk, nb);
+    if (blk != small)
+        free(blk);
+    return rc;
+}
+
+int mc_sbuffer_access(mc_sbuffer *buf, uint64_t pos, size_t len,
+                      int (*fn)(const void *data, size_t n, uint64_t at,
+                                void *ctx),
+                      void *ctx)
+{
+    if (!buf || !fn)
+        return mc__err(MC_EINVAL, "mc_sbuffer_access: NULL argument");
+    rd r = {.pos = pos, .len = len, .fn = fn, .ctx = ctx,
+            .name = "mc_sbuffer_access"};
+    return mc_heap_root_p(HEAP(buf), access_fn, &r);
+}
+
+static const ctl *ctl_of(mc_sbuffer *buf)
+{
+    return buf ? mc_heap_root_ro(HEAP(buf)) : NULL;
+}
+
+int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
+                    uint64_t *end, int *closed)
+{
+    ctl *c = (ctl *)ctl_of(buf);
+    if (!c)
+        return mc__err(MC_EINVAL, "mc_sbuffer_wait: NULL or destroyed "
+                                  "buffer");
+    struct timespec dl;
+    if (timeout_ms > 0)
+        deadline_in(&dl, timeout_ms);
+    int counted = 0, rc = 0;
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&c->data_seq, __ATOMIC_SEQ_CST);
+        uint64_t e = __atomic_load_n(&c->end, __ATOMIC_SEQ_CST);
+        int cl = (int)__atomic_load_n(&c->closed, __ATOMIC_SEQ_CST);
+        if (end)
+            *end = e;
+        if (closed)
+            *closed = cl;
+        if (e >= upto || cl)
+            break;
+        if (timeout_ms == 0) {
+            rc = mc__err(MC_EAGAIN, "mc_sbuffer_wait: end %llu < %llu",
+                         (unsigned long long)e, (unsigned long long)upto);
+            break;
+        }
+        if (!counted) {
+            /* count ourselves, then look again before sleeping: an append
+             * that missed the count is seen by the next look */
+            __atomic_fetch_add(&c->data_waiters, 1, __ATOMIC_SEQ_CST);
+            counted = 1;
+            continue;
+        }
+        if (sleep_on(&c->data_seq, seq, timeout_ms > 0 ? &dl : NULL)) {
+            rc = mc__err(MC_ETIMEDOUT, "mc_sbuffer_wait: end %llu < %llu "
+                         "after %d ms", (unsigned long long)e,
+                         (unsigned long long)upto, timeout_ms);
+            break;
+        }
+    }
+    if (counted)
+        __atomic_fetch_sub(&c->data_waiters, 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
+/* ---------------------------------------------------------- accessors */
+
+uint64_t mc_sbuffer_start(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? ld(&c->start) : 0;
+}
+
+uint64_t mc_sbuffer_end(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? ld(&c->end) : 0;
+}
+
+uint64_t mc_sbuffer_length(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    if (!c)
+        return 0;
+    uint64_t s = ld(&c->start);
+    uint64_t e = ld(&c->end); /* after start: never below it */
+    return e - s;
+}
+
+uint64_t mc_sbuffer_capacity(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? c->cap : 0;
+}
+
+int mc_sbuffer_closed(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? (int)__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE) : 0;
+}
+
+mc_heap *mc_sbuffer_heap(mc_sbuffer *buf)
+{
+    return HEAP(buf);
+}
+
+/* ------------------------------------------------------------- header */
+
+const mc_type *mc_sbuffer_header_type(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? c->hdr_type : NULL;
+}
+
+const void *mc_sbuffer_header_ro(mc_sbuffer *buf)
+{
+    const ctl *c = ctl_of(buf);
+    return c ? __atomic_load_n(&c->hdr, __ATOMIC_ACQUIRE) : NULL;
+}
+
+struct hdr_ctx {
+    int (*fn)(const void *header, void *ctx);
+    void *ctx;
+    void **copy;
+};
+
+static int hdr_read(const void *root, void *ctx)
+{
+    const ctl *c = root;
+    struct hdr_ctx *h = ctx;
+    const void *v = __atomic_load_n(&c->hdr, __ATOMIC_ACQUIRE);
+    if (h->copy)
+        return mc__local_copy_heap(c->hdr_type, v, h->copy);
+    return h->fn(v, h->ctx);
+}
+
+static int hdr_check(mc_sbuffer *buf, const void *arg, const char *fn)
+{
+    if (!buf || !arg)
+        return mc__err(MC_EINVAL, "%s: NULL argument", fn);
+    const ctl *c = ctl_of(buf);
+    if (!c)
+        return mc__err(MC_EINVAL, "%s: destroyed buffer", fn);
+    if (!c->hdr_type)
+        return mc__err(MC_EINVAL, "%s: the buffer has no header", fn);
+    return 0;
+}
+
+int mc_sbuffer_header_c(mc_sbuffer *buf, void **copy)
+{
+    int rc = hdr_check(buf, copy, "mc_sbuffer_header_c");
+    if (rc)
+        return rc;
+    struct hdr_ctx h = {NULL, NULL, copy};
+    return mc_heap_root_p(HEAP(buf), hdr_read, &h);
+}
+
+int mc_sbuffer_header_p(mc_sbuffer *buf,
+                        int (*fn)(const void *header, void *ctx), void *ctx)
+{
+    int rc = hdr_check(buf, (const void *)fn, "mc_sbuffer_header_p");
+    if (rc)
+        return rc;
+    struct hdr_ctx h = {fn, ctx, NULL};
+    return mc_heap_root_p(HEAP(buf), hdr_read, &h);
+}
+
+int mc_sbuffer_header_set(mc_sbuffer *buf, const void *value)
+{
+    int rc = hdr_check(buf, value, "mc_sbuffer_header_set");
+    if (rc)
+        return rc;
+    mu m;
+    if ((rc = lock(buf, &m, "mc_sbuffer_header_set")))
+        return rc;
+    void *copy;
+    rc = mc_heap_add(m.mut, m.c->hdr_type, value, &copy);
+    if (!rc)
+        __atomic_store_n(&m.c->hdr, copy, __ATOMIC_RELEASE);
+    return unlock(&m, rc);
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+#define SBUF_DESCR_MAGIC 0x6d63736275663031ull /* "mcsbuf01" */
+
+int mc_sbuffer_descr_of(mc_sbuffer *buf, mc_sbuffer_descr *d)
+{
+    if (!buf || !d)
+        return mc__err(MC_EINVAL, "mc_sbuffer_descr_of: NULL argument");
+    mc__heap_ref ref;
+    int rc = mc__heap_ref_of(HEAP(buf), &ref);
+    if (rc)
+        return mc__err_in(rc, "mc_sbuffer_descr_of");
+    const ctl *c = ctl_of(buf);
+    *d = (mc_sbuffer_descr){.magic = SBUF_DESCR_MAGIC,
+                            .type_id = c->hdr_type ? c->hdr_type->id : 0,
+                            .pool = ref.pool, .offset = ref.offset,
+                            .gen = ref.gen};
+    return 0;
+}
+
+int mc_sbuffer_of_descr(const mc_sbuffer_descr *d,
+                        const mc_type *header_type, mc_sbuffer **buf)
+{
+    static const char fn[] = "mc_sbuffer_of_descr";
+    if (!d || !buf)
+        return mc__err(MC_EINVAL, "%s: NULL argument", fn);
+    if (d->magic != SBUF_DESCR_MAGIC)
+        return mc__err(MC_EINVAL, "%s: not an sbuffer descriptor", fn);
+    mc_heap *h;
+    mc__heap_ref ref = {d->pool, d->offset, d->gen};
+    int held;
+    int rc = mc__heap_of_ref(&ref, &ctl_type, &h, &held, fn);
+    if (rc)
+        return rc;
+    const ctl *c = mc_heap_root_ro(h);
+    uint64_t want = header_type ? header_type->id : 0;
+    uint64_t have = c->hdr_type ? c->hdr_type->id : 0;
+    if (d->type_id != want || have != want)
+        return mc__heap_ref_refuse(
+            d->pool, held,
+            mc__err(MC_ETYPE, "%s: the buffer's header is %s (id %016llx), "
+                    "not %s (id %016llx)", fn,
+                    c->hdr_type ? c->hdr_type->name : "none",
+                    (unsigned long long)have,
+                    header_type ? header_type->name : "none",
+                    (unsigned long long)want));
+    *buf = BUF(h);
+    return 0;
+}
