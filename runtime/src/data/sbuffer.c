@@ -61,8 +61,9 @@
  *
  * Waiting uses futexes on two counters of ctl (data_seq: bumped by
  * append and close; space_seq: by delete_hd, clear and close) and counts
- * of waiters, so that a mutation makes a wake system call only when
- * somebody sleeps.  Sleeps are cut into 50 ms slices that recheck the
+ * of sleepers, so that a mutation makes a wake system call only when
+ * somebody sleeps; a waiter first polls a little (os/spin.h's adaptive
+ * poll: the next append often comes within microseconds).  Sleeps are cut into 50 ms slices that recheck the
  * state: a dead process that committed without waking, or died counted as
  * a waiter, costs at most a slice, never a hang.
  */
@@ -77,12 +78,14 @@
 #include "mem/heap_descr.h"
 #include "mem/heap_internal.h"
 #include "os/futex.h"
+#include "os/spin.h"
 
 #define SB_DEFAULT_BSIZE ((size_t)64 * 1024)
 #define SB_MIN_BSIZE ((size_t)4 * 1024)
 #define SB_MAX_BSIZE ((size_t)64 * 1024 * 1024)
 #define SB_MIN_SLOTS 8u
 #define SB_SLICE_NS 50000000u /* longest single futex sleep */
+#define SB_POLL_NS 20000u     /* longest poll before a sleep (os/spin.h) */
 /* A block: a cache line of its own (the count of running accesses that
  * pinned it), then bsize bytes of data. */
 #define SB_BHDR 64u
@@ -333,6 +336,30 @@ static void deadline_in(struct timespec *d, int ms)
     }
 }
 
+/* Poll (os/spin.h: adaptive, yielding) until *word differs from val;
+ * 1 if it did (no need to sleep).  One control per thread: a thread waits
+ * on one thing at a time. */
+static _Thread_local mc__spin_ctl poll_ctl;
+
+static int poll_for(const uint32_t *word, uint32_t val)
+{
+    uint64_t budget = mc__spin_budget(&poll_ctl, SB_POLL_NS);
+    if (!budget)
+        return 0;
+    uint64_t t0 = mc__now_ns();
+    int paid = 0;
+    while (mc__now_ns() - t0 < budget) {
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != val) {
+            paid = 1;
+            break;
+        }
+        if (mc__spin_yield_lost())
+            break;
+    }
+    mc__spin_note(&poll_ctl, paid);
+    return paid;
+}
+
 /* Sleep on *word while it holds val, for at most one slice and not past
  * the deadline (NULL: none).  MC_ETIMEDOUT once the deadline has passed. */
 static int sleep_on(uint32_t *word, uint32_t val, const struct timespec *dl)
@@ -390,12 +417,18 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         if (timeout_ms == 0)
             return unlock(&m, mc__err(MC_EAGAIN, "%s: the buffer is full",
                                       fn));
-        /* full: sleep until a delete_hd bumps space_seq (read under the
-         * lock, so that a delete after the commit is seen) */
-        __atomic_fetch_add(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
+        /* full: wait until a delete_hd bumps space_seq (read under the
+         * lock, so that a delete after the commit is seen): poll, then
+         * count ourselves as a sleeper (so that deletes wake us), look
+         * again, sleep */
         uint32_t seq = __atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST);
         mc_heap_commit(m.mut);
-        rc = sleep_on(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
+        if (poll_for(&c->space_seq, seq))
+            continue;
+        __atomic_fetch_add(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
+        rc = 0;
+        if (__atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST) == seq)
+            rc = sleep_on(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
         __atomic_fetch_sub(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
         if (rc)
             return mc__err(MC_ETIMEDOUT, "%s: no room within %d ms", fn,
@@ -613,7 +646,7 @@ int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
     struct timespec dl;
     if (timeout_ms > 0)
         deadline_in(&dl, timeout_ms);
-    int counted = 0, rc = 0;
+    int counted = 0, polled = 0, rc = 0;
     for (;;) {
         uint32_t seq = __atomic_load_n(&c->data_seq, __ATOMIC_SEQ_CST);
         uint64_t e = __atomic_load_n(&c->end, __ATOMIC_SEQ_CST);
@@ -628,6 +661,11 @@ int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
             rc = mc__err(MC_EAGAIN, "mc_sbuffer_wait: end %llu < %llu",
                          (unsigned long long)e, (unsigned long long)upto);
             break;
+        }
+        if (!polled) {
+            polled = 1;
+            if (poll_for(&c->data_seq, seq))
+                continue;
         }
         if (!counted) {
             /* count ourselves, then look again before sleeping: an append
