@@ -812,8 +812,9 @@ static void drv_victim(const void *arg, size_t len)
         if (rc != 0 && rc != MC_EOWNERDEAD && W_RC(rc, 0))
             return;
         uint64_t l = mc_sbuffer_length(b);
-        if (l > 128 * KiB) {
-            rc = mc_sbuffer_delete_hd(b, rnd(&x) % l);
+        if (l > 128 * KiB) { /* down to 64 KiB or less: the window
+                              * stays below 192 KiB */
+            rc = mc_sbuffer_delete_hd(b, l - 64 * KiB + rnd(&x) % (64 * KiB));
             if (rc != 0 && rc != MC_EOWNERDEAD && W_RC(rc, 0))
                 return;
         }

@@ -18,10 +18,11 @@
  * when they started; a delete_hd that removes the bytes while they are
  * being copied makes the copy fail (MC_EINVAL), never return other bytes.
  * mc_sbuffer_access hands out the bytes in place (no copy) and keeps them
- * from being reused while its callback runs.  Mutations (append,
- * delete_hd, clear, close, header_set) take the buffer's heap lock.  A
- * process that dies inside one leaves the buffer valid: its operation
- * happened whole or not at all, and the next mutation reports
+ * from being reused while its callback runs.  Deletes (delete_hd, clear)
+ * are one atomic step, without a lock; the other mutations (append,
+ * close, header_set) take the buffer's heap lock.  A process that dies
+ * inside any of them leaves the buffer valid: its operation happened
+ * whole or not at all, and the next locking mutation reports
  * MC_EOWNERDEAD (having done its work).
  *
  * An sbuffer is passed to other processes by descriptor: plain bytes that
@@ -144,18 +145,19 @@ int mc_sbuffer_access(mc_sbuffer *buf, uint64_t pos, size_t len,
                                 void *ctx),
                       void *ctx);
 
-/** Delete the first n bytes (start += n).  Their memory is reused by
- *  later appends; it wakes appenders waiting for room.
+/** Delete the first n bytes (start += n), without the lock (one
+ *  compare-and-swap: a reader or deleter never waits for an append's
+ *  copy).  Their memory is reused by later appends; it wakes appenders
+ *  waiting for room.
  *  @return 0, or
- *   - MC_EOWNERDEAD deleted; a previous holder died (see append)
- *   - MC_EINVAL     buf is NULL or destroyed, or n > length (nothing
- *                   deleted)
- *   - MC_ESTATE     the calling thread already mutates the buffer's heap
- *   - MC_ESYS       the lock failed */
+ *   - MC_EINVAL buf is NULL or destroyed, or n > length (nothing
+ *               deleted) */
 int mc_sbuffer_delete_hd(mc_sbuffer *buf, uint64_t n);
 
-/** Delete every byte (start = end: positions go on from there).
- *  @return as mc_sbuffer_delete_hd, without the n > length case */
+/** Delete every byte there is now (start = end: positions go on from
+ *  there).
+ *  @return 0, or
+ *   - MC_EINVAL buf is NULL or destroyed */
 int mc_sbuffer_clear(mc_sbuffer *buf);
 
 /** End the stream: later appends fail (MC_ESTATE) and readers waiting

@@ -31,8 +31,10 @@
  *     published by one store of ctl->tab, the bytes are written past end;
  *     then one store of end publishes them all.  Killed before it: the
  *     append never happened (its blocks are spares).
- *   - delete_hd / clear: one store of start; the blocks left behind
- *     become spares by that store alone.
+ *   - delete_hd / clear: one compare-and-swap of start, without the lock
+ *     (start only grows: an append that read it before counts fewer free
+ *     bytes and spares than there are); the blocks left behind become
+ *     spares by that store alone.
  *   - close: one store of closed; header_set: one store of ctl->hdr after
  *     mc_heap_add made the copy.
  * The heap's own allocations are crash-consistent (heap_internal.h).
@@ -158,6 +160,11 @@ static inline uint64_t ld(const uint64_t *p)
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+static const ctl *ctl_of(mc_sbuffer *buf)
+{
+    return buf ? mc_heap_root_ro(HEAP(buf)) : NULL;
+}
+
 static inline size_t nslots(char **tab)
 {
     return mc__heap_count(tab);
@@ -278,7 +285,8 @@ static int grow_table(mc_mut *mut, ctl *c, uint64_t kfirst, uint64_t klive,
  * publish it with one store of end. */
 static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
 {
-    uint64_t start = c->start, end = c->end;
+    uint64_t start = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST);
+    uint64_t end = c->end;
     uint32_t sh = c->bshift;
     uint64_t bs = c->bsize;
     uint64_t kfirst = start >> sh;
@@ -405,11 +413,15 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         if (c->end + len < c->end)
             return unlock(&m, mc__err(MC_EINVAL, "%s: end + %zu passes "
                                       "2^64", fn, len));
+        /* space_seq before start: a delete after this load changes it,
+         * so that the sleep below cannot miss that delete's wake-up */
+        uint32_t seq = __atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST);
         if (c->cap && len > c->cap)
             return unlock(&m, mc__err(MC_E2BIG, "%s: %zu bytes, capacity "
                                       "%llu", fn, len,
                                       (unsigned long long)c->cap));
-        if (!c->cap || c->end + len - c->start <= c->cap) {
+        uint64_t start = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST);
+        if (!c->cap || c->end + len - start <= c->cap) {
             rc = len ? do_append(m.mut, c, data, len) : 0;
             m.owner_dead |= dead;
             return unlock(&m, rc);
@@ -417,11 +429,9 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         if (timeout_ms == 0)
             return unlock(&m, mc__err(MC_EAGAIN, "%s: the buffer is full",
                                       fn));
-        /* full: wait until a delete_hd bumps space_seq (read under the
-         * lock, so that a delete after the commit is seen): poll, then
-         * count ourselves as a sleeper (so that deletes wake us), look
-         * again, sleep */
-        uint32_t seq = __atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST);
+        /* full: wait until a delete_hd bumps space_seq: poll, then count
+         * ourselves as a sleeper (so that deletes wake us), look again,
+         * sleep */
         mc_heap_commit(m.mut);
         if (poll_for(&c->space_seq, seq))
             continue;
@@ -441,27 +451,34 @@ int mc_sbuffer_append(mc_sbuffer *buf, const void *data, size_t len)
     return mc_sbuffer_append_timed(buf, data, len, -1);
 }
 
+/* Deletes take no lock: moving start is one compare-and-swap, and start
+ * only grows, so an appender that read it earlier under the lock counts
+ * fewer free bytes and fewer spares than there are (never more).  A
+ * consumer that deletes thus never waits for an append's copy. */
 static int delete_n(mc_sbuffer *buf, uint64_t n, int all, const char *fn)
 {
-    mu m;
-    int rc = lock(buf, &m, fn);
-    if (rc)
-        return rc;
-    ctl *c = m.c;
-    uint64_t len = c->end - c->start;
-    if (all)
-        n = len;
-    if (n > len)
-        return unlock(&m, mc__err(MC_EINVAL, "%s: %llu bytes, the buffer "
-                                  "holds %llu", fn, (unsigned long long)n,
-                                  (unsigned long long)len));
-    if (n) {
-        __atomic_store_n(&c->start, c->start + n, __ATOMIC_SEQ_CST);
-        __atomic_fetch_add(&c->space_seq, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&c->space_waiters, __ATOMIC_SEQ_CST))
-            mc__futex_wake(&c->space_seq, INT32_MAX);
-    }
-    return unlock(&m, 0);
+    ctl *c = (ctl *)ctl_of(buf);
+    if (!c)
+        return mc__err(MC_EINVAL, "%s: NULL or destroyed buffer", fn);
+    uint64_t s = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST), to;
+    do {
+        uint64_t e = __atomic_load_n(&c->end, __ATOMIC_SEQ_CST);
+        if (all)
+            n = e - s;
+        if (n > e - s)
+            return mc__err(MC_EINVAL, "%s: %llu bytes, the buffer holds "
+                           "%llu", fn, (unsigned long long)n,
+                           (unsigned long long)(e - s));
+        if (!n)
+            return 0;
+        to = s + n;
+    } while (!__atomic_compare_exchange_n(&c->start, &s, to, 0,
+                                          __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST));
+    __atomic_fetch_add(&c->space_seq, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&c->space_waiters, __ATOMIC_SEQ_CST))
+        mc__futex_wake(&c->space_seq, INT32_MAX);
+    return 0;
 }
 
 int mc_sbuffer_delete_hd(mc_sbuffer *buf, uint64_t n)
@@ -629,11 +646,6 @@ int mc_sbuffer_access(mc_sbuffer *buf, uint64_t pos, size_t len,
     rd r = {.pos = pos, .len = len, .fn = fn, .ctx = ctx,
             .name = "mc_sbuffer_access"};
     return mc_heap_root_p(HEAP(buf), access_fn, &r);
-}
-
-static const ctl *ctl_of(mc_sbuffer *buf)
-{
-    return buf ? mc_heap_root_ro(HEAP(buf)) : NULL;
 }
 
 int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
