@@ -415,6 +415,49 @@ static void test_reuse(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------ pool exhaustion */
+
+/* An unbounded buffer in a 4 MiB pool: appends fail with MC_ENOMEM and
+ * leave the buffer as it was; once bytes are deleted, their blocks take
+ * appends again without the pool. */
+static void drv_enomem(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sbuffer *b;
+    if (pool_and_buf(4 * MiB, 0, 0, &p, &b))
+        return;
+    int rc = 0;
+    uint64_t e = 0;
+    while (!tu_w_failed() && e < 64 * MiB) {
+        rc = mc_sbuffer_append(b, pat_at(e), 100 * KiB);
+        if (rc)
+            break;
+        e += 100 * KiB;
+    }
+    W_CHECK(rc == MC_ENOMEM, "a full pool: %s", tu_code_name(rc));
+    W_CHECK(mc_sbuffer_end(b) == e && e > MiB, "end %llu after MC_ENOMEM, "
+            "%llu appended", (unsigned long long)mc_sbuffer_end(b),
+            (unsigned long long)e);
+    uint8_t *tmp = malloc(e);
+    if (!W_RC(mc_sbuffer_blit(b, 0, tmp, e), 0))
+        W_CHECK(check_at(tmp, 0, e) == e, "the bytes after MC_ENOMEM");
+    free(tmp);
+    W_RC(mc_sbuffer_append(b, pat_at(e), 100 * KiB), MC_ENOMEM);
+    W_RC(mc_sbuffer_delete_hd(b, MiB), 0);
+    W_RC(mc_sbuffer_append(b, pat_at(e), 100 * KiB), 0);
+    W_RC(mc_sbuffer_destroy(b), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_enomem(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_enomem, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------ flow control, blocking */
 
 static int open_descr(const void *arg, size_t len, mc_sbuffer **b)
@@ -436,6 +479,16 @@ static void drv_late_deleter(const void *arg, size_t len)
         return;
     tu_sleep_ms(300);
     W_RC(mc_sbuffer_delete_hd(b, 100), 0);
+}
+
+/* After 300 ms, close. */
+static void drv_late_closer(const void *arg, size_t len)
+{
+    mc_sbuffer *b;
+    if (open_descr(arg, len, &b))
+        return;
+    tu_sleep_ms(300);
+    W_RC(mc_sbuffer_close(b), 0);
 }
 
 static void drv_full(const void *arg, size_t len)
@@ -470,6 +523,17 @@ static void drv_full(const void *arg, size_t len)
     uint8_t out[1000];
     W_RC(mc_sbuffer_blit(b, 100, out, 1000), 0);
     W_CHECK(check_at(out, 100, 1000) == 1000, "contents after the wait");
+    /* full again: a close wakes the blocked appender, which fails */
+    if (W_RC(tu_start_fn(drv_late_closer, &d, sizeof d, &w), 0))
+        return;
+    t0 = tu_now_ms();
+    W_RC(mc_sbuffer_append(b, in, 1), MC_ESTATE);
+    dt = tu_now_ms() - t0;
+    W_CHECK(dt >= 250, "append returned after %lld ms, before the close",
+            (long long)dt);
+    W_JOIN_OK(tu_driver_jp, w, "closer");
+    W_CHECK(mc_sbuffer_end(b) == 1100, "end %llu",
+            (unsigned long long)mc_sbuffer_end(b));
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
@@ -907,6 +971,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_enomem),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_pipeline),

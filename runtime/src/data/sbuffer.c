@@ -19,8 +19,12 @@
  * current, partly filled block); the table is at least as large as W, and
  * every slot of W holds its block.  Every other slot is NULL or holds a
  * spare: a block whose bytes were deleted, which a later append reuses in
- * place (that is how deleted memory is reused: a buffer whose window stays
- * bounded never allocates again).  A window that outgrows the table gets a
+ * place, or moves to the slot it needs when that one is empty (that is
+ * how deleted memory is reused: a buffer whose window stays bounded never
+ * allocates again).  A move clears the old slot before the new one is
+ * set: a crash between leaves the block unreachable (the collector's),
+ * never in two slots; a reader that meets a cleared slot knows that start
+ * has passed it.  A window that outgrows the table gets a
  * table twice as large (the old one is garbage).
  *
  * Crash consistency: the heap's one-store discipline, no intent record.
@@ -105,6 +109,8 @@ typedef struct ctl {
     uint32_t closed;         /* atomic */
     uint32_t data_seq, space_seq;         /* futex words */
     uint32_t data_waiters, space_waiters; /* sleepers (hints) */
+    uint64_t nblocks;        /* non-NULL slots of tab (a hint: a crash may
+                                leave it off by one; recounted after one) */
 } ctl;
 
 /* ------------------------------------------------------------- types */
@@ -207,6 +213,14 @@ int mc_sbuffer_destroy(mc_sbuffer *buf)
 
 /* ---------------------------------------------------------- mutations */
 
+static uint64_t count_blocks(char **t)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; t && i < nslots(t); i++)
+        n += t[i] != NULL;
+    return n;
+}
+
 /* A mutation: the heap's lock, and whether its last holder died. */
 typedef struct mu {
     mc_mut *mut;
@@ -231,8 +245,10 @@ static int lock(mc_sbuffer *buf, mu *m, const char *fn)
         return mc__err_in(rc, fn);
     m->owner_dead = rc == MC_EOWNERDEAD;
     m->c = mc_heap_mut_root(m->mut);
-    if (m->owner_dead)
+    if (m->owner_dead) {
         wake_all(m->c); /* the dead holder may have committed unsignalled */
+        m->c->nblocks = count_blocks(m->c->tab);
+    }
     return 0;
 }
 
@@ -278,7 +294,29 @@ static int grow_table(mc_mut *mut, ctl *c, uint64_t kfirst, uint64_t klive,
     }
     /* the table is complete before it is published */
     __atomic_store_n(&c->tab, t, __ATOMIC_RELEASE);
+    c->nblocks = count_blocks(t);
     return 0;
+}
+
+/* A spare for block k, which has none in its own slot: the nearest one
+ * behind the window (the most recently deleted blocks), taken out of its
+ * slot; NULL if the hint says there is none, or none is unpinned.  The
+ * slot is cleared before the block is stored anywhere else: a crash
+ * between leaves it unreachable (garbage), never in two slots. */
+static char *take_spare(ctl *c, char **t, uint64_t kfirst, uint64_t k)
+{
+    size_t n = nslots(t);
+    if (c->nblocks <= k - kfirst) /* every block is in [kfirst, k) */
+        return NULL;
+    for (uint64_t i = 1; i <= n - (k + 1 - kfirst); i++) {
+        char **slot = &t[(kfirst - i) & (n - 1)];
+        char *b = *slot;
+        if (b && !__atomic_load_n(PINS(b), __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+            return b;
+        }
+    }
+    return NULL;
 }
 
 /* Make every block of [end, end + len) present, then copy data in and
@@ -303,14 +341,22 @@ static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
         char **slot = &t[k & mask];
         /* a spare is reused in place unless an access pinned it (the
          * pinner checks start after pinning: see the top of the file);
-         * a pinned one becomes garbage, kept by the pinner's reader slot */
+         * a pinned one is dropped (garbage, kept by the pinner's reader
+         * slot) for another spare or a new block */
         if (*slot && !__atomic_load_n(PINS(*slot), __ATOMIC_SEQ_CST))
             continue;
-        char *b;
-        int rc = mc_heap_alloc(mut, &mc_type_bytes, SB_BHDR + bs,
-                               (void **)&b);
-        if (rc)
-            return mc__err_in(rc, "mc_sbuffer_append");
+        if (*slot) {
+            __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+            c->nblocks--;
+        }
+        char *b = take_spare(c, t, kfirst, k);
+        if (!b) {
+            int rc = mc_heap_alloc(mut, &mc_type_bytes, SB_BHDR + bs,
+                                   (void **)&b);
+            if (rc)
+                return mc__err_in(rc, "mc_sbuffer_append");
+            c->nblocks++;
+        }
         __atomic_store_n(slot, b, __ATOMIC_RELEASE);
     }
     /* pairs with the readers' acquire fence: a reader that sees a byte
@@ -537,6 +583,7 @@ static int blit_fn(const void *root, void *ctx)
     size_t mask = nslots(t) - 1;
     uint64_t bs = c->bsize;
     char *dst = r->dst;
+    int taken = 0;
     for (uint64_t p = r->pos, e = r->pos + r->len; p < e;) {
         uint64_t off = p & (bs - 1);
         size_t n = bs - off;
@@ -544,6 +591,10 @@ static int blit_fn(const void *root, void *ctx)
             n = e - p;
         const char *b = __atomic_load_n(&t[(p >> c->bshift) & mask],
                                         __ATOMIC_ACQUIRE);
+        if (!b) { /* taken as a spare: start has passed p */
+            taken = 1;
+            break;
+        }
         memcpy(dst, DATA(b) + off, n);
         dst += n;
         p += n;
@@ -551,7 +602,7 @@ static int blit_fn(const void *root, void *ctx)
     /* validation: if start has not passed pos, no block we read was
      * reused (see the top of the file) */
     atomic_thread_fence(memory_order_acquire);
-    if (__atomic_load_n(&c->start, __ATOMIC_RELAXED) > r->pos)
+    if (taken || __atomic_load_n(&c->start, __ATOMIC_RELAXED) > r->pos)
         return mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at "
                        "%llu during the copy", r->name,
                        (unsigned long long)r->pos);
@@ -595,12 +646,16 @@ static int access_walk(ctl *c, rd *r, char **blk, size_t nb)
     char **t = __atomic_load_n(&c->tab, __ATOMIC_ACQUIRE);
     size_t mask = nslots(t) - 1;
     uint64_t k0 = r->pos >> c->bshift;
+    int gone = 0;
     for (size_t i = 0; i < nb; i++) {
         blk[i] = __atomic_load_n(&t[(k0 + i) & mask], __ATOMIC_ACQUIRE);
-        __atomic_fetch_add(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
+        if (blk[i]) /* NULL: taken as a spare, start has passed it */
+            __atomic_fetch_add(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
+        else
+            gone = 1;
     }
     int rc = 0;
-    if (__atomic_load_n(&c->start, __ATOMIC_SEQ_CST) > r->pos)
+    if (gone || __atomic_load_n(&c->start, __ATOMIC_SEQ_CST) > r->pos)
         rc = mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at %llu",
                      r->name, (unsigned long long)r->pos);
     uint64_t bs = c->bsize;
@@ -613,7 +668,8 @@ static int access_walk(ctl *c, rd *r, char **blk, size_t nb)
         p += n;
     }
     for (size_t i = 0; i < nb; i++)
-        __atomic_fetch_sub(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
+        if (blk[i])
+            __atomic_fetch_sub(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
     return rc;
 }
 
