@@ -13,19 +13,18 @@
  * Layout.  The heap's root is a control record (ctl).  The bytes are in
  * blocks of bsize bytes (heap allocations of mc_type_bytes, after a cache
  * line that counts pins, see below): position p is in block k = p / bsize,
- * at offset p % bsize.  A table of n slots (n a
- * power of two) maps block k to slot k % n.  The window W = [start / bsize,
- * ceil(end / bsize)) is the blocks that hold valid bytes (and the
- * current, partly filled block); the table is at least as large as W, and
- * every slot of W holds its block.  Every other slot is NULL or holds a
+ * at offset p % bsize.  A table of n slots (n a power of two) maps block k
+ * to slot k % n.  The window W = [start / bsize, ceil(end / bsize)) is the
+ * blocks that hold valid bytes (and the current, partly filled block); the
+ * table is at least as large as W, and every slot of W holds its block.  Every other slot is NULL or holds a
  * spare: a block whose bytes were deleted, which a later append reuses in
  * place, or moves to the slot it needs when that one is empty (that is
  * how deleted memory is reused: a buffer whose window stays bounded never
  * allocates again).  A move clears the old slot before the new one is
  * set: a crash between leaves the block unreachable (the collector's),
  * never in two slots; a reader that meets a cleared slot knows that start
- * has passed it.  A window that outgrows the table gets a
- * table twice as large (the old one is garbage).
+ * has passed it.  A window that outgrows the table gets a table twice as
+ * large (the old one is garbage).
  *
  * Crash consistency: the heap's one-store discipline, no intent record.
  * Every mutation is prepared where nobody looks and committed by one
@@ -57,9 +56,9 @@
  * it).  mc_sbuffer_access cannot validate afterwards, so it pins: each
  * block has a count of the accesses that pinned it, in a cache line before
  * its data.  The access loads every block pointer of its range, counts
- * itself in each, then checks start; an append reuses a spare in place
- * only if its count is zero, else it puts a new block in the slot (the old
- * one becomes garbage, kept by the pinner's reader slot).  Counts and
+ * itself in each, then checks start; an append reuses a spare only if its
+ * count is zero, else it drops it from its slot (garbage, kept by the
+ * pinner's reader slot) and takes another spare or a new block.  Counts and
  * start are seq_cst on both sides, so either the appender sees the pin or
  * the pinner sees the new start and gives up.  A process killed inside an
  * access leaves its pins on a block: that block is then never reused but
@@ -69,9 +68,10 @@
  * append and close; space_seq: by delete_hd, clear and close) and counts
  * of sleepers, so that a mutation makes a wake system call only when
  * somebody sleeps; a waiter first polls a little (os/spin.h's adaptive
- * poll: the next append often comes within microseconds).  Sleeps are cut into 50 ms slices that recheck the
- * state: a dead process that committed without waking, or died counted as
- * a waiter, costs at most a slice, never a hang.
+ * poll: the next append often comes within microseconds).  Sleeps are
+ * cut into 50 ms slices that recheck the state: a dead process that
+ * committed without waking, or died counted as a sleeper, costs at most a
+ * slice, never a hang.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
