@@ -46,6 +46,17 @@ static const mc_type other_type = {
     .align = _Alignof(hdr), .copy = hdr_copy, .trace = hdr_trace,
 };
 
+/* test_NAME: a session whose first process runs drv_NAME (checks in a
+ * worker, leak checks around it). */
+#define DRIVER_TEST(name)                                                   \
+    static void test_##name(void **state)                                   \
+    {                                                                       \
+        (void)state;                                                        \
+        tu_begin();                                                         \
+        tu_drive(NULL, drv_##name, NULL, 0);                                \
+        tu_end();                                                           \
+    }
+
 static uint64_t rnd(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -242,13 +253,7 @@ static void drv_basics(const void *arg, size_t len)
     }
 }
 
-static void test_basics(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_basics, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(basics)
 
 /* ----------------------------------------- property test against a model */
 
@@ -363,13 +368,7 @@ static void drv_model(const void *arg, size_t len)
     model_round(0x5eed, 8192, 8192 * 3 + 17, 4000);
 }
 
-static void test_model(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_model, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(model)
 
 /* ------------------------------------------------------- memory reuse */
 
@@ -407,13 +406,7 @@ static void drv_reuse(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_reuse(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_reuse, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(reuse)
 
 /* ------------------------------------------------------ pool exhaustion */
 
@@ -450,13 +443,7 @@ static void drv_enomem(const void *arg, size_t len)
     W_RC(mc_pool_release(p), 0);
 }
 
-static void test_enomem(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_enomem, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(enomem)
 
 /* ------------------------------------------------ flow control, blocking */
 
@@ -537,13 +524,7 @@ static void drv_full(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_full(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_full, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(full)
 
 /* After 200 ms append 10 bytes; after 200 ms more, close. */
 static void drv_late_writer(const void *arg, size_t len)
@@ -593,13 +574,7 @@ static void drv_eof(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_eof(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_eof, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(eof)
 
 /* ------------------------------------------------ pipeline across processes */
 
@@ -672,13 +647,7 @@ static void drv_pipeline(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_pipeline(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_pipeline, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(pipeline)
 
 /* ------------------------------------ readers racing appends and deletes */
 
@@ -761,13 +730,7 @@ static void drv_race(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_race(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_race, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(race)
 
 /* --------------------------------------------------------- descriptors */
 
@@ -838,13 +801,7 @@ static void drv_descr(const void *arg, size_t len)
     W_RC(mc_sbuffer_of_descr(&d, &hdr_type, &b), MC_EINVAL);
 }
 
-static void test_descr(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_descr, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(descr)
 
 /* ------------------------------------------------ kill -9 inside a mutation */
 
@@ -957,13 +914,7 @@ static void drv_kill(const void *arg, size_t len)
     W_RC(mc_sbuffer_destroy(b), 0);
 }
 
-static void test_kill(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_kill, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(kill)
 
 int main(int argc, char **argv)
 {
