@@ -580,29 +580,48 @@ DRIVER_TEST(eof)
 
 #define PIPE_BYTES (48 * MiB)
 
-/* Producer: appends the stream in pieces of random sizes, then closes. */
+/* Producer: appends the stream in pieces of random sizes, by each form
+ * of append (blocking, timed, non-blocking retried), then closes. */
 static void drv_producer(const void *arg, size_t len)
 {
     mc_sbuffer *b;
     if (open_descr(arg, len, &b))
         return;
-    uint8_t *tmp = malloc(40 * KiB);
     uint64_t x = 99, pos = 0;
+    long again = 0;
     while (pos < PIPE_BYTES && !tu_w_failed()) {
         size_t n = (size_t)(rnd(&x) % (40 * KiB));
         if (n > PIPE_BYTES - pos)
             n = PIPE_BYTES - pos;
-        fill_at(tmp, pos, n);
-        if (W_RC(mc_sbuffer_append(b, tmp, n), 0))
+        int form = (int)(rnd(&x) % 3), rc;
+        if (form == 0)
+            rc = mc_sbuffer_append(b, pat_at(pos), n);
+        else
+            while ((rc = mc_sbuffer_append_timed(b, pat_at(pos), n,
+                                                 form == 1 ? 0 : 5)) ==
+                       MC_EAGAIN ||
+                   rc == MC_ETIMEDOUT)
+                again++;
+        if (W_RC(rc, 0))
             break;
         pos += n;
     }
-    free(tmp);
+    W_CHECK(again > 0, "the buffer was never full");
     W_RC(mc_sbuffer_close(b), 0);
 }
 
-/* Consumer (the driver): waits, checks every byte (access and blit in
- * turn), deletes what it checked, until the end of the stream. */
+/* A random subrange [*at, *at + *n) of [lo, hi). */
+static void subrange(uint64_t *x, uint64_t lo, uint64_t hi, uint64_t *at,
+                     size_t *n)
+{
+    *at = lo + rnd(x) % (hi - lo + 1);
+    *n = (size_t)(rnd(x) % (hi - *at + 1));
+}
+
+/* Consumer (the driver), a property test across processes: waits for a
+ * random amount, reads random subranges of what is there by access, blit
+ * and sub, checking every byte against the stream, probes before start,
+ * deletes a random part, until the end of the stream. */
 static void drv_pipeline(const void *arg, size_t len)
 {
     (void)arg; (void)len;
@@ -616,29 +635,46 @@ static void drv_pipeline(const void *arg, size_t len)
     if (W_RC(tu_start_fn(drv_producer, &d, sizeof d, &w), 0))
         return;
     uint8_t *tmp = malloc(256 * KiB);
-    uint64_t pos = 0, end;
-    int closed, turn = 0;
-    for (;;) {
-        if (W_RC(mc_sbuffer_wait(b, pos + 1, 10000, &end, &closed), 0))
+    uint64_t x = 12345, pos = 0, end, at;
+    size_t n;
+    int closed;
+    while (!tu_w_failed()) {
+        uint64_t want = pos + 1 + rnd(&x) % (128 * KiB);
+        if (W_RC(mc_sbuffer_wait(b, want, 10000, &end, &closed), 0))
             break;
-        if (end == pos) {
-            W_CHECK(closed, "no bytes, not closed");
+        W_CHECK(end >= want || closed, "woken at %llu for %llu",
+                (unsigned long long)end, (unsigned long long)want);
+        if (end == pos && closed)
             break;
+        for (int i = 0; i < 3; i++) {
+            subrange(&x, pos, end, &at, &n);
+            uint64_t next = at;
+            W_RC(mc_sbuffer_access(b, at, n, access_check, &next), 0);
+            subrange(&x, pos, end, &at, &n);
+            if (!W_RC(mc_sbuffer_blit(b, at, tmp, n), 0))
+                W_CHECK(check_at(tmp, at, n) == n, "blit at %llu",
+                        (unsigned long long)at);
+            void *sb;
+            subrange(&x, pos, end, &at, &n);
+            if (!W_RC(mc_sbuffer_sub(b, at, n, &sb), 0)) {
+                W_CHECK(check_at(sb, at, n) == n, "sub at %llu",
+                        (unsigned long long)at);
+                free(sb);
+            }
         }
-        size_t n = (size_t)(end - pos);
-        if (turn++ % 2) {
-            uint64_t next = pos;
-            W_RC(mc_sbuffer_access(b, pos, n, access_check, &next), 0);
-        } else if (!W_RC(mc_sbuffer_blit(b, pos, tmp, n), 0)) {
-            W_CHECK(check_at(tmp, pos, n) == n, "bytes at %llu",
-                    (unsigned long long)pos);
-        }
-        if (W_RC(mc_sbuffer_delete_hd(b, n), 0) || tu_w_failed())
+        if (pos)
+            W_RC(mc_sbuffer_blit(b, pos - 1, tmp, 1), MC_EINVAL);
+        uint64_t del = rnd(&x) % 2 ? end - pos : rnd(&x) % (end - pos + 1);
+        if (W_RC(mc_sbuffer_delete_hd(b, del), 0))
             break;
-        pos += n;
+        pos += del;
+        W_CHECK(mc_sbuffer_start(b) == pos, "start");
     }
     W_CHECK(pos == PIPE_BYTES, "got %llu bytes", (unsigned long long)pos);
     free(tmp);
+    /* after a failure, free a producer blocked on a full buffer */
+    W_RC(mc_sbuffer_close(b), 0);
+    W_RC(mc_sbuffer_clear(b), 0);
     W_JOIN_OK(tu_driver_jp, w, "producer");
     mc_heap_stats st;
     W_RC(mc_heap_stats_get(mc_sbuffer_heap(b), &st), 0);
