@@ -3,6 +3,7 @@
  * blocks and wakes, a reader at the end of the stream), a pipeline and
  * racing readers across processes, descriptors, and kill -9 of a writer
  * inside append and delete_hd. */
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -588,7 +589,6 @@ static void drv_producer(const void *arg, size_t len)
     if (open_descr(arg, len, &b))
         return;
     uint64_t x = 99, pos = 0;
-    long again = 0;
     while (pos < PIPE_BYTES && !tu_w_failed()) {
         size_t n = (size_t)(rnd(&x) % (40 * KiB));
         if (n > PIPE_BYTES - pos)
@@ -601,12 +601,11 @@ static void drv_producer(const void *arg, size_t len)
                                                  form == 1 ? 0 : 5)) ==
                        MC_EAGAIN ||
                    rc == MC_ETIMEDOUT)
-                again++;
+                sched_yield(); /* full: try again */
         if (W_RC(rc, 0))
             break;
         pos += n;
     }
-    W_CHECK(again > 0, "the buffer was never full");
     W_RC(mc_sbuffer_close(b), 0);
 }
 
@@ -828,7 +827,7 @@ static void drv_descr(const void *arg, size_t len)
                               rd.gen};
         mc_sbuffer *bx;
         int rc = mc_sbuffer_of_descr(&x, &hdr_type, &bx);
-        W_CHECK(rc == MC_ETYPE || rc == MC_EINVAL, "an sref as a buffer: %s",
+        W_CHECK(rc == MC_ETYPE, "an sref as a buffer: %s",
                 tu_code_name(rc));
         W_RC(mc_sref_destroy(r), 0);
     }

@@ -251,10 +251,11 @@ int mc_sbuffer_descr_of(mc_sbuffer *buf, mc_sbuffer_descr *d);
  *  header.
  *  @return 0, or
  *   - MC_ETYPE  the buffer's header is of another type than header_type
- *               (or has a header and header_type is NULL, or the reverse)
+ *               (or has a header and header_type is NULL, or the
+ *               reverse), or the descriptor names a live heap that is not
+ *               a buffer's (an sref's, say)
  *   - MC_EINVAL d or buf is NULL, or an unknown, stale or garbage
- *               descriptor, or one of another kind of object (never a
- *               crash) */
+ *               descriptor (never a crash) */
 int mc_sbuffer_of_descr(const mc_sbuffer_descr *d,
                         const mc_type *header_type, mc_sbuffer **buf);
 
