@@ -577,7 +577,7 @@ static void drv_eof(const void *arg, size_t len)
 
 DRIVER_TEST(eof)
 
-/* ------------------------------------------------ pipeline across processes */
+/* ----------------------------------------------- pipeline across processes */
 
 #define PIPE_BYTES (48 * MiB)
 
@@ -838,7 +838,7 @@ static void drv_descr(const void *arg, size_t len)
 
 DRIVER_TEST(descr)
 
-/* ------------------------------------------------ kill -9 inside a mutation */
+/* ----------------------------------------------- kill -9 inside a mutation */
 
 typedef struct kill_arg {
     mc_sbuffer_descr d;

@@ -1,4 +1,6 @@
-/* sbuffer.c: shared byte buffers (see mcore/sbuffer.h).
+/* sbuffer.c: shared byte buffers (see mcore/sbuffer.h): creation,
+ * mutations, header and descriptors; the lock-free reads and waits are in
+ * sbuffer_read.c, the layout (sb_ctl) in sbuffer_internal.h.
  *
  * Where it lives: in a heap of its own, like an sref, not in a memfd of
  * its own.  The heap gives, with no new machinery, what a buffer needs
@@ -10,17 +12,17 @@
  * memfd would have needed all of these again, and a ring in one mapping
  * cannot grow when the buffer has no capacity.
  *
- * Layout.  The heap's root is a control record (ctl).  The bytes are in
+ * Layout.  The heap's root is a control record (sb_ctl).  The bytes are in
  * blocks of bsize bytes (heap allocations of mc_type_bytes, after a cache
  * line that counts pins, see below): position p is in block k = p / bsize,
  * at offset p % bsize.  A table of n slots (n a power of two) maps block k
  * to slot k % n.  The window W = [start / bsize, ceil(end / bsize)) is the
  * blocks that hold valid bytes (and the current, partly filled block); the
- * table is at least as large as W, and every slot of W holds its block.  Every other slot is NULL or holds a
- * spare: a block whose bytes were deleted, which a later append reuses in
- * place, or moves to the slot it needs when that one is empty (that is
- * how deleted memory is reused: a buffer whose window stays bounded never
- * allocates again).  A move clears the old slot before the new one is
+ * table is at least as large as W, and every slot of W holds its block.
+ * Every other slot is NULL or holds a spare: a block whose bytes were
+ * deleted, which a later append reuses in place, or moves to the slot it
+ * needs when that one is empty (that is how deleted memory is reused: a
+ * buffer whose window stays bounded never allocates again).  A move clears the old slot before the new one is
  * set: a crash between leaves the block unreachable (the collector's),
  * never in two slots; a reader that meets a cleared slot knows that start
  * has passed it.  A window that outgrows the table gets a table twice as
@@ -31,14 +33,14 @@
  * store, so a process killed at any instruction leaves a valid buffer:
  *   - append: blocks are placed in slots outside W (each slot by one
  *     pointer store of a complete block), a larger table is filled and
- *     published by one store of ctl->tab, the bytes are written past end;
- *     then one store of end publishes them all.  Killed before it: the
+ *     published by one store of tab, the bytes are written past end; then
+ *     one store of end publishes them all.  Killed before it: the
  *     append never happened (its blocks are spares).
  *   - delete_hd / clear: one compare-and-swap of start, without the lock
  *     (start only grows: an append that read it before counts fewer free
  *     bytes and spares than there are); the blocks left behind become
  *     spares by that store alone.
- *   - close: one store of closed; header_set: one store of ctl->hdr after
+ *   - close: one store of closed; header_set: one store of hdr after
  *     mc_heap_add made the copy.
  * The heap's own allocations are crash-consistent (heap_internal.h).
  * Nothing is ever half-done, so the next locker, told MC_EOWNERDEAD by the
@@ -64,7 +66,7 @@
  * access leaves its pins on a block: that block is then never reused but
  * dropped, and its count goes with it.
  *
- * Waiting uses futexes on two counters of ctl (data_seq: bumped by
+ * Waiting uses futexes on two counters of sb_ctl (data_seq: bumped by
  * append and close; space_seq: by delete_hd, clear and close) and counts
  * of sleepers, so that a mutation makes a wake system call only when
  * somebody sleeps; a waiter first polls a little (os/spin.h's adaptive
@@ -79,46 +81,18 @@
 #include <time.h>
 
 #include "common.h"
-#include "mcore/sbuffer.h"
+#include "data/sbuffer_internal.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
-#include "mem/heap_internal.h"
 #include "os/futex.h"
 #include "os/spin.h"
-
-#define SB_DEFAULT_BSIZE ((size_t)64 * 1024)
-#define SB_MIN_BSIZE ((size_t)4 * 1024)
-#define SB_MAX_BSIZE ((size_t)64 * 1024 * 1024)
-#define SB_MIN_SLOTS 8u
-#define SB_SLICE_NS 50000000u /* longest single futex sleep */
-#define SB_POLL_NS 20000u     /* longest poll before a sleep (os/spin.h) */
-/* A block: a cache line of its own (the count of running accesses that
- * pinned it), then bsize bytes of data. */
-#define SB_BHDR 64u
-#define PINS(b) ((uint32_t *)(b))
-#define DATA(b) ((b) + SB_BHDR)
-
-typedef struct ctl {
-    void *hdr;               /* the header value (NULL: none) */
-    const mc_type *hdr_type; /* same in every worker */
-    char **tab;              /* the slot table (heap block of n slots) */
-    uint64_t start, end;     /* atomic: positions */
-    uint64_t cap;            /* 0: no capacity */
-    uint64_t bsize;          /* a power of two */
-    uint32_t bshift;         /* log2(bsize) */
-    uint32_t closed;         /* atomic */
-    uint32_t data_seq, space_seq;         /* futex words */
-    uint32_t data_waiters, space_waiters; /* sleepers (hints) */
-    uint64_t nblocks;        /* non-NULL slots of tab (a hint: a crash may
-                                leave it off by one; recounted after one) */
-} ctl;
 
 /* ------------------------------------------------------------- types */
 
 static int ctl_copy(mc_copier *c, void *dst, const void *src)
 {
-    const ctl *s = src;
-    ctl *d = dst;
+    const sb_ctl *s = src;
+    sb_ctl *d = dst;
     *d = *s;
     d->hdr = NULL;
     d->tab = NULL;
@@ -129,7 +103,7 @@ static int ctl_copy(mc_copier *c, void *dst, const void *src)
 
 static void ctl_trace(mc_tracer *tr, const void *obj)
 {
-    const ctl *c = obj;
+    const sb_ctl *c = obj;
     mc_trace_ptr(tr, c->hdr);
     mc_trace_ptr(tr, c->tab);
 }
@@ -137,8 +111,8 @@ static void ctl_trace(mc_tracer *tr, const void *obj)
 static const mc_type ctl_type = {
     .name = "mc_sbuffer_ctl",
     .id = 0x6d635f7362756663ull, /* not user-visible: never in a descriptor */
-    .size = sizeof(ctl),
-    .align = _Alignof(ctl),
+    .size = sizeof(sb_ctl),
+    .align = _Alignof(sb_ctl),
     .copy = ctl_copy,
     .trace = ctl_trace,
 };
@@ -157,24 +131,6 @@ static const mc_type slot_type = {
     .align = _Alignof(char *),
     .trace = slot_trace,
 };
-
-#define HEAP(b) ((mc_heap *)(b))
-#define BUF(h) ((mc_sbuffer *)(h))
-
-static inline uint64_t ld(const uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static const ctl *ctl_of(mc_sbuffer *buf)
-{
-    return buf ? mc_heap_root_ro(HEAP(buf)) : NULL;
-}
-
-static inline size_t nslots(char **tab)
-{
-    return mc__heap_count(tab);
-}
 
 /* ------------------------------------------------------------ create */
 
@@ -195,20 +151,20 @@ int mc_sbuffer_create(mc_pool *pool, const mc_type *header_type,
     unsigned shift = 12;
     while (b < bs)
         b <<= 1, shift++;
-    ctl init = {.hdr = (void *)header_init, .hdr_type = header_type,
+    sb_ctl init = {.hdr = (void *)header_init, .hdr_type = header_type,
                 .cap = attr ? attr->capacity : 0, .bsize = b,
                 .bshift = shift};
     mc_heap *h;
     int rc = mc_heap_create(pool, &ctl_type, &init, &h);
     if (rc)
         return rc;
-    *buf = BUF(h);
+    *buf = SB_BUF(h);
     return 0;
 }
 
 int mc_sbuffer_destroy(mc_sbuffer *buf)
 {
-    return mc_heap_destroy(HEAP(buf));
+    return mc_heap_destroy(SB_HEAP(buf));
 }
 
 /* ---------------------------------------------------------- mutations */
@@ -216,7 +172,7 @@ int mc_sbuffer_destroy(mc_sbuffer *buf)
 static uint64_t count_blocks(char **t)
 {
     uint64_t n = 0;
-    for (size_t i = 0; t && i < nslots(t); i++)
+    for (size_t i = 0; t && i < sb_nslots(t); i++)
         n += t[i] != NULL;
     return n;
 }
@@ -224,11 +180,11 @@ static uint64_t count_blocks(char **t)
 /* A mutation: the heap's lock, and whether its last holder died. */
 typedef struct mu {
     mc_mut *mut;
-    ctl *c;
+    sb_ctl *c;
     int owner_dead;
 } mu;
 
-static void wake_all(ctl *c)
+static void wake_all(sb_ctl *c)
 {
     __atomic_fetch_add(&c->data_seq, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&c->space_seq, 1, __ATOMIC_SEQ_CST);
@@ -240,7 +196,7 @@ static int lock(mc_sbuffer *buf, mu *m, const char *fn)
 {
     if (!buf)
         return mc__err(MC_EINVAL, "%s: NULL buffer", fn);
-    int rc = mc_heap_begin(HEAP(buf), &m->mut);
+    int rc = mc_heap_begin(SB_HEAP(buf), &m->mut);
     if (rc && rc != MC_EOWNERDEAD)
         return mc__err_in(rc, fn);
     m->owner_dead = rc == MC_EOWNERDEAD;
@@ -261,12 +217,12 @@ static int unlock(mu *m, int rc)
 
 /* Publish a larger table for a window of `need` blocks from block
  * kfirst, whose blocks [kfirst, klive) are live: those at their new slots,
- * the old table's spares in free slots, then one store of ctl->tab. */
-static int grow_table(mc_mut *mut, ctl *c, uint64_t kfirst, uint64_t klive,
+ * the old table's spares in free slots, then one store of sb_ctl->tab. */
+static int grow_table(mc_mut *mut, sb_ctl *c, uint64_t kfirst, uint64_t klive,
                       uint64_t need)
 {
     char **old = c->tab;
-    size_t on = old ? nslots(old) : 0;
+    size_t on = old ? sb_nslots(old) : 0;
     size_t n = on ? on : SB_MIN_SLOTS;
     while (n < need) {
         if (n > ((size_t)1 << 40) / sizeof(char *))
@@ -303,15 +259,15 @@ static int grow_table(mc_mut *mut, ctl *c, uint64_t kfirst, uint64_t klive,
  * slot; NULL if the hint says there is none, or none is unpinned.  The
  * slot is cleared before the block is stored anywhere else: a crash
  * between leaves it unreachable (garbage), never in two slots. */
-static char *take_spare(ctl *c, char **t, uint64_t kfirst, uint64_t k)
+static char *take_spare(sb_ctl *c, char **t, uint64_t kfirst, uint64_t k)
 {
-    size_t n = nslots(t);
+    size_t n = sb_nslots(t);
     if (c->nblocks <= k - kfirst) /* every block is in [kfirst, k) */
         return NULL;
     for (uint64_t i = 1; i <= n - (k + 1 - kfirst); i++) {
         char **slot = &t[(kfirst - i) & (n - 1)];
         char *b = *slot;
-        if (b && !__atomic_load_n(PINS(b), __ATOMIC_SEQ_CST)) {
+        if (b && !__atomic_load_n(SB_PINS(b), __ATOMIC_SEQ_CST)) {
             __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
             return b;
         }
@@ -321,7 +277,7 @@ static char *take_spare(ctl *c, char **t, uint64_t kfirst, uint64_t k)
 
 /* Make every block of [end, end + len) present, then copy data in and
  * publish it with one store of end. */
-static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
+static int do_append(mc_mut *mut, sb_ctl *c, const void *data, size_t len)
 {
     uint64_t start = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST);
     uint64_t end = c->end;
@@ -330,20 +286,20 @@ static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
     uint64_t kfirst = start >> sh;
     uint64_t klive = (end + bs - 1) >> sh;           /* W = [kfirst, klive) */
     uint64_t knew = (end + len + bs - 1) >> sh;      /* the new W's end */
-    if (!c->tab || knew - kfirst > nslots(c->tab)) {
+    if (!c->tab || knew - kfirst > sb_nslots(c->tab)) {
         int rc = grow_table(mut, c, kfirst, klive, knew - kfirst);
         if (rc)
             return rc;
     }
     char **t = c->tab;
-    size_t mask = nslots(t) - 1;
+    size_t mask = sb_nslots(t) - 1;
     for (uint64_t k = klive; k < knew; k++) {
         char **slot = &t[k & mask];
         /* a spare is reused in place unless an access pinned it (the
          * pinner checks start after pinning: see the top of the file);
          * a pinned one is dropped (garbage, kept by the pinner's reader
          * slot) for another spare or a new block */
-        if (*slot && !__atomic_load_n(PINS(*slot), __ATOMIC_SEQ_CST))
+        if (*slot && !__atomic_load_n(SB_PINS(*slot), __ATOMIC_SEQ_CST))
             continue;
         if (*slot) {
             __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
@@ -368,7 +324,7 @@ static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
         size_t n = bs - off;
         if (n > end + len - p)
             n = end + len - p;
-        memcpy(DATA(t[(p >> sh) & mask]) + off, src, n);
+        memcpy(SB_DATA(t[(p >> sh) & mask]) + off, src, n);
         src += n;
         p += n;
     }
@@ -379,23 +335,12 @@ static int do_append(mc_mut *mut, ctl *c, const void *data, size_t len)
     return 0;
 }
 
-static void deadline_in(struct timespec *d, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, d);
-    d->tv_sec += ms / 1000;
-    d->tv_nsec += (long)(ms % 1000) * 1000000;
-    if (d->tv_nsec >= 1000000000) {
-        d->tv_sec++;
-        d->tv_nsec -= 1000000000;
-    }
-}
-
 /* Poll (os/spin.h: adaptive, yielding) until *word differs from val;
  * 1 if it did (no need to sleep).  One control per thread: a thread waits
  * on one thing at a time. */
 static _Thread_local mc__spin_ctl poll_ctl;
 
-static int poll_for(const uint32_t *word, uint32_t val)
+int mc__sb_poll(const uint32_t *word, uint32_t val)
 {
     uint64_t budget = mc__spin_budget(&poll_ctl, SB_POLL_NS);
     if (!budget)
@@ -414,9 +359,7 @@ static int poll_for(const uint32_t *word, uint32_t val)
     return paid;
 }
 
-/* Sleep on *word while it holds val, for at most one slice and not past
- * the deadline (NULL: none).  MC_ETIMEDOUT once the deadline has passed. */
-static int sleep_on(uint32_t *word, uint32_t val, const struct timespec *dl)
+int mc__sb_sleep(uint32_t *word, uint32_t val, const struct timespec *dl)
 {
     struct timespec now, until;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -442,9 +385,7 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
     static const char fn[] = "mc_sbuffer_append";
     if (!data && len)
         return mc__err(MC_EINVAL, "%s: NULL data", fn);
-    struct timespec dl;
-    if (timeout_ms > 0)
-        deadline_in(&dl, timeout_ms);
+    struct timespec dl = mc__deadline_ms(timeout_ms > 0 ? timeout_ms : 0);
     int dead = 0;
     for (;;) {
         mu m;
@@ -452,7 +393,7 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         if (rc)
             return rc;
         dead |= m.owner_dead;
-        ctl *c = m.c;
+        sb_ctl *c = m.c;
         if (c->closed)
             return unlock(&m, mc__err(MC_ESTATE, "%s: the buffer is closed",
                                       fn));
@@ -479,12 +420,12 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
          * ourselves as a sleeper (so that deletes wake us), look again,
          * sleep */
         mc_heap_commit(m.mut);
-        if (poll_for(&c->space_seq, seq))
+        if (mc__sb_poll(&c->space_seq, seq))
             continue;
         __atomic_fetch_add(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
         rc = 0;
         if (__atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST) == seq)
-            rc = sleep_on(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
+            rc = mc__sb_sleep(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
         __atomic_fetch_sub(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
         if (rc)
             return mc__err(MC_ETIMEDOUT, "%s: no room within %d ms", fn,
@@ -503,7 +444,7 @@ int mc_sbuffer_append(mc_sbuffer *buf, const void *data, size_t len)
  * consumer that deletes thus never waits for an append's copy. */
 static int delete_n(mc_sbuffer *buf, uint64_t n, int all, const char *fn)
 {
-    ctl *c = (ctl *)ctl_of(buf);
+    sb_ctl *c = (sb_ctl *)sb_ctl_of(buf);
     if (!c)
         return mc__err(MC_EINVAL, "%s: NULL or destroyed buffer", fn);
     uint64_t s = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST), to;
@@ -548,264 +489,17 @@ int mc_sbuffer_close(mc_sbuffer *buf)
     return unlock(&m, 0);
 }
 
-/* ------------------------------------------------------------ readers */
-
-typedef struct rd {
-    uint64_t pos;
-    size_t len;
-    char *dst;
-    int (*fn)(const void *data, size_t n, uint64_t at, void *ctx);
-    void *ctx;
-    const char *name;
-} rd;
-
-/* [pos, pos + len) within [start, end) as seen now: 0 or MC_EINVAL. */
-static int in_range(const ctl *c, const rd *r)
-{
-    uint64_t s = __atomic_load_n(&c->start, __ATOMIC_SEQ_CST);
-    uint64_t e = ld(&c->end);
-    if (r->pos < s || r->pos > e || r->len > e - r->pos)
-        return mc__err(MC_EINVAL, "%s: [%llu, +%zu) is not within the "
-                       "buffer's [%llu, %llu)", r->name,
-                       (unsigned long long)r->pos, r->len,
-                       (unsigned long long)s, (unsigned long long)e);
-    return 0;
-}
-
-static int blit_fn(const void *root, void *ctx)
-{
-    const ctl *c = root;
-    rd *r = ctx;
-    int rc = in_range(c, r);
-    if (rc || !r->len)
-        return rc;
-    char **t = __atomic_load_n(&c->tab, __ATOMIC_ACQUIRE);
-    size_t mask = nslots(t) - 1;
-    uint64_t bs = c->bsize;
-    char *dst = r->dst;
-    int taken = 0;
-    for (uint64_t p = r->pos, e = r->pos + r->len; p < e;) {
-        uint64_t off = p & (bs - 1);
-        size_t n = bs - off;
-        if (n > e - p)
-            n = e - p;
-        const char *b = __atomic_load_n(&t[(p >> c->bshift) & mask],
-                                        __ATOMIC_ACQUIRE);
-        if (!b) { /* taken as a spare: start has passed p */
-            taken = 1;
-            break;
-        }
-        memcpy(dst, DATA(b) + off, n);
-        dst += n;
-        p += n;
-    }
-    /* validation: if start has not passed pos, no block we read was
-     * reused (see the top of the file) */
-    atomic_thread_fence(memory_order_acquire);
-    if (taken || __atomic_load_n(&c->start, __ATOMIC_RELAXED) > r->pos)
-        return mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at "
-                       "%llu during the copy", r->name,
-                       (unsigned long long)r->pos);
-    return 0;
-}
-
-int mc_sbuffer_blit(mc_sbuffer *buf, uint64_t pos, void *dst, size_t len)
-{
-    if (!buf || (!dst && len))
-        return mc__err(MC_EINVAL, "mc_sbuffer_blit: NULL argument");
-    rd r = {.pos = pos, .len = len, .dst = dst, .name = "mc_sbuffer_blit"};
-    return mc_heap_root_p(HEAP(buf), blit_fn, &r);
-}
-
-int mc_sbuffer_sub(mc_sbuffer *buf, uint64_t pos, size_t len, void **out)
-{
-    if (!buf || !out)
-        return mc__err(MC_EINVAL, "mc_sbuffer_sub: NULL argument");
-    char *p = malloc(len ? len : 1);
-    if (!p)
-        return mc__err(MC_ENOMEM, "mc_sbuffer_sub: %zu bytes", len);
-    rd r = {.pos = pos, .len = len, .dst = p, .name = "mc_sbuffer_sub"};
-    int rc = mc_heap_root_p(HEAP(buf), blit_fn, &r);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    *out = p;
-    return 0;
-}
-
-/* Pin every block of the range, then check start again: a slot is
- * replaced, or its block reused, only after start passes it, so if start
- * has not passed pos, every pointer loaded is the block of its position
- * and stays so until unpinned.  (Loaded lazily during the walk, a slot
- * could already hold the block of a later position.) */
-#define SB_SNAP 64
-
-static int access_walk(ctl *c, rd *r, char **blk, size_t nb)
-{
-    char **t = __atomic_load_n(&c->tab, __ATOMIC_ACQUIRE);
-    size_t mask = nslots(t) - 1;
-    uint64_t k0 = r->pos >> c->bshift;
-    int gone = 0;
-    for (size_t i = 0; i < nb; i++) {
-        blk[i] = __atomic_load_n(&t[(k0 + i) & mask], __ATOMIC_ACQUIRE);
-        if (blk[i]) /* NULL: taken as a spare, start has passed it */
-            __atomic_fetch_add(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
-        else
-            gone = 1;
-    }
-    int rc = 0;
-    if (gone || __atomic_load_n(&c->start, __ATOMIC_SEQ_CST) > r->pos)
-        rc = mc__err(MC_EINVAL, "%s: a delete_hd removed the bytes at %llu",
-                     r->name, (unsigned long long)r->pos);
-    uint64_t bs = c->bsize;
-    for (uint64_t p = r->pos, e = r->pos + r->len; p < e && !rc;) {
-        uint64_t off = p & (bs - 1);
-        size_t n = bs - off;
-        if (n > e - p)
-            n = e - p;
-        rc = r->fn(DATA(blk[(p >> c->bshift) - k0]) + off, n, p, r->ctx);
-        p += n;
-    }
-    for (size_t i = 0; i < nb; i++)
-        if (blk[i])
-            __atomic_fetch_sub(PINS(blk[i]), 1, __ATOMIC_SEQ_CST);
-    return rc;
-}
-
-static int access_fn(const void *root, void *ctx)
-{
-    ctl *c = (ctl *)root;
-    rd *r = ctx;
-    int rc = in_range(c, r);
-    if (rc || !r->len)
-        return rc;
-    size_t nb = (size_t)(((r->pos + r->len - 1) >> c->bshift) -
-                         (r->pos >> c->bshift) + 1);
-    char *small[SB_SNAP];
-    char **blk = nb <= SB_SNAP ? small : malloc(nb * sizeof *blk);
-    if (!blk)
-        return mc__err(MC_ENOMEM, "%s: %zu block pointers", r->name, nb);
-    rc = access_walk(c, r, blk, nb);
-    if (blk != small)
-        free(blk);
-    return rc;
-}
-
-int mc_sbuffer_access(mc_sbuffer *buf, uint64_t pos, size_t len,
-                      int (*fn)(const void *data, size_t n, uint64_t at,
-                                void *ctx),
-                      void *ctx)
-{
-    if (!buf || !fn)
-        return mc__err(MC_EINVAL, "mc_sbuffer_access: NULL argument");
-    rd r = {.pos = pos, .len = len, .fn = fn, .ctx = ctx,
-            .name = "mc_sbuffer_access"};
-    return mc_heap_root_p(HEAP(buf), access_fn, &r);
-}
-
-int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
-                    uint64_t *end, int *closed)
-{
-    ctl *c = (ctl *)ctl_of(buf);
-    if (!c)
-        return mc__err(MC_EINVAL, "mc_sbuffer_wait: NULL or destroyed "
-                                  "buffer");
-    struct timespec dl;
-    if (timeout_ms > 0)
-        deadline_in(&dl, timeout_ms);
-    int counted = 0, polled = 0, rc = 0;
-    for (;;) {
-        uint32_t seq = __atomic_load_n(&c->data_seq, __ATOMIC_SEQ_CST);
-        uint64_t e = __atomic_load_n(&c->end, __ATOMIC_SEQ_CST);
-        int cl = (int)__atomic_load_n(&c->closed, __ATOMIC_SEQ_CST);
-        if (end)
-            *end = e;
-        if (closed)
-            *closed = cl;
-        if (e >= upto || cl)
-            break;
-        if (timeout_ms == 0) {
-            rc = mc__err(MC_EAGAIN, "mc_sbuffer_wait: end %llu < %llu",
-                         (unsigned long long)e, (unsigned long long)upto);
-            break;
-        }
-        if (!polled) {
-            polled = 1;
-            if (poll_for(&c->data_seq, seq))
-                continue;
-        }
-        if (!counted) {
-            /* count ourselves, then look again before sleeping: an append
-             * that missed the count is seen by the next look */
-            __atomic_fetch_add(&c->data_waiters, 1, __ATOMIC_SEQ_CST);
-            counted = 1;
-            continue;
-        }
-        if (sleep_on(&c->data_seq, seq, timeout_ms > 0 ? &dl : NULL)) {
-            rc = mc__err(MC_ETIMEDOUT, "mc_sbuffer_wait: end %llu < %llu "
-                         "after %d ms", (unsigned long long)e,
-                         (unsigned long long)upto, timeout_ms);
-            break;
-        }
-    }
-    if (counted)
-        __atomic_fetch_sub(&c->data_waiters, 1, __ATOMIC_SEQ_CST);
-    return rc;
-}
-
-/* ---------------------------------------------------------- accessors */
-
-uint64_t mc_sbuffer_start(mc_sbuffer *buf)
-{
-    const ctl *c = ctl_of(buf);
-    return c ? ld(&c->start) : 0;
-}
-
-uint64_t mc_sbuffer_end(mc_sbuffer *buf)
-{
-    const ctl *c = ctl_of(buf);
-    return c ? ld(&c->end) : 0;
-}
-
-uint64_t mc_sbuffer_length(mc_sbuffer *buf)
-{
-    const ctl *c = ctl_of(buf);
-    if (!c)
-        return 0;
-    uint64_t s = ld(&c->start);
-    uint64_t e = ld(&c->end); /* after start: never below it */
-    return e - s;
-}
-
-uint64_t mc_sbuffer_capacity(mc_sbuffer *buf)
-{
-    const ctl *c = ctl_of(buf);
-    return c ? c->cap : 0;
-}
-
-int mc_sbuffer_closed(mc_sbuffer *buf)
-{
-    const ctl *c = ctl_of(buf);
-    return c ? (int)__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE) : 0;
-}
-
-mc_heap *mc_sbuffer_heap(mc_sbuffer *buf)
-{
-    return HEAP(buf);
-}
-
 /* ------------------------------------------------------------- header */
 
 const mc_type *mc_sbuffer_header_type(mc_sbuffer *buf)
 {
-    const ctl *c = ctl_of(buf);
+    const sb_ctl *c = sb_ctl_of(buf);
     return c ? c->hdr_type : NULL;
 }
 
 const void *mc_sbuffer_header_ro(mc_sbuffer *buf)
 {
-    const ctl *c = ctl_of(buf);
+    const sb_ctl *c = sb_ctl_of(buf);
     return c ? __atomic_load_n(&c->hdr, __ATOMIC_ACQUIRE) : NULL;
 }
 
@@ -817,7 +511,7 @@ struct hdr_ctx {
 
 static int hdr_read(const void *root, void *ctx)
 {
-    const ctl *c = root;
+    const sb_ctl *c = root;
     struct hdr_ctx *h = ctx;
     const void *v = __atomic_load_n(&c->hdr, __ATOMIC_ACQUIRE);
     if (h->copy)
@@ -829,7 +523,7 @@ static int hdr_check(mc_sbuffer *buf, const void *arg, const char *fn)
 {
     if (!buf || !arg)
         return mc__err(MC_EINVAL, "%s: NULL argument", fn);
-    const ctl *c = ctl_of(buf);
+    const sb_ctl *c = sb_ctl_of(buf);
     if (!c)
         return mc__err(MC_EINVAL, "%s: destroyed buffer", fn);
     if (!c->hdr_type)
@@ -843,7 +537,7 @@ int mc_sbuffer_header_c(mc_sbuffer *buf, void **copy)
     if (rc)
         return rc;
     struct hdr_ctx h = {NULL, NULL, copy};
-    return mc_heap_root_p(HEAP(buf), hdr_read, &h);
+    return mc_heap_root_p(SB_HEAP(buf), hdr_read, &h);
 }
 
 int mc_sbuffer_header_p(mc_sbuffer *buf,
@@ -853,7 +547,7 @@ int mc_sbuffer_header_p(mc_sbuffer *buf,
     if (rc)
         return rc;
     struct hdr_ctx h = {fn, ctx, NULL};
-    return mc_heap_root_p(HEAP(buf), hdr_read, &h);
+    return mc_heap_root_p(SB_HEAP(buf), hdr_read, &h);
 }
 
 int mc_sbuffer_header_set(mc_sbuffer *buf, const void *value)
@@ -880,10 +574,10 @@ int mc_sbuffer_descr_of(mc_sbuffer *buf, mc_sbuffer_descr *d)
     if (!buf || !d)
         return mc__err(MC_EINVAL, "mc_sbuffer_descr_of: NULL argument");
     mc__heap_ref ref;
-    int rc = mc__heap_ref_of(HEAP(buf), &ref);
+    int rc = mc__heap_ref_of(SB_HEAP(buf), &ref);
     if (rc)
         return mc__err_in(rc, "mc_sbuffer_descr_of");
-    const ctl *c = ctl_of(buf);
+    const sb_ctl *c = sb_ctl_of(buf);
     *d = (mc_sbuffer_descr){.magic = SBUF_DESCR_MAGIC,
                             .type_id = c->hdr_type ? c->hdr_type->id : 0,
                             .pool = ref.pool, .offset = ref.offset,
@@ -905,7 +599,7 @@ int mc_sbuffer_of_descr(const mc_sbuffer_descr *d,
     int rc = mc__heap_of_ref(&ref, &ctl_type, &h, &held, fn);
     if (rc)
         return rc;
-    const ctl *c = mc_heap_root_ro(h);
+    const sb_ctl *c = mc_heap_root_ro(h);
     uint64_t want = header_type ? header_type->id : 0;
     uint64_t have = c->hdr_type ? c->hdr_type->id : 0;
     if (d->type_id != want || have != want)
@@ -917,6 +611,6 @@ int mc_sbuffer_of_descr(const mc_sbuffer_descr *d,
                     (unsigned long long)have,
                     header_type ? header_type->name : "none",
                     (unsigned long long)want));
-    *buf = BUF(h);
+    *buf = SB_BUF(h);
     return 0;
 }
