@@ -22,11 +22,12 @@
  * Every other slot is NULL or holds a spare: a block whose bytes were
  * deleted, which a later append reuses in place, or moves to the slot it
  * needs when that one is empty (that is how deleted memory is reused: a
- * buffer whose window stays bounded never allocates again).  A move clears the old slot before the new one is
- * set: a crash between leaves the block unreachable (the collector's),
- * never in two slots; a reader that meets a cleared slot knows that start
- * has passed it.  A window that outgrows the table gets a table twice as
- * large (the old one is garbage).
+ * buffer whose window stays bounded never allocates again).  A move
+ * clears the old slot before the new one is set: a crash between leaves
+ * the block unreachable (the collector's), never in two slots; a reader
+ * that meets a cleared slot knows that start has passed it.  A window
+ * that outgrows the table gets a table twice as large (the old one is
+ * garbage).
  *
  * Crash consistency: the heap's one-store discipline, no intent record.
  * Every mutation is prepared where nobody looks and committed by one
