@@ -186,6 +186,7 @@ static void drv_basics(const void *arg, size_t len)
     free(s);
     s = NULL;
     W_RC(mc_sbuffer_sub(b, 4000, 6001, &s), MC_EINVAL);
+    W_RC(mc_sbuffer_sub(b, 4000, SIZE_MAX, &s), MC_EINVAL);
     W_CHECK(s == NULL, "a refused sub sets nothing");
     uint64_t next = 3000;
     W_RC(mc_sbuffer_access(b, 3000, 7000, access_check, &next), 0);

@@ -84,6 +84,11 @@ int mc_sbuffer_sub(mc_sbuffer *buf, uint64_t pos, size_t len, void **out)
 {
     if (!buf || !out)
         return mc__err(MC_EINVAL, "mc_sbuffer_sub: NULL argument");
+    /* a length beyond the buffer's is refused before it is allocated */
+    if (len > mc_sbuffer_length(buf))
+        return mc__err(MC_EINVAL, "mc_sbuffer_sub: %zu bytes, the buffer "
+                       "holds %llu", len,
+                       (unsigned long long)mc_sbuffer_length(buf));
     char *p = malloc(len ? len : 1);
     if (!p)
         return mc__err(MC_ENOMEM, "mc_sbuffer_sub: %zu bytes", len);
