@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev g++ clang libclang-rt-dev)
+    libxxhash-dev g++ clang libclang-rt-dev libglib2.0-dev)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
 die() { echo "mcore.sh: $*" >&2; exit 1; }
@@ -114,6 +114,7 @@ declare -A EXPECT=(
     [tut_camlbox]='^Message: Hello world$'
     [camlbox_speed]='^Sum: 6000000$'
     [wordfreq]='^ *[0-9][0-9]* the$'
+    [tut_hashtbl]='^Total: 10$'
 )
 
 # run_example BINARY: one case, passes on exit status 0 and, where EXPECT
