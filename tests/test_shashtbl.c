@@ -727,6 +727,94 @@ static void drv_kill(const void *arg, size_t len)
     W_RC(mc_shashtbl_destroy(t), 0);
 }
 
+/* Deaths inside the windows themselves (random kills seldom land there):
+ * the victim kills itself at the library's crash points. */
+extern void (*mc__shashtbl_crash_hook)(int where);
+
+static int crash_where;
+static uint64_t crash_x;
+
+static void crash_hook(int where)
+{
+    if (where == crash_where && rnd(&crash_x) % 64 == 0)
+        raise(SIGKILL);
+}
+
+static void drv_crasher(const void *arg, size_t len)
+{
+    mc_shashtbl *t;
+    if (open_table(arg, len, &t))
+        return;
+    int64_t *where = mc_shashtbl_header(t);
+    crash_where = (int)*where;
+    crash_x = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + 1;
+    mc__shashtbl_crash_hook = crash_hook;
+    for (int64_t i = 1; i < 1000000; i++) { /* until it kills itself */
+        int64_t k = STABLE_K + (int64_t)(rnd(&crash_x) % KILL_KEYS);
+        int rc = crash_where == 3 && i % 2 ? mc_shashtbl_remove(t, &k)
+                                           : add_kv(t, k, i);
+        if (rc && rc != MC_EOWNERDEAD && rc != MC_ENOENT) {
+            W_RC(rc, 0);
+            return;
+        }
+    }
+    W_CHECK(0, "never reached crash point %d", crash_where);
+}
+
+#define CRASHES 30
+
+static void drv_crash_windows(const void *arg, size_t len)
+{
+    (void)arg, (void)len;
+    alarm(300);
+    mc_pool *p;
+    mc_shashtbl *t;
+    if (make_table(1024 * MiB, &p, &t))
+        return;
+    for (int64_t k = 0; k < STABLE_K; k++)
+        W_RC(add_kv(t, k, k), 0);
+    mc_shashtbl_descr d;
+    W_RC(mc_shashtbl_descr_of(t, &d), 0);
+    int64_t *where = mc_shashtbl_header(t);
+    int told = 0;
+    for (int w = 1; w <= 3; w++)
+        for (int it = 0; it < CRASHES && !tu_w_failed(); it++) {
+            *where = w;
+            mc_pid pid;
+            if (W_RC(tu_start_fn(drv_crasher, &d, sizeof d, &pid), 0))
+                return;
+            mc_join_result r = {0};
+            W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+            W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                    "crasher at %d: %s", w, tu_kind_str(&r));
+            mc_join_result_free(&r);
+            /* every shard written (500 keys reach all 16): recounted */
+            for (int64_t k = 0; k < STABLE_K; k++) {
+                int rc = replace_kv(t, k, k);
+                W_CHECK(rc == 0 || rc == MC_EOWNERDEAD, "replace: %s",
+                        tu_code_name(rc));
+                told += rc == MC_EOWNERDEAD;
+            }
+            size_t n = 0;
+            W_RC(mc_shashtbl_iter(t, check_all, &n), 0);
+            W_CHECK(n == mc_shashtbl_length(t),
+                    "crash point %d, round %d: iter %zu, length %zu", w, it,
+                    n, mc_shashtbl_length(t));
+        }
+    W_CHECK(told == 3 * CRASHES, "%d writers told of %d deaths", told,
+            3 * CRASHES);
+    alarm(0);
+    W_RC(mc_shashtbl_destroy(t), 0);
+}
+
+static void test_crash_windows(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_crash_windows, NULL, 0);
+    tu_end();
+}
+
 static void test_kill(void **state)
 {
     (void)state;
@@ -872,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_descr),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_crash_windows),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -182,6 +182,19 @@ static const mc_type tbl_type = {
 
 #define MAINHEAP(t) ((mc_heap *)(t))
 
+/* Tests only (tests/test_shashtbl.c): called, when set, inside the
+ * windows of a write that the one-store discipline must survive a death
+ * in (1: an add linked, its count not yet; 2: a resize step between its
+ * two bucket stores; 3: a remove unlinked, its count not yet).  Never set
+ * by the library. */
+void (*mc__shashtbl_crash_hook)(int where);
+
+#define CRASH_POINT(w)                                                     \
+    do {                                                                   \
+        if (MC_UNLIKELY(mc__shashtbl_crash_hook != NULL))                  \
+            mc__shashtbl_crash_hook(w);                                    \
+    } while (0)
+
 /* This thread is inside a read callback / an update callback: writes
  * would free what the read holds, or deadlock on the shard lock. */
 static _Thread_local int in_read, in_update;
@@ -339,6 +352,7 @@ static int move_bucket(mc_mut *mut, shard *s, tabs *tb, size_t ob)
         tail[j] = c;
     }
     STOREP(&tb->cur[ob], s->pend[0]);
+    CRASH_POINT(2);
     STOREP(&tb->cur[ob + tb->old_n], s->pend[1]);
     s->pend[0] = s->pend[1] = NULL;
     return 0;
@@ -433,6 +447,7 @@ static int w_add(wr *w, const void *key, const void *value)
     ent **head = route(s->st, w->h);
     e->next = *head;
     STOREP(head, e);
+    CRASH_POINT(1);
     __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
 out:
     s->pend[0] = NULL;
@@ -458,6 +473,7 @@ static int w_remove(wr *w, const void *key)
     for (ent *e; (e = *link) != NULL; link = &e->next)
         if (e->hash == w->h && eq(e->key, key)) {
             STOREP(link, e->next);
+            CRASH_POINT(3);
             __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
             return 0;
         }
