@@ -69,9 +69,30 @@ _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 typedef struct ent {
     struct ent *next;
     uint64_t hash;
-    void *key; /* a copy of the key (key type) */
-    void *val; /* a copy of the value (value type) */
+    void *key; /* a copy of the key (key type); NULL: inline (kin) */
+    void *val; /* a copy of the value (value type); NULL: inline (vin) */
 } ent;
+
+/* The entry of a table whose key or value type is small and holds no
+ * pointers: the key (up to 16 bytes) or the value (up to 8, so that a
+ * replace is one store) lies in the entry itself, which saves a block and
+ * a cache miss per binding. */
+typedef struct ent_in {
+    ent e;
+    uint64_t kin[2];
+    uint64_t vin;
+} ent_in;
+
+static inline const void *ekey(const ent *e)
+{
+    return e->key ? e->key : (const void *)((const ent_in *)e)->kin;
+}
+
+static inline const void *eval(ent *e)
+{
+    void *v = LOADP(&e->val);
+    return v ? v : (const void *)&((ent_in *)e)->vin;
+}
 
 typedef struct tabs {
     ent **old;       /* NULL when no resize runs */
@@ -95,6 +116,7 @@ typedef struct tbl {
     uint64_t magic;
     const mc_type *kt, *vt, *ht;
     uint64_t seed;
+    int ik, iv; /* keys, values inline in the entries (ent_in) */
     mc_heap *shards[NSH]; /* other heaps: not traced */
 } tbl;
 
@@ -104,7 +126,7 @@ static void ent_trace(mc_tracer *tr, const void *obj)
 {
     const ent *e = obj;
     mc_trace_ptr(tr, e->next);
-    mc_trace_ptr(tr, e->key);
+    mc_trace_ptr(tr, e->key); /* NULL when inline */
     mc_trace_ptr(tr, e->val);
 }
 
@@ -147,6 +169,8 @@ static int tbl_copy(mc_copier *c, void *dst, const void *src)
     d->vt = s->vt;
     d->ht = s->ht;
     d->seed = s->seed;
+    d->ik = s->ik;
+    d->iv = s->iv;
     return s->ht ? mc_copy_ptr(c, s->ht, 1, &s->header, &d->header) : 0;
 }
 
@@ -160,6 +184,10 @@ static void tbl_trace(mc_tracer *tr, const void *obj)
 static const mc_type ent_type = {
     .name = "mc_shashtbl_entry", .id = 0x6d6368745f656e74ull,
     .size = sizeof(ent), .align = _Alignof(ent), .trace = ent_trace,
+};
+static const mc_type ent_in_type = {
+    .name = "mc_shashtbl_entry_inline", .id = 0x6d6368745f656e69ull,
+    .size = sizeof(ent_in), .align = _Alignof(ent_in), .trace = ent_trace,
 };
 static const mc_type bucket_type = {
     .name = "mc_shashtbl_bucket", .id = 0x6d6368745f626b74ull,
@@ -242,7 +270,7 @@ static inline ent *find_ent(const tbl *T, const tabs *tb, uint64_t h,
 {
     int (*eq)(const void *, const void *) = T->kt->equal;
     for (ent *e = LOADP(route(tb, h)); e; e = LOADP(&e->next))
-        if (e->hash == h && eq(e->key, key))
+        if (e->hash == h && eq(ekey(e), key))
             return e;
     return NULL;
 }
@@ -330,13 +358,15 @@ static tabs *new_tabs(mc_mut *mut, shard *s, ent **old, size_t old_n,
 }
 
 /* Move old bucket ob into cur (see the top of the file).  0 or ENOMEM. */
-static int move_bucket(mc_mut *mut, shard *s, tabs *tb, size_t ob)
+static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
+                       size_t ob)
 {
+    const mc_type *et = T->ik || T->iv ? &ent_in_type : &ent_type;
     ent *tail[2] = {NULL, NULL};
     s->pend[0] = s->pend[1] = NULL;
     for (ent *e = tb->old[ob]; e; e = e->next) {
         ent *c;
-        int rc = mc_heap_alloc(mut, &ent_type, 1, (void **)&c);
+        int rc = mc_heap_alloc(mut, et, 1, (void **)&c);
         if (rc) {
             s->pend[0] = s->pend[1] = NULL;
             return rc;
@@ -344,6 +374,11 @@ static int move_bucket(mc_mut *mut, shard *s, tabs *tb, size_t ob)
         c->hash = e->hash;
         c->key = e->key;
         c->val = LOADP(&e->val);
+        if (et == &ent_in_type) {
+            ent_in *ci = (ent_in *)c, *ei = (ent_in *)e;
+            memcpy(ci->kin, ei->kin, sizeof ci->kin);
+            ci->vin = LOADP(&ei->vin);
+        }
         int j = (e->hash & (tb->cur_n - 1)) != ob;
         if (tail[j])
             tail[j]->next = c;
@@ -361,7 +396,7 @@ static int move_bucket(mc_mut *mut, shard *s, tabs *tb, size_t ob)
 /* The incremental part of every write: start a resize when the shard
  * holds more bindings than buckets, else move a few old buckets, and end
  * the resize after the last.  Failures (a full pool) only postpone. */
-static void resize_step(mc_mut *mut, shard *s)
+static void resize_step(const tbl *T, mc_mut *mut, shard *s)
 {
     tabs *tb = s->st;
     if (!tb->old) {
@@ -380,7 +415,7 @@ static void resize_step(mc_mut *mut, shard *s)
                                     looked < MIGRATE_SCAN;
          looked++) {
         if (tb->old[m]) {
-            if (move_bucket(mut, s, tb, m))
+            if (move_bucket(T, mut, s, tb, m))
                 return;
             moved++;
         }
@@ -411,7 +446,7 @@ static int w_begin(mc_shashtbl *t, const void *key, const char *fn, wr *w)
     w->s = mc_heap_mut_root(w->mut);
     if (rc)
         recover(w->s);
-    resize_step(w->mut, w->s);
+    resize_step(T, w->mut, w->s);
     return 0;
 }
 
@@ -431,18 +466,26 @@ static int w_end(wr *w, int rc)
 static int w_add(wr *w, const void *key, const void *value)
 {
     shard *s = w->s;
+    const tbl *T = w->T;
     ent *e;
-    int rc = mc_heap_alloc(w->mut, &ent_type, 1, (void **)&e);
+    int rc = mc_heap_alloc(w->mut, T->ik || T->iv ? &ent_in_type : &ent_type,
+                           1, (void **)&e);
     if (rc)
         return mc__err_in(rc, w->fn);
     s->pend[0] = e; /* a root while its key and value are copied */
     void *p;
-    if ((rc = mc_heap_add(w->mut, w->T->kt, key, &p)))
+    if (T->ik)
+        memcpy(((ent_in *)e)->kin, key, T->kt->size);
+    else if ((rc = mc_heap_add(w->mut, T->kt, key, &p)))
         goto out;
-    e->key = p;
-    if ((rc = mc_heap_add(w->mut, w->T->vt, value, &p)))
+    else
+        e->key = p;
+    if (T->iv)
+        memcpy(&((ent_in *)e)->vin, value, T->vt->size);
+    else if ((rc = mc_heap_add(w->mut, T->vt, value, &p)))
         goto out;
-    e->val = p;
+    else
+        e->val = p;
     e->hash = w->h;
     ent **head = route(s->st, w->h);
     e->next = *head;
@@ -456,6 +499,12 @@ out:
 
 static int w_set(wr *w, ent *e, const void *value)
 {
+    if (w->T->iv) { /* one store: readers see the old value or the new */
+        uint64_t v = 0;
+        memcpy(&v, value, w->T->vt->size);
+        STOREP(&((ent_in *)e)->vin, v);
+        return 0;
+    }
     void *p;
     int rc = mc_heap_add(w->mut, w->T->vt, value, &p);
     if (rc)
@@ -471,7 +520,7 @@ static int w_remove(wr *w, const void *key)
     int (*eq)(const void *, const void *) = w->T->kt->equal;
     ent **link = route(s->st, w->h);
     for (ent *e; (e = *link) != NULL; link = &e->next)
-        if (e->hash == w->h && eq(e->key, key)) {
+        if (e->hash == w->h && eq(ekey(e), key)) {
             STOREP(link, e->next);
             CRASH_POINT(3);
             __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
@@ -531,7 +580,7 @@ int mc_shashtbl_update(mc_shashtbl *t, const void *key,
     ent *e = find_ent(w.T, w.s->st, w.h, key);
     const void *nv = NULL;
     in_update++;
-    int d = fn(e ? LOADP(&e->val) : NULL, &nv, ctx);
+    int d = fn(e ? eval(e) : NULL, &nv, ctx);
     in_update--;
     switch (d) {
     case MC_SHASHTBL_KEEP:
@@ -621,7 +670,7 @@ const void *mc_shashtbl_find_ro(mc_shashtbl *t, const void *key)
     uint64_t h = khash(T, key);
     const shard *s = mc_heap_root_ro(shard_heap(T, h));
     ent *e = find_ent(T, LOADP(&s->st), h, key);
-    return e ? LOADP(&e->val) : NULL;
+    return e ? eval(e) : NULL;
 }
 
 static int cb_find_c(const void *root, void *ctx)
@@ -631,7 +680,7 @@ static int cb_find_c(const void *root, void *ctx)
     ent *e = find_ent(r->T, LOADP(&s->st), r->h, r->key);
     if (!e)
         return MC_ENOENT;
-    return mc__local_copy_heap(r->T->vt, LOADP(&e->val), r->copy);
+    return mc__local_copy_heap(r->T->vt, eval(e), r->copy);
 }
 
 int mc_shashtbl_find_c(mc_shashtbl *t, const void *key, void **copy)
@@ -659,7 +708,7 @@ static int cb_find_p(const void *root, void *ctx)
         return MC_ENOENT;
     r->ran = 1;
     in_read++;
-    int rc = r->fn(LOADP(&e->val), r->ctx);
+    int rc = r->fn(eval(e), r->ctx);
     in_read--;
     return rc;
 }
@@ -717,7 +766,7 @@ static int collect(all *a, const shard *s)
     a->n = 0;
     for (ent *e = LOADP(route(LOADP(&s->st), a->r.h)); e;
          e = LOADP(&e->next)) {
-        if (e->hash != a->r.h || !eq(e->key, a->r.key))
+        if (e->hash != a->r.h || !eq(ekey(e), a->r.key))
             continue;
         if (a->n == a->cap) {
             const void **nv = malloc(2 * a->cap * sizeof *nv);
@@ -729,7 +778,7 @@ static int collect(all *a, const shard *s)
             a->v = nv;
             a->cap *= 2;
         }
-        a->v[a->n++] = LOADP(&e->val);
+        a->v[a->n++] = eval(e);
     }
     return 0;
 }
@@ -752,9 +801,9 @@ int mc_shashtbl_find_all_ro(mc_shashtbl *t, const void *key,
     const shard *s = mc_heap_root_ro(shard_heap(T, h));
     int n = 0;
     for (ent *e = LOADP(route(LOADP(&s->st), h)); e; e = LOADP(&e->next))
-        if (e->hash == h && T->kt->equal(e->key, key)) {
+        if (e->hash == h && T->kt->equal(ekey(e), key)) {
             if ((size_t)n < cap)
-                vals[n] = LOADP(&e->val);
+                vals[n] = eval(e);
             if (n < INT32_MAX)
                 n++;
         }
@@ -867,7 +916,7 @@ static int walk_chain(ent *e, void *ctx)
     walk *w = ctx;
     for (; e; e = LOADP(&e->next)) {
         in_read++;
-        int rc = w->fn(e->key, LOADP(&e->val), w->ctx);
+        int rc = w->fn(ekey(e), eval(e), w->ctx);
         in_read--;
         if (rc)
             return rc;
@@ -992,6 +1041,16 @@ static uint64_t new_seed(const void *where)
     return mc_hash_mix(x, atomic_fetch_add(&made, 1));
 }
 
+/* A type whose values are plain bytes (no pointer, no sync field) of at
+ * most cap bytes: stored in the entry (ent_in).  Byte strings are not
+ * (their value is NUL-terminated, not t->size bytes). */
+static int inline_ok(const mc_type *ty, size_t cap)
+{
+    return !ty->trace && !(ty->ptrs && ty->nptrs) && !ty->init_sync &&
+           ty != &mc_type_bytes && ty->size && ty->size <= cap &&
+           ty->align <= 8;
+}
+
 static int check_type(const mc_type *ty, const char *what)
 {
     if (ty->align > 16 || (ty->align & (ty->align - 1)))
@@ -1023,7 +1082,8 @@ int mc_shashtbl_create(mc_pool *pool, const mc_type *key_type,
         return rc;
     tbl init = {.header = (void *)header_init, .magic = TBL_MAGIC,
                 .kt = key_type, .vt = val_type, .ht = header_type,
-                .seed = new_seed(&init)};
+                .seed = new_seed(&init), .ik = inline_ok(key_type, 16),
+                .iv = inline_ok(val_type, 8)};
     mc_heap *main;
     rc = mc_heap_create(pool, &tbl_type, &init, &main);
     if (rc)
