@@ -25,8 +25,8 @@
  * A read that runs during writes sees each binding that the writes left in
  * place throughout, and each binding being written either before or after.
  *
- * Growth.  A shard doubles its bucket array when it holds more bindings
- * than buckets, incrementally: every write moves a few buckets of the old
+ * Growth.  A shard makes its bucket array 4 times larger when it holds
+ * more bindings than buckets, incrementally: every write moves a few buckets of the old
  * array into the new one, so no operation pays for the whole table.
  * Readers during a resize see every binding (a moved bucket's entries are
  * copied, the old chains stay intact until the collector proves no reader
@@ -247,7 +247,7 @@ typedef struct mc_shashtbl_stats {
     size_t bindings;      /**< as mc_shashtbl_length */
     size_t buckets;       /**< of the current arrays, all shards */
     size_t longest_chain; /**< bindings in the longest bucket */
-    uint64_t resizes;     /**< bucket-array doublings begun so far */
+    uint64_t resizes;     /**< bucket-array growths begun so far */
     unsigned resizing;    /**< shards in the middle of one */
 } mc_shashtbl_stats;
 

@@ -21,12 +21,13 @@
  *     head;
  *   - remove: the link to the entry becomes the entry's next (a reader
  *     standing on it goes on along its next);
- *   - replace/update: the entry's value pointer is swung to a new copy;
+ *   - replace/update: the entry's value pointer is swung to a new copy
+ *     (an inline value, at most 8 bytes, is stored in one store);
  *   - resize start: a new tabs (old = the current array, cur = a zeroed
- *     array twice as large) replaces st;
+ *     array GROW times as large) replaces st;
  *   - resize step: old bucket ob's entries are *copied*, in order, into
- *     two fresh chains (low and high half), which are stored into cur[ob]
- *     and cur[ob + old_n]; then migrated = ob + 1.  The old chain is never
+ *     GROW fresh chains (by the next hash bits), which are stored into
+ *     cur[ob + j * old_n]; then migrated = ob + 1.  The old chain is never
  *     touched again, so a reader that routed to it before still walks it
  *     whole, and a binding is never out of every chain a reader may take;
  *   - resize end: a new tabs without old replaces st.
@@ -35,9 +36,9 @@
  * needed).  Every step above commits with one store, and what it builds
  * before that store is reachable from the shard root's pend fields (so a
  * collection in the middle keeps it) and garbage after a crash.  A resize
- * step killed between its two bucket stores leaves migrated unchanged:
+ * step killed between its bucket stores leaves migrated unchanged:
  * nobody routes to the half-written new buckets, and the next step writes
- * both again.  Only the count is derived: the next locker after a death
+ * them all again.  Only the count is derived: the next locker after a death
  * (mc_heap_begin says MC_EOWNERDEAD) recounts the shard, clears the pend
  * fields and reports MC_EOWNERDEAD once its own operation is done.
  */
@@ -57,6 +58,10 @@
 _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 
 #define INIT_BUCKETS 8
+/* A resize multiplies the buckets by GROW: each binding is copied about
+ * 1 / (GROW - 1) times while a table grows (a third of doubling's copies),
+ * and the load stays between 1/GROW and 1. */
+#define GROW 4
 #define MIGRATE_STEP 2  /* non-empty old buckets moved per write */
 #define MIGRATE_SCAN 32 /* old buckets looked at per write, at most */
 
@@ -105,7 +110,7 @@ typedef struct tabs {
 typedef struct shard {
     uint64_t magic;
     tabs *st;
-    ent *pend[2];    /* chains being built: roots until published */
+    ent *pend[GROW]; /* chains being built: roots until published */
     void *pend_arr;  /* a bucket array being set up */
     size_t count;    /* bindings (derived: recounted after a crash) */
     uint64_t resizes;
@@ -155,8 +160,8 @@ static void shard_trace(mc_tracer *tr, const void *obj)
 {
     const shard *s = obj;
     mc_trace_ptr(tr, s->st);
-    mc_trace_ptr(tr, s->pend[0]);
-    mc_trace_ptr(tr, s->pend[1]);
+    for (int j = 0; j < GROW; j++)
+        mc_trace_ptr(tr, s->pend[j]);
     mc_trace_ptr(tr, s->pend_arr);
 }
 
@@ -213,7 +218,7 @@ static const mc_type tbl_type = {
 /* Tests only (tests/test_shashtbl.c): called, when set, inside the
  * windows of a write that the one-store discipline must survive a death
  * in (1: an add linked, its count not yet; 2: a resize step between its
- * two bucket stores; 3: a remove unlinked, its count not yet).  Never set
+ * bucket stores; 3: a remove unlinked, its count not yet).  Never set
  * by the library. */
 void (*mc__shashtbl_crash_hook)(int where);
 
@@ -292,8 +297,9 @@ static int each_chain(const tabs *tb, int (*fn)(ent *head, void *ctx),
         for (size_t ob = 0; ob < tb->old_n && !rc; ob++) {
             if (ob >= LOADP(&tb->migrated))
                 rc = fn(LOADP(&tb->old[ob]), ctx);
-            else if (!(rc = fn(LOADP(&tb->cur[ob]), ctx)))
-                rc = fn(LOADP(&tb->cur[ob + tb->old_n]), ctx);
+            else /* its GROW new buckets */
+                for (size_t b = ob; b < tb->cur_n && !rc; b += tb->old_n)
+                    rc = fn(LOADP(&tb->cur[b]), ctx);
         }
         return rc;
     }
@@ -323,7 +329,7 @@ static int count_fn(ent *head, void *ctx)
  * fields let it go), the count is recounted. */
 static void recover(shard *s)
 {
-    s->pend[0] = s->pend[1] = NULL;
+    memset(s->pend, 0, sizeof s->pend);
     s->pend_arr = NULL;
     size_t n = 0;
     if (s->st)
@@ -362,13 +368,14 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
                        size_t ob)
 {
     const mc_type *et = T->ik || T->iv ? &ent_in_type : &ent_type;
-    ent *tail[2] = {NULL, NULL};
-    s->pend[0] = s->pend[1] = NULL;
+    ent *tail[GROW] = {NULL};
+    size_t f = tb->cur_n / tb->old_n; /* GROW */
+    memset(s->pend, 0, sizeof s->pend);
     for (ent *e = tb->old[ob]; e; e = e->next) {
         ent *c;
         int rc = mc_heap_alloc(mut, et, 1, (void **)&c);
         if (rc) {
-            s->pend[0] = s->pend[1] = NULL;
+            memset(s->pend, 0, sizeof s->pend);
             return rc;
         }
         c->hash = e->hash;
@@ -379,17 +386,19 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
             memcpy(ci->kin, ei->kin, sizeof ci->kin);
             ci->vin = LOADP(&ei->vin);
         }
-        int j = (e->hash & (tb->cur_n - 1)) != ob;
+        size_t j = (e->hash & (tb->cur_n - 1)) / tb->old_n;
         if (tail[j])
             tail[j]->next = c;
         else
             s->pend[j] = c;
         tail[j] = c;
     }
-    STOREP(&tb->cur[ob], s->pend[0]);
-    CRASH_POINT(2);
-    STOREP(&tb->cur[ob + tb->old_n], s->pend[1]);
-    s->pend[0] = s->pend[1] = NULL;
+    for (size_t j = 0; j < f; j++) {
+        STOREP(&tb->cur[ob + j * tb->old_n], s->pend[j]);
+        if (j == 0)
+            CRASH_POINT(2);
+    }
+    memset(s->pend, 0, sizeof s->pend);
     return 0;
 }
 
@@ -402,7 +411,7 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
     if (!tb->old) {
         if (s->count <= tb->cur_n || tb->cur_n > ((size_t)1 << 36))
             return;
-        tabs *nt = new_tabs(mut, s, tb->cur, tb->cur_n, tb->cur_n * 2,
+        tabs *nt = new_tabs(mut, s, tb->cur, tb->cur_n, tb->cur_n * GROW,
                             NULL, 0);
         if (nt) {
             STOREP(&s->st, nt);
