@@ -71,32 +71,31 @@ _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 #define LOADP(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STOREP(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+/* A binding.  Its key and value live in the entry itself when their
+ * type is small (key up to 16 bytes, value up to 8, so that a replace is
+ * one store), with their pointees (a string's bytes) in blocks of their
+ * own; otherwise key and val point to copies.  The types are kept in the
+ * entry for its copy and trace routines (mc_types have one address in
+ * every process of a session). */
 typedef struct ent {
     struct ent *next;
     uint64_t hash;
-    void *key; /* a copy of the key (key type); NULL: inline (kin) */
-    void *val; /* a copy of the value (value type); NULL: inline (vin) */
-} ent;
-
-/* The entry of a table whose key or value type is small and holds no
- * pointers: the key (up to 16 bytes) or the value (up to 8, so that a
- * replace is one store) lies in the entry itself, which saves a block and
- * a cache miss per binding. */
-typedef struct ent_in {
-    ent e;
+    const mc_type *kt, *vt;
+    void *key;       /* a copy of the key; NULL: inline, in kin */
+    void *val;       /* a copy of the value; NULL: inline, in vin */
     uint64_t kin[2];
     uint64_t vin;
-} ent_in;
+} ent;
 
 static inline const void *ekey(const ent *e)
 {
-    return e->key ? e->key : (const void *)((const ent_in *)e)->kin;
+    return e->key ? e->key : (const void *)e->kin;
 }
 
 static inline const void *eval(ent *e)
 {
     void *v = LOADP(&e->val);
-    return v ? v : (const void *)&((ent_in *)e)->vin;
+    return v ? v : (const void *)&e->vin;
 }
 
 typedef struct tabs {
@@ -121,7 +120,7 @@ typedef struct tbl {
     uint64_t magic;
     const mc_type *kt, *vt, *ht;
     uint64_t seed;
-    int ik, iv; /* keys, values inline in the entries (ent_in) */
+    int ik, iv; /* keys, values inline in the entries */
     mc_heap *shards[NSH]; /* other heaps: not traced */
 } tbl;
 
@@ -131,8 +130,44 @@ static void ent_trace(mc_tracer *tr, const void *obj)
 {
     const ent *e = obj;
     mc_trace_ptr(tr, e->next);
-    mc_trace_ptr(tr, e->key); /* NULL when inline */
-    mc_trace_ptr(tr, e->val);
+    if (e->key)
+        mc_trace_ptr(tr, e->key);
+    else if (e->kt && e->kt->trace)
+        e->kt->trace(tr, e->kin);
+    void *v = LOADP(&((ent *)e)->val);
+    if (v)
+        mc_trace_ptr(tr, v);
+    else if (e->vt && e->vt->trace)
+        e->vt->trace(tr, &e->vin);
+}
+
+/* One element of t at src into the entry's inline room dst (zeroed): its
+ * copy routine (which copies its pointees into the target), or its bytes. */
+static int copy_inline(mc_copier *c, const mc_type *t, void *dst,
+                       const void *src)
+{
+    if (t->copy)
+        return t->copy(c, dst, src);
+    memcpy(dst, src, t->size);
+    return 0;
+}
+
+/* A new binding is one copy of a prototype entry made by w_add, whose key
+ * and val point to the caller's local key and value: the entry, the key
+ * and the value are copied in one pass of the heap's copier. */
+static int ent_copy(mc_copier *c, void *dst, const void *src)
+{
+    const ent *s = src;
+    ent *d = dst;
+    d->hash = s->hash;
+    d->kt = s->kt;
+    d->vt = s->vt;
+    int rc = s->kin[0] ? copy_inline(c, s->kt, d->kin, s->key)
+                       : mc_copy_own(c, s->kt, 1, &s->key, &d->key);
+    if (!rc)
+        rc = s->vin ? copy_inline(c, s->vt, &d->vin, s->val)
+                    : mc_copy_own(c, s->vt, 1, &s->val, &d->val);
+    return rc;
 }
 
 static void bucket_trace(mc_tracer *tr, const void *obj)
@@ -188,11 +223,8 @@ static void tbl_trace(mc_tracer *tr, const void *obj)
  * which mc__heap_of_ref checks as the root type. */
 static const mc_type ent_type = {
     .name = "mc_shashtbl_entry", .id = 0x6d6368745f656e74ull,
-    .size = sizeof(ent), .align = _Alignof(ent), .trace = ent_trace,
-};
-static const mc_type ent_in_type = {
-    .name = "mc_shashtbl_entry_inline", .id = 0x6d6368745f656e69ull,
-    .size = sizeof(ent_in), .align = _Alignof(ent_in), .trace = ent_trace,
+    .size = sizeof(ent), .align = _Alignof(ent), .copy = ent_copy,
+    .trace = ent_trace,
 };
 static const mc_type bucket_type = {
     .name = "mc_shashtbl_bucket", .id = 0x6d6368745f626b74ull,
@@ -367,25 +399,24 @@ static tabs *new_tabs(mc_mut *mut, shard *s, ent **old, size_t old_n,
 static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
                        size_t ob)
 {
-    const mc_type *et = T->ik || T->iv ? &ent_in_type : &ent_type;
+    (void)T;
     ent *tail[GROW] = {NULL};
     size_t f = tb->cur_n / tb->old_n; /* GROW */
     memset(s->pend, 0, sizeof s->pend);
     for (ent *e = tb->old[ob]; e; e = e->next) {
         ent *c;
-        int rc = mc_heap_alloc(mut, et, 1, (void **)&c);
+        int rc = mc_heap_alloc(mut, &ent_type, 1, (void **)&c);
         if (rc) {
             memset(s->pend, 0, sizeof s->pend);
             return rc;
         }
         c->hash = e->hash;
-        c->key = e->key;
+        c->kt = e->kt;
+        c->vt = e->vt;
+        c->key = e->key; /* the key's and value's blocks are shared */
         c->val = LOADP(&e->val);
-        if (et == &ent_in_type) {
-            ent_in *ci = (ent_in *)c, *ei = (ent_in *)e;
-            memcpy(ci->kin, ei->kin, sizeof ci->kin);
-            ci->vin = LOADP(&ei->vin);
-        }
+        memcpy(c->kin, e->kin, sizeof c->kin);
+        c->vin = LOADP(&e->vin);
         size_t j = (e->hash & (tb->cur_n - 1)) / tb->old_n;
         if (tail[j])
             tail[j]->next = c;
@@ -476,48 +507,38 @@ static int w_add(wr *w, const void *key, const void *value)
 {
     shard *s = w->s;
     const tbl *T = w->T;
+    /* the prototype: kin[0] and vin only say "inline" to ent_copy */
+    ent proto = {.hash = w->h, .kt = T->kt, .vt = T->vt,
+                 .key = (void *)key, .val = (void *)value,
+                 .kin = {T->ik, 0}, .vin = (uint64_t)T->iv};
     ent *e;
-    int rc = mc_heap_alloc(w->mut, T->ik || T->iv ? &ent_in_type : &ent_type,
-                           1, (void **)&e);
+    int rc = mc_heap_add(w->mut, &ent_type, &proto, (void **)&e);
     if (rc)
         return mc__err_in(rc, w->fn);
-    s->pend[0] = e; /* a root while its key and value are copied */
-    void *p;
-    if (T->ik)
-        memcpy(((ent_in *)e)->kin, key, T->kt->size);
-    else if ((rc = mc_heap_add(w->mut, T->kt, key, &p)))
-        goto out;
-    else
-        e->key = p;
-    if (T->iv)
-        memcpy(&((ent_in *)e)->vin, value, T->vt->size);
-    else if ((rc = mc_heap_add(w->mut, T->vt, value, &p)))
-        goto out;
-    else
-        e->val = p;
-    e->hash = w->h;
+    /* no collection until e is linked: nothing allocates in between */
     ent **head = route(s->st, w->h);
     e->next = *head;
     STOREP(head, e);
     CRASH_POINT(1);
     __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
-out:
-    s->pend[0] = NULL;
-    return rc ? mc__err_in(rc, w->fn) : 0;
+    return 0;
 }
 
 static int w_set(wr *w, ent *e, const void *value)
 {
-    if (w->T->iv) { /* one store: readers see the old value or the new */
-        uint64_t v = 0;
-        memcpy(&v, value, w->T->vt->size);
-        STOREP(&((ent_in *)e)->vin, v);
-        return 0;
-    }
     void *p;
     int rc = mc_heap_add(w->mut, w->T->vt, value, &p);
     if (rc)
         return mc__err_in(rc, w->fn);
+    if (w->T->iv) {
+        /* the copy's element goes into the entry in one store (readers see
+         * the old value or the new); its block is garbage, its pointees
+         * are the entry's from now on.  Nothing collects in between. */
+        uint64_t v = 0;
+        memcpy(&v, p, w->T->vt->size);
+        STOREP(&e->vin, v);
+        return 0;
+    }
     STOREP(&e->val, p); /* the old value is garbage from now on */
     return 0;
 }
@@ -1050,14 +1071,17 @@ static uint64_t new_seed(const void *where)
     return mc_hash_mix(x, atomic_fetch_add(&made, 1));
 }
 
-/* A type whose values are plain bytes (no pointer, no sync field) of at
- * most cap bytes: stored in the entry (ent_in).  Byte strings are not
- * (their value is NUL-terminated, not t->size bytes). */
+/* A type whose elements of at most cap bytes are stored in the entry:
+ * plain bytes, or with pointers that its copy and trace routines handle
+ * (a string: one char *).  Not with sync fields (they must not move), not
+ * byte strings (NUL-terminated, not t->size bytes), not types known by
+ * their pointer table alone. */
 static int inline_ok(const mc_type *ty, size_t cap)
 {
-    return !ty->trace && !(ty->ptrs && ty->nptrs) && !ty->init_sync &&
-           ty != &mc_type_bytes && ty->size && ty->size <= cap &&
-           ty->align <= 8;
+    int ptrs = ty->trace || (ty->ptrs && ty->nptrs);
+    return !ty->init_sync && ty != &mc_type_bytes && ty->size &&
+           ty->size <= cap && ty->align <= 8 &&
+           (!ptrs || (ty->copy && ty->trace));
 }
 
 static int check_type(const mc_type *ty, const char *what)
