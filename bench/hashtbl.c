@@ -181,6 +181,15 @@ static int body(void *user, const void *arg, size_t len, void **result,
     return 0;
 }
 
+static void join_one(mc_pid pid, int i)
+{
+    mc_join_result r = {0};
+    mc_join(jp, pid, &r);
+    if (r.kind != MC_EXIT_RESULT)
+        fprintf(stderr, "hashtbl: worker %d failed (%d)\n", i, r.code);
+    mc_join_result_free(&r);
+}
+
 /* Start np workers of the kinds given (kinds[i]), wait until they are
  * ready, go, join them: the seconds from go to the last end. */
 static double run_procs(mc_shashtbl *t, int np, const int *kinds,
@@ -206,28 +215,15 @@ static double run_procs(mc_shashtbl *t, int np, const int *kinds,
     atomic_store(&C->go, 1);
     /* a writer runs until the readers are done */
     for (int i = 0; i < np; i++)
-        if (kinds[i] == 0) {
-            mc_join_result r = {0};
-            mc_join(jp, pids[i], &r);
-            if (r.kind != MC_EXIT_RESULT)
-                fprintf(stderr, "hashtbl: worker %d failed (%d)\n", i,
-                        r.code);
-            mc_join_result_free(&r);
-        }
+        if (kinds[i] == 0)
+            join_one(pids[i], i);
     atomic_store(&C->stop, 1);
     double last = 0;
     for (int i = 0; i < np; i++) {
-        if (kinds[i] != 0) {
-            mc_join_result r = {0};
-            mc_join(jp, pids[i], &r);
-            if (r.kind != MC_EXIT_RESULT)
-                fprintf(stderr, "hashtbl: worker %d failed (%d)\n", i,
-                        r.code);
-            mc_join_result_free(&r);
-        }
-        if (kinds[i] == 0 && C->end_us[i] > last)
-            last = C->end_us[i];
-        if (kinds[i] == 2 && C->end_us[i] > last)
+        if (kinds[i] != 0)
+            join_one(pids[i], i);
+        /* the writer's end (kind 1) is not the figure's */
+        if (kinds[i] != 1 && C->end_us[i] > last)
             last = C->end_us[i];
     }
     if (reader_s)

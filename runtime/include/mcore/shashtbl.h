@@ -101,8 +101,8 @@ int mc_shashtbl_destroy(mc_shashtbl *t);
  *                   in or not; the shard was checked and recounted)
  *   - MC_EINVAL     a NULL argument, or t is not a live table
  *   - MC_ESTATE     called from a read callback or an update callback
- *   - MC_ENOMEM     the pool is full even after a collection (nothing
- *                   added)
+ *   - MC_ENOMEM     the pool is full even after a collection, or no
+ *                   process memory for the operation (nothing added)
  *   - MC_ESYS       the shard's lock failed
  *   - an error of a copy routine of the key or value type (nothing
  *     added) */
@@ -164,7 +164,8 @@ const void *mc_shashtbl_find_ro(mc_shashtbl *t, const void *key);
  *   - MC_EINVAL a NULL argument, or t is not a live table
  *   - MC_ENOMEM no process memory for the copy
  *   - MC_ESYS   a shard's lock failed (only when no reader slot was free,
- *               heap.h) */
+ *               heap.h)
+ *   - an error of a copy routine of the value type */
 int mc_shashtbl_find_c(mc_shashtbl *t, const void *key, void **copy);
 
 /** fn(value, ctx) on the newest value of key, kept alive while fn runs.
