@@ -13,6 +13,16 @@
 
 #define MiB ((size_t)1 << 20)
 
+/* A test that runs its driver in a session, checked for leaks. */
+#define DRIVER_TEST(name, drv)                                             \
+    static void name(void **state)                                         \
+    {                                                                      \
+        (void)state;                                                       \
+        tu_begin();                                                        \
+        tu_drive(NULL, drv, NULL, 0);                                      \
+        tu_end();                                                          \
+    }
+
 static uint64_t rnd(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -306,13 +316,7 @@ static void drv_basics(const void *arg, size_t len)
     W_CHECK(mc_shashtbl_length(t) == 0, "length after destroy");
 }
 
-static void test_basics(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_basics, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_basics, drv_basics)
 
 /* ------------------------------------------------------- against a model */
 
@@ -446,13 +450,7 @@ static void drv_models(const void *arg, size_t len)
     W_RC(mc_shashtbl_destroy(t), 0);
 }
 
-static void test_model(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_models, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_model, drv_models)
 
 /* -------------------------------------------- readers during resizes */
 
@@ -534,27 +532,13 @@ static void drv_resize(const void *arg, size_t len)
     W_RC(mc_shashtbl_destroy(t), 0);
 }
 
-static void test_readers_during_resize(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_resize, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_readers_during_resize, drv_resize)
 
 /* ------------------------------------------------- update, no lost one */
 
 #define UPD_PROCS 4
 #define UPD_N 3000
 #define UPD_KEYS 40
-
-static int count_up(const void *old, const void **nv, void *ctx)
-{
-    int64_t *tmp = ctx;
-    *tmp = old ? *(const int64_t *)old + 1 : 1;
-    *nv = tmp;
-    return MC_SHASHTBL_SET;
-}
 
 static void drv_updater(const void *arg, size_t len)
 {
@@ -567,7 +551,7 @@ static void drv_updater(const void *arg, size_t len)
     int64_t tmp;
     for (int i = 0; i < UPD_N && !tu_w_failed(); i++) {
         int64_t k = i % UPD_KEYS;
-        W_RC(mc_shashtbl_update(t, &k, count_up, &tmp), MC_SHASHTBL_SET);
+        W_RC(mc_shashtbl_update(t, &k, counter_inc, &tmp), MC_SHASHTBL_SET);
     }
 }
 
@@ -599,13 +583,7 @@ static void drv_update(const void *arg, size_t len)
     W_RC(mc_shashtbl_destroy(t), 0);
 }
 
-static void test_update(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_update, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_update, drv_update)
 
 /* ---------------------------------------------------------- kill -9 */
 
@@ -807,21 +785,9 @@ static void drv_crash_windows(const void *arg, size_t len)
     W_RC(mc_shashtbl_destroy(t), 0);
 }
 
-static void test_crash_windows(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_crash_windows, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_crash_windows, drv_crash_windows)
 
-static void test_kill(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_kill, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_kill, drv_kill)
 
 /* ------------------------------------------------- descriptors, types */
 
@@ -880,13 +846,7 @@ static void drv_descr(const void *arg, size_t len)
                               &u), MC_EINVAL);
 }
 
-static void test_descr(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_descr, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_descr, drv_descr)
 
 /* --------------------------------------------------------- a full pool */
 
@@ -935,13 +895,7 @@ static void drv_full(const void *arg, size_t len)
     }
 }
 
-static void test_full(void **state)
-{
-    (void)state;
-    tu_begin();
-    tu_drive(NULL, drv_full, NULL, 0);
-    tu_end();
-}
+DRIVER_TEST(test_full, drv_full)
 
 static int group_setup(void **state)
 {
