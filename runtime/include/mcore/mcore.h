@@ -11,6 +11,7 @@
 #include "mcore/type.h"
 #include "mcore/heap.h"
 #include "mcore/sref.h"
+#include "mcore/squeue.h"
 #include "mcore/marshal.h"
 #include "mcore/tprocess.h"
 #include "mcore/camlbox.h"

@@ -1,0 +1,846 @@
+/* squeue.c: a shared FIFO queue (mcore/squeue.h): a heap whose root holds
+ * a singly linked list with a dummy head (Michael and Scott's two-lock
+ * queue), the push side under the heap's lock, the pop side under a lock
+ * of its own, so that a producer and a consumer never wait for each other.
+ *
+ *   anchor -> ... -> head -> e1 -> e2 -> ... -> tail
+ *   (popped)         (dummy)  (queued)
+ *
+ * head is the last popped node (its value is the popper's, or garbage);
+ * the queued elements are head->next .. tail.  Every node carries its
+ * sequence number: nin (the last pushed) and nout (the last popped) give
+ * the length in O(1).
+ *
+ * Memory.  Nodes and values live in the heap and are collected by it.  The
+ * collector traces the chain from `anchor`, which only pushers move (under
+ * the heap's lock, the lock every collection holds), to where head was
+ * when they looked: a popped node stays reachable until the next push.
+ * A popper reads its node inside a reader slot (heap.h), entered before the
+ * pop: a collection that no longer reaches the node started after the
+ * anchor moved past it, hence after the pop, hence after the popper entered
+ * its slot, and waits for it.  A reader that enters during a collection
+ * sees a head at or after the anchor, which that collection marks from and
+ * which no pusher can move while it runs.  So consumers take no heap lock.
+ * One gap: a collection skips the collecting thread's own slot, so a push
+ * from inside a _p callback pins the nodes the callback holds (holds[]).
+ *
+ * Crash consistency (DESIGN.md 10b): a one-store discipline, with a mark.
+ *   - push: the mark `pushing` is set first; the value and its node are
+ *     copied in (garbage until linked: the collector frees them after a
+ *     crash); ONE store of tail->next links the node (the commit point);
+ *     then tail, nin, and the mark are updated.  A later locker of the
+ *     heap lock that finds the mark walks tail forward to the last linked
+ *     node and recomputes nin from its sequence number: the queue is whole,
+ *     with the dead pusher's element in it or not.
+ *   - pop: under hlock, ONE store of head pops (the commit point), then
+ *     nout.  hlock is robust: the next locker gets MC_EOWNERDEAD and sets
+ *     nout from head->seq.  The element popped by the dead process is lost
+ *     (the "item in flight").
+ *   - clear: under both locks, with the mark: ONE store of head (to tail).
+ * A waiter killed in a wait leaves a waiter count too high: producers then
+ * signal when nobody waits (a wasted wake-up, never a lost one).
+ *
+ * Waking.  A consumer that finds the queue empty counts itself in cwaiters
+ * before it looks again, under hlock, and sleeps on `nonempty`; a pusher
+ * links, then reads cwaiters (both seq_cst: one of the two sees the other),
+ * and signals under hlock only when somebody waits.  Producers waiting for
+ * room do the same with pwaiters, plock and `notfull`.  Waits happen
+ * outside any reader slot, so that a sleeping consumer never holds up the
+ * collector.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "mcore/cond.h"
+#include "mcore/mutex.h"
+#include "mcore/squeue.h"
+#include "mem/copy.h"
+#include "mem/heap_descr.h"
+
+typedef struct qnode {
+    struct qnode *next;   /* atomic: written once, by the push that links */
+    void *value;          /* NULL in the first dummy */
+    const mc_type *t;     /* the element type (for the copy routine) */
+    uint64_t seq;         /* 1, 2, ... in push order; 0: the first dummy */
+} qnode;
+
+typedef struct qroot {
+    /* fixed at creation */
+    const mc_type *etype, *htype;
+    void *header;
+    uint64_t capacity;
+    char pad0[32];
+    /* push side: the heap's lock */
+    qnode *anchor;        /* traced: the chain's collector root */
+    qnode *tail;
+    uint64_t nin;         /* atomic: seq of the last linked node */
+    uint32_t pushing;     /* 1 inside a push or clear (the mark) */
+    uint32_t closed;      /* atomic */
+    char pad1[64];
+    /* pop side: hlock */
+    mc_mutex hlock;
+    qnode *head;          /* atomic: the dummy */
+    uint64_t nout;        /* atomic: head->seq */
+    uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
+    uint32_t pop_died;    /* a waker repaired a dead holder's pop: the
+                             next locker reports it */
+    mc_cond nonempty;
+    char pad2[64];
+    /* producers waiting for room */
+    mc_mutex plock;
+    mc_cond notfull;
+    uint32_t pwaiters;    /* atomic */
+} qroot;
+
+#define LD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define LDS(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STS(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+
+/* ------------------------------------------------------------- types */
+
+static int node_copy(mc_copier *c, void *dst, const void *src)
+{
+    const qnode *s = src;
+    qnode *d = dst;
+    d->t = s->t;
+    d->seq = s->seq;
+    return mc_copy_ptr(c, s->t, 1, &s->value, &d->value);
+}
+
+static void node_trace(mc_tracer *tr, const void *obj)
+{
+    const qnode *n = obj;
+    mc_trace_ptr(tr, LD(&n->next));
+    mc_trace_ptr(tr, n->value);
+}
+
+static const mc_type node_type = {
+    .name = "mc_squeue_node",
+    .id = 0x6d635f71756e6f64ull, /* never in a descriptor */
+    .size = sizeof(qnode),
+    .align = _Alignof(qnode),
+    .copy = node_copy,
+    .trace = node_trace,
+};
+
+static int root_copy(mc_copier *c, void *dst, const void *src)
+{
+    const qroot *s = src;
+    qroot *d = dst;
+    d->etype = s->etype;
+    d->htype = s->htype;
+    d->capacity = s->capacity;
+    if (s->htype) {
+        int rc = mc_copy_ptr(c, s->htype, 1, &s->header, &d->header);
+        if (rc)
+            return rc;
+    }
+    qnode *dummy = mc_copy_alloc(c, &node_type, 1);
+    if (!dummy)
+        return MC_ENOMEM;
+    dummy->t = s->etype;
+    d->anchor = d->tail = d->head = dummy;
+    return 0;
+}
+
+static void root_trace(mc_tracer *tr, const void *obj)
+{
+    const qroot *r = obj;
+    mc_trace_ptr(tr, r->header);
+    mc_trace_ptr(tr, r->anchor);
+}
+
+static int root_init_sync(void *obj)
+{
+    qroot *r = obj;
+    int rc = mc_mutex_init(&r->hlock, MC_MUTEX_NORMAL);
+    if (!rc)
+        rc = mc_mutex_init(&r->plock, MC_MUTEX_NORMAL);
+    if (!rc)
+        rc = mc_cond_init(&r->nonempty);
+    if (!rc)
+        rc = mc_cond_init(&r->notfull);
+    return rc;
+}
+
+static const mc_type root_type = {
+    .name = "mc_squeue_root",
+    .id = 0x6d635f7175726f6full, /* never in a descriptor */
+    .size = sizeof(qroot),
+    .align = _Alignof(qroot),
+    .copy = root_copy,
+    .trace = root_trace,
+    .init_sync = root_init_sync,
+};
+
+#define HEAP(q) ((mc_heap *)(q))
+#define QUEUE(h) ((mc_squeue *)(h))
+
+/* The root of a live queue, or NULL (with a detail naming fn). */
+static qroot *root_of(mc_squeue *q, const char *fn)
+{
+    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
+    if (!r || mc_heap_root_type(HEAP(q)) != &root_type) {
+        mc__err(MC_EINVAL, "%s: %s", fn,
+                q ? "not a live queue (destroyed?)" : "NULL queue");
+        return NULL;
+    }
+    return r;
+}
+
+/* ----------------------------------------------------- create, destroy */
+
+int mc_squeue_create(mc_pool *pool, const mc_type *elem,
+                     const mc_type *header_type, const void *header_init,
+                     size_t capacity, mc_squeue **q)
+{
+    if (!pool || !elem || !q || (header_type && !header_init))
+        return mc__err(MC_EINVAL, "mc_squeue_create: NULL argument");
+    if (elem->align > 16 || (header_type && header_type->align > 16))
+        return mc__err(MC_EINVAL, "mc_squeue_create: a type aligned above "
+                                  "16 bytes");
+    qroot init = {.etype = elem, .htype = header_type,
+                  .header = (void *)header_init, .capacity = capacity};
+    mc_heap *h;
+    int rc = mc_heap_create(pool, &root_type, &init, &h);
+    if (rc)
+        return rc;
+    *q = QUEUE(h);
+    return 0;
+}
+
+int mc_squeue_destroy(mc_squeue *q)
+{
+    if (!root_of(q, "mc_squeue_destroy"))
+        return MC_EINVAL;
+    return mc_heap_destroy(HEAP(q));
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Nodes held by this thread's running callbacks (pop_p, top_p, iter,
+ * fold): a push from inside one pins them (see the top of the file). */
+#define MAX_HOLDS 16
+struct hold {
+    mc_heap *h;
+    qnode *const *node; /* the callback's current node */
+};
+static _Thread_local struct hold holds[MAX_HOLDS];
+static _Thread_local int nholds;
+
+static void hold_push(mc_heap *h, qnode *const *node)
+{
+    if (nholds < MAX_HOLDS)
+        holds[nholds] = (struct hold){h, node};
+    nholds++;
+}
+
+static void hold_pop(void)
+{
+    nholds--;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ms left until deadline (>= 0), or -1 for no deadline. */
+static int64_t left_ms(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t l = deadline - now_ms();
+    return l < 0 ? 0 : l;
+}
+
+/* Repair the push side after a pusher's death (the mark is set): walk tail
+ * to the last linked node.  Heap lock held.  Returns MC_EOWNERDEAD. */
+static int repair_push(qroot *r, const char *fn)
+{
+    qnode *t = r->tail, *n;
+    while ((n = LD(&t->next)))
+        t = n;
+    r->tail = t;
+    STS(&r->nin, t->seq);
+    ST(&r->pushing, 0u);
+    return mc__err(MC_EOWNERDEAD, "%s: a process died inside a push or "
+                                  "clear of this queue; the queue is "
+                                  "repaired, nothing was done: call again",
+                   fn);
+}
+
+/* hlock was acquired with MC_EOWNERDEAD: head is right (one store), nout
+ * is derived from it. */
+static void repair_pop(qroot *r)
+{
+    STS(&r->nout, LD(&r->head)->seq);
+    mc_mutex_consistent(&r->hlock);
+}
+
+static int pop_died(qroot *r, const char *fn)
+{
+    r->pop_died = 0;
+    mc_mutex_unlock(&r->hlock);
+    return mc__err(MC_EOWNERDEAD, "%s: a process died inside a pop or clear "
+                                  "of this queue; the queue is repaired, "
+                                  "nothing was done: call again", fn);
+}
+
+/* Lock hlock; repair the pop side after a holder's death.  0, or
+ * MC_EOWNERDEAD (repaired, unlocked), MC_ESYS/EPOISONED (unlocked). */
+static int lock_head(qroot *r, const char *fn)
+{
+    int rc = mc_mutex_lock(&r->hlock);
+    if (MC_LIKELY(rc == 0)) {
+        if (MC_UNLIKELY(r->pop_died))
+            return pop_died(r, fn);
+        return 0;
+    }
+    if (rc != MC_EOWNERDEAD)
+        return mc__err_in(rc, fn);
+    repair_pop(r);
+    return pop_died(r, fn);
+}
+
+/* plock protects nothing but the waiting: a dead holder is no news. */
+static int lock_plock(qroot *r, const char *fn)
+{
+    int rc = mc_mutex_lock(&r->plock);
+    if (rc == MC_EOWNERDEAD)
+        rc = mc_mutex_consistent(&r->plock);
+    return rc ? mc__err_in(rc, fn) : 0;
+}
+
+/* Wake one waiter (all: every waiter) of c, if anybody waits.  m is
+ * hlock or plock; a dead holder of hlock is repaired here and reported by
+ * its next locker (pop_died). */
+static void wake(qroot *r, mc_mutex *m, mc_cond *c, uint32_t *waiters,
+                 int all)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (MC_LIKELY(!LDS(waiters)) && !all)
+        return;
+    int rc = mc_mutex_lock(m);
+    if (rc == MC_EOWNERDEAD) {
+        if (m == &r->hlock) {
+            repair_pop(r);
+            r->pop_died = 1;
+        } else {
+            mc_mutex_consistent(m);
+        }
+    } else if (rc) {
+        return;
+    }
+    if (all)
+        mc_cond_broadcast(c);
+    else
+        mc_cond_signal(c);
+    mc_mutex_unlock(m);
+}
+
+/* ---------------------------------------------------------------- push */
+
+struct push_ctx {
+    const void *value;
+    mc_heap *h;
+    int full; /* set: at capacity, nothing done */
+};
+
+static int do_push(mc_mut *mut, void *rootp, void *ctx)
+{
+    qroot *r = rootp;
+    struct push_ctx *p = ctx;
+    if (LD(&r->pushing))
+        return repair_push(r, "mc_squeue_push");
+    if (LD(&r->closed))
+        return mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
+    uint64_t nin = r->nin;
+    if (r->capacity && nin - LDS(&r->nout) >= r->capacity) {
+        p->full = 1;
+        return 0;
+    }
+    ST(&r->pushing, 1u);
+    /* the collector may now free what was popped (see the top) */
+    r->anchor = LD(&r->head);
+    if (MC_UNLIKELY(nholds)) {
+        if (nholds > MAX_HOLDS) {
+            ST(&r->pushing, 0u);
+            return mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
+                                      "callbacks nested in this thread",
+                           MAX_HOLDS);
+        }
+        for (int i = 0; i < nholds; i++) {
+            qnode *held = *holds[i].node;
+            if (held && holds[i].h == p->h) {
+                int rc = mc_heap_pin(mut, held);
+                if (rc) {
+                    ST(&r->pushing, 0u);
+                    return rc;
+                }
+            }
+        }
+    }
+    qnode local = {NULL, (void *)p->value, r->etype, nin + 1};
+    qnode *n;
+    int rc = mc_heap_add(mut, &node_type, &local, (void **)&n);
+    if (rc) {
+        ST(&r->pushing, 0u);
+        return rc;
+    }
+    __atomic_store_n(&r->tail->next, n, __ATOMIC_SEQ_CST); /* commit */
+    r->tail = n;
+    STS(&r->nin, nin + 1);
+    ST(&r->pushing, 0u);
+    return 0;
+}
+
+/* Wait until the queue has room, is closed, or deadline passes.  0 to try
+ * again, or an error. */
+static int wait_room(qroot *r, int64_t deadline)
+{
+    int rc = lock_plock(r, "mc_squeue_push");
+    if (rc)
+        return rc;
+    __atomic_add_fetch(&r->pwaiters, 1, __ATOMIC_SEQ_CST);
+    while (!LDS(&r->closed) &&
+           LDS(&r->nin) - LDS(&r->nout) >= r->capacity) {
+        int64_t l = left_ms(deadline);
+        if (l == 0) {
+            rc = MC_ETIMEDOUT;
+            break;
+        }
+        rc = l < 0 ? mc_cond_wait(&r->notfull, &r->plock)
+                   : mc_cond_timedwait(&r->notfull, &r->plock, l);
+        if (rc == MC_EOWNERDEAD)
+            rc = mc_mutex_consistent(&r->plock);
+        if (rc == MC_ETIMEDOUT)
+            break;
+        if (rc) {
+            __atomic_sub_fetch(&r->pwaiters, 1, __ATOMIC_SEQ_CST);
+            return mc__err_in(rc, "mc_squeue_push");
+        }
+    }
+    __atomic_sub_fetch(&r->pwaiters, 1, __ATOMIC_SEQ_CST);
+    mc_mutex_unlock(&r->plock);
+    return rc == MC_ETIMEDOUT ? 1 : 0; /* 1: out of time, try once more */
+}
+
+int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
+{
+    qroot *r = root_of(q, "mc_squeue_push");
+    if (!r)
+        return MC_EINVAL;
+    if (!value || timeout_ms < -1)
+        return mc__err(MC_EINVAL, "mc_squeue_push: %s",
+                       value ? "timeout below -1" : "NULL value");
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    for (int last = 0;;) {
+        struct push_ctx p = {value, HEAP(q), 0};
+        int rc = mc_heap_modify(HEAP(q), do_push, &p);
+        if (rc)
+            return rc;
+        if (!p.full) {
+            wake(r, &r->hlock, &r->nonempty, &r->cwaiters, 0);
+            return 0;
+        }
+        if (timeout_ms == 0)
+            return mc__err(MC_EAGAIN, "mc_squeue_push: the queue is full "
+                                      "(%llu elements)",
+                           (unsigned long long)r->capacity);
+        if (last)
+            return mc__err(MC_ETIMEDOUT, "mc_squeue_push: the queue stayed "
+                                         "full for %lld ms",
+                           (long long)timeout_ms);
+        rc = wait_room(r, deadline);
+        if (rc < 0)
+            return rc;
+        last = rc;
+    }
+}
+
+/* ----------------------------------------------------------------- pop */
+
+enum { POP_EMPTY = 1 };
+
+struct pop_ctx {
+    int (*fn)(const void *elem, void *ctx);
+    void *ctx;
+    void **copy;
+    mc_heap *h;
+};
+
+/* Inside a reader slot: pop one node and hand its value over. */
+static int pop_fn(const void *rootp, void *ctx)
+{
+    qroot *r = (qroot *)rootp;
+    struct pop_ctx *p = ctx;
+    qnode *head = LD(&r->head);
+    /* empty without taking the lock: the common case of a waiting pop */
+    if (!LD(&head->next))
+        return POP_EMPTY;
+    int rc = lock_head(r, p->fn ? "mc_squeue_pop_p" : "mc_squeue_pop_c");
+    if (rc)
+        return rc;
+    head = r->head;
+    qnode *n = LD(&head->next);
+    if (!n) {
+        mc_mutex_unlock(&r->hlock);
+        return POP_EMPTY;
+    }
+    ST(&r->head, n); /* commit */
+    STS(&r->nout, n->seq);
+    mc_mutex_unlock(&r->hlock);
+    if (r->capacity)
+        wake(r, &r->plock, &r->notfull, &r->pwaiters, 0);
+    if (!p->fn)
+        return mc__local_copy_heap(r->etype, n->value, p->copy);
+    qnode *held = n;
+    hold_push(p->h, &held);
+    rc = p->fn(n->value, p->ctx);
+    hold_pop();
+    return rc;
+}
+
+/* Wait until the queue is not empty, is closed, or deadline passes.
+ * 0: try again; 1: out of time (try once more); < 0: an error. */
+static int wait_item(qroot *r, int64_t deadline, const char *fn)
+{
+    int rc = lock_head(r, fn);
+    if (rc)
+        return rc;
+    __atomic_add_fetch(&r->cwaiters, 1, __ATOMIC_SEQ_CST);
+    while (!LDS(&r->closed) && !LDS(&r->head->next)) {
+        int64_t l = left_ms(deadline);
+        if (l == 0) {
+            rc = MC_ETIMEDOUT;
+            break;
+        }
+        rc = l < 0 ? mc_cond_wait(&r->nonempty, &r->hlock)
+                   : mc_cond_timedwait(&r->nonempty, &r->hlock, l);
+        if (rc == MC_ETIMEDOUT)
+            break;
+        if (rc) {
+            __atomic_sub_fetch(&r->cwaiters, 1, __ATOMIC_SEQ_CST);
+            if (rc == MC_EOWNERDEAD) { /* held: repair as lock_head does */
+                repair_pop(r);
+                return pop_died(r, fn);
+            }
+            return mc__err_in(rc, fn);
+        }
+    }
+    __atomic_sub_fetch(&r->cwaiters, 1, __ATOMIC_SEQ_CST);
+    mc_mutex_unlock(&r->hlock);
+    return rc == MC_ETIMEDOUT ? 1 : 0;
+}
+
+static int pop(mc_squeue *q, struct pop_ctx *p, int64_t timeout_ms,
+               const char *fn)
+{
+    qroot *r = root_of(q, fn);
+    if (!r)
+        return MC_EINVAL;
+    if (timeout_ms < -1)
+        return mc__err(MC_EINVAL, "%s: timeout below -1", fn);
+    p->h = HEAP(q);
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    for (int last = 0;;) {
+        /* read closed before looking: closed and then empty is the end */
+        int closed = LDS(&r->closed);
+        int rc = mc_heap_root_p(HEAP(q), pop_fn, p);
+        if (rc != POP_EMPTY)
+            return rc;
+        if (closed)
+            return mc__err(MC_ECLOSED, "%s: the queue is closed and empty",
+                           fn);
+        if (timeout_ms == 0)
+            return mc__err(MC_EAGAIN, "%s: the queue is empty", fn);
+        if (last)
+            return mc__err(MC_ETIMEDOUT, "%s: the queue stayed empty for "
+                                         "%lld ms", fn,
+                           (long long)timeout_ms);
+        rc = wait_item(r, deadline, fn);
+        if (rc < 0)
+            return rc;
+        last = rc;
+    }
+}
+
+int mc_squeue_pop_c(mc_squeue *q, void **copy, int64_t timeout_ms)
+{
+    if (!copy)
+        return mc__err(MC_EINVAL, "mc_squeue_pop_c: NULL copy");
+    struct pop_ctx p = {NULL, NULL, copy, NULL};
+    return pop(q, &p, timeout_ms, "mc_squeue_pop_c");
+}
+
+int mc_squeue_pop_p(mc_squeue *q, int (*fn)(const void *elem, void *ctx),
+                    void *ctx, int64_t timeout_ms)
+{
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_squeue_pop_p: NULL fn");
+    struct pop_ctx p = {fn, ctx, NULL, NULL};
+    return pop(q, &p, timeout_ms, "mc_squeue_pop_p");
+}
+
+/* ------------------------------------------------------ top, iter, fold */
+
+struct walk_ctx {
+    int (*fn)(const void *elem, void *ctx);
+    int (*fold)(void *acc, const void *elem);
+    void *ctx;
+    void **copy;
+    int top; /* only the first element */
+    mc_heap *h;
+};
+
+static int walk_fn(const void *rootp, void *ctx)
+{
+    const qroot *r = rootp;
+    struct walk_ctx *w = ctx;
+    /* the snapshot: nodes after head up to the last pushed when we look */
+    uint64_t last = LDS(&r->nin);
+    qnode *n = LD(&LD(&r->head)->next);
+    if (w->top && !n)
+        return POP_EMPTY;
+    qnode *cur = n;
+    hold_push(w->h, &cur);
+    int rc = 0;
+    for (; cur && cur->seq <= last; cur = LD(&cur->next)) {
+        if (w->copy)
+            rc = mc__local_copy_heap(r->etype, cur->value, w->copy);
+        else if (w->fold)
+            rc = w->fold(w->ctx, cur->value);
+        else
+            rc = w->fn(cur->value, w->ctx);
+        if (rc || w->top)
+            break;
+    }
+    hold_pop();
+    return rc;
+}
+
+static int walk(mc_squeue *q, struct walk_ctx *w, const char *fn)
+{
+    qroot *r = root_of(q, fn);
+    if (!r)
+        return MC_EINVAL;
+    w->h = HEAP(q);
+    int closed = LDS(&r->closed);
+    int rc = mc_heap_root_p(HEAP(q), walk_fn, w);
+    if (rc != POP_EMPTY)
+        return rc;
+    return closed ? mc__err(MC_ECLOSED, "%s: the queue is closed and empty",
+                            fn)
+                  : mc__err(MC_EAGAIN, "%s: the queue is empty", fn);
+}
+
+int mc_squeue_top_c(mc_squeue *q, void **copy)
+{
+    if (!copy)
+        return mc__err(MC_EINVAL, "mc_squeue_top_c: NULL copy");
+    struct walk_ctx w = {.copy = copy, .top = 1};
+    return walk(q, &w, "mc_squeue_top_c");
+}
+
+int mc_squeue_top_p(mc_squeue *q, int (*fn)(const void *elem, void *ctx),
+                    void *ctx)
+{
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_squeue_top_p: NULL fn");
+    struct walk_ctx w = {.fn = fn, .ctx = ctx, .top = 1};
+    return walk(q, &w, "mc_squeue_top_p");
+}
+
+int mc_squeue_iter(mc_squeue *q, int (*fn)(const void *elem, void *ctx),
+                   void *ctx)
+{
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_squeue_iter: NULL fn");
+    struct walk_ctx w = {.fn = fn, .ctx = ctx};
+    return walk(q, &w, "mc_squeue_iter");
+}
+
+int mc_squeue_fold(mc_squeue *q, int (*fn)(void *acc, const void *elem),
+                   void *acc)
+{
+    if (!fn)
+        return mc__err(MC_EINVAL, "mc_squeue_fold: NULL fn");
+    struct walk_ctx w = {.fold = fn, .ctx = acc};
+    return walk(q, &w, "mc_squeue_fold");
+}
+
+/* ------------------------------------------------- length, clear, close */
+
+int64_t mc_squeue_length(mc_squeue *q)
+{
+    qroot *r = root_of(q, "mc_squeue_length");
+    if (!r)
+        return MC_EINVAL;
+    /* nout first: nin only grows, so the difference is never negative */
+    uint64_t out = LDS(&r->nout);
+    uint64_t in = LDS(&r->nin);
+    return in > out ? (int64_t)(in - out) : 0;
+}
+
+int mc_squeue_is_empty(mc_squeue *q)
+{
+    int64_t n = mc_squeue_length(q);
+    return n < 0 ? (int)n : n == 0;
+}
+
+static int do_clear(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    qroot *r = rootp;
+    if (LD(&r->pushing))
+        return repair_push(r, "mc_squeue_clear");
+    int rc = lock_head(r, "mc_squeue_clear");
+    if (rc)
+        return rc;
+    ST(&r->pushing, 1u);
+    ST(&r->head, r->tail); /* commit: tail is exact under the heap lock */
+    STS(&r->nout, r->tail->seq);
+    ST(&r->pushing, 0u);
+    mc_mutex_unlock(&r->hlock);
+    return 0;
+}
+
+int mc_squeue_clear(mc_squeue *q)
+{
+    qroot *r = root_of(q, "mc_squeue_clear");
+    if (!r)
+        return MC_EINVAL;
+    int rc = mc_heap_modify(HEAP(q), do_clear, NULL);
+    if (!rc && r->capacity)
+        wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
+    return rc;
+}
+
+static int do_close(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    qroot *r = rootp;
+    if (LD(&r->pushing))
+        repair_push(r, "mc_squeue_close"); /* not an error here */
+    STS(&r->closed, 1u);
+    return 0;
+}
+
+int mc_squeue_close(mc_squeue *q)
+{
+    qroot *r = root_of(q, "mc_squeue_close");
+    if (!r)
+        return MC_EINVAL;
+    /* under the heap lock: a push that saw it open has linked already */
+    int rc = mc_heap_modify(HEAP(q), do_close, NULL);
+    if (rc)
+        return rc;
+    wake(r, &r->hlock, &r->nonempty, &r->cwaiters, 1);
+    wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
+    return 0;
+}
+
+int mc_squeue_is_closed(mc_squeue *q)
+{
+    qroot *r = root_of(q, "mc_squeue_is_closed");
+    return r ? (int)LDS(&r->closed) : MC_EINVAL;
+}
+
+/* -------------------------------------------------------------- access */
+
+void *mc_squeue_header(mc_squeue *q)
+{
+    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
+    return r && mc_heap_root_type(HEAP(q)) == &root_type ? r->header : NULL;
+}
+
+mc_heap *mc_squeue_heap(mc_squeue *q)
+{
+    return HEAP(q);
+}
+
+const mc_type *mc_squeue_type(mc_squeue *q)
+{
+    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
+    return r && mc_heap_root_type(HEAP(q)) == &root_type ? r->etype : NULL;
+}
+
+const mc_type *mc_squeue_header_type(mc_squeue *q)
+{
+    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
+    return r && mc_heap_root_type(HEAP(q)) == &root_type ? r->htype : NULL;
+}
+
+size_t mc_squeue_capacity(mc_squeue *q)
+{
+    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
+    return r && mc_heap_root_type(HEAP(q)) == &root_type
+               ? (size_t)r->capacity
+               : 0;
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+#define SQUEUE_DESCR_MAGIC 0x6d63737175653031ull /* "mcsque01" */
+
+int mc_squeue_descr_of(mc_squeue *q, mc_squeue_descr *d)
+{
+    qroot *r = root_of(q, "mc_squeue_descr_of");
+    if (!r)
+        return MC_EINVAL;
+    if (!d)
+        return mc__err(MC_EINVAL, "mc_squeue_descr_of: NULL argument");
+    mc__heap_ref ref;
+    int rc = mc__heap_ref_of(HEAP(q), &ref);
+    if (rc)
+        return rc;
+    *d = (mc_squeue_descr){.magic = SQUEUE_DESCR_MAGIC,
+                           .type_id = r->etype->id,
+                           .header_id = r->htype ? r->htype->id : 0,
+                           .pool = ref.pool, .offset = ref.offset,
+                           .gen = ref.gen};
+    return 0;
+}
+
+int mc_squeue_of_descr(const mc_squeue_descr *d, const mc_type *elem,
+                       const mc_type *header_type, mc_squeue **q)
+{
+    if (!d || !elem || !q)
+        return mc__err(MC_EINVAL, "mc_squeue_of_descr: NULL argument");
+    if (d->magic != SQUEUE_DESCR_MAGIC)
+        return mc__err(MC_EINVAL,
+                       "mc_squeue_of_descr: not a queue descriptor");
+    mc_heap *h;
+    mc__heap_ref ref = {d->pool, d->offset, d->gen};
+    int held;
+    int rc = mc__heap_of_ref(&ref, &root_type, &h, &held,
+                             "mc_squeue_of_descr");
+    if (rc)
+        return rc;
+    const qroot *r = mc_heap_root_ro(h);
+    uint64_t hid = header_type ? header_type->id : 0;
+    uint64_t rhid = r->htype ? r->htype->id : 0;
+    if (d->type_id != elem->id || r->etype->id != elem->id)
+        return mc__heap_ref_refuse(
+            d->pool, held,
+            mc__err(MC_ETYPE, "mc_squeue_of_descr: queue of %s (id %016llx), "
+                    "not %s (id %016llx)", r->etype->name,
+                    (unsigned long long)r->etype->id, elem->name,
+                    (unsigned long long)elem->id));
+    if (d->header_id != hid || rhid != hid)
+        return mc__heap_ref_refuse(
+            d->pool, held,
+            mc__err(MC_ETYPE, "mc_squeue_of_descr: queue with header %s, "
+                    "not %s", r->htype ? r->htype->name : "(none)",
+                    header_type ? header_type->name : "(none)"));
+    *q = QUEUE(h);
+    return 0;
+}
