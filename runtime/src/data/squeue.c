@@ -25,13 +25,15 @@
  * from inside a _p callback pins the nodes the callback holds (holds[]).
  *
  * Crash consistency (DESIGN.md 10b): a one-store discipline, with a mark.
- *   - push: the mark `pushing` is set first; the value and its node are
- *     copied in (garbage until linked: the collector frees them after a
- *     crash); ONE store of tail->next links the node (the commit point);
- *     then tail, nin, and the mark are updated.  A later locker of the
- *     heap lock that finds the mark walks tail forward to the last linked
- *     node and recomputes nin from its sequence number: the queue is whole,
- *     with the dead pusher's element in it or not.
+ *   - push: the mark `pushing` is set first; a node is allocated (held
+ *     in `spare`, which the collector traces) and the value is copied
+ *     into it; spare is cleared; ONE store of tail->next links the node
+ *     (the commit point); then tail, nin, and the mark are updated.  A
+ *     node or value not linked is garbage after a crash.  A later locker
+ *     of the heap lock that finds the mark walks tail forward to the last
+ *     linked node, drops spare, and recomputes nin from the sequence
+ *     number: the queue is whole, with the dead pusher's element in it or
+ *     not.
  *   - pop: under hlock, ONE store of head pops (the commit point), then
  *     nout.  hlock is robust: the next locker gets MC_EOWNERDEAD and sets
  *     nout from head->seq.  The element popped by the dead process is lost
@@ -75,6 +77,7 @@ typedef struct qroot {
     /* push side: the heap's lock */
     qnode *anchor;        /* traced: the chain's collector root */
     qnode *tail;
+    qnode *spare;         /* traced: the node a push is filling */
     uint64_t nin;         /* atomic: seq of the last linked node */
     uint32_t pushing;     /* 1 inside a push or clear (the mark) */
     uint32_t closed;      /* atomic */
@@ -151,6 +154,7 @@ static void root_trace(mc_tracer *tr, const void *obj)
     const qroot *r = obj;
     mc_trace_ptr(tr, r->header);
     mc_trace_ptr(tr, r->anchor);
+    mc_trace_ptr(tr, r->spare);
 }
 
 static int root_init_sync(void *obj)
@@ -267,6 +271,7 @@ static int repair_push(qroot *r, const char *fn)
     while ((n = LD(&t->next)))
         t = n;
     r->tail = t;
+    r->spare = NULL; /* linked or not, it is the dead pusher's */
     STS(&r->nin, t->seq);
     ST(&r->pushing, 0u);
     return mc__err(MC_EOWNERDEAD, "%s: a process died inside a push or "
@@ -386,13 +391,24 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
             }
         }
     }
-    qnode local = {NULL, (void *)p->value, r->etype, nin + 1};
-    qnode *n;
-    int rc = mc_heap_add(mut, &node_type, &local, (void **)&n);
+    /* the node first, reachable from the root (spare) while the value is
+     * copied into it: a collection in mc_heap_add keeps it.  (One copy of
+     * a node holding the value cost a third more: the copier's work per
+     * allocation.) */
+    qnode *n = r->spare;
+    int rc = 0;
+    if (!n && !(rc = mc_heap_alloc(mut, &node_type, 1, (void **)&n))) {
+        n->t = r->etype;
+        r->spare = n;
+    }
+    if (!rc)
+        rc = mc_heap_add(mut, r->etype, p->value, &n->value);
     if (rc) {
         ST(&r->pushing, 0u);
         return rc;
     }
+    n->seq = nin + 1;
+    r->spare = NULL; /* n is now only ours: nothing allocates until linked */
     __atomic_store_n(&r->tail->next, n, __ATOMIC_SEQ_CST); /* commit */
     r->tail = n;
     STS(&r->nin, nin + 1);
