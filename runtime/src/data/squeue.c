@@ -60,6 +60,7 @@
 #include "mcore/squeue.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "os/spin.h"
 
 typedef struct qnode {
     struct qnode *next;   /* atomic: written once, by the push that links */
@@ -349,6 +350,44 @@ static void wake(qroot *r, mc_mutex *m, mc_cond *c, uint32_t *waiters,
     mc_mutex_unlock(m);
 }
 
+/* A waiter polls the counters (no lock, no pointer followed) for a short,
+ * adaptive time before it registers as a waiter (os/spin.h): while it is
+ * not registered, the other side skips its lock and signal, and a stream
+ * of items between two running processes never sleeps. */
+#define QUEUE_SPIN_NS 20000u
+
+static _Thread_local mc__spin_ctl pop_spin, push_spin;
+
+static int ready(qroot *r, int room)
+{
+    if (LDS(&r->closed))
+        return 1;
+    uint64_t out = LDS(&r->nout), in = LDS(&r->nin);
+    return room ? in - out < r->capacity : in != out;
+}
+
+/* 1 if the queue became ready (room: for a push; else for a pop) */
+static int poll_ready(qroot *r, int room)
+{
+    mc__spin_ctl *ctl = room ? &push_spin : &pop_spin;
+    uint64_t budget = mc__spin_budget(ctl, QUEUE_SPIN_NS);
+    if (!budget)
+        return 0;
+    uint64_t end = mc__now_ns() + budget;
+    for (unsigned i = 1;; i++) {
+        if (ready(r, room)) {
+            mc__spin_note(ctl, 1);
+            return 1;
+        }
+        if (i % 64) {
+            mc__cpu_relax();
+        } else if (mc__spin_yield_lost() || mc__now_ns() >= end) {
+            mc__spin_note(ctl, 0);
+            return 0;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- push */
 
 struct push_ctx {
@@ -473,6 +512,8 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
             return mc__err(MC_ETIMEDOUT, "mc_squeue_push: the queue stayed "
                                          "full for %lld ms",
                            (long long)timeout_ms);
+        if (poll_ready(r, 1))
+            continue;
         rc = wait_room(r, deadline);
         if (rc < 0)
             return rc;
@@ -580,6 +621,8 @@ static int pop(mc_squeue *q, struct pop_ctx *p, int64_t timeout_ms,
             return mc__err(MC_ETIMEDOUT, "%s: the queue stayed empty for "
                                          "%lld ms", fn,
                            (long long)timeout_ms);
+        if (poll_ready(r, 0))
+            continue;
         rc = wait_item(r, deadline, fn);
         if (rc < 0)
             return rc;
