@@ -114,6 +114,8 @@ declare -A EXPECT=(
     [tut_camlbox]='^Message: Hello world$'
     [camlbox_speed]='^Sum: 6000000$'
     [wordfreq]='^ *[0-9][0-9]* the$'
+    [tut_queue]='^Total: 20 orders, 110 items$'
+    [workq]='^Primes below 1000000: 78498 (100 jobs, 4 workers)$'
 )
 
 # run_example BINARY: one case, passes on exit status 0 and, where EXPECT
