@@ -358,12 +358,20 @@ static void wake(qroot *r, mc_mutex *m, mc_cond *c, uint32_t *waiters,
 
 static _Thread_local mc__spin_ctl pop_spin, push_spin;
 
+/* The length from the counters, nout read first (nin only grows).  After
+ * a crash between a commit and its counter, until the repair, either may
+ * lag by one: never below 0. */
+static uint64_t qlen(const qroot *r)
+{
+    uint64_t out = LDS(&r->nout), in = LDS(&r->nin);
+    return in > out ? in - out : 0;
+}
+
 static int ready(qroot *r, int room)
 {
     if (LDS(&r->closed))
         return 1;
-    uint64_t out = LDS(&r->nout), in = LDS(&r->nin);
-    return room ? in - out < r->capacity : in != out;
+    return room ? qlen(r) < r->capacity : qlen(r) > 0;
 }
 
 /* 1 if the queue became ready (room: for a push; else for a pop) */
@@ -405,7 +413,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
     if (LD(&r->closed))
         return mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
     uint64_t nin = r->nin;
-    if (r->capacity && nin - LDS(&r->nout) >= r->capacity) {
+    if (r->capacity && qlen(r) >= r->capacity) {
         p->full = 1;
         return 0;
     }
@@ -463,8 +471,7 @@ static int wait_room(qroot *r, int64_t deadline)
     if (rc)
         return rc;
     __atomic_add_fetch(&r->pwaiters, 1, __ATOMIC_SEQ_CST);
-    while (!LDS(&r->closed) &&
-           LDS(&r->nin) - LDS(&r->nout) >= r->capacity) {
+    while (!LDS(&r->closed) && qlen(r) >= r->capacity) {
         int64_t l = left_ms(deadline);
         if (l == 0) {
             rc = MC_ETIMEDOUT;
@@ -538,8 +545,10 @@ static int pop_fn(const void *rootp, void *ctx)
     qroot *r = (qroot *)rootp;
     struct pop_ctx *p = ctx;
     qnode *head = LD(&r->head);
-    /* empty without taking the lock: the common case of a waiting pop */
-    if (!LD(&head->next))
+    /* empty without taking the lock: the common case of a waiting pop
+     * (unless the counters disagree: a dead popper's, which the lock
+     * repairs; else a waiter's poll would spin on them) */
+    if (!LD(&head->next) && !qlen(r))
         return POP_EMPTY;
     int rc = lock_head(r, p->fn ? "mc_squeue_pop_p" : "mc_squeue_pop_c");
     if (rc)
@@ -741,10 +750,7 @@ int64_t mc_squeue_length(mc_squeue *q)
     qroot *r = root_of(q, "mc_squeue_length");
     if (!r)
         return MC_EINVAL;
-    /* nout first: nin only grows, so the difference is never negative */
-    uint64_t out = LDS(&r->nout);
-    uint64_t in = LDS(&r->nin);
-    return in > out ? (int64_t)(in - out) : 0;
+    return (int64_t)qlen(r);
 }
 
 int mc_squeue_is_empty(mc_squeue *q)
