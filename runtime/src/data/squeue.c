@@ -1,54 +1,61 @@
 /* squeue.c: a shared FIFO queue (mcore/squeue.h): a heap whose root holds
- * a singly linked list with a dummy head (Michael and Scott's two-lock
- * queue), the push side under the heap's lock, the pop side under a lock
- * of its own, so that a producer and a consumer never wait for each other.
+ * a linked list of segments of SEG_SLOTS element pointers (an unrolled
+ * two-lock queue: Michael and Scott's, with many elements per node), the
+ * push side under the heap's lock, the pop side under a lock of its own,
+ * so that a producer and a consumer never wait for each other.
  *
- *   anchor -> ... -> head -> e1 -> e2 -> ... -> tail
- *   (popped)         (dummy)  (queued)
+ *   anchor -> ... -> hseg -> ... -> tail
  *
- * head is the last popped node (its value is the popper's, or garbage);
- * the queued elements are head->next .. tail.  Every node carries its
- * sequence number: nin (the last pushed) and nout (the last popped) give
- * the length in O(1).
+ * Elements are numbered 1, 2, ... in push order (seq); element s lives in
+ * slot s - base of the segment whose base <= s < base + SEG_SLOTS, and a
+ * slot is written once, by the push of its element.  nin is the last
+ * pushed seq, nout the last popped one; hseg is the segment of element
+ * nout + 1 (or the one before it, while that element's segment is not
+ * linked yet).  length = nin - nout, in O(1).
  *
- * Memory.  Nodes and values live in the heap and are collected by it.  The
- * collector traces the chain from `anchor`, which only pushers move (under
- * the heap's lock, the lock every collection holds), to where head was
- * when they looked: a popped node stays reachable until the next push.
- * A popper reads its node inside a reader slot (heap.h), entered before the
- * pop: a collection that no longer reaches the node started after the
- * anchor moved past it, hence after the pop, hence after the popper entered
- * its slot, and waits for it.  A reader that enters during a collection
- * sees a head at or after the anchor, which that collection marks from and
- * which no pusher can move while it runs.  So consumers take no heap lock.
- * One gap: a collection skips the collecting thread's own slot, so a push
- * from inside a _p callback pins the nodes the callback holds (holds[]).
+ * Memory.  Segments and values live in the heap and are collected by it.
+ * The collector traces the segments from `anchor`, which only pushers
+ * move (under the heap's lock, the lock every collection holds), to where
+ * hseg was when they looked: a popped element stays reachable until a
+ * later push.  A popper reads its element inside a reader slot (heap.h),
+ * entered before the pop: a collection that no longer reaches the element
+ * started after the anchor moved past its segment, hence after the pop,
+ * hence after the popper entered its slot, and waits for it.  A reader
+ * that enters during a collection sees an hseg at or after the anchor,
+ * which that collection marks from and which no pusher can move while it
+ * runs.  So consumers take no heap lock.  One gap: a collection skips the
+ * collecting thread's own slot, so a push from inside a _p callback pins
+ * the segments the callback holds (holds[]).
  *
  * Crash consistency (DESIGN.md 10b): a one-store discipline, with a mark.
- *   - push: the mark `pushing` is set first; a node is allocated (held
- *     in `spare`, which the collector traces) and the value is copied
- *     into it; spare is cleared; ONE store of tail->next links the node
- *     (the commit point); then tail, nin, and the mark are updated.  A
- *     node or value not linked is garbage after a crash.  A later locker
- *     of the heap lock that finds the mark walks tail forward to the last
- *     linked node, drops spare, and recomputes nin from the sequence
- *     number: the queue is whole, with the dead pusher's element in it or
- *     not.
- *   - pop: under hlock, ONE store of head pops (the commit point), then
- *     nout.  hlock is robust: the next locker gets MC_EOWNERDEAD and sets
- *     nout from head->seq.  The element popped by the dead process is lost
- *     (the "item in flight").
- *   - clear: under both locks, with the mark: ONE store of head (to tail).
+ *   - push: the mark `pushing` is set first.  The value is copied into
+ *     the heap (garbage until stored: the collector frees it after a
+ *     crash); ONE store of its slot publishes it (the commit point); then
+ *     nin and the mark are updated.  When the tail segment is full, a new
+ *     segment is allocated first (held in `spare`, which the collector
+ *     traces), the value goes into its slot 0 while it is unpublished, and
+ *     ONE store of tail->next is the commit point.  A later locker of the
+ *     heap lock that finds the mark walks tail forward to the last linked
+ *     segment, drops spare, and recomputes nin from the filled slots: the
+ *     queue is whole, with the dead pusher's element in it or not.
+ *   - pop: under hlock, ONE store of nout pops (the commit point), then
+ *     hseg moves when the element was in the next segment.  hlock is
+ *     robust: the next locker gets MC_EOWNERDEAD and moves hseg up to
+ *     nout's segment.  The element popped by the dead process is lost (the
+ *     "item in flight").
+ *   - clear: under both locks, with the mark: ONE store of nout (to nin),
+ *     then hseg (to tail); the same repair.
  * A waiter killed in a wait leaves a waiter count too high: producers then
  * signal when nobody waits (a wasted wake-up, never a lost one).
  *
  * Waking.  A consumer that finds the queue empty counts itself in cwaiters
  * before it looks again, under hlock, and sleeps on `nonempty`; a pusher
- * links, then reads cwaiters (both seq_cst: one of the two sees the other),
- * and signals under hlock only when somebody waits.  Producers waiting for
- * room do the same with pwaiters, plock and `notfull`.  Waits happen
- * outside any reader slot, so that a sleeping consumer never holds up the
- * collector.
+ * publishes, then reads cwaiters (both seq_cst: one of the two sees the
+ * other), and signals under hlock only when somebody waits.  Producers
+ * waiting for room do the same with pwaiters, plock and `notfull`.  Before
+ * registering, a waiter polls the counters for a short adaptive time
+ * (os/spin.h).  Waits happen outside any reader slot, so that a sleeping
+ * consumer never holds up the collector.
  */
 #include <errno.h>
 #include <string.h>
@@ -62,12 +69,15 @@
 #include "mem/heap_descr.h"
 #include "os/spin.h"
 
-typedef struct qnode {
-    struct qnode *next;   /* atomic: written once, by the push that links */
-    void *value;          /* NULL in the first dummy */
-    const mc_type *t;     /* the element type (for the copy routine) */
-    uint64_t seq;         /* 1, 2, ... in push order; 0: the first dummy */
-} qnode;
+/* Element pointers per segment: one allocation per 64 pushes instead of
+ * one per push (a node per element cost a fifth of a push). */
+#define SEG_SLOTS 64
+
+typedef struct qseg {
+    struct qseg *next;    /* atomic: written once, by the push that links */
+    uint64_t base;        /* seq of slot[0] */
+    void *slot[SEG_SLOTS]; /* atomic: written once, by the element's push */
+} qseg;
 
 typedef struct qroot {
     /* fixed at creation */
@@ -76,17 +86,17 @@ typedef struct qroot {
     uint64_t capacity;
     char pad0[32];
     /* push side: the heap's lock */
-    qnode *anchor;        /* traced: the chain's collector root */
-    qnode *tail;
-    qnode *spare;         /* traced: the node a push is filling */
-    uint64_t nin;         /* atomic: seq of the last linked node */
+    qseg *anchor;         /* traced: the chain's collector root */
+    qseg *tail;           /* the last linked segment */
+    qseg *spare;          /* traced: the segment a push is filling */
+    uint64_t nin;         /* atomic: seq of the last pushed element */
     uint32_t pushing;     /* 1 inside a push or clear (the mark) */
     uint32_t closed;      /* atomic */
     char pad1[64];
     /* pop side: hlock */
     mc_mutex hlock;
-    qnode *head;          /* atomic: the dummy */
-    uint64_t nout;        /* atomic: head->seq */
+    qseg *hseg;           /* atomic: the segment of element nout + 1 */
+    uint64_t nout;        /* atomic: seq of the last popped element */
     uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
     uint32_t pop_died;    /* a waker repaired a dead holder's pop: the
                              next locker reports it */
@@ -105,29 +115,20 @@ typedef struct qroot {
 
 /* ------------------------------------------------------------- types */
 
-static int node_copy(mc_copier *c, void *dst, const void *src)
+static void seg_trace(mc_tracer *tr, const void *obj)
 {
-    const qnode *s = src;
-    qnode *d = dst;
-    d->t = s->t;
-    d->seq = s->seq;
-    return mc_copy_ptr(c, s->t, 1, &s->value, &d->value);
+    const qseg *g = obj;
+    mc_trace_ptr(tr, LD(&g->next));
+    for (int i = 0; i < SEG_SLOTS; i++)
+        mc_trace_ptr(tr, LD(&g->slot[i]));
 }
 
-static void node_trace(mc_tracer *tr, const void *obj)
-{
-    const qnode *n = obj;
-    mc_trace_ptr(tr, LD(&n->next));
-    mc_trace_ptr(tr, n->value);
-}
-
-static const mc_type node_type = {
-    .name = "mc_squeue_node",
-    .id = 0x6d635f71756e6f64ull, /* never in a descriptor */
-    .size = sizeof(qnode),
-    .align = _Alignof(qnode),
-    .copy = node_copy,
-    .trace = node_trace,
+static const mc_type seg_type = {
+    .name = "mc_squeue_segment",
+    .id = 0x6d635f7173656731ull, /* never in a descriptor */
+    .size = sizeof(qseg),
+    .align = _Alignof(qseg),
+    .trace = seg_trace,
 };
 
 static int root_copy(mc_copier *c, void *dst, const void *src)
@@ -142,11 +143,11 @@ static int root_copy(mc_copier *c, void *dst, const void *src)
         if (rc)
             return rc;
     }
-    qnode *dummy = mc_copy_alloc(c, &node_type, 1);
-    if (!dummy)
+    qseg *g = mc_copy_alloc(c, &seg_type, 1);
+    if (!g)
         return MC_ENOMEM;
-    dummy->t = s->etype;
-    d->anchor = d->tail = d->head = dummy;
+    g->base = 1;
+    d->anchor = d->tail = d->hseg = g;
     return 0;
 }
 
@@ -231,15 +232,15 @@ int mc_squeue_destroy(mc_squeue *q)
 #define MAX_HOLDS 16
 struct hold {
     mc_heap *h;
-    qnode *const *node; /* the callback's current node */
+    qseg *const *seg; /* the callback's current segment */
 };
 static _Thread_local struct hold holds[MAX_HOLDS];
 static _Thread_local int nholds;
 
-static void hold_push(mc_heap *h, qnode *const *node)
+static void hold_push(mc_heap *h, qseg *const *seg)
 {
     if (nholds < MAX_HOLDS)
-        holds[nholds] = (struct hold){h, node};
+        holds[nholds] = (struct hold){h, seg};
     nholds++;
 }
 
@@ -265,15 +266,19 @@ static int64_t left_ms(int64_t deadline)
 }
 
 /* Repair the push side after a pusher's death (the mark is set): walk tail
- * to the last linked node.  Heap lock held.  Returns MC_EOWNERDEAD. */
+ * to the last linked segment and nin to its last filled slot.  Heap lock
+ * held.  Returns MC_EOWNERDEAD. */
 static int repair_push(qroot *r, const char *fn)
 {
-    qnode *t = r->tail, *n;
+    qseg *t = r->tail, *n;
     while ((n = LD(&t->next)))
         t = n;
     r->tail = t;
     r->spare = NULL; /* linked or not, it is the dead pusher's */
-    STS(&r->nin, t->seq);
+    uint64_t s = r->nin < t->base ? t->base - 1 : r->nin;
+    while (s + 1 - t->base < SEG_SLOTS && LD(&t->slot[s + 1 - t->base]))
+        s++;
+    STS(&r->nin, s);
     ST(&r->pushing, 0u);
     return mc__err(MC_EOWNERDEAD, "%s: a process died inside a push or "
                                   "clear of this queue; the queue is "
@@ -281,11 +286,15 @@ static int repair_push(qroot *r, const char *fn)
                    fn);
 }
 
-/* hlock was acquired with MC_EOWNERDEAD: head is right (one store), nout
- * is derived from it. */
+/* hlock was acquired with MC_EOWNERDEAD: nout is right (one store), hseg
+ * may lag behind it. */
 static void repair_pop(qroot *r)
 {
-    STS(&r->nout, LD(&r->head)->seq);
+    qseg *h = r->hseg, *n;
+    uint64_t out = r->nout;
+    while (out + 1 > h->base + SEG_SLOTS && (n = LD(&h->next)))
+        h = n;
+    ST(&r->hseg, h);
     mc_mutex_consistent(&r->hlock);
 }
 
@@ -419,7 +428,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
     }
     ST(&r->pushing, 1u);
     /* the collector may now free what was popped (see the top) */
-    r->anchor = LD(&r->head);
+    r->anchor = LD(&r->hseg);
     if (MC_UNLIKELY(nholds)) {
         if (nholds > MAX_HOLDS) {
             ST(&r->pushing, 0u);
@@ -428,7 +437,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
                            MAX_HOLDS);
         }
         for (int i = 0; i < nholds; i++) {
-            qnode *held = *holds[i].node;
+            qseg *held = *holds[i].seg;
             if (held && holds[i].h == p->h) {
                 int rc = mc_heap_pin(mut, held);
                 if (rc) {
@@ -438,27 +447,34 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
             }
         }
     }
-    /* the node first, reachable from the root (spare) while the value is
-     * copied into it: a collection in mc_heap_add keeps it.  (One copy of
-     * a node holding the value cost a third more: the copier's work per
-     * allocation.) */
-    qnode *n = r->spare;
+    qseg *t = r->tail, *g = t;
+    uint64_t s = nin + 1;
     int rc = 0;
-    if (!n && !(rc = mc_heap_alloc(mut, &node_type, 1, (void **)&n))) {
-        n->t = r->etype;
-        r->spare = n;
+    if (s - t->base == SEG_SLOTS) {
+        /* a new segment first, reachable from the root (spare) while the
+         * value is copied: a collection in mc_heap_add keeps it */
+        g = r->spare;
+        if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
+            r->spare = g;
     }
+    void *v = NULL;
     if (!rc)
-        rc = mc_heap_add(mut, r->etype, p->value, &n->value);
+        rc = mc_heap_add(mut, r->etype, p->value, &v);
     if (rc) {
         ST(&r->pushing, 0u);
         return rc;
     }
-    n->seq = nin + 1;
-    r->spare = NULL; /* n is now only ours: nothing allocates until linked */
-    __atomic_store_n(&r->tail->next, n, __ATOMIC_SEQ_CST); /* commit */
-    r->tail = n;
-    STS(&r->nin, nin + 1);
+    /* nothing allocates from here on: v needs no root until it is stored */
+    if (g == t) {
+        __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_SEQ_CST);
+    } else {
+        g->base = s;
+        g->slot[0] = v;
+        r->spare = NULL; /* g is only ours until linked */
+        __atomic_store_n(&t->next, g, __ATOMIC_SEQ_CST); /* commit */
+        r->tail = g;
+    }
+    STS(&r->nin, s);
     ST(&r->pushing, 0u);
     return 0;
 }
@@ -539,36 +555,62 @@ struct pop_ctx {
     mc_heap *h;
 };
 
-/* Inside a reader slot: pop one node and hand its value over. */
+/* Element s and its segment, looking from segment g on (g->base <= s), or
+ * NULL: not pushed yet (*where untouched). */
+static void *elem_at(qseg *g, uint64_t s, qseg **where)
+{
+    while (s - g->base >= SEG_SLOTS) {
+        qseg *n = LD(&g->next);
+        if (!n)
+            return NULL;
+        g = n;
+    }
+    void *v = LD(&g->slot[s - g->base]);
+    if (v)
+        *where = g;
+    return v;
+}
+
+/* Empty, seen without the lock (inside a reader slot)?  Not when the
+ * counters say otherwise: a dead popper's lag, which the lock repairs
+ * (else a waiter's poll would spin on it). */
+static int empty_unlocked(qroot *r)
+{
+    if (qlen(r))
+        return 0;
+    uint64_t s = LDS(&r->nout) + 1;
+    qseg *g = LD(&r->hseg);
+    return s >= g->base && !elem_at(g, s, &g);
+}
+
+/* Inside a reader slot: pop one element and hand it over. */
 static int pop_fn(const void *rootp, void *ctx)
 {
     qroot *r = (qroot *)rootp;
     struct pop_ctx *p = ctx;
-    qnode *head = LD(&r->head);
-    /* empty without taking the lock: the common case of a waiting pop
-     * (unless the counters disagree: a dead popper's, which the lock
-     * repairs; else a waiter's poll would spin on them) */
-    if (!LD(&head->next) && !qlen(r))
+    if (empty_unlocked(r)) /* the common case of a waiting pop */
         return POP_EMPTY;
     int rc = lock_head(r, p->fn ? "mc_squeue_pop_p" : "mc_squeue_pop_c");
     if (rc)
         return rc;
-    head = r->head;
-    qnode *n = LD(&head->next);
-    if (!n) {
+    uint64_t s = r->nout + 1;
+    qseg *h = r->hseg, *g = h;
+    void *v = elem_at(h, s, &g);
+    if (!v) {
         mc_mutex_unlock(&r->hlock);
         return POP_EMPTY;
     }
-    ST(&r->head, n); /* commit */
-    STS(&r->nout, n->seq);
+    STS(&r->nout, s); /* commit */
+    if (g != h)
+        ST(&r->hseg, g);
     mc_mutex_unlock(&r->hlock);
     if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 0);
     if (!p->fn)
-        return mc__local_copy_heap(r->etype, n->value, p->copy);
-    qnode *held = n;
+        return mc__local_copy_heap(r->etype, v, p->copy);
+    qseg *held = g;
     hold_push(p->h, &held);
-    rc = p->fn(n->value, p->ctx);
+    rc = p->fn(v, p->ctx);
     hold_pop();
     return rc;
 }
@@ -581,7 +623,8 @@ static int wait_item(qroot *r, int64_t deadline, const char *fn)
     if (rc)
         return rc;
     __atomic_add_fetch(&r->cwaiters, 1, __ATOMIC_SEQ_CST);
-    while (!LDS(&r->closed) && !LDS(&r->head->next)) {
+    qseg *g;
+    while (!LDS(&r->closed) && !elem_at(r->hseg, r->nout + 1, &g)) {
         int64_t l = left_ms(deadline);
         if (l == 0) {
             rc = MC_ETIMEDOUT;
@@ -671,26 +714,31 @@ static int walk_fn(const void *rootp, void *ctx)
 {
     const qroot *r = rootp;
     struct walk_ctx *w = ctx;
-    /* the snapshot: nodes after head up to the last pushed when we look */
+    /* the snapshot: from the head to the last pushed when we look (nin
+     * first: an element popped meanwhile is still shown) */
     uint64_t last = LDS(&r->nin);
-    qnode *n = LD(&LD(&r->head)->next);
-    if (w->top && !n)
-        return POP_EMPTY;
-    qnode *cur = n;
+    uint64_t s = LDS(&r->nout) + 1;
+    qseg *cur = LD(&r->hseg);
+    if (s < cur->base)
+        s = cur->base; /* popped since we read nout */
     hold_push(w->h, &cur);
-    int rc = 0;
-    for (; cur && cur->seq <= last; cur = LD(&cur->next)) {
+    int rc = 0, any = 0;
+    for (; s <= last; s++) {
+        void *v = elem_at(cur, s, &cur);
+        if (!v)
+            break;
+        any = 1;
         if (w->copy)
-            rc = mc__local_copy_heap(r->etype, cur->value, w->copy);
+            rc = mc__local_copy_heap(r->etype, v, w->copy);
         else if (w->fold)
-            rc = w->fold(w->ctx, cur->value);
+            rc = w->fold(w->ctx, v);
         else
-            rc = w->fn(cur->value, w->ctx);
+            rc = w->fn(v, w->ctx);
         if (rc || w->top)
             break;
     }
     hold_pop();
-    return rc;
+    return w->top && !any ? POP_EMPTY : rc;
 }
 
 static int walk(mc_squeue *q, struct walk_ctx *w, const char *fn)
@@ -770,8 +818,8 @@ static int do_clear(mc_mut *mut, void *rootp, void *ctx)
     if (rc)
         return rc;
     ST(&r->pushing, 1u);
-    ST(&r->head, r->tail); /* commit: tail is exact under the heap lock */
-    STS(&r->nout, r->tail->seq);
+    STS(&r->nout, r->nin); /* commit: nin is exact under the heap lock */
+    ST(&r->hseg, r->tail);
     ST(&r->pushing, 0u);
     mc_mutex_unlock(&r->hlock);
     return 0;
