@@ -1,15 +1,17 @@
 /* bench/queue: shared queues (mcore/squeue.h) beside a camlbox, in one run.
  *
  *   squeue.tput_1to1  items per second, one producer process pushing, one
- *                     consumer popping local copies (pop_c): a small record
- *                     holding an array of three ints, as camlbox.tput_1to1
- *                     sends; queue of capacity 256 (the box's 256 slots).
- *                     Peer: camlbox.tput_1to1's setup (one sender worker,
- *                     the receiver reading in place), run in the same
- *                     rounds, so both see the same placement of the two
- *                     processes on the host's CPUs.
- *   squeue.tput_2to2  the same with two producers and two consumers (all
- *                     workers), vs the same camlbox figure.
+ *                     consumer reading each element in place (pop_p): a
+ *                     small record holding an array of three ints, as
+ *                     camlbox.tput_1to1 sends; queue of capacity 256 (the
+ *                     box's 256 slots).  Peer: camlbox.tput_1to1's setup
+ *                     (one sender worker, the receiver reading in place),
+ *                     run in the same rounds, so both see the same
+ *                     placement of the two processes on the host's CPUs.
+ *   squeue.tput_1to1_copy  the same, the consumer taking local copies
+ *                     (pop_c, then mc_local_free).
+ *   squeue.tput_2to2  two producers and two consumers (all workers,
+ *                     pop_p), vs the same camlbox figure.
  *
  * Throughput is timed from the first item popped to the last; each figure
  * is the median of several rounds.
@@ -66,7 +68,29 @@ struct q_arg {
     times *t;
     int64_t n; /* producer: items to push */
     int id;    /* consumer: its index in times */
+    int copy;  /* consumer: pop_c (else pop_p) */
 };
+
+static int add_msg(const void *elem, void *ctx)
+{
+    const msg *m = elem;
+    *(int64_t *)ctx += m->v[0] + m->v[1] + m->v[2];
+    return 0;
+}
+
+/* Pop one message (blocking) and add its ints to *sum. */
+static int pop_one(mc_squeue *q, int copy, int64_t *sum)
+{
+    if (!copy)
+        return mc_squeue_pop_p(q, add_msg, sum, MC_SQUEUE_FOREVER);
+    msg *m;
+    int rc = mc_squeue_pop_c(q, (void **)&m, MC_SQUEUE_FOREVER);
+    if (!rc) {
+        add_msg(m, sum);
+        mc_local_free(m);
+    }
+    return rc;
+}
 
 static int open_q(const void *arg, size_t len, struct q_arg *a,
                   mc_squeue **q)
@@ -92,21 +116,18 @@ static int body_prod(void *user, const void *arg, size_t len, void **res,
 }
 
 /* Pop until the queue is closed; sums and times into a->t. */
-static int consume(mc_squeue *q, times *t, int id)
+static int consume(mc_squeue *q, times *t, int id, int copy)
 {
     int64_t sum = 0, got = 0;
     double first = 0, last = 0;
-    msg *m;
     int rc;
-    while ((rc = mc_squeue_pop_c(q, (void **)&m, MC_SQUEUE_FOREVER)) == 0) {
+    while ((rc = pop_one(q, copy, &sum)) == 0) {
         /* a clock read per item (vDSO, ~20 ns): the close comes long
          * after the last item (the producers are joined first) */
         last = bench_now_us();
         if (!got)
             first = last;
-        sum += m->v[0] + m->v[1] + m->v[2];
         got++;
-        mc_local_free(m);
     }
     if (rc != MC_ECLOSED)
         return rc;
@@ -124,7 +145,7 @@ static int body_cons(void *user, const void *arg, size_t len, void **res,
     struct q_arg a;
     mc_squeue *q;
     int rc = open_q(arg, len, &a, &q);
-    return rc ? rc : consume(q, a.t, a.id);
+    return rc ? rc : consume(q, a.t, a.id, a.copy);
 }
 
 static int join_ok(mc_res_id jp, mc_pid pid)
@@ -142,7 +163,7 @@ static int join_ok(mc_res_id jp, mc_pid pid)
 
 /* Items per second through a queue from nprod producers to ncons
  * consumers (0: the caller is the one consumer). */
-static double squeue_tput(mc_pool *pool, int nprod, int ncons)
+static double squeue_tput(mc_pool *pool, int nprod, int ncons, int copy)
 {
     mc_squeue *q;
     times *t;
@@ -150,7 +171,7 @@ static double squeue_tput(mc_pool *pool, int nprod, int ncons)
         mc_pool_alloc(pool, 4096, (void **)&t))
         return -1;
     memset(t, 0, sizeof *t);
-    struct q_arg a = {.t = t, .n = n_items / nprod};
+    struct q_arg a = {.t = t, .n = n_items / nprod, .copy = copy};
     mc_squeue_descr_of(q, &a.d);
     int64_t total = a.n * nprod;
     mc_pid pp[4], cp[4];
@@ -166,15 +187,11 @@ static double squeue_tput(mc_pool *pool, int nprod, int ncons)
         /* the caller consumes: close once the producers are done, which
          * a pop sees only after the last item */
         int64_t got = 0, sum = 0;
-        msg *m;
         double t0 = 0;
-        while (got < total &&
-               mc_squeue_pop_c(q, (void **)&m, MC_SQUEUE_FOREVER) == 0) {
+        while (got < total && pop_one(q, copy, &sum) == 0) {
             if (!got)
                 t0 = bench_now_us();
-            sum += m->v[0] + m->v[1] + m->v[2];
             got++;
-            mc_local_free(m);
         }
         t->first[0] = t0;
         t->last[0] = bench_now_us();
@@ -275,23 +292,29 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     mc_pool *pool;
     if (mc_pool_create((size_t)4 << 30, &pool))
         return MC_ENOMEM;
-    double *v = malloc(3 * rounds * sizeof *v);
-    /* in turn in each round: the camlbox, 1 to 1, 2 to 2 */
+    double *v = malloc(4 * rounds * sizeof *v);
+    /* in turn in each round: the camlbox, 1 to 1 (in place, copies),
+     * 2 to 2 */
     for (int r = 0; r < rounds; r++) {
         v[r] = camlbox_tput();
-        v[rounds + r] = squeue_tput(pool, 1, 0);
-        v[2 * rounds + r] = squeue_tput(pool, 2, 2);
-        if (v[r] < 0 || v[rounds + r] < 0 || v[2 * rounds + r] < 0) {
-            fprintf(stderr, "queue bench: round %d failed: %s\n", r,
-                    mc_last_error_detail());
-            return MC_EINVAL;
-        }
+        v[rounds + r] = squeue_tput(pool, 1, 0, 0);
+        v[2 * rounds + r] = squeue_tput(pool, 1, 0, 1);
+        v[3 * rounds + r] = squeue_tput(pool, 2, 2, 0);
+        for (int k = 0; k < 4; k++)
+            if (v[k * rounds + r] < 0) {
+                fprintf(stderr, "queue bench: round %d failed: %s\n", r,
+                        mc_last_error_detail());
+                return MC_EINVAL;
+            }
     }
     double cb = bench_median(v, rounds);
     double q11 = bench_median(v + rounds, rounds);
-    double q22 = bench_median(v + 2 * rounds, rounds);
+    double q11c = bench_median(v + 2 * rounds, rounds);
+    double q22 = bench_median(v + 3 * rounds, rounds);
     free(v);
     bench_print("squeue.tput_1to1", q11, "items/s", "camlbox.tput_1to1", cb);
+    bench_print("squeue.tput_1to1_copy", q11c, "items/s",
+                "camlbox.tput_1to1", cb);
     bench_print("squeue.tput_2to2", q22, "items/s", "camlbox.tput_1to1", cb);
     return 0;
 }
