@@ -762,6 +762,111 @@ static void test_kill_loop(void **state)
     tu_end();
 }
 
+/* Waiters killed while they wait (a consumer on an empty queue, a
+ * producer on a full one) leave waiter counts too high: the queue still
+ * works, and a new waiter is still woken. */
+enum { W_POP, W_PUSH };
+
+typedef struct waiter_arg {
+    mc_squeue_descr d;
+    int what;
+} waiter_arg;
+
+static void drv_waiter(const void *arg, size_t len)
+{
+    waiter_arg a;
+    memcpy(&a, arg, len < sizeof a ? len : sizeof a);
+    mc_squeue *q;
+    if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, &hdr_type, &q), 0))
+        return;
+    hdr *h = mc_squeue_header(q);
+    __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELEASE);
+    int64_t v;
+    if (a.what == W_POP) {
+        W_RC(pop_n(q, &v, MC_SQUEUE_FOREVER), 0);
+        W_CHECK(v == 31, "woken with %lld", (long long)v);
+    } else {
+        W_RC(push_n(q, 32, MC_SQUEUE_FOREVER), 0);
+    }
+}
+
+static int start_waiter(mc_squeue_descr *d, int what, mc_pid *pid,
+                        int64_t *ospid)
+{
+    hdr *h = NULL;
+    waiter_arg a = {*d, what};
+    mc_squeue *q;
+    if (W_RC(mc_squeue_of_descr(d, &rec_type, &hdr_type, &q), 0))
+        return -1;
+    h = mc_squeue_header(q);
+    __atomic_store_n(&h->pid, 0, __ATOMIC_RELEASE);
+    if (W_RC(tu_start_fn(drv_waiter, &a, sizeof a, pid), 0))
+        return -1;
+    while ((*ospid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE)) == 0)
+        usleep(50);
+    tu_sleep_ms(100); /* past its poll: asleep in the wait */
+    return 0;
+}
+
+static void drv_kill_waiters(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    alarm(120);
+    mc_pool *p;
+    mc_squeue *q;
+    mc_squeue_descr d;
+    hdr h0 = {0, 0};
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_squeue_create(p, &rec_type, &hdr_type, &h0, 1, &q), 0) ||
+        W_RC(mc_squeue_descr_of(q, &d), 0))
+        return;
+    for (int round = 0; round < 5 && !tu_w_failed(); round++) {
+        mc_pid pid;
+        int64_t ospid;
+        mc_join_result r = {0};
+        /* a consumer killed in its wait */
+        if (start_waiter(&d, W_POP, &pid, &ospid))
+            return;
+        kill((pid_t)ospid, SIGKILL);
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+        W_CHECK(r.kind == MC_EXIT_SIGNAL, "consumer: %s", tu_kind_str(&r));
+        mc_join_result_free(&r);
+        /* a producer killed in its wait (the queue holds 1 of 1) */
+        W_RC(push_n(q, 30, 0), 0);
+        if (start_waiter(&d, W_PUSH, &pid, &ospid))
+            return;
+        kill((pid_t)ospid, SIGKILL);
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+        W_CHECK(r.kind == MC_EXIT_SIGNAL, "producer: %s", tu_kind_str(&r));
+        mc_join_result_free(&r);
+        int64_t v;
+        W_RC(pop_n(q, &v, 0), 0);
+        W_CHECK(v == 30 && mc_squeue_length(q) == 0, "after the kills");
+        /* live waiters are still woken */
+        if (start_waiter(&d, W_POP, &pid, &ospid))
+            return;
+        W_RC(push_n(q, 31, 1000), 0);
+        W_JOIN_OK(tu_driver_jp, pid, "woken consumer");
+        W_RC(push_n(q, 30, 0), 0);
+        if (start_waiter(&d, W_PUSH, &pid, &ospid))
+            return;
+        W_RC(pop_n(q, &v, 1000), 0);
+        W_JOIN_OK(tu_driver_jp, pid, "woken producer");
+        W_RC(pop_n(q, &v, 1000), 0);
+        W_CHECK(v == 32, "the woken producer's element: %lld", (long long)v);
+    }
+    W_RC(mc_squeue_destroy(q), 0);
+    alarm(0);
+}
+
+static void test_kill_waiters(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_kill_waiters, NULL, 0);
+    tu_end();
+}
+
 /* --------------------------------------- descriptors, types, staleness */
 
 static void drv_descr_user(const void *arg, size_t len)
@@ -904,6 +1009,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_blocking),
         cmocka_unit_test(test_callback_push),
         cmocka_unit_test(test_kill_loop),
+        cmocka_unit_test(test_kill_waiters),
         cmocka_unit_test(test_descr),
         cmocka_unit_test(test_full),
     };
