@@ -132,6 +132,13 @@ static int stop_at_3(const void *e, void *ctx)
     return ((const rec *)e)->n == 3 ? 42 : 0;
 }
 
+static int ret_1(const void *e, void *ctx)
+{
+    (void)e;
+    (*(int *)ctx)++;
+    return 1;
+}
+
 /* Random operations against an array model, on a queue of capacity cap
  * (0: unbounded). */
 static void model_run(mc_squeue *q, size_t cap, int steps)
@@ -246,6 +253,13 @@ static void drv_model(const void *arg, size_t len)
     /* pop_p passes fn's result on, and has popped */
     W_RC(mc_squeue_pop_p(q, stop_at_3, &seen, 0), 0);
     W_CHECK(mc_squeue_length(q) == 4, "pop_p popped");
+    /* any return value of a callback is passed on, 1 included */
+    seen = 0;
+    W_RC(mc_squeue_pop_p(q, ret_1, &seen, 0), 1);
+    W_RC(mc_squeue_top_p(q, ret_1, &seen), 1);
+    W_RC(mc_squeue_iter(q, ret_1, &seen), 1);
+    W_CHECK(seen == 3 && mc_squeue_length(q) == 3, "callbacks returning 1: "
+            "%d calls, length %lld", seen, (long long)mc_squeue_length(q));
     W_RC(mc_squeue_clear(q), 0);
     model_run(q, 0, 20000);
     model_run(b, 5, 5000);

@@ -108,7 +108,8 @@ int mc_squeue_destroy(mc_squeue *q);
  *                   is as it was), or no process memory
  *   - MC_EINVAL     q or value is NULL, q is destroyed, or timeout_ms is
  *                   below -1
- *   - MC_ESTATE     the calling thread mutates the queue's heap
+ *   - MC_ESTATE     the calling thread mutates the queue's heap, or runs
+ *                   more than 16 nested queue callbacks (_p, iter, fold)
  *   - MC_ESYS       a lock failed (the detail names it)
  *   - an error of a copy routine of the element type (nothing pushed) */
 int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms);

@@ -519,7 +519,7 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
                        value ? "timeout below -1" : "NULL value");
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     for (int last = 0;;) {
-        struct push_ctx p = {value, HEAP(q), 0};
+        struct push_ctx p = {.value = value, .h = HEAP(q)};
         int rc = mc_heap_modify(HEAP(q), do_push, &p);
         if (rc)
             return rc;
@@ -546,13 +546,14 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
 
 /* ----------------------------------------------------------------- pop */
 
-enum { POP_EMPTY = 1 };
-
+/* Emptiness travels in the context, not as a return code: a callback
+ * may return any int. */
 struct pop_ctx {
     int (*fn)(const void *elem, void *ctx);
     void *ctx;
     void **copy;
     mc_heap *h;
+    int empty; /* set: nothing popped */
 };
 
 /* Element s and its segment, looking from segment g on (g->base <= s), or
@@ -588,8 +589,11 @@ static int pop_fn(const void *rootp, void *ctx)
 {
     qroot *r = (qroot *)rootp;
     struct pop_ctx *p = ctx;
-    if (empty_unlocked(r)) /* the common case of a waiting pop */
-        return POP_EMPTY;
+    p->empty = 0;
+    if (empty_unlocked(r)) { /* the common case of a waiting pop */
+        p->empty = 1;
+        return 0;
+    }
     int rc = lock_head(r, p->fn ? "mc_squeue_pop_p" : "mc_squeue_pop_c");
     if (rc)
         return rc;
@@ -598,7 +602,8 @@ static int pop_fn(const void *rootp, void *ctx)
     void *v = elem_at(h, s, &g);
     if (!v) {
         mc_mutex_unlock(&r->hlock);
-        return POP_EMPTY;
+        p->empty = 1;
+        return 0;
     }
     STS(&r->nout, s); /* commit */
     if (g != h)
@@ -662,7 +667,7 @@ static int pop(mc_squeue *q, struct pop_ctx *p, int64_t timeout_ms,
         /* read closed before looking: closed and then empty is the end */
         int closed = LDS(&r->closed);
         int rc = mc_heap_root_p(HEAP(q), pop_fn, p);
-        if (rc != POP_EMPTY)
+        if (rc || !p->empty)
             return rc;
         if (closed)
             return mc__err(MC_ECLOSED, "%s: the queue is closed and empty",
@@ -686,7 +691,7 @@ int mc_squeue_pop_c(mc_squeue *q, void **copy, int64_t timeout_ms)
 {
     if (!copy)
         return mc__err(MC_EINVAL, "mc_squeue_pop_c: NULL copy");
-    struct pop_ctx p = {NULL, NULL, copy, NULL};
+    struct pop_ctx p = {.copy = copy};
     return pop(q, &p, timeout_ms, "mc_squeue_pop_c");
 }
 
@@ -695,7 +700,7 @@ int mc_squeue_pop_p(mc_squeue *q, int (*fn)(const void *elem, void *ctx),
 {
     if (!fn)
         return mc__err(MC_EINVAL, "mc_squeue_pop_p: NULL fn");
-    struct pop_ctx p = {fn, ctx, NULL, NULL};
+    struct pop_ctx p = {.fn = fn, .ctx = ctx};
     return pop(q, &p, timeout_ms, "mc_squeue_pop_p");
 }
 
@@ -708,6 +713,7 @@ struct walk_ctx {
     void **copy;
     int top; /* only the first element */
     mc_heap *h;
+    int empty; /* top: set when there was none */
 };
 
 static int walk_fn(const void *rootp, void *ctx)
@@ -738,7 +744,8 @@ static int walk_fn(const void *rootp, void *ctx)
             break;
     }
     hold_pop();
-    return w->top && !any ? POP_EMPTY : rc;
+    w->empty = !any;
+    return rc;
 }
 
 static int walk(mc_squeue *q, struct walk_ctx *w, const char *fn)
@@ -749,7 +756,7 @@ static int walk(mc_squeue *q, struct walk_ctx *w, const char *fn)
     w->h = HEAP(q);
     int closed = LDS(&r->closed);
     int rc = mc_heap_root_p(HEAP(q), walk_fn, w);
-    if (rc != POP_EMPTY)
+    if (rc || !w->top || !w->empty)
         return rc;
     return closed ? mc__err(MC_ECLOSED, "%s: the queue is closed and empty",
                             fn)
