@@ -1,6 +1,7 @@
 /* test_squeue.c: shared queues (mcore/squeue.h): a local model, several
  * processes at once, blocking with timeouts, close, kill -9 inside push
  * and pop, descriptors, pool exhaustion. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -427,6 +428,82 @@ static void test_concurrent(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_conc, NULL, 0);
+    tu_end();
+}
+
+/* Threads of one process: each has its own reader slot, callback holds
+ * and poll state. */
+#define NTHREADS 4
+#define PER_THREAD 5000
+
+static struct {
+    mc_squeue *q;
+    uint64_t bits[NTHREADS * PER_THREAD / 64 + 1];
+    int64_t popped;
+    int bad;
+} th;
+
+static void *thread_body(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    int64_t i = 0, v;
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
+    while (i < PER_THREAD || __atomic_load_n(&th.popped, __ATOMIC_RELAXED) <
+                                 NTHREADS * PER_THREAD) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int rc;
+        if (i < PER_THREAD && x % 2) {
+            rc = push_n(th.q, id * PER_THREAD + i, 5);
+            if (rc == 0)
+                i++;
+            else if (rc != MC_ETIMEDOUT)
+                th.bad |= 1;
+            continue;
+        }
+        rc = (x & 4) ? pop_n(th.q, &v, 1) : mc_squeue_pop_p(th.q, read_n, &v,
+                                                            1);
+        if (rc == MC_ETIMEDOUT)
+            continue;
+        if (rc || v < 0 || v >= NTHREADS * PER_THREAD) {
+            th.bad |= 2;
+            break;
+        }
+        uint64_t bit = 1ull << (v % 64);
+        if (__atomic_fetch_or(&th.bits[v / 64], bit, __ATOMIC_RELAXED) & bit)
+            th.bad |= 4;
+        __atomic_add_fetch(&th.popped, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void drv_threads(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    alarm(120);
+    mc_pool *p;
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_squeue_create(p, &rec_type, NULL, NULL, 16, &th.q), 0))
+        return;
+    pthread_t t[NTHREADS];
+    int n = 0;
+    for (; n < NTHREADS; n++)
+        if (pthread_create(&t[n], NULL, thread_body, (void *)(intptr_t)n))
+            break;
+    W_CHECK(n == NTHREADS, "started %d threads", n);
+    for (int k = 0; k < n; k++)
+        pthread_join(t[k], NULL);
+    W_CHECK(th.bad == 0, "thread failures: %d", th.bad);
+    W_CHECK(th.popped == NTHREADS * PER_THREAD && mc_squeue_length(th.q) == 0,
+            "popped %lld", (long long)th.popped);
+    W_RC(mc_squeue_destroy(th.q), 0);
+    alarm(0);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_threads, NULL, 0);
     tu_end();
 }
 
@@ -1020,6 +1097,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_blocking),
         cmocka_unit_test(test_callback_push),
         cmocka_unit_test(test_kill_loop),

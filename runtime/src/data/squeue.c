@@ -466,15 +466,17 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
     }
     /* nothing allocates from here on: v needs no root until it is stored */
     if (g == t) {
-        __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_RELEASE);
     } else {
         g->base = s;
         g->slot[0] = v;
         r->spare = NULL; /* g is only ours until linked */
-        __atomic_store_n(&t->next, g, __ATOMIC_SEQ_CST); /* commit */
+        __atomic_store_n(&t->next, g, __ATOMIC_RELEASE); /* commit */
         r->tail = g;
     }
-    STS(&r->nin, s);
+    /* release stores: the fence in wake() orders them before the load of
+     * cwaiters (the waiters' side of the handshake) */
+    ST(&r->nin, s);
     ST(&r->pushing, 0u);
     return 0;
 }
@@ -605,7 +607,7 @@ static int pop_fn(const void *rootp, void *ctx)
         p->empty = 1;
         return 0;
     }
-    STS(&r->nout, s); /* commit */
+    ST(&r->nout, s); /* commit; wake() fences before reading pwaiters */
     if (g != h)
         ST(&r->hseg, g);
     mc_mutex_unlock(&r->hlock);
