@@ -958,6 +958,107 @@ static void test_kill_waiters(void **state)
     tu_end();
 }
 
+/* Crash points (squeue.c's fault injection): the victim kills itself at
+ * each window of the crash-consistency argument in turn; the queue must
+ * then report the death, lose no element pushed or popped by a live
+ * process, and go on. */
+extern int mc__squeue_crash_at; /* runtime/src/data/squeue.c */
+#define N_CRASH_POINTS 10
+
+static void drv_point_victim(const void *arg, size_t len)
+{
+    kill_arg a;
+    memcpy(&a, arg, len < sizeof a ? len : sizeof a);
+    mc_squeue *q;
+    if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, &hdr_type, &q), 0))
+        return;
+    mc__squeue_crash_at = a.it;
+    int64_t v;
+    /* pushes and pops cross a segment boundary every 64; a clear now and
+     * then: every point comes within a few hundred steps */
+    for (int64_t n = 1; n < 100000; n++) {
+        int rc = push_n(q, 1000000 * a.it + n, 0);
+        if (rc && rc != MC_EOWNERDEAD)
+            W_RC(rc, 0);
+        rc = pop_n(q, &v, 0);
+        if (rc && rc != MC_EOWNERDEAD && rc != MC_EAGAIN)
+            W_RC(rc, 0);
+        if (n % 150 == 0)
+            W_RC(mc_squeue_clear(q), 0);
+        if (n % 150 == 0)
+            for (int k = 0; k < 40; k++)
+                push_n(q, -(1000000 * a.it + n * 100 + k), 0);
+    }
+    W_CHECK(0, "crash point %d never reached", a.it);
+}
+
+/* f(q) until it says something else than MC_EOWNERDEAD; counts those */
+#define RETRY(call, told)                                                   \
+    ({                                                                      \
+        int rc_;                                                            \
+        while ((rc_ = (call)) == MC_EOWNERDEAD)                             \
+            (told)++;                                                       \
+        rc_;                                                                \
+    })
+
+static void drv_crash_points(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    alarm(300);
+    mc_pool *p;
+    mc_squeue *q;
+    hdr h0 = {0, 0};
+    if (W_RC(mc_pool_create(256 * MiB, &p), 0) ||
+        W_RC(mc_squeue_create(p, &rec_type, &hdr_type, &h0, 0, &q), 0))
+        return;
+    kill_arg a;
+    W_RC(mc_squeue_descr_of(q, &a.d), 0);
+    for (int rep = 0; rep < 3; rep++)
+        for (int pt = 1; pt <= N_CRASH_POINTS && !tu_w_failed(); pt++) {
+            int earlier = 0; /* deaths told now were reported already */
+            for (int i = 0; i < 20 + rep * 7; i++)
+                W_RC(RETRY(push_n(q, -1000 - i, 0), earlier), 0);
+            a.it = pt;
+            mc_pid pid;
+            if (W_RC(tu_start_fn(drv_point_victim, &a, sizeof a, &pid), 0))
+                return;
+            mc_join_result r = {0};
+            W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+            W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                    "point %d: the victim %s", pt, tu_kind_str(&r));
+            mc_join_result_free(&r);
+            /* drain (the pop side is told), then a sentinel through (the
+             * push side is told): nothing a live process pushes is lost */
+            int told = 0, rc;
+            int64_t v, n = 0;
+            while ((rc = RETRY(pop_n(q, &v, 0), told)) == 0) {
+                W_CHECK(v != -1, "point %d: a torn element", pt);
+                n++;
+            }
+            W_RC(rc, MC_EAGAIN);
+            W_CHECK(mc_squeue_length(q) == 0, "point %d: length %lld after "
+                    "draining", pt, (long long)mc_squeue_length(q));
+            W_RC(RETRY(push_n(q, 777, 0), told), 0);
+            W_RC(RETRY(pop_n(q, &v, 0), told), 0);
+            W_CHECK(v == 777, "point %d: popped %lld, not the sentinel", pt,
+                    (long long)v);
+            W_RC(pop_n(q, &v, 0), MC_EAGAIN);
+            W_CHECK(told >= 1, "point %d: the death was not reported", pt);
+            W_RC(mc_heap_gc(mc_squeue_heap(q)), 0); /* verified (MC_DEBUG) */
+        }
+    W_RC(mc_squeue_destroy(q), 0);
+    alarm(0);
+}
+
+static void test_crash_points(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_crash_points, NULL, 0);
+    tu_end();
+}
+
 /* --------------------------------------- descriptors, types, staleness */
 
 static void drv_descr_user(const void *arg, size_t len)
@@ -1102,6 +1203,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_callback_push),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_kill_waiters),
+        cmocka_unit_test(test_crash_points),
         cmocka_unit_test(test_descr),
         cmocka_unit_test(test_full),
     };

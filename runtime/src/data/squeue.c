@@ -58,6 +58,7 @@
  * consumer never holds up the collector.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,6 +108,30 @@ typedef struct qroot {
     mc_cond notfull;
     uint32_t pwaiters;    /* atomic */
 } qroot;
+
+/* Fault injection for tests/test_squeue.c: a process whose
+ * mc__squeue_crash_at is n kills itself at crash point n, so that every
+ * window of the argument above is tested, not only those random kills
+ * hit.  0 (always, outside that test): off; one load and compare each. */
+int mc__squeue_crash_at;
+enum {
+    CP_PUSH_MARKED = 1, /* the mark set, nothing else */
+    CP_PUSH_COPIED,     /* the value copied, not published */
+    CP_PUSH_SLOT,       /* published in its slot, nin not updated */
+    CP_PUSH_NIN,        /* nin updated, the mark still set */
+    CP_SEG_SPARE,       /* a new segment allocated (spare) */
+    CP_SEG_UNLINKED,    /* spare dropped, the segment not linked */
+    CP_SEG_LINKED,      /* linked, tail not moved */
+    CP_POP_NOUT,        /* popped (nout), hlock held */
+    CP_POP_HSEG,        /* popped into the next segment, hseg not moved */
+    CP_CLEAR_NOUT,      /* cleared (nout), hseg not moved */
+    CP_LAST_
+};
+#define CRASH_POINT(n)                                                      \
+    do {                                                                    \
+        if (MC_UNLIKELY(mc__squeue_crash_at == (n)))                        \
+            raise(SIGKILL);                                                 \
+    } while (0)
 
 #define LD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -427,6 +452,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         return 0;
     }
     ST(&r->pushing, 1u);
+    CRASH_POINT(CP_PUSH_MARKED);
     /* the collector may now free what was popped (see the top) */
     r->anchor = LD(&r->hseg);
     if (MC_UNLIKELY(nholds)) {
@@ -456,6 +482,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         g = r->spare;
         if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
             r->spare = g;
+        CRASH_POINT(CP_SEG_SPARE);
     }
     void *v = NULL;
     if (!rc)
@@ -465,18 +492,23 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         return rc;
     }
     /* nothing allocates from here on: v needs no root until it is stored */
+    CRASH_POINT(CP_PUSH_COPIED);
     if (g == t) {
         __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_RELEASE);
+        CRASH_POINT(CP_PUSH_SLOT);
     } else {
         g->base = s;
         g->slot[0] = v;
         r->spare = NULL; /* g is only ours until linked */
+        CRASH_POINT(CP_SEG_UNLINKED);
         __atomic_store_n(&t->next, g, __ATOMIC_RELEASE); /* commit */
+        CRASH_POINT(CP_SEG_LINKED);
         r->tail = g;
     }
     /* release stores: the fence in wake() orders them before the load of
      * cwaiters (the waiters' side of the handshake) */
     ST(&r->nin, s);
+    CRASH_POINT(CP_PUSH_NIN);
     ST(&r->pushing, 0u);
     return 0;
 }
@@ -608,8 +640,11 @@ static int pop_fn(const void *rootp, void *ctx)
         return 0;
     }
     ST(&r->nout, s); /* commit; wake() fences before reading pwaiters */
-    if (g != h)
+    CRASH_POINT(CP_POP_NOUT);
+    if (g != h) {
+        CRASH_POINT(CP_POP_HSEG);
         ST(&r->hseg, g);
+    }
     mc_mutex_unlock(&r->hlock);
     if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 0);
@@ -828,6 +863,7 @@ static int do_clear(mc_mut *mut, void *rootp, void *ctx)
         return rc;
     ST(&r->pushing, 1u);
     STS(&r->nout, r->nin); /* commit: nin is exact under the heap lock */
+    CRASH_POINT(CP_CLEAR_NOUT);
     ST(&r->hseg, r->tail);
     ST(&r->pushing, 0u);
     mc_mutex_unlock(&r->hlock);
