@@ -45,6 +45,10 @@
  *     "item in flight").
  *   - clear: under both locks, with the mark: ONE store of nout (to nin),
  *     then hseg (to tail); the same repair.
+ * A lagging hseg is harmless in itself (lookups walk forward from it); the
+ * repair moves it up so that the anchor can pass what was popped.
+ * tests/test_squeue.c kills a process at each window named here (the
+ * CP_* crash points below), besides killing at random.
  * A waiter killed in a wait leaves a waiter count too high: producers then
  * signal when nobody waits (a wasted wake-up, never a lost one).
  *
