@@ -872,6 +872,70 @@ static void test_kill_loop(void **state)
     tu_end();
 }
 
+/* A holder that dies between a chunk's unlinking and its counters (the
+ * store or two of mc__heap_drop_chunk, new_chunk): here the counters are
+ * put one chunk off by hand, then the holder dies.  The next locker sets
+ * them right from the chunk list, so the verified collection (MC_DEBUG)
+ * finds the heap whole. */
+static int off_by_one(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    store_pid(rootp);
+    mc_heap *h = ctx;
+    h->nchunks++;
+    h->heap_bytes += 4096;
+    raise(SIGKILL);
+    return 0;
+}
+
+static void drv_counter_victim(const void *arg, size_t len)
+{
+    share_arg a;
+    mc_pool *pool;
+    if (share_open(arg, len, &a, &pool))
+        return;
+    W_RC(mc_heap_modify(a.heap, off_by_one, a.heap), 0);
+}
+
+static void drv_dead_counters(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(16 * MiB, &pool, &heap))
+        return;
+    share_arg a = {mc_pool_id(pool), heap, 0, 0};
+    mc_pid pid;
+    mc_join_result r = {0};
+    if (W_RC(tu_start_fn(drv_counter_victim, &a, sizeof a, &pid), 0) == 0 &&
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0) == 0)
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL, "victim: %s",
+                tu_kind_str(&r));
+    mc_join_result_free(&r);
+    mc_heap_stats before;
+    W_RC(mc_heap_stats_get(heap, &before), 0);
+    mc_mut *mut;
+    W_RC(mc_heap_begin(heap, &mut), MC_EOWNERDEAD);
+    W_RC(mc_heap_commit(mut), 0);
+    W_RC(mc_heap_gc(heap), 0); /* verified: aborts on a corrupt heap */
+    mc_heap_stats after;
+    W_RC(mc_heap_stats_get(heap, &after), 0);
+    W_CHECK(after.chunks + 1 == before.chunks,
+            "chunks %zu before the repair, %zu after", before.chunks,
+            after.chunks);
+    drop_heap(pool, heap);
+}
+
+static void test_dead_counters(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_dead_counters, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------------- dead reader */
 
 /* Publishes its pid and reads forever: killed inside mc_heap_root_p, it
@@ -1243,6 +1307,280 @@ static void test_table_only(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------- links into the heap */
+
+/* A record copied by its copy function (no pointer table): the generated
+ * copy code's helpers (mc_copy_ptr, mc_copy_str, mc_copy_own) link too. */
+typedef struct lk_Pair {
+    fx_Rec *rec;
+    char *name;
+    fx_Strs *arr;
+} lk_Pair;
+
+static int lk_pair_copy(mc_copier *c, void *dst, const void *src)
+{
+    const lk_Pair *s = src;
+    lk_Pair *d = dst;
+    int rc = mc_copy_ptr(c, &fx_Rec_type, 1, (void *const *)&s->rec,
+                         (void **)&d->rec);
+    if (!rc)
+        rc = mc_copy_str(c, &s->name, &d->name);
+    if (!rc)
+        rc = mc_copy_own(c, &fx_Strs_type, 1, (void *const *)&s->arr,
+                         (void **)&d->arr);
+    return rc;
+}
+
+static void lk_pair_trace(mc_tracer *tr, const void *obj)
+{
+    const lk_Pair *p = obj;
+    mc_trace_ptr(tr, p->rec);
+    mc_trace_ptr(tr, p->name);
+    mc_trace_ptr(tr, p->arr);
+}
+
+static const mc_type lk_Pair_type = {
+    .name = "lk_Pair",
+    .id = 0x6c6b506169720001ull,
+    .size = sizeof(lk_Pair),
+    .align = _Alignof(lk_Pair),
+    .copy = lk_pair_copy,
+    .trace = lk_pair_trace,
+};
+
+static size_t live_now(mc_heap *heap)
+{
+    mc_heap_stats st = {0};
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    return st.live_bytes;
+}
+
+/* mc_heap_add of a local value whose pointers lead into the same heap links
+ * them (same address, no new block); into another heap, or local memory,
+ * copies them.  The collector keeps what is linked (MC_DEBUG verifies every
+ * pointer and poisons what it frees) and the live size is exactly the
+ * graph's. */
+static void drv_link(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap, *other;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    fx_Root init = {.counter = 0};
+    if (W_RC(mc_heap_create(pool, &fx_Root_type, &init, &other), 0))
+        return;
+
+    /* another heap's node, in a chunk that heap's chunks surround: the
+     * chunk index, not the range test, must tell it apart */
+    mc_mut *om;
+    void *sh = NULL;
+    W_RC(mc_heap_begin(other, &om), 0);
+    fx_Root *oroot = mc_heap_mut_root(om);
+    fx_Node *lo = fx_new_list(1, 500);
+    /* types entered in the order the first heap enters them: a node's
+     * header is the same in both (the type index), so only the chunk
+     * tells */
+    W_RC(mc_heap_alloc(om, &mc_type_bytes, 16, &sh), 0);
+    W_RC(mc_heap_add(om, &fx_Node_type, lo, &sh), 0);
+    oroot->lists[0] = sh;
+    W_RC(mc_heap_commit(om), 0);
+
+    mc_mut *mut;
+    W_RC(mc_heap_begin(heap, &mut), 0);
+    fx_Root *root = mc_heap_mut_root(mut);
+    W_RC(mc_heap_alloc(mut, &mc_type_bytes, 20000, &sh), 0); /* a chunk */
+    root->scratch = sh;
+    const mc_heap *hh = heap;
+    uintptr_t on = (uintptr_t)oroot->lists[0];
+    W_CHECK(on >= hh->span_lo && on < hh->span_hi,
+            "the other heap's node %#lx lies in this heap's span [%#lx, "
+            "%#lx)", (unsigned long)on, (unsigned long)hh->span_lo,
+            (unsigned long)hh->span_hi);
+
+    fx_Node *ll = fx_new_list(3, 10);
+    W_RC(mc_heap_add(mut, &fx_Node_type, ll, &sh), 0);
+    root->lists[0] = sh;
+    W_CHECK(mc__bw_type(mc__ld(mc__hdr(oroot->lists[0]))) ==
+                mc__bw_type(mc__ld(mc__hdr(root->lists[0]))),
+            "both heaps gave fx_Node the same type index");
+    fx_Rec *lr = fx_new_rec(7, 1.5, "shared label");
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, &sh), 0);
+    root->recs[0] = sh;
+    fx_Strs *ls = fx_new_strs(4, 3);
+    W_RC(mc_heap_add(mut, &fx_Strs_type, ls, &sh), 0);
+    root->arrs[0] = sh;
+
+    /* a reference: the new node is the only block made */
+    W_RC(mc_heap_gc(heap), 0);
+    size_t live0 = live_now(heap);
+    fx_Node n = {.v = 99, .next = root->lists[0]};
+    W_RC(mc_heap_add(mut, &fx_Node_type, &n, &sh), 0);
+    root->lists[1] = sh;
+    W_CHECK(root->lists[1] != &n && root->lists[1]->v == 99 &&
+                root->lists[1]->next == root->lists[0],
+            "a reference into the heap is kept: %p, heap's %p",
+            (void *)root->lists[1]->next, (void *)root->lists[0]);
+    W_RC(mc_heap_gc(heap), 0);
+    size_t live1 = live_now(heap);
+    W_CHECK(live1 - live0 == block_bytes(&fx_Node_type, 1),
+            "linking made one block: live %zu -> %zu", live0, live1);
+
+    /* a string and an array (owned pointers); an array of strings made
+     * here whose first string is the heap's */
+    fx_Tree t = {.key = 1, .label = root->recs[0]->s};
+    W_RC(mc_heap_add(mut, &fx_Tree_type, &t, &sh), 0);
+    root->trees[0] = sh;
+    W_CHECK(root->trees[0]->label == root->recs[0]->s, "string kept");
+    fx_Strs s2 = {.items = root->arrs[0]->items, .tag = 5};
+    W_RC(mc_heap_add(mut, &fx_Strs_type, &s2, &sh), 0);
+    root->arrs[1] = sh;
+    W_CHECK(root->arrs[1]->items.data == root->arrs[0]->items.data &&
+                root->arrs[1]->items.len == 4,
+            "array kept");
+    /* a value in a chunk made after the chunk index was (a large block
+     * has a chunk of its own): the index is remade */
+    fx_Strs *big = fx_new_strs(3000, 8);
+    W_RC(mc_heap_add(mut, &fx_Strs_type, big, &sh), 0);
+    root->arrs[3] = sh;
+    fx_Strs s4 = {.items = root->arrs[3]->items, .tag = 9};
+    W_RC(mc_heap_add(mut, &fx_Strs_type, &s4, &sh), 0);
+    root->arrs[4] = sh;
+    W_CHECK(root->arrs[4]->items.data == root->arrs[3]->items.data,
+            "a value of a new chunk is linked");
+    fx_free_graph(&fx_Strs_type, big);
+    char *mixed[2] = {root->recs[0]->s, "made here"};
+    fx_Strs s3 = {.items = {2, mixed}, .tag = 6};
+    W_RC(mc_heap_add(mut, &fx_Strs_type, &s3, &sh), 0);
+    root->arrs[2] = sh;
+    W_CHECK(root->arrs[2]->items.data != mixed &&
+                root->arrs[2]->items.data[0] == root->recs[0]->s &&
+                root->arrs[2]->items.data[1] != mixed[1] &&
+                strcmp(root->arrs[2]->items.data[1], "made here") == 0,
+            "a local array is copied, the heap's string in it kept");
+
+    /* another heap's value and a local one are copied */
+    fx_Node n2 = {.v = 5, .next = oroot->lists[0]};
+    W_RC(mc_heap_add(mut, &fx_Node_type, &n2, &sh), 0);
+    root->lists[2] = sh;
+    W_CHECK(root->lists[2]->next != oroot->lists[0] &&
+                root->lists[2]->next->v == 500,
+            "another heap's value is copied");
+    fx_Node n3 = {.v = 6, .next = ll};
+    W_RC(mc_heap_add(mut, &fx_Node_type, &n3, &sh), 0);
+    root->lists[3] = sh;
+    W_CHECK(root->lists[3]->next != ll && root->lists[3]->next->v == 10 &&
+                root->lists[3]->next->next->next->v == 12,
+            "a local value is copied");
+    /* local nodes leading to a heap node: those copied, that one kept */
+    fx_Node b = {.v = 2, .next = root->lists[0]}, a = {.v = 1, .next = &b};
+    W_RC(mc_heap_add(mut, &fx_Node_type, &a, &sh), 0);
+    root->lists[4] = sh;
+    W_CHECK(root->lists[4]->next != &b &&
+                root->lists[4]->next->next == root->lists[0],
+            "copied up to the heap's node");
+    /* the value itself is always a new block, even one of the heap */
+    W_RC(mc_heap_add(mut, &fx_Node_type, root->lists[0], &sh), 0);
+    root->lists[5] = sh;
+    W_CHECK(root->lists[5] != root->lists[0] &&
+                root->lists[5]->v == 10 &&
+                root->lists[5]->next == root->lists[0]->next,
+            "a heap value added: a new block, its references kept");
+
+    /* a type copied by its copy function */
+    lk_Pair pr = {root->recs[0], root->recs[0]->s, root->arrs[0]};
+    W_RC(mc_heap_add(mut, &lk_Pair_type, &pr, &sh), 0);
+    W_RC(mc_heap_pin(mut, sh), 0);
+    const lk_Pair *hp = sh;
+    W_CHECK(hp->rec == pr.rec && hp->name == pr.name && hp->arr == pr.arr,
+            "mc_copy_ptr, mc_copy_str, mc_copy_own keep the heap's values");
+    lk_Pair pl = {lr, "local name", ls};
+    W_RC(mc_heap_add(mut, &lk_Pair_type, &pl, &sh), 0);
+    hp = sh;
+    W_CHECK(hp->rec != lr && hp->rec->i == 7 && hp->name != pl.name &&
+                strcmp(hp->name, "local name") == 0 && hp->arr != ls &&
+                hp->arr->items.len == 4,
+            "and copy local ones");
+
+    /* the first list now hangs from lists[1] (and lists[4], [5]) alone */
+    root->lists[0] = NULL;
+    root->scratch = NULL; /* (its block holds 20000 bytes, not a string) */
+    W_RC(mc_heap_commit(mut), 0);
+    W_RC(mc_heap_gc(heap), 0); /* MC_DEBUG: verified, freed poisoned */
+    const fx_Root *r = mc_heap_root_ro(heap);
+    W_CHECK(r->lists[1]->next->v == 10 && r->lists[1]->next->next->v == 11 &&
+                r->lists[1]->next->next->next->v == 12 &&
+                r->lists[4]->next->next == r->lists[1]->next &&
+                strcmp(r->trees[0]->label, "shared label") == 0 &&
+                strcmp(r->arrs[1]->items.data[3], "s3.3") == 0,
+            "linked values outlive their first parent");
+    size_t want = graph_bytes(r), live = live_now(heap);
+    W_CHECK(live == want, "live %zu, graph %zu (distinct blocks)", live,
+            want);
+
+    fx_free_graph(&fx_Node_type, ll);
+    fx_free_graph(&fx_Node_type, lo);
+    fx_free_graph(&fx_Rec_type, lr);
+    fx_free_graph(&fx_Strs_type, ls);
+    W_RC(mc_heap_destroy(other), 0);
+    drop_heap(pool, heap);
+}
+
+static void test_link(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_link, NULL, 0);
+    tu_end();
+}
+
+/* An sref used as a persistent stack: each assign links the previous value
+ * (no copy of the whole list), through collections. */
+static void drv_link_sref(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    if (W_RC(mc_pool_create(64 * MiB, &pool), 0))
+        return;
+    fx_Node first = {.v = 0, .next = NULL};
+    mc_sref *sref;
+    if (W_RC(mc_sref_create(pool, &fx_Node_type, &first, &sref), 0))
+        return;
+    enum { N = 20000 };
+    int ok = 1;
+    for (int64_t i = 1; i <= N && ok; i++) {
+        const fx_Node *top = mc_sref_deref_ro(sref);
+        fx_Node n = {.v = i, .next = (fx_Node *)top};
+        ok = W_RC(mc_sref_assign(sref, &n), 0) == 0;
+        ok = ok && ((const fx_Node *)mc_sref_deref_ro(sref))->next == top;
+    }
+    W_CHECK(ok, "each assign keeps the previous value");
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get((mc_heap *)sref, &st), 0);
+    W_CHECK(st.collections >= 2, "collections ran: %llu",
+            (unsigned long long)st.collections);
+    int64_t want = N;
+    const fx_Node *x = mc_sref_deref_ro(sref);
+    for (; x && x->v == want; x = x->next)
+        want--;
+    W_CHECK(!x && want == -1, "the list is whole (stopped at %lld)",
+            (long long)want);
+    W_RC(mc_sref_destroy(sref), 0);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+static void test_link_sref(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_link_sref, NULL, 0);
+    tu_end();
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1261,11 +1599,14 @@ int main(void)
         cmocka_unit_test(test_enomem),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_kill_loop),
+        cmocka_unit_test(test_dead_counters),
         cmocka_unit_test(test_dead_reader),
         cmocka_unit_test(test_reader_slots),
         cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_heap_strings),
         cmocka_unit_test(test_table_only),
+        cmocka_unit_test(test_link),
+        cmocka_unit_test(test_link_sref),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -1,6 +1,8 @@
 /* mcadmin: inspect and clean up mcore socket directories.
  *
- *   mcadmin list [DIR]     the named objects in DIR's manifest, and the lock
+ *   mcadmin list [DIR]     the named objects in DIR's manifest, the lock,
+ *                          and the session's processes and resources
+ *   mcadmin ps [DIR]       the processes and resources of live sessions
  *   mcadmin unlink [DIR]   remove them (refused while a master runs)
  *
  * Without DIR: every session directory under the user's sessions directory
@@ -17,13 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "proc/manifest.h"
+#include "proc/status.h"
 
 static const char usage[] =
     "usage: mcadmin list [DIR]\n"
+    "       mcadmin ps [DIR]\n"
     "       mcadmin unlink [DIR]\n"
     "       mcadmin --help\n";
 
@@ -34,12 +39,20 @@ static const char help[] =
     "  list DIR     print each named object recorded in DIR/mcore.manifest\n"
     "               as \"KIND NAME\" (\"(missing)\" if it no longer exists),\n"
     "               then whether a running master holds DIR/mcore.lock\n"
+    "               (\"session: live\" or \"session: not live\"), then the\n"
+    "               session's processes (mcore pid, OS pid, parent's pid,\n"
+    "               state, process type) and resources (id, kind, size,\n"
+    "               holders, name) from DIR/mcore.status, which the master\n"
+    "               rewrites as they change; a dead master's last status\n"
+    "               is shown under \"not live\"\n"
+    "  ps DIR       the session's processes and resources alone\n"
     "  unlink DIR   remove every recorded object (shared memory, semaphores,\n"
     "               temporary files) and the manifest, e.g. after a crash;\n"
     "               refused (exit 2) while a running master holds DIR\n"
     "  list         the same for every session directory of this user's\n"
     "               sessions made with the default socket directory\n"
     "               ($XDG_RUNTIME_DIR/mcore, else ${TMPDIR:-/tmp}/mcore-UID)\n"
+    "  ps           the same for every live session of this user\n"
     "  unlink       remove every stale one (its master is gone) with the\n"
     "               objects its manifest lists; live ones are left alone\n"
     "\n"
@@ -112,6 +125,115 @@ static void fail(const char *what, int rc)
             d[0] ? ": " : "", d);
 }
 
+/* DIR/mcore.status (proc/status.h) into *text (malloc()ed, NUL-ended):
+ * 0, 1 if there is none, -1 if it is not a status file or kept changing
+ * while it was read. */
+static int read_status(const char *dir, char **text, int *version)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, MC__STATUS_FILE) >=
+        (int)sizeof path)
+        return -1;
+    for (int tries = 0; tries < 50; tries++) {
+        if (tries)
+            usleep(2000); /* being rewritten: read it again */
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return errno == ENOENT ? 1 : -1;
+        size_t len = 0, cap = 16384;
+        char *buf = malloc(cap + 1), hdr[MC__STATUS_HDR + 1];
+        ssize_t n = 0;
+        while (buf && (n = read(fd, buf + len, cap - len)) > 0)
+            if ((len += (size_t)n) == cap) {
+                char *b = realloc(buf, 2 * cap + 1);
+                if (!b) {
+                    free(buf);
+                    buf = NULL;
+                    break;
+                }
+                buf = b;
+                cap *= 2;
+            }
+        /* the seqlock's second read (status.h) */
+        ssize_t h = buf && n == 0 ? pread(fd, hdr, MC__STATUS_HDR, 0) : -1;
+        close(fd);
+        if (!buf || n < 0 || h < 0) {
+            free(buf);
+            return -1;
+        }
+        buf[len] = '\0';
+        hdr[h] = '\0';
+        unsigned long long s1, s2;
+        int v2;
+        if (sscanf(buf, MC__STATUS_MAGIC " %d %llu", version, &s1) != 2) {
+            free(buf);
+            return len == 0 ? 1 : -1; /* (0 bytes: not written yet) */
+        }
+        if (sscanf(hdr, MC__STATUS_MAGIC " %d %llu", &v2, &s2) == 2 &&
+            s1 == s2 && s1 % 2 == 0) {
+            *text = buf;
+            return 0;
+        }
+        free(buf);
+    }
+    return -1;
+}
+
+/* The session's processes and resources, as its master last wrote them
+ * (DIR/mcore.status). */
+static void print_status(const char *dir, int live)
+{
+    char *text = NULL;
+    int version = 0;
+    int rc = read_status(dir, &text, &version);
+    if (rc == 1) {
+        if (live)
+            printf("status: none yet\n");
+        return;
+    }
+    if (rc < 0) {
+        printf("status: %s/%s is not a status file, or kept changing\n",
+               dir, MC__STATUS_FILE);
+        return;
+    }
+    if (!live)
+        printf("last status of the dead master:\n");
+    if (version > MC__STATUS_VERSION)
+        printf("(status version %d, newer than this mcadmin's %d: fields "
+               "it does not know are not shown)\n", version,
+               MC__STATUS_VERSION);
+    int procs = 0, res = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char a[32], b[32], c[32], d[32];
+        int off = 0;
+        if (sscanf(line, "session %31s %31s %n", a, b, &off) == 2 && off) {
+            time_t tt = (time_t)atoll(b);
+            char when[64] = "?";
+            struct tm tm;
+            if (localtime_r(&tt, &tm))
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            printf("master: pid %s, program %s, status of %s\n", a,
+                   line + off, when);
+        } else if (sscanf(line, "proc %31s %31s %31s %31s %n", a, b, c, d,
+                          &off) == 4 && off) {
+            if (!procs++)
+                printf("processes:\n  %6s %8s %6s %-8s %s\n", "PID",
+                       "OSPID", "PARENT", "STATE", "TYPE");
+            printf("  %6s %8s %6s %-8s %s\n", a, b,
+                   strcmp(c, "-1") == 0 ? "-" : c, d, line + off);
+        } else if (sscanf(line, "res %31s %31s %31s %31s %n", a, b, c, d,
+                          &off) == 4 && off) {
+            if (!res++)
+                printf("resources:\n  %6s %-10s %12s %7s %s\n", "ID",
+                       "KIND", "SIZE", "HOLDERS", "NAME");
+            printf("  %6s %-10s %12s %7s %s\n", a, b, c, d, line + off);
+        }
+    }
+    free(text);
+}
+
 static int cmd_list(const char *dir)
 {
     int count = 0;
@@ -136,6 +258,24 @@ static int cmd_list(const char *dir)
     } else {
         printf("lock: free (no master running)\n");
     }
+    printf("session: %s\n", held ? "live" : "not live");
+    print_status(dir, held);
+    return 0;
+}
+
+/* ps DIR: the processes and resources of a live session. */
+static int cmd_ps(const char *dir)
+{
+    int held = mc__dir_lock_held(dir);
+    if (held < 0) {
+        fail("lock", held);
+        return 1;
+    }
+    if (!held) {
+        printf("session: not live\n");
+        return 0;
+    }
+    print_status(dir, 1);
     return 0;
 }
 
@@ -180,7 +320,20 @@ static int list_one(const char *dir, void *ctx)
     return cmd_list(dir) ? -1 : 0;
 }
 
-static int cmd_list_all(void)
+static int ps_one(const char *dir, void *ctx)
+{
+    int held = mc__dir_lock_held(dir);
+    if (held <= 0)
+        return 0; /* stale, or unreadable: list shows it */
+    (*(int *)ctx)++;
+    printf("%s:\n", dir);
+    print_status(dir, 1);
+    return 0;
+}
+
+/* list or ps (what) of every session under the sessions directory: one
+ * (list_one, ps_one) for each; none: what to say when none was shown. */
+static int cmd_all(mc__session_fn *one, const char *what, const char *none)
 {
     char parent[PATH_MAX];
     int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
@@ -190,15 +343,15 @@ static int cmd_list_all(void)
     }
     int n = 0;
     if (rc == 0)
-        rc = mc__sessions_each(parent, list_one, &n);
+        rc = mc__sessions_each(parent, one, &n);
     if (rc == -1)
         return 1; /* cmd_list said why */
     if (rc != 0) {
-        fail("list", rc);
+        fail(what, rc);
         return 1;
     }
     if (n == 0)
-        printf("(no sessions in %s)\n", parent);
+        printf("(no %s in %s)\n", none, parent);
     return 0;
 }
 
@@ -235,13 +388,19 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *cmd = argv[1], *dir = argv[2];
-    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "unlink") != 0) {
+    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "unlink") != 0 &&
+        strcmp(cmd, "ps") != 0) {
         fprintf(stderr, "mcadmin: unknown command '%s'\n", cmd);
         fputs(usage, stderr);
         return 1;
     }
-    if (argc == 2)
-        return strcmp(cmd, "list") == 0 ? cmd_list_all() : cmd_unlink_all();
+    if (argc == 2) {
+        if (strcmp(cmd, "list") == 0)
+            return cmd_all(list_one, "list", "sessions");
+        if (strcmp(cmd, "ps") == 0)
+            return cmd_all(ps_one, "ps", "live sessions");
+        return cmd_unlink_all();
+    }
     if (check_dir(dir) != 0)
         return 1;
     /* the master lists its files under the real path of its directory */
@@ -250,7 +409,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcadmin: %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    int st = strcmp(cmd, "list") == 0 ? cmd_list(real) : cmd_unlink(real);
+    int st = strcmp(cmd, "list") == 0 ? cmd_list(real)
+             : strcmp(cmd, "ps") == 0 ? cmd_ps(real)
+                                      : cmd_unlink(real);
     free(real);
     return st;
 }

@@ -15,6 +15,24 @@
  * which may collect.  Only pointers to values of the same heap may be stored
  * in heap values.
  *
+ * Linking.  A pointer of the added value (a reference, string or array, at
+ * any depth) to a value that already lives in the *same* heap is kept as
+ * it is, not copied: a new record that should point at an existing shared
+ * one is built locally with that pointer and added (the shared value is not
+ * duplicated, and the new record and the old parent see the same value).
+ * A pointer to a value of another heap, or to process memory, is copied as
+ * before.  The added value itself is always a new block, even when it is a
+ * value of the heap (a shallow copy, its pointers linked); to duplicate a
+ * heap value deeply, mc_heap_root_c or mc_local_copy it first.  A linked
+ * value must be a value's start (type.h's rule for every pointer), and must
+ * stay alive until the new value is attached: it is only read by the copy,
+ * and the collection mc_heap_add may run first frees what is neither
+ * reachable from the root nor pinned.  In a mutation nothing else frees
+ * heap values (only the lock holder collects), so a value reachable from
+ * the root when the mutation began, and not detached since, or a pinned
+ * one, is safe to link.  The same holds for every copy into a heap:
+ * mc_sref_assign and the generated add and set wrappers.
+ *
  * MC_DEBUG=1 in the environment: freed memory is poisoned, and every header
  * and pointer of the heap is verified after each collection (abort with a
  * message on corruption).
@@ -121,7 +139,9 @@ int mc_heap_modify(mc_heap *heap,
 void *mc_heap_mut_root(mc_mut *mut);
 
 /** Deep-copy a local value of type t into the heap; *shared receives the
- *  copy, which is not a root (see above).  May run a collection first.
+ *  copy, which is not a root (see above).  Pointers to values of this heap
+ *  are kept, not copied (see "Linking" above: they must be reachable or
+ *  pinned).  May run a collection first.
  *  *shared is written only on success, once the copy is complete: it may be
  *  a field of a heap value (a crash before leaves it as it was).
  *  @return 0, or
@@ -130,8 +150,9 @@ void *mc_heap_mut_root(mc_mut *mut);
  *   - MC_ESTATE mut is not an open mutation of the calling thread
  *   - MC_ENOMEM the pool is full even after a collection, the heap's type
  *               table is full (511 types), or no process memory for the
- *               copy's tables; what was copied is garbage (the heap is
- *               otherwise as it was)
+ *               copy's tables (among them the index of the heap's chunks
+ *               that tells a value of this heap); what was copied is
+ *               garbage (the heap is otherwise as it was)
  *   - an error of a copy routine or init_sync of the value's types */
 int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
                 void **shared);

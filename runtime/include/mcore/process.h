@@ -108,6 +108,31 @@ typedef struct mc_join_result {
 int mc_def_process(mc_body_fn *body, void *user,
                    mc_res_id *fork_point, mc_res_id *join_point);
 
+/** Longest process type name (bytes). */
+#define MC_PROCESS_NAME_MAX 64
+
+/** mc_def_process with a name for the type, which its workers show: in
+ *  their process title ("PROG: mcore worker NAME #PID" as `ps -f` and
+ *  `top -c` show the command line; "PROG:NAME#PID", cut to 15 bytes, as
+ *  `ps -e` and `top` show the command name, keeping the pid whole, then
+ *  the name) and in `mcadmin list` (the session's status file).  A worker
+ *  of an unnamed type (name NULL, or mc_def_process) is "PROG: mcore
+ *  worker #PID".  mcidl's generated X_def passes the IDL process name.
+ *  To make room for titles, mcore moves the program's argument and
+ *  environment strings to the heap before main (glibc; argv[], environ
+ *  and program_invocation_name point to the copies), and a worker
+ *  rewrites the area they were in: /proc/PID/cmdline of a worker shows its
+ *  title, not its arguments (/proc/PID/environ may show part of it).
+ *  Caveat: a program that overwrites its argument strings to hide them
+ *  from ps (a password) overwrites the copies, and ps still shows the
+ *  originals: run it with MC_TITLE=0 in the environment (nothing is moved
+ *  nor rewritten; workers set their 15-byte command name only).
+ *  @param name  1 to MC_PROCESS_NAME_MAX letters, digits, '_', '.' or '-'
+ *               (copied), or NULL
+ *  @return as mc_def_process, and MC_EINVAL for a name that is not one */
+int mc_def_process_named(const char *name, mc_body_fn *body, void *user,
+                         mc_res_id *fork_point, mc_res_id *join_point);
+
 /** Start a worker at a fork point with an argument; from any process of a
  *  running session (the master included).  The new worker holds every
  *  resource that the caller holds (see mc_start_ex to choose).

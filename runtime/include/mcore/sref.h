@@ -48,8 +48,13 @@ int mc_sref_create(mc_pool *pool, const mc_type *t, const void *init,
 int mc_sref_destroy(mc_sref *sref);
 
 /** Replace the value with a deep copy of a local value (of the sref's
- *  type), under the heap's lock.  A previous holder that died inside a
- *  mutation (MC_EOWNERDEAD) is not an error: the assignment happens.
+ *  type), under the heap's lock.  Pointers of value to values already in
+ *  the sref (the current value, read with mc_sref_deref_ro, or what it
+ *  reaches) are linked, not copied (heap.h, "Linking"): a list can grow by
+ *  one new node per assignment; they must still be reachable from the
+ *  current value, which the assignment replaces only after the copy.  A
+ *  previous holder that died inside a mutation (MC_EOWNERDEAD) is not an
+ *  error: the assignment happens.
  *  @return 0, or
  *   - MC_EINVAL sref or value is NULL, or sref is destroyed
  *   - MC_ESTATE the calling thread already mutates the sref's heap

@@ -21,7 +21,9 @@ extern "C" {
 
 /** Session options.  A zeroed struct (or NULL) gives the defaults. */
 typedef struct mc_config {
-    /** Directory for the session's lock file and manifest.  NULL: a
+    /** Directory for the session's lock file, manifest and status file
+     *  (its processes and resources, for `mcadmin list`; removed with the
+     *  lock when the session ends).  NULL: a
      *  directory of the session's own, session.XXXXXX under the user's
      *  sessions directory ($XDG_RUNTIME_DIR/mcore when XDG_RUNTIME_DIR
      *  names a directory of the effective user, else

@@ -26,8 +26,10 @@ typedef struct mc_tproc {
     mc_tbody_fn *body;
     void *user;
     mc_res_id fork, join;   /**< set by mc_tproc_def; 0 before */
-    const char *name;       /**< for messages ("geo_render"); NULL: the
-                                 process is named by its types */
+    const char *name;       /**< for messages ("geo_render") and the
+                                 process type's name in titles and
+                                 mcadmin (mc_def_process_named's rules);
+                                 NULL: the process is named by its types */
 } mc_tproc;
 
 /** Define the process type (mc_def_process).  Master, before startup;
@@ -35,8 +37,9 @@ typedef struct mc_tproc {
  *  @return 0, or
  *   - MC_EINVAL NULL p or body
  *   - MC_EEXIST p is defined already (its first body stays)
- *   - the errors of mc_def_process (MC_ESTATE during a session or in a
- *     worker, MC_ENOMEM); p is left undefined then */
+ *   - the errors of mc_def_process_named (MC_EINVAL a name it refuses,
+ *     MC_ESTATE during a session or in a worker, MC_ENOMEM); p is left
+ *     undefined then */
 int mc_tproc_def(mc_tproc *p, mc_tbody_fn *body, void *user);
 
 /** Start a worker with a marshalled copy of *arg (ignored without an

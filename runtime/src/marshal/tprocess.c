@@ -51,7 +51,7 @@ int mc_tproc_def(mc_tproc *p, mc_tbody_fn *body, void *user)
                        "already (fork point %lld)", describe(p, d, sizeof d),
                        (long long)p->fork);
     mc_res_id fork, join;
-    int rc = mc_def_process(run, p, &fork, &join);
+    int rc = mc_def_process_named(p->name, run, p, &fork, &join);
     if (rc)
         return rc;
     p->body = body;

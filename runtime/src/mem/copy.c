@@ -123,6 +123,8 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->bump_kind = MC__BUMP_NONE;
     c->bump = c->bump_end = c->bump_start = NULL;
     c->carved = 0;
+    c->link_lo = c->link_span = 0;
+    c->link_gen = 0;
     /* hc_t and hw_bytes are cleared by the heap target (heap.c:
      * heap_copy), the only one that reads them */
     c->work = c->work_inline;
@@ -290,6 +292,19 @@ void *mc_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
     return p;
 }
 
+/* Into a heap: a pointer of the source to count elements of t that is a
+ * value of the target heap is linked (1: store p itself), not copied (0);
+ * < 0: an error, recorded.  A pointer outside the heap's chunk range (every
+ * pointer of a local value) costs one compare. */
+static inline __attribute__((always_inline)) int
+try_link(mc_copier *c, const void *p, const mc_type *t, size_t count, mode m)
+{
+    if (m.kind != MC__BUMP_HEAP || MC_LIKELY(!mc__copy_in_span(c, p)))
+        return 0;
+    int k = mc__heap_link(c, p, t, count);
+    return k < 0 ? fail(c, k) : k;
+}
+
 /* One string (NULL allowed) into *dst_field: mc_copy_str without its
  * argument checks, inlined where strings are copied in bulk.  Strings are
  * most allocations of a typical graph, so this path has no calls but
@@ -303,6 +318,13 @@ copy_str(mc_copier *c, const char *s, char **dst_field, mode m)
     }
     size_t n;
     char *d;
+    int k = try_link(c, s, &mc_type_bytes, 1, m);
+    if (MC_UNLIKELY(k)) {
+        if (k < 0)
+            return k;
+        *dst_field = (char *)s;
+        return 0;
+    }
     if (m.src_heap) {
         /* the block's count, at least the NUL; terminated below whatever
          * was written into the block */
@@ -394,7 +416,14 @@ static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
         return 0;
     }
     void *d = NULL;
-    int rc = copy_alloc(c, t, count, src, &d, shared, MODE_OF(c));
+    int rc = try_link(c, src, t, count, MODE_OF(c));
+    if (MC_UNLIKELY(rc)) {
+        if (rc < 0)
+            return rc;
+        *dst_field = (void *)src; /* a heap target: no reloc */
+        return 0;
+    }
+    rc = copy_alloc(c, t, count, src, &d, shared, MODE_OF(c));
     if (rc)
         return rc;
     *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
@@ -462,19 +491,25 @@ copy_fields(mc_copier *c, const mc_type *t, char *d, const char *s, mode m)
             break;
         case MC_PF_ARRAY:
         case MC_PF_REF:
+        {
             if (!*sp) {
                 *dp = NULL;
                 break;
             }
-            rc = f->kind == MC_PF_ARRAY
-                     ? copy_alloc(c, f->t,
-                                  *(const size_t *)(const void *)(s +
-                                                                 f->len_off),
-                                  *sp, &x, 0, m)
-                     : copy_alloc(c, f->t, 1, *sp, &x, 1, m);
+            size_t n = f->kind == MC_PF_ARRAY
+                           ? *(const size_t *)(const void *)(s + f->len_off)
+                           : 1;
+            int k = try_link(c, *sp, f->t, n, m);
+            if (MC_UNLIKELY(k)) {
+                rc = k < 0 ? k : 0;
+                *dp = *sp; /* kept: dp already holds it (bytes copied) */
+                break;
+            }
+            rc = copy_alloc(c, f->t, n, *sp, &x, f->kind == MC_PF_REF, m);
             if (!rc)
                 *dp = m.reloc ? c->reloc(c, x) : x;
             break;
+        }
         case MC_PF_ELEM:
             rc = copy_embedded(c, f->t, f->n, (char *)dp, (const char *)sp);
             break;

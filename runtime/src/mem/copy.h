@@ -85,6 +85,13 @@ struct mc_copier {
     const mc_type *hc_t[MC__COPY_HCACHE];
     uint64_t hc_w[MC__COPY_HCACHE];
     uint64_t hw_bytes;          /* heap: the same for strings (0: unknown) */
+    /* heap: the address range of the target heap's chunks when the copy
+     * began (a superset: heap.c keeps it).  A pointer of the source inside
+     * it may be a value of the target heap, which is linked, not copied
+     * (mc__heap_link); one outside it never is, so a local value costs one
+     * compare per pointer.  0 and 0 for other targets. */
+    uintptr_t link_lo, link_span;
+    uint64_t link_gen;          /* heap: its chunk_gen when the copy began */
 
     mc__copy_work *work;        /* queue of pending allocations: taken in
                                    the order they were met, which follows
@@ -137,6 +144,21 @@ static inline unsigned mc__copy_hfill(const mc_copier *c, const mc_type *t)
 {
     unsigned s = mc__copy_hset(t);
     return c->hc_t[s] == t || !c->hc_t[s] ? s : s + 1;
+}
+
+/* Whether the source pointer p (to count elements of t) is to be linked,
+ * not copied: 1 if it is the start of a live value of the copy's target
+ * heap (c->target is its mc_mut) whose block holds at least count elements
+ * of t; 0 if not (copy it); an MC_E* code (c->err set) if the heap's chunk
+ * index could not be made.  Called only for p in [link_lo, link_lo +
+ * link_span). */
+int mc__heap_link(mc_copier *c, const void *p, const mc_type *t,
+                  size_t count);
+
+/* p lies in the target heap's chunk range: worth asking mc__heap_link */
+static inline int mc__copy_in_span(const mc_copier *c, const void *p)
+{
+    return (uintptr_t)p - c->link_lo < c->link_span;
 }
 
 /* mc_local_copy of a value that lives in a heap (mc_heap_root_c, sref

@@ -131,6 +131,11 @@ static mc__chunk *new_chunk(mc_heap *h, size_t need)
     h->chunks = c; /* publishes an empty chunk: valid as is */
     h->heap_bytes += size;
     h->nchunks++;
+    h->chunk_gen++;
+    if (!h->span_lo || (uintptr_t)c < h->span_lo)
+        h->span_lo = (uintptr_t)c;
+    if ((uintptr_t)c->end > h->span_hi)
+        h->span_hi = (uintptr_t)c->end;
     return c;
 }
 
@@ -142,6 +147,7 @@ void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c)
         h->cur = NULL;
     h->heap_bytes -= c->size;
     h->nchunks--;
+    h->chunk_gen++;
     c->magic = 0;
     mc_pool_free(h->pool, c, c->size);
 }
@@ -390,6 +396,81 @@ int mc__heap_copy_hc(mc_copier *c, const mc_type *t)
     return (int)hc_enter(c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
 }
 
+/* ---------------------------------------------------------------- links */
+
+static int cmp_chunk(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (mc__chunk *const *)a;
+    uintptr_t y = (uintptr_t) * (mc__chunk *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* m's sorted index of its heap's chunks, remade if a chunk came or went
+ * since it was made, before the copy began (gen: the heap's chunk_gen
+ * then).  Chunks a copy adds hold none of its source, and none goes
+ * during a copy (only collections drop chunks), so an index made during
+ * the copy serves to its end: a bulk copy that adds chunks does not remake
+ * it per chunk.  Once per mutation in the usual case. */
+static int link_index(mc_mut *m, uint64_t gen)
+{
+    mc_heap *h = m->h;
+    if (m->lk && m->lk_gen >= gen)
+        return 0;
+    if (h->nchunks > m->caplk) {
+        size_t cap = h->nchunks + h->nchunks / 2 + 8;
+        mc__chunk **a = realloc(m->lk, cap * sizeof *a);
+        if (!a)
+            return mc__err(MC_ENOMEM, "mc_heap_add: no memory for the index "
+                                      "of the heap's %zu chunks", h->nchunks);
+        m->lk = a;
+        m->caplk = cap;
+    }
+    size_t n = 0;
+    for (mc__chunk *c = h->chunks; c && n < m->caplk; c = c->next)
+        m->lk[n++] = c;
+    qsort(m->lk, n, sizeof *m->lk, cmp_chunk);
+    m->nlk = n;
+    m->lk_gen = h->chunk_gen;
+    return 0;
+}
+
+int mc__heap_link(mc_copier *c, const void *p, const mc_type *t,
+                  size_t count)
+{
+    mc_mut *m = c->target;
+    if (!m->h->nchunks)
+        return 0;
+    int rc = link_index(m, c->link_gen);
+    if (rc)
+        return rc;
+    /* the last chunk that starts at or below p */
+    size_t lo = 0, hi = m->nlk;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((uintptr_t)m->lk[mid] <= (uintptr_t)p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    mc__chunk *ch = m->lk[lo - 1];
+    /* a payload: 16-aligned, its header inside the chunk's blocks.  An
+     * interior pointer (type.h forbids them, but a copy used to forgive
+     * them) almost never meets a header that says "live value of type t
+     * with count elements" at p - 16; it is copied */
+    if (((uintptr_t)p & (MC__GRAN - 1)) ||
+        (const char *)p < mc__chunk_data(ch) + MC__HDR ||
+        (const char *)p >= ch->top)
+        return 0;
+    uint64_t w = mc__ld(mc__hdr(p));
+    if (mc__bw_state(w) != MC__B_ALLOC ||
+        mc__heap_type(m->h, mc__bw_type(w)) != t ||
+        mc__heap_count(p) < count)
+        return 0;
+    return 1;
+}
+
 static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
                      void **out)
 {
@@ -399,6 +480,9 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     c.bump_kind = MC__BUMP_HEAP;
     memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
     c.hw_bytes = 0;
+    c.link_lo = m->h->span_lo;
+    c.link_span = m->h->span_hi - m->h->span_lo;
+    c.link_gen = m->h->chunk_gen;
     copy_open(&c, m->h);
     void *p = NULL;
     int rc = mc__copy_root(&c, t, 1, value, &p);
@@ -584,6 +668,25 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
  * called inside one). */
 static _Thread_local mc_mut *open_muts;
 
+/* After a holder died: the counters of chunks follow the chunk list by a
+ * store or two (new_chunk, mc__heap_drop_chunk), so a death between them
+ * leaves them off by one chunk; and a chunk unlinked for dropping may
+ * still be the current one.  Both are set right from the list. */
+static void repair_chunks(mc_heap *h)
+{
+    size_t n = 0, bytes = 0;
+    int cur_linked = 0;
+    for (mc__chunk *c = h->chunks; c; c = c->next) {
+        n++;
+        bytes += c->size;
+        cur_linked |= c == h->cur;
+    }
+    h->nchunks = n;
+    h->heap_bytes = bytes;
+    if (!cur_linked)
+        h->cur = NULL;
+}
+
 static int heap_lock(mc_heap *h)
 {
     /* A thread that locks twice would deadlock: refuse instead.  (Cheaper
@@ -607,6 +710,7 @@ static int heap_lock(mc_heap *h)
                                     "consistent: %s", (void *)h, (int)dead,
                            strerror(c));
         }
+        repair_chunks(h);
         h->gc_requested = 1;
         atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
         return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
@@ -664,6 +768,7 @@ static void close_mut(mc_mut *mut)
         }
     heap_unlock(mut->h);
     free(mut->pins);
+    free(mut->lk);
 }
 
 int mc_heap_begin(mc_heap *heap, mc_mut **mut)
@@ -844,6 +949,7 @@ int mc_heap_create(mc_pool *pool, const mc_type *root_type,
     mc_mut m = {.h = h};
     void *root;
     rc = heap_copy(&m, root_type, root_init, &root);
+    free(m.lk); /* (never made: the new heap's span was empty) */
     if (rc) {
         mc_heap_destroy(h);
         return rc;
@@ -993,4 +1099,29 @@ int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st)
     st->collections = heap->collections;
     st->last_pause_ms = heap->last_pause_ms;
     return 0;
+}
+
+/* ------------------------------------- for containers (data/arr.h) */
+
+/* mc_heap_modify that says whether the previous holder died (begin's
+ * MC_EOWNERDEAD), so that a container can report it after its operation. */
+int mc__heap_modify_dead(mc_heap *heap,
+                         int (*fn)(mc_mut *mut, void *root, void *ctx),
+                         void *ctx, int *dead);
+int mc__heap_modify_dead(mc_heap *heap,
+                         int (*fn)(mc_mut *mut, void *root, void *ctx),
+                         void *ctx, int *dead)
+{
+    *dead = 0;
+    int rc = check_heap(heap, "mc_heap_modify");
+    if (rc)
+        return rc;
+    mc_mut m = {0};
+    rc = open_mut(heap, &m);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    *dead = rc == MC_EOWNERDEAD;
+    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    close_mut(&m);
+    return rc;
 }

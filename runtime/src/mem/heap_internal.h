@@ -143,6 +143,11 @@ struct mc_heap {
     void *_Atomic root;
     mc__chunk *chunks;         /* every chunk, newest first */
     mc__chunk *cur;            /* the chunk bump allocation uses */
+    /* every chunk the heap has had lies in [span_lo, span_hi) (a superset:
+     * dropping a chunk does not shrink it): the copier's cheap first test
+     * for a pointer into this heap (copy.h: link_lo) */
+    uintptr_t span_lo, span_hi;
+    uint64_t chunk_gen;        /* bumped when a chunk joins or leaves */
     mc__block *flist[MC__NCLASS]; /* free lists, by class */
     uint64_t fmask[2];         /* hint: bit c set if flist[c] may be non-empty */
 
@@ -170,6 +175,12 @@ struct mc_mut {
     /* a small cache from mc_type to type index */
     const mc_type *tc_t[16];
     unsigned tc_i[16];
+    /* the heap's chunks sorted by address, as of chunk_gen lk_gen: where a
+     * copy looks up a pointer that may be a value of this heap (heap.c:
+     * mc__heap_link); made on the first such pointer, NULL until then */
+    mc__chunk **lk;
+    size_t nlk, caplk;
+    uint64_t lk_gen;
 };
 
 /* ---------------------------------------------------------- heap.c */

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "proc/manifest.h"
+#include "proc/status.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -566,6 +567,8 @@ void mc__dir_unlock(int fd, const char *dir)
      * that is about to disappear without noticing (see mc__dir_lock). */
     int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (dfd >= 0) {
+        /* the status file describes the holder of the lock (status.h) */
+        unlinkat(dfd, MC__STATUS_FILE, 0);
         unlinkat(dfd, MC__MANIFEST_LOCK, 0);
         close(dfd);
     }

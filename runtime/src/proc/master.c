@@ -23,6 +23,7 @@
 #include "common.h"
 #include "os/spin.h"
 #include "proc/state.h"
+#include "proc/status.h"
 
 /* epoll tags: a client's mcore pid, or one of these (no pid is 0 or -2) */
 #define EV_SIGCHLD 0u
@@ -60,6 +61,7 @@ void mc__m_proc_taken(mc__proc *p)
     p->joined = 1;
     p->result = MC__BLOB_NONE; /* ownership went to the joiner */
     proc_maybe_free(p);
+    mc__status_write(); /* for mcadmin (status.h) */
 }
 
 static int send_reply(mc__proc *to, mc__msg *m, const void *data, size_t len,
@@ -226,6 +228,8 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
         return mc__err(MC_ENOMEM, "out of memory");
     p->pid = M->next_pid;
     p->join_id = def->join_id;
+    p->def = def;
+    p->parent = who;
     p->sock = -1;
     p->result = MC__BLOB_NONE;
     int rc = mc__idmap_put(&M->procs, p->pid, p);
@@ -277,6 +281,7 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     M->n_live++;
     M->next_pid++;
     *pid = p->pid;
+    mc__status_write(); /* for mcadmin (status.h) */
     return 0;
 undo:
     mc__m_res_drop_holder(p->pid);
@@ -780,6 +785,7 @@ static void reap(void)
         if (r == p->ospid)
             exited(p, st);
     }
+    mc__status_write(); /* for mcadmin (status.h) */
 }
 
 /* Wait up to timeout_ms (-1: forever) and handle what arrived.  Returns

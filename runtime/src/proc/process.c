@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "os/shm.h"
+#include "os/title.h"
 #include "proc/state.h"
 
 mc__role mc__role_now;
@@ -38,23 +39,40 @@ int mc__need_session(const char *fn)
 int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
                    mc_res_id *join_point)
 {
+    return mc_def_process_named(NULL, body, user, fork_point, join_point);
+}
+
+int mc_def_process_named(const char *name, mc_body_fn *body, void *user,
+                         mc_res_id *fork_point, mc_res_id *join_point)
+{
+    /* the detail names the function the caller called (mc_tproc_def and
+     * generated X_def give a name) */
+    const char *fn = name ? "mc_def_process_named" : "mc_def_process";
     if (!body || !fork_point || !join_point)
-        return mc__err(MC_EINVAL, "mc_def_process: NULL argument");
+        return mc__err(MC_EINVAL, "%s: NULL argument", fn);
+    if (name && !mc__title_name_ok(name))
+        return mc__err(MC_EINVAL, "%s: name \"%.40s\" is not 1 to %d "
+                       "letters, digits, '_', '.' or '-'", fn, name,
+                       MC_PROCESS_NAME_MAX);
     if (mc__role_now != MC__ROLE_NONE)
-        return mc__err(MC_ESTATE, "mc_def_process: processes must be defined "
-                       "in the master before mc_startup, not %s",
+        return mc__err(MC_ESTATE, "%s: processes must be defined in the "
+                       "master before mc_startup, not %s", fn,
                        mc__role_now == MC__ROLE_MASTER || mc_self_pid() == 0
                            ? "during a session"
                            : "in a worker");
     mc__def **nd = realloc(defs, (n_defs + 1) * sizeof *nd);
     if (!nd)
-        return mc__err(MC_ENOMEM, "mc_def_process: out of memory");
+        return mc__err(MC_ENOMEM, "%s: out of memory", fn);
     defs = nd;
     mc__def *d = calloc(1, sizeof *d);
     if (!d)
-        return mc__err(MC_ENOMEM, "mc_def_process: out of memory");
+        return mc__err(MC_ENOMEM, "%s: out of memory", fn);
     d->body = body;
     d->user = user;
+    if (name && !(d->name = strdup(name))) {
+        free(d);
+        return mc__err(MC_ENOMEM, "%s: out of memory", fn);
+    }
     d->fork_id = mc__res_new_id();
     d->join_id = mc__res_new_id();
     defs[n_defs++] = d;

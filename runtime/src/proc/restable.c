@@ -17,6 +17,7 @@
 #include "os/shm.h"
 #include "proc/manifest.h"
 #include "proc/state.h"
+#include "proc/status.h"
 
 static mc_res_id next_res_id = 1; /* ids are never reused in a program */
 
@@ -281,6 +282,7 @@ int mc__m_res_create(mc_pid who, mc_res_kind kind, const char *name,
     if (r->kind == MC_RES_POOL)
         mc__maps_set_id(r->addr, r->id);
     *out = r;
+    mc__status_write(); /* for mcadmin (status.h) */
     return 0;
 fail:
     free(r->name);
@@ -334,8 +336,10 @@ int mc__m_res_release(mc_pid who, mc_res_id id)
     if (!unhold(r, who))
         return mc__err(MC_ENOENT, "resource %lld is not held by pid %lld",
                        (long long)id, (long long)who);
-    if (r->n_holders == 0)
+    if (r->n_holders == 0) {
         mc__m_res_remove(r);
+        mc__status_write(); /* for mcadmin (status.h) */
+    }
     return 0;
 }
 

@@ -37,6 +37,7 @@ typedef struct mc__def {
     mc_body_fn *body;
     void *user;
     mc_res_id fork_id, join_id;
+    char *name;          /* mc_def_process_named's; NULL: unnamed */
 } mc__def;
 
 typedef struct mc__res {
@@ -57,6 +58,8 @@ typedef struct mc__proc {
     pid_t ospid;
     int sock;            /* master's end of the control socket; -1 closed */
     mc_res_id join_id;
+    mc__def *def;        /* its process type (status.c, titles) */
+    mc_pid parent;       /* the process that started it */
     int alive;           /* not reaped yet */
     int done;            /* outcome known (result received, or reaped) */
     int joined;          /* outcome taken; the record only waits for reaping */

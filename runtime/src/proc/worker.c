@@ -13,6 +13,7 @@
 #include "common.h"
 #include "os/shm.h"
 #include "os/spin.h"
+#include "os/title.h"
 #include "proc/state.h"
 
 /* The reply: polled for a while (see os/spin.h), then waited for. */
@@ -186,6 +187,7 @@ _Noreturn void mc__worker_main(mc__def *def, mc_pid self, int sock,
     static mc__worker w;
     mc__w_init(&w, self, sock, master, spin_ns, cache);
     mc__err_clear(); /* not the master's, from before the fork */
+    mc__title_worker(def->name, self); /* as ps and top show it */
 
     void *argbuf = NULL;
     if (arg_fd >= 0) {
