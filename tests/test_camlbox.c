@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "os/spin.h" /* the adaptive poll's rules (test_spin_rules) */
+
 /* -------------------------------------------------------- message type */
 
 /* A message names its sender and sequence number three times over (the
@@ -751,6 +753,35 @@ static void test_spin_pays(void **state)
     tu_end();
 }
 
+/* The adaptive poll's rules (os/spin.h), step by step: k polls in vain
+ * skip the next 2^k - 1 waits (at most 63) and make the next poll a
+ * probe that keeps its CPU only MC__SPIN_PROBE_NS; a poll that pays
+ * resets both; a poll whose checks are further apart than
+ * MC__SPIN_LOST_NS lost its CPU. */
+static void test_spin_rules(void **state)
+{
+    (void)state;
+    mc__spin_ctl c = {0, 0};
+    const uint64_t max = 50000, tight = 20000;
+    assert_int_equal(mc__spin_budget(&c, 0), 0);
+    assert_int_equal(mc__spin_budget(&c, max), max);
+    assert_int_equal(mc__spin_tight(&c, tight), tight);
+    for (unsigned k = 1; k <= 8; k++) {
+        mc__spin_note(&c, 0);
+        unsigned skip = (1u << (k < 6 ? k : 6)) - 1;
+        for (unsigned i = 0; i < skip; i++)
+            assert_int_equal(mc__spin_budget(&c, max), 0);
+        assert_int_equal(mc__spin_budget(&c, max), max);
+        assert_int_equal(mc__spin_tight(&c, tight), MC__SPIN_PROBE_NS);
+        assert_int_equal(mc__spin_tight(&c, 1000), 1000);
+    }
+    mc__spin_note(&c, 1);
+    assert_int_equal(mc__spin_budget(&c, max), max);
+    assert_int_equal(mc__spin_tight(&c, tight), tight);
+    assert_false(mc__spin_lost(1000, 1000 + MC__SPIN_LOST_NS));
+    assert_true(mc__spin_lost(1000, 1001 + MC__SPIN_LOST_NS));
+}
+
 /* ---------------------------------------------------- oversize, types */
 
 static void drv_oversize(const void *arg, size_t len)
@@ -1281,6 +1312,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wake_one),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_spin_pays),
+        cmocka_unit_test(test_spin_rules),
         cmocka_unit_test(test_oversize_and_types),
         cmocka_unit_test(test_named),
         cmocka_unit_test(test_forged),

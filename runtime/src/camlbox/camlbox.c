@@ -176,17 +176,18 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
     return (cb_slot *)(base + off + (size_t)k * stride);
 }
 
-/* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
- * microsecond or two is the case worth catching), then sched_yield (the
- * process we wait for may need this CPU). */
-static inline int poll_pause(uint64_t start, uint64_t now)
+/* One poll's pause: `pause` for the first `tight` ns (CB_TIGHT_NS: a
+ * reply within a microsecond or two is the case worth catching; less in a
+ * probe, mc__spin_tight), then sched_yield (the process we wait for may
+ * need this CPU). */
+static inline void poll_pause(uint64_t start, uint64_t now, uint64_t tight)
 {
-    if (now - start < CB_TIGHT_NS) {
+    if (now - start < tight) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-        return 0;
+    } else {
+        sched_yield();
     }
-    return mc__spin_yield_lost();
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -622,18 +623,26 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                             : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
-    int lost = 0;
+    uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
     while (now < spin_end) {
-        lost = poll_pause(start, now);
-        if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
-            take_wake(h)) {
-            mc__spin_note(&box->sc, 1);
+        poll_pause(start, now, tight);
+        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
+                  take_wake(h);
+        uint64_t prev = now;
+        now = mc__now_ns();
+        /* a poll that lost its CPU (it yielded, or was preempted, and
+         * others ran) did not pay even if the message came meanwhile:
+         * it delayed them, and they may be what it waits for */
+        int lost = mc__spin_lost(prev, now);
+        if (got) {
+            mc__spin_note(&box->sc, !lost);
             return 0;
         }
         if (lost)
             break; /* the CPU is wanted elsewhere: sleep */
-        now = mc__now_ns();
     }
+    if (spin)
+        mc__spin_note(&box->sc, 0); /* it polled in vain */
     int rc = 0;
     for (;;) {
         uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
@@ -654,9 +663,6 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                           left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
-    /* would a poll have caught it? */
-    mc__spin_note(&box->sc,
-                  !rc && !lost && mc__now_ns() - start <= box->spin_ns);
     return rc;
 }
 
@@ -1063,17 +1069,22 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
-    int lost = 0;
+    uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
     while (now - start < spin) {
-        lost = poll_pause(start, now);
-        if ((k = take_any(s, pid, gen)) >= 0) {
-            mc__spin_note(&s->sc, 1);
+        poll_pause(start, now, tight);
+        k = take_any(s, pid, gen);
+        uint64_t prev = now;
+        now = mc__now_ns();
+        int lost = mc__spin_lost(prev, now); /* as in mc_camlbox_wait */
+        if (k >= 0) {
+            mc__spin_note(&s->sc, !lost);
             return k;
         }
         if (lost)
             break;
-        now = mc__now_ns();
     }
+    if (spin)
+        mc__spin_note(&s->sc, 0); /* it polled in vain */
     for (;;) {
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
@@ -1087,11 +1098,8 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k == -1)
             mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
-        if (k != -1) {
-            mc__spin_note(&s->sc, k >= 0 && !lost &&
-                                      mc__now_ns() - start <= s->spin_ns);
+        if (k != -1)
             return k;
-        }
     }
 }
 
