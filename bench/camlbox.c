@@ -207,23 +207,21 @@ static int cas_produce(mpmc *r, int64_t n)
     int32_t v[3] = {1, 2, 3};
     memcpy(buf, &m, sizeof m);
     memcpy(buf + sizeof m, v, sizeof v);
-    unsigned k = 0;
     for (int64_t i = 0; i < n; i++) {
-        ring_cell *c;
+        /* the cells in turn, as a camlbox sender's hint goes (the
+         * consumer takes them in order, so no cell may be skipped) */
+        ring_cell *c = &r->ccell[i % SLOTS];
         unsigned spins = 0;
-        for (;; k = (k + 1) % SLOTS) {
-            c = &r->ccell[k];
+        for (;;) {
             uint64_t st = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
             if (st == 0 && __atomic_compare_exchange_n(&c->seq, &st, 1, 0,
                                                        __ATOMIC_SEQ_CST,
                                                        __ATOMIC_RELAXED))
                 break;
-            if (k == SLOTS - 1)
-                ring_pause(&spins); /* went round: full */
+            ring_pause(&spins); /* full */
         }
         memcpy(c->data, buf, sizeof buf);
         __atomic_store_n(&c->seq, 2, __ATOMIC_RELEASE);
-        k = (k + 1) % SLOTS;
     }
     return 0;
 }

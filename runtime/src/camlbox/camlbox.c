@@ -29,7 +29,10 @@
  * Sleeping and waking use the "store, then look at the other side's flag"
  * pattern with sequentially consistent operations on both sides, so one of
  * the two always sees the other: a sender stores READY then reads
- * rx_sleep; the receiver stores rx_sleep then rescans the states.  Likewise
+ * rx_sleep; the receiver stores rx_sleep then rescans the states.  The
+ * first sender to see rx_sleep set clears it (an exchange) and wakes the
+ * receiver, so a receiver slow to wake up costs one futex_wake, not one
+ * per message sent meanwhile; the others see it clear.  Likewise
  * a delete stores FREE then reads tx_sleepers; a sender counts itself in
  * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
@@ -38,6 +41,18 @@
  * other side, never blocks it.  A sender killed asleep leaves tx_sleepers
  * one too high: deletes then make a futex_wake call that wakes nobody
  * (about a microsecond), no worse.
+ *
+ * What a message costs in atomic read-modify-writes, each needed: the
+ * sender's CAS that claims a slot (any free slot, several senders), its
+ * fetch_add of the ticket (the order of one sender's messages across
+ * slots, see scan), and its seq_cst store of READY, an exchange on x86,
+ * which orders the load of rx_sleep after it (the sleep proof above); the
+ * receiver's seq_cst store of FREE, for tx_sleepers likewise.  A release
+ * store of READY instead gained 3% of camlbox.tput_1to1 when tried (and
+ * would need the flag folded into the ticket word): not worth a weaker
+ * proof.  The cost is in the cache lines that move: the claim prefetches
+ * its slot's line for writing (the receiver freed it, so it sits in the
+ * receiver's cache), and a receiver that keeps up reads no ticket (scan).
  *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
@@ -1154,7 +1169,11 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
      * (the receiver stores rx_sleep, then rescans) */
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
                      __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
+    /* the first sender to see the flag clears it and wakes the receiver;
+     * the others make no system call (a receiver slow to wake would
+     * otherwise cost a futex_wake per message sent meanwhile) */
+    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST) &&
+        __atomic_exchange_n(&h->rx_sleep, 0, __ATOMIC_SEQ_CST)) {
         __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
         mc__futex_wake(&h->rx_seq, 1);
     }
