@@ -646,11 +646,12 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
         uint64_t prev = now;
         now = mc__now_ns();
         /* a poll that lost its CPU (it yielded, or was preempted, and
-         * others ran) did not pay even if the message came meanwhile:
-         * it delayed them, and they may be what it waits for */
+         * others ran) stops; one whose message came meanwhile counts
+         * neither way (os/spin.h) */
         int lost = mc__spin_lost(prev, now);
         if (got) {
-            mc__spin_note(&box->sc, !lost);
+            if (!lost)
+                mc__spin_note(&box->sc, 1);
             return 0;
         }
         if (lost)
@@ -1092,7 +1093,8 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         now = mc__now_ns();
         int lost = mc__spin_lost(prev, now); /* as in mc_camlbox_wait */
         if (k >= 0) {
-            mc__spin_note(&s->sc, !lost);
+            if (!lost)
+                mc__spin_note(&s->sc, 1);
             return k;
         }
         if (lost)

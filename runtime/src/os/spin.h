@@ -47,12 +47,13 @@ static inline void mc__cpu_relax(void)
  * processes passing a token through camlboxes on 2 CPUs took twice as long
  * with polling as without).  So a waiter polls only while polling pays:
  *  - a poll that lost its CPU to another task between two of its checks
- *    (it yielded, or was preempted: mc__spin_lost) stops at once and
- *    counts as a poll that did not pay, even if its message came
- *    meanwhile: its CPU is wanted, and it delayed the others, which may
- *    be what it waits for (a machine-wide count of runnable tasks, tried
- *    first, also stopped polls that did pay, and cut camlbox.tput_1to1
- *    by 2 to 4 on a machine loaded by others);
+ *    (it yielded, or was preempted: mc__spin_lost) stops at once: its
+ *    CPU is wanted, perhaps by the process it waits for.  If nothing came
+ *    it did not pay; if its message came meanwhile it counts neither way
+ *    (in a crowded ring it delayed the sender, on a machine loaded by
+ *    others it merely waited its turn: counted as a miss, it cut
+ *    camlbox.tput_1to1 by 3 there, as a machine-wide count of runnable
+ *    tasks, tried first, cut it by 2 to 4);
  *  - after k polls in a row that did not pay, not for the next 2^k - 1
  *    waits (at most 63), and the next poll (a probe) keeps its CPU for
  *    MC__SPIN_PROBE_NS before it first yields, not the caller's whole
