@@ -5,10 +5,13 @@
  *                       a small record holding an array of three ints
  *                       (28 bytes as copied); the peers carry the same 28
  *                       bytes per message (one write/read, one
- *                       mq_send/mq_receive each).  Two lines: vs pipe and
- *                       vs mqueue; and a third, vs a plain lock-free
- *                       multi-producer ring (below) run between the same
- *                       two processes in the same rounds.
+ *                       mq_send/mq_receive each).  Lines vs pipe and vs
+ *                       mqueue; and, run between the same two processes
+ *                       in the same rounds, vs a plain lock-free
+ *                       multi-producer ring (mpmc_ring) and vs a ring
+ *                       whose producer claims each cell by a CAS on it
+ *                       (cas_ring), as a camlbox sender claims a slot
+ *                       (both below).
  *   camlbox.tput_2to1   the same with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
@@ -160,13 +163,20 @@ static mpmc *mpmc_map(const char *name, int create)
     return m == MAP_FAILED ? NULL : m;
 }
 
-static int mpmc_produce(mpmc *r, int64_t n)
+/* The bytes of a message as the peers carry them: the record, then the
+ * three ints. */
+static void msg_bytes(unsigned char buf[MSG_BYTES])
 {
-    unsigned char buf[MSG_BYTES];
     msg m = {3, NULL};
     int32_t v[3] = {1, 2, 3};
     memcpy(buf, &m, sizeof m);
     memcpy(buf + sizeof m, v, sizeof v);
+}
+
+static int mpmc_produce(mpmc *r, int64_t n)
+{
+    unsigned char buf[MSG_BYTES];
+    msg_bytes(buf);
     for (int64_t i = 0; i < n; i++) {
         uint64_t pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
         ring_cell *c;
@@ -203,10 +213,7 @@ static int mpmc_produce(mpmc *r, int64_t n)
 static int cas_produce(mpmc *r, int64_t n)
 {
     unsigned char buf[MSG_BYTES];
-    msg m = {3, NULL};
-    int32_t v[3] = {1, 2, 3};
-    memcpy(buf, &m, sizeof m);
-    memcpy(buf + sizeof m, v, sizeof v);
+    msg_bytes(buf);
     for (int64_t i = 0; i < n; i++) {
         /* the cells in turn, as a camlbox sender's hint goes (the
          * consumer takes them in order, so no cell may be skipped) */
@@ -409,15 +416,13 @@ static double peer_tput(char kind, int nsend)
     for (int i = 0; i < nsend; i++) {
         kids[i] = fork();
         if (kids[i] == 0) {
-            char buf[MSG_BYTES];
-            msg m = {3, NULL};
-            int32_t v[3] = {1, 2, 3};
-            memcpy(buf, &m, sizeof m);
-            memcpy(buf + sizeof m, v, sizeof v);
+            unsigned char buf[MSG_BYTES];
+            msg_bytes(buf);
             for (int64_t j = 0; j < each; j++) {
                 if (kind == 'p' ? write(fds[1], buf, sizeof buf) !=
                                       (ssize_t)sizeof buf
-                                : mq_send(q, buf, sizeof buf, 0) != 0)
+                                : mq_send(q, (const char *)buf, sizeof buf,
+                                          0) != 0)
                     _exit(1);
             }
             _exit(0);
