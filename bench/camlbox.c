@@ -5,10 +5,13 @@
  *                       a small record holding an array of three ints
  *                       (28 bytes as copied); the peers carry the same 28
  *                       bytes per message (one write/read, one
- *                       mq_send/mq_receive each).  Two lines: vs pipe and
- *                       vs mqueue; and a third, vs a plain lock-free
- *                       multi-producer ring (below) run between the same
- *                       two processes in the same rounds.
+ *                       mq_send/mq_receive each).  Lines vs pipe and vs
+ *                       mqueue; and, run between the same two processes
+ *                       in the same rounds, vs a plain lock-free
+ *                       multi-producer ring (mpmc_ring) and vs a ring
+ *                       whose producer claims each cell by a CAS on it
+ *                       (cas_ring), as a camlbox sender claims a slot
+ *                       (both below).
  *   camlbox.tput_2to1   the same with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
@@ -35,7 +38,9 @@
  * workers; the peers are plain forks of the measuring process.
  *
  * Usage: build/bench/camlbox [messages [rounds [figure]]]  (default
- * 1000000, 5; figure: measure only figures whose name contains it) */
+ * 1000000, 5; figure: measure only figures whose name contains it).
+ * CAMLBOX_BENCH_RING_ONLY=1 in the environment leaves the pipe and the
+ * queue out (their lines then say 1 msgs/s): for profiling the box. */
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -124,6 +129,9 @@ _Static_assert(MSG_BYTES <= sizeof(((ring_cell *)0)->data), "fits a cell");
 typedef struct mpmc {
     _Alignas(64) uint64_t enq;    /* next cell to reserve (producers) */
     _Alignas(64) ring_cell cell[SLOTS];
+    /* the second peer (cas_produce): cell states, 0 free, 1 written, 2
+     * ready */
+    _Alignas(64) ring_cell ccell[SLOTS];
 } mpmc;
 
 static void ring_pause(unsigned *spins)
@@ -155,13 +163,20 @@ static mpmc *mpmc_map(const char *name, int create)
     return m == MAP_FAILED ? NULL : m;
 }
 
-static int mpmc_produce(mpmc *r, int64_t n)
+/* The bytes of a message as the peers carry them: the record, then the
+ * three ints. */
+static void msg_bytes(unsigned char buf[MSG_BYTES])
 {
-    unsigned char buf[MSG_BYTES];
     msg m = {3, NULL};
     int32_t v[3] = {1, 2, 3};
     memcpy(buf, &m, sizeof m);
     memcpy(buf + sizeof m, v, sizeof v);
+}
+
+static int mpmc_produce(mpmc *r, int64_t n)
+{
+    unsigned char buf[MSG_BYTES];
+    msg_bytes(buf);
     for (int64_t i = 0; i < n; i++) {
         uint64_t pos = __atomic_load_n(&r->enq, __ATOMIC_RELAXED);
         ring_cell *c;
@@ -186,6 +201,56 @@ static int mpmc_produce(mpmc *r, int64_t n)
         __atomic_store_n(&c->seq, pos + 1, __ATOMIC_RELEASE);
     }
     return 0;
+}
+
+/* The second peer, the floor that a camlbox's semantics impose: any free
+ * cell may be taken by any producer, so a producer claims its cell with a
+ * CAS on the cell's own state word (FREE -> WRITING), whose cache line the
+ * consumer wrote last when it freed the cell; then it writes the message
+ * and publishes it (a release store: READY).  The consumer takes the cells
+ * in order and frees each (a release store).  No ticket, no deep copy, no
+ * sleeping: a camlbox does all that and more per message. */
+static int cas_produce(mpmc *r, int64_t n)
+{
+    unsigned char buf[MSG_BYTES];
+    msg_bytes(buf);
+    for (int64_t i = 0; i < n; i++) {
+        /* the cells in turn, as a camlbox sender's hint goes (the
+         * consumer takes them in order, so no cell may be skipped) */
+        ring_cell *c = &r->ccell[i % SLOTS];
+        unsigned spins = 0;
+        for (;;) {
+            uint64_t st = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+            if (st == 0 && __atomic_compare_exchange_n(&c->seq, &st, 1, 0,
+                                                       __ATOMIC_SEQ_CST,
+                                                       __ATOMIC_RELAXED))
+                break;
+            ring_pause(&spins); /* full */
+        }
+        memcpy(c->data, buf, sizeof buf);
+        __atomic_store_n(&c->seq, 2, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+static double cas_consume(mpmc *r, int64_t total)
+{
+    int64_t sum = 0;
+    double t0 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        ring_cell *c = &r->ccell[i % SLOTS];
+        unsigned spins = 0;
+        while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != 2)
+            ring_pause(&spins);
+        if (!t0)
+            t0 = bench_now_us();
+        int32_t v[3];
+        memcpy(v, c->data + sizeof(msg), sizeof v);
+        sum += v[0] + v[1] + v[2];
+        __atomic_store_n(&c->seq, 0, __ATOMIC_RELEASE);
+    }
+    double t1 = bench_now_us();
+    return sum == 6 * total ? (double)(total - 1) / ((t1 - t0) / 1e6) : -1;
 }
 
 /* Items per second out of the ring: total items, timed from the first. */
@@ -231,6 +296,8 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
         if (!r)
             return MC_ESYS;
         rc = mpmc_produce(r, a.n);
+        if (!rc)
+            rc = cas_produce(r, a.n);
         munmap(r, sizeof *r);
     }
     return rc ? rc : rc2;
@@ -238,7 +305,8 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
 
 /* Messages per second through a camlbox of nslots slots from nsend
  * senders, about `msgs` messages in all.  ring: then the same number of
- * items from the one sender through a plain ring (*ring: items/s). */
+ * items from the one sender through a plain ring (*ring: items/s), and
+ * then through the CAS-claimed ring (ring[1]). */
 static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs,
                               double *ring)
 {
@@ -277,7 +345,8 @@ static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs,
     }
     t1 = bench_now_us();
     if (r) {
-        *ring = mpmc_consume(r, total);
+        ring[0] = mpmc_consume(r, total);
+        ring[1] = cas_consume(r, total);
         shm_unlink(a.ring);
         munmap(r, sizeof *r);
     }
@@ -347,15 +416,13 @@ static double peer_tput(char kind, int nsend)
     for (int i = 0; i < nsend; i++) {
         kids[i] = fork();
         if (kids[i] == 0) {
-            char buf[MSG_BYTES];
-            msg m = {3, NULL};
-            int32_t v[3] = {1, 2, 3};
-            memcpy(buf, &m, sizeof m);
-            memcpy(buf + sizeof m, v, sizeof v);
+            unsigned char buf[MSG_BYTES];
+            msg_bytes(buf);
             for (int64_t j = 0; j < each; j++) {
                 if (kind == 'p' ? write(fds[1], buf, sizeof buf) !=
                                       (ssize_t)sizeof buf
-                                : mq_send(q, buf, sizeof buf, 0) != 0)
+                                : mq_send(q, (const char *)buf, sizeof buf,
+                                          0) != 0)
                     _exit(1);
             }
             _exit(0);
@@ -738,35 +805,42 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
     for (int ns = 1; ns <= 2; ns++) {
         if (!want(names[ns - 1]))
             continue;
-        double cb, rg = 0;
+        double cb, rg = 0, cr = 0;
         if (ns == 1) {
             /* the ring in the same rounds, between the same processes */
-            double *v = malloc(2 * rounds * sizeof *v);
-            for (int r = 0; r < rounds; r++)
-                if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs,
-                                            &v[rounds + r])) < 0 ||
-                    v[rounds + r] < 0) {
+            double *v = malloc(3 * rounds * sizeof *v), two[2];
+            for (int r = 0; r < rounds; r++) {
+                if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs, two)) < 0 ||
+                    two[0] < 0 || two[1] < 0) {
                     fprintf(stderr, "camlbox bench: %s failed: %s\n",
                             names[0], mc_last_error_detail());
                     return MC_EINVAL;
                 }
+                v[rounds + r] = two[0];
+                v[2 * rounds + r] = two[1];
+            }
             cb = bench_median(v, rounds);
             rg = bench_median(v + rounds, rounds);
+            cr = bench_median(v + 2 * rounds, rounds);
             free(v);
         } else {
             cb = median_of(camlbox_tput, ns);
         }
+        /* CAMLBOX_BENCH_RING_ONLY: the ring alone (profiling the box) */
+        int slow = !getenv("CAMLBOX_BENCH_RING_ONLY");
         peer_kind = 'p';
-        double pp = median_of(peer_fn, ns);
+        double pp = slow ? median_of(peer_fn, ns) : 1;
         peer_kind = 'q';
-        double mq = median_of(peer_fn, ns);
+        double mq = slow ? median_of(peer_fn, ns) : 1;
         if (cb < 0 || pp < 0 || mq < 0) {
             fprintf(stderr, "camlbox bench: %s failed: %s\n", names[ns - 1],
                     mc_last_error_detail());
             return MC_EINVAL;
         }
-        if (ns == 1)
+        if (ns == 1) {
             bench_print(names[0], cb, "msgs/s", "mpmc_ring", rg);
+            bench_print(names[0], cb, "msgs/s", "cas_ring", cr);
+        }
         bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
         bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);
     }

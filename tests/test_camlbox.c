@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "os/spin.h" /* the adaptive poll's rules (test_spin_rules) */
+
 /* -------------------------------------------------------- message type */
 
 /* A message names its sender and sequence number three times over (the
@@ -65,6 +67,23 @@ static const mc_type tmsg_type = {
 static const mc_type other_type = {
     .name = "other", .id = 0x4e2d9a61c07b3f16ull, .size = sizeof(tmsg),
     .align = _Alignof(tmsg), .copy = tmsg_copy, .trace = tmsg_trace,
+};
+
+/* The same layout copied string first: then the array's place depends on
+ * the string's length (the slot's layout rule, mc__slot_place). */
+static int rev_copy(mc_copier *c, void *dst, const void *src)
+{
+    const tmsg *s = src;
+    tmsg *d = dst;
+    *d = *s;
+    int rc = mc_copy_str(c, &s->s, &d->s);
+    return rc ? rc : mc_copy_own(c, &mc_type_i64, s->n, (void *const *)&s->v,
+                                 (void **)&d->v);
+}
+
+static const mc_type rev_type = {
+    .name = "rev", .id = 0x4e2d9a61c07b3f17ull, .size = sizeof(tmsg),
+    .align = _Alignof(tmsg), .copy = rev_copy, .trace = tmsg_trace,
 };
 
 /* A message being built: storage for its array and string. */
@@ -734,6 +753,35 @@ static void test_spin_pays(void **state)
     tu_end();
 }
 
+/* The adaptive poll's rules (os/spin.h), step by step: k polls in vain
+ * skip the next 2^k - 1 waits (at most 63) and make the next poll a
+ * probe that keeps its CPU only MC__SPIN_PROBE_NS; a poll that pays
+ * resets both; a poll whose checks are further apart than
+ * MC__SPIN_LOST_NS lost its CPU. */
+static void test_spin_rules(void **state)
+{
+    (void)state;
+    mc__spin_ctl c = {0, 0};
+    const uint64_t max = 50000, tight = 20000;
+    assert_int_equal(mc__spin_budget(&c, 0), 0);
+    assert_int_equal(mc__spin_budget(&c, max), max);
+    assert_int_equal(mc__spin_tight(&c, tight), tight);
+    for (unsigned k = 1; k <= 8; k++) {
+        mc__spin_note(&c, 0);
+        unsigned skip = (1u << (k < 6 ? k : 6)) - 1;
+        for (unsigned i = 0; i < skip; i++)
+            assert_int_equal(mc__spin_budget(&c, max), 0);
+        assert_int_equal(mc__spin_budget(&c, max), max);
+        assert_int_equal(mc__spin_tight(&c, tight), MC__SPIN_PROBE_NS);
+        assert_int_equal(mc__spin_tight(&c, 1000), 1000);
+    }
+    mc__spin_note(&c, 1);
+    assert_int_equal(mc__spin_budget(&c, max), max);
+    assert_int_equal(mc__spin_tight(&c, tight), tight);
+    assert_false(mc__spin_lost(1000, 1000 + MC__SPIN_LOST_NS));
+    assert_true(mc__spin_lost(1000, 1001 + MC__SPIN_LOST_NS));
+}
+
 /* ---------------------------------------------------- oversize, types */
 
 static void drv_oversize(const void *arg, size_t len)
@@ -795,6 +843,57 @@ static void drv_oversize(const void *arg, size_t len)
              MC_ETYPE);
         W_RC(mc_pool_release(pool), 0);
     }
+    W_RC(mc_camlbox_destroy(box), 0);
+
+    /* mc_copy_size says what a send takes: a message fits exactly when
+     * its size is at most the slot's, whatever the string's length */
+    if (W_RC(mc_camlbox_create(&rev_type, SLOTS, SIZE, NULL, &box), 0))
+        return;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &rev_type, &s),
+             0))
+        return;
+    for (int64_t i = 0; i < 200; i++) {
+        tmsg_fill(&b, 0, i * 7, (size_t)i % 12);
+        size_t sz = 0;
+        W_RC(mc_copy_size(&rev_type, &b.m, &sz), 0);
+        int rc = mc_camlbox_try_send(s, &b.m);
+        W_CHECK(rc == (sz <= SIZE ? 0 : MC_E2BIG),
+                "a message of %zu bytes in a slot of %d: %s", sz, SIZE,
+                mc_strerror(rc));
+        if (rc == 0) {
+            unsigned slot;
+            size_t n;
+            const tmsg *m = NULL;
+            W_RC(mc_camlbox_wait(box, 1000, &slot, 1, &n), 0);
+            W_RC(mc_camlbox_get(box, slot, (const void **)&m), 0);
+            const char *bad = m ? tmsg_bad(m, m, (const char *)m + SIZE)
+                                : "none";
+            W_CHECK(!bad, "message %" PRId64 ": %s", i, bad ? bad : "");
+            W_RC(mc_camlbox_delete(box, slot), 0);
+        }
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+
+    /* a type without pointers (one memcpy, no copier) in slots of its
+     * exact size: each value arrives whole, in its own slot */
+    if (W_RC(mc_camlbox_create(&mc_type_i64, SLOTS, 8, NULL, &box), 0))
+        return;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &mc_type_i64, &s),
+             0))
+        return;
+    for (int64_t i = 0; i < 3 * SLOTS; i++) {
+        int64_t v = i * 0x0101010101010101ll;
+        W_RC(mc_camlbox_send(s, &v), 0);
+        unsigned slot;
+        size_t n;
+        const int64_t *p = NULL;
+        W_RC(mc_camlbox_wait(box, 1000, &slot, 1, &n), 0);
+        W_RC(mc_camlbox_get(box, slot, (const void **)&p), 0);
+        W_CHECK(n == 1 && p && *p == v, "i64 message %" PRId64, i);
+        W_RC(mc_camlbox_delete(box, slot), 0);
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
     W_RC(mc_camlbox_destroy(box), 0);
 }
 
@@ -1213,6 +1312,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wake_one),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_spin_pays),
+        cmocka_unit_test(test_spin_rules),
         cmocka_unit_test(test_oversize_and_types),
         cmocka_unit_test(test_named),
         cmocka_unit_test(test_forged),

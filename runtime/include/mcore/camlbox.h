@@ -25,12 +25,15 @@
  * Waiting: the receiver and a sender blocked on a full box may first poll
  * for a bounded time (default 50 us, mc_camlbox_set_spin), then sleep on a
  * futex.  The poll adapts so that it never costs more than it saves: a
- * poll that yields its CPU and gets it back only after another task ran
- * stops at once (its CPU is wanted, perhaps by the process it waits for),
- * and after k polls in a row that did not pay (nothing came within the
- * bound, or the poll stopped so) the next 2^k - 1 waits (at most 63) do
- * not poll; a wait whose message came within the bound resets that.  A freed slot wakes one blocked sender.  An idle
- * box costs no CPU.
+ * poll that loses its CPU to another task (it yields, or is preempted,
+ * and gets the CPU back only after others ran) stops at once (its CPU is
+ * wanted, perhaps by the process it waits for) and did not pay, unless
+ * its message came meanwhile (then it counts neither way); after k polls
+ * in a row that did not pay
+ * (nothing came within the bound, or the poll stopped so) the next
+ * 2^k - 1 waits (at most 63) do not poll, and the next poll keeps its CPU
+ * only 2 us before it yields; a poll that pays resets that.  A freed slot
+ * wakes one blocked sender.  An idle box costs no CPU.
  *
  * Order: wait reports each message once.  Messages sent through one sender
  * handle are reported in the order they were sent, and a wait never

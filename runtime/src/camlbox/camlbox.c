@@ -29,7 +29,10 @@
  * Sleeping and waking use the "store, then look at the other side's flag"
  * pattern with sequentially consistent operations on both sides, so one of
  * the two always sees the other: a sender stores READY then reads
- * rx_sleep; the receiver stores rx_sleep then rescans the states.  Likewise
+ * rx_sleep; the receiver stores rx_sleep then rescans the states.  The
+ * first sender to see rx_sleep set clears it (an exchange) and wakes the
+ * receiver, so a receiver slow to wake up costs one futex_wake, not one
+ * per message sent meanwhile; the others see it clear.  Likewise
  * a delete stores FREE then reads tx_sleepers; a sender counts itself in
  * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
@@ -39,9 +42,23 @@
  * one too high: deletes then make a futex_wake call that wakes nobody
  * (about a microsecond), no worse.
  *
+ * What a message costs in atomic read-modify-writes, each needed: the
+ * sender's CAS that claims a slot (any free slot, several senders), its
+ * fetch_add of the ticket (the order of one sender's messages across
+ * slots, see scan), and its seq_cst store of READY, an exchange on x86,
+ * which orders the load of rx_sleep after it (the sleep proof above); the
+ * receiver's seq_cst store of FREE, for tx_sleepers likewise.  A release
+ * store of READY instead gained 3% of camlbox.tput_1to1 when tried (and
+ * would need the flag folded into the ticket word): not worth a weaker
+ * proof.  The cost is in the cache lines that move: the claim prefetches
+ * its slot's line for writing (the receiver freed it, so it sits in the
+ * receiver's cache), and a receiver that keeps up reads no ticket (scan).
+ *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
- * see them, and then moved into the slot with one memcpy.  So a message too
+ * see them, and then moved into the slot with one memcpy.  The copier
+ * carves the buffer inline and relocates by adding a constant
+ * (MC__BUMP_SLOT, mem/copy.h); a type without pointers is one memcpy.  So a message too
  * big for a slot fails before a byte of the box is written (Netcamlbox
  * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
  * one).  The copy is made for the slot the sender expects to take; if
@@ -178,17 +195,18 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
     return (cb_slot *)(base + off + (size_t)k * stride);
 }
 
-/* One poll's pause: `pause` for the first CB_TIGHT_NS (a reply within a
- * microsecond or two is the case worth catching), then sched_yield (the
- * process we wait for may need this CPU). */
-static inline int poll_pause(uint64_t start, uint64_t now)
+/* One poll's pause: `pause` for the first `tight` ns (CB_TIGHT_NS: a
+ * reply within a microsecond or two is the case worth catching; less in a
+ * probe, mc__spin_tight), then sched_yield (the process we wait for may
+ * need this CPU). */
+static inline void poll_pause(uint64_t start, uint64_t now, uint64_t tight)
 {
-    if (now - start < CB_TIGHT_NS) {
+    if (now - start < tight) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-        return 0;
+    } else {
+        sched_yield();
     }
-    return mc__spin_yield_lost();
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -501,7 +519,14 @@ void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
  * found T - next_t READY slots stops; otherwise it goes once round the box
  * (a ticket taken but not yet published, or lost with a killed sender).
  * After a full pass that saw no WRITING slot, every ticket below T not
- * found READY was reported or lost, so next_t may skip it. */
+ * found READY was reported or lost, so next_t may skip it.
+ *
+ * Before all that, a scan looks at the slot at scan_pos (after the last
+ * slot reported): READY with ticket next_t, it is the oldest message that
+ * may be unreported, so it is reported without reading T (and so on with
+ * the next slot, next_t + 1...).  A receiver that keeps up with one sender
+ * then never reads the ticket counter, whose cache line stays with the
+ * sender that bumps it. */
 static int tk_cmp(const void *a, const void *b)
 {
     int32_t d = (int32_t)(((const struct tk *)a)->ticket -
@@ -514,15 +539,37 @@ static int tk_cmp(const void *a, const void *b)
 static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
                    size_t *writing, int order)
 {
+    uint32_t n = b->g.n, k = b->scan_pos;
+    *writing = 0;
+    /* Fast path: the slot at scan_pos holds ticket next_t, the oldest
+     * message that may be unreported (every ticket below it was reported
+     * or lost), so it is reported now without reading the ticket counter,
+     * whose line then stays with the senders that bump it; and so on with
+     * the next slot and ticket, as one sender fills slots upwards. */
+    size_t got = 0;
+    while (got < max) {
+        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
+        uint64_t w = __atomic_load_n(&s->state, order);
+        if (st_state(w) != ST_READY ||
+            __atomic_load_n(&s->ticket, __ATOMIC_RELAXED) != b->next_t)
+            break;
+        __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                            st_gen(w)), __ATOMIC_RELAXED);
+        slots[got++] = k;
+        b->next_t++;
+        k = k + 1 == n ? 0 : k + 1;
+    }
+    if (got) {
+        b->scan_pos = k;
+        return got;
+    }
     uint32_t t_end = __atomic_load_n(&b->h->ticket, order);
     uint32_t need = t_end - b->next_t;
-    *writing = 0;
     if (need == 0)
         return 0;
     struct tk *f = b->found;
     size_t nf = 0, nw = 0;
     int sorted = 1;
-    uint32_t n = b->g.n, k = b->scan_pos;
     for (uint32_t i = 0; i < n && nf < need;
          i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
@@ -544,7 +591,7 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
     *writing = nw;
     if (!sorted)
         qsort(f, nf, sizeof *f, tk_cmp);
-    size_t got = nf < max ? nf : max;
+    got = nf < max ? nf : max;
     for (size_t i = 0; i < got; i++) {
         cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride,
                              f[i].slot);
@@ -641,20 +688,29 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                             : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
-    int lost = 0;
+    uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
     while (now < spin_end) {
-        lost = poll_pause(start, now);
-        if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
-            take_wake(h)) {
-            mc__spin_note(&box->sc, 1);
+        poll_pause(start, now, tight);
+        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
+                  take_wake(h);
+        uint64_t prev = now;
+        now = mc__now_ns();
+        /* a poll that lost its CPU (it yielded, or was preempted, and
+         * others ran) stops; one whose message came meanwhile counts
+         * neither way (os/spin.h) */
+        int lost = mc__spin_lost(prev, now);
+        if (got) {
+            if (!lost)
+                mc__spin_note(&box->sc, 1);
             return 0;
         }
         if ((rc = take_lost(box)))
             return rc;
         if (lost)
             break; /* the CPU is wanted elsewhere: sleep */
-        now = mc__now_ns();
     }
+    if (spin)
+        mc__spin_note(&box->sc, 0); /* it polled in vain */
     for (;;) {
         uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
         __atomic_store_n(&h->rx_sleep, 1, __ATOMIC_SEQ_CST);
@@ -676,9 +732,6 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                           left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
     }
     __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
-    /* would a poll have caught it? */
-    mc__spin_note(&box->sc,
-                  !rc && !lost && mc__now_ns() - start <= box->spin_ns);
     return rc;
 }
 
@@ -964,57 +1017,56 @@ int mc_camlbox_wake(mc_camlbox_sender *s)
     return 0;
 }
 
-/* The copier's target: the scratch buffer, as slot k will hold it. */
-typedef struct tx_target {
-    char *buf;
-    size_t used, cap;
-    uintptr_t recv;       /* the receiver's address of the slot's message */
-} tx_target;
-
+/* The copier's slow path for the scratch buffer: an allocation that the
+ * copier could not carve inline (MC__BUMP_SLOT, the same layout rule,
+ * mc__slot_place) does not fit, or its alignment is not supported. */
 static void *tx_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
-    tx_target *g = c->target;
-    size_t align = t->align < 8 ? 8 : t->align;
-    if (MC_UNLIKELY(align > 16 || (align & (align - 1)))) {
+    char *buf = c->target;
+    size_t used = c->bump ? (size_t)(c->bump - buf) : 0, off, sz;
+    size_t cap = (size_t)(c->bump_end - buf);
+    switch (mc__slot_place(used, t, count, cap, &off, &sz)) {
+    case 0:
+        break;
+    case 1:
         c->err = mc__err(MC_EINVAL, "camlbox: type %s: alignment %zu not "
                          "supported (at most 16)", t->name, t->align);
         return NULL;
-    }
-    size_t off = (g->used + align - 1) & ~(align - 1);
-    /* never 0 bytes: two allocations must not share an address */
-    size_t sz = count * t->size;
-    if (sz == 0)
-        sz = 1;
-    if (MC_UNLIKELY((t->size && count > g->cap / t->size) || off > g->cap ||
-                    sz > g->cap - off)) {
+    default:
         c->err = mc__err(MC_E2BIG, "camlbox: the message does not fit in "
-                         "a slot of %zu bytes", g->cap);
+                         "a slot of %zu bytes", cap);
         return NULL;
     }
-    g->used = off + sz;
-    memset(g->buf + off, 0, sz);
-    return g->buf + off;
+    c->bump = buf + off + sz;
+    if (!c->raw)
+        memset(buf + off, 0, sz);
+    return buf + off;
 }
 
-static void *tx_reloc(mc_copier *c, void *dst)
-{
-    tx_target *g = c->target;
-    return (void *)(g->recv + (uintptr_t)((char *)dst - g->buf));
-}
-
-/* Copy msg into the scratch buffer, relocated for slot k.  *used: bytes. */
+/* Copy msg into the scratch buffer, relocated for slot k.  *used: bytes.
+ * The copier carves the buffer inline (no call per allocation) and
+ * relocates by adding a constant; a type without pointers is one memcpy. */
 static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
                     size_t *used)
 {
-    tx_target g = {s->scratch, 0, s->g.slot_size,
-                   (uintptr_t)(s->recv_base + s->g.slots_off +
-                               (uint64_t)k * s->g.stride + CB_SLOT_HDR)};
+    const mc_type *t = s->t;
+    if (!t->ptrs && !t->copy && t->size && t->size <= s->g.slot_size) {
+        memcpy(s->scratch, msg, t->size);
+        *used = t->size;
+        return 0;
+    }
+    uintptr_t recv = (uintptr_t)(s->recv_base + s->g.slots_off +
+                                 (uint64_t)k * s->g.stride + CB_SLOT_HDR);
     mc_copier c;
     void *root;
-    mc__copier_init(&c, tx_alloc, tx_reloc, &g);
-    int rc = mc__copy_root(&c, s->t, 1, msg, &root);
+    mc__copier_init(&c, tx_alloc, NULL, s->scratch);
+    c.bump_kind = MC__BUMP_SLOT;
+    c.bump = s->scratch;
+    c.bump_end = s->scratch + s->g.slot_size;
+    c.slot_delta = recv - (uintptr_t)s->scratch;
+    int rc = mc__copy_root(&c, t, 1, msg, &root);
     mc__copier_fini(&c);
-    *used = g.used;
+    *used = (size_t)(c.bump - s->scratch);
     return rc;
 }
 
@@ -1047,10 +1099,24 @@ static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
     return -1;
 }
 
+/* Ask for p's cache line in exclusive state: the receiver freed the slot,
+ * so its line sits in the receiver's cache; a plain load would fetch it
+ * shared, and the CAS that claims it would miss a second time. */
+static inline void prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    /* a no-op on CPUs without it (a NOP encoding there) */
+    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 /* The first slot that looks free from the hint (no claim), or the hint. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
     uint32_t n = s->g.n, k = s->hint;
+    prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, k));
     for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
@@ -1072,17 +1138,23 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
-    int lost = 0;
+    uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
     while (now - start < spin) {
-        lost = poll_pause(start, now);
-        if ((k = take_any(s, pid, gen)) >= 0) {
-            mc__spin_note(&s->sc, 1);
+        poll_pause(start, now, tight);
+        k = take_any(s, pid, gen);
+        uint64_t prev = now;
+        now = mc__now_ns();
+        int lost = mc__spin_lost(prev, now); /* as in mc_camlbox_wait */
+        if (k >= 0) {
+            if (!lost)
+                mc__spin_note(&s->sc, 1);
             return k;
         }
         if (lost)
             break;
-        now = mc__now_ns();
     }
+    if (spin)
+        mc__spin_note(&s->sc, 0); /* it polled in vain */
     for (;;) {
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
@@ -1096,11 +1168,8 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k == -1)
             mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
-        if (k != -1) {
-            mc__spin_note(&s->sc, k >= 0 && !lost &&
-                                      mc__now_ns() - start <= s->spin_ns);
+        if (k != -1)
             return k;
-        }
     }
 }
 
@@ -1155,7 +1224,11 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
      * (the receiver stores rx_sleep, then rescans) */
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
                      __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
+    /* the first sender to see the flag clears it and wakes the receiver;
+     * the others make no system call (a receiver slow to wake would
+     * otherwise cost a futex_wake per message sent meanwhile) */
+    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST) &&
+        __atomic_exchange_n(&h->rx_sleep, 0, __ATOMIC_SEQ_CST)) {
         __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
         mc__futex_wake(&h->rx_seq, 1);
     }

@@ -125,6 +125,7 @@ void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
     c->carved = 0;
     c->link_lo = c->link_span = 0;
     c->link_gen = 0;
+    c->slot_delta = 0;
     /* hc_t and hw_bytes are cleared by the heap target (heap.c:
      * heap_copy), the only one that reads them */
     c->work = c->work_inline;
@@ -232,6 +233,15 @@ typedef struct mode {
 } mode;
 #define MODE_OF(c) ((mode){(c)->bump_kind, (c)->src_heap, (c)->reloc != NULL})
 
+/* What a pointer field stores for the target address d. */
+static inline __attribute__((always_inline)) void *reloc_of(mc_copier *c,
+                                                            void *d, mode m)
+{
+    if (m.kind == MC__BUMP_SLOT)
+        return (void *)((uintptr_t)d + c->slot_delta);
+    return m.reloc ? c->reloc(c, d) : d;
+}
+
 /* count elements of t in the target, zeroed unless raw (the caller fills
  * them at once).  Carved inline from the bump region when they fit; else
  * the target's hook, which also opens a new region.  NULL: c->err set. */
@@ -248,7 +258,9 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
             if (MC_LIKELY(s >= 0))
                 p = mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n,
                                    count);
-        } else if (m.kind == MC__BUMP_ARENA && t->align <= 16) {
+        } else if ((m.kind == MC__BUMP_ARENA && t->align <= 16) ||
+                   (m.kind == MC__BUMP_SLOT && t->align <= 16 &&
+                    !(t->align & (t->align - 1)))) {
             p = mc__arena_carve(&c->bump, c->bump_end,
                                 t->align < 8 ? 8 : t->align, n);
         }
@@ -276,6 +288,8 @@ bytes_alloc(mc_copier *c, size_t n, size_t room, mode m)
             p = mc__heap_carve(&c->bump, c->bump_end, c->hw_bytes, room, n);
     } else if (m.kind == MC__BUMP_ARENA) {
         p = mc__arena_carve(&c->bump, c->bump_end, 1, n);
+    } else if (m.kind == MC__BUMP_SLOT) {
+        p = mc__arena_carve(&c->bump, c->bump_end, 8, n);
     }
     return MC_LIKELY(p != NULL) ? p : alloc_hook(c, &mc_type_bytes, n, 1);
 }
@@ -356,7 +370,7 @@ copy_str(mc_copier *c, const char *s, char **dst_field, mode m)
 #if MC__SHORT_STR
 done:
 #endif
-    *dst_field = m.reloc ? c->reloc(c, d) : d;
+    *dst_field = reloc_of(c, d, m);
     return 0;
 }
 
@@ -426,7 +440,7 @@ static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
     rc = copy_alloc(c, t, count, src, &d, shared, MODE_OF(c));
     if (rc)
         return rc;
-    *dst_field = MC_UNLIKELY(c->reloc != NULL) ? c->reloc(c, d) : d;
+    *dst_field = reloc_of(c, d, MODE_OF(c));
     return 0;
 }
 
@@ -507,7 +521,7 @@ copy_fields(mc_copier *c, const mc_type *t, char *d, const char *s, mode m)
             }
             rc = copy_alloc(c, f->t, n, *sp, &x, f->kind == MC_PF_REF, m);
             if (!rc)
-                *dp = m.reloc ? c->reloc(c, x) : x;
+                *dp = reloc_of(c, x, m);
             break;
         }
         case MC_PF_ELEM:
@@ -555,6 +569,11 @@ static int run_local_of_heap(mc_copier *c, const mc__copy_work *w)
     return run_fields(c, w, (mode){MC__BUMP_ARENA, 1, 0});
 }
 
+static int run_slot(mc_copier *c, const mc__copy_work *w)
+{
+    return run_fields(c, w, (mode){MC__BUMP_SLOT, 0, 0});
+}
+
 static int run_any(mc_copier *c, const mc__copy_work *w)
 {
     return run_fields(c, w, MODE_OF(c));
@@ -568,6 +587,8 @@ static int drain(mc_copier *c)
         run = run_heap;
     else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA)
         run = c->src_heap ? run_local_of_heap : run_local;
+    else if (c->bump_kind == MC__BUMP_SLOT && !c->src_heap)
+        run = run_slot;
     while (c->whead < c->nwork) {
         mc__copy_work w = c->work[c->whead++];
         size_t sz = w.t->size;

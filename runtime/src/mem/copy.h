@@ -49,16 +49,22 @@ typedef void *mc__copy_alloc_fn(mc_copier *c, const mc_type *t,
 /* The address under which the receiver of the copy will see `dst` (a target
  * address handed out by the allocator).  Pointer fields store this, not the
  * writer's address: a camlbox sender writes through its own mapping but
- * stores the receiver's.  NULL hook: the same address (heaps, local). */
+ * stores the receiver's.  NULL hook: the same address (heaps, local); an
+ * MC__BUMP_SLOT target adds slot_delta instead of calling a hook. */
 typedef void *mc__copy_reloc_fn(mc_copier *c, void *dst);
 
 /* How the copier carves allocations inline from the target's bump region
  * (copy.c: target_alloc); the alloc hook is the slow path, and refreshes
  * the region.  A call per allocation was most of the cost of a copy. */
 enum {
-    MC__BUMP_NONE,  /* every allocation through the hook (camlbox slots) */
+    MC__BUMP_NONE,  /* every allocation through the hook */
     MC__BUMP_ARENA, /* local arena: aligned bytes, no header */
     MC__BUMP_HEAP,  /* heap chunk: a block header before each payload */
+    MC__BUMP_SLOT,  /* one buffer laid out as a camlbox slot (mc__slot_place:
+                       strings 8-aligned too); stored pointers are the
+                       writer's address + slot_delta, the reloc hook is not
+                       called; the hook is called only when an allocation
+                       does not fit (or its alignment is not supported) */
 };
 
 /* Entries of the copier's type -> heap block header cache. */
@@ -92,6 +98,8 @@ struct mc_copier {
      * compare per pointer.  0 and 0 for other targets. */
     uintptr_t link_lo, link_span;
     uint64_t link_gen;          /* heap: its chunk_gen when the copy began */
+    uintptr_t slot_delta;       /* slot: the reader's address of a byte
+                                   minus the writer's */
 
     mc__copy_work *work;        /* queue of pending allocations: taken in
                                    the order they were met, which follows

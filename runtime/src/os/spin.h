@@ -14,7 +14,7 @@
 #include <time.h>
 
 #define MC__SPIN_US_DEFAULT 50
-#define MC__SPIN_LOST_NS 10000u /* a yield this long: the CPU is wanted */
+#define MC__SPIN_LOST_NS 10000u /* a gap this long: the CPU went elsewhere */
 
 static inline uint64_t mc__now_ns(void)
 {
@@ -46,29 +46,47 @@ static inline void mc__cpu_relax(void)
  * the CPUs it burnt it away from the process being waited for (13
  * processes passing a token through camlboxes on 2 CPUs took twice as long
  * with polling as without).  So a waiter polls only while polling pays:
- *  - a poll that yielded its CPU and got it back only after another task
- *    ran (mc__spin_yield_lost) stops at once and counts as a poll that
- *    did not pay: its CPU is wanted (a machine-wide count of runnable
- *    tasks, tried first, also stopped polls that did pay, and cut
- *    camlbox.tput_1to1 by 2 to 4 on a machine loaded by others);
+ *  - a poll that lost its CPU to another task between two of its checks
+ *    (it yielded, or was preempted: mc__spin_lost) stops at once: its
+ *    CPU is wanted, perhaps by the process it waits for.  If nothing came
+ *    it did not pay; if its message came meanwhile it counts neither way
+ *    (in a crowded ring it delayed the sender, on a machine loaded by
+ *    others it merely waited its turn: counted as a miss, it cut
+ *    camlbox.tput_1to1 by 3 there, as a machine-wide count of runnable
+ *    tasks, tried first, cut it by 2 to 4);
  *  - after k polls in a row that did not pay, not for the next 2^k - 1
- *    waits (at most 63); a wait whose message came within the poll's
- *    bound, polled or not, resets that.
+ *    waits (at most 63), and the next poll (a probe) keeps its CPU for
+ *    MC__SPIN_PROBE_NS before it first yields, not the caller's whole
+ *    tight phase: a probe that goes on failing costs a few microseconds;
+ *  - only a poll that pays resets that.  A wait that did not poll and
+ *    whose message came soon says little: on a crowded machine messages
+ *    come soon *because* nobody polls (a ring of 12 processes on 2 CPUs:
+ *    each wait lasts 11 hops, about the bound), and letting such waits
+ *    turn polling back on made every few waits poll again, for nothing.
  * The state is the waiter's own (one per box or sender handle). */
 typedef struct mc__spin_ctl {
     uint32_t misses;  /* polls in a row that did not pay */
     uint32_t skip;    /* waits left that do not poll */
 } mc__spin_ctl;
 
-/* One yield between polls; 1 if the CPU went to another task meanwhile
- * (the yield took more than MC__SPIN_LOST_NS): a waiter whose poll must
- * take turns with others for its CPU stops polling, since it delays them
- * and they may be what it waits for. */
+#define MC__SPIN_PROBE_NS 2000u
+
+/* Did a poll lose its CPU between two of its checks at prev and now (ns)?
+ * A check is a few dozen `pause`s or one sched_yield (about a microsecond
+ * alone on a VM): a gap above MC__SPIN_LOST_NS means that another task
+ * ran meanwhile, because the poll yielded to it or was preempted. */
+static inline int mc__spin_lost(uint64_t prev, uint64_t now)
+{
+    return now - prev > MC__SPIN_LOST_NS;
+}
+
+/* Yield the CPU once: 1 if it was lost meanwhile (another task ran), for
+ * polls that check once per yield (sbuffer, squeue). */
 static inline int mc__spin_yield_lost(void)
 {
     uint64_t t0 = mc__now_ns();
     sched_yield();
-    return mc__now_ns() - t0 > MC__SPIN_LOST_NS;
+    return mc__spin_lost(t0, mc__now_ns());
 }
 
 /* How long to poll now, at most max_ns: 0 while polls do not pay. */
@@ -83,13 +101,23 @@ static inline uint64_t mc__spin_budget(mc__spin_ctl *c, uint64_t max_ns)
     return max_ns;
 }
 
-/* What the wait showed: paid = its message came within the poll's bound. */
+/* How long this poll may keep its CPU before it first yields: the
+ * caller's tight phase while polls pay, MC__SPIN_PROBE_NS in a probe. */
+static inline uint64_t mc__spin_tight(const mc__spin_ctl *c,
+                                      uint64_t tight_ns)
+{
+    return c->misses && tight_ns > MC__SPIN_PROBE_NS ? MC__SPIN_PROBE_NS
+                                                     : tight_ns;
+}
+
+/* What a wait that polled showed: paid = its message came while it
+ * polled.  (A wait that did not poll tells nothing: no call.) */
 static inline void mc__spin_note(mc__spin_ctl *c, int paid)
 {
     if (paid) {
         c->misses = 0;
         c->skip = 0;
-    } else if (c->skip == 0) {
+    } else {
         if (c->misses < 6)
             c->misses++;
         c->skip = (1u << c->misses) - 1;
