@@ -195,8 +195,8 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
             d->kind == AST_D_ENUM || is_descr_decl(d)) {
             t->res_decl = d;    /* a container: its typed descriptor */
         } else if (d->kind == AST_D_CONTAINER) {
-            diag_error(t->name_loc, "'%s' is a %s, and only sref and camlbox "
-                       "descriptors can be types yet", t->name,
+            diag_error(t->name_loc, "'%s' is a %s, and only " WRAPPED_KINDS
+                       " descriptors can be types yet", t->name,
                        decl_what(d));
             diag_note(d->name_loc, "'%s' is declared here", d->name);
         } else {
@@ -533,6 +533,7 @@ typedef struct attr_spec {
 
 static const attr_spec attr_specs[] = {
     { AST_C_SARRAY, "header", true, false },
+    { AST_C_SMATRIX, "header", true, false },
     { AST_C_CAMLBOX, "slots", false, true },
     { AST_C_CAMLBOX, "slot_size", false, true },
 };
@@ -623,9 +624,9 @@ static void check_container(checker *c, ast_decl *d)
 {
     /* the grammar keeps their syntax; the checks below still run, so a
      * file keeps its other messages when they come */
-    if (d->ckind != AST_C_SREF && d->ckind != AST_C_CAMLBOX)
+    if (!has_wrappers(d->ckind))
         diag_error(d->loc, "%s '%s': mcidl has no %s wrappers yet (only "
-                   "sref and camlbox containers can be declared)",
+                   WRAPPED_KINDS " containers can be declared)",
                    ast_container_name(d->ckind), d->name,
                    ast_container_name(d->ckind));
     if (d->type)

@@ -379,7 +379,15 @@ static uint64_t type_size(const ast_type *t, uint64_t *align)
                                                    : AST_U32];
         if (t->res_decl->kind == AST_D_CONTAINER) { /* its descriptor */
             *align = 8;
-            return t->res_decl->ckind == AST_C_SREF ? 40 : 8;
+            switch (t->res_decl->ckind) {
+            case AST_C_SREF:
+                return 40;
+            case AST_C_SARRAY:
+            case AST_C_SMATRIX:
+                return 48;
+            default:
+                return 8;
+            }
         }
         *align = t->res_decl->res_align;
         return t->res_decl->res_size;

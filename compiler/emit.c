@@ -117,6 +117,7 @@ static int write_files(emitter *e)
         if (d->kind == AST_D_CONTAINER) {
             collect_helpers(e, d->type, 0);
             collect_helpers(e, d->type2, 0);
+            collect_helpers(e, d->res_header, 0);
         }
         if (d->kind == AST_D_PROCESS)
             collect_helpers(e, d->type, 0);
@@ -148,6 +149,15 @@ static int write_files(emitter *e)
                "#include \"mcore/mutex.h\"\n#include \"mcore/sem.h\"\n"
                "#include \"mcore/sref.h\"\n#include \"mcore/tprocess.h\"\n"
                "#include \"mcore/type.h\"\n");
+    /* the runtime headers of the containers declared here (not every
+     * module's: a module of plain types stays as it was) */
+    for (int k = AST_C_SARRAY; k <= AST_C_SHASHTBL; k++)
+        for (const ast_decl *d = m->decls; d; d = d->next)
+            if (d->kind == AST_D_CONTAINER && (int)d->ckind == k) {
+                fprintf(h, "#include \"mcore/%s.h\"\n",
+                        ast_container_name(d->ckind));
+                break;
+            }
     for (const ast_import *im = m->imports; im; im = im->next) {
         const char *slash = strrchr(im->path, '/');
         const char *b = slash ? slash + 1 : im->path;

@@ -62,11 +62,15 @@ static int cmp_u64(const void *a, const void *b)
     for (const ast_type *x = (t); x; x = x->elem)                          \
         if (x->res_decl)
 
-/* The type a container declaration holds (its descriptor's id covers it:
- * the descriptor of an sref of another value type is another type). */
-static const ast_type *descr_elem(const ast_decl *d)
+/* The k-th type (0 .. 2) a container declaration holds: its element (or
+ * key), a hash table's value, its header; NULL if none.  Its descriptor's
+ * id covers them: the descriptor of an sref of another value type is
+ * another type. */
+static const ast_type *descr_elem(const ast_decl *d, int k)
 {
-    return d->kind == AST_D_CONTAINER ? d->type : NULL;
+    if (d->kind != AST_D_CONTAINER)
+        return NULL;
+    return k == 0 ? d->type : k == 1 ? d->type2 : d->res_header;
 }
 
 /* The canonical text of one declaration: its kind, full name, and each
@@ -76,9 +80,20 @@ static void canon_decl(FILE *f, const ast_decl *d)
 {
     if (d->kind == AST_D_CONTAINER) {
         char *ts = type_to_str(d->type, true);
-        fprintf(f, "%s %s.%s:%s\n", ast_container_name(d->ckind),
+        fprintf(f, "%s %s.%s:%s", ast_container_name(d->ckind),
                 d->module->name, d->name, ts);
         free(ts);
+        if (d->type2) {
+            ts = type_to_str(d->type2, true);
+            fprintf(f, "->%s", ts);
+            free(ts);
+        }
+        if (d->res_header) {
+            ts = type_to_str(d->res_header, true);
+            fprintf(f, " header=%s", ts);
+            free(ts);
+        }
+        fputc('\n', f);
         return;
     }
     fprintf(f, "%s %s.%s{", d->kind == AST_D_RECORD    ? "record"
@@ -115,14 +130,39 @@ static uint64_t name_hash(const ast_decl *d, uint64_t h)
     return id;
 }
 
+typedef struct succs {
+    uint64_t *v;
+    size_t n, cap;
+} succs;
+
+/* Add the hashes of the other components that t mentions to sv. */
+static void note_succ(const idwalk *w, const ast_type *t, size_t self,
+                      succs *sv)
+{
+    FOR_MENTIONED(t, x) {
+        size_t c = w->comp[x->res_decl->res_index];
+        if (c == self)
+            continue;
+        if (sv->n == sv->cap) {
+            sv->cap = sv->cap ? 2 * sv->cap : 8;
+            sv->v = realloc(sv->v, sv->cap * sizeof *sv->v);
+            if (!sv->v) {
+                fputs("mcidl: out of memory\n", stderr);
+                exit(1);
+            }
+        }
+        sv->v[sv->n++] = w->chash[c];
+    }
+}
+
 /* A finished component: hash its members' texts (sorted by name), then
  * the sorted hashes of the other components they mention (all done:
  * scc_walk gives those first); each member's id is its name with it. */
 static void hash_component(const size_t *cv, size_t n, void *ctx)
 {
     idwalk *w = ctx;
-    size_t self = w->ncomp++, nsucc = 0, cap = 0, len = 0;
-    uint64_t *succ = NULL;
+    size_t self = w->ncomp++, len = 0;
+    succs sv = {0};
     char *buf = NULL;
     for (size_t i = 0; i < n; i++) {
         w->comp[cv[i]] = self;
@@ -136,33 +176,20 @@ static void hash_component(const size_t *cv, size_t n, void *ctx)
     qsort(w->mem, n, sizeof *w->mem, cmp_decl);
     for (size_t i = 0; i < n; i++) {
         canon_decl(f, w->mem[i]);
-        const ast_field *fl = w->mem[i]->fields;
-        const ast_type *ct = descr_elem(w->mem[i]);
-        for (; fl || ct; fl = fl ? fl->next : NULL, ct = NULL)
-            FOR_MENTIONED(fl ? fl->type : ct, x) {
-                size_t c = w->comp[x->res_decl->res_index];
-                if (c == self)
-                    continue;
-                if (nsucc == cap) {
-                    cap = cap ? 2 * cap : 8;
-                    succ = realloc(succ, cap * sizeof *succ);
-                    if (!succ) {
-                        fputs("mcidl: out of memory\n", stderr);
-                        exit(1);
-                    }
-                }
-                succ[nsucc++] = w->chash[c];
-            }
+        for (const ast_field *fl = w->mem[i]->fields; fl; fl = fl->next)
+            note_succ(w, fl->type, self, &sv);
+        for (int k = 0; k < 3; k++)
+            note_succ(w, descr_elem(w->mem[i], k), self, &sv);
     }
-    if (nsucc)
-        qsort(succ, nsucc, sizeof *succ, cmp_u64);
-    for (size_t i = 0; i < nsucc; i++)
-        if (i == 0 || succ[i] != succ[i - 1])
-            fprintf(f, "-> %016llx\n", (unsigned long long)succ[i]);
+    if (sv.n)
+        qsort(sv.v, sv.n, sizeof *sv.v, cmp_u64);
+    for (size_t i = 0; i < sv.n; i++)
+        if (i == 0 || sv.v[i] != sv.v[i - 1])
+            fprintf(f, "-> %016llx\n", (unsigned long long)sv.v[i]);
     fclose(f);
     w->chash[self] = XXH64(buf, len, 0x6d63696431ull);
     free(buf);
-    free(succ);
+    free(sv.v);
     for (size_t i = 0; i < n; i++)
         w->mem[i]->res_id = name_hash(w->mem[i], w->chash[self]);
 }
@@ -183,23 +210,23 @@ size_t compute_ids(const program *p)
     size_t nn = node.n, ne = 0;
     size_t *off = xmalloc((nn + 1) * sizeof *off);
     for (size_t i = 0; i < nn; i++) {
-        const ast_type *ct = descr_elem(node.v[i]);
         for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
             FOR_MENTIONED(fl->type, x)
                 ne++;
-        FOR_MENTIONED(ct, x)
-            ne++;
+        for (int k = 0; k < 3; k++)
+            FOR_MENTIONED(descr_elem(node.v[i], k), x)
+                ne++;
     }
     size_t *to = xmalloc((ne + 1) * sizeof *to);
     ne = 0;
     for (size_t i = 0; i < nn; i++) { /* edges, grouped by source */
-        const ast_type *ct = descr_elem(node.v[i]);
         off[i] = ne;
         for (const ast_field *fl = node.v[i]->fields; fl; fl = fl->next)
             FOR_MENTIONED(fl->type, x)
                 to[ne++] = (size_t)x->res_decl->res_index;
-        FOR_MENTIONED(ct, x)
-            to[ne++] = (size_t)x->res_decl->res_index;
+        for (int k = 0; k < 3; k++)
+            FOR_MENTIONED(descr_elem(node.v[i], k), x)
+                to[ne++] = (size_t)x->res_decl->res_index;
     }
     off[nn] = ne;
     idwalk w = {node.v, xmalloc((nn + 1) * sizeof *w.mem),

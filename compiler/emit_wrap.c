@@ -9,10 +9,104 @@
 #include "emit_parts.h"
 #include "templates.h"
 
+/* The accessor suffix of sarray.h's inline functions for elements of
+ * scalar type t (i32, u32, i64, u64, f32, f64, or an enum of one of them),
+ * or NULL (other scalars are set through the called form). */
+static const char *scalar_suffix(const ast_type *t)
+{
+    ast_scalar s;
+    if (t->kind == AST_T_SCALAR)
+        s = t->scalar;
+    else if (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_ENUM)
+        s = enum_base(t->res_decl);
+    else
+        return NULL;
+    switch (s) {
+    case AST_I32: case AST_U32: case AST_I64: case AST_U64: case AST_F32:
+    case AST_F64:
+        return scalar_name(s);
+    default:
+        return NULL;
+    }
+}
+
+/* An sarray's or smatrix's wrappers (descr: only its descriptor type).
+ * The parts common to both are one set of templates, told apart by @K@
+ * and the index parameters (@IDXP@, @IDXA@); elements of scalar types get
+ * inline set/get/get_ro by value, through sarray.h's inline accessors
+ * where there is one for the width. */
+static void put_array(emitter *e, const ast_decl *d, int descr)
+{
+    const ast_type *t = d->type, *ht = d->res_header;
+    int mat = d->ckind == AST_C_SMATRIX;
+    const char *k = mat ? "smatrix" : "sarray";
+    const char *idxp = mat ? "size_t i, size_t j" : "size_t i";
+    const char *idxa = mat ? "i, j" : "i";
+    char *ct = ctype(e, t), *te = typeexpr(e, t);
+    char *hc = ht ? ctype(e, ht) : xstrdup("void");
+    char *cct = const_ctype(ct), *chc = const_ctype(hc);
+    char *hte = ht ? typeexpr(e, ht) : xstrdup("NULL");
+    char *harg = ht ? fmt(", %s*header", chc) : xstrdup("");
+    char *hdoc = ht ? fmt(", with a header of type %s", hc) : xstrdup("");
+    const char *hdoc2 = ht ? ", and its header a deep copy of *header" : "";
+    char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
+    int scalar = t->kind == AST_T_SCALAR ||
+                 (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_ENUM);
+    const char *suf = scalar_suffix(t);
+    char *setx, *getx, *rox;
+    if (suf) {
+        setx = fmt("mc_%s_set_%s((mc_%s *)a, %s, value)", k, suf, k, idxa);
+        getx = fmt("mc_%s_get_%s((mc_%s *)a, %s, value)", k, suf, k, idxa);
+        rox = fmt("mc_%s_ro_%s((mc_%s *)a, %s)", k, suf, k, idxa);
+    } else {
+        setx = fmt("mc_%s_set((mc_%s *)a, %s, &value)", k, k, idxa);
+        getx = fmt("mc_%s_get((mc_%s *)a, %s, value)", k, k, idxa);
+        rox = fmt("(%s*)mc_%s_get_ro((mc_%s *)a, %s)", cct, k, k, idxa);
+    }
+    const char *keys[] = {"P", "UP", "N", "T", "TT", "M", "ID", "K",
+                          "IDXP", "IDXA", "H", "HT", "HV", "HARG", "HDOC",
+                          "HDOC2", "SETX", "GETX", "ROX", "CT", "CH"};
+    const char *vals[] = {e->pre, e->upre, d->name, ct, te,
+                          d->module->name, id, k, idxp, idxa, hc, hte,
+                          ht ? "header" : "NULL", harg, hdoc, hdoc2, setx,
+                          getx, rox, cct, chc};
+    enum { NK = sizeof keys / sizeof *keys };
+    if (descr) {
+        expand(e->h, tmpl_arr_descr_h, keys, vals, NK);
+    } else {
+        put_doc(e->h, 0, d->doc);
+        expand(e->h, tmpl_arr_h, keys, vals, NK);
+        expand(e->c, tmpl_arr_c, keys, vals, NK);
+        expand(e->h, mat ? tmpl_smatrix_h : tmpl_sarray_h, keys, vals, NK);
+        expand(e->c, mat ? tmpl_smatrix_c : tmpl_sarray_c, keys, vals, NK);
+        if (scalar) {
+            expand(e->h, tmpl_arr_scalar_h, keys, vals, NK);
+        } else {
+            expand(e->h, tmpl_arr_set_h, keys, vals, NK);
+            expand(e->c, tmpl_arr_set_c, keys, vals, NK);
+            if (!has_ptr(t) && !has_sync(t)) { /* stored inline */
+                expand(e->h, tmpl_arr_get_h, keys, vals, NK);
+                expand(e->c, tmpl_arr_get_c, keys, vals, NK);
+            }
+        }
+        if (ht) {
+            expand(e->h, tmpl_arr_header_h, keys, vals, NK);
+            expand(e->c, tmpl_arr_header_c, keys, vals, NK);
+        }
+        fputc('\n', e->h);
+    }
+    free(ct), free(te), free(hc), free(hte), free(harg), free(hdoc);
+    free(id), free(setx), free(getx), free(rox), free(cct), free(chc);
+}
+
 /* A container's wrappers (descr: only its descriptor type, which goes
  * before the records, as fields may hold it). */
 void put_container(emitter *e, const ast_decl *d, int descr)
 {
+    if (d->ckind == AST_C_SARRAY || d->ckind == AST_C_SMATRIX) {
+        put_array(e, d, descr);
+        return;
+    }
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);
     char *un = upper(d->name);
     char *slots = fmt("%llu", (unsigned long long)d->res_slots);

@@ -828,6 +828,243 @@ static void test_descriptors(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------- sarray and smatrix */
+
+/* equal values (of t), in a driver: the marshalled bytes */
+static int same_bytes(const mc_type *t, const void *a, const void *b)
+{
+    void *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int eq = mc_marshal(t, a, &x, &nx) == 0 && mc_marshal(t, b, &y, &ny) == 0 &&
+             nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+/* The worker's side: handles from the descriptors, then changes the
+ * driver checks (Vals[1], Mat(1, 1), the Mat header's count under its
+ * lock, Recs[1] := Recs[0]). */
+static int use_arrays(const rt_ArrHandles *h, rt_ArrHandles *result,
+                      void *user)
+{
+    (void)user;
+    rt_Vals *v;
+    rt_Mat *m;
+    rt_Recs *r;
+    rt_Texts *t = NULL;
+    int rc = rt_Vals_of_descr(&h->v, &v);
+    if (!rc)
+        rc = rt_Vals_set(v, 1, 2.5);
+    if (!rc)
+        rc = rt_Mat_of_descr(&h->m, &m);
+    if (!rc)
+        rc = rt_Mat_set(m, 1, 1, 9.0);
+    if (!rc) {
+        rt_Locked *l = rt_Mat_header_ro(m);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    if (!rc && (h->recs.len != 1 || h->has_maybe))
+        rc = MC_EINVAL;
+    if (!rc)
+        rc = rt_Recs_of_descr(&h->recs.data[0], &r);
+    if (!rc)
+        rc = rt_Recs_get_c(r, 0, &t);
+    if (!rc)
+        rc = rt_Recs_set(r, 1, t);
+    mc_local_free(t);
+    *result = *h;
+    return rc;
+}
+
+static int flat_init(void *ctx, size_t i, rt_Scalars *elem)
+{
+    const rt_Scalars *src = ctx;
+    *elem = src[i];
+    return 0;
+}
+
+static int texts_init(void *ctx, size_t i, size_t j, rt_Texts *elem)
+{
+    const rt_Texts *src = ctx;
+    *elem = src[(i * 3 + j) % 4];
+    return 0;
+}
+
+static int texts_equal_p(const rt_Texts *t, void *ctx)
+{
+    return same_bytes(&rt_Texts_type, t, ctx) ? 1 : 2;
+}
+
+static int names_len_p(const rt_arr_string *h, void *ctx)
+{
+    *(size_t *)ctx = h->len;
+    return 0;
+}
+
+static void drv_arrays(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    if (W_RC(mc_pool_create(32 * MiB, &p), 0))
+        return;
+
+    /* f64: inline, by value, through sarray.h's inline accessors */
+    rt_Vals *v;
+    rt_Scalars hs;
+    rscalars(&hs);
+    double init[3] = {1, 2, 3}, d = 0, seven = 7, *dc = NULL;
+    if (W_RC(rt_Vals_create(p, 3, init, &hs, &v), 0))
+        return;
+    W_RC(rt_Vals_set(v, 2, -4.5), 0);
+    W_RC(rt_Vals_get(v, 2, &d), 0);
+    W_CHECK(d == -4.5 && *rt_Vals_get_ro(v, 0) == 1, "Vals: %g", d);
+    W_RC(rt_Vals_set(v, 3, 1.0), MC_EINVAL);  /* out of range: no write */
+    W_CHECK(rt_Vals_get_ro(v, 3) == NULL, "get_ro out of range");
+    W_RC(rt_Vals_grow(v, 5, &seven), 0);
+    W_CHECK(rt_Vals_length(v) == 5, "length %zu", rt_Vals_length(v));
+    if (!W_RC(rt_Vals_get_c(v, 4, &dc), 0)) {
+        W_CHECK(*dc == 7, "grown element %g", *dc);
+        mc_local_free(dc);
+    }
+    W_CHECK(same_bytes(&rt_Scalars_type, rt_Vals_header_ro(v), &hs),
+            "Vals header");
+    rt_Scalars *hc = NULL;
+    if (!W_RC(rt_Vals_header_c(v, &hc), 0)) {
+        W_CHECK(same_bytes(&rt_Scalars_type, hc, &hs), "header_c");
+        mc_local_free(hc);
+    }
+    hs.i64v = 42;
+    W_RC(rt_Vals_header_set(v, &hs), 0);
+    W_CHECK(rt_Vals_header_ro(v)->i64v == 42, "header_set");
+
+    /* u8: a scalar without an inline accessor (the called form) */
+    rt_Small *sm;
+    uint8_t nine = 9, b = 0;
+    if (!W_RC(rt_Small_make(p, 4, &nine, &sm), 0)) {
+        W_RC(rt_Small_set(sm, 2, 200), 0);
+        W_RC(rt_Small_get(sm, 2, &b), 0);
+        W_CHECK(b == 200 && *rt_Small_get_ro(sm, 3) == 9, "Small %u", b);
+        W_RC(rt_Small_get(sm, 4, &b), MC_EINVAL);
+        W_RC(rt_Small_destroy(sm), 0);
+    }
+
+    /* a record without pointers: inline, made by a function */
+    rt_Flats *fl;
+    rt_Scalars src[4], got;
+    for (int i = 0; i < 4; i++)
+        rscalars(&src[i]);
+    if (!W_RC(rt_Flats_init(p, 4, flat_init, src, &fl), 0)) {
+        W_RC(rt_Flats_get(fl, 3, &got), 0);
+        W_CHECK(same_bytes(&rt_Scalars_type, &got, &src[3]), "Flats[3]");
+        W_RC(rt_Flats_set(fl, 0, &src[1]), 0);
+        W_CHECK(same_bytes(&rt_Scalars_type, rt_Flats_get_ro(fl, 0),
+                           &src[1]), "Flats[0] set");
+        W_RC(rt_Flats_init(p, 4, NULL, src, &fl), MC_EINVAL);
+    }
+
+    /* records with pointers, and a header that is an array */
+    rt_Recs *r;
+    rt_Texts tx[4];
+    for (int i = 0; i < 4; i++)
+        rtexts(&tx[i]);
+    char *names[2] = {"a", "bc"};
+    rt_arr_string hn = {2, names};
+    size_t nn = 0;
+    if (W_RC(rt_Recs_create(p, 2, tx, &hn, &r), 0))
+        return;
+    W_RC(rt_Recs_get_p(r, 1, texts_equal_p, &tx[1]), 1);
+    W_RC(rt_Recs_set(r, 0, &tx[2]), 0);
+    W_RC(rt_Recs_get_p(r, 0, texts_equal_p, &tx[2]), 1);
+    W_RC(rt_Recs_header_p(r, names_len_p, &nn), 0);
+    W_CHECK(nn == 2, "Recs header: %zu names", nn);
+
+    /* matrices: f64 with a header holding locks; records by a function */
+    rt_Mat *m;
+    rt_Locked lk = {.count = 5};
+    double zero = 0;
+    size_t rows = 0, cols = 0;
+    if (W_RC(rt_Mat_make(p, 3, 4, &zero, &lk, &m), 0))
+        return;
+    W_RC(rt_Mat_dims(m, &rows, &cols), 0);
+    W_CHECK(rows == 3 && cols == 4, "dims %zux%zu", rows, cols);
+    W_RC(rt_Mat_set(m, 2, 3, 1.5), 0);
+    double *data = rt_Mat_data(m);
+    W_CHECK(data && data[2 * 4 + 3] == 1.5 && rt_Mat_get_ro(m, 0, 0) == data,
+            "the row-major block");
+    W_RC(rt_Mat_set(m, 3, 0, 1.0), MC_EINVAL);
+    W_RC(rt_Mat_set(m, 0, 4, 1.0), MC_EINVAL);
+    rt_TMat *tm;
+    rt_Texts *tc = NULL;
+    if (!W_RC(rt_TMat_init(p, 2, 3, texts_init, tx, &tm), 0)) {
+        if (!W_RC(rt_TMat_get_c(tm, 1, 2, &tc), 0)) {
+            W_CHECK(same_bytes(&rt_Texts_type, tc, &tx[(1 * 3 + 2) % 4]),
+                    "TMat(1, 2)");
+            mc_local_free(tc);
+        }
+        W_CHECK(rt_TMat_data(tm) == NULL, "no block for pointer elements");
+        W_RC(rt_TMat_destroy(tm), 0);
+    }
+
+    /* descriptors: values, and handles again in a worker */
+    rt_ArrHandles h = {0}, *u = NULL, *res = NULL;
+    rt_Recs_descr rd;
+    W_RC(rt_Vals_descr_of(v, &h.v), 0);
+    W_RC(rt_Mat_descr_of(m, &h.m), 0);
+    W_RC(rt_Recs_descr_of(r, &rd), 0);
+    h.recs.len = 1;
+    h.recs.data = &rd;
+    void *bytes = NULL;
+    size_t n = 0;
+    if (!W_RC(mc_marshal(&rt_ArrHandles_type, &h, &bytes, &n), 0) &&
+        !W_RC(mc_unmarshal(&rt_ArrHandles_type, bytes, n, (void **)&u), 0)) {
+        W_CHECK(rt_ArrHandles_type.equal(&h, u), "marshal round trip");
+        mc_local_free(u);
+    }
+    free(bytes);
+    mc_pid pid;
+    if (!W_RC(rt_use_arrays_start(&h, &pid), 0) &&
+        !W_RC(rt_use_arrays_join(pid, &res, NULL), 0)) {
+        W_CHECK(rt_ArrHandles_type.equal(&h, res), "handles as a result");
+        mc_local_free(res);
+        W_CHECK(*rt_Vals_get_ro(v, 1) == 2.5, "the worker's Vals[1]");
+        W_CHECK(*rt_Mat_get_ro(m, 1, 1) == 9, "the worker's Mat(1, 1)");
+        W_CHECK(rt_Mat_header_ro(m)->count == 6, "the header's count: %lld",
+                (long long)rt_Mat_header_ro(m)->count);
+        W_RC(rt_Recs_get_p(r, 1, texts_equal_p, &tx[2]), 1);
+    }
+
+    /* refusals: zeroed, NULL, another element or header type */
+    rt_Vals_descr zv = {0};
+    rt_Small_descr wrong;
+    rt_Vals *xv;
+    rt_Small *xs;
+    W_RC(rt_Vals_of_descr(&zv, &xv), MC_EINVAL);
+    W_RC(rt_Vals_of_descr(NULL, &xv), MC_EINVAL);
+    W_RC(rt_Vals_descr_of(NULL, &zv), MC_EINVAL);
+    memcpy(&wrong, &h.v, sizeof wrong);
+    W_RC(rt_Small_of_descr(&wrong, &xs), MC_ETYPE);
+
+    for (int i = 0; i < 4; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Mat_destroy(m), 0);
+    W_RC(rt_Recs_destroy(r), 0);
+    W_RC(rt_Flats_destroy(fl), 0);
+    W_RC(rt_Vals_destroy(v), 0);
+    W_RC(rt_Vals_destroy(v), MC_EINVAL);
+}
+
+static void test_arrays(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_arrays, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1123,6 +1360,7 @@ static int group_setup(void **state)
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
         rt_nothing_def(nothing, NULL) ||
         rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
+        rt_use_arrays_def(use_arrays, NULL) ||
         rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
@@ -1144,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_master_joins),
         cmocka_unit_test(test_descriptors),
+        cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
