@@ -88,6 +88,10 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
                 expand(e->h, tmpl_arr_get_h, keys, vals, NK);
                 expand(e->c, tmpl_arr_get_c, keys, vals, NK);
             }
+            if (has_sync(t)) { /* its locks are used in place */
+                expand(e->h, tmpl_arr_mut_h, keys, vals, NK);
+                expand(e->c, tmpl_arr_mut_c, keys, vals, NK);
+            }
         }
         if (ht) {
             expand(e->h, tmpl_arr_header_h, keys, vals, NK);

@@ -20,6 +20,7 @@ extern const char tmpl_arr_descr_h[], tmpl_arr_h[], tmpl_arr_c[];
 extern const char tmpl_arr_set_h[], tmpl_arr_set_c[];
 extern const char tmpl_arr_get_h[], tmpl_arr_get_c[], tmpl_arr_scalar_h[];
 extern const char tmpl_arr_header_h[], tmpl_arr_header_c[];
+extern const char tmpl_arr_mut_h[], tmpl_arr_mut_c[];
 extern const char tmpl_sarray_h[], tmpl_sarray_c[];
 extern const char tmpl_smatrix_h[], tmpl_smatrix_c[];
 

@@ -1009,6 +1009,26 @@ static void drv_arrays(const void *arg, size_t len)
         W_RC(rt_TMat_destroy(tm), 0);
     }
 
+    /* elements holding locks: used in place (_get_mut), set up in each
+     * copy (init_sync) */
+    rt_Guards *gs;
+    rt_Locked lk0 = {.count = 1};
+    if (!W_RC(rt_Guards_make(p, 2, &lk0, &gs), 0)) {
+        rt_Locked *l = rt_Guards_get_mut(gs, 1);
+        W_CHECK(l != NULL, "get_mut");
+        if (l && !W_RC(mc_mutex_lock(&l->lock), 0)) {
+            l->count += 10;
+            W_RC(mc_mutex_unlock(&l->lock), 0);
+        }
+        W_RC(rt_Guards_set(gs, 0, &lk0), 0);
+        l = rt_Guards_get_mut(gs, 0);
+        if (l && !W_RC(mc_mutex_lock(&l->lock), 0))
+            W_RC(mc_mutex_unlock(&l->lock), 0);
+        W_CHECK(rt_Guards_get_ro(gs, 1)->count == 11, "count in place");
+        W_CHECK(rt_Guards_get_mut(gs, 2) == NULL, "get_mut out of range");
+        W_RC(rt_Guards_destroy(gs), 0);
+    }
+
     /* descriptors: values, and handles again in a worker */
     rt_ArrHandles h = {0}, *u = NULL, *res = NULL;
     rt_Recs_descr rd;

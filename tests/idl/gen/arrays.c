@@ -2343,3 +2343,345 @@ mc_res_id arrays_render_join_point(void)
     return arrays_render_p_.join;
 }
 
+
+/* ---- sarray arrays_Guarded */
+
+int arrays_Guarded_destroy(arrays_Guarded *a)
+{
+    return mc_sarray_destroy((mc_sarray *)a);
+}
+
+int arrays_Guarded_get_c(arrays_Guarded *a, size_t i, arrays_H **copy)
+{
+    return mc_sarray_get_c((mc_sarray *)a, i, (void **)copy);
+}
+
+struct arrays_Guarded_p_ {
+    int (*fn)(const arrays_H *elem, void *ctx);
+    void *ctx;
+};
+
+static int arrays_Guarded_p_call_(const void *elem, void *ctx)
+{
+    struct arrays_Guarded_p_ *p = ctx;
+    return p->fn(elem, p->ctx);
+}
+
+int arrays_Guarded_get_p(arrays_Guarded *a, size_t i,
+                 int (*fn)(const arrays_H *elem, void *ctx), void *ctx)
+{
+    struct arrays_Guarded_p_ p = {fn, ctx};
+    return mc_sarray_get_p((mc_sarray *)a, i, fn ? arrays_Guarded_p_call_ : NULL,
+                        &p);
+}
+
+mc_heap *arrays_Guarded_heap(arrays_Guarded *a)
+{
+    return mc_sarray_heap((mc_sarray *)a);
+}
+
+int arrays_Guarded_descr_of(arrays_Guarded *a, arrays_Guarded_descr *d)
+{
+    return mc_sarray_descr_of((mc_sarray *)a, d ? &d->d : NULL);
+}
+
+int arrays_Guarded_of_descr(const arrays_Guarded_descr *d, arrays_Guarded **a)
+{
+    return mc_sarray_of_descr(d ? &d->d : NULL, &arrays_H_type, NULL, (mc_sarray **)a);
+}
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (six 64-bit words, no padding) */
+_Static_assert(sizeof(arrays_Guarded_descr) == 48, "mc_sarray_descr changed: "
+               "mcidl lays arrays_Guarded_descr out as 48 bytes");
+
+static void arrays_Guarded_descr_marshal(mc_writer *w, const void *obj)
+{
+    const arrays_Guarded_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_u64(w, o->d.htype_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int arrays_Guarded_descr_unmarshal(mc_reader *r, void *obj)
+{
+    arrays_Guarded_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_u64(r, &o->d.htype_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t arrays_Guarded_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(arrays_Guarded_descr));
+}
+
+static int arrays_Guarded_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(arrays_Guarded_descr)) == 0;
+}
+
+const mc_type arrays_Guarded_descr_type = {
+    .name = "arrays.Guarded descriptor",
+    .id = 0x30fc9649084e4ca9ull,
+    .size = sizeof(arrays_Guarded_descr),
+    .align = _Alignof(arrays_Guarded_descr),
+    .marshal = arrays_Guarded_descr_marshal,
+    .unmarshal = arrays_Guarded_descr_unmarshal,
+    .hash = arrays_Guarded_descr_hash,
+    .equal = arrays_Guarded_descr_equal,
+};
+
+int arrays_Guarded_create(mc_pool *pool, size_t n, const arrays_H *elems,
+                  arrays_Guarded **a)
+{
+    return mc_sarray_create(pool, &arrays_H_type, n, elems, NULL, NULL,
+                            (mc_sarray **)a);
+}
+
+int arrays_Guarded_make(mc_pool *pool, size_t n, const arrays_H *value,
+                arrays_Guarded **a)
+{
+    return mc_sarray_make(pool, &arrays_H_type, n, value, NULL, NULL,
+                          (mc_sarray **)a);
+}
+
+struct arrays_Guarded_i_ {
+    int (*fn)(void *ctx, size_t i, arrays_H *elem);
+    void *ctx;
+};
+
+static int arrays_Guarded_i_call_(void *ctx, size_t i, void *elem)
+{
+    struct arrays_Guarded_i_ *p = ctx;
+    return p->fn(p->ctx, i, elem);
+}
+
+int arrays_Guarded_init(mc_pool *pool, size_t n,
+                int (*fn)(void *ctx, size_t i, arrays_H *elem), void *ctx,
+                arrays_Guarded **a)
+{
+    struct arrays_Guarded_i_ p = {fn, ctx};
+    return mc_sarray_init(pool, &arrays_H_type, n, fn ? arrays_Guarded_i_call_ : NULL, &p,
+                          NULL, NULL, (mc_sarray **)a);
+}
+
+int arrays_Guarded_grow(arrays_Guarded *a, size_t n, const arrays_H *value)
+{
+    return mc_sarray_grow((mc_sarray *)a, n, value);
+}
+
+size_t arrays_Guarded_length(arrays_Guarded *a)
+{
+    return mc_sarray_length((mc_sarray *)a);
+}
+
+int arrays_Guarded_set(arrays_Guarded *a, size_t i, const arrays_H *value)
+{
+    return mc_sarray_set((mc_sarray *)a, i, value);
+}
+
+const arrays_H *arrays_Guarded_get_ro(arrays_Guarded *a, size_t i)
+{
+    return mc_sarray_get_ro((mc_sarray *)a, i);
+}
+
+arrays_H *arrays_Guarded_get_mut(arrays_Guarded *a, size_t i)
+{
+    return (arrays_H *)mc_sarray_get_ro((mc_sarray *)a, i);
+}
+
+/* ---- smatrix arrays_GuardGrid */
+
+int arrays_GuardGrid_destroy(arrays_GuardGrid *a)
+{
+    return mc_smatrix_destroy((mc_smatrix *)a);
+}
+
+int arrays_GuardGrid_get_c(arrays_GuardGrid *a, size_t i, size_t j, arrays_H **copy)
+{
+    return mc_smatrix_get_c((mc_smatrix *)a, i, j, (void **)copy);
+}
+
+struct arrays_GuardGrid_p_ {
+    int (*fn)(const arrays_H *elem, void *ctx);
+    void *ctx;
+};
+
+static int arrays_GuardGrid_p_call_(const void *elem, void *ctx)
+{
+    struct arrays_GuardGrid_p_ *p = ctx;
+    return p->fn(elem, p->ctx);
+}
+
+int arrays_GuardGrid_get_p(arrays_GuardGrid *a, size_t i, size_t j,
+                 int (*fn)(const arrays_H *elem, void *ctx), void *ctx)
+{
+    struct arrays_GuardGrid_p_ p = {fn, ctx};
+    return mc_smatrix_get_p((mc_smatrix *)a, i, j, fn ? arrays_GuardGrid_p_call_ : NULL,
+                        &p);
+}
+
+mc_heap *arrays_GuardGrid_heap(arrays_GuardGrid *a)
+{
+    return mc_smatrix_heap((mc_smatrix *)a);
+}
+
+int arrays_GuardGrid_descr_of(arrays_GuardGrid *a, arrays_GuardGrid_descr *d)
+{
+    return mc_smatrix_descr_of((mc_smatrix *)a, d ? &d->d : NULL);
+}
+
+int arrays_GuardGrid_of_descr(const arrays_GuardGrid_descr *d, arrays_GuardGrid **a)
+{
+    return mc_smatrix_of_descr(d ? &d->d : NULL, &arrays_H_type, &arrays_Pix_type, (mc_smatrix **)a);
+}
+
+/* The descriptor as a value: its fields, as the runtime's struct has them
+ * (six 64-bit words, no padding) */
+_Static_assert(sizeof(arrays_GuardGrid_descr) == 48, "mc_smatrix_descr changed: "
+               "mcidl lays arrays_GuardGrid_descr out as 48 bytes");
+
+static void arrays_GuardGrid_descr_marshal(mc_writer *w, const void *obj)
+{
+    const arrays_GuardGrid_descr *o = obj;
+    mc_put_u64(w, o->d.magic);
+    mc_put_u64(w, o->d.type_id);
+    mc_put_u64(w, o->d.htype_id);
+    mc_put_i64(w, o->d.pool);
+    mc_put_u64(w, o->d.offset);
+    mc_put_u64(w, o->d.gen);
+}
+
+static int arrays_GuardGrid_descr_unmarshal(mc_reader *r, void *obj)
+{
+    arrays_GuardGrid_descr *o = obj;
+    mc_get_u64(r, &o->d.magic);
+    mc_get_u64(r, &o->d.type_id);
+    mc_get_u64(r, &o->d.htype_id);
+    mc_get_i64(r, &o->d.pool);
+    mc_get_u64(r, &o->d.offset);
+    mc_get_u64(r, &o->d.gen);
+    return r->err;
+}
+
+static uint64_t arrays_GuardGrid_descr_hash(const void *obj)
+{
+    return mc_hash_bytes(MC_HASH_SEED, obj, sizeof(arrays_GuardGrid_descr));
+}
+
+static int arrays_GuardGrid_descr_equal(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(arrays_GuardGrid_descr)) == 0;
+}
+
+const mc_type arrays_GuardGrid_descr_type = {
+    .name = "arrays.GuardGrid descriptor",
+    .id = 0xa851499657dc51ffull,
+    .size = sizeof(arrays_GuardGrid_descr),
+    .align = _Alignof(arrays_GuardGrid_descr),
+    .marshal = arrays_GuardGrid_descr_marshal,
+    .unmarshal = arrays_GuardGrid_descr_unmarshal,
+    .hash = arrays_GuardGrid_descr_hash,
+    .equal = arrays_GuardGrid_descr_equal,
+};
+
+int arrays_GuardGrid_create(mc_pool *pool, size_t rows, size_t cols,
+                  const arrays_H *data, const arrays_Pix *header, arrays_GuardGrid **a)
+{
+    return mc_smatrix_create(pool, &arrays_H_type, rows, cols, data, &arrays_Pix_type, header,
+                             (mc_smatrix **)a);
+}
+
+int arrays_GuardGrid_make(mc_pool *pool, size_t rows, size_t cols,
+                const arrays_H *value, const arrays_Pix *header, arrays_GuardGrid **a)
+{
+    return mc_smatrix_make(pool, &arrays_H_type, rows, cols, value, &arrays_Pix_type, header,
+                           (mc_smatrix **)a);
+}
+
+struct arrays_GuardGrid_i_ {
+    int (*fn)(void *ctx, size_t i, size_t j, arrays_H *elem);
+    void *ctx;
+};
+
+static int arrays_GuardGrid_i_call_(void *ctx, size_t i, size_t j, void *elem)
+{
+    struct arrays_GuardGrid_i_ *p = ctx;
+    return p->fn(p->ctx, i, j, elem);
+}
+
+int arrays_GuardGrid_init(mc_pool *pool, size_t rows, size_t cols,
+                int (*fn)(void *ctx, size_t i, size_t j, arrays_H *elem),
+                void *ctx, const arrays_Pix *header, arrays_GuardGrid **a)
+{
+    struct arrays_GuardGrid_i_ p = {fn, ctx};
+    return mc_smatrix_init(pool, &arrays_H_type, rows, cols,
+                           fn ? arrays_GuardGrid_i_call_ : NULL, &p, &arrays_Pix_type, header,
+                           (mc_smatrix **)a);
+}
+
+int arrays_GuardGrid_dims(arrays_GuardGrid *a, size_t *rows, size_t *cols)
+{
+    return mc_smatrix_dims((mc_smatrix *)a, rows, cols);
+}
+
+arrays_H *arrays_GuardGrid_data(arrays_GuardGrid *a)
+{
+    return mc_smatrix_data((mc_smatrix *)a);
+}
+
+int arrays_GuardGrid_set(arrays_GuardGrid *a, size_t i, size_t j, const arrays_H *value)
+{
+    return mc_smatrix_set((mc_smatrix *)a, i, j, value);
+}
+
+const arrays_H *arrays_GuardGrid_get_ro(arrays_GuardGrid *a, size_t i, size_t j)
+{
+    return mc_smatrix_get_ro((mc_smatrix *)a, i, j);
+}
+
+arrays_H *arrays_GuardGrid_get_mut(arrays_GuardGrid *a, size_t i, size_t j)
+{
+    return (arrays_H *)mc_smatrix_get_ro((mc_smatrix *)a, i, j);
+}
+
+arrays_Pix *arrays_GuardGrid_header_ro(arrays_GuardGrid *a)
+{
+    return mc_smatrix_header_ro((mc_smatrix *)a);
+}
+
+int arrays_GuardGrid_header_c(arrays_GuardGrid *a, arrays_Pix **copy)
+{
+    return mc_smatrix_header_c((mc_smatrix *)a, (void **)copy);
+}
+
+struct arrays_GuardGrid_h_ {
+    int (*fn)(const arrays_Pix *header, void *ctx);
+    void *ctx;
+};
+
+static int arrays_GuardGrid_h_call_(const void *header, void *ctx)
+{
+    struct arrays_GuardGrid_h_ *p = ctx;
+    return p->fn(header, p->ctx);
+}
+
+int arrays_GuardGrid_header_p(arrays_GuardGrid *a,
+                    int (*fn)(const arrays_Pix *header, void *ctx), void *ctx)
+{
+    struct arrays_GuardGrid_h_ p = {fn, ctx};
+    return mc_smatrix_header_p((mc_smatrix *)a, fn ? arrays_GuardGrid_h_call_ : NULL, &p);
+}
+
+int arrays_GuardGrid_header_set(arrays_GuardGrid *a, const arrays_Pix *header)
+{
+    return mc_smatrix_header_set((mc_smatrix *)a, header);
+}

@@ -149,6 +149,26 @@ typedef struct arrays_OfArrays_descr {
 } arrays_OfArrays_descr;
 extern const mc_type arrays_OfArrays_descr_type;
 
+/** A typed descriptor of arrays_Guarded, an sarray of arrays_H: what a field, process
+ *  argument or result of type Guarded holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with arrays_Guarded_descr_of, get the sarray with arrays_Guarded_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct arrays_Guarded_descr {
+    mc_sarray_descr d;
+} arrays_Guarded_descr;
+extern const mc_type arrays_Guarded_descr_type;
+
+/** A typed descriptor of arrays_GuardGrid, an smatrix of arrays_H: what a field, process
+ *  argument or result of type GuardGrid holds.  Plain bytes, meaningful in every
+ *  process of the session that made it (a heap or camlbox may hold it);
+ *  fill it with arrays_GuardGrid_descr_of, get the smatrix with arrays_GuardGrid_of_descr.  A
+ *  zeroed one names nothing (MC_EINVAL). */
+typedef struct arrays_GuardGrid_descr {
+    mc_smatrix_descr d;
+} arrays_GuardGrid_descr;
+extern const mc_type arrays_GuardGrid_descr_type;
+
 typedef struct arrays_arr_string {
     size_t len;
     char **data;
@@ -829,6 +849,119 @@ int arrays_render_run_cfg(const mc_config *cfg, const arrays_Job *job, arrays_Gr
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id arrays_render_fork_point(void);
 mc_res_id arrays_render_join_point(void);
+
+/// Elements holding locks: _get_mut.
+/** arrays_Guarded: a shared sarray of arrays_H (mcore/sarray.h).  The functions
+ *  return the codes of their mc_sarray_ counterparts. */
+typedef struct arrays_Guarded arrays_Guarded;
+/** Free it, its elements and header; nobody may use it afterwards. */
+int arrays_Guarded_destroy(arrays_Guarded *a);
+/** A local deep copy of element (i); free it with
+ *  mc_local_free(*copy). */
+int arrays_Guarded_get_c(arrays_Guarded *a, size_t i, arrays_H **copy);
+/** fn(elem, ctx) with element (i) kept alive while fn runs; returns
+ *  fn's result. */
+int arrays_Guarded_get_p(arrays_Guarded *a, size_t i,
+                 int (*fn)(const arrays_H *elem, void *ctx), void *ctx);
+mc_heap *arrays_Guarded_heap(arrays_Guarded *a);
+/** Its descriptor (arrays_Guarded_descr: for fields, arguments and results of
+ *  type Guarded).  @return 0, MC_EINVAL (NULL argument, destroyed sarray) */
+int arrays_Guarded_descr_of(arrays_Guarded *a, arrays_Guarded_descr *d);
+/** The sarray a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked (element and header types).  @return 0, or MC_ETYPE (an
+ *  sarray of other types: the descriptor was made by another program's
+ *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
+ *  of another kind of container; NULL argument) */
+int arrays_Guarded_of_descr(const arrays_Guarded_descr *d, arrays_Guarded **a);
+/** Make it holding deep copies of the n elements at elems. */
+int arrays_Guarded_create(mc_pool *pool, size_t n, const arrays_H *elems,
+                  arrays_Guarded **a);
+/** Make it of n elements equal to *value (sharing one copy of it when
+ *  it holds pointers). */
+int arrays_Guarded_make(mc_pool *pool, size_t n, const arrays_H *value,
+                arrays_Guarded **a);
+/** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
+ *  wrote into *elem (zeroed), in order. */
+int arrays_Guarded_init(mc_pool *pool, size_t n,
+                int (*fn)(void *ctx, size_t i, arrays_H *elem), void *ctx,
+                arrays_Guarded **a);
+/** Grow it to n elements, each new one equal to *value; existing ones are
+ *  neither moved nor copied. */
+int arrays_Guarded_grow(arrays_Guarded *a, size_t n, const arrays_H *value);
+/** The number of elements (0 for NULL). */
+size_t arrays_Guarded_length(arrays_Guarded *a);
+/** Replace element (i) with a deep copy of *value. */
+int arrays_Guarded_set(arrays_Guarded *a, size_t i, const arrays_H *value);
+/** Element (i) as it is in shared memory, or NULL (out of range):
+ *  valid only while nobody sets that element. */
+const arrays_H *arrays_Guarded_get_ro(arrays_Guarded *a, size_t i);
+/** Element (i) in shared memory, writable, or NULL (out of range):
+ *  its locks are used in place, its scalar fields may be updated in place
+ *  (pointers only inside a mutation of arrays_Guarded_heap).  Valid while nobody
+ *  sets that element. */
+arrays_H *arrays_Guarded_get_mut(arrays_Guarded *a, size_t i);
+
+/** arrays_GuardGrid: a shared smatrix of arrays_H (mcore/smatrix.h), with a header of type arrays_Pix.  The functions
+ *  return the codes of their mc_smatrix_ counterparts. */
+typedef struct arrays_GuardGrid arrays_GuardGrid;
+/** Free it, its elements and header; nobody may use it afterwards. */
+int arrays_GuardGrid_destroy(arrays_GuardGrid *a);
+/** A local deep copy of element (i, j); free it with
+ *  mc_local_free(*copy). */
+int arrays_GuardGrid_get_c(arrays_GuardGrid *a, size_t i, size_t j, arrays_H **copy);
+/** fn(elem, ctx) with element (i, j) kept alive while fn runs; returns
+ *  fn's result. */
+int arrays_GuardGrid_get_p(arrays_GuardGrid *a, size_t i, size_t j,
+                 int (*fn)(const arrays_H *elem, void *ctx), void *ctx);
+mc_heap *arrays_GuardGrid_heap(arrays_GuardGrid *a);
+/** Its descriptor (arrays_GuardGrid_descr: for fields, arguments and results of
+ *  type GuardGrid).  @return 0, MC_EINVAL (NULL argument, destroyed smatrix) */
+int arrays_GuardGrid_descr_of(arrays_GuardGrid *a, arrays_GuardGrid_descr *d);
+/** The smatrix a descriptor names, looked up (its pool mapped if needed) and
+ *  type-checked (element and header types).  @return 0, or MC_ETYPE (an
+ *  smatrix of other types: the descriptor was made by another program's
+ *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
+ *  of another kind of container; NULL argument) */
+int arrays_GuardGrid_of_descr(const arrays_GuardGrid_descr *d, arrays_GuardGrid **a);
+/** Make a rows x cols matrix holding deep copies of the elements at data
+ *  (row-major: row i starts at element i * cols), and its header a deep copy of *header. */
+int arrays_GuardGrid_create(mc_pool *pool, size_t rows, size_t cols,
+                  const arrays_H *data, const arrays_Pix *header, arrays_GuardGrid **a);
+/** Make a rows x cols matrix, every element equal to *value, and its header a deep copy of *header. */
+int arrays_GuardGrid_make(mc_pool *pool, size_t rows, size_t cols,
+                const arrays_H *value, const arrays_Pix *header, arrays_GuardGrid **a);
+/** Make a rows x cols matrix, element (i, j) made by fn(ctx, i, j, elem)
+ *  in row-major order, and its header a deep copy of *header. */
+int arrays_GuardGrid_init(mc_pool *pool, size_t rows, size_t cols,
+                int (*fn)(void *ctx, size_t i, size_t j, arrays_H *elem),
+                void *ctx, const arrays_Pix *header, arrays_GuardGrid **a);
+/** Its dimensions. */
+int arrays_GuardGrid_dims(arrays_GuardGrid *a, size_t *rows, size_t *cols);
+/** The row-major block of a matrix of elements without pointers (element
+ *  (i, j) at [i * cols + j]), for numeric code; NULL for other element
+ *  types, a NULL matrix or one of no elements. */
+arrays_H *arrays_GuardGrid_data(arrays_GuardGrid *a);
+/** Replace element (i, j) with a deep copy of *value. */
+int arrays_GuardGrid_set(arrays_GuardGrid *a, size_t i, size_t j, const arrays_H *value);
+/** Element (i, j) as it is in shared memory, or NULL (out of range):
+ *  valid only while nobody sets that element. */
+const arrays_H *arrays_GuardGrid_get_ro(arrays_GuardGrid *a, size_t i, size_t j);
+/** Element (i, j) in shared memory, writable, or NULL (out of range):
+ *  its locks are used in place, its scalar fields may be updated in place
+ *  (pointers only inside a mutation of arrays_GuardGrid_heap).  Valid while nobody
+ *  sets that element. */
+arrays_H *arrays_GuardGrid_get_mut(arrays_GuardGrid *a, size_t i, size_t j);
+/** The header as it is in shared memory (NULL for a NULL or destroyed
+ *  smatrix): valid while nobody replaces it with arrays_GuardGrid_header_set.  Its
+ *  scalar fields may be updated in place, its locks used in place. */
+arrays_Pix *arrays_GuardGrid_header_ro(arrays_GuardGrid *a);
+/** A local deep copy of the header; free it with mc_local_free(*copy). */
+int arrays_GuardGrid_header_c(arrays_GuardGrid *a, arrays_Pix **copy);
+/** fn(header, ctx) with the header kept alive; returns fn's result. */
+int arrays_GuardGrid_header_p(arrays_GuardGrid *a,
+                    int (*fn)(const arrays_Pix *header, void *ctx), void *ctx);
+/** Replace the header with a deep copy of *header. */
+int arrays_GuardGrid_header_set(arrays_GuardGrid *a, const arrays_Pix *header);
 
 #ifdef __cplusplus
 }
