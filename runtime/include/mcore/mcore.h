@@ -13,6 +13,7 @@
 #include "mcore/sref.h"
 #include "mcore/sarray.h"
 #include "mcore/smatrix.h"
+#include "mcore/sbuffer.h"
 #include "mcore/marshal.h"
 #include "mcore/tprocess.h"
 #include "mcore/camlbox.h"
