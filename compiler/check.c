@@ -14,6 +14,7 @@
  */
 #include "check.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@
 #define MIN_SLOT_SIZE 16u           /* camlbox slot_size: 16 B .. 1 GiB */
 #define MAX_SLOT_SIZE (1u << 30)
 #define MAX_SEM 2147483647u         /* semaphore initial value: 0 .. */
+/* capacities (0: no limit): a buffer's bytes, a queue's elements */
+#define MAX_BUF_CAPACITY ((uint64_t)1 << 62)
+#define MAX_QUEUE_CAPACITY ((uint64_t)1 << 40)
 
 void *check_xrealloc(void *q, size_t n)
 {
@@ -529,14 +533,27 @@ typedef struct attr_spec {
     const char *name;
     bool is_type;
     bool required;
+    uint64_t lo, hi;            /* integers: the range */
+    size_t off;                 /* integers: where in ast_decl it goes */
 } attr_spec;
 
+#define HEADER(k) { k, "header", true, false, 0, 0, 0 }
 static const attr_spec attr_specs[] = {
-    { AST_C_SARRAY, "header", true, false },
-    { AST_C_SMATRIX, "header", true, false },
-    { AST_C_CAMLBOX, "slots", false, true },
-    { AST_C_CAMLBOX, "slot_size", false, true },
+    HEADER(AST_C_SARRAY),
+    HEADER(AST_C_SMATRIX),
+    HEADER(AST_C_SBUFFER),
+    HEADER(AST_C_SQUEUE),
+    HEADER(AST_C_SHASHTBL),
+    { AST_C_CAMLBOX, "slots", false, true, 1, MAX_SLOTS,
+      offsetof(ast_decl, res_slots) },
+    { AST_C_CAMLBOX, "slot_size", false, true, MIN_SLOT_SIZE, MAX_SLOT_SIZE,
+      offsetof(ast_decl, res_slot_size) },
+    { AST_C_SBUFFER, "capacity", false, false, 0, MAX_BUF_CAPACITY,
+      offsetof(ast_decl, res_capacity) },
+    { AST_C_SQUEUE, "capacity", false, false, 0, MAX_QUEUE_CAPACITY,
+      offsetof(ast_decl, res_capacity) },
 };
+#undef HEADER
 #define NSPECS (sizeof attr_specs / sizeof attr_specs[0])
 
 static void check_attrs(checker *c, ast_decl *d)
@@ -597,20 +614,16 @@ static void check_attrs(checker *c, ast_decl *d)
                        a->name);
             continue;
         }
-        uint64_t lo = strcmp(a->name, "slots") == 0 ? 1 : MIN_SLOT_SIZE;
-        uint64_t hi = strcmp(a->name, "slots") == 0 ? MAX_SLOTS : MAX_SLOT_SIZE;
+        uint64_t lo = attr_specs[k].lo, hi = attr_specs[k].hi;
         if (v.neg || v.mag < lo || v.mag > hi) {
             char buf[32];
             fmt_int(v, buf, sizeof buf);
-            diag_error(at, "camlbox %s %s is out of range (%llu to %llu)",
-                       a->name, buf, (unsigned long long)lo,
-                       (unsigned long long)hi);
+            diag_error(at, "%s %s %s is out of range (%llu to %llu)",
+                       ast_container_name(d->ckind), a->name, buf,
+                       (unsigned long long)lo, (unsigned long long)hi);
             continue;
         }
-        if (lo == 1)
-            d->res_slots = v.mag;
-        else
-            d->res_slot_size = v.mag;
+        *(uint64_t *)((char *)d + attr_specs[k].off) = v.mag;
     }
     for (size_t k = 0; k < NSPECS; k++)
         if (attr_specs[k].kind == d->ckind && attr_specs[k].required &&

@@ -90,6 +90,11 @@ static void check_cnames(program *p)
                 add_cname(&t, m, d->name, "slot_size", d->name_loc,
                           "the slot size of camlbox '%s'%s", d->name, NULL);
             }
+            if (d->kind == AST_D_CONTAINER && (d->ckind == AST_C_SBUFFER ||
+                                               d->ckind == AST_C_SQUEUE))
+                /* GEO_LOG_CAPACITY */
+                add_cname(&t, m, d->name, "capacity", d->name_loc,
+                          "the capacity of '%s'%s", d->name, NULL);
             for (ast_field *f = d->kind == AST_D_VARIANT ? d->fields : NULL;
                  f; f = f->next)
                 add_cname(&t, m, d->name, f->name, f->loc,
@@ -382,9 +387,14 @@ static uint64_t type_size(const ast_type *t, uint64_t *align)
             switch (t->res_decl->ckind) {
             case AST_C_SREF:
                 return 40;
+            case AST_C_SBUFFER:
+                return 40;
             case AST_C_SARRAY:
             case AST_C_SMATRIX:
+            case AST_C_SQUEUE:
                 return 48;
+            case AST_C_SHASHTBL:
+                return 56;
             default:
                 return 8;
             }

@@ -79,7 +79,7 @@ static const ast_type *descr_elem(const ast_decl *d, int k)
 static void canon_decl(FILE *f, const ast_decl *d)
 {
     if (d->kind == AST_D_CONTAINER) {
-        char *ts = type_to_str(d->type, true);
+        char *ts = d->type ? type_to_str(d->type, true) : xstrdup("");
         fprintf(f, "%s %s.%s:%s", ast_container_name(d->ckind),
                 d->module->name, d->name, ts);
         free(ts);

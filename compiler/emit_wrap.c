@@ -103,12 +103,111 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
     free(id), free(setx), free(getx), free(rox), free(cct), free(chc);
 }
 
+/* An sbuffer's, squeue's or shashtbl's wrappers (descr: only its
+ * descriptor type).  The placeholders of all three are set; each template
+ * uses its own: @T@ the queue's element, @KC@/@V@ the table's key and
+ * value (each with its const pointer form @CT@, @CK@, @CV@ and mc_type
+ * @TT@, @KT@, @VT@), @H@ the header, @CAP@ the declared capacity. */
+static void put_other(emitter *e, const ast_decl *d, int descr)
+{
+    const ast_type *t = d->type, *t2 = d->type2, *ht = d->res_header;
+    const char *k = ast_container_name(d->ckind);
+    char *ct = t ? ctype(e, t) : xstrdup("void");
+    char *te = t ? typeexpr(e, t) : xstrdup("NULL");
+    char *vc = t2 ? ctype(e, t2) : xstrdup("void");
+    char *vte = t2 ? typeexpr(e, t2) : xstrdup("NULL");
+    char *hc = ht ? ctype(e, ht) : xstrdup("void");
+    char *hte = ht ? typeexpr(e, ht) : xstrdup("NULL");
+    char *cct = const_ctype(ct), *cvc = const_ctype(vc),
+         *chc = const_ctype(hc);
+    char *harg = ht ? fmt(", %s*header", chc) : xstrdup("");
+    char *hdoc = ht ? fmt(", with a header of type %s", hc) : xstrdup("");
+    const char *hdoc2 = ht ? ", and its header a deep copy of *header" : "";
+    char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
+    char *cap = fmt("%llu", (unsigned long long)d->res_capacity);
+    char *un = upper(d->name);
+    /* a table's key: a string as const char *, a scalar or enum by value,
+     * others by pointer (KP the parameter, KA what the runtime gets, KD
+     * what a callback gets from the runtime's pointer) */
+    char *kp, *ka, *kd;
+    if (t && t->kind == AST_T_STRING) {
+        kp = xstrdup("const char *key");
+        ka = xstrdup("(const void *)&key");
+        kd = xstrdup("*(const char *const *)key");
+    } else if (t && (t->kind == AST_T_SCALAR ||
+                     (t->kind == AST_T_NAMED &&
+                      t->res_decl->kind == AST_D_ENUM))) {
+        kp = fmt("%s key", ct);
+        ka = xstrdup("&key");
+        kd = fmt("*(const %s *)key", ct);
+    } else {
+        kp = fmt("%s*key", cct);
+        ka = xstrdup("key");
+        kd = xstrdup("key");
+    }
+    char *what;
+    const char *dwords, *heapfn = "heap";
+    const char *th, *tc, *thh, *thc;
+    switch (d->ckind) {
+    case AST_C_SBUFFER:
+        what = xstrdup("an sbuffer");
+        dwords = "5";
+        th = tmpl_sbuffer_h, tc = tmpl_sbuffer_c;
+        thh = tmpl_sbuffer_header_h, thc = tmpl_sbuffer_header_c;
+        break;
+    case AST_C_SQUEUE:
+        what = fmt("an squeue of %s", ct);
+        dwords = "6";
+        th = tmpl_squeue_h, tc = tmpl_squeue_c;
+        thh = tmpl_squeue_header_h, thc = tmpl_squeue_header_c;
+        break;
+    default: /* AST_C_SHASHTBL */
+        what = fmt("an shashtbl from %s to %s", ct, vc);
+        dwords = "7";
+        heapfn = "header_heap";
+        th = tmpl_shashtbl_h, tc = tmpl_shashtbl_c;
+        thh = tmpl_shashtbl_header_h, thc = tmpl_shashtbl_header_c;
+        break;
+    }
+    const char *keys[] = {"P", "UP", "N", "UN", "K", "M", "ID", "T", "CT",
+                          "TT", "KC", "CK", "KT", "V", "CV", "VT", "H",
+                          "CH", "HT", "HV", "HARG", "HDOC", "HDOC2", "CAP",
+                          "WHAT", "DWORDS", "HEAPFN", "KP", "KA", "KD"};
+    const char *vals[] = {e->pre, e->upre, d->name, un, k, d->module->name,
+                          id, ct, cct, te, ct, cct, te, vc, cvc, vte, hc,
+                          chc, hte, ht ? "header" : "NULL", harg, hdoc,
+                          hdoc2, cap, what, dwords, heapfn, kp, ka, kd};
+    enum { NK = sizeof keys / sizeof *keys };
+    if (descr) {
+        expand(e->h, tmpl_cont_descr_h, keys, vals, NK);
+    } else {
+        put_doc(e->h, 0, d->doc);
+        expand(e->h, th, keys, vals, NK);
+        expand(e->h, tmpl_cont_common_h, keys, vals, NK);
+        expand(e->c, tc, keys, vals, NK);
+        expand(e->c, tmpl_cont_descr_c, keys, vals, NK);
+        if (ht) {
+            expand(e->h, thh, keys, vals, NK);
+            expand(e->c, thc, keys, vals, NK);
+        }
+        fputc('\n', e->h);
+    }
+    free(ct), free(te), free(vc), free(vte), free(hc), free(hte);
+    free(cct), free(cvc), free(chc), free(harg), free(hdoc), free(id);
+    free(cap), free(un), free(what), free(kp), free(ka), free(kd);
+}
+
 /* A container's wrappers (descr: only its descriptor type, which goes
  * before the records, as fields may hold it). */
 void put_container(emitter *e, const ast_decl *d, int descr)
 {
     if (d->ckind == AST_C_SARRAY || d->ckind == AST_C_SMATRIX) {
         put_array(e, d, descr);
+        return;
+    }
+    if (d->ckind == AST_C_SBUFFER || d->ckind == AST_C_SQUEUE ||
+        d->ckind == AST_C_SHASHTBL) {
+        put_other(e, d, descr);
         return;
     }
     char *ct = ctype(e, d->type), *te = typeexpr(e, d->type);

@@ -1085,6 +1085,123 @@ static void test_arrays(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------------ sbuffer */
+
+/* The worker's side: the buffer from its descriptor, "hello, " and
+ * "world" appended, the header's i64v read into a third append, closed. */
+static int produce(const rt_Stream_descr *d, rt_Stream_descr *result,
+                   void *user)
+{
+    (void)user;
+    rt_Stream *s;
+    int rc = rt_Stream_of_descr(d, &s);
+    if (!rc)
+        rc = rt_Stream_append(s, "hello, ", 7);
+    if (!rc)
+        rc = rt_Stream_append_timed(s, "world", 5, 5000);
+    if (!rc) {
+        const rt_Scalars *h = rt_Stream_header_ro(s);
+        char c = h ? (char)h->i8v : '?';
+        rc = rt_Stream_append(s, &c, 1);
+    }
+    if (!rc)
+        rc = rt_Stream_close(s);
+    *result = *d;
+    return rc;
+}
+
+/* access: the bytes in place, concatenated into ctx */
+static int collect(const void *data, size_t n, uint64_t at, void *ctx)
+{
+    (void)at;
+    strncat(ctx, data, n);
+    return 0;
+}
+
+static void drv_sbuffer(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Stream *s;
+    rt_Scalars hs;
+    rscalars(&hs);
+    hs.i8v = '!';
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Stream_create(p, &hs, &s), 0))
+        return;
+    W_CHECK(rt_Stream_capacity(s) == RT_STREAM_CAPACITY &&
+            RT_STREAM_CAPACITY == 64, "the declared capacity");
+    rt_Stream_descr d, *res = NULL;
+    mc_pid pid;
+    W_RC(rt_Stream_descr_of(s, &d), 0);
+    if (!W_RC(rt_produce_start(&d, &pid), 0)) {
+        uint64_t end = 0;
+        int closed = 0;
+        /* end of stream: all 13 bytes, then closed */
+        W_RC(rt_Stream_wait(s, 100, 5000, &end, &closed), 0);
+        W_CHECK(closed == 1 && end == 13, "closed %d at %llu", closed,
+                (unsigned long long)end);
+        if (!W_RC(rt_produce_join(pid, &res, NULL), 0)) {
+            W_CHECK(memcmp(res, &d, sizeof d) == 0, "descriptor result");
+            mc_local_free(res);
+        }
+    }
+    char buf[32] = "", got[32] = "";
+    W_RC(rt_Stream_blit(s, 0, buf, 13), 0);
+    W_CHECK(memcmp(buf, "hello, world!", 13) == 0, "blit: %.13s", buf);
+    W_RC(rt_Stream_access(s, 7, 6, collect, got), 0);
+    W_CHECK(strcmp(got, "world!") == 0, "access: %s", got);
+    void *sub = NULL;
+    if (!W_RC(rt_Stream_sub(s, 2, 3, &sub), 0)) {
+        W_CHECK(memcmp(sub, "llo", 3) == 0, "sub");
+        free(sub);
+    }
+    W_RC(rt_Stream_append(s, "x", 1), MC_ESTATE); /* closed */
+    W_RC(rt_Stream_delete_hd(s, 7), 0);
+    W_CHECK(rt_Stream_start(s) == 7 && rt_Stream_end(s) == 13 &&
+            rt_Stream_length(s) == 6 && rt_Stream_closed(s) == 1,
+            "positions after delete_hd");
+    W_RC(rt_Stream_blit(s, 0, buf, 1), MC_EINVAL); /* deleted */
+    rt_Scalars *hc = NULL;
+    if (!W_RC(rt_Stream_header_c(s, &hc), 0)) {
+        W_CHECK(same_bytes(&rt_Scalars_type, hc, &hs), "header_c");
+        mc_local_free(hc);
+    }
+
+    /* flow control: a full buffer refuses at once, or after a timeout */
+    rt_Bytes *b;
+    char big[48] = {0};
+    if (!W_RC(rt_Bytes_create_sized(p, 64, 0, &b), 0)) {
+        W_RC(rt_Bytes_append(b, big, 48), 0);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 0), MC_EAGAIN);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 20), MC_ETIMEDOUT);
+        W_RC(rt_Bytes_append(b, big, 65), MC_E2BIG);
+        W_RC(rt_Bytes_delete_hd(b, 48), 0);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 0), 0);
+        W_CHECK(rt_Bytes_start(b) == 48 && rt_Bytes_end(b) == 96,
+                "eternal positions");
+        rt_Bytes_descr bd;
+        rt_Stream *xs;
+        rt_Stream_descr wrong;
+        W_RC(rt_Bytes_descr_of(b, &bd), 0);
+        memcpy(&wrong, &bd, sizeof wrong);
+        W_RC(rt_Stream_of_descr(&wrong, &xs), MC_ETYPE); /* no header */
+        W_RC(rt_Bytes_destroy(b), 0);
+    }
+    rt_Stream_descr zd = {0};
+    rt_Stream *xs;
+    W_RC(rt_Stream_of_descr(&zd, &xs), MC_EINVAL);
+    W_RC(rt_Stream_destroy(s), 0);
+}
+
+static void test_sbuffer(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_sbuffer, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1381,6 +1498,7 @@ static int group_setup(void **state)
         rt_nothing_def(nothing, NULL) ||
         rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
         rt_use_arrays_def(use_arrays, NULL) ||
+        rt_produce_def(produce, NULL) ||
         rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
@@ -1403,6 +1521,7 @@ int main(void)
         cmocka_unit_test(test_master_joins),
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_arrays),
+        cmocka_unit_test(test_sbuffer),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
