@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev g++ clang libclang-rt-dev
+    libxxhash-dev g++ clang libclang-rt-dev libglib2.0-dev
     make cmake meson scdoc man-db)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
@@ -118,6 +118,7 @@ declare -A EXPECT=(
     [tut_array]='^Result: zero uno two new new, header 2$'
     [matmul]='^max abs difference: 0$'
     [pipeline]='^Checked: 67108864 bytes, checksum ok$'
+    [tut_hashtbl]='^Total: 10$'
 )
 
 # Arguments of examples whose default run is too long for the suite
