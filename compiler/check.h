@@ -44,7 +44,8 @@ void sm_free(strmap *m);
 void check_lower(const char *what, const char *name, ast_loc loc);
 /* The containers mcidl writes wrappers for (the others are refused), as
  * messages list them. */
-#define WRAPPED_KINDS "sref, camlbox, sarray, smatrix and sbuffer"
+#define WRAPPED_KINDS \
+    "sref, camlbox, sarray, smatrix, sbuffer and shashtbl"
 bool has_wrappers(ast_container_kind k);
 /* A container with wrappers: its descriptor is an IDL type. */
 bool is_descr_decl(const ast_decl *d);

@@ -146,7 +146,7 @@ void check_lower(const char *what, const char *name, ast_loc loc)
 bool has_wrappers(ast_container_kind k)
 {
     return k == AST_C_SREF || k == AST_C_CAMLBOX || k == AST_C_SARRAY ||
-           k == AST_C_SMATRIX || k == AST_C_SBUFFER;
+           k == AST_C_SMATRIX || k == AST_C_SBUFFER || k == AST_C_SHASHTBL;
 }
 
 /* A container with wrappers: as a type, it stands for its typed

@@ -1202,6 +1202,133 @@ static void test_sbuffer(void **state)
     tu_end();
 }
 
+/* ----------------------------------------------------------- shashtbl */
+
+static int incr(const int64_t *old, const int64_t **new_value, void *ctx)
+{
+    int64_t *slot = ctx;
+    *slot = (old ? *old : 0) + 1;
+    *new_value = slot;
+    return MC_SHASHTBL_SET;
+}
+
+/* The worker's side: 200 increments of one counter, racing the driver */
+static int count(const rt_Counts_descr *d, int64_t *result, void *user)
+{
+    (void)user;
+    rt_Counts *t;
+    int64_t slot;
+    int rc = rt_Counts_of_descr(d, &t);
+    for (int i = 0; !rc && i < 200; i++)
+        rc = rt_Counts_update(t, RT_COLOR_RED, incr, &slot) ==
+                     MC_SHASHTBL_SET
+                 ? 0
+                 : MC_EINVAL;
+    *result = 200;
+    return rc;
+}
+
+static int count_binding(const char *key, const rt_Texts *v, void *ctx)
+{
+    (void)v;
+    if (strcmp(key, "a") == 0 || strcmp(key, "b") == 0)
+        ++*(int *)ctx;
+    return 0;
+}
+
+static void drv_shashtbl(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Index *t;
+    rt_Scalars hs;
+    rt_Texts tx[3], *c = NULL;
+    rscalars(&hs);
+    for (int i = 0; i < 3; i++)
+        rtexts(&tx[i]);
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Index_create(p, &hs, &t), 0))
+        return;
+    /* string keys, passed as they are; a new binding shadows the old */
+    W_RC(rt_Index_add(t, "a", &tx[0]), 0);
+    W_RC(rt_Index_add(t, "a", &tx[1]), 0);
+    W_RC(rt_Index_add(t, "b", &tx[2]), 0);
+    if (!W_RC(rt_Index_find_c(t, "a", &c), 0)) {
+        W_CHECK(same_bytes(&rt_Texts_type, c, &tx[1]), "the newest");
+        mc_local_free(c);
+    }
+    rt_Texts **all = NULL;
+    size_t n = 0;
+    if (!W_RC(rt_Index_find_all_c(t, "a", &all, &n), 0)) {
+        W_CHECK(n == 2 && same_bytes(&rt_Texts_type, all[0], &tx[1]) &&
+                    same_bytes(&rt_Texts_type, all[1], &tx[0]),
+                "find_all_c: newest first (%zu)", n);
+        mc_shashtbl_free_all((void **)all, n);
+    }
+    W_RC(rt_Index_remove(t, "a"), 0);
+    W_CHECK(same_bytes(&rt_Texts_type, rt_Index_find_ro(t, "a"), &tx[0]),
+            "remove uncovers the older binding");
+    W_RC(rt_Index_replace(t, "a", &tx[2]), 0);
+    W_CHECK(rt_Index_length(t) == 2 && rt_Index_mem(t, "a") == 1 &&
+                rt_Index_mem(t, "zz") == 0, "length %zu",
+            rt_Index_length(t));
+    W_RC(rt_Index_find_c(t, "zz", &c), MC_ENOENT);
+    int seen = 0;
+    W_RC(rt_Index_iter(t, count_binding, &seen), 0);
+    W_CHECK(seen == 2, "iter saw %d", seen);
+    W_CHECK(same_bytes(&rt_Scalars_type, rt_Index_header(t), &hs),
+            "header");
+
+    /* record keys by pointer */
+    rt_ByRec *br;
+    char *names[1] = {"n"};
+    rt_arr_string v = {1, names};
+    if (!W_RC(rt_ByRec_create(p, &br), 0)) {
+        W_RC(rt_ByRec_add(br, &hs, &v), 0);
+        const rt_arr_string *got = rt_ByRec_find_ro(br, &hs);
+        W_CHECK(got && got->len == 1 && strcmp(got->data[0], "n") == 0,
+                "a record key");
+        W_RC(rt_ByRec_destroy(br), 0);
+    }
+
+    /* enum keys by value; no update lost between two processes */
+    rt_Counts *ct;
+    if (!W_RC(rt_Counts_create(p, &ct), 0)) {
+        rt_Counts_descr d;
+        mc_pid pid;
+        int64_t *r = NULL, slot, total = 0;
+        W_RC(rt_Counts_descr_of(ct, &d), 0);
+        if (!W_RC(rt_count_start(&d, &pid), 0)) {
+            for (int i = 0; i < 200; i++)
+                rt_Counts_update(ct, RT_COLOR_RED, incr, &slot);
+            if (!W_RC(rt_count_join(pid, &r, NULL), 0))
+                mc_local_free(r);
+            int64_t *tot = NULL;
+            if (!W_RC(rt_Counts_find_c(ct, RT_COLOR_RED, &tot), 0)) {
+                total = *tot;
+                mc_local_free(tot);
+            }
+            W_CHECK(total == 400, "no update lost: %lld", (long long)total);
+        }
+        W_RC(rt_Counts_destroy(ct), 0);
+    }
+
+    rt_Index_descr zd = {0};
+    rt_Index *xt;
+    W_RC(rt_Index_of_descr(&zd, &xt), MC_EINVAL);
+    for (int i = 0; i < 3; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Index_destroy(t), 0);
+}
+
+static void test_shashtbl(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_shashtbl, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1498,7 +1625,7 @@ static int group_setup(void **state)
         rt_nothing_def(nothing, NULL) ||
         rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
         rt_use_arrays_def(use_arrays, NULL) ||
-        rt_produce_def(produce, NULL) ||
+        rt_produce_def(produce, NULL) || rt_count_def(count, NULL) ||
         rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
@@ -1522,6 +1649,7 @@ int main(void)
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_sbuffer),
+        cmocka_unit_test(test_shashtbl),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
