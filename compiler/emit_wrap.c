@@ -9,6 +9,43 @@
 #include "emit_parts.h"
 #include "templates.h"
 
+/* Expand a template pair: th into the header, tc into the source (either
+ * may be NULL). */
+static void put2(emitter *e, const char *th, const char *tc,
+                 const char *const *keys, const char *const *vals, int n)
+{
+    if (th)
+        expand(e->h, th, keys, vals, n);
+    if (tc)
+        expand(e->c, tc, keys, vals, n);
+}
+
+/* What the templates say of a container's header (ht NULL: none): its C
+ * type, const pointer form, mc_type, the creation parameter and value,
+ * and the doc phrases. */
+typedef struct hdr_parts {
+    char *c, *cc, *te, *arg, *doc;
+    const char *val, *doc2;
+} hdr_parts;
+
+static hdr_parts hdr_of(emitter *e, const ast_type *ht)
+{
+    hdr_parts h;
+    h.c = ht ? ctype(e, ht) : xstrdup("void");
+    h.cc = const_ctype(h.c);
+    h.te = ht ? typeexpr(e, ht) : xstrdup("NULL");
+    h.arg = ht ? fmt(", %s*header", h.cc) : xstrdup("");
+    h.doc = ht ? fmt(", with a header of type %s", h.c) : xstrdup("");
+    h.val = ht ? "header" : "NULL";
+    h.doc2 = ht ? ", and its header a deep copy of *header" : "";
+    return h;
+}
+
+static void hdr_free(hdr_parts *h)
+{
+    free(h->c), free(h->cc), free(h->te), free(h->arg), free(h->doc);
+}
+
 /* The accessor suffix of sarray.h's inline functions for elements of
  * scalar type t (i32, u32, i64, u64, f32, f64, or an enum of one of them),
  * or NULL (other scalars are set through the called form). */
@@ -43,12 +80,8 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
     const char *idxp = mat ? "size_t i, size_t j" : "size_t i";
     const char *idxa = mat ? "i, j" : "i";
     char *ct = ctype(e, t), *te = typeexpr(e, t);
-    char *hc = ht ? ctype(e, ht) : xstrdup("void");
-    char *cct = const_ctype(ct), *chc = const_ctype(hc);
-    char *hte = ht ? typeexpr(e, ht) : xstrdup("NULL");
-    char *harg = ht ? fmt(", %s*header", chc) : xstrdup("");
-    char *hdoc = ht ? fmt(", with a header of type %s", hc) : xstrdup("");
-    const char *hdoc2 = ht ? ", and its header a deep copy of *header" : "";
+    char *cct = const_ctype(ct);
+    hdr_parts hp = hdr_of(e, ht);
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     int scalar = t->kind == AST_T_SCALAR ||
                  (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_ENUM);
@@ -67,40 +100,32 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
                           "IDXP", "IDXA", "H", "HT", "HV", "HARG", "HDOC",
                           "HDOC2", "SETX", "GETX", "ROX", "CT", "CH"};
     const char *vals[] = {e->pre, e->upre, d->name, ct, te,
-                          d->module->name, id, k, idxp, idxa, hc, hte,
-                          ht ? "header" : "NULL", harg, hdoc, hdoc2, setx,
-                          getx, rox, cct, chc};
+                          d->module->name, id, k, idxp, idxa, hp.c, hp.te,
+                          hp.val, hp.arg, hp.doc, hp.doc2, setx, getx, rox,
+                          cct, hp.cc};
     enum { NK = sizeof keys / sizeof *keys };
     if (descr) {
         expand(e->h, tmpl_arr_descr_h, keys, vals, NK);
     } else {
         put_doc(e->h, 0, d->doc);
-        expand(e->h, tmpl_arr_h, keys, vals, NK);
-        expand(e->c, tmpl_arr_c, keys, vals, NK);
-        expand(e->h, mat ? tmpl_smatrix_h : tmpl_sarray_h, keys, vals, NK);
-        expand(e->c, mat ? tmpl_smatrix_c : tmpl_sarray_c, keys, vals, NK);
-        if (scalar) {
-            expand(e->h, tmpl_arr_scalar_h, keys, vals, NK);
-        } else {
-            expand(e->h, tmpl_arr_set_h, keys, vals, NK);
-            expand(e->c, tmpl_arr_set_c, keys, vals, NK);
-            if (!has_ptr(t) && !has_sync(t)) { /* stored inline */
-                expand(e->h, tmpl_arr_get_h, keys, vals, NK);
-                expand(e->c, tmpl_arr_get_c, keys, vals, NK);
-            }
-            if (has_sync(t)) { /* its locks are used in place */
-                expand(e->h, tmpl_arr_mut_h, keys, vals, NK);
-                expand(e->c, tmpl_arr_mut_c, keys, vals, NK);
-            }
-        }
-        if (ht) {
-            expand(e->h, tmpl_arr_header_h, keys, vals, NK);
-            expand(e->c, tmpl_arr_header_c, keys, vals, NK);
-        }
+        put2(e, tmpl_arr_h, tmpl_arr_c, keys, vals, NK);
+        put2(e, mat ? tmpl_smatrix_h : tmpl_sarray_h,
+             mat ? tmpl_smatrix_c : tmpl_sarray_c, keys, vals, NK);
+        if (scalar)
+            put2(e, tmpl_arr_scalar_h, NULL, keys, vals, NK);
+        else
+            put2(e, tmpl_arr_set_h, tmpl_arr_set_c, keys, vals, NK);
+        if (!scalar && !has_ptr(t) && !has_sync(t)) /* stored inline */
+            put2(e, tmpl_arr_get_h, tmpl_arr_get_c, keys, vals, NK);
+        if (has_sync(t)) /* its locks are used in place */
+            put2(e, tmpl_arr_mut_h, tmpl_arr_mut_c, keys, vals, NK);
+        if (ht)
+            put2(e, tmpl_arr_header_h, tmpl_arr_header_c, keys, vals, NK);
         fputc('\n', e->h);
     }
-    free(ct), free(te), free(hc), free(hte), free(harg), free(hdoc);
-    free(id), free(setx), free(getx), free(rox), free(cct), free(chc);
+    free(ct), free(te), free(id), free(setx), free(getx), free(rox);
+    free(cct);
+    hdr_free(&hp);
 }
 
 /* An sbuffer's, squeue's or shashtbl's wrappers (descr: only its
@@ -116,13 +141,8 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     char *te = t ? typeexpr(e, t) : xstrdup("NULL");
     char *vc = t2 ? ctype(e, t2) : xstrdup("void");
     char *vte = t2 ? typeexpr(e, t2) : xstrdup("NULL");
-    char *hc = ht ? ctype(e, ht) : xstrdup("void");
-    char *hte = ht ? typeexpr(e, ht) : xstrdup("NULL");
-    char *cct = const_ctype(ct), *cvc = const_ctype(vc),
-         *chc = const_ctype(hc);
-    char *harg = ht ? fmt(", %s*header", chc) : xstrdup("");
-    char *hdoc = ht ? fmt(", with a header of type %s", hc) : xstrdup("");
-    const char *hdoc2 = ht ? ", and its header a deep copy of *header" : "";
+    char *cct = const_ctype(ct), *cvc = const_ctype(vc);
+    hdr_parts hp = hdr_of(e, ht);
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     char *cap = fmt("%llu", (unsigned long long)d->res_capacity);
     char *un = upper(d->name);
@@ -174,27 +194,23 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
                           "CH", "HT", "HV", "HARG", "HDOC", "HDOC2", "CAP",
                           "WHAT", "DWORDS", "HEAPFN", "KP", "KA", "KD"};
     const char *vals[] = {e->pre, e->upre, d->name, un, k, d->module->name,
-                          id, ct, cct, te, ct, cct, te, vc, cvc, vte, hc,
-                          chc, hte, ht ? "header" : "NULL", harg, hdoc,
-                          hdoc2, cap, what, dwords, heapfn, kp, ka, kd};
+                          id, ct, cct, te, ct, cct, te, vc, cvc, vte, hp.c,
+                          hp.cc, hp.te, hp.val, hp.arg, hp.doc, hp.doc2, cap,
+                          what, dwords, heapfn, kp, ka, kd};
     enum { NK = sizeof keys / sizeof *keys };
     if (descr) {
         expand(e->h, tmpl_cont_descr_h, keys, vals, NK);
     } else {
         put_doc(e->h, 0, d->doc);
-        expand(e->h, th, keys, vals, NK);
-        expand(e->h, tmpl_cont_common_h, keys, vals, NK);
-        expand(e->c, tc, keys, vals, NK);
-        expand(e->c, tmpl_cont_descr_c, keys, vals, NK);
-        if (ht) {
-            expand(e->h, thh, keys, vals, NK);
-            expand(e->c, thc, keys, vals, NK);
-        }
+        put2(e, th, tc, keys, vals, NK);
+        put2(e, tmpl_cont_common_h, tmpl_cont_descr_c, keys, vals, NK);
+        if (ht)
+            put2(e, thh, thc, keys, vals, NK);
         fputc('\n', e->h);
     }
-    free(ct), free(te), free(vc), free(vte), free(hc), free(hte);
-    free(cct), free(cvc), free(chc), free(harg), free(hdoc), free(id);
+    free(ct), free(te), free(vc), free(vte), free(cct), free(cvc), free(id);
     free(cap), free(un), free(what), free(kp), free(ka), free(kd);
+    hdr_free(&hp);
 }
 
 /* A container's wrappers (descr: only its descriptor type, which goes
