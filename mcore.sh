@@ -119,6 +119,8 @@ declare -A EXPECT=(
     [matmul]='^max abs difference: 0$'
     [pipeline]='^Checked: 67108864 bytes, checksum ok$'
     [tut_hashtbl]='^Total: 10$'
+    [tut_queue]='^Total: 20 orders, 110 items$'
+    [workq]='^Primes below 1000000: 78498 (100 jobs, 4 workers)$'
 )
 
 # Arguments of examples whose default run is too long for the suite
