@@ -198,11 +198,6 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
         if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
             d->kind == AST_D_ENUM || is_descr_decl(d)) {
             t->res_decl = d;    /* a container: its typed descriptor */
-        } else if (d->kind == AST_D_CONTAINER) {
-            diag_error(t->name_loc, "'%s' is a %s, and only " WRAPPED_KINDS
-                       " descriptors can be types yet", t->name,
-                       decl_what(d));
-            diag_note(d->name_loc, "'%s' is declared here", d->name);
         } else {
             diag_error(t->name_loc, "'%s' is a %s, not a type", t->name,
                        decl_what(d));
@@ -635,13 +630,6 @@ static void check_attrs(checker *c, ast_decl *d)
 
 static void check_container(checker *c, ast_decl *d)
 {
-    /* the grammar keeps their syntax; the checks below still run, so a
-     * file keeps its other messages when they come */
-    if (!has_wrappers(d->ckind))
-        diag_error(d->loc, "%s '%s': mcidl has no %s wrappers yet (only "
-                   WRAPPED_KINDS " containers can be declared)",
-                   ast_container_name(d->ckind), d->name,
-                   ast_container_name(d->ckind));
     if (d->type)
         check_type(c, d->module, d->type);
     if (d->type2)

@@ -42,12 +42,7 @@ void *sm_put(strmap *m, const char *key, void *val);
 void sm_free(strmap *m);
 /* Report name unless it is lower_snake (idl/mcidl.md section 5). */
 void check_lower(const char *what, const char *name, ast_loc loc);
-/* The containers mcidl writes wrappers for (the others are refused), as
- * messages list them. */
-#define WRAPPED_KINDS \
-    "sref, camlbox, sarray, smatrix, sbuffer and shashtbl"
-bool has_wrappers(ast_container_kind k);
-/* A container with wrappers: its descriptor is an IDL type. */
+/* A container: its descriptor is an IDL type. */
 bool is_descr_decl(const ast_decl *d);
 /* The declaration qname ("Name" or "qual.Name") names from module m, or
  * NULL after reporting why not (what: what was looked for). */

@@ -143,18 +143,11 @@ void check_lower(const char *what, const char *name, ast_loc loc)
         diag_error(loc, "%s name '%s' is a C or C++ keyword", what, name);
 }
 
-bool has_wrappers(ast_container_kind k)
-{
-    return k == AST_C_SREF || k == AST_C_CAMLBOX || k == AST_C_SARRAY ||
-           k == AST_C_SMATRIX || k == AST_C_SBUFFER || k == AST_C_SHASHTBL;
-}
-
-/* A container with wrappers: as a type, it stands for its typed
- * descriptor (plain bytes: no pointer, no sync field, nothing of its
- * value). */
+/* A container: as a type, it stands for its typed descriptor (plain
+ * bytes: no pointer, no sync field, nothing of its value). */
 bool is_descr_decl(const ast_decl *d)
 {
-    return d->kind == AST_D_CONTAINER && has_wrappers(d->ckind);
+    return d->kind == AST_D_CONTAINER;
 }
 
 /* Named types that hold nothing to walk: enums and descriptors. */

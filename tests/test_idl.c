@@ -1329,6 +1329,133 @@ static void test_shashtbl(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------------- squeue */
+
+/* The worker's side: pop until the queue is closed and drained; the
+ * header's count, under its lock, counts the pops too. */
+static int drain(const rt_Work_descr *d, int64_t *result, void *user)
+{
+    (void)user;
+    rt_Work *q;
+    rt_Texts *t;
+    int rc = rt_Work_of_descr(d, &q);
+    int64_t n = 0;
+    while (!rc && (rc = rt_Work_pop_c(q, &t, MC_SQUEUE_FOREVER)) == 0) {
+        mc_local_free(t);
+        n++;
+        rt_Locked *l = rt_Work_header(q);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    *result = n;
+    return rc == MC_ECLOSED ? 0 : rc;
+}
+
+static int count_elem(const rt_Texts *t, void *ctx)
+{
+    (void)t;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int sum_elem(void *acc, const int64_t *v)
+{
+    *(int64_t *)acc += *v;
+    return 0;
+}
+
+static int add_popped(const int64_t *v, void *ctx)
+{
+    *(int64_t *)ctx += *v;
+    return 0;
+}
+
+static void drv_squeue(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Work *q;
+    rt_Locked lk = {.count = 0};
+    rt_Texts tx[3], *c = NULL;
+    for (int i = 0; i < 3; i++)
+        rtexts(&tx[i]);
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Work_create(p, &lk, &q), 0))
+        return;
+    W_CHECK(rt_Work_capacity(q) == RT_WORK_CAPACITY && RT_WORK_CAPACITY == 2,
+            "the declared capacity");
+    W_RC(rt_Work_push(q, &tx[0], 0), 0);
+    W_RC(rt_Work_push(q, &tx[1], 0), 0);
+    W_RC(rt_Work_push(q, &tx[2], 0), MC_EAGAIN);     /* full */
+    W_RC(rt_Work_push(q, &tx[2], 20), MC_ETIMEDOUT);
+    W_CHECK(rt_Work_length(q) == 2 && rt_Work_is_empty(q) == 0, "length");
+    if (!W_RC(rt_Work_top_c(q, &c), 0)) {
+        W_CHECK(same_bytes(&rt_Texts_type, c, &tx[0]), "top_c: the head");
+        mc_local_free(c);
+    }
+    int n = 0;
+    W_RC(rt_Work_iter(q, count_elem, &n), 0);
+    W_CHECK(n == 2, "iter saw %d", n);
+
+    /* a worker drains while the driver pushes, blocked while full */
+    rt_Work_descr d;
+    mc_pid pid;
+    int64_t *popped = NULL;
+    W_RC(rt_Work_descr_of(q, &d), 0);
+    if (!W_RC(rt_drain_start(&d, &pid), 0)) {
+        for (int i = 0; i < 20; i++)
+            W_RC(rt_Work_push(q, &tx[i % 3], MC_SQUEUE_FOREVER), 0);
+        W_RC(rt_Work_close(q), 0);
+        W_RC(rt_Work_push(q, &tx[0], 0), MC_ECLOSED);
+        if (!W_RC(rt_drain_join(pid, &popped, NULL), 0)) {
+            W_CHECK(*popped == 22, "the worker popped %lld",
+                    (long long)*popped);
+            mc_local_free(popped);
+        }
+        W_CHECK(rt_Work_header(q)->count == 22, "the header's count");
+        W_RC(rt_Work_pop_c(q, &c, 0), MC_ECLOSED); /* end of the queue */
+        W_CHECK(rt_Work_is_closed(q) == 1, "closed");
+    }
+
+    /* i64 elements: fold, pop_p; refusals */
+    rt_Ints *qi;
+    int64_t sum = 0, popsum = 0;
+    if (!W_RC(rt_Ints_create_sized(p, 0, &qi), 0)) {
+        for (int64_t v = 1; v <= 4; v++)
+            W_RC(rt_Ints_push(qi, &v, 0), 0);
+        W_RC(rt_Ints_fold(qi, sum_elem, &sum), 0);
+        W_CHECK(sum == 10, "fold %lld", (long long)sum);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
+        W_CHECK(popsum == 3, "pop_p %lld", (long long)popsum);
+        W_RC(rt_Ints_clear(qi), 0);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), MC_EAGAIN);
+        rt_Ints_descr id;
+        rt_Work_descr wrong;
+        rt_Work *xq;
+        W_RC(rt_Ints_descr_of(qi, &id), 0);
+        memcpy(&wrong, &id, sizeof wrong);
+        W_RC(rt_Work_of_descr(&wrong, &xq), MC_ETYPE);
+        W_RC(rt_Ints_destroy(qi), 0);
+    }
+    rt_Work_descr zd = {0};
+    rt_Work *xq;
+    W_RC(rt_Work_of_descr(&zd, &xq), MC_EINVAL);
+    for (int i = 0; i < 3; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Work_destroy(q), 0);
+}
+
+static void test_squeue(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_squeue, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1626,6 +1753,7 @@ static int group_setup(void **state)
         rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
         rt_use_arrays_def(use_arrays, NULL) ||
         rt_produce_def(produce, NULL) || rt_count_def(count, NULL) ||
+        rt_drain_def(drain, NULL) ||
         rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
@@ -1650,6 +1778,7 @@ int main(void)
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_sbuffer),
         cmocka_unit_test(test_shashtbl),
+        cmocka_unit_test(test_squeue),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
