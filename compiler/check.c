@@ -12,8 +12,9 @@
  * exhaust the C stack; recursion is only over one type's syntax, whose
  * depth the parser bounds.
  */
-#include "mcidl.h"
+#include "check.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,15 +25,11 @@
 #define MIN_SLOT_SIZE 16u           /* camlbox slot_size: 16 B .. 1 GiB */
 #define MAX_SLOT_SIZE (1u << 30)
 #define MAX_SEM 2147483647u         /* semaphore initial value: 0 .. */
+/* capacities (0: no limit): a buffer's bytes, a queue's elements */
+#define MAX_BUF_CAPACITY ((uint64_t)1 << 62)
+#define MAX_QUEUE_CAPACITY ((uint64_t)1 << 40)
 
-typedef struct checker {
-    program *p;
-    unsigned mark;
-    ast_decl **stack;               /* work list of graph walks */
-    size_t nstack, capstack;
-} checker;
-
-static void *xrealloc(void *q, size_t n)
+void *check_xrealloc(void *q, size_t n)
 {
     q = realloc(q, n ? n : 1);
     if (!q) {
@@ -40,230 +37,6 @@ static void *xrealloc(void *q, size_t n)
         exit(1);
     }
     return q;
-}
-
-/* ---------------------------------------------------------------- maps */
-
-/* A string -> pointer hash map (open addressing), so that no check is
- * quadratic in the number of declarations, fields or members. */
-typedef struct strmap {
-    const char **keys;
-    void **vals;
-    size_t cap, n;
-} strmap;
-
-static size_t sm_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return (size_t)h;
-}
-
-static void *sm_get(const strmap *m, const char *key)
-{
-    if (!m || !m->cap)
-        return NULL;
-    for (size_t i = sm_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->keys[i])
-            return NULL;
-        if (strcmp(m->keys[i], key) == 0)
-            return m->vals[i];
-    }
-}
-
-/* Insert key unless present; return the value already there, or NULL. */
-static void *sm_put(strmap *m, const char *key, void *val)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        strmap g = { 0 };
-        g.cap = m->cap ? 2 * m->cap : 16;
-        g.keys = xrealloc(NULL, g.cap * sizeof *g.keys);
-        g.vals = xrealloc(NULL, g.cap * sizeof *g.vals);
-        memset(g.keys, 0, g.cap * sizeof *g.keys);
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->keys[i])
-                sm_put(&g, m->keys[i], m->vals[i]);
-        free(m->keys);
-        free(m->vals);
-        *m = g;
-    }
-    size_t i = sm_hash(key) & (m->cap - 1);
-    for (; m->keys[i]; i = (i + 1) & (m->cap - 1))
-        if (strcmp(m->keys[i], key) == 0)
-            return m->vals[i];
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->n++;
-    return NULL;
-}
-
-static void sm_free(strmap *m)
-{
-    if (!m)
-        return;
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
-/* ---------------------------------------------------------------- names */
-
-static const char *const c_keywords[] = {
-    /* C11 */
-    "auto", "break", "case", "char", "const", "continue", "default", "do",
-    "double", "else", "enum", "extern", "float", "for", "goto", "if",
-    "inline", "int", "long", "register", "restrict", "return", "short",
-    "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
-    "unsigned", "void", "volatile", "while",
-    /* <stdbool.h>, <errno.h>, <assert.h> macros */
-    "bool", "true", "false", "errno", "assert",
-    /* C++ keywords, so that the header works from C++ */
-    "asm", "catch", "class", "delete", "explicit", "friend", "mutable",
-    "namespace", "new", "operator", "private", "protected", "public",
-    "template", "this", "throw", "try", "typename", "using", "virtual",
-};
-
-static bool is_c_keyword(const char *s)
-{
-    for (size_t i = 0; i < sizeof c_keywords / sizeof c_keywords[0]; i++)
-        if (strcmp(s, c_keywords[i]) == 0)
-            return true;
-    return false;
-}
-
-/* lower_snake_case: [a-z][a-z0-9_]*, no "__", no trailing '_' */
-static bool is_lower(const char *s)
-{
-    if (!(*s >= 'a' && *s <= 'z'))
-        return false;
-    for (const char *q = s; *q; q++) {
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-            return false;
-        if (q[0] == '_' && (q[1] == '_' || q[1] == 0))
-            return false;
-    }
-    return true;
-}
-
-/* UpperCamelCase: [A-Z][A-Za-z0-9]* */
-static bool is_upper_camel(const char *s)
-{
-    if (!(*s >= 'A' && *s <= 'Z'))
-        return false;
-    for (const char *q = s; *q; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-              (*q >= '0' && *q <= '9')))
-            return false;
-    return true;
-}
-
-/* UPPER_SNAKE_CASE: [A-Z][A-Z0-9_]*, no "__", no trailing '_' */
-static bool is_upper_snake(const char *s)
-{
-    if (!(*s >= 'A' && *s <= 'Z'))
-        return false;
-    for (const char *q = s; *q; q++) {
-        if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_'))
-            return false;
-        if (q[0] == '_' && (q[1] == '_' || q[1] == 0))
-            return false;
-    }
-    return true;
-}
-
-/* A name that becomes a C identifier as is (field, case, argument). */
-static void check_lower(const char *what, const char *name, ast_loc loc)
-{
-    if (!is_lower(name))
-        diag_error(loc, "%s name '%s' must be lower_snake_case (a-z, 0-9, "
-                   "single '_' between words)", what, name);
-    else if (is_c_keyword(name))
-        diag_error(loc, "%s name '%s' is a C or C++ keyword", what, name);
-}
-
-/* An sref or camlbox: as a type, it stands for its typed descriptor
- * (plain bytes: no pointer, no sync field, nothing of its value). */
-static bool is_descr_decl(const ast_decl *d)
-{
-    return d->kind == AST_D_CONTAINER &&
-           (d->ckind == AST_C_SREF || d->ckind == AST_C_CAMLBOX);
-}
-
-/* Named types that hold nothing to walk: enums and descriptors. */
-static bool is_leaf_decl(const ast_decl *d)
-{
-    return d->kind == AST_D_ENUM || d->kind == AST_D_CONTAINER;
-}
-
-static const char *decl_what(const ast_decl *d)
-{
-    return d->kind == AST_D_CONTAINER ? ast_container_name(d->ckind)
-                                      : ast_decl_kind_name(d->kind);
-}
-
-static void check_decl_name(const ast_decl *d)
-{
-    switch (d->kind) {
-    case AST_D_CONST:
-        if (!is_upper_snake(d->name))
-            diag_error(d->name_loc, "constant name '%s' must be "
-                       "UPPER_SNAKE_CASE (A-Z, 0-9, single '_' between "
-                       "words)", d->name);
-        break;
-    case AST_D_PROCESS:
-        if (!is_lower(d->name))
-            diag_error(d->name_loc, "process name '%s' must be "
-                       "lower_snake_case (a-z, 0-9, single '_' between "
-                       "words)", d->name);
-        break;
-    default:
-        if (!is_upper_camel(d->name))
-            diag_error(d->name_loc, "%s name '%s' must be UpperCamelCase "
-                       "(a capital letter, then letters and digits)",
-                       decl_what(d), d->name);
-        break;
-    }
-}
-
-/* ---------------------------------------------------------------- lookup */
-
-static ast_decl *find_decl(const ast_module *m, const char *name)
-{
-    return sm_get(m->res_names, name);
-}
-
-static const char *qualifier_of(const ast_import *i)
-{
-    return i->alias ? i->alias : i->res_module ? i->res_module->name : NULL;
-}
-
-/* Resolve "Name" in m, or "qual.Name" in the module imported as qual.
- * `what` says what is looked for ("type", "constant"). */
-static ast_decl *lookup(const ast_module *m, const char *qname, ast_loc loc,
-                        const char *what)
-{
-    const char *dot = strrchr(qname, '.');
-    if (!dot) {
-        ast_decl *d = find_decl(m, qname);
-        if (!d)
-            diag_error(loc, "unknown %s '%s'", what, qname);
-        return d;
-    }
-    size_t ql = (size_t)(dot - qname);
-    char *qual = ast_strndup(qname, ql);
-    const ast_import *i = sm_get(m->res_quals, qual);
-    free(qual);
-    if (i) {
-        ast_decl *d = find_decl(i->res_module, dot + 1);
-        if (!d)
-            diag_error(loc, "module '%s' has no declaration '%s'",
-                       i->res_module->name, dot + 1);
-        return d;
-    }
-    diag_error(loc, "unknown module '%.*s' in '%s' (not imported here)",
-               (int)ql, qname, qname);
-    return NULL;
 }
 
 /* ---------------------------------------------------------------- values */
@@ -295,7 +68,7 @@ static bool resolve_const(checker *c, ast_decl *d)
         cur->res_state = 1;
         if (n == cap) {
             cap = cap ? 2 * cap : 8;
-            chain = xrealloc(chain, cap * sizeof *chain);
+            chain = check_xrealloc(chain, cap * sizeof *chain);
         }
         chain[n++] = cur;
         ast_value *v = cur->value;
@@ -425,11 +198,6 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
         if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT ||
             d->kind == AST_D_ENUM || is_descr_decl(d)) {
             t->res_decl = d;    /* a container: its typed descriptor */
-        } else if (d->kind == AST_D_CONTAINER) {
-            diag_error(t->name_loc, "'%s' is a %s, and only sref and camlbox "
-                       "descriptors can be types yet", t->name,
-                       decl_what(d));
-            diag_note(d->name_loc, "'%s' is declared here", d->name);
         } else {
             diag_error(t->name_loc, "'%s' is a %s, not a type", t->name,
                        decl_what(d));
@@ -498,7 +266,7 @@ static void check_type(checker *c, const ast_module *m, ast_type *t)
     }
 }
 
-static bool is_sync(const ast_type *t)
+bool is_sync(const ast_type *t)
 {
     return t->kind == AST_T_MUTEX || t->kind == AST_T_SEMAPHORE ||
            t->kind == AST_T_CONDITION;
@@ -526,7 +294,7 @@ static void push(checker *c, ast_decl *d)
     d->res_mark = c->mark;
     if (c->nstack == c->capstack) {
         c->capstack = c->capstack ? 2 * c->capstack : 64;
-        c->stack = xrealloc(c->stack, c->capstack * sizeof *c->stack);
+        c->stack = check_xrealloc(c->stack, c->capstack * sizeof *c->stack);
     }
     c->stack[c->nstack++] = d;
 }
@@ -760,13 +528,27 @@ typedef struct attr_spec {
     const char *name;
     bool is_type;
     bool required;
+    uint64_t lo, hi;            /* integers: the range */
+    size_t off;                 /* integers: where in ast_decl it goes */
 } attr_spec;
 
+#define HEADER(k) { k, "header", true, false, 0, 0, 0 }
 static const attr_spec attr_specs[] = {
-    { AST_C_SARRAY, "header", true, false },
-    { AST_C_CAMLBOX, "slots", false, true },
-    { AST_C_CAMLBOX, "slot_size", false, true },
+    HEADER(AST_C_SARRAY),
+    HEADER(AST_C_SMATRIX),
+    HEADER(AST_C_SBUFFER),
+    HEADER(AST_C_SQUEUE),
+    HEADER(AST_C_SHASHTBL),
+    { AST_C_CAMLBOX, "slots", false, true, 1, MAX_SLOTS,
+      offsetof(ast_decl, res_slots) },
+    { AST_C_CAMLBOX, "slot_size", false, true, MIN_SLOT_SIZE, MAX_SLOT_SIZE,
+      offsetof(ast_decl, res_slot_size) },
+    { AST_C_SBUFFER, "capacity", false, false, 0, MAX_BUF_CAPACITY,
+      offsetof(ast_decl, res_capacity) },
+    { AST_C_SQUEUE, "capacity", false, false, 0, MAX_QUEUE_CAPACITY,
+      offsetof(ast_decl, res_capacity) },
 };
+#undef HEADER
 #define NSPECS (sizeof attr_specs / sizeof attr_specs[0])
 
 static void check_attrs(checker *c, ast_decl *d)
@@ -827,20 +609,16 @@ static void check_attrs(checker *c, ast_decl *d)
                        a->name);
             continue;
         }
-        uint64_t lo = strcmp(a->name, "slots") == 0 ? 1 : MIN_SLOT_SIZE;
-        uint64_t hi = strcmp(a->name, "slots") == 0 ? MAX_SLOTS : MAX_SLOT_SIZE;
+        uint64_t lo = attr_specs[k].lo, hi = attr_specs[k].hi;
         if (v.neg || v.mag < lo || v.mag > hi) {
             char buf[32];
             fmt_int(v, buf, sizeof buf);
-            diag_error(at, "camlbox %s %s is out of range (%llu to %llu)",
-                       a->name, buf, (unsigned long long)lo,
-                       (unsigned long long)hi);
+            diag_error(at, "%s %s %s is out of range (%llu to %llu)",
+                       ast_container_name(d->ckind), a->name, buf,
+                       (unsigned long long)lo, (unsigned long long)hi);
             continue;
         }
-        if (lo == 1)
-            d->res_slots = v.mag;
-        else
-            d->res_slot_size = v.mag;
+        *(uint64_t *)((char *)d + attr_specs[k].off) = v.mag;
     }
     for (size_t k = 0; k < NSPECS; k++)
         if (attr_specs[k].kind == d->ckind && attr_specs[k].required &&
@@ -852,13 +630,6 @@ static void check_attrs(checker *c, ast_decl *d)
 
 static void check_container(checker *c, ast_decl *d)
 {
-    /* the grammar keeps their syntax; the checks below still run, so a
-     * file keeps its other messages when they come */
-    if (d->ckind != AST_C_SREF && d->ckind != AST_C_CAMLBOX)
-        diag_error(d->loc, "%s '%s': mcidl has no %s wrappers yet (only "
-                   "sref and camlbox containers can be declared)",
-                   ast_container_name(d->ckind), d->name,
-                   ast_container_name(d->ckind));
     if (d->type)
         check_type(c, d->module, d->type);
     if (d->type2)
@@ -903,569 +674,6 @@ static void check_process(checker *c, ast_decl *d)
     }
 }
 
-/* ---------------------------------------------------------------- modules */
-
-static void check_module_header(program *p, ast_module *m)
-{
-    /* name and C prefix */
-    size_t n = strlen(m->name);
-    m->res_prefix = xrealloc(NULL, n + 2);
-    memcpy(m->res_prefix, m->name, n);
-    m->res_prefix[n] = '_';
-    m->res_prefix[n + 1] = 0;
-    bool ok = true;
-    for (char *s = m->res_prefix, *seg = s; *s; s++)
-        if (*s == '.' || s[1] == 0) {   /* the end of a word */
-            *s = 0;
-            ok = ok && is_lower(seg);
-            *s = '_';
-            seg = s + 1;
-        }
-    if (!ok)
-        diag_error(m->loc, "module name '%s' must be lower_snake_case "
-                   "words separated by '.'", m->name);
-    /* the runtime's names: mc_*, MC_* (mc__, MC__ inside), and its header
-     * guards MCORE_*_H; generated names are PREFIX_* and upper-case
-     * PREFIX_*, so a prefix starting so would redefine them */
-    else if (strncmp(m->res_prefix, "mc_", 3) == 0 ||
-             strncmp(m->res_prefix, "mcore_", 6) == 0)
-        diag_error(m->loc, "module name '%s' gives the C prefix '%s', which "
-                   "the mcore runtime uses (a module's first word may not "
-                   "be 'mc' or 'mcore', nor start with 'mc_' or 'mcore_')",
-                   m->name, m->res_prefix);
-    for (ast_module *o = p->first; o != m; o = o->res_next) {
-        if (!o->res_prefix)
-            continue;
-        if (strcmp(o->name, m->name) == 0) {
-            diag_error(m->loc, "module '%s' is also declared by '%s'",
-                       m->name, o->file);
-            break;
-        }
-        if (strcmp(o->res_prefix, m->res_prefix) == 0) {
-            diag_error(m->loc, "modules '%s' and '%s' have the same C "
-                       "prefix '%s'", m->name, o->name, m->res_prefix);
-            break;
-        }
-    }
-    /* imports: first, each module once, qualifiers distinct */
-    strmap *quals = xrealloc(NULL, sizeof *quals), mods = { 0 };
-    memset(quals, 0, sizeof *quals);
-    m->res_quals = quals;
-    for (ast_import *i = m->imports; i; i = i->next) {
-        if (m->decls && (i->loc.line > m->decls->loc.line ||
-                         (i->loc.line == m->decls->loc.line &&
-                          i->loc.col > m->decls->loc.col)))
-            diag_error(i->loc, "import after a declaration (imports come "
-                       "right after the module line)");
-        if (i->alias)
-            check_lower("module alias", i->alias, i->alias_loc);
-        const char *q = qualifier_of(i);
-        if (q && strcmp(q, m->name) == 0)
-            diag_error(i->alias ? i->alias_loc : i->loc, "import qualifier "
-                       "'%s' is the name of this module", q);
-        if (sm_put(&mods, i->res_module->file, i))
-            diag_error(i->loc, "module '%s' is imported twice",
-                       i->res_module->name);
-        else if (q && sm_put(quals, q, i))
-            diag_error(i->alias ? i->alias_loc : i->loc, "two imports "
-                       "use the qualifier '%s' (use 'as' to rename one)", q);
-    }
-    sm_free(&mods);
-    /* declaration names */
-    strmap *names = xrealloc(NULL, sizeof *names);
-    memset(names, 0, sizeof *names);
-    m->res_names = names;
-    for (ast_decl *d = m->decls; d; d = d->next) {
-        d->module = m;
-        check_decl_name(d);
-        ast_decl *o = sm_put(names, d->name, d);
-        if (o) {
-            diag_error(d->name_loc, "'%s' is already declared", d->name);
-            diag_note(o->name_loc, "previous declaration of '%s' (a %s)",
-                      o->name, decl_what(o));
-        }
-    }
-}
-
-/* ---------------------------------------------------------------- C names */
-
-typedef struct cname {
-    char *name;
-    ast_loc loc;
-    char *what;
-    size_t order;
-} cname;
-
-typedef struct cnames {
-    cname *v;
-    size_t n, cap;
-} cnames;
-
-static void upcat(char *dst, const char *s)
-{
-    dst += strlen(dst);
-    for (; *s; s++)
-        *dst++ = *s == '.' ? '_' : (*s >= 'a' && *s <= 'z') ? (char)(*s - 32) : *s;
-    *dst = 0;
-}
-
-/* Add PREFIX_A[_B]: the upper-case C name of a declaration or member. */
-static void add_cname(cnames *t, const ast_module *m, const char *a,
-                      const char *b, ast_loc loc, const char *fmt,
-                      const char *x, const char *y)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->v = xrealloc(t->v, t->cap * sizeof *t->v);
-    }
-    size_t len = strlen(m->res_prefix) + strlen(a) + (b ? strlen(b) + 1 : 0) + 1;
-    char *s = xrealloc(NULL, len);
-    s[0] = 0;
-    upcat(s, m->res_prefix);
-    upcat(s, a);
-    if (b) {
-        strcat(s, "_");
-        upcat(s, b);
-    }
-    size_t wl = strlen(fmt) + strlen(x) + (y ? strlen(y) : 0) + 1;
-    char *w = xrealloc(NULL, wl);
-    snprintf(w, wl, fmt, x, y ? y : "");
-    t->v[t->n] = (cname){ s, loc, w, t->n };
-    t->n++;
-}
-
-static int cname_cmp(const void *a, const void *b)
-{
-    const cname *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-    return r ? r : (x->order > y->order) - (x->order < y->order);
-}
-
-/* Constants, enum members, variant tags and types all have upper-case C
- * names (GEO_MAX, GEO_COLOR_RED, GEO_SHAPE_CIRCLE, GEO_POINT_TYPE_ID):
- * two of them must not be the same. */
-static void check_cnames(program *p)
-{
-    cnames t = { 0 };
-    for (ast_module *m = p->first; m; m = m->res_next)
-        for (ast_decl *d = m->decls; d; d = d->next) {
-            if (d->kind == AST_D_PROCESS)
-                continue;
-            add_cname(&t, m, d->name, NULL, d->name_loc,
-                      d->kind == AST_D_CONST ? "constant '%s'%s" : "type '%s'%s",
-                      d->name, NULL);
-            for (ast_member *mb = d->kind == AST_D_ENUM ? d->members : NULL;
-                 mb; mb = mb->next)
-                add_cname(&t, m, d->name, mb->name, mb->loc,
-                          "member '%s' of enum '%s'", mb->name, d->name);
-            if (d->kind == AST_D_CONTAINER && d->ckind == AST_C_CAMLBOX) {
-                /* its geometry's macros (GEO_INBOX_SLOTS, ..._SLOT_SIZE) */
-                add_cname(&t, m, d->name, "slots", d->name_loc,
-                          "the slot count of camlbox '%s'%s", d->name, NULL);
-                add_cname(&t, m, d->name, "slot_size", d->name_loc,
-                          "the slot size of camlbox '%s'%s", d->name, NULL);
-            }
-            for (ast_field *f = d->kind == AST_D_VARIANT ? d->fields : NULL;
-                 f; f = f->next)
-                add_cname(&t, m, d->name, f->name, f->loc,
-                          "case '%s' of variant '%s'", f->name, d->name);
-        }
-    if (t.n > 1)
-        qsort(t.v, t.n, sizeof *t.v, cname_cmp);
-    for (size_t i = 1; i < t.n; i++)
-        if (strcmp(t.v[i].name, t.v[i - 1].name) == 0) {
-            size_t first = i - 1;
-            while (first > 0 && strcmp(t.v[first - 1].name, t.v[i].name) == 0)
-                first--;
-            /* the same description: a duplicate, reported already */
-            if (strcmp(t.v[i].what, t.v[first].what) == 0)
-                continue;
-            diag_error(t.v[i].loc, "the C name %s of %s is also the C name "
-                       "of %s", t.v[i].name, t.v[i].what, t.v[first].what);
-            diag_note(t.v[first].loc, "%s is here", t.v[first].what);
-        }
-    for (size_t i = 0; i < t.n; i++) {
-        free(t.v[i].name);
-        free(t.v[i].what);
-    }
-    free(t.v);
-}
-
-/* ---------------------------------------------------------------- cycles */
-
-static void inline_deps(const ast_type *t, ast_decl ***v, size_t *n, size_t *cap)
-{
-    switch (t->kind) {
-    case AST_T_NAMED:
-        if (!t->res_decl || is_leaf_decl(t->res_decl))
-            return;
-        if (*n == *cap) {
-            *cap = *cap ? 2 * *cap : 16;
-            *v = xrealloc(*v, *cap * sizeof **v);
-        }
-        (*v)[(*n)++] = t->res_decl;
-        return;
-    case AST_T_OPTIONAL:
-    case AST_T_FIXED:
-        inline_deps(t->elem, v, n, cap);
-        return;
-    default:
-        return;
-    }
-}
-
-void scc_walk(size_t n, const size_t *off, const size_t *to,
-              void (*done)(const size_t *comp, size_t k, void *ctx),
-              void *ctx)
-{
-    if (!n)
-        return;
-    size_t *idx = xrealloc(NULL, n * sizeof *idx);   /* 0: unvisited */
-    size_t *low = xrealloc(NULL, n * sizeof *low);
-    bool *on = xrealloc(NULL, n * sizeof *on);       /* on the SCC stack */
-    size_t *stk = xrealloc(NULL, n * sizeof *stk), nstk = 0;
-    size_t *frame = xrealloc(NULL, n * sizeof *frame);  /* DFS: node */
-    size_t *iter = xrealloc(NULL, n * sizeof *iter);    /* DFS: next edge */
-    size_t counter = 0;
-    memset(idx, 0, n * sizeof *idx);
-    memset(on, 0, n * sizeof *on);
-    for (size_t s0 = 0; s0 < n; s0++) {
-        if (idx[s0])
-            continue;
-        size_t top = 0;
-        frame[0] = s0;
-        iter[0] = off[s0];
-        idx[s0] = low[s0] = ++counter;
-        stk[nstk++] = s0;
-        on[s0] = true;
-        for (;;) {
-            size_t v = frame[top];
-            if (iter[top] < off[v + 1]) {
-                size_t w = to[iter[top]++];
-                if (!idx[w]) {
-                    top++;
-                    frame[top] = w;
-                    iter[top] = off[w];
-                    idx[w] = low[w] = ++counter;
-                    stk[nstk++] = w;
-                    on[w] = true;
-                } else if (on[w] && idx[w] < low[v]) {
-                    low[v] = idx[w];
-                }
-                continue;
-            }
-            if (low[v] == idx[v]) {
-                size_t first = nstk;
-                do
-                    first--;
-                while (stk[first] != v);
-                for (size_t k = first; k < nstk; k++)
-                    on[stk[k]] = false;
-                done(stk + first, nstk - first, ctx);
-                nstk = first;
-            }
-            if (top == 0)
-                break;
-            top--;
-            if (low[v] < low[frame[top]])
-                low[frame[top]] = low[v];
-        }
-    }
-    free(idx);
-    free(low);
-    free(on);
-    free(stk);
-    free(frame);
-    free(iter);
-}
-
-typedef struct cycles {
-    ast_decl **node;
-    const size_t *off, *to;
-    bool *cyc;
-} cycles;
-
-/* a component of more than one node, or one with an edge to itself */
-static void mark_cycle(const size_t *comp, size_t k, void *ctx)
-{
-    cycles *cy = ctx;
-    for (size_t i = 0; i < k; i++) {
-        size_t v = comp[i];
-        cy->cyc[v] = k > 1;
-        for (size_t e = cy->off[v]; e < cy->off[v + 1] && k == 1; e++)
-            if (cy->to[e] == v)
-                cy->cyc[v] = true;
-    }
-}
-
-/* A record or variant that contains itself inline (not through a
- * reference or a dynamic array) would be infinitely large.  The types on
- * such cycles are those in a strongly connected component of the
- * "contains inline" graph with more than one node, or with a self edge;
- * scc_walk finds them in time linear in the graph. */
-static void check_inline_cycles(checker *c)
-{
-    size_t nn = 0;
-    for (ast_module *m = c->p->first; m; m = m->res_next)
-        for (ast_decl *d = m->decls; d; d = d->next)
-            if (d->kind == AST_D_RECORD || d->kind == AST_D_VARIANT)
-                d->res_index = (int)nn++;
-    if (!nn)
-        return;
-    ast_decl **node = xrealloc(NULL, nn * sizeof *node);
-    size_t *off = xrealloc(NULL, (nn + 1) * sizeof *off);
-    ast_decl **edges = NULL;        /* the targets, grouped by source */
-    size_t ne = 0, cap = 0;
-    for (ast_module *m = c->p->first; m; m = m->res_next)
-        for (ast_decl *d = m->decls; d; d = d->next) {
-            if (d->kind != AST_D_RECORD && d->kind != AST_D_VARIANT)
-                continue;
-            node[d->res_index] = d;
-            off[d->res_index] = ne;
-            for (ast_field *f = d->fields; f; f = f->next)
-                if (f->type)
-                    inline_deps(f->type, &edges, &ne, &cap);
-        }
-    off[nn] = ne;
-    size_t *to = xrealloc(NULL, (ne ? ne : 1) * sizeof *to);
-    for (size_t i = 0; i < ne; i++)
-        to[i] = (size_t)edges[i]->res_index;
-    cycles cy = { node, off, to, xrealloc(NULL, nn * sizeof(bool)) };
-    scc_walk(nn, off, to, mark_cycle, &cy);
-    for (size_t i = 0; i < nn && !diag_too_many(); i++)
-        if (cy.cyc[i])
-            diag_error(node[i]->name_loc, "%s '%s' contains itself inline, "
-                       "so its size would be infinite (use a reference "
-                       "&%s or ?&%s, or a dynamic array)",
-                       decl_what(node[i]), node[i]->name, node[i]->name,
-                       node[i]->name);
-    free(node);
-    free(off);
-    free(edges);
-    free(to);
-    free(cy.cyc);
-}
-
-/* The record or variant t holds inline (through ?T and T[N]), or NULL. */
-static ast_decl *inline_decl(const ast_type *t)
-{
-    while (t->kind == AST_T_OPTIONAL || t->kind == AST_T_FIXED)
-        t = t->elem;
-    return t->kind == AST_T_NAMED && t->res_decl &&
-                   !is_leaf_decl(t->res_decl) ? t->res_decl : NULL;
-}
-
-/* Call visit(c, d) on every record and variant, each after those it
- * holds inline (the inline graph is acyclic once checked): a depth-first
- * walk with its own stack, so that each declaration is worked out once
- * from its parts' answers (one search per declaration made a chain of n
- * records cost n^2) and a long chain needs no deep C stack. */
-static void inline_postorder(checker *c, void (*visit)(checker *, ast_decl *))
-{
-    unsigned started = ++c->mark, done = ++c->mark;
-    size_t cap = 16, top;
-    struct { ast_decl *d; const ast_field *f; } *st = xrealloc(NULL,
-                                                            cap * sizeof *st);
-    for (ast_module *m = c->p->first; m; m = m->res_next)
-        for (ast_decl *d = m->decls; d; d = d->next) {
-            if ((d->kind != AST_D_RECORD && d->kind != AST_D_VARIANT) ||
-                d->res_mark == done)
-                continue;
-            top = 0;
-            st[0].d = d;
-            st[0].f = d->fields;
-            d->res_mark = started;
-            while (top != (size_t)-1) {
-                const ast_field *f = st[top].f;
-                if (!f) {
-                    st[top].d->res_mark = done;
-                    visit(c, st[top].d);
-                    top--;
-                    continue;
-                }
-                st[top].f = f->next;
-                ast_decl *x = f->type ? inline_decl(f->type) : NULL;
-                if (!x || x->res_mark == done || x->res_mark == started)
-                    continue;   /* started: a cycle, refused already */
-                if (++top == cap) {
-                    cap *= 2;
-                    st = xrealloc(st, cap * sizeof *st);
-                }
-                st[top].d = x;
-                st[top].f = x->fields;
-                x->res_mark = started;
-            }
-        }
-    free(st);
-}
-
-/* Records whose elements need init_sync: a sync field inline, directly or
- * in an inline record (fixed arrays, optional values, variant payloads). */
-static void mark_sync_of(checker *c, ast_decl *d)
-{
-    (void)c;
-    for (const ast_field *f = d->fields; f; f = f->next) {
-        ast_decl *x = f->type ? inline_decl(f->type) : NULL;
-        if ((f->type && is_sync(f->type)) || (x && x->res_has_sync))
-            d->res_has_sync = true;
-    }
-}
-
-/* ---------------------------------------------------------------- sizes */
-
-/* Sizes saturate at AST_TOO_BIG: a type nests 32 levels of up to 65536
- * elements, which no 64-bit product holds. */
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > AST_TOO_BIG - b ? AST_TOO_BIG : a + b;
-}
-
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    return b && a > AST_TOO_BIG / b ? AST_TOO_BIG : a * b;
-}
-
-static uint64_t align_up(uint64_t n, uint64_t a)
-{
-    return n % a ? sat_add(n, a - n % a) : n;
-}
-
-/* The C size and alignment of a value of t as emit.c lays it out (LP64;
- * sync objects as mcore's headers size them; a nested ?T is a struct
- * { bool has; T value; }).  Named types must have theirs already. */
-static uint64_t type_size(const ast_type *t, uint64_t *align)
-{
-    static const unsigned char scal[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8};
-    uint64_t s, a;
-    switch (t->kind) {
-    case AST_T_SCALAR:
-        return *align = scal[t->scalar];
-    case AST_T_STRING:
-    case AST_T_REF:
-    case AST_T_NREF:
-        return *align = 8;
-    case AST_T_BYTES:
-    case AST_T_ARRAY:
-        *align = 8;
-        return 16;
-    case AST_T_NAMED:
-        if (t->res_decl->kind == AST_D_ENUM)
-            return *align = scal[t->res_decl->base ? t->res_decl->base->scalar
-                                                   : AST_U32];
-        if (t->res_decl->kind == AST_D_CONTAINER) { /* its descriptor */
-            *align = 8;
-            return t->res_decl->ckind == AST_C_SREF ? 40 : 8;
-        }
-        *align = t->res_decl->res_align;
-        return t->res_decl->res_size;
-    case AST_T_OPTIONAL:
-        s = type_size(t->elem, &a);
-        *align = a;
-        return align_up(sat_add(align_up(1, a), s), a);
-    case AST_T_FIXED:
-        return sat_mul(type_size(t->elem, align), t->count->res.mag);
-    case AST_T_MUTEX:
-        *align = 8;
-        return 64;
-    case AST_T_SEMAPHORE:
-        *align = 8;
-        return 48;
-    case AST_T_CONDITION:
-        *align = 8;
-        return 16;
-    }
-    return *align = 1;
-}
-
-static bool holds_too_big(const ast_type *t)
-{
-    const ast_decl *x = inline_decl(t);
-    return x && x->res_size == AST_TOO_BIG;
-}
-
-/* Lay d out; report the field or case that takes it past AST_MAX_SIZE
- * (not when a part it holds was reported already). */
-static void size_of_decl(checker *c, ast_decl *d)
-{
-    uint64_t off = 0, maxa = d->kind == AST_D_VARIANT ? 4 : 1, a, s;
-    const ast_field *over = NULL;
-    bool quiet = false;
-    for (const ast_field *f = d->fields; f; f = f->next) {
-        if (!f->type)
-            continue;
-        quiet = quiet || holds_too_big(f->type);
-        if (d->kind == AST_D_VARIANT) {   /* the union: its largest case */
-            s = type_size(f->type, &a);
-            if (s > off)
-                off = s;
-        } else if (f->type->kind == AST_T_OPTIONAL) { /* has_x, then x */
-            s = type_size(f->type->elem, &a);
-            off = sat_add(align_up(sat_add(off, 1), a), s);
-        } else {
-            s = type_size(f->type, &a);
-            off = sat_add(align_up(off, a), s);
-        }
-        if (a > maxa)
-            maxa = a;
-        if (off > AST_MAX_SIZE && !over)
-            over = f;
-    }
-    if (d->kind == AST_D_VARIANT) /* uint32_t tag; union u */
-        off = off ? sat_add(align_up(4, maxa), off) : 4;
-    d->res_align = maxa;
-    d->res_size = align_up(off, maxa);
-    if (d->res_size <= AST_MAX_SIZE)
-        return;
-    d->res_size = AST_TOO_BIG;
-    if (quiet)
-        return;
-    if (!over) /* the last padding: blame the last field */
-        for (over = d->fields; over->next; over = over->next)
-            ;
-    char *ts = type_to_str(over->type, false);
-    uint64_t fs = type_size(over->type, &a);
-    char n[48];
-    if (fs == AST_TOO_BIG)
-        snprintf(n, sizeof n, "more than 2^64 bytes");
-    else
-        snprintf(n, sizeof n, "%llu byte%s", (unsigned long long)fs,
-                 fs == 1 ? "" : "s");
-    diag_error(over->loc, "%s '%s' would be larger than %u bytes, the "
-               "largest type mcidl accepts: its %s '%s' ('%s', %s) takes "
-               "it past", decl_what(d), d->name, AST_MAX_SIZE,
-               d->kind == AST_D_VARIANT ? "case" : "field", over->name, ts,
-               n);
-    free(ts);
-    (void)c;
-}
-
-/* A type outside records (a container's, a process's): its own size. */
-static void size_of_type(const ast_type *t)
-{
-    uint64_t a, s;
-    if (!t || holds_too_big(t) || (s = type_size(t, &a)) <= AST_MAX_SIZE)
-        return;
-    char *ts = type_to_str(t, false);
-    diag_error(t->loc, "type '%s' would be larger than %u bytes, the "
-               "largest type mcidl accepts", ts, AST_MAX_SIZE);
-    free(ts);
-}
-
-static void check_sizes(checker *c)
-{
-    inline_postorder(c, size_of_decl);
-    for (ast_module *m = c->p->first; m; m = m->res_next)
-        for (ast_decl *d = m->decls; d; d = d->next)
-            if (d->kind == AST_D_CONTAINER) {
-                size_of_type(d->type);
-                size_of_type(d->type2);
-                size_of_type(d->res_header);
-            } else if (d->kind == AST_D_PROCESS) {
-                size_of_type(d->fields ? d->fields->type : NULL);
-                size_of_type(d->type);
-            }
-}
-
 /* ---------------------------------------------------------------- all */
 
 int check_program(program *p)
@@ -1498,14 +706,7 @@ int check_program(program *p)
                 break;
             }
         }
-    if (!diag_too_many())
-        check_cnames(p);
-    if (!diag_too_many())
-        check_inline_cycles(&c);
-    if (diag_errors() == before)
-        check_sizes(&c);
-    if (diag_errors() == before)
-        inline_postorder(&c, mark_sync_of);
+    check_graph(&c, before);
     free(c.stack);
     for (ast_module *m = p->first; m; m = m->res_next) {
         sm_free(m->res_names);
@@ -1516,3 +717,4 @@ int check_program(program *p)
     }
     return diag_errors() - before;
 }
+

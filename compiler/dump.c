@@ -163,6 +163,9 @@ static void put_decl(FILE *f, const ast_decl *d)
             put_type(f, d->res_header, true);
             fputc(')', f);
         }
+        if (d->res_capacity)
+            fprintf(f, " (capacity = %llu)",
+                    (unsigned long long)d->res_capacity);
         if (d->ckind == AST_C_CAMLBOX)
             fprintf(f, " (slots = %llu, slot_size = %llu)",
                     (unsigned long long)d->res_slots,

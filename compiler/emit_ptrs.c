@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_parts.h"
+
 /* Fixed arrays of unnamed pointer types are listed element by element up
  * to this many elements; longer ones make the type use its functions. */
 #define MAX_UNROLL 16

@@ -3,8 +3,10 @@
  *   load.c   read the root file and, recursively, its imports (search
  *            path, cycle detection); parse each file once
  *   check.c  name resolution and every semantic check of idl/mcidl.md
+ *            (with check_names.c: names, maps, module headers; and
+ *            check_graph.c: the checks over the whole graph)
  *   dump.c   the resolved AST as stable text (--dump; used by the tests)
- *   emit.c   C code generation (with emit_ptrs.c: the pointer tables)
+ *   emit.c   C code generation, the driver (its parts: emit.h)
  *   main.c   options, stages, the depfile, the exit status
  */
 #ifndef MCIDL_MCIDL_H

@@ -179,7 +179,8 @@ typedef struct ast_decl {
     int res_has_ptr;            /* emit: the same for "holds a pointer" */
     int res_ptr_entries;        /* emit: its pointer table's entries + 2,
                                    1 no table, 0 not known yet */
-    ast_type *res_header;       /* sarray: header type */
+    ast_type *res_header;       /* containers: header type (NULL: none) */
+    uint64_t res_capacity;      /* sbuffer, squeue: capacity (0: none) */
     uint64_t res_slots;         /* camlbox */
     uint64_t res_slot_size;     /* camlbox */
     uint64_t res_size;          /* records, variants: C size (check.c,

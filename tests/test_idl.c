@@ -828,6 +828,634 @@ static void test_descriptors(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------- sarray and smatrix */
+
+/* equal values (of t), in a driver: the marshalled bytes */
+static int same_bytes(const mc_type *t, const void *a, const void *b)
+{
+    void *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int eq = mc_marshal(t, a, &x, &nx) == 0 && mc_marshal(t, b, &y, &ny) == 0 &&
+             nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+/* The worker's side: handles from the descriptors, then changes the
+ * driver checks (Vals[1], Mat(1, 1), the Mat header's count under its
+ * lock, Recs[1] := Recs[0]). */
+static int use_arrays(const rt_ArrHandles *h, rt_ArrHandles *result,
+                      void *user)
+{
+    (void)user;
+    rt_Vals *v;
+    rt_Mat *m;
+    rt_Recs *r;
+    rt_Texts *t = NULL;
+    int rc = rt_Vals_of_descr(&h->v, &v);
+    if (!rc)
+        rc = rt_Vals_set(v, 1, 2.5);
+    if (!rc)
+        rc = rt_Mat_of_descr(&h->m, &m);
+    if (!rc)
+        rc = rt_Mat_set(m, 1, 1, 9.0);
+    if (!rc) {
+        rt_Locked *l = rt_Mat_header_ro(m);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    if (!rc && (h->recs.len != 1 || h->has_maybe))
+        rc = MC_EINVAL;
+    if (!rc)
+        rc = rt_Recs_of_descr(&h->recs.data[0], &r);
+    if (!rc)
+        rc = rt_Recs_get_c(r, 0, &t);
+    if (!rc)
+        rc = rt_Recs_set(r, 1, t);
+    mc_local_free(t);
+    *result = *h;
+    return rc;
+}
+
+static int flat_init(void *ctx, size_t i, rt_Scalars *elem)
+{
+    const rt_Scalars *src = ctx;
+    *elem = src[i];
+    return 0;
+}
+
+static int texts_init(void *ctx, size_t i, size_t j, rt_Texts *elem)
+{
+    const rt_Texts *src = ctx;
+    *elem = src[(i * 3 + j) % 4];
+    return 0;
+}
+
+static int texts_equal_p(const rt_Texts *t, void *ctx)
+{
+    return same_bytes(&rt_Texts_type, t, ctx) ? 1 : 2;
+}
+
+static int names_len_p(const rt_arr_string *h, void *ctx)
+{
+    *(size_t *)ctx = h->len;
+    return 0;
+}
+
+static void drv_arrays(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    if (W_RC(mc_pool_create(32 * MiB, &p), 0))
+        return;
+
+    /* f64: inline, by value, through sarray.h's inline accessors */
+    rt_Vals *v;
+    rt_Scalars hs;
+    rscalars(&hs);
+    double init[3] = {1, 2, 3}, d = 0, seven = 7, *dc = NULL;
+    if (W_RC(rt_Vals_create(p, 3, init, &hs, &v), 0))
+        return;
+    W_RC(rt_Vals_set(v, 2, -4.5), 0);
+    W_RC(rt_Vals_get(v, 2, &d), 0);
+    W_CHECK(d == -4.5 && *rt_Vals_get_ro(v, 0) == 1, "Vals: %g", d);
+    W_RC(rt_Vals_set(v, 3, 1.0), MC_EINVAL);  /* out of range: no write */
+    W_CHECK(rt_Vals_get_ro(v, 3) == NULL, "get_ro out of range");
+    W_RC(rt_Vals_grow(v, 5, &seven), 0);
+    W_CHECK(rt_Vals_length(v) == 5, "length %zu", rt_Vals_length(v));
+    if (!W_RC(rt_Vals_get_c(v, 4, &dc), 0)) {
+        W_CHECK(*dc == 7, "grown element %g", *dc);
+        mc_local_free(dc);
+    }
+    W_CHECK(same_bytes(&rt_Scalars_type, rt_Vals_header_ro(v), &hs),
+            "Vals header");
+    rt_Scalars *hc = NULL;
+    if (!W_RC(rt_Vals_header_c(v, &hc), 0)) {
+        W_CHECK(same_bytes(&rt_Scalars_type, hc, &hs), "header_c");
+        mc_local_free(hc);
+    }
+    hs.i64v = 42;
+    W_RC(rt_Vals_header_set(v, &hs), 0);
+    W_CHECK(rt_Vals_header_ro(v)->i64v == 42, "header_set");
+
+    /* u8: a scalar without an inline accessor (the called form) */
+    rt_Small *sm;
+    uint8_t nine = 9, b = 0;
+    if (!W_RC(rt_Small_make(p, 4, &nine, &sm), 0)) {
+        W_RC(rt_Small_set(sm, 2, 200), 0);
+        W_RC(rt_Small_get(sm, 2, &b), 0);
+        W_CHECK(b == 200 && *rt_Small_get_ro(sm, 3) == 9, "Small %u", b);
+        W_RC(rt_Small_get(sm, 4, &b), MC_EINVAL);
+        W_RC(rt_Small_destroy(sm), 0);
+    }
+
+    /* a record without pointers: inline, made by a function */
+    rt_Flats *fl;
+    rt_Scalars src[4], got;
+    for (int i = 0; i < 4; i++)
+        rscalars(&src[i]);
+    if (!W_RC(rt_Flats_init(p, 4, flat_init, src, &fl), 0)) {
+        W_RC(rt_Flats_get(fl, 3, &got), 0);
+        W_CHECK(same_bytes(&rt_Scalars_type, &got, &src[3]), "Flats[3]");
+        W_RC(rt_Flats_set(fl, 0, &src[1]), 0);
+        W_CHECK(same_bytes(&rt_Scalars_type, rt_Flats_get_ro(fl, 0),
+                           &src[1]), "Flats[0] set");
+        W_RC(rt_Flats_init(p, 4, NULL, src, &fl), MC_EINVAL);
+    }
+
+    /* records with pointers, and a header that is an array */
+    rt_Recs *r;
+    rt_Texts tx[4];
+    for (int i = 0; i < 4; i++)
+        rtexts(&tx[i]);
+    char *names[2] = {"a", "bc"};
+    rt_arr_string hn = {2, names};
+    size_t nn = 0;
+    if (W_RC(rt_Recs_create(p, 2, tx, &hn, &r), 0))
+        return;
+    W_RC(rt_Recs_get_p(r, 1, texts_equal_p, &tx[1]), 1);
+    W_RC(rt_Recs_set(r, 0, &tx[2]), 0);
+    W_RC(rt_Recs_get_p(r, 0, texts_equal_p, &tx[2]), 1);
+    W_RC(rt_Recs_header_p(r, names_len_p, &nn), 0);
+    W_CHECK(nn == 2, "Recs header: %zu names", nn);
+
+    /* matrices: f64 with a header holding locks; records by a function */
+    rt_Mat *m;
+    rt_Locked lk = {.count = 5};
+    double zero = 0;
+    size_t rows = 0, cols = 0;
+    if (W_RC(rt_Mat_make(p, 3, 4, &zero, &lk, &m), 0))
+        return;
+    W_RC(rt_Mat_dims(m, &rows, &cols), 0);
+    W_CHECK(rows == 3 && cols == 4, "dims %zux%zu", rows, cols);
+    W_RC(rt_Mat_set(m, 2, 3, 1.5), 0);
+    double *data = rt_Mat_data(m);
+    W_CHECK(data && data[2 * 4 + 3] == 1.5 && rt_Mat_get_ro(m, 0, 0) == data,
+            "the row-major block");
+    W_RC(rt_Mat_set(m, 3, 0, 1.0), MC_EINVAL);
+    W_RC(rt_Mat_set(m, 0, 4, 1.0), MC_EINVAL);
+    rt_TMat *tm;
+    rt_Texts *tc = NULL;
+    if (!W_RC(rt_TMat_init(p, 2, 3, texts_init, tx, &tm), 0)) {
+        if (!W_RC(rt_TMat_get_c(tm, 1, 2, &tc), 0)) {
+            W_CHECK(same_bytes(&rt_Texts_type, tc, &tx[(1 * 3 + 2) % 4]),
+                    "TMat(1, 2)");
+            mc_local_free(tc);
+        }
+        W_CHECK(rt_TMat_data(tm) == NULL, "no block for pointer elements");
+        W_RC(rt_TMat_destroy(tm), 0);
+    }
+
+    /* elements holding locks: used in place (_get_mut), set up in each
+     * copy (init_sync) */
+    rt_Guards *gs;
+    rt_Locked lk0 = {.count = 1};
+    if (!W_RC(rt_Guards_make(p, 2, &lk0, &gs), 0)) {
+        rt_Locked *l = rt_Guards_get_mut(gs, 1);
+        W_CHECK(l != NULL, "get_mut");
+        if (l && !W_RC(mc_mutex_lock(&l->lock), 0)) {
+            l->count += 10;
+            W_RC(mc_mutex_unlock(&l->lock), 0);
+        }
+        W_RC(rt_Guards_set(gs, 0, &lk0), 0);
+        l = rt_Guards_get_mut(gs, 0);
+        if (l && !W_RC(mc_mutex_lock(&l->lock), 0))
+            W_RC(mc_mutex_unlock(&l->lock), 0);
+        W_CHECK(rt_Guards_get_ro(gs, 1)->count == 11, "count in place");
+        W_CHECK(rt_Guards_get_mut(gs, 2) == NULL, "get_mut out of range");
+        W_RC(rt_Guards_destroy(gs), 0);
+    }
+
+    /* descriptors: values, and handles again in a worker */
+    rt_ArrHandles h = {0}, *u = NULL, *res = NULL;
+    rt_Recs_descr rd;
+    W_RC(rt_Vals_descr_of(v, &h.v), 0);
+    W_RC(rt_Mat_descr_of(m, &h.m), 0);
+    W_RC(rt_Recs_descr_of(r, &rd), 0);
+    h.recs.len = 1;
+    h.recs.data = &rd;
+    void *bytes = NULL;
+    size_t n = 0;
+    if (!W_RC(mc_marshal(&rt_ArrHandles_type, &h, &bytes, &n), 0) &&
+        !W_RC(mc_unmarshal(&rt_ArrHandles_type, bytes, n, (void **)&u), 0)) {
+        W_CHECK(rt_ArrHandles_type.equal(&h, u), "marshal round trip");
+        mc_local_free(u);
+    }
+    free(bytes);
+    mc_pid pid;
+    if (!W_RC(rt_use_arrays_start(&h, &pid), 0) &&
+        !W_RC(rt_use_arrays_join(pid, &res, NULL), 0)) {
+        W_CHECK(rt_ArrHandles_type.equal(&h, res), "handles as a result");
+        mc_local_free(res);
+        W_CHECK(*rt_Vals_get_ro(v, 1) == 2.5, "the worker's Vals[1]");
+        W_CHECK(*rt_Mat_get_ro(m, 1, 1) == 9, "the worker's Mat(1, 1)");
+        W_CHECK(rt_Mat_header_ro(m)->count == 6, "the header's count: %lld",
+                (long long)rt_Mat_header_ro(m)->count);
+        W_RC(rt_Recs_get_p(r, 1, texts_equal_p, &tx[2]), 1);
+    }
+
+    /* refusals: zeroed, NULL, another element or header type */
+    rt_Vals_descr zv = {0};
+    rt_Small_descr wrong;
+    rt_Vals *xv;
+    rt_Small *xs;
+    W_RC(rt_Vals_of_descr(&zv, &xv), MC_EINVAL);
+    W_RC(rt_Vals_of_descr(NULL, &xv), MC_EINVAL);
+    W_RC(rt_Vals_descr_of(NULL, &zv), MC_EINVAL);
+    memcpy(&wrong, &h.v, sizeof wrong);
+    W_RC(rt_Small_of_descr(&wrong, &xs), MC_ETYPE);
+
+    for (int i = 0; i < 4; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Mat_destroy(m), 0);
+    W_RC(rt_Recs_destroy(r), 0);
+    W_RC(rt_Flats_destroy(fl), 0);
+    W_RC(rt_Vals_destroy(v), 0);
+    W_RC(rt_Vals_destroy(v), MC_EINVAL);
+}
+
+static void test_arrays(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_arrays, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------------ sbuffer */
+
+/* The worker's side: the buffer from its descriptor, "hello, " and
+ * "world" appended, the header's i64v read into a third append, closed. */
+static int produce(const rt_Stream_descr *d, rt_Stream_descr *result,
+                   void *user)
+{
+    (void)user;
+    rt_Stream *s;
+    int rc = rt_Stream_of_descr(d, &s);
+    if (!rc)
+        rc = rt_Stream_append(s, "hello, ", 7);
+    if (!rc)
+        rc = rt_Stream_append_timed(s, "world", 5, 5000);
+    if (!rc) {
+        const rt_Scalars *h = rt_Stream_header_ro(s);
+        char c = h ? (char)h->i8v : '?';
+        rc = rt_Stream_append(s, &c, 1);
+    }
+    if (!rc)
+        rc = rt_Stream_close(s);
+    *result = *d;
+    return rc;
+}
+
+/* access: the bytes in place, concatenated into ctx */
+static int collect(const void *data, size_t n, uint64_t at, void *ctx)
+{
+    (void)at;
+    strncat(ctx, data, n);
+    return 0;
+}
+
+static void drv_sbuffer(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Stream *s;
+    rt_Scalars hs;
+    rscalars(&hs);
+    hs.i8v = '!';
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Stream_create(p, &hs, &s), 0))
+        return;
+    W_CHECK(rt_Stream_capacity(s) == RT_STREAM_CAPACITY &&
+            RT_STREAM_CAPACITY == 64, "the declared capacity");
+    rt_Stream_descr d, *res = NULL;
+    mc_pid pid;
+    W_RC(rt_Stream_descr_of(s, &d), 0);
+    if (!W_RC(rt_produce_start(&d, &pid), 0)) {
+        uint64_t end = 0;
+        int closed = 0;
+        /* end of stream: all 13 bytes, then closed */
+        W_RC(rt_Stream_wait(s, 100, 5000, &end, &closed), 0);
+        W_CHECK(closed == 1 && end == 13, "closed %d at %llu", closed,
+                (unsigned long long)end);
+        if (!W_RC(rt_produce_join(pid, &res, NULL), 0)) {
+            W_CHECK(memcmp(res, &d, sizeof d) == 0, "descriptor result");
+            mc_local_free(res);
+        }
+    }
+    char buf[32] = "", got[32] = "";
+    W_RC(rt_Stream_blit(s, 0, buf, 13), 0);
+    W_CHECK(memcmp(buf, "hello, world!", 13) == 0, "blit: %.13s", buf);
+    W_RC(rt_Stream_access(s, 7, 6, collect, got), 0);
+    W_CHECK(strcmp(got, "world!") == 0, "access: %s", got);
+    void *sub = NULL;
+    if (!W_RC(rt_Stream_sub(s, 2, 3, &sub), 0)) {
+        W_CHECK(memcmp(sub, "llo", 3) == 0, "sub");
+        free(sub);
+    }
+    W_RC(rt_Stream_append(s, "x", 1), MC_ESTATE); /* closed */
+    W_RC(rt_Stream_delete_hd(s, 7), 0);
+    W_CHECK(rt_Stream_start(s) == 7 && rt_Stream_end(s) == 13 &&
+            rt_Stream_length(s) == 6 && rt_Stream_closed(s) == 1,
+            "positions after delete_hd");
+    W_RC(rt_Stream_blit(s, 0, buf, 1), MC_EINVAL); /* deleted */
+    rt_Scalars *hc = NULL;
+    if (!W_RC(rt_Stream_header_c(s, &hc), 0)) {
+        W_CHECK(same_bytes(&rt_Scalars_type, hc, &hs), "header_c");
+        mc_local_free(hc);
+    }
+
+    /* flow control: a full buffer refuses at once, or after a timeout */
+    rt_Bytes *b;
+    char big[48] = {0};
+    if (!W_RC(rt_Bytes_create_sized(p, 64, 0, &b), 0)) {
+        W_RC(rt_Bytes_append(b, big, 48), 0);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 0), MC_EAGAIN);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 20), MC_ETIMEDOUT);
+        W_RC(rt_Bytes_append(b, big, 65), MC_E2BIG);
+        W_RC(rt_Bytes_delete_hd(b, 48), 0);
+        W_RC(rt_Bytes_append_timed(b, big, 48, 0), 0);
+        W_CHECK(rt_Bytes_start(b) == 48 && rt_Bytes_end(b) == 96,
+                "eternal positions");
+        rt_Bytes_descr bd;
+        rt_Stream *xs;
+        rt_Stream_descr wrong;
+        W_RC(rt_Bytes_descr_of(b, &bd), 0);
+        memcpy(&wrong, &bd, sizeof wrong);
+        W_RC(rt_Stream_of_descr(&wrong, &xs), MC_ETYPE); /* no header */
+        W_RC(rt_Bytes_destroy(b), 0);
+    }
+    rt_Stream_descr zd = {0};
+    rt_Stream *xs;
+    W_RC(rt_Stream_of_descr(&zd, &xs), MC_EINVAL);
+    W_RC(rt_Stream_destroy(s), 0);
+}
+
+static void test_sbuffer(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_sbuffer, NULL, 0);
+    tu_end();
+}
+
+/* ----------------------------------------------------------- shashtbl */
+
+static int incr(const int64_t *old, const int64_t **new_value, void *ctx)
+{
+    int64_t *slot = ctx;
+    *slot = (old ? *old : 0) + 1;
+    *new_value = slot;
+    return MC_SHASHTBL_SET;
+}
+
+/* The worker's side: 200 increments of one counter, racing the driver */
+static int count(const rt_Counts_descr *d, int64_t *result, void *user)
+{
+    (void)user;
+    rt_Counts *t;
+    int64_t slot;
+    int rc = rt_Counts_of_descr(d, &t);
+    for (int i = 0; !rc && i < 200; i++)
+        rc = rt_Counts_update(t, RT_COLOR_RED, incr, &slot) ==
+                     MC_SHASHTBL_SET
+                 ? 0
+                 : MC_EINVAL;
+    *result = 200;
+    return rc;
+}
+
+static int count_binding(const char *key, const rt_Texts *v, void *ctx)
+{
+    (void)v;
+    if (strcmp(key, "a") == 0 || strcmp(key, "b") == 0)
+        ++*(int *)ctx;
+    return 0;
+}
+
+static void drv_shashtbl(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Index *t;
+    rt_Scalars hs;
+    rt_Texts tx[3], *c = NULL;
+    rscalars(&hs);
+    for (int i = 0; i < 3; i++)
+        rtexts(&tx[i]);
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Index_create(p, &hs, &t), 0))
+        return;
+    /* string keys, passed as they are; a new binding shadows the old */
+    W_RC(rt_Index_add(t, "a", &tx[0]), 0);
+    W_RC(rt_Index_add(t, "a", &tx[1]), 0);
+    W_RC(rt_Index_add(t, "b", &tx[2]), 0);
+    if (!W_RC(rt_Index_find_c(t, "a", &c), 0)) {
+        W_CHECK(same_bytes(&rt_Texts_type, c, &tx[1]), "the newest");
+        mc_local_free(c);
+    }
+    rt_Texts **all = NULL;
+    size_t n = 0;
+    if (!W_RC(rt_Index_find_all_c(t, "a", &all, &n), 0)) {
+        W_CHECK(n == 2 && same_bytes(&rt_Texts_type, all[0], &tx[1]) &&
+                    same_bytes(&rt_Texts_type, all[1], &tx[0]),
+                "find_all_c: newest first (%zu)", n);
+        mc_shashtbl_free_all((void **)all, n);
+    }
+    W_RC(rt_Index_remove(t, "a"), 0);
+    W_CHECK(same_bytes(&rt_Texts_type, rt_Index_find_ro(t, "a"), &tx[0]),
+            "remove uncovers the older binding");
+    W_RC(rt_Index_replace(t, "a", &tx[2]), 0);
+    W_CHECK(rt_Index_length(t) == 2 && rt_Index_mem(t, "a") == 1 &&
+                rt_Index_mem(t, "zz") == 0, "length %zu",
+            rt_Index_length(t));
+    W_RC(rt_Index_find_c(t, "zz", &c), MC_ENOENT);
+    int seen = 0;
+    W_RC(rt_Index_iter(t, count_binding, &seen), 0);
+    W_CHECK(seen == 2, "iter saw %d", seen);
+    W_CHECK(same_bytes(&rt_Scalars_type, rt_Index_header(t), &hs),
+            "header");
+
+    /* record keys by pointer */
+    rt_ByRec *br;
+    char *names[1] = {"n"};
+    rt_arr_string v = {1, names};
+    if (!W_RC(rt_ByRec_create(p, &br), 0)) {
+        W_RC(rt_ByRec_add(br, &hs, &v), 0);
+        const rt_arr_string *got = rt_ByRec_find_ro(br, &hs);
+        W_CHECK(got && got->len == 1 && strcmp(got->data[0], "n") == 0,
+                "a record key");
+        W_RC(rt_ByRec_destroy(br), 0);
+    }
+
+    /* enum keys by value; no update lost between two processes */
+    rt_Counts *ct;
+    if (!W_RC(rt_Counts_create(p, &ct), 0)) {
+        rt_Counts_descr d;
+        mc_pid pid;
+        int64_t *r = NULL, slot, total = 0;
+        W_RC(rt_Counts_descr_of(ct, &d), 0);
+        if (!W_RC(rt_count_start(&d, &pid), 0)) {
+            for (int i = 0; i < 200; i++)
+                rt_Counts_update(ct, RT_COLOR_RED, incr, &slot);
+            if (!W_RC(rt_count_join(pid, &r, NULL), 0))
+                mc_local_free(r);
+            int64_t *tot = NULL;
+            if (!W_RC(rt_Counts_find_c(ct, RT_COLOR_RED, &tot), 0)) {
+                total = *tot;
+                mc_local_free(tot);
+            }
+            W_CHECK(total == 400, "no update lost: %lld", (long long)total);
+        }
+        W_RC(rt_Counts_destroy(ct), 0);
+    }
+
+    rt_Index_descr zd = {0};
+    rt_Index *xt;
+    W_RC(rt_Index_of_descr(&zd, &xt), MC_EINVAL);
+    for (int i = 0; i < 3; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Index_destroy(t), 0);
+}
+
+static void test_shashtbl(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_shashtbl, NULL, 0);
+    tu_end();
+}
+
+/* ------------------------------------------------------------- squeue */
+
+/* The worker's side: pop until the queue is closed and drained; the
+ * header's count, under its lock, counts the pops too. */
+static int drain(const rt_Work_descr *d, int64_t *result, void *user)
+{
+    (void)user;
+    rt_Work *q;
+    rt_Texts *t;
+    int rc = rt_Work_of_descr(d, &q);
+    int64_t n = 0;
+    while (!rc && (rc = rt_Work_pop_c(q, &t, MC_SQUEUE_FOREVER)) == 0) {
+        mc_local_free(t);
+        n++;
+        rt_Locked *l = rt_Work_header(q);
+        if (!(rc = mc_mutex_lock(&l->lock))) {
+            l->count++;
+            rc = mc_mutex_unlock(&l->lock);
+        }
+    }
+    *result = n;
+    return rc == MC_ECLOSED ? 0 : rc;
+}
+
+static int count_elem(const rt_Texts *t, void *ctx)
+{
+    (void)t;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int sum_elem(void *acc, const int64_t *v)
+{
+    *(int64_t *)acc += *v;
+    return 0;
+}
+
+static int add_popped(const int64_t *v, void *ctx)
+{
+    *(int64_t *)ctx += *v;
+    return 0;
+}
+
+static void drv_squeue(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    rt_Work *q;
+    rt_Locked lk = {.count = 0};
+    rt_Texts tx[3], *c = NULL;
+    for (int i = 0; i < 3; i++)
+        rtexts(&tx[i]);
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(rt_Work_create(p, &lk, &q), 0))
+        return;
+    W_CHECK(rt_Work_capacity(q) == RT_WORK_CAPACITY && RT_WORK_CAPACITY == 2,
+            "the declared capacity");
+    W_RC(rt_Work_push(q, &tx[0], 0), 0);
+    W_RC(rt_Work_push(q, &tx[1], 0), 0);
+    W_RC(rt_Work_push(q, &tx[2], 0), MC_EAGAIN);     /* full */
+    W_RC(rt_Work_push(q, &tx[2], 20), MC_ETIMEDOUT);
+    W_CHECK(rt_Work_length(q) == 2 && rt_Work_is_empty(q) == 0, "length");
+    if (!W_RC(rt_Work_top_c(q, &c), 0)) {
+        W_CHECK(same_bytes(&rt_Texts_type, c, &tx[0]), "top_c: the head");
+        mc_local_free(c);
+    }
+    int n = 0;
+    W_RC(rt_Work_iter(q, count_elem, &n), 0);
+    W_CHECK(n == 2, "iter saw %d", n);
+
+    /* a worker drains while the driver pushes, blocked while full */
+    rt_Work_descr d;
+    mc_pid pid;
+    int64_t *popped = NULL;
+    W_RC(rt_Work_descr_of(q, &d), 0);
+    if (!W_RC(rt_drain_start(&d, &pid), 0)) {
+        for (int i = 0; i < 20; i++)
+            W_RC(rt_Work_push(q, &tx[i % 3], MC_SQUEUE_FOREVER), 0);
+        W_RC(rt_Work_close(q), 0);
+        W_RC(rt_Work_push(q, &tx[0], 0), MC_ECLOSED);
+        if (!W_RC(rt_drain_join(pid, &popped, NULL), 0)) {
+            W_CHECK(*popped == 22, "the worker popped %lld",
+                    (long long)*popped);
+            mc_local_free(popped);
+        }
+        W_CHECK(rt_Work_header(q)->count == 22, "the header's count");
+        W_RC(rt_Work_pop_c(q, &c, 0), MC_ECLOSED); /* end of the queue */
+        W_CHECK(rt_Work_is_closed(q) == 1, "closed");
+    }
+
+    /* i64 elements: fold, pop_p; refusals */
+    rt_Ints *qi;
+    int64_t sum = 0, popsum = 0;
+    if (!W_RC(rt_Ints_create_sized(p, 0, &qi), 0)) {
+        for (int64_t v = 1; v <= 4; v++)
+            W_RC(rt_Ints_push(qi, &v, 0), 0);
+        W_RC(rt_Ints_fold(qi, sum_elem, &sum), 0);
+        W_CHECK(sum == 10, "fold %lld", (long long)sum);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
+        W_CHECK(popsum == 3, "pop_p %lld", (long long)popsum);
+        W_RC(rt_Ints_clear(qi), 0);
+        W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), MC_EAGAIN);
+        rt_Ints_descr id;
+        rt_Work_descr wrong;
+        rt_Work *xq;
+        W_RC(rt_Ints_descr_of(qi, &id), 0);
+        memcpy(&wrong, &id, sizeof wrong);
+        W_RC(rt_Work_of_descr(&wrong, &xq), MC_ETYPE);
+        W_RC(rt_Ints_destroy(qi), 0);
+    }
+    rt_Work_descr zd = {0};
+    rt_Work *xq;
+    W_RC(rt_Work_of_descr(&zd, &xq), MC_EINVAL);
+    for (int i = 0; i < 3; i++)
+        free_texts(&tx[i]);
+    W_RC(rt_Work_destroy(q), 0);
+}
+
+static void test_squeue(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_squeue, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1123,6 +1751,9 @@ static int group_setup(void **state)
     if (rt_square_def(square, NULL) || rt_describe_def(describe, NULL) ||
         rt_nothing_def(nothing, NULL) ||
         rt_use_handles_def(use_handles, NULL) || rt_ask_def(ask, NULL) ||
+        rt_use_arrays_def(use_arrays, NULL) ||
+        rt_produce_def(produce, NULL) || rt_count_def(count, NULL) ||
+        rt_drain_def(drain, NULL) ||
         rt_idle_def(idle, NULL))
         return -1;
     /* a second definition is refused and leaves the first body in place
@@ -1144,6 +1775,10 @@ int main(void)
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_master_joins),
         cmocka_unit_test(test_descriptors),
+        cmocka_unit_test(test_arrays),
+        cmocka_unit_test(test_sbuffer),
+        cmocka_unit_test(test_shashtbl),
+        cmocka_unit_test(test_squeue),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
