@@ -72,6 +72,7 @@
 #include "os/futex.h"
 #include "os/shm.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
@@ -617,6 +618,40 @@ int mc__camlbox_lost(int fd)
     }
     munmap(h, len);
     return 0;
+}
+
+int mc__camlbox_peek(int fd, mc__camlbox_view *v)
+{
+    memset(v, 0, sizeof *v);
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || sb.st_size < (off_t)sizeof(cb_hdr))
+        return -1;
+    size_t len = (size_t)sb.st_size;
+    char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    const cb_hdr *h = (const cb_hdr *)m;
+    int rc = -1;
+    /* any sender may have rewritten the header: its geometry is checked
+     * against the object's size before a slot is read */
+    cb_geom g = {.n = __atomic_load_n(&h->nslots, __ATOMIC_RELAXED),
+                 .stride = __atomic_load_n(&h->stride, __ATOMIC_RELAXED),
+                 .slots_off = __atomic_load_n(&h->slots_off,
+                                              __ATOMIC_RELAXED),
+                 .slot_size = __atomic_load_n(&h->slot_size,
+                                              __ATOMIC_RELAXED)};
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == CB_MAGIC &&
+        g.n <= CB_MAX_SLOTS && g.stride >= CB_SLOT_HDR &&
+        g.stride % 8 == 0 && g.slots_off >= sizeof(cb_hdr) &&
+        g.slots_off % 8 == 0 && g.slots_off <= len &&
+        g.stride <= (len - g.slots_off) / (g.n ? g.n : 1)) {
+        count_states(h, m, &g, &v->st);
+        v->delivered = __atomic_load_n(&h->ticket, __ATOMIC_RELAXED);
+        v->lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
+        rc = 0;
+    }
+    munmap(m, len);
+    return rc;
 }
 
 int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
