@@ -23,6 +23,7 @@
 
 static int lsock = -1;      /* the listening socket; -1 none */
 static char *lpath;         /* its path, to unlink at the end */
+static int spare = -1;      /* /dev/null, given up to accept at EMFILE */
 
 void mc__stat_listen(int epfd, uint64_t ev_data)
 {
@@ -37,7 +38,7 @@ void mc__stat_listen(int epfd, uint64_t ev_data)
         return;
     /* we hold the directory's lock: a socket there is a dead server's */
     unlink(a.sun_path);
-    /* 0600 from its creation on: the directory is 0700 already */
+    /* 0600 from its creation on (a socket_dir given may be readable) */
     mode_t old = umask(0177);
     int b = bind(s, (struct sockaddr *)&a, sizeof a);
     umask(old);
@@ -52,13 +53,16 @@ void mc__stat_listen(int epfd, uint64_t ev_data)
         return;
     }
     lsock = s;
+    spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 void mc__stat_close(int unlink_path)
 {
     if (lsock >= 0)
         close(lsock);
-    lsock = -1;
+    if (spare >= 0)
+        close(spare);
+    lsock = spare = -1;
     if (unlink_path && lpath)
         unlink(lpath);
     free(lpath);
@@ -307,6 +311,16 @@ void mc__stat_serve(void)
     /* a few at a time: a flood of clients cannot hold the loop */
     for (int i = 0; i < 8; i++) {
         int c = accept4(lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0 && (errno == EMFILE || errno == ENFILE) && spare >= 0) {
+            /* out of descriptors: the connection would stay pending and
+             * wake the loop forever; take it with the spare and drop it */
+            close(spare);
+            c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0)
+                close(c);
+            spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            return;
+        }
         if (c < 0)
             return; /* EAGAIN, or a client gone already */
         answer(c);
