@@ -20,6 +20,7 @@
 #include "os/title.h"
 #include "proc/stat.h"
 #include "proc/state.h"
+#include "proc/status.h"
 
 static int lsock = -1;      /* the listening socket; -1 none */
 static char *lpath;         /* its path, to unlink at the end */
@@ -85,15 +86,6 @@ static void put_val(FILE *f, const char *s)
             fputc(*p, f);
 }
 
-static const char *state_of(const mc__proc *p)
-{
-    if (!p->alive)
-        return "ended";
-    if (p->done)
-        return "exiting";
-    return p->waiting_on ? "joining" : "running";
-}
-
 static size_t holds_of(mc__master *M, mc_pid pid)
 {
     size_t n = 0, pos = 0;
@@ -101,27 +93,6 @@ static size_t holds_of(mc__master *M, mc_pid pid)
     while ((r = mc__idmap_next(&M->res, &pos, NULL)))
         n += mc__m_res_holds(r, pid) != 0;
     return n;
-}
-
-static int by_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The keys of m, sorted (malloc()ed; NULL if none or no memory). */
-static int64_t *sorted_keys(const mc__idmap *m, size_t *n)
-{
-    *n = 0;
-    int64_t *k = m->count ? malloc(m->count * sizeof *k) : NULL;
-    if (!k)
-        return NULL;
-    size_t pos = 0;
-    int64_t key;
-    while (*n < m->count && mc__idmap_next(m, &pos, &key))
-        k[(*n)++] = key;
-    qsort(k, *n, sizeof *k, by_id);
-    return k;
 }
 
 /* ---------------------------------------------------------- containers */
@@ -179,7 +150,7 @@ static void put_workers(mc__master *M, FILE *f)
                "holds=%zu\n", master, M->master ? "running" : "ended",
             holds_of(M, MC__MASTER_PID));
     size_t n;
-    int64_t *k = sorted_keys(&M->procs, &n);
+    int64_t *k = mc__status_keys(&M->procs, &n);
     for (size_t i = 0; i < n; i++) {
         const mc__proc *p = mc__idmap_get(&M->procs, k[i]);
         if (p->pid == MC__MASTER_PID)
@@ -187,7 +158,7 @@ static void put_workers(mc__master *M, FILE *f)
         fprintf(f, "worker pid=%lld ospid=%d parent=%lld state=%s type=",
                 (long long)p->pid, (int)p->ospid,
                 (long long)(p->parent == MC__MASTER_PID ? 0 : p->parent),
-                state_of(p));
+                mc__status_state(p));
         put_val(f, p->def ? p->def->name : NULL);
         fprintf(f, " holds=%zu\n", holds_of(M, p->pid));
     }
@@ -264,7 +235,7 @@ static void put_text(mc__master *M, FILE *f)
     fprintf(f, "%s %d\n", MC__STAT_MAGIC, MC__STAT_VERSION);
     put_workers(M, f);
     size_t n;
-    int64_t *k = sorted_keys(&M->res, &n);
+    int64_t *k = mc__status_keys(&M->res, &n);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++) {
             const mc__res *r = mc__idmap_get(&M->res, k[i]);
