@@ -10,6 +10,7 @@
  *     `--watch 0.1 --count 2` refreshes twice;
  *   - clients that send garbage or never read do not disturb the server:
  *     mcadmin still gets its answer, the session ends cleanly;
+ *   - without DIR, every live session of the user (text and JSON);
  *   - a dead session, a directory that holds no session and another
  *     user's directory give errors that say what to do (exit 1); unlink
  *     leaves no stale socket behind.
@@ -118,6 +119,16 @@ static const char py_text[] =
     "    print('worker', w['pid'], 'ospid=%d %s %s' %\n"
     "          (w['ospid'], w['state'], w['type']))\n";
 static char json_filter[700];
+
+/* The same for every session (no DIR): "PID:OSPID" of each worker; lines
+ * on stderr (other sessions, older or ending) are skipped. */
+static const char py_all_text[] =
+    "import json, sys\n"
+    "l = [x for x in sys.stdin if x.startswith('{\"sessions\"')]\n"
+    "d = json.loads(l[0])\n"
+    "print('', ' '.join('%d:%d' % (w['pid'], w['ospid'])\n"
+    "                   for s in d['sessions'] for w in s['workers']), '')\n";
+static char py_all[600], json_all_filter[700];
 
 /* The driver (pid 1): makes the objects, starts a sleeper and a sender,
  * and finds them all in `mcadmin stat`. */
@@ -303,6 +314,31 @@ static void test_stat_live(void **state)
     tu_end();
 }
 
+/* A session in the default directory: `mcadmin stat` without DIR. */
+static void drv_default_dir(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    static char out[65536];
+    char want[64];
+    snprintf(want, sizeof want, " 1:%d ", (int)getpid());
+    int st = run_sh("stat --json", json_all_filter, out, sizeof out);
+    W_CHECK(st == 0 && strstr(out, want), "stat --json of every session, "
+            "%d (%s):\n%s", st, want, out);
+    st = run_sh("stat", NULL, out, sizeof out);
+    snprintf(want, sizeof want, "  %6d %8d ", 1, (int)getpid());
+    W_CHECK(st == 0 && strstr(out, want) && strstr(out, "camlboxes: none\n"),
+            "stat of every session, %d (%s):\n%s", st, want, out);
+}
+
+static void test_stat_default_dir(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_default_dir, NULL, 0);
+    tu_end();
+}
+
 /* The master of a session that is killed while a worker runs. */
 static int die_first(void *ctx)
 {
@@ -379,13 +415,20 @@ static void test_stat_foreign(void **state)
     rc = run_sh("stat /nonexistent-mcore-dir", NULL, out, sizeof out);
     if (rc != 1 || !strstr(out, "/nonexistent-mcore-dir: No such file"))
         fail_msg("a missing directory, exit %d:\n%s", rc, out);
-    if (geteuid() != 0) {
-        /* / is root's: another user's session is not ours to ask */
-        rc = run_sh("stat /", NULL, out, sizeof out);
-        if (rc != 1 || !strstr(out, "belongs to user root (uid 0), not to "
-                                    "you") || !strstr(out, "sudo -u root"))
-            fail_msg("another user's directory, exit %d:\n%s", rc, out);
-    }
+    /* another user's session is not ours to ask: / is root's; as root,
+     * a directory given to uid 65534 */
+    char other[512];
+    snprintf(other, sizeof other, "%s/other", dir);
+    if (geteuid() == 0 && (mkdir(other, 0700) != 0 ||
+                           chown(other, 65534, 65534) != 0))
+        fail_msg("%s: %s", other, strerror(errno));
+    snprintf(args, sizeof args, "stat '%s'", geteuid() ? "/" : other);
+    rc = run_sh(args, NULL, out, sizeof out);
+    if (rc != 1 || !strstr(out, geteuid() ? "belongs to user root (uid 0)"
+                                          : "(uid 65534)") ||
+        !strstr(out, ", not to you: a session answers its own user only") ||
+        !strstr(out, "sudo -u "))
+        fail_msg("another user's directory, exit %d:\n%s", rc, out);
     rc = run_sh("stat --watch 0 .", NULL, out, sizeof out);
     if (rc != 1 || !strstr(out, "--watch 0: give seconds"))
         fail_msg("--watch 0, exit %d:\n%s", rc, out);
@@ -412,8 +455,14 @@ static int group_setup(void **state)
     snprintf(tmp_out, sizeof tmp_out, "%s/out", tmp);
     snprintf(py_script, sizeof py_script, "%s/nums.py", tmp);
     snprintf(json_filter, sizeof json_filter, "python3 '%s'", py_script);
+    snprintf(py_all, sizeof py_all, "%s/all.py", tmp);
+    snprintf(json_all_filter, sizeof json_all_filter, "python3 '%s'",
+             py_all);
     FILE *f = fopen(py_script, "w");
     if (!f || fputs(py_text, f) < 0 || fclose(f) != 0)
+        return -1;
+    f = fopen(py_all, "w");
+    if (!f || fputs(py_all_text, f) < 0 || fclose(f) != 0)
         return -1;
     return 0;
 }
@@ -422,6 +471,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     unlink(py_script);
+    unlink(py_all);
     unlink(tmp_out);
     char *slash = strrchr(py_script, '/');
     if (slash) {
@@ -435,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stat_live),
+        cmocka_unit_test(test_stat_default_dir),
         cmocka_unit_test(test_stat_dead),
         cmocka_unit_test(test_stat_foreign),
     };

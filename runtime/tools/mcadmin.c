@@ -741,8 +741,8 @@ static void print_stat_json(const char *dir, const stat_reply *s)
 
 typedef struct {
     int json;
+    int all;     /* every live session (no DIR) */
     int n;       /* sessions shown */
-    int failed;
 } stat_opts;
 
 /* stat of one session directory (a real path): 0, 1 failure, 2 not live. */
@@ -760,29 +760,29 @@ static int stat_one(const char *dir, stat_opts *o)
                 "statistics reply (or out of memory)\n", dir);
         return 1;
     }
-    if (o->json) {
+    /* printed only once the whole answer is in: a session that fails
+     * prints nothing (stat_all_one's separators) */
+    if (o->all)
+        printf(o->json ? (o->n ? "," : "") : "%s:\n", dir);
+    o->n++;
+    if (o->json)
         print_stat_json(dir, &s);
-    } else {
+    else
         print_stat_text(&s);
-    }
     free(text);
     reply_free(&s);
     return 0;
 }
 
+/* Every live session: one that cannot answer (ended meanwhile, an older
+ * mcore without statistics) is named on stderr and skipped. */
 static int stat_all_one(const char *dir, void *ctx)
 {
-    stat_opts *o = ctx;
     if (mc__dir_lock_held(dir) <= 0)
         return 0; /* stale: 'mcadmin list' shows it */
-    if (o->json)
-        printf("%s", o->n ? "," : "");
-    else
-        printf("%s:\n", dir);
     fflush(stdout);
-    o->n++;
-    if (stat_one(dir, o) == 1)
-        o->failed = 1;
+    stat_one(dir, ctx);
+    fflush(stderr);
     return 0;
 }
 
@@ -798,7 +798,7 @@ static int stat_round(const char *dir, stat_opts *o)
     char parent[PATH_MAX];
     int rc = mc__sessions_parent(parent, sizeof parent, 0, "mcadmin");
     o->n = 0;
-    o->failed = 0;
+    o->all = 1;
     if (o->json)
         printf("{\"sessions\":[");
     if (rc == 0)
@@ -810,9 +810,9 @@ static int stat_round(const char *dir, stat_opts *o)
         return 1;
     }
     if (!o->json && o->n == 0)
-        printf("(no live sessions%s%s)\n", rc == 0 ? " in " : "",
+        printf("(no live session answered%s%s)\n", rc == 0 ? " in " : "",
                rc == 0 ? parent : "");
-    return o->failed;
+    return 0;
 }
 
 static int cmd_stat(int argc, char **argv)
