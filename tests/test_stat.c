@@ -110,7 +110,7 @@ static const char py_text[] =
     "for h in d['heaps']:\n"
     "    print('heap', h['addr'], 'live=%d' % h['live'])\n"
     "for b in d['camlboxes']:\n"
-    "    print('box', b['id'], 'slots=%d used=%d ready=%d senders=%d '\n"
+    "    print('box', b['id'], 'slots=%d used=%s ready=%s senders=%d '\n"
     "          'delivered=%d' % (b['slots'], b['used'], b['ready'],\n"
     "                            b['senders'], b['delivered']))\n"
     "for c in d['containers']:\n"
@@ -159,6 +159,12 @@ static void drv_stat(const void *arg, size_t len)
     if (W_RC(mc_camlbox_create(&mc_type_i64, 8, 64, NULL, &box), 0))
         return;
     mc_res_id box_id = mc_camlbox_id(box);
+    /* 4 slots of 16 MiB: too many bytes to scan (proc/stat.h); the
+     * sender worker holds it too (it inherits the driver's holds) */
+    mc_camlbox *big;
+    if (W_RC(mc_camlbox_create(&mc_type_i64, 4, 16 << 20, NULL, &big), 0))
+        return;
+    mc_res_id big_id = mc_camlbox_id(big);
     W_RC(tu_start_fn(drv_sender, &box_id, sizeof box_id, &sender), 0);
     long long mp;
     int os;
@@ -199,6 +205,9 @@ static void drv_stat(const void *arg, size_t len)
     snprintf(want, sizeof want, "  %6lld %6d %6d %6d %7d %7d %10d %5d %10d\n",
              (long long)box_id, 8, 3, 3, 0, 1, 3, 0, 64);
     W_CHECK(strstr(out, want) != NULL, "the box (%s):\n%s", want, out);
+    snprintf(want, sizeof want, "  %6lld %6d %6s %6s %7s %7d %10d %5d %10d\n",
+             (long long)big_id, 4, "-", "-", "-", 1, 0, 0, 16 << 20);
+    W_CHECK(strstr(out, want) != NULL, "the big box (%s):\n%s", want, out);
     snprintf(want, sizeof want, "  sarray   pool=%lld heap=%s length=25\n",
              pool_id, sa_heap);
     W_CHECK(strstr(out, want) != NULL, "the sarray (%s):\n%s", want, out);
@@ -229,6 +238,9 @@ static void drv_stat(const void *arg, size_t len)
     snprintf(want, sizeof want, "box %lld slots=8 used=3 ready=3 senders=1 "
              "delivered=3\n", (long long)box_id);
     W_CHECK(strstr(out, want) != NULL, "json box (%s):\n%s", want, out);
+    snprintf(want, sizeof want, "box %lld slots=4 used=None ready=None "
+             "senders=1 delivered=0\n", (long long)big_id);
+    W_CHECK(strstr(out, want) != NULL, "json big box (%s):\n%s", want, out);
     snprintf(want, sizeof want, "sarray %s length=25\n", sa_heap);
     W_CHECK(strstr(out, want) != NULL, "json sarray (%s):\n%s", want, out);
     snprintf(want, sizeof want, "smatrix %s length=12\n", sm_heap);
@@ -283,6 +295,7 @@ static void drv_stat(const void *arg, size_t len)
     mc_join_result_free(&r);
     W_JOIN_OK(tu_driver_jp, sender, "the sender");
     W_RC(mc_camlbox_destroy(box), 0);
+    W_RC(mc_camlbox_destroy(big), 0);
     W_RC(mc_sarray_destroy(sa), 0);
     W_RC(mc_smatrix_destroy(sm), 0);
     W_RC(mc_heap_destroy(heap), 0);

@@ -221,12 +221,16 @@ static void put_box(FILE *f, const mc__res *r)
         return; /* the receiver has not formatted it yet */
     /* the receiver holds it too (camlbox.h: a sender holds the box) */
     size_t senders = r->n_holders ? r->n_holders - 1 : 0;
-    fprintf(f, "camlbox id=%lld slots=%zu slot_size=%zu used=%zu free=%zu "
-               "writing=%zu ready=%zu reading=%zu senders=%zu "
-               "delivered=%llu lost=%llu reclaimed=%zu\n",
-            (long long)r->id, v.st.capacity, v.st.slot_size,
-            v.st.capacity - v.st.free, v.st.free, v.st.writing, v.st.ready,
-            v.st.reading, senders, (unsigned long long)v.delivered,
+    fprintf(f, "camlbox id=%lld slots=%zu slot_size=%zu ", (long long)r->id,
+            v.st.capacity, v.st.slot_size);
+    if (v.scanned)
+        fprintf(f, "used=%zu free=%zu writing=%zu ready=%zu reading=%zu ",
+                v.st.capacity - v.st.free, v.st.free, v.st.writing,
+                v.st.ready, v.st.reading);
+    else
+        fprintf(f, "used=- free=- writing=- ready=- reading=- ");
+    fprintf(f, "senders=%zu delivered=%llu lost=%llu reclaimed=%zu\n",
+            senders, (unsigned long long)v.delivered,
             (unsigned long long)v.lost, v.st.reclaimed);
 }
 
