@@ -218,7 +218,9 @@ static void drv_stat(const void *arg, size_t len)
              "running");
     W_CHECK(strstr(out, want) && strstr(out, " sleeper\n"),
             "the sleeper (%s):\n%s", want, out);
-    snprintf(want, sizeof want, "  %6d %8d ", 1, (int)getpid());
+    /* the driver holds the pool and the two boxes */
+    snprintf(want, sizeof want, "  %6d %8d %6s %-8s %5d -\n", 1,
+             (int)getpid(), "0", "running", 3);
     W_CHECK(strstr(out, want) != NULL, "the driver (%s):\n%s", want, out);
 
     /* --json: valid, and the same numbers */

@@ -86,13 +86,26 @@ static void put_val(FILE *f, const char *s)
             fputc(*p, f);
 }
 
-static size_t holds_of(mc__master *M, mc_pid pid)
+static int cmp_pid(const void *a, const void *b)
 {
-    size_t n = 0, pos = 0;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* How many resources each process of pids[0..n) (sorted) holds, in one
+ * pass over the resources (calloc()ed; NULL: no memory). */
+static size_t *holds_of(mc__master *M, const int64_t *pids, size_t n)
+{
+    size_t *c = calloc(n ? n : 1, sizeof *c), pos = 0;
     mc__res *r;
-    while ((r = mc__idmap_next(&M->res, &pos, NULL)))
-        n += mc__m_res_holds(r, pid) != 0;
-    return n;
+    while (c && (r = mc__idmap_next(&M->res, &pos, NULL)))
+        for (size_t i = 0; i < r->n_holders; i++) {
+            int64_t h = r->holders[i];
+            const int64_t *at = bsearch(&h, pids, n, sizeof *pids, cmp_pid);
+            if (at)
+                c[at - pids]++;
+        }
+    return c;
 }
 
 /* ---------------------------------------------------------- containers */
@@ -146,11 +159,13 @@ static void put_workers(mc__master *M, FILE *f)
     fprintf(f, "session ospid=%d time=%lld prog=", master,
             (long long)time(NULL));
     put_val(f, prog);
+    size_t n;
+    int64_t *k = mc__status_keys(&M->procs, &n), m = MC__MASTER_PID;
+    size_t *holds = k ? holds_of(M, k, n) : NULL;
+    const int64_t *mk = k ? bsearch(&m, k, n, sizeof *k, cmp_pid) : NULL;
     fprintf(f, "\nworker pid=0 ospid=%d parent=- state=%s type=master "
                "holds=%zu\n", master, M->master ? "running" : "ended",
-            holds_of(M, MC__MASTER_PID));
-    size_t n;
-    int64_t *k = mc__status_keys(&M->procs, &n);
+            holds && mk ? holds[mk - k] : 0);
     for (size_t i = 0; i < n; i++) {
         const mc__proc *p = mc__idmap_get(&M->procs, k[i]);
         if (p->pid == MC__MASTER_PID)
@@ -160,8 +175,9 @@ static void put_workers(mc__master *M, FILE *f)
                 (long long)(p->parent == MC__MASTER_PID ? 0 : p->parent),
                 mc__status_state(p));
         put_val(f, p->def ? p->def->name : NULL);
-        fprintf(f, " holds=%zu\n", holds_of(M, p->pid));
+        fprintf(f, " holds=%zu\n", holds ? holds[i] : 0);
     }
+    free(holds);
     free(k);
 }
 
