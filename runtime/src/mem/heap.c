@@ -1134,9 +1134,11 @@ int mc__heap_modify_dead(mc_heap *heap,
 int mc__heap_peek(const char *lo, const char *hi, const void *hp,
                   mc__heap_view *v)
 {
-    const char *c = hp;
+    /* addresses compared as integers: a stale or garbled one may point
+     * anywhere */
+    uintptr_t l = (uintptr_t)lo, e = (uintptr_t)hi, c = (uintptr_t)hp;
     memset(v, 0, sizeof *v);
-    if (c < lo || c > hi || (size_t)(hi - c) < sizeof(mc_heap))
+    if (c < l || c > e || e - c < sizeof(mc_heap))
         return -1;
     mc_heap *h = (mc_heap *)hp;
     if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != MC__HEAP_MAGIC)
@@ -1154,8 +1156,8 @@ int mc__heap_peek(const char *lo, const char *hi, const void *hp,
     /* the root's type: its block header is checked to lie in the range,
      * and the type index against the table, before either is read */
     const char *root = atomic_load_explicit(&h->root, memory_order_acquire);
-    if (root && root - MC__HDR >= lo && root < hi &&
-        (size_t)(hi - root) >= MC__GRAN) {
+    uintptr_t r = (uintptr_t)root;
+    if (r >= l + MC__HDR && r < e && e - r >= MC__GRAN) {
         unsigned t = mc__bw_type(mc__ld(mc__hdr(root)));
         uint32_t nt = atomic_load_explicit(&h->ntypes, memory_order_acquire);
         if (t < nt && t < MC__NTYPES) {

@@ -119,7 +119,7 @@ typedef int stat_probe(FILE *f, const void *root, const char *hi);
 static int probe_arr(FILE *f, const void *root, const char *hi, int matrix)
 {
     const mc__arr *a = root;
-    if ((size_t)(hi - (const char *)root) < sizeof *a ||
+    if ((uintptr_t)hi - (uintptr_t)root < sizeof *a ||
         __atomic_load_n(&a->magic, __ATOMIC_ACQUIRE) != MC__ARR_LIVE)
         return -1;
     size_t len = __atomic_load_n(&a->len, __ATOMIC_ACQUIRE);
