@@ -11,6 +11,7 @@
  *   - clients that send garbage or never read do not disturb the server:
  *     mcadmin still gets its answer, the session ends cleanly;
  *   - without DIR, every live session of the user (text and JSON);
+ *   - a live session without the socket (an older mcore) says so;
  *   - a dead session, a directory that holds no session and another
  *     user's directory give errors that say what to do (exit 1); unlink
  *     leaves no stale socket behind.
@@ -309,6 +310,17 @@ static void drv_stat(const void *arg, size_t len)
                 !strstr(out, "heap 0x"),
             "heaps gone: %d:\n%s", st, out);
     W_RC(mc_pool_release(pool), 0);
+
+    /* a live session without the socket (an older mcore's) */
+    char sock[600];
+    snprintf(sock, sizeof sock, "%s/mcore.stat", stat_dir);
+    W_CHECK(unlink(sock) == 0, "unlink %s: %s", sock, strerror(errno));
+    snprintf(args, sizeof args, "stat '%s'", stat_dir);
+    st = run_sh(args, NULL, out, sizeof out);
+    W_CHECK(st == 1 && strstr(out, "the session is live but serves no "
+                                   "statistics") &&
+                strstr(out, "'mcadmin ps "),
+            "no socket: %d:\n%s", st, out);
 }
 
 static void test_stat_live(void **state)
