@@ -7,6 +7,7 @@
  *     functions give (the box: 8 slots, 3 used, 3 ready, 1 sender, 3
  *     delivered; the heap: its live bytes; the containers: their length);
  *     `--json` parses (python3 -m json.tool) and has the same numbers;
+ *     a box too big to scan shows "-" (JSON null) for its slot counts;
  *     `--watch 0.1 --count 2` refreshes twice;
  *   - clients that send garbage or never read do not disturb the server:
  *     mcadmin still gets its answer, the session ends cleanly;
