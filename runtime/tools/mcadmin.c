@@ -762,8 +762,10 @@ static int stat_one(const char *dir, stat_opts *o)
     }
     /* printed only once the whole answer is in: a session that fails
      * prints nothing (stat_all_one's separators) */
-    if (o->all)
-        printf(o->json ? (o->n ? "," : "") : "%s:\n", dir);
+    if (o->all && o->json)
+        fputs(o->n ? "," : "", stdout);
+    else if (o->all)
+        printf("%s:\n", dir);
     o->n++;
     if (o->json)
         print_stat_json(dir, &s);
