@@ -29,7 +29,7 @@
 /* epoll tags: a client's mcore pid, or one of these (no pid is 0 or -2) */
 #define EV_SIGCHLD 0u
 #define EV_STOP ((uint64_t)-2)
-#define EV_STAT ((uint64_t)-3) /* mcadmin stat (stat.h; startup.c) */
+#define EV_STAT MC__STAT_EV    /* mcadmin stat (stat.h) */
 
 static void live_unlink(mc__proc *p)
 {

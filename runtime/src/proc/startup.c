@@ -194,7 +194,7 @@ static int open_loop(mc__master *M)
     ev.data.u64 = (uint64_t)-2; /* master.c: EV_STOP */
     if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, M->stopfd, &ev) < 0)
         return mc__errno("epoll_ctl");
-    mc__stat_listen(M->epfd, (uint64_t)-3); /* master.c: EV_STAT */
+    mc__stat_listen(M->epfd, MC__STAT_EV);
     return 0;
 }
 

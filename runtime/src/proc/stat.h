@@ -55,6 +55,8 @@
 #define MC__STAT_VERSION 1
 
 /* --- the server (stat.c) --- */
+/* The epoll event of the listening socket (master.c: EV_STAT). */
+#define MC__STAT_EV ((uint64_t)-3)
 /* Listen on DIR/mcore.stat and register it with epoll (events carry
  * ev_data).  Best effort: without it, mcadmin stat says there is no
  * socket. */
