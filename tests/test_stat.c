@@ -5,7 +5,8 @@
  *     camlbox with 3 messages queued by a sender worker, and workers:
  *     `mcadmin stat DIR` shows them with the numbers the objects' own stats
  *     functions give (the box: 8 slots, 3 used, 3 ready, 1 sender, 3
- *     delivered; the heap: its live bytes; the containers: their length);
+ *     delivered; the heap: its live bytes; the containers: their length),
+ *     and an squeue, an sbuffer and an shashtbl in a second pool;
  *     `--json` parses (python3 -m json.tool) and has the same numbers;
  *     a box too big to scan shows "-" (JSON null) for its slot counts;
  *     `--watch 0.1 --count 2` refreshes twice;
@@ -61,6 +62,19 @@ static int run_sh(const char *args, const char *filter, char *out,
     out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Does out have a line that starts with prefix and ends with suffix? */
+static int line_has(const char *out, const char *prefix, const char *suffix)
+{
+    for (const char *p = strstr(out, prefix); p; p = strstr(p + 1, prefix)) {
+        const char *nl = strchr(p, '\n');
+        size_t n = strlen(suffix);
+        if ((p == out || p[-1] == '\n') && nl && (size_t)(nl - p) >= n &&
+            memcmp(nl - n, suffix, n) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Say "MCPID OSPID" on the ready pipe, then wait for a byte on the stop
@@ -157,6 +171,24 @@ static void drv_stat(const void *arg, size_t len)
                              &sm), 0))
         return;
     W_RC(mc_sarray_grow(sa, 25, &v), 0);
+    /* the containers that landed later, in a pool of their own */
+    mc_pool *pool2;
+    mc_squeue *q;
+    mc_sbuffer *sb;
+    mc_shashtbl *ht;
+    if (W_RC(mc_pool_create(16 << 20, &pool2), 0) ||
+        W_RC(mc_squeue_create(pool2, &mc_type_i64, NULL, NULL, 100, &q), 0) ||
+        W_RC(mc_sbuffer_create(pool2, NULL, NULL, NULL, &sb), 0) ||
+        W_RC(mc_shashtbl_create(pool2, &mc_type_i64, &mc_type_i64, NULL,
+                                NULL, &ht), 0))
+        return;
+    for (int64_t i = 0; i < 7; i++) {
+        if (i < 5)
+            W_RC(mc_squeue_push(q, &i, 0), 0);
+        W_RC(mc_shashtbl_add(ht, &i, &i), 0);
+    }
+    static char bytes[1000];
+    W_RC(mc_sbuffer_append(sb, bytes, sizeof bytes), 0);
     mc_camlbox *box;
     if (W_RC(mc_camlbox_create(&mc_type_i64, 8, 64, NULL, &box), 0))
         return;
@@ -216,13 +248,22 @@ static void drv_stat(const void *arg, size_t len)
     snprintf(want, sizeof want, "  smatrix  pool=%lld heap=%s rows=3 cols=4 "
              "length=12\n", pool_id, sm_heap);
     W_CHECK(strstr(out, want) != NULL, "the smatrix (%s):\n%s", want, out);
+    long long pool2_id = (long long)mc_pool_id(pool2);
+    snprintf(want, sizeof want, "  squeue   pool=%lld heap=", pool2_id);
+    W_CHECK(line_has(out, want, " length=5 capacity=100 closed=0"),
+            "the squeue:\n%s", out);
+    snprintf(want, sizeof want, "  sbuffer  pool=%lld heap=", pool2_id);
+    W_CHECK(line_has(out, want, " length=1000 capacity=0 closed=0"),
+            "the sbuffer:\n%s", out);
+    snprintf(want, sizeof want, "  shashtbl pool=%lld heap=", pool2_id);
+    W_CHECK(line_has(out, want, " length=7"), "the shashtbl:\n%s", out);
     snprintf(want, sizeof want, "  %6lld %8d %6s %-8s ", mp, os, "1",
              "running");
     W_CHECK(strstr(out, want) && strstr(out, " sleeper\n"),
             "the sleeper (%s):\n%s", want, out);
-    /* the driver holds the pool and the two boxes */
+    /* the driver holds the two pools and the two boxes */
     snprintf(want, sizeof want, "  %6d %8d %6s %-8s %5d -\n", 1,
-             (int)getpid(), "0", "running", 3);
+             (int)getpid(), "0", "running", 4);
     W_CHECK(strstr(out, want) != NULL, "the driver (%s):\n%s", want, out);
 
     /* --json: valid, and the same numbers */
@@ -303,6 +344,10 @@ static void drv_stat(const void *arg, size_t len)
     W_RC(mc_sarray_destroy(sa), 0);
     W_RC(mc_smatrix_destroy(sm), 0);
     W_RC(mc_heap_destroy(heap), 0);
+    W_RC(mc_squeue_destroy(q), 0);
+    W_RC(mc_sbuffer_destroy(sb), 0);
+    W_RC(mc_shashtbl_destroy(ht), 0);
+    W_RC(mc_pool_release(pool2), 0);
     /* a destroyed heap leaves its pool's table */
     snprintf(args, sizeof args, "stat --json '%s'", stat_dir);
     st = run_sh(args, json_filter, out, sizeof out);

@@ -114,7 +114,8 @@ static size_t *holds_of(mc__master *M, const int64_t *pids, size_t n)
  * root (root_type's, lying in [root, hi)) with relaxed loads and writes
  * its fields (" key=value"...); 0, or -1 if it is not a live one.
  * New containers: add a probe and a line to `containers`. */
-typedef int stat_probe(FILE *f, const void *root, const char *hi);
+typedef int stat_probe(FILE *f, const void *root, const char *lo,
+                       const char *hi);
 
 static int probe_arr(FILE *f, const void *root, const char *hi, int matrix)
 {
@@ -131,23 +132,69 @@ static int probe_arr(FILE *f, const void *root, const char *hi, int matrix)
     return 0;
 }
 
-static int probe_sarray(FILE *f, const void *root, const char *hi)
+static int probe_sarray(FILE *f, const void *root, const char *lo,
+                        const char *hi)
 {
+    (void)lo;
     return probe_arr(f, root, hi, 0);
 }
 
-static int probe_smatrix(FILE *f, const void *root, const char *hi)
+static int probe_smatrix(FILE *f, const void *root, const char *lo,
+                         const char *hi)
 {
+    (void)lo;
     return probe_arr(f, root, hi, 1);
 }
 
+static int probe_squeue(FILE *f, const void *root, const char *lo,
+                        const char *hi)
+{
+    (void)lo;
+    uint64_t len, cap;
+    int closed;
+    if (mc__squeue_peek(root, hi, &len, &cap, &closed) != 0)
+        return -1;
+    fprintf(f, " length=%llu capacity=%llu closed=%d",
+            (unsigned long long)len, (unsigned long long)cap, closed);
+    return 0;
+}
+
+static int probe_sbuffer(FILE *f, const void *root, const char *lo,
+                         const char *hi)
+{
+    (void)lo;
+    uint64_t len, cap;
+    int closed;
+    if (mc__sbuffer_peek(root, hi, &len, &cap, &closed) != 0)
+        return -1;
+    fprintf(f, " length=%llu capacity=%llu closed=%d",
+            (unsigned long long)len, (unsigned long long)cap, closed);
+    return 0;
+}
+
+static int probe_shashtbl(FILE *f, const void *root, const char *lo,
+                          const char *hi)
+{
+    uint64_t len;
+    if (mc__shashtbl_peek(root, lo, hi, &len) != 0)
+        return -1;
+    fprintf(f, " length=%llu", (unsigned long long)len);
+    return 0;
+}
+
+static const mc_type *const sarray_type = &mc__sarray_root_type;
+static const mc_type *const smatrix_type = &mc__smatrix_root_type;
+
 static const struct {
     const char *kind;
-    const mc_type *root_type; /* the container's heap's root type */
+    const mc_type *const *root_type; /* its heap's root type */
     stat_probe *probe;
 } containers[] = {
-    {"sarray", &mc__sarray_root_type, probe_sarray},
-    {"smatrix", &mc__smatrix_root_type, probe_smatrix},
+    {"sarray", &sarray_type, probe_sarray},
+    {"smatrix", &smatrix_type, probe_smatrix},
+    {"squeue", &mc__squeue_stat_type, probe_squeue},
+    {"sbuffer", &mc__sbuffer_stat_type, probe_sbuffer},
+    {"shashtbl", &mc__shashtbl_stat_type, probe_shashtbl},
 };
 
 /* ------------------------------------------------------------ the text */
@@ -212,7 +259,7 @@ static void put_pool(FILE *f, const mc__res *r)
         if (mc__heap_peek(lo, hi, lo + v.heaps[i], &h) != 0 || !h.root)
             continue;
         for (size_t c = 0; c < sizeof containers / sizeof *containers; c++) {
-            if (h.root_type != containers[c].root_type)
+            if (h.root_type != *containers[c].root_type)
                 continue;
             char *line = NULL;
             size_t len = 0;
@@ -221,7 +268,7 @@ static void put_pool(FILE *f, const mc__res *r)
                 break;
             fprintf(g, "%s pool=%lld heap=%p", containers[c].kind,
                     (long long)r->id, (const void *)(lo + v.heaps[i]));
-            int ok = containers[c].probe(g, h.root, hi) == 0;
+            int ok = containers[c].probe(g, h.root, lo, hi) == 0;
             if (fclose(g) == 0 && ok)
                 fprintf(f, "%s\n", line);
             free(line);

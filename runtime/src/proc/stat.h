@@ -30,6 +30,9 @@
  *            messages sent into the box since it was made, modulo 2^32)
  *   sarray   pool= heap= length=
  *   smatrix  pool= heap= rows= cols= length=
+ *   squeue   pool= heap= length= capacity= closed= (capacity 0: none)
+ *   sbuffer  pool= heap= length= capacity= closed= (bytes)
+ *   shashtbl pool= heap= length= (bindings; its shards' heaps are heaps)
  *            (containers: stat.c's table `containers`, one line each)
  *
  * Heaps are found through their pools: mc_heap_create records the heap's
@@ -102,5 +105,20 @@ typedef struct mc__camlbox_view {
 /* The box of memfd fd, mapped read-only for the call: 0, or -1 if it is
  * not (yet) a box. */
 int mc__camlbox_peek(int fd, mc__camlbox_view *v);
+
+/* Containers other than sarray and smatrix (whose roots stat.c reads
+ * through data/arr.h): each file gives its root type (compared, never
+ * read) and reads the root at `root`, whose bytes up to hi lie in the
+ * pool [lo, hi): 0, or -1 if it is no live one.  Relaxed loads only; an
+ * address found in the root is checked against the range before use. */
+extern const mc_type *const mc__squeue_stat_type;
+int mc__squeue_peek(const void *root, const char *hi, uint64_t *length,
+                    uint64_t *capacity, int *closed);
+extern const mc_type *const mc__sbuffer_stat_type;
+int mc__sbuffer_peek(const void *root, const char *hi, uint64_t *length,
+                     uint64_t *capacity, int *closed);
+extern const mc_type *const mc__shashtbl_stat_type;
+int mc__shashtbl_peek(const void *root, const char *lo, const char *hi,
+                      uint64_t *length);
 
 #endif
