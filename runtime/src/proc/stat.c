@@ -146,30 +146,34 @@ static int probe_smatrix(FILE *f, const void *root, const char *lo,
     return probe_arr(f, root, hi, 1);
 }
 
-static int probe_squeue(FILE *f, const void *root, const char *lo,
-                        const char *hi)
+/* Queues of elements or bytes: length, capacity, closed. */
+typedef int flow_peek(const void *root, const char *hi, uint64_t *length,
+                      uint64_t *capacity, int *closed);
+
+static int probe_flow(FILE *f, const void *root, const char *hi,
+                      flow_peek *peek)
 {
-    (void)lo;
     uint64_t len, cap;
     int closed;
-    if (mc__squeue_peek(root, hi, &len, &cap, &closed) != 0)
+    if (peek(root, hi, &len, &cap, &closed) != 0)
         return -1;
     fprintf(f, " length=%llu capacity=%llu closed=%d",
             (unsigned long long)len, (unsigned long long)cap, closed);
     return 0;
 }
 
+static int probe_squeue(FILE *f, const void *root, const char *lo,
+                        const char *hi)
+{
+    (void)lo;
+    return probe_flow(f, root, hi, mc__squeue_peek);
+}
+
 static int probe_sbuffer(FILE *f, const void *root, const char *lo,
                          const char *hi)
 {
     (void)lo;
-    uint64_t len, cap;
-    int closed;
-    if (mc__sbuffer_peek(root, hi, &len, &cap, &closed) != 0)
-        return -1;
-    fprintf(f, " length=%llu capacity=%llu closed=%d",
-            (unsigned long long)len, (unsigned long long)cap, closed);
-    return 0;
+    return probe_flow(f, root, hi, mc__sbuffer_peek);
 }
 
 static int probe_shashtbl(FILE *f, const void *root, const char *lo,
