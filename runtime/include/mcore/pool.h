@@ -21,6 +21,11 @@
  * from a live one and act on memory that may be freed).  A chunk is the
  * caller's until mc_pool_free: a process that dies holding chunks leaks
  * them until the pool is freed (heaps recover theirs, heap.h).
+ *
+ * Statistics.  `mcadmin stat` shows every pool of a live session (its
+ * maximum, reserved and used bytes) and the heaps in it: a pool's header
+ * lists up to 32 of its heaps (one atomic store at mc_heap_create and at
+ * mc_heap_destroy); more are only counted.  See mcadmin(1).
  */
 #ifndef MCORE_POOL_H
 #define MCORE_POOL_H

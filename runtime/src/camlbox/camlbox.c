@@ -89,6 +89,7 @@
 #include "os/futex.h"
 #include "os/shm.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
@@ -451,7 +452,7 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
         goto fail;
     }
     void *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, fd, 0);
+                   MAP_SHARED, fd, 0);
     if (m == MAP_FAILED) {
         rc = mc__errno("mmap(camlbox)");
         goto fail;
@@ -663,6 +664,54 @@ int mc__camlbox_lost(int fd)
         mc__futex_wake(&h->rx_seq, 1);
     }
     munmap(h, len);
+    return 0;
+}
+
+int mc__camlbox_peek(int fd, mc__camlbox_view *v)
+{
+    memset(v, 0, sizeof *v);
+    struct stat sb;
+    size_t hlen = (sizeof(cb_hdr) + 4095) & ~(size_t)4095;
+    if (fstat(fd, &sb) < 0 || sb.st_size < (off_t)sizeof(cb_hdr))
+        return -1;
+    size_t len = (size_t)sb.st_size;
+    cb_hdr *h = mmap(NULL, hlen, PROT_READ, MAP_SHARED, fd, 0);
+    if (h == MAP_FAILED)
+        return -1;
+    /* any sender may have rewritten the header: its geometry is checked
+     * against the object's size before a slot is read */
+    cb_geom g = {.n = __atomic_load_n(&h->nslots, __ATOMIC_RELAXED),
+                 .stride = __atomic_load_n(&h->stride, __ATOMIC_RELAXED),
+                 .slots_off = __atomic_load_n(&h->slots_off,
+                                              __ATOMIC_RELAXED),
+                 .slot_size = __atomic_load_n(&h->slot_size,
+                                              __ATOMIC_RELAXED)};
+    int ok = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == CB_MAGIC &&
+             g.n <= CB_MAX_SLOTS && g.stride >= CB_SLOT_HDR &&
+             g.stride % 8 == 0 && g.slots_off >= sizeof(cb_hdr) &&
+             g.slots_off % 8 == 0 && g.slots_off <= len &&
+             g.stride <= (len - g.slots_off) / (g.n ? g.n : 1);
+    if (ok) {
+        v->st.capacity = g.n;
+        v->st.slot_size = g.slot_size;
+        v->st.reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
+        v->delivered = __atomic_load_n(&h->ticket, __ATOMIC_RELAXED);
+        v->lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
+    }
+    munmap(h, hlen);
+    if (!ok)
+        return -1;
+    /* the slots' states, unless that means touching too many pages (the
+     * server would make its clients wait): populated in one call */
+    size_t span = g.slots_off + (size_t)g.n * g.stride;
+    if (span > MC__STAT_SCAN_MAX)
+        return 0;
+    char *m = mmap(NULL, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    count_states((const cb_hdr *)m, m, &g, &v->st);
+    v->scanned = 1;
+    munmap(m, span);
     return 0;
 }
 

@@ -87,6 +87,7 @@
 #include "mem/heap_descr.h"
 #include "os/futex.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 
 /* ------------------------------------------------------------- types */
 
@@ -613,5 +614,23 @@ int mc_sbuffer_of_descr(const mc_sbuffer_descr *d,
                     header_type ? header_type->name : "none",
                     (unsigned long long)want));
     *buf = SB_BUF(h);
+    return 0;
+}
+
+/* ------------------------------------------- mcadmin stat (proc/stat.h) */
+
+const mc_type *const mc__sbuffer_stat_type = &ctl_type;
+
+int mc__sbuffer_peek(const void *root, const char *hi, uint64_t *length,
+                     uint64_t *capacity, int *closed)
+{
+    const sb_ctl *c = root;
+    if ((uintptr_t)hi - (uintptr_t)root < sizeof *c)
+        return -1;
+    uint64_t start = __atomic_load_n(&c->start, __ATOMIC_RELAXED);
+    uint64_t end = __atomic_load_n(&c->end, __ATOMIC_RELAXED);
+    *length = end > start ? end - start : 0;
+    *capacity = __atomic_load_n(&c->cap, __ATOMIC_RELAXED);
+    *closed = __atomic_load_n(&c->closed, __ATOMIC_RELAXED) != 0;
     return 0;
 }

@@ -52,6 +52,7 @@
 #include "mcore/shashtbl.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "proc/stat.h"
 
 #define NSH MC_SHASHTBL_SHARDS
 #define SH_SHIFT 60 /* the top 4 bits of the hash pick the shard */
@@ -1231,5 +1232,33 @@ int mc_shashtbl_of_descr(const mc_shashtbl_descr *d, const mc_type *key_type,
                     tname(T->vt), tname(T->ht), tname(key_type),
                     tname(val_type), tname(header_type)));
     *t = (mc_shashtbl *)h;
+    return 0;
+}
+
+/* ------------------------------------------- mcadmin stat (proc/stat.h) */
+
+const mc_type *const mc__shashtbl_stat_type = &tbl_type;
+
+int mc__shashtbl_peek(const void *root, const char *lo, const char *hi,
+                      uint64_t *length)
+{
+    const tbl *T = root;
+    if ((uintptr_t)hi - (uintptr_t)root < sizeof *T ||
+        __atomic_load_n(&T->magic, __ATOMIC_RELAXED) != TBL_MAGIC)
+        return -1;
+    /* the shards are heaps of the same pool: each checked as a heap, its
+     * root against the range, before its count is read */
+    uint64_t n = 0;
+    for (int i = 0; i < NSH; i++) {
+        mc__heap_view v;
+        const void *h = __atomic_load_n(&T->shards[i], __ATOMIC_RELAXED);
+        if (mc__heap_peek(lo, hi, h, &v) != 0 || !v.root ||
+            v.root_type != &shard_type ||
+            (uintptr_t)hi - (uintptr_t)v.root < sizeof(shard))
+            return -1;
+        const shard *sh = v.root;
+        n += __atomic_load_n(&sh->count, __ATOMIC_RELAXED);
+    }
+    *length = n;
     return 0;
 }

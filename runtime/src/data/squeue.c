@@ -73,6 +73,7 @@
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 
 /* Element pointers per segment: one allocation per 64 pushes instead of
  * one per push (a node per element cost a fifth of a push). */
@@ -1004,5 +1005,23 @@ int mc_squeue_of_descr(const mc_squeue_descr *d, const mc_type *elem,
                     "not %s", r->htype ? r->htype->name : "(none)",
                     header_type ? header_type->name : "(none)"));
     *q = QUEUE(h);
+    return 0;
+}
+
+/* ------------------------------------------- mcadmin stat (proc/stat.h) */
+
+const mc_type *const mc__squeue_stat_type = &root_type;
+
+int mc__squeue_peek(const void *root, const char *hi, uint64_t *length,
+                    uint64_t *capacity, int *closed)
+{
+    const qroot *r = root;
+    if ((uintptr_t)hi - (uintptr_t)root < sizeof *r)
+        return -1;
+    uint64_t in = __atomic_load_n(&r->nin, __ATOMIC_RELAXED);
+    uint64_t out = __atomic_load_n(&r->nout, __ATOMIC_RELAXED);
+    *length = in > out ? in - out : 0;
+    *capacity = __atomic_load_n(&r->capacity, __ATOMIC_RELAXED);
+    *closed = __atomic_load_n(&r->closed, __ATOMIC_RELAXED) != 0;
     return 0;
 }

@@ -30,6 +30,7 @@
 #include "mem/copy.h"
 #include "mem/heap_internal.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 
 /* -------------------------------------------------------- small helpers */
 
@@ -955,6 +956,7 @@ int mc_heap_create(mc_pool *pool, const mc_type *root_type,
         return rc;
     }
     atomic_store(&h->root, root);
+    mc__pool_heap_note(pool, h, 1); /* for mcadmin stat (proc/stat.h) */
     *heap = h;
     return 0;
 }
@@ -968,6 +970,7 @@ int mc_heap_destroy(mc_heap *heap)
         if (o->h == heap)
             return mc__err(MC_ESTATE, "mc_heap_destroy: this thread is "
                                       "mutating heap %p", (void *)heap);
+    mc__pool_heap_note(heap->pool, heap, 0);
     mc__chunk *c = heap->chunks;
     heap->chunks = NULL;
     while (c) {
@@ -1124,4 +1127,43 @@ int mc__heap_modify_dead(mc_heap *heap,
     rc = fn(&m, mc_heap_mut_root(&m), ctx);
     close_mut(&m);
     return rc;
+}
+
+/* ------------------------------------------------- for mcadmin stat */
+
+int mc__heap_peek(const char *lo, const char *hi, const void *hp,
+                  mc__heap_view *v)
+{
+    /* addresses compared as integers: a stale or garbled one may point
+     * anywhere */
+    uintptr_t l = (uintptr_t)lo, e = (uintptr_t)hi, c = (uintptr_t)hp;
+    memset(v, 0, sizeof *v);
+    if (c < l || c > e || e - c < sizeof(mc_heap))
+        return -1;
+    mc_heap *h = (mc_heap *)hp;
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != MC__HEAP_MAGIC)
+        return -1;
+    /* as mc_heap_stats_get, with relaxed loads: another process may be
+     * mutating the heap */
+    size_t live = __atomic_load_n(&h->live_after_gc, __ATOMIC_RELAXED) +
+                  __atomic_load_n(&h->alloc_since_gc, __ATOMIC_RELAXED);
+    v->st.live_bytes = live;
+    v->st.heap_bytes = __atomic_load_n(&h->heap_bytes, __ATOMIC_RELAXED);
+    v->st.chunks = __atomic_load_n(&h->nchunks, __ATOMIC_RELAXED);
+    v->st.collections = __atomic_load_n(&h->collections, __ATOMIC_RELAXED);
+    __atomic_load(&h->last_pause_ms, &v->st.last_pause_ms,
+                  __ATOMIC_RELAXED);
+    /* the root's type: its block header is checked to lie in the range,
+     * and the type index against the table, before either is read */
+    const char *root = atomic_load_explicit(&h->root, memory_order_acquire);
+    uintptr_t r = (uintptr_t)root;
+    if (r >= l + MC__HDR && r < e && e - r >= MC__GRAN) {
+        unsigned t = mc__bw_type(mc__ld(mc__hdr(root)));
+        uint32_t nt = atomic_load_explicit(&h->ntypes, memory_order_acquire);
+        if (t < nt && t < MC__NTYPES) {
+            v->root = root;
+            v->root_type = h->types[t].t;
+        }
+    }
+    return 0;
 }

@@ -22,6 +22,7 @@
 #include "mcore/pool.h"
 #include "mem/sysmem.h"
 #include "proc/state.h"
+#include "proc/stat.h"
 
 #define POOL_MAGIC 0x6d63706f6f6c3031ull /* "mcpool01" */
 #define MIN_STEP ((size_t)1 << 20)
@@ -37,6 +38,11 @@ struct mc_pool {
     size_t free_head;    /* offset of the first free run below top; 0: none */
     size_t page;
     pthread_mutex_t lock; /* robust, process-shared */
+    /* the heaps made in this pool, for `mcadmin stat` (proc/stat.h):
+     * offsets of their headers, 0 free; a heap that finds no free slot
+     * is only counted.  CAS, no lock: a heap's creation stays cheap. */
+    size_t heaps[32];
+    size_t heaps_unlisted;
 };
 
 struct run {             /* at the start of each free run */
@@ -376,4 +382,48 @@ int mc_pool_release(mc_pool *pool)
         return mc__err(MC_EINVAL, "mc_pool_release: %p is inside a pool, "
                                   "not a pool", (void *)pool);
     return mc_release((mc_res_id)id);
+}
+
+/* ------------------------------------------------- for mcadmin stat */
+
+_Static_assert(sizeof(((mc_pool *)0)->heaps) ==
+                   sizeof(((mc__pool_view *)0)->heaps),
+               "one heap table size");
+
+void mc__pool_heap_note(mc_pool *p, const void *h, int add)
+{
+    size_t off = (size_t)((const char *)h - (const char *)p);
+    size_t n = sizeof p->heaps / sizeof p->heaps[0];
+    for (size_t i = 0; i < n; i++) {
+        size_t want = add ? 0 : off;
+        if (__atomic_compare_exchange_n(&p->heaps[i], &want, add ? off : 0,
+                                        0, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
+    if (add)
+        __atomic_fetch_add(&p->heaps_unlisted, 1, __ATOMIC_RELAXED);
+    else if (__atomic_load_n(&p->heaps_unlisted, __ATOMIC_RELAXED))
+        __atomic_fetch_sub(&p->heaps_unlisted, 1, __ATOMIC_RELAXED);
+}
+
+int mc__pool_peek(const void *base, size_t len, mc__pool_view *v)
+{
+    const mc_pool *p = base;
+    memset(v, 0, sizeof *v);
+    if (len < sizeof *p ||
+        __atomic_load_n(&p->magic, __ATOMIC_ACQUIRE) != POOL_MAGIC)
+        return -1;
+    /* word loads, no lock: each number is one a moment ago */
+    v->max = __atomic_load_n(&p->max, __ATOMIC_RELAXED);
+    v->size = __atomic_load_n(&p->committed, __ATOMIC_RELAXED);
+    v->used = __atomic_load_n(&p->used, __ATOMIC_RELAXED);
+    v->chunks = __atomic_load_n(&p->chunks, __ATOMIC_RELAXED);
+    v->unlisted = __atomic_load_n(&p->heaps_unlisted, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < sizeof p->heaps / sizeof p->heaps[0]; i++) {
+        size_t off = __atomic_load_n(&p->heaps[i], __ATOMIC_ACQUIRE);
+        if (off && off < len)
+            v->heaps[v->n_heaps++] = off;
+    }
+    return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "proc/manifest.h"
+#include "proc/stat.h"
 #include "proc/status.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -569,6 +570,7 @@ void mc__dir_unlock(int fd, const char *dir)
     if (dfd >= 0) {
         /* the status file describes the holder of the lock (status.h) */
         unlinkat(dfd, MC__STATUS_FILE, 0);
+        unlinkat(dfd, MC__STAT_SOCK, 0); /* a dead server's (stat.h) */
         unlinkat(dfd, MC__MANIFEST_LOCK, 0);
         close(dfd);
     }

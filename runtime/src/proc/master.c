@@ -22,12 +22,14 @@
 
 #include "common.h"
 #include "os/spin.h"
+#include "proc/stat.h"
 #include "proc/state.h"
 #include "proc/status.h"
 
 /* epoll tags: a client's mcore pid, or one of these (no pid is 0 or -2) */
 #define EV_SIGCHLD 0u
 #define EV_STOP ((uint64_t)-2)
+#define EV_STAT MC__STAT_EV    /* mcadmin stat (stat.h) */
 
 static void live_unlink(mc__proc *p)
 {
@@ -202,6 +204,7 @@ static void child_close_master_fds(mc_pid self, int keep, mc__idmap *cache)
     close(M->epfd);
     close(M->sigfd);
     close(M->lockfd);
+    mc__stat_close(0);
     if (M->stopfd >= 0)
         close(M->stopfd);
 }
@@ -804,6 +807,10 @@ static int poll_once(int timeout_ms)
         }
         if (ev[i].data.u64 == EV_STOP) {
             on_stop();
+            continue;
+        }
+        if (ev[i].data.u64 == EV_STAT) {
+            mc__stat_serve();
             continue;
         }
         mc_pid pid = (mc_pid)ev[i].data.u64;

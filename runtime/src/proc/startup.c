@@ -18,6 +18,7 @@
 #include "mcore/startup.h"
 #include "os/spin.h"
 #include "proc/manifest.h"
+#include "proc/stat.h"
 #include "proc/state.h"
 
 
@@ -193,6 +194,7 @@ static int open_loop(mc__master *M)
     ev.data.u64 = (uint64_t)-2; /* master.c: EV_STOP */
     if (epoll_ctl(M->epfd, EPOLL_CTL_ADD, M->stopfd, &ev) < 0)
         return mc__errno("epoll_ctl");
+    mc__stat_listen(M->epfd, MC__STAT_EV);
     return 0;
 }
 
@@ -245,6 +247,7 @@ static _Noreturn void server_main(mc__master *M, int sock)
         rc = mc__m_loop();
     mc__m_procs_free();
     mc__m_res_destroy_all();
+    mc__stat_close(1);
     if (M->epfd >= 0)
         close(M->epfd);
     if (M->sigfd >= 0)

@@ -27,7 +27,8 @@ static const char *kind_token(mc_res_kind k)
     return "unknown";
 }
 
-static const char *state_of(const mc__proc *p)
+/* status.h */
+const char *mc__status_state(const mc__proc *p)
 {
     if (!p->alive)
         return "ended";
@@ -42,8 +43,8 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The keys of m, sorted (malloc()ed; NULL if none or no memory). */
-static int64_t *sorted_keys(const mc__idmap *m, size_t *n)
+/* status.h */
+int64_t *mc__status_keys(const mc__idmap *m, size_t *n)
 {
     *n = 0;
     int64_t *k = m->count ? malloc(m->count * sizeof *k) : NULL;
@@ -69,7 +70,7 @@ static void put_text(mc__master *M, FILE *f)
     fprintf(f, "proc 0 %d -1 %s master\n", master,
             M->master ? "running" : "ended");
     size_t n;
-    int64_t *k = sorted_keys(&M->procs, &n);
+    int64_t *k = mc__status_keys(&M->procs, &n);
     for (size_t i = 0; i < n; i++) {
         const mc__proc *p = mc__idmap_get(&M->procs, k[i]);
         if (p->pid == MC__MASTER_PID)
@@ -77,10 +78,11 @@ static void put_text(mc__master *M, FILE *f)
         fprintf(f, "proc %lld %d %lld %s %s\n", (long long)p->pid,
                 (int)p->ospid,
                 (long long)(p->parent == MC__MASTER_PID ? 0 : p->parent),
-                state_of(p), p->def && p->def->name ? p->def->name : "-");
+                mc__status_state(p),
+                p->def && p->def->name ? p->def->name : "-");
     }
     free(k);
-    k = sorted_keys(&M->res, &n);
+    k = mc__status_keys(&M->res, &n);
     for (size_t i = 0; i < n; i++) {
         const mc__res *r = mc__idmap_get(&M->res, k[i]);
         const char *name = r->name;

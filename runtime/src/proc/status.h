@@ -31,6 +31,9 @@
 #ifndef MC_PROC_STATUS_H
 #define MC_PROC_STATUS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define MC__STATUS_FILE "mcore.status"
 #define MC__STATUS_MAGIC "mcore-status"
 #define MC__STATUS_VERSION 1
@@ -40,5 +43,12 @@
 /* Master: rewrite the status file from the master's tables.  Best effort:
  * a failure to write it only leaves the previous version. */
 void mc__status_write(void);
+
+/* Also for stat.c: a process's STATE above, and the keys of a table of
+ * the server, sorted (malloc()ed; NULL if none or no memory). */
+struct mc__proc;
+struct mc__idmap;
+const char *mc__status_state(const struct mc__proc *p);
+int64_t *mc__status_keys(const struct mc__idmap *m, size_t *n);
 
 #endif
