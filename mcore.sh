@@ -118,6 +118,15 @@ declare -A EXPECT=(
     [tut_array]='^Result: zero uno two new new, header 2$'
     [matmul]='^max abs difference: 0$'
     [pipeline]='^Checked: 67108864 bytes, checksum ok$'
+    # docs/guide.md's examples (examples/guide/)
+    [guide_processes]='^Sum of squares: 30$'
+    [guide_sref]='^Counter: 6$'
+    [guide_mutate]='^now: second draft (1 edit)$'
+    [guide_camlbox]='^Received 3 reports from workers 1+2+3 = 6$'
+    [guide_sync]='^Total: 5000$'
+    [guide_array]='^Sum of squares 0..15: 1240$'
+    [guide_buffer]='^Read 3 lines, 34 bytes$'
+    [guide_crash]='^worker 1 was killed by signal 9$'
 )
 
 # Arguments of examples whose default run is too long for the suite
