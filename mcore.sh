@@ -208,6 +208,7 @@ cmd_test() {
     run_test tests/port/run.sh
     run_test tests/install/run.sh
     run_dir build/examples example
+    run_test tests/guide/check.sh
     run_test tests/examples/wordfreq.sh
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"
