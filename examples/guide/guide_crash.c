@@ -15,9 +15,9 @@ static int crash(void *user, const void *arg, size_t len, void **res,
     (void)user; (void)arg; (void)len; (void)res; (void)res_len;
     mc_pool *pool;
     void *chunk;
-    if (!mc_pool_create(64 << 20, &pool)) /* never released by this ... */
+    if (!mc_pool_create(64 << 20, &pool)) /* held, never released: */
         mc_pool_alloc(pool, 4096, &chunk);
-    raise(SIGKILL); /* ... as if the machine ran out of memory */
+    raise(SIGKILL); /* the worker dies as under the OOM killer */
     return 0;
 }
 
