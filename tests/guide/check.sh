@@ -23,7 +23,7 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 1
-GUIDE=docs/guide.md
+GUIDE=${GUIDE:-docs/guide.md} # GUIDE: another file, for testing this script
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcore-guide.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
