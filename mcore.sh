@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 
 PACKAGES=(gcc libc6-dev ninja-build libcmocka-dev flex bison pkg-config valgrind
-    libxxhash-dev g++ clang libclang-rt-dev
+    libxxhash-dev g++ clang libclang-rt-dev libglib2.0-dev
     make cmake meson scdoc man-db)
 TEST_TIMEOUT=${MCORE_TEST_TIMEOUT:-600}
 
@@ -127,6 +127,8 @@ declare -A EXPECT=(
     [guide_array]='^Sum of squares 0..15: 1240$'
     [guide_buffer]='^Read 3 lines, 34 bytes$'
     [guide_crash]='^worker 1 was killed by signal 9$'
+    [guide_hashtbl]='^the: 3, cat: 2, 5 words$'
+    [tut_hashtbl]='^Total: 10$'
 )
 
 # Arguments of examples whose default run is too long for the suite

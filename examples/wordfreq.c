@@ -1,9 +1,9 @@
 /* wordfreq: count the words of text files in N workers; the master
  * collects their counts through a camlbox and prints the 20 most frequent.
  *
- *   wordfreq [-n WORKERS] FILE...     (default 4 workers)
- *   wordfreq [-n WORKERS] --gen WORDS  (a generated corpus, in a temporary
- *                                       file, of WORDS words)
+ *   wordfreq [-n WORKERS] [--shared] FILE...     (default 4 workers)
+ *   wordfreq [-n WORKERS] [--shared] --gen WORDS  (a generated corpus, in
+ *                                       a temporary file, of WORDS words)
  *   wordfreq                           (--gen 200000)
  *
  * A word is a run of ASCII letters, lowercased (as `tr -cs A-Za-z '\n' |
@@ -12,6 +12,14 @@
  * its ranges, widened to whole words, then sends its counts to the
  * master's box in batches, and a last batch.  The master is no coordinator
  * process: it waits on the box itself, merges, joins its workers.
+ *
+ * --shared: no local tables and no box.  The master makes one shared hash
+ * table (mcore/shashtbl.h: string -> i64) and every worker counts each
+ * word straight into it with mc_shashtbl_update, a read-modify-write under
+ * the word's shard lock (no count is lost when two workers meet the same
+ * word; workers meeting words of different shards do not wait for each
+ * other).  The master reads the table once the workers are joined.  Both
+ * modes print the same 20 lines.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -101,9 +109,34 @@ static int is_letter(int c)
     return c != EOF && c < 128 && isalpha(c);
 }
 
+/* Where a worker counts a word: its local table, or the shared one. */
+typedef int count_fn(void *sink, const char *w, size_t len);
+
+static int count_local(void *sink, const char *w, size_t len)
+{
+    return add(sink, w, len, 1) ? MC_ENOMEM : 0;
+}
+
+static int plus_one(const void *old, const void **new_value, void *ctx)
+{
+    int64_t *n = ctx;
+    *n = old ? *(const int64_t *)old + 1 : 1;
+    *new_value = n;
+    return MC_SHASHTBL_SET;
+}
+
+static int count_shared(void *sink, const char *w, size_t len)
+{
+    (void)len;
+    int64_t n;
+    int rc = mc_shashtbl_update(sink, &w, plus_one, &n);
+    return rc < 0 && rc != MC_EOWNERDEAD ? rc : 0;
+}
+
 /* Count the words of path's bytes [start, end): a word belongs to the
  * range it starts in, and is read to its end. */
-static int count_part(table *t, const wordfreq_Part *p, int64_t *words)
+static int count_part(count_fn *emit, void *sink, const wordfreq_Part *p,
+                      int64_t *words)
 {
     FILE *f = fopen(p->path, "rb");
     if (!f)
@@ -127,7 +160,7 @@ static int count_part(table *t, const wordfreq_Part *p, int64_t *words)
         }
         if (len) {
             w[len] = '\0';
-            rc = add(t, w, len, 1) ? MC_ENOMEM : 0;
+            rc = emit(sink, w, len);
             (*words)++;
             len = 0;
         }
@@ -166,9 +199,27 @@ static int send_all(wordfreq_Counts_sender *s, const table *t)
     return rc ? rc : wordfreq_Counts_send(s, &b);
 }
 
+/* --shared: count into the table whose descriptor the job carries. */
+static int count_into_table(const wordfreq_Job *job, int64_t *result)
+{
+    mc_shashtbl_descr d;
+    mc_shashtbl *t;
+    if (job->table.len != sizeof d)
+        return MC_EINVAL;
+    memcpy(&d, job->table.data, sizeof d);
+    int rc = mc_shashtbl_of_descr(&d, &mc_type_str, &mc_type_i64, NULL, &t);
+    int64_t words = 0;
+    for (size_t i = 0; i < job->parts.len && !rc; i++)
+        rc = count_part(count_shared, t, &job->parts.data[i], &words);
+    *result = words;
+    return rc;
+}
+
 static int count(const wordfreq_Job *job, int64_t *result, void *user)
 {
     (void)user;
+    if (job->table.len)
+        return count_into_table(job, result);
     wordfreq_Counts_sender *s;
     int rc = wordfreq_Counts_sender_of_descr(&job->box, &s);
     if (rc)
@@ -176,7 +227,7 @@ static int count(const wordfreq_Job *job, int64_t *result, void *user)
     table t = {0};
     int64_t words = 0;
     for (size_t i = 0; i < job->parts.len && !rc; i++)
-        rc = count_part(&t, &job->parts.data[i], &words);
+        rc = count_part(count_local, &t, &job->parts.data[i], &words);
     if (!rc)
         rc = send_all(s, &t);
     table_free(&t);
@@ -189,6 +240,7 @@ static int count(const wordfreq_Job *job, int64_t *result, void *user)
 
 struct run {
     int nworkers;
+    int shared;  /* --shared: one shared table, no box */
     char **files;
     int nfiles;
     table total;
@@ -212,17 +264,38 @@ static int merge(table *t, const wordfreq_Batch *b)
     return 0;
 }
 
+static int take_count(const void *key, const void *value, void *ctx)
+{
+    const char *w = *(char *const *)key;
+    return add(ctx, w, strlen(w), *(const int64_t *)value) ? MC_ENOMEM : 0;
+}
+
 static int master(void *ctx)
 {
     struct run *r = ctx;
     int n = r->nworkers;
-    wordfreq_Counts *box;
-    wordfreq_Counts_descr d;
-    /* sized at run time: 4 slots per worker */
-    int rc = wordfreq_Counts_create_sized(NULL, 4 * (size_t)n, 0, &box);
+    wordfreq_Counts *box = NULL;
+    wordfreq_Counts_descr d = {0};
+    mc_pool *pool = NULL;
+    mc_shashtbl *words_tbl = NULL;
+    mc_shashtbl_descr td;
+    int rc;
+    if (r->shared) {
+        /* the table grows in the pool as words come: 1 GiB at most */
+        rc = mc_pool_create((size_t)1 << 30, &pool);
+        if (!rc)
+            rc = mc_shashtbl_create(pool, &mc_type_str, &mc_type_i64, NULL,
+                                    NULL, &words_tbl);
+        if (!rc)
+            rc = mc_shashtbl_descr_of(words_tbl, &td);
+    } else {
+        /* sized at run time: 4 slots per worker */
+        rc = wordfreq_Counts_create_sized(NULL, 4 * (size_t)n, 0, &box);
+        if (!rc)
+            wordfreq_Counts_descr_of(box, &d);
+    }
     if (rc)
         return rc;
-    wordfreq_Counts_descr_of(box, &d);
     /* worker i gets the i-th n-th of every file */
     wordfreq_Job jobs[MAX_WORKERS];
     wordfreq_Part *parts = calloc((size_t)n * r->nfiles, sizeof *parts);
@@ -232,7 +305,9 @@ static int master(void *ctx)
         rc = MC_ENOMEM;
     for (int i = 0; i < n && !rc; i++) {
         jobs[i] = (wordfreq_Job){{(size_t)r->nfiles, parts + i * r->nfiles},
-                                 d};
+                                 d, {0, NULL}};
+        if (r->shared)
+            jobs[i].table = (mc_bytes){sizeof td, (uint8_t *)&td};
         for (int f = 0; f < r->nfiles; f++) {
             struct stat st;
             if (stat(r->files[f], &st) < 0) {
@@ -251,7 +326,7 @@ static int master(void *ctx)
     }
     /* wait on the box, merging, until every worker sent its last batch */
     int lasts = 0;
-    while (lasts < started && !rc) {
+    while (box && lasts < started && !rc) {
         unsigned slots[16];
         size_t got;
         rc = wordfreq_Counts_wait(box, -1, slots, 16, &got);
@@ -279,7 +354,15 @@ static int master(void *ctx)
         mc_join_result_free(&how);
     }
     free(parts);
-    wordfreq_Counts_destroy(box);
+    if (words_tbl) {
+        /* every worker is joined: the table holds the final counts */
+        if (!rc)
+            rc = mc_shashtbl_iter(words_tbl, take_count, &r->total);
+        mc_shashtbl_destroy(words_tbl);
+        mc_pool_release(pool);
+    } else {
+        wordfreq_Counts_destroy(box);
+    }
     return rc;
 }
 
@@ -319,6 +402,10 @@ int main(int argc, char **argv)
         r.nworkers = atoi(argv[i + 1]);
         i += 2;
     }
+    if (i < argc && strcmp(argv[i], "--shared") == 0) {
+        r.shared = 1;
+        i++;
+    }
     if (argc == 1 || (i + 1 < argc && strcmp(argv[i], "--gen") == 0)) {
         long words = argc == 1 ? 200000 : atol(argv[i + 1]);
         int fd = mkstemp(gen_path);
@@ -334,8 +421,9 @@ int main(int argc, char **argv)
         r.nfiles = argc - i;
     }
     if (r.nfiles < 1 || r.nworkers < 1 || r.nworkers > MAX_WORKERS) {
-        fprintf(stderr, "usage: wordfreq [-n WORKERS(1-%d)] FILE... | "
-                "[-n WORKERS] --gen WORDS\n", MAX_WORKERS);
+        fprintf(stderr, "usage: wordfreq [-n WORKERS(1-%d)] [--shared] "
+                "FILE... | [-n WORKERS] [--shared] --gen WORDS\n",
+                MAX_WORKERS);
         return 2;
     }
     if (wordfreq_count_def(count, NULL)) {
@@ -359,8 +447,9 @@ int main(int argc, char **argv)
     qsort(all, n, sizeof *all, by_count);
     for (size_t k = 0; k < n && k < 20; k++)
         printf("%7lld %s\n", (long long)all[k].n, all[k].word);
-    fprintf(stderr, "wordfreq: %lld words, %zu distinct, %d workers\n",
-            (long long)r.words, n, r.nworkers);
+    fprintf(stderr, "wordfreq: %lld words, %zu distinct, %d workers%s\n",
+            (long long)r.words, n, r.nworkers,
+            r.shared ? ", one shared table" : "");
     free(all);
     table_free(&r.total);
     return 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/examples/wordfreq.sh: examples/wordfreq against the shell's own
 # count (tr | sort | uniq -c) on fixed inputs: the repository's docs, with
-# 1, 4 and 7 workers (ranges cut inside words), and an empty file.
+# 1, 4 and 7 workers (ranges cut inside words), and an empty file; the
+# same in the shared-table mode (--shared), whose output must also equal
+# the box mode's.
 #   WORDFREQ=build/asan/examples/wordfreq tests/examples/wordfreq.sh
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
@@ -20,9 +22,13 @@ expected() {
 }
 
 check() {
-    local name=$1 n=$2
+    local name=$1 n=$2 mode=()
     shift 2
-    if ! "$WF" -n "$n" "$@" >"$tmp/out" 2>"$tmp/err"; then
+    if [[ $1 == --shared ]]; then
+        mode=(--shared)
+        shift
+    fi
+    if ! "$WF" -n "$n" "${mode[@]}" "$@" >"$tmp/out" 2>"$tmp/err"; then
         failed+=("$name: exit status $? ($(tail -1 "$tmp/err"))")
     elif expected "$@" >"$tmp/exp" || true
         ! diff "$tmp/exp" "$tmp/out" >"$tmp/diff"; then
@@ -38,12 +44,26 @@ check docs_4 4 "${inputs[@]}"
 check docs_7 7 "${inputs[@]}"
 : >"$tmp/empty"
 check empty_3 3 "$tmp/empty"
-# a missing file is an error, not a crash
-if "$WF" -n 2 "$tmp/missing" >/dev/null 2>&1; then
-    failed+=("missing_file: exit status 0")
-else
+check shared_docs_1 1 --shared "${inputs[@]}"
+check shared_docs_4 4 --shared "${inputs[@]}"
+check shared_docs_7 7 --shared "${inputs[@]}"
+check shared_empty_3 3 --shared "$tmp/empty"
+# both modes print the same lines on a generated corpus (skewed counts)
+if "$WF" -n 4 --gen 100000 >"$tmp/box" 2>/dev/null &&
+    "$WF" -n 4 --shared --gen 100000 >"$tmp/shared" 2>/dev/null &&
+    [[ -s $tmp/box ]] && cmp -s "$tmp/box" "$tmp/shared"; then
     passed=$((passed + 1))
+else
+    failed+=("gen_modes: --shared prints other lines than the box mode")
 fi
+# a missing file is an error, not a crash
+for mode in "" --shared; do
+    if "$WF" -n 2 $mode "$tmp/missing" >/dev/null 2>&1; then
+        failed+=("missing_file$mode: exit status 0")
+    else
+        passed=$((passed + 1))
+    fi
+done
 
 echo "[==========] $((passed + ${#failed[@]})) test(s) run (tests/examples/wordfreq.sh)."
 echo "[  PASSED  ] $passed test(s)."

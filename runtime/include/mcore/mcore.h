@@ -14,6 +14,7 @@
 #include "mcore/sarray.h"
 #include "mcore/smatrix.h"
 #include "mcore/sbuffer.h"
+#include "mcore/shashtbl.h"
 #include "mcore/marshal.h"
 #include "mcore/tprocess.h"
 #include "mcore/camlbox.h"
