@@ -129,6 +129,8 @@ declare -A EXPECT=(
     [guide_crash]='^worker 1 was killed by signal 9$'
     [guide_hashtbl]='^the: 3, cat: 2, 5 words$'
     [tut_hashtbl]='^Total: 10$'
+    [tut_queue]='^Total: 20 orders, 110 items$'
+    [workq]='^Primes below 1000000: 78498 (100 jobs, 4 workers)$'
 )
 
 # Arguments of examples whose default run is too long for the suite

@@ -38,6 +38,8 @@ const char *tu_code_name(int code)
     case MC_EEXIST: return "MC_EEXIST";
     case MC_ETIMEDOUT: return "MC_ETIMEDOUT";
     case MC_EPROCESS: return "MC_EPROCESS";
+    case MC_EDEAD: return "MC_EDEAD";
+    case MC_ECLOSED: return "MC_ECLOSED";
     default:
         snprintf(unknown, sizeof unknown, "?(%d)", code);
         return unknown;

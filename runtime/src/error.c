@@ -25,6 +25,7 @@ static const char *const messages[] = {
     [MC_ETIMEDOUT - MC_EINVAL] = "timed out",
     [MC_EPROCESS - MC_EINVAL] = "the process ended without a result",
     [MC_EDEAD - MC_EINVAL] = "a process this call depends on died",
+    [MC_ECLOSED - MC_EINVAL] = "closed (and, for a read, drained)",
 };
 
 const char *mc_strerror(int code)

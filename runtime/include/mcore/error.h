@@ -32,6 +32,8 @@ enum {
                               join result: error, exit status or signal) */
     MC_EDEAD,            /**< a process this call depends on died (e.g. a
                               sender of a camlbox, see mc_camlbox_wait) */
+    MC_ECLOSED,          /**< the container was closed (for a read: and
+                              is drained; see mc_squeue_close) */
     MC_ELAST_            /* not an error: one past the last code */
 };
 

@@ -15,6 +15,7 @@
 #include "mcore/smatrix.h"
 #include "mcore/sbuffer.h"
 #include "mcore/shashtbl.h"
+#include "mcore/squeue.h"
 #include "mcore/marshal.h"
 #include "mcore/tprocess.h"
 #include "mcore/camlbox.h"
