@@ -128,6 +128,7 @@ declare -A EXPECT=(
     [guide_buffer]='^Read 3 lines, 34 bytes$'
     [guide_crash]='^worker 1 was killed by signal 9$'
     [guide_hashtbl]='^the: 3, cat: 2, 5 words$'
+    [guide_queue]='^Sum of squares 1..10: 385$'
     [tut_hashtbl]='^Total: 10$'
     [tut_queue]='^Total: 20 orders, 110 items$'
     [workq]='^Primes below 1000000: 78498 (100 jobs, 4 workers)$'
