@@ -118,6 +118,17 @@ declare -A EXPECT=(
     [tut_array]='^Result: zero uno two new new, header 2$'
     [matmul]='^max abs difference: 0$'
     [pipeline]='^Checked: 67108864 bytes, checksum ok$'
+    # docs/guide.md's examples (examples/guide/)
+    [guide_processes]='^Sum of squares: 30$'
+    [guide_sref]='^Counter: 6$'
+    [guide_mutate]='^now: second draft (1 edit)$'
+    [guide_camlbox]='^Received 3 reports from workers 1+2+3 = 6$'
+    [guide_sync]='^Total: 5000$'
+    [guide_array]='^Sum of squares 0..15: 1240$'
+    [guide_buffer]='^Read 3 lines, 34 bytes$'
+    [guide_crash]='^worker 1 was killed by signal 9$'
+    [guide_hashtbl]='^the: 3, cat: 2, 5 words$'
+    [guide_queue]='^Sum of squares 1..10: 385$'
     [tut_hashtbl]='^Total: 10$'
     [tut_queue]='^Total: 20 orders, 110 items$'
     [workq]='^Primes below 1000000: 78498 (100 jobs, 4 workers)$'
@@ -202,6 +213,7 @@ cmd_test() {
     run_test tests/port/run.sh
     run_test tests/install/run.sh
     run_dir build/examples example
+    run_test tests/guide/check.sh
     run_test tests/examples/wordfreq.sh
     for t in test_process test_failure test_resource; do
         run_valgrind "build/tests/$t"
