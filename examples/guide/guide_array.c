@@ -1,7 +1,7 @@
 /* examples/guide/guide_array.c: four workers fill a shared array of 16
  * i64 with squares, a quarter each.  Prints "Sum of squares 0..15: 1240".
- * mcidl has no container wrappers yet: this uses the C API, with the
- * array's element type given as an mc_type and the argument as bytes. */
+ * It uses the C API, with the array's element type given as an mc_type
+ * and the argument as bytes (mcidl's typed wrappers do both for you). */
 #include <stdio.h>
 #include <string.h>
 

@@ -26,6 +26,8 @@
 #               LD_LIBRARY_PATH only
 #   libdir      an install with LIBDIR=lib/TRIPLET (as debian/rules does):
 #               mcore.pc and the CMake package find everything
+#   stat        the installed mcadmin's `stat` (and --json) against a
+#               running examples/pipeline: its pool, heap and buffer
 #   uninstall   `ninja uninstall` leaves no file
 # Each build system's case builds, runs the program, checks that a second
 # build regenerates nothing, that touching common/msg.mcidl (an import)
@@ -215,6 +217,28 @@ check_cc() {
         fail "ran without LD_LIBRARY_PATH"
 }
 run_case cc check_cc
+
+# the installed mcadmin against a running example: `stat` shows its pool,
+# heap and buffer, and --json parses
+check_stat() {
+    local out=$tmp/stat
+    "$root/build/examples/pipeline" 16G >"$out.pl" 2>&1 &
+    local pl=$! i
+    for i in $(seq 100); do
+        "$P/bin/mcadmin" stat >"$out.txt" 2>&1 || true
+        grep -q 'sbuffer' "$out.txt" && break
+        sleep 0.1
+    done
+    "$P/bin/mcadmin" stat --json >"$out.json" 2>&1 || true
+    kill -TERM "$pl" 2>/dev/null
+    wait "$pl" 2>/dev/null || true
+    grep -q '^pools:' "$out.txt" && grep -q 'sbuffer' "$out.txt" ||
+        fail "mcadmin stat did not show the pipeline: $(cat "$out.txt")"
+    python3 -m json.tool "$out.json" >/dev/null ||
+        fail "mcadmin stat --json does not parse: $(head -c 300 "$out.json")"
+    grep -q '"kind": *"sbuffer"' "$out.json" || fail "no sbuffer in the JSON"
+}
+run_case stat check_stat
 
 check_libdir() {
     local s2=$tmp/stage2 ma
