@@ -1156,7 +1156,7 @@ static void drv_sbuffer(const void *arg, size_t len)
         W_CHECK(memcmp(sub, "llo", 3) == 0, "sub");
         free(sub);
     }
-    W_RC(rt_Stream_append(s, "x", 1), MC_ESTATE); /* closed */
+    W_RC(rt_Stream_append(s, "x", 1), MC_ECLOSED); /* closed */
     W_RC(rt_Stream_delete_hd(s, 7), 0);
     W_CHECK(rt_Stream_start(s) == 7 && rt_Stream_end(s) == 13 &&
             rt_Stream_length(s) == 6 && rt_Stream_closed(s) == 1,

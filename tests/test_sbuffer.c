@@ -229,7 +229,7 @@ static void drv_basics(const void *arg, size_t len)
     W_RC(mc_sbuffer_close(b), 0);
     W_RC(mc_sbuffer_close(b), 0);
     W_CHECK(mc_sbuffer_closed(b), "closed");
-    W_RC(mc_sbuffer_append(b, in, 1), MC_ESTATE);
+    W_RC(mc_sbuffer_append(b, in, 1), MC_ECLOSED);
     uint64_t end;
     int closed;
     W_RC(mc_sbuffer_wait(b, 30000, -1, &end, &closed), 0);
@@ -516,7 +516,7 @@ static void drv_full(const void *arg, size_t len)
     if (W_RC(tu_start_fn(drv_late_closer, &d, sizeof d, &w), 0))
         return;
     t0 = tu_now_ms();
-    W_RC(mc_sbuffer_append(b, in, 1), MC_ESTATE);
+    W_RC(mc_sbuffer_append(b, in, 1), MC_ECLOSED);
     dt = tu_now_ms() - t0;
     W_CHECK(dt >= 250, "append returned after %lld ms, before the close",
             (long long)dt);

@@ -95,8 +95,9 @@ int mc_sbuffer_destroy(mc_sbuffer *buf);
  *   - MC_EINVAL     buf is NULL or destroyed, data is NULL with len > 0,
  *                   or end + len would pass 2^64
  *   - MC_E2BIG      len is larger than the capacity (it could never fit)
- *   - MC_ESTATE     the buffer was closed (nothing appended), or the
- *                   calling thread already mutates the buffer's heap
+ *   - MC_ECLOSED    the buffer was closed (nothing appended; as
+ *                   squeue's push after close)
+ *   - MC_ESTATE     the calling thread already mutates the buffer's heap
  *   - MC_ENOMEM     the pool has no room for a block (nothing appended)
  *   - MC_ESYS       the lock failed */
 int mc_sbuffer_append(mc_sbuffer *buf, const void *data, size_t len);
@@ -160,7 +161,7 @@ int mc_sbuffer_delete_hd(mc_sbuffer *buf, uint64_t n);
  *   - MC_EINVAL buf is NULL or destroyed */
 int mc_sbuffer_clear(mc_sbuffer *buf);
 
-/** End the stream: later appends fail (MC_ESTATE) and readers waiting
+/** End the stream: later appends fail (MC_ECLOSED) and readers waiting
  *  past the end return with *closed set.  The bytes stay readable and
  *  deletable.  Closing twice is not an error.
  *  @return 0, or

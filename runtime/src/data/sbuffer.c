@@ -397,7 +397,7 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         dead |= m.owner_dead;
         sb_ctl *c = m.c;
         if (c->closed)
-            return unlock(&m, mc__err(MC_ESTATE, "%s: the buffer is closed",
+            return unlock(&m, mc__err(MC_ECLOSED, "%s: the buffer is closed",
                                       fn));
         if (c->end + len < c->end)
             return unlock(&m, mc__err(MC_EINVAL, "%s: end + %zu passes "
