@@ -19,6 +19,7 @@ static mc_res_id hang_fp, hang_jp;   /* sleeps until killed */
 static mc_res_id nap_fp, nap_jp;     /* sleeps arg ms, returns arg */
 static mc_res_id fail_fp, fail_jp;   /* arg 'e': MC_EINVAL; 's': SIGABRT */
 static mc_res_id die_fp, die_jp;     /* sends 5 values to a box, then dies */
+static mc_res_id sem_hang_fp, sem_hang_jp; /* a named semaphore, then hangs */
 
 #define N_SENDERS 4
 #define N_MSGS 2000
@@ -527,6 +528,76 @@ static void test_sender_lost(void **state)
     tu_end();
 }
 
+/* --------------------------------------------- the server killed */
+
+static int body_sem_hang(void *user, const void *arg, size_t len,
+                         void **result, size_t *rlen)
+{
+    (void)user; (void)arg; (void)len; (void)result; (void)rlen;
+    mc_res_id id;
+    int rc = mc_named_sem_create(0, &id); /* listed in the manifest */
+    for (;;)
+        pause();
+    return rc;
+}
+
+/* The parent of OS process pid (from /proc/pid/stat), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    int ppid;
+    return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+static int first_server_killed(void *ctx)
+{
+    int *killed = ctx;
+    char name[64];
+    snprintf(name, sizeof name, "/mcore-test.%d.srv", (int)getpid());
+    mc_res_id id;
+    mc_pid pid;
+    pid_t os;
+    if (W_RC(mc_shm_create_named(name, 4096, &id), 0) ||
+        W_RC(mc_start(sem_hang_fp, NULL, 0, &pid), 0) ||
+        W_RC(mc_os_pid(pid, &os), 0))
+        return 0;
+    /* the worker's parent is the session server; give the worker time
+     * to make its semaphore first */
+    tu_sleep_ms(200);
+    pid_t server = parent_of(os);
+    W_CHECK(server > 0 && server != getpid(), "server pid %d", (int)server);
+    if (server > 0 && server != getpid() && kill(server, SIGKILL) == 0)
+        *killed = 1;
+    mc_join_result r = {0};
+    W_RC(mc_join(sem_hang_jp, pid, &r), MC_ELOST);
+    return 0;
+}
+
+/* The session server killed while the master waits: the master's calls
+ * get MC_ELOST, and mc_startup removes what the session made (a named
+ * shm of the master, a named semaphore of the worker, the session's
+ * directory), as the server would have; tu_end checks nothing is left. */
+static void test_server_killed(void **state)
+{
+    (void)state;
+    tu_begin();
+    int killed = 0;
+    mc_config cfg = {.quiet = 1};
+    tu_assert_rc(mc_startup(&cfg, first_server_killed, &killed), MC_ELOST);
+    assert_non_null(strstr(mc_last_error_detail(), "server ended"));
+    tu_assert_master_report();
+    assert_int_equal(killed, 1);
+    tu_end();
+}
+
 /* ------------------------------------ ids and pools across sessions */
 
 static int first_ids(void *ctx)
@@ -575,6 +646,8 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_nap, NULL, &nap_fp, &nap_jp), 0);
     assert_int_equal(mc_def_process(body_fail, NULL, &fail_fp, &fail_jp), 0);
     assert_int_equal(mc_def_process(body_die, NULL, &die_fp, &die_jp), 0);
+    assert_int_equal(
+        mc_def_process(body_sem_hang, NULL, &sem_hang_fp, &sem_hang_jp), 0);
     return 0;
 }
 
@@ -589,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_failures_reported),
         cmocka_unit_test(test_sender_lost),
         cmocka_unit_test(test_sessions_apart),
+        cmocka_unit_test(test_server_killed),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

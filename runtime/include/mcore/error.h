@@ -23,7 +23,8 @@ enum {
     MC_EAGAIN,           /**< not ready yet, or would block */
     MC_E2BIG,            /**< value too large for its destination */
     MC_EBUSY,            /**< in use by someone else (e.g. a running master) */
-    MC_ELOST,            /**< the master is gone; the worker should exit */
+    MC_ELOST,            /**< the session is gone (its server ended); a
+                              worker should exit */
     MC_EOWNERDEAD,       /**< lock acquired; its previous owner died */
     MC_EPOISONED,        /**< lock's protected state was declared lost */
     MC_EEXIST,           /**< a named object already exists */

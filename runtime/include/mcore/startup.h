@@ -100,6 +100,8 @@ typedef int mc_first_fn(void *ctx);
  *  the same way.
  *  @return 0 when every worker has ended, first's negative return, or
  *   - MC_ETIMEDOUT cfg->deadline_ms passed (the workers were killed)
+ *   - MC_ELOST  the session server died (killed): the workers are gone,
+ *               and mc_startup removed what the session made itself
  *   - MC_EINVAL cfg->deadline_ms negative
  *   - MC_ESTATE a session is already running in this process
  *   - MC_EBUSY  another master holds socket_dir, or (no_unlink) leftovers

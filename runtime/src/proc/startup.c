@@ -256,6 +256,23 @@ static _Noreturn void server_main(mc__master *M, int sock)
     _exit(rc ? 1 : 0);
 }
 
+/* The server died without cleaning up (killed, or failed): the master,
+ * still alive, does what the server would have done at the end, so that
+ * nothing of the session is left for the next one or mcadmin.  The lock
+ * is free once the server is gone (workers never hold it, and die with
+ * the server).  Returns 1 when the session left nothing. */
+static int server_gone(const char *dir, int private_dir)
+{
+    int fd;
+    if (!dir || mc__dir_lock(dir, &fd) != 0)
+        return 0; /* gone already (a clean end), or someone else's now */
+    int rc = mc__manifest_unlink_all(dir, NULL);
+    mc__dir_unlock(fd, dir);
+    if (private_dir && rc == 0)
+        rmdir(dir);
+    return rc == 0;
+}
+
 typedef int mc__last_fn(void *ctx);
 
 /* The master's side of the session: start the server, run first as a
@@ -336,7 +353,8 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
     close(st[0]);
     if (M->lockfd >= 0)
         close(M->lockfd);
-    free(M->dir);
+    char *dir = M->dir; /* kept, in case the server dies (server_gone) */
+    int private_dir = M->private_dir;
     mc__window win = M->win;
     uint64_t spin_ns = M->spin_ns;
     free(M);
@@ -385,9 +403,26 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
         mc__w_fini(W); /* the server sees EOF: it cleans up and exits */
         free(W);
     }
-    int status;
-    while (waitpid(server, &status, 0) < 0 && errno == EINTR)
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(server, &status, 0)) < 0 && errno == EINTR)
         ;
+    /* reaped by the program's own SIGCHLD handler (w < 0): its end is
+     * unknown, and server_gone finds nothing to do after a clean one */
+    if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int clean = server_gone(dir, private_dir);
+        if (w >= 0 && (!rc || rc == MC_ELOST)) {
+            rc = MC_ELOST;
+            snprintf(detail, sizeof detail, "mc_startup: the session "
+                     "server ended (%s %d); the master removed what the "
+                     "session made%s",
+                     WIFSIGNALED(status) ? "signal" : "status",
+                     WIFSIGNALED(status) ? WTERMSIG(status)
+                                         : WEXITSTATUS(status),
+                     clean ? "" : " (not all of it: see mcadmin list)");
+        }
+    }
+    free(dir);
     give_stop_signals();
     close(st[1]);
     mc__window_release(&win);

@@ -64,7 +64,7 @@ int mc__rpc_held(mc__msg *req, const void *head, size_t head_len,
     if (rc == 0) {
         rc = recv_reply(W, &m, &bfd, &xfd);
         if (rc == 0)
-            rc = mc__err(MC_ELOST, "the master is gone");
+            rc = mc__err(MC_ELOST, "the session server is gone");
         else if (rc > 0)
             rc = m->op == MC__OP_REPLY
                      ? 0
