@@ -22,18 +22,11 @@ int mc__need_session(const char *fn)
     if (mc__role_now == MC__ROLE_NONE)
         return mc__err(MC_ESTATE, "%s: no session is running (call it "
                        "inside mc_startup or a worker)", fn);
-    if (mc__role_now == MC__ROLE_WORKER)
+    if (MC_LIKELY(mc__role_now == MC__ROLE_WORKER))
         return mc__w_forked(fn);
-    if (MC_UNLIKELY(!pthread_equal(pthread_self(), mc__M->thread)))
-        return mc__err(MC_ESTATE, "%s: in the master, mcore is called only "
-                       "from the thread running mc_startup (process.h, "
-                       "Threads)", fn);
-    if (MC_UNLIKELY(getpid() != mc__M->ospid))
-        return mc__err(MC_ESTATE, "%s: process %d is a fork() of the master "
-                       "(pid %d), not a process of the session (start "
-                       "workers with mc_start)", fn, (int)getpid(),
-                       (int)mc__M->ospid);
-    return 0;
+    /* the session server runs no user code: only a fork() of it could
+     * get here (a worker between fork and its start) */
+    return mc__err(MC_ESTATE, "%s: not a process of the session", fn);
 }
 
 int mc_def_process(mc_body_fn *body, void *user, mc_res_id *fork_point,
@@ -119,8 +112,6 @@ static int start(mc_res_id fork_point, const void *arg, size_t len,
     if (!pid || (!arg && len) || (!inherit && ni > 0))
         return mc__err(MC_EINVAL, "mc_start: NULL argument");
     size_t n = ni > 0 ? (size_t)ni : 0;
-    if (mc__role_now == MC__ROLE_MASTER)
-        return mc__m_start(0, fork_point, arg, len, -1, inherit, ni, pid);
     size_t ids = n * sizeof *inherit;
     if (ids > MC__INLINE_MAX)
         return mc__err(MC_E2BIG, "mc_start_ex: %zu inherited ids do not fit "
@@ -283,8 +274,6 @@ static int point_release_(mc_res_id id, mc_res_kind kind, const char *fn)
     int rc = mc__need_session(fn);
     if (rc)
         return rc;
-    if (mc__role_now == MC__ROLE_MASTER)
-        return mc__m_point_release(0, id, kind);
     mc__msg req = {.op = MC__OP_POINT_RELEASE, .a = id, .b = kind}, rep;
     if ((rc = mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)))
         return rc;

@@ -1,7 +1,7 @@
-/* resource.c: the public resource API.  In the master it works on the table
- * directly; in a worker each call is one request to the master, and the
- * descriptors it hands back are cached so that repeated lookups cost
- * nothing. */
+/* resource.c: the public resource API.  In every process of the session
+ * (the master and the workers: clients of the session server) each call
+ * is one request to the server, and the descriptors it hands back are
+ * cached so that repeated lookups cost nothing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,10 +45,6 @@ static mc__cached *cache_fd(mc_res_id id, int fd, const char *fn)
 
 int mc__res_cached_fd(mc_res_id id)
 {
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r = mc__idmap_get(&mc__M->res, id);
-        return r ? r->fd : -1;
-    }
     if (mc__role_now != MC__ROLE_WORKER)
         return -1;
     pthread_mutex_lock(&mc__W->cache_lock);
@@ -69,15 +65,6 @@ static int res_create(mc_res_kind kind, const char *name, size_t size,
     if (name && (!*name || strlen(name) >= MC_RES_NAME_MAX))
         return mc__err(MC_EINVAL, "%s: name \"%s\" is empty or too long",
                        fn, name);
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r;
-        if ((rc = mc__m_res_create(0, kind, name, size, &r)))
-            return rc;
-        *id = r->id;
-        *fd = r->fd;
-        *addr = r->addr;
-        return 0;
-    }
     mc__msg req = {.op = MC__OP_RES_CREATE, .a = kind, .b = (int64_t)size};
     mc__msg rep;
     int xfd = -1, uncached = 0;
@@ -199,17 +186,6 @@ static int res_lookup(mc_res_id id, unsigned kinds, mc_res_info *info,
     int rc = mc__need_session(fn);
     if (rc)
         return rc;
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r;
-        if ((rc = mc__m_res_get(0, id, kinds, &r)))
-            return rc;
-        info->kind = r->kind;
-        info->size = r->size;
-        snprintf(info->name, sizeof info->name, "%s", r->name ? r->name : "");
-        *fd = r->fd;
-        *addr = r->addr;
-        return 0;
-    }
     pthread_mutex_lock(&mc__W->lock);
     rc = w_lookup(id, kinds, info, fd, addr, fn, NULL);
     pthread_mutex_unlock(&mc__W->lock);
@@ -284,12 +260,6 @@ static int named_sem_get(mc_res_id id, sem_t **sem)
     int rc = mc__need_session(fn);
     if (rc)
         return rc;
-    if (mc__role_now == MC__ROLE_MASTER) {
-        if ((rc = mc__res_lookup(id, kinds, &info, &fd, &addr, fn)))
-            return rc;
-        return sem_slot(&((mc__res *)mc__idmap_get(&mc__M->res, id))->sem,
-                        info.name, sem);
-    }
     /* the entry stays while W->lock is held: a release by another thread
      * waits for it */
     mc__cached *c;
@@ -315,8 +285,6 @@ static int release(mc_res_id id)
     int rc = mc__need_session("mc_release");
     if (rc)
         return rc;
-    if (mc__role_now == MC__ROLE_MASTER)
-        return mc__m_res_release(0, id);
     mc__msg req = {.op = MC__OP_RES_RELEASE, .a = id}, rep;
     mc__worker *W = mc__W;
     mc__cached *c = NULL;
@@ -347,10 +315,6 @@ int mc_release(mc_res_id id)
 
 int mc__res_held(mc_res_id id)
 {
-    if (mc__role_now == MC__ROLE_MASTER) {
-        mc__res *r = mc__idmap_get(&mc__M->res, id);
-        return r && mc__m_res_holds(r, 0);
-    }
     if (mc__role_now != MC__ROLE_WORKER)
         return 0;
     /* a worker's cache has an entry for each resource it holds */

@@ -232,7 +232,6 @@ static _Noreturn void server_main(mc__master *M, int sock)
     for (int i = 0; i < 4; i++)
         sigaction(server_ign[i], &ign, NULL);
     prctl(PR_SET_NAME, "mcore-server");
-    M->thread = pthread_self();
     M->ospid = getpid();
     mc__role_now = MC__ROLE_MASTER;
     int rc = open_loop(M);

@@ -77,8 +77,6 @@ typedef struct mc__proc {
 } mc__proc;
 
 typedef struct mc__master {
-    pthread_t thread;     /* the one running mc_startup: the tables' only
-                             user (they have no lock) */
     pid_t ospid;          /* getpid() of the server: a fork() of it differs */
     int epfd, sigfd, lockfd;
     int stopfd;           /* the master's stop signals arrive here */
