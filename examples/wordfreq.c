@@ -2,8 +2,10 @@
  * collects their counts through a camlbox and prints the 20 most frequent.
  *
  *   wordfreq [-n WORKERS] [--shared] FILE...     (default 4 workers)
- *   wordfreq [-n WORKERS] [--shared] --gen WORDS  (a generated corpus, in
- *                                       a temporary file, of WORDS words)
+ *   wordfreq [-n WORKERS] [--shared] --gen WORDS  (a generated corpus of
+ *                                       WORDS words, in a memfd: nothing
+ *                                       is left on disk, even after a
+ *                                       Ctrl-C)
  *   wordfreq                           (--gen 200000)
  *
  * A word is a run of ASCII letters, lowercased (as `tr -cs A-Za-z '\n' |
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -368,7 +371,7 @@ static int master(void *ctx)
 
 /* A corpus of nwords words drawn from a small vocabulary with a skewed
  * distribution, one line per 12 words. */
-static int generate(const char *path, long nwords)
+static int generate(FILE *f, long nwords)
 {
     static const char *vocab[] = {
         "the", "of", "and", "to", "in", "a", "is", "that", "for", "it",
@@ -378,9 +381,6 @@ static int generate(const char *path, long nwords)
         "has", "there", "been", "if", "more", "when", "will", "would",
         "who", "so", "no", "shared", "memory", "process", "worker", "box"};
     const size_t nv = sizeof vocab / sizeof *vocab;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
     uint64_t x = 88172645463325252ull;
     for (long i = 0; i < nwords; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
 {
     struct run r = {.nworkers = 4};
     int i = 1;
-    char gen_path[] = "/tmp/wordfreq-corpus.XXXXXX";
+    char gen_path[64];
     char *gen_file = NULL;
     if (i + 1 < argc && strcmp(argv[i], "-n") == 0) {
         r.nworkers = atoi(argv[i + 1]);
@@ -408,11 +408,16 @@ int main(int argc, char **argv)
     }
     if (argc == 1 || (i + 1 < argc && strcmp(argv[i], "--gen") == 0)) {
         long words = argc == 1 ? 200000 : atol(argv[i + 1]);
-        int fd = mkstemp(gen_path);
-        if (fd < 0 || close(fd) < 0 || generate(gen_path, words)) {
+        /* made before mc_startup, the memfd is in every worker too (each
+         * is a copy of the program as it was then): its /proc/self path
+         * names it everywhere */
+        int fd = memfd_create("wordfreq-corpus", 0);
+        FILE *f = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+        if (!f || generate(f, words)) {
             perror("wordfreq: corpus");
             return 1;
         }
+        snprintf(gen_path, sizeof gen_path, "/proc/self/fd/%d", fd);
         gen_file = gen_path;
         r.files = &gen_file;
         r.nfiles = 1;
@@ -431,8 +436,6 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = mc_startup(NULL, master, &r);
-    if (gen_file)
-        unlink(gen_file);
     if (rc) {
         fprintf(stderr, "wordfreq: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());
