@@ -57,8 +57,7 @@ static int worker(void *user, const void *arg, size_t len, void **result,
     if ((rc = mc_shashtbl_add(t, &key, &k)) ||
         (rc = mc_shashtbl_add(t, &sq, &square)))
         return rc;
-    rc = mc_shashtbl_update(t, &total, add_to, &sum);
-    return rc < 0 ? rc : 0;
+    return mc_shashtbl_update(t, &total, add_to, &sum);
 }
 
 static int print_square(const void *value, void *ctx)

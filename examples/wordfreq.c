@@ -133,7 +133,7 @@ static int count_shared(void *sink, const char *w, size_t len)
     (void)len;
     int64_t n;
     int rc = mc_shashtbl_update(sink, &w, plus_one, &n);
-    return rc < 0 && rc != MC_EOWNERDEAD ? rc : 0;
+    return rc == MC_EOWNERDEAD ? 0 : rc;
 }
 
 /* Count the words of path's bytes [start, end): a word belongs to the

@@ -257,14 +257,12 @@ static void drv_basics(const void *arg, size_t len)
         char *w = "word";
         int64_t tmp, *v;
         for (int i = 0; i < 10; i++)
-            W_RC(mc_shashtbl_update(c, &w, counter_inc, &tmp),
-                 MC_SHASHTBL_SET);
+            W_RC(mc_shashtbl_update(c, &w, counter_inc, &tmp), 0);
         v = (int64_t *)mc_shashtbl_find_ro(c, &w);
         W_CHECK(v && *v == 10, "counter %lld", v ? (long long)*v : -1LL);
         W_CHECK(mc_shashtbl_length(c) == 1, "update replaces");
         W_RC(mc_shashtbl_update(c, &w, upd_bad, NULL), MC_EINVAL);
-        W_RC(mc_shashtbl_update(c, &w, upd_remove, NULL),
-             MC_SHASHTBL_REMOVE);
+        W_RC(mc_shashtbl_update(c, &w, upd_remove, NULL), 0);
         W_RC(mc_shashtbl_mem(c, &w), 0);
         W_CHECK(mc_shashtbl_header(c) == NULL, "no header");
         W_RC(mc_shashtbl_destroy(c), 0);
@@ -551,7 +549,7 @@ static void drv_updater(const void *arg, size_t len)
     int64_t tmp;
     for (int i = 0; i < UPD_N && !tu_w_failed(); i++) {
         int64_t k = i % UPD_KEYS;
-        W_RC(mc_shashtbl_update(t, &k, counter_inc, &tmp), MC_SHASHTBL_SET);
+        W_RC(mc_shashtbl_update(t, &k, counter_inc, &tmp), 0);
     }
 }
 

@@ -31,10 +31,10 @@ static int count(void *user, const void *arg, size_t len, void **res,
     memcpy(&a, arg, sizeof a);
     int rc = mc_shashtbl_of_descr(&a.d, &mc_type_str, &mc_type_i64, NULL, &t);
     snprintf(buf, sizeof buf, "%s", lines[a.line]);
-    for (w = strtok_r(buf, " ", &save); w && rc >= 0;
+    for (w = strtok_r(buf, " ", &save); w && !rc;
          w = strtok_r(NULL, " ", &save)) /* no update is lost */
         rc = mc_shashtbl_update(t, &w, plus_one, &n);
-    return rc < 0 ? rc : 0;
+    return rc;
 }
 
 static int first(void *ctx)

@@ -140,8 +140,10 @@ typedef int mc_shashtbl_update_fn(const void *old, const void **new_value,
  *  lock: no other writer of the key runs between fn's read and the write,
  *  so counters lose no update.  fn runs once (it may read tables, not
  *  write them).
- *  @return fn's decision (MC_SHASHTBL_KEEP, _SET or _REMOVE; REMOVE of an
- *          unbound key changes nothing), or
+ *  fn says what to do by returning MC_SHASHTBL_KEEP, _SET or _REMOVE
+ *  (REMOVE of an unbound key changes nothing); ctx is the place to report
+ *  more to the caller.
+ *  @return 0 once fn's decision is carried out, or
  *   - a negative code of fn (nothing changed)
  *   - MC_EOWNERDEAD the decision was carried out; a writer died before,
  *                   as in mc_shashtbl_add

@@ -632,8 +632,7 @@ int mc_shashtbl_update(mc_shashtbl *t, const void *key,
                    : mc__err(MC_EINVAL, "mc_shashtbl_update: the callback "
                                         "returned %d, not a decision", d);
     }
-    rc = w_end(&w, rc);
-    return rc < 0 ? rc : rc == 0 && w.rc0 == 0 ? d : rc;
+    return w_end(&w, rc);
 }
 
 int mc_shashtbl_clear(mc_shashtbl *t)
