@@ -827,8 +827,10 @@ void mc__m_stop(int sig)
     if (M->stop_sig)
         return;
     M->stop_sig = sig;
-    for (mc__proc *p = M->live; p; p = p->next)
+    for (mc__proc *p = M->live; p; p = p->next) {
+        p->killed = 1; /* the user asked for the end: no failure to report */
         kill(p->ospid, SIGKILL);
+    }
 }
 
 int mc__m_stopping(void)
