@@ -133,7 +133,8 @@ int streams_Log_destroy(streams_Log *b);
 int streams_Log_append(streams_Log *b, const void *data, size_t len);
 int streams_Log_append_timed(streams_Log *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Log_blit(streams_Log *b, uint64_t pos, void *dst, size_t len);
 int streams_Log_sub(streams_Log *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -189,7 +190,8 @@ int streams_Plain_destroy(streams_Plain *b);
 int streams_Plain_append(streams_Plain *b, const void *data, size_t len);
 int streams_Plain_append_timed(streams_Plain *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Plain_blit(streams_Plain *b, uint64_t pos, void *dst, size_t len);
 int streams_Plain_sub(streams_Plain *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -238,7 +240,8 @@ int streams_Named_destroy(streams_Named *b);
 int streams_Named_append(streams_Named *b, const void *data, size_t len);
 int streams_Named_append_timed(streams_Named *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Named_blit(streams_Named *b, uint64_t pos, void *dst, size_t len);
 int streams_Named_sub(streams_Named *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -294,7 +297,8 @@ int streams_Unbounded_destroy(streams_Unbounded *b);
 int streams_Unbounded_append(streams_Unbounded *b, const void *data, size_t len);
 int streams_Unbounded_append_timed(streams_Unbounded *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Unbounded_blit(streams_Unbounded *b, uint64_t pos, void *dst, size_t len);
 int streams_Unbounded_sub(streams_Unbounded *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
