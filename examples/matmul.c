@@ -80,7 +80,7 @@ static int fill(void *ctx, size_t i, size_t j, double *elem)
 static int body_x(const matmul_Opts *o, void *result, void *user)
 {
     (void)result; (void)user;
-    size_t n = (size_t)o->n;
+    size_t n = o->n;
     int nw = o->workers;
     mc_pool *pool;
     matmul_Mat *a = NULL, *b = NULL, *c = NULL;

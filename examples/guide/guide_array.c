@@ -12,7 +12,7 @@ static int fill(const guide_array_Part *p, void *result, void *user)
     /* the element type is checked: MC_ETYPE if it is not an i64 */
     int rc = guide_array_Squares_of_descr(&p->a, &a);
     for (uint64_t i = p->from; i < p->from + 4 && !rc; i++)
-        rc = guide_array_Squares_set(a, i, (int64_t)(i * i)); /* one store */
+        rc = guide_array_Squares_set(a, i, i * i); /* one store */
     return rc;
 }
 
