@@ -164,9 +164,11 @@ int streams_Log_descr_of(streams_Log *x, streams_Log_descr *d);
  *  descriptor was made by another program's types), MC_EINVAL (unknown,
  *  stale, zeroed or garbage descriptor; NULL argument) */
 int streams_Log_of_descr(const streams_Log_descr *d, streams_Log **x);
-/** The header as it is in shared memory (valid while nobody replaces it
- *  with streams_Log_header_set), a local copy, fn on it, or replaced. */
-const streams_H *streams_Log_header_ro(streams_Log *b);
+/** The header as it is in shared memory (NULL for a NULL or destroyed
+ *  sbuffer): valid while nobody replaces it with streams_Log_header_set.  Its
+ *  scalar fields may be updated in place, its locks used in place. */
+streams_H *streams_Log_header_ro(streams_Log *b);
+/** A local deep copy of the header, fn on it, or replaced. */
 int streams_Log_header_c(streams_Log *b, streams_H **copy);
 int streams_Log_header_p(streams_Log *b,
                     int (*fn)(const streams_H *header, void *ctx), void *ctx);
@@ -271,9 +273,11 @@ int streams_Named_descr_of(streams_Named *x, streams_Named_descr *d);
  *  descriptor was made by another program's types), MC_EINVAL (unknown,
  *  stale, zeroed or garbage descriptor; NULL argument) */
 int streams_Named_of_descr(const streams_Named_descr *d, streams_Named **x);
-/** The header as it is in shared memory (valid while nobody replaces it
- *  with streams_Named_header_set), a local copy, fn on it, or replaced. */
-const streams_Stat *streams_Named_header_ro(streams_Named *b);
+/** The header as it is in shared memory (NULL for a NULL or destroyed
+ *  sbuffer): valid while nobody replaces it with streams_Named_header_set.  Its
+ *  scalar fields may be updated in place, its locks used in place. */
+streams_Stat *streams_Named_header_ro(streams_Named *b);
+/** A local deep copy of the header, fn on it, or replaced. */
 int streams_Named_header_c(streams_Named *b, streams_Stat **copy);
 int streams_Named_header_p(streams_Named *b,
                     int (*fn)(const streams_Stat *header, void *ctx), void *ctx);
