@@ -10,14 +10,16 @@
  * producer worker, which appends BYTES bytes in 64 KiB pieces, keeping a
  * checksum of every byte it sends; at the end it writes the checksum into
  * the buffer's header and closes the buffer.  The master is the consumer:
- * it waits for bytes, reads them in place (mc_sbuffer_access, no copy),
+ * it waits for bytes, reads them in place (pipeline_Stream_access, no copy),
  * adds every byte to its own checksum, deletes them, and at the end of the
  * stream compares its checksum with the producer's.  It prints
  *   Checked: BYTES bytes, checksum ok
  * and the throughput in GB/s (BYTES over the time from the producer's
  * start to the end of the stream).  ./mcore.sh test runs it with 64M, to
  * stay short; the 1 GiB default is the bench figure sbuffer.pipeline's
- * example (bench/README.md). */
+ * example (bench/README.md).  The stream, its header and the producer are
+ * typed (pipeline.mcidl: `sbuffer Stream (header = Sums, capacity =
+ * 4MiB);`); the producer's argument holds the stream's typed descriptor. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,23 +28,12 @@
 #include <time.h>
 
 #include "mcore/mcore.h"
+#include "pipeline.h" /* generated from examples/pipeline.mcidl */
 
-#define CAPACITY ((uint64_t)4 << 20)
 #define PIECE ((size_t)64 << 10)
 
-/* The header: what the producer sent (a plain record, no pointers). */
-typedef struct pipe_hdr {
-    uint64_t bytes;
-    uint64_t s1, s2; /* Fletcher-style sums over 64-bit words */
-} pipe_hdr;
-
-static const mc_type hdr_type = {
-    .name = "PipeHdr", .id = 0x3f1e7d2c9b8a6051ull, .size = sizeof(pipe_hdr),
-    .align = _Alignof(pipe_hdr),
-};
-
 /* Add n bytes (a multiple of 8) to the sums: s2 makes the order count. */
-static void sum(pipe_hdr *h, const void *data, size_t n)
+static void sum(pipeline_Sums *h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t s1 = h->s1, s2 = h->s2;
@@ -54,36 +45,25 @@ static void sum(pipe_hdr *h, const void *data, size_t n)
     }
     h->s1 = s1;
     h->s2 = s2;
-    h->bytes += n;
+    h->n += n;
 }
 
-struct prod_arg {
-    mc_sbuffer_descr d;
-    uint64_t bytes;
-};
-
-static mc_res_id fork_p, join_p;
-
-/* The producer: BYTES bytes of a xorshift stream, in 64 KiB appends. */
-static int producer(void *user, const void *arg, size_t len, void **res,
-                    size_t *res_len)
+/* The producer: o->total bytes of a xorshift stream, in 64 KiB appends. */
+static int producer(const pipeline_Order *o, void *result, void *user)
 {
-    (void)user; (void)res; (void)res_len;
-    struct prod_arg a;
-    mc_sbuffer *b;
-    if (len != sizeof a)
-        return MC_EINVAL;
-    memcpy(&a, arg, sizeof a);
-    int rc = mc_sbuffer_of_descr(&a.d, &hdr_type, &b);
+    (void)result; (void)user;
+    pipeline_Stream *b;
+    /* MC_ETYPE if the descriptor names a buffer of another header type */
+    int rc = pipeline_Stream_of_descr(&o->stream, &b);
     if (rc)
         return rc;
     uint64_t *piece = malloc(PIECE);
     if (!piece)
         return MC_ENOMEM;
-    pipe_hdr h = {0, 0, 0};
+    pipeline_Sums h = {0, 0, 0};
     uint64_t x = 0x9e3779b97f4a7c15ull;
-    while (h.bytes < a.bytes && !rc) {
-        size_t n = a.bytes - h.bytes < PIECE ? a.bytes - h.bytes : PIECE;
+    while (h.n < o->total && !rc) {
+        size_t n = o->total - h.n < PIECE ? o->total - h.n : PIECE;
         for (size_t i = 0; i < n / 8; i++) {
             x ^= x << 13;
             x ^= x >> 7;
@@ -91,12 +71,12 @@ static int producer(void *user, const void *arg, size_t len, void **res,
             piece[i] = x;
         }
         sum(&h, piece, n);
-        rc = mc_sbuffer_append(b, piece, n);
+        rc = pipeline_Stream_append(b, piece, n); /* waits while full */
     }
     free(piece);
     if (!rc)
-        rc = mc_sbuffer_header_set(b, &h);
-    int rc2 = mc_sbuffer_close(b);
+        rc = pipeline_Stream_header_set(b, &h);
+    int rc2 = pipeline_Stream_close(b); /* the consumer's end of stream */
     return rc ? rc : rc2;
 }
 
@@ -123,56 +103,53 @@ static int master(void *user)
 {
     struct run *r = user;
     mc_pool *pool;
-    mc_sbuffer *b = NULL;
-    struct prod_arg a = {.bytes = r->bytes};
-    pipe_hdr zero = {0, 0, 0}, mine = {0, 0, 0};
-    mc_sbuffer_attr attr = {.capacity = CAPACITY};
+    pipeline_Stream *b = NULL;
+    pipeline_Order o = {.total = r->bytes};
+    pipeline_Sums zero = {0, 0, 0}, mine = {0, 0, 0};
     int rc = mc_pool_create((size_t)64 << 20, &pool);
     if (rc)
         return rc;
-    if ((rc = mc_sbuffer_create(pool, &hdr_type, &zero, &attr, &b)) ||
-        (rc = mc_sbuffer_descr_of(b, &a.d)))
+    /* of the declared capacity, PIPELINE_STREAM_CAPACITY */
+    if ((rc = pipeline_Stream_create(pool, &zero, &b)) ||
+        (rc = pipeline_Stream_descr_of(b, &o.stream)))
         goto out;
     double t0 = now_s();
     mc_pid pid;
-    if ((rc = mc_start(fork_p, &a, sizeof a, &pid)))
+    if ((rc = pipeline_producer_start(&o, &pid)))
         goto out;
     uint64_t pos = 0, end;
     int closed;
     for (;;) {
-        if ((rc = mc_sbuffer_wait(b, pos + 1, -1, &end, &closed)))
+        if ((rc = pipeline_Stream_wait(b, pos + 1, -1, &end, &closed)))
             break;
         if (end == pos) /* closed, and nothing more */
             break;
-        if ((rc = mc_sbuffer_access(b, pos, end - pos, consume, &mine)) ||
-            (rc = mc_sbuffer_delete_hd(b, end - pos)))
+        if ((rc = pipeline_Stream_access(b, pos, end - pos, consume,
+                                         &mine)) ||
+            (rc = pipeline_Stream_delete_hd(b, end - pos)))
             break;
         pos = end;
     }
     double t = now_s() - t0;
-    mc_join_result jr;
-    int jrc = mc_join(join_p, pid, &jr);
-    if (!jrc && jr.kind != MC_EXIT_RESULT) {
-        fprintf(stderr, "pipeline: the producer failed (kind %d, %s)\n",
-                (int)jr.kind, mc_strerror(jr.code));
-        jrc = MC_EINVAL;
-    }
-    if (!jrc)
-        mc_join_result_free(&jr);
+    if (rc) /* a producer waiting for room returns (MC_ECLOSED) */
+        pipeline_Stream_close(b);
+    /* MC_EPROCESS if the producer failed: the detail says how */
+    int jrc = pipeline_producer_join(pid, NULL, NULL);
     if (rc || (rc = jrc))
         goto out;
-    const pipe_hdr *theirs = mc_sbuffer_header_ro(b);
-    r->ok = theirs->bytes == r->bytes && mine.bytes == r->bytes &&
+    const pipeline_Sums *theirs = pipeline_Stream_header_ro(b);
+    r->ok = theirs->n == r->bytes && mine.n == r->bytes &&
             theirs->s1 == mine.s1 && theirs->s2 == mine.s2;
-    printf("Checked: %" PRIu64 " bytes, checksum %s\n", mine.bytes,
+    printf("Checked: %" PRIu64 " bytes, checksum %s\n", mine.n,
            r->ok ? "ok" : "WRONG");
     printf("Throughput: %.2f GB/s (%.3f s, capacity %" PRIu64 " bytes)\n",
-           t > 0 ? (double)mine.bytes / t / 1e9 : 0.0, t, CAPACITY);
+           t > 0 ? (double)mine.n / t / 1e9 : 0.0, t,
+           pipeline_Stream_capacity(b));
 out:
     if (rc)
         fprintf(stderr, "pipeline: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());
-    mc_sbuffer_destroy(b);
+    pipeline_Stream_destroy(b);
     mc_pool_release(pool);
     return rc;
 }
@@ -202,7 +179,7 @@ int main(int argc, char **argv)
         return 2;
     }
     r.bytes &= ~(uint64_t)7;
-    if (mc_def_process(producer, NULL, &fork_p, &join_p))
+    if (pipeline_producer_def(producer, NULL))
         return 1;
     int rc = mc_startup(NULL, master, &r);
     if (rc) {

@@ -1192,6 +1192,22 @@ static void drv_sbuffer(const void *arg, size_t len)
     rt_Stream *xs;
     W_RC(rt_Stream_of_descr(&zd, &xs), MC_EINVAL);
     W_RC(rt_Stream_destroy(s), 0);
+
+    /* a header with locks: _header_ro gives it writable, so its mutex is
+     * locked and a field updated in place, with no cast */
+    rt_Journal *j;
+    rt_Locked lk = {.count = 2}, *jc = NULL;
+    if (!W_RC(rt_Journal_create(p, &lk, &j), 0)) {
+        rt_Locked *l = rt_Journal_header_ro(j);
+        if (!W_RC(mc_mutex_lock(&l->lock), 0)) {
+            l->count++;
+            W_RC(mc_mutex_unlock(&l->lock), 0);
+        }
+        if (!W_RC(rt_Journal_header_c(j, &jc), 0))
+            W_CHECK(jc->count == 3, "count %lld", (long long)jc->count);
+        mc_local_free(jc);
+        W_RC(rt_Journal_destroy(j), 0);
+    }
 }
 
 static void test_sbuffer(void **state)

@@ -6,21 +6,18 @@
 #include <string.h>
 
 #include "mcore/mcore.h"
+#include "guide_buffer.h" /* generated from guide_buffer.mcidl */
 
-static mc_res_id w_fork, w_join;
-
-static int writer(void *user, const void *arg, size_t len, void **res,
-                  size_t *res_len)
+static int writer(const guide_buffer_Lines_descr *d, void *result,
+                  void *user)
 {
-    (void)user; (void)len; (void)res; (void)res_len;
-    mc_sbuffer *b = NULL;
-    mc_sbuffer_descr d;
-    memcpy(&d, arg, sizeof d); /* the bytes of mc_start's argument */
-    int rc = mc_sbuffer_of_descr(&d, NULL, &b); /* no header */
+    (void)result; (void)user;
+    guide_buffer_Lines *b = NULL;
+    int rc = guide_buffer_Lines_of_descr(d, &b);
     const char *lines[] = {"first line\n", "second line\n", "third line\n"};
     for (int i = 0; i < 3 && !rc; i++)
-        rc = mc_sbuffer_append(b, lines[i], strlen(lines[i]));
-    int crc = b ? mc_sbuffer_close(b) : 0; /* the reader's end of stream */
+        rc = guide_buffer_Lines_append(b, lines[i], strlen(lines[i]));
+    int crc = b ? guide_buffer_Lines_close(b) : 0; /* the reader's end */
     return rc ? rc : crc;
 }
 
@@ -28,44 +25,41 @@ static int first(void *ctx)
 {
     (void)ctx;
     mc_pool *pool;
-    mc_sbuffer *b = NULL;
-    mc_sbuffer_descr d;
+    guide_buffer_Lines *b = NULL;
+    guide_buffer_Lines_descr d;
     mc_pid pid;
     uint64_t pos = 0, end;
     int closed = 0, lines = 0;
     int rc = mc_pool_create(64 << 20, &pool);
     if (!rc)
-        rc = mc_sbuffer_create(pool, NULL, NULL, NULL, &b);
+        rc = guide_buffer_Lines_create(pool, &b);
     if (!rc)
-        rc = mc_sbuffer_descr_of(b, &d);
+        rc = guide_buffer_Lines_descr_of(b, &d);
     if (!rc)
-        rc = mc_start(w_fork, &d, sizeof d, &pid);
+        rc = guide_buffer_writer_start(&d, &pid);
     while (!rc && !closed) {
         /* sleeps until there is more than pos, or the end of stream */
-        rc = mc_sbuffer_wait(b, pos + 1, -1, &end, &closed);
-        char *s = NULL;
+        rc = guide_buffer_Lines_wait(b, pos + 1, -1, &end, &closed);
+        void *copy = NULL; /* a local copy of the new bytes */
         if (!rc && end > pos)
-            rc = mc_sbuffer_sub(b, pos, end - pos, (void **)&s);
+            rc = guide_buffer_Lines_sub(b, pos, end - pos, &copy);
+        const char *s = copy;
         for (uint64_t i = 0; !rc && i < end - pos; i++)
             lines += s[i] == '\n';
-        free(s);
+        free(copy);
         pos = end;
     }
-    mc_join_result r = {0};
-    if (!rc)
-        rc = mc_join(w_join, pid, &r);
-    if (!rc && r.kind != MC_EXIT_RESULT)
-        rc = MC_EPROCESS;
-    mc_join_result_free(&r);
+    if (!rc) /* MC_EPROCESS if the writer failed */
+        rc = guide_buffer_writer_join(pid, NULL, NULL);
     if (!rc)
         printf("Read %d lines, %llu bytes\n", lines, (unsigned long long)pos);
-    int drc = b ? mc_sbuffer_destroy(b) : 0;
+    int drc = b ? guide_buffer_Lines_destroy(b) : 0;
     return rc ? rc : drc;
 }
 
 int main(void)
 {
-    int rc = mc_def_process(writer, NULL, &w_fork, &w_join);
+    int rc = guide_buffer_writer_def(writer, NULL);
     if (!rc)
         rc = mc_startup(NULL, first, NULL);
     if (rc) {

@@ -440,9 +440,10 @@ const mc_type streams_Log_descr_type = {
     .equal = streams_Log_descr_equal,
 };
 
-const streams_H *streams_Log_header_ro(streams_Log *b)
+streams_H *streams_Log_header_ro(streams_Log *b)
 {
-    return mc_sbuffer_header_ro((mc_sbuffer *)b);
+    /* writable, as an sarray's: its sync fields are used in place */
+    return (streams_H *)mc_sbuffer_header_ro((mc_sbuffer *)b);
 }
 
 int streams_Log_header_c(streams_Log *b, streams_H **copy)
@@ -770,9 +771,10 @@ const mc_type streams_Named_descr_type = {
     .equal = streams_Named_descr_equal,
 };
 
-const streams_Stat *streams_Named_header_ro(streams_Named *b)
+streams_Stat *streams_Named_header_ro(streams_Named *b)
 {
-    return mc_sbuffer_header_ro((mc_sbuffer *)b);
+    /* writable, as an sarray's: its sync fields are used in place */
+    return (streams_Stat *)mc_sbuffer_header_ro((mc_sbuffer *)b);
 }
 
 int streams_Named_header_c(streams_Named *b, streams_Stat **copy)

@@ -133,7 +133,8 @@ int streams_Log_destroy(streams_Log *b);
 int streams_Log_append(streams_Log *b, const void *data, size_t len);
 int streams_Log_append_timed(streams_Log *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Log_blit(streams_Log *b, uint64_t pos, void *dst, size_t len);
 int streams_Log_sub(streams_Log *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -163,9 +164,11 @@ int streams_Log_descr_of(streams_Log *x, streams_Log_descr *d);
  *  descriptor was made by another program's types), MC_EINVAL (unknown,
  *  stale, zeroed or garbage descriptor; NULL argument) */
 int streams_Log_of_descr(const streams_Log_descr *d, streams_Log **x);
-/** The header as it is in shared memory (valid while nobody replaces it
- *  with streams_Log_header_set), a local copy, fn on it, or replaced. */
-const streams_H *streams_Log_header_ro(streams_Log *b);
+/** The header as it is in shared memory (NULL for a NULL or destroyed
+ *  sbuffer): valid while nobody replaces it with streams_Log_header_set.  Its
+ *  scalar fields may be updated in place, its locks used in place. */
+streams_H *streams_Log_header_ro(streams_Log *b);
+/** A local deep copy of the header, fn on it, or replaced. */
 int streams_Log_header_c(streams_Log *b, streams_H **copy);
 int streams_Log_header_p(streams_Log *b,
                     int (*fn)(const streams_H *header, void *ctx), void *ctx);
@@ -189,7 +192,8 @@ int streams_Plain_destroy(streams_Plain *b);
 int streams_Plain_append(streams_Plain *b, const void *data, size_t len);
 int streams_Plain_append_timed(streams_Plain *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Plain_blit(streams_Plain *b, uint64_t pos, void *dst, size_t len);
 int streams_Plain_sub(streams_Plain *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -238,7 +242,8 @@ int streams_Named_destroy(streams_Named *b);
 int streams_Named_append(streams_Named *b, const void *data, size_t len);
 int streams_Named_append_timed(streams_Named *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Named_blit(streams_Named *b, uint64_t pos, void *dst, size_t len);
 int streams_Named_sub(streams_Named *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
@@ -268,9 +273,11 @@ int streams_Named_descr_of(streams_Named *x, streams_Named_descr *d);
  *  descriptor was made by another program's types), MC_EINVAL (unknown,
  *  stale, zeroed or garbage descriptor; NULL argument) */
 int streams_Named_of_descr(const streams_Named_descr *d, streams_Named **x);
-/** The header as it is in shared memory (valid while nobody replaces it
- *  with streams_Named_header_set), a local copy, fn on it, or replaced. */
-const streams_Stat *streams_Named_header_ro(streams_Named *b);
+/** The header as it is in shared memory (NULL for a NULL or destroyed
+ *  sbuffer): valid while nobody replaces it with streams_Named_header_set.  Its
+ *  scalar fields may be updated in place, its locks used in place. */
+streams_Stat *streams_Named_header_ro(streams_Named *b);
+/** A local deep copy of the header, fn on it, or replaced. */
 int streams_Named_header_c(streams_Named *b, streams_Stat **copy);
 int streams_Named_header_p(streams_Named *b,
                     int (*fn)(const streams_Stat *header, void *ctx), void *ctx);
@@ -294,7 +301,8 @@ int streams_Unbounded_destroy(streams_Unbounded *b);
 int streams_Unbounded_append(streams_Unbounded *b, const void *data, size_t len);
 int streams_Unbounded_append_timed(streams_Unbounded *b, const void *data, size_t len,
                         int timeout_ms);
-/** Copy the len bytes at pos into dst / into a new local buffer. */
+/** Copy the len bytes at pos into dst / into a new malloc()ed block, *out
+ *  (free it with free()). */
 int streams_Unbounded_blit(streams_Unbounded *b, uint64_t pos, void *dst, size_t len);
 int streams_Unbounded_sub(streams_Unbounded *b, uint64_t pos, size_t len, void **out);
 /** fn(data, n, at, ctx) on the bytes at pos in place, block by block,
