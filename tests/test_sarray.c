@@ -198,7 +198,9 @@ static void drv_inline(const void *arg, size_t len)
     W_CHECK(mc_sarray_ro_i64(a, 500) == mc_sarray_get_ro(a, 500) &&
                 *mc_sarray_ro_i64(a, 500) == 5005, "ro_i64");
     W_RC(mc_sarray_set_i64(a, 1000, 1), MC_EINVAL);
+    v = 42;
     W_RC(mc_sarray_get_i64(a, 1000, &v), MC_EINVAL);
+    W_CHECK(v == 0, "get_i64 out of range: v is 0, not %lld", (long long)v);
     W_RC(mc_sarray_get_i64(a, 0, NULL), MC_EINVAL);
     W_CHECK(mc_sarray_ro_i64(a, 1000) == NULL, "ro_i64 out of range");
     W_RC(mc_sarray_set_i32(a, 0, 1), MC_ETYPE);
@@ -780,7 +782,9 @@ static void drv_matrix(const void *arg, size_t len)
     memcpy(before, blk, sizeof before);
     W_RC(mc_smatrix_set_f64(m, 3, 0, 1), MC_EINVAL);
     W_RC(mc_smatrix_set_f64(m, 0, 4, 1), MC_EINVAL);
+    v = 42;
     W_RC(mc_smatrix_get_f64(m, 0, 4, &v), MC_EINVAL);
+    W_CHECK(v == 0, "get_f64 out of range: v is 0, not %g", v);
     W_RC(mc_smatrix_set_i32(m, 0, 0, 1), MC_ETYPE);
     W_CHECK(mc_smatrix_ro_f64(m, 3, 0) == NULL, "ro_f64 out of range");
     W_CHECK(memcmp(before, blk, sizeof before) == 0, "no write (inline)");

@@ -262,8 +262,8 @@ int mc_sarray_scalar_error(mc_sarray *a, size_t i, size_t esize);
  * call (generated wrappers of scalar arrays use them):
  *   mc_sarray_set_T(a, i, v)   as mc_sarray_set: 0 or the code (then
  *                              nothing written); an atomic store
- *   mc_sarray_get_T(a, i, &v)  as mc_sarray_get: 0 or the code (v
- *                              unchanged); an atomic load
+ *   mc_sarray_get_T(a, i, &v)  as mc_sarray_get: 0 or the code (then
+ *                              v is 0); an atomic load
  *   mc_sarray_ro_T(a, i)       as mc_sarray_get_ro: the element's address
  *                              (valid until destroy), or NULL
  * for T in i32, u32, i64, u64, f32, f64 (the element type must be inline
@@ -336,8 +336,11 @@ static inline void *mc__arr_hot_at(const void *h, size_t i, size_t es)
         if (__builtin_expect(!p || !v, 0)) {                              \
             int rc_ = v ? mc_sarray_scalar_error(a, i, sizeof(T))         \
                         : MC_EINVAL;                                      \
-            if (rc_)                                                      \
+            if (rc_) {                                                    \
+                if (v) /* defined on every path: -Wmaybe-uninitialized */\
+                    *v = 0;                                               \
                 return rc_;                                               \
+            }                                                             \
             p = (const T *)mc__arr_hot_at(a, i, sizeof(T));               \
         }                                                                 \
         __atomic_load(p, v, __ATOMIC_RELAXED);                            \

@@ -205,9 +205,12 @@ static inline void *mc__mat_hot_at(const void *h, size_t i, size_t j,
                                          size_t j, T *v)                  \
     {                                                                     \
         const T *p = (const T *)mc__mat_hot_at(m, i, j, sizeof(T));       \
-        if (__builtin_expect(!p || !v, 0))                                \
-            return v ? mc_smatrix_scalar_error(m, i, j, sizeof(T))        \
-                     : MC_EINVAL;                                         \
+        if (__builtin_expect(!p || !v, 0)) {                              \
+            if (!v)                                                       \
+                return MC_EINVAL;                                         \
+            *v = 0; /* defined on every path: -Wmaybe-uninitialized */    \
+            return mc_smatrix_scalar_error(m, i, j, sizeof(T));           \
+        }                                                                 \
         __atomic_load(p, v, __ATOMIC_RELAXED);                            \
         return 0;                                                         \
     }                                                                     \
