@@ -203,6 +203,13 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     } else {
         put_doc(e->h, 0, d->doc);
         put2(e, th, tc, keys, vals, NK);
+        /* elements (values) without pointers are copied out plainly, as
+         * an sarray's _get: no allocation, no mc_local_free */
+        if (d->ckind == AST_C_SQUEUE && !has_ptr(t) && !has_sync(t))
+            put2(e, tmpl_squeue_copy_h, tmpl_squeue_copy_c, keys, vals, NK);
+        if (d->ckind == AST_C_SHASHTBL && !has_ptr(t2) && !has_sync(t2))
+            put2(e, tmpl_shashtbl_copy_h, tmpl_shashtbl_copy_c, keys, vals,
+                 NK);
         put2(e, tmpl_cont_common_h, tmpl_cont_descr_c, keys, vals, NK);
         if (ht)
             put2(e, thh, thc, keys, vals, NK);

@@ -32,6 +32,10 @@ extern const char tmpl_sbuffer_h[], tmpl_sbuffer_c[];
 extern const char tmpl_sbuffer_header_h[], tmpl_sbuffer_header_c[];
 extern const char tmpl_squeue_h[], tmpl_squeue_c[];
 extern const char tmpl_squeue_header_h[], tmpl_squeue_header_c[];
+/* an squeue's _pop/_top, an shashtbl's _find: plain copies of elements
+ * (values) without pointers */
+extern const char tmpl_squeue_copy_h[], tmpl_squeue_copy_c[];
+extern const char tmpl_shashtbl_copy_h[], tmpl_shashtbl_copy_c[];
 extern const char tmpl_shashtbl_h[], tmpl_shashtbl_c[];
 extern const char tmpl_shashtbl_header_h[], tmpl_shashtbl_header_c[];
 

@@ -6,63 +6,52 @@
  *   - adds a binding "worker" -> k: a key may have several bindings, the
  *     newest shadowing the older ones (as OCaml's Hashtbl.add);
  *   - adds "square k" -> k * k;
- *   - adds k to the counter "total" with mc_shashtbl_update, a
- *     read-modify-write under the key's lock: no update is lost however
- *     the workers interleave.
+ *   - adds k to the counter "total" with _update, a read-modify-write
+ *     under the key's lock: no update is lost however the workers
+ *     interleave.
  * Then the master reads: "total" is 1 + 2 + 3 + 4, "worker" has four
  * bindings (newest first), removing the newest uncovers the next one.
  *
- * Reads take no lock (find_c copies the value out, find_p runs a callback
+ * Reads take no lock (_find copies an i64 out, _find_p runs a callback
  * while the value is kept alive); writers of keys in different shards run
- * in parallel.  The table is generic here (mc_type_str, mc_type_i64); the
- * IDL's `shashtbl Index : string -> i64;` generates typed wrappers of the
- * same calls. */
+ * in parallel.  The table and the worker are typed (tut_hashtbl.mcidl):
+ * string keys are passed as they are, values by pointer. */
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "mcore/mcore.h"
+#include "tut_hashtbl.h" /* generated from examples/tut_hashtbl.mcidl */
 
 enum { WORKERS = 4 };
 
-static mc_res_id fork_pt, join_pt;
-
-static int add_to(const void *old, const void **new_value, void *ctx)
+static int add_to(const int64_t *old, const int64_t **new_value, void *ctx)
 {
     int64_t *sum = ctx; /* in: what to add; out: the new total */
-    *sum += old ? *(const int64_t *)old : 0;
+    *sum += old ? *old : 0;
     *new_value = sum;
     return MC_SHASHTBL_SET;
 }
 
-static int worker(void *user, const void *arg, size_t len, void **result,
-                  size_t *result_len)
+static int worker(const tut_hashtbl_Job *job, void *result, void *user)
 {
-    (void)user, (void)result, (void)result_len;
-    mc_shashtbl_descr d;
-    int64_t k;
-    if (len != sizeof d + sizeof k)
-        return MC_EINVAL;
-    memcpy(&d, arg, sizeof d);
-    memcpy(&k, (const char *)arg + sizeof d, sizeof k);
-    mc_shashtbl *t;
+    (void)result; (void)user;
+    tut_hashtbl_Index *t;
     /* MC_ETYPE if the table does not map strings to i64 */
-    int rc = mc_shashtbl_of_descr(&d, &mc_type_str, &mc_type_i64, NULL, &t);
+    int rc = tut_hashtbl_Index_of_descr(&job->index, &t);
     if (rc)
         return rc;
     char name[32];
-    snprintf(name, sizeof name, "square %lld", (long long)k);
-    char *key = "worker", *sq = name, *total = "total";
-    int64_t square = k * k, sum = k;
-    if ((rc = mc_shashtbl_add(t, &key, &k)) ||
-        (rc = mc_shashtbl_add(t, &sq, &square)))
+    snprintf(name, sizeof name, "square %lld", (long long)job->k);
+    int64_t square = job->k * job->k, sum = job->k;
+    if ((rc = tut_hashtbl_Index_add(t, "worker", &job->k)) ||
+        (rc = tut_hashtbl_Index_add(t, name, &square)))
         return rc;
-    return mc_shashtbl_update(t, &total, add_to, &sum);
+    return tut_hashtbl_Index_update(t, "total", add_to, &sum);
 }
 
-static int print_square(const void *value, void *ctx)
+static int print_square(const int64_t *value, void *ctx)
 {
-    printf("%s = %lld\n", (const char *)ctx, (long long)*(const int64_t *)value);
+    printf("%s = %lld\n", (const char *)ctx, (long long)*value);
     return 0;
 }
 
@@ -70,32 +59,27 @@ static int master(void *ctx)
 {
     (void)ctx;
     mc_pool *pool;
-    mc_shashtbl *t;
-    mc_shashtbl_descr d;
+    tut_hashtbl_Index *t;
+    tut_hashtbl_Job job;
     int rc = mc_pool_create(64 << 20, &pool);
     if (!rc)
-        rc = mc_shashtbl_create(pool, &mc_type_str, &mc_type_i64, NULL, NULL,
-                                &t);
+        rc = tut_hashtbl_Index_create(pool, &t);
     if (!rc)
-        rc = mc_shashtbl_descr_of(t, &d);
+        rc = tut_hashtbl_Index_descr_of(t, &job.index);
     mc_pid pids[WORKERS];
     int started = 0;
     for (int64_t k = 1; k <= WORKERS && !rc; k++) {
-        char arg[sizeof d + sizeof k];
-        memcpy(arg, &d, sizeof d);
-        memcpy(arg + sizeof d, &k, sizeof k);
-        if (!(rc = mc_start(fork_pt, arg, sizeof arg, &pids[started])))
+        job.k = k;
+        if (!(rc = tut_hashtbl_worker_start(&job, &pids[started])))
             started++;
     }
     for (int i = 0; i < started; i++) {
-        mc_join_result r = {0};
-        int jrc = mc_join(join_pt, pids[i], &r);
-        if (!jrc && r.kind != MC_EXIT_RESULT) {
+        mc_join_result how = {0};
+        int jrc = tut_hashtbl_worker_join(pids[i], NULL, &how);
+        if (jrc)
             fprintf(stderr, "worker %d failed: %s\n", i,
-                    r.kind == MC_EXIT_ERROR ? mc_strerror(r.code) : "died");
-            jrc = MC_EPROCESS;
-        }
-        mc_join_result_free(&r);
+                    how.kind == MC_EXIT_ERROR ? mc_strerror(how.code)
+                                              : "died");
         rc = rc ? rc : jrc;
     }
     if (rc) {
@@ -103,32 +87,27 @@ static int master(void *ctx)
                 mc_last_error_detail());
         return rc;
     }
-    char *total = "total", *key = "worker", *sq = "square 3";
-    int64_t *sum;
-    if ((rc = mc_shashtbl_find_c(t, &total, (void **)&sum)))
+    int64_t sum, now;
+    if ((rc = tut_hashtbl_Index_find(t, "total", &sum)))
         return rc;
-    printf("Total: %lld\n", (long long)*sum);
-    mc_local_free(sum);
-    const void *all[WORKERS];
-    int n = mc_shashtbl_find_all_ro(t, &key, all, WORKERS);
+    printf("Total: %lld\n", (long long)sum);
+    const int64_t *all[WORKERS]; /* in the table: nobody writes it now */
+    int n = tut_hashtbl_Index_find_all_ro(t, "worker", all, WORKERS);
+    int64_t newest = n > 0 ? *all[0] : -1;
     printf("\"worker\" has %d bindings, the newest from worker %lld\n", n,
-           n > 0 ? (long long)*(const int64_t *)all[0] : -1LL);
-    int64_t newest = n > 0 ? *(const int64_t *)all[0] : -1;
-    mc_shashtbl_remove(t, &key);
-    int64_t *now;
-    if (!mc_shashtbl_find_c(t, &key, (void **)&now)) {
+           (long long)newest);
+    tut_hashtbl_Index_remove(t, "worker");
+    if (!tut_hashtbl_Index_find(t, "worker", &now))
         printf("after remove, \"worker\" is %lld (was %lld)\n",
-               (long long)*now, (long long)newest);
-        mc_local_free(now);
-    }
-    mc_shashtbl_find_p(t, &sq, print_square, sq);
-    printf("%zu bindings\n", mc_shashtbl_length(t));
-    return mc_shashtbl_destroy(t);
+               (long long)now, (long long)newest);
+    tut_hashtbl_Index_find_p(t, "square 3", print_square, "square 3");
+    printf("%zu bindings\n", tut_hashtbl_Index_length(t));
+    return tut_hashtbl_Index_destroy(t);
 }
 
 int main(void)
 {
-    if (mc_def_process(worker, NULL, &fork_pt, &join_pt))
+    if (tut_hashtbl_worker_def(worker, NULL))
         return 1;
     int rc = mc_startup(NULL, master, NULL);
     if (rc) {

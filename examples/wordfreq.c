@@ -16,8 +16,8 @@
  * process: it waits on the box itself, merges, joins its workers.
  *
  * --shared: no local tables and no box.  The master makes one shared hash
- * table (mcore/shashtbl.h: string -> i64) and every worker counts each
- * word straight into it with mc_shashtbl_update, a read-modify-write under
+ * table (wordfreq.mcidl's Words: string -> i64) and every worker counts
+ * each word straight into it with _update, a read-modify-write under
  * the word's shard lock (no count is lost when two workers meet the same
  * word; workers meeting words of different shards do not wait for each
  * other).  The master reads the table once the workers are joined.  Both
@@ -120,10 +120,11 @@ static int count_local(void *sink, const char *w, size_t len)
     return add(sink, w, len, 1) ? MC_ENOMEM : 0;
 }
 
-static int plus_one(const void *old, const void **new_value, void *ctx)
+static int plus_one(const int64_t *old, const int64_t **new_value,
+                    void *ctx)
 {
     int64_t *n = ctx;
-    *n = old ? *(const int64_t *)old + 1 : 1;
+    *n = old ? *old + 1 : 1;
     *new_value = n;
     return MC_SHASHTBL_SET;
 }
@@ -132,8 +133,8 @@ static int count_shared(void *sink, const char *w, size_t len)
 {
     (void)len;
     int64_t n;
-    int rc = mc_shashtbl_update(sink, &w, plus_one, &n);
-    return rc == MC_EOWNERDEAD ? 0 : rc;
+    int rc = wordfreq_Words_update(sink, w, plus_one, &n);
+    return rc == MC_EOWNERDEAD ? 0 : rc; /* counted; a writer died before */
 }
 
 /* Count the words of path's bytes [start, end): a word belongs to the
@@ -205,12 +206,8 @@ static int send_all(wordfreq_Counts_sender *s, const table *t)
 /* --shared: count into the table whose descriptor the job carries. */
 static int count_into_table(const wordfreq_Job *job, int64_t *result)
 {
-    mc_shashtbl_descr d;
-    mc_shashtbl *t;
-    if (job->table.len != sizeof d)
-        return MC_EINVAL;
-    memcpy(&d, job->table.data, sizeof d);
-    int rc = mc_shashtbl_of_descr(&d, &mc_type_str, &mc_type_i64, NULL, &t);
+    wordfreq_Words *t;
+    int rc = wordfreq_Words_of_descr(&job->table, &t);
     int64_t words = 0;
     for (size_t i = 0; i < job->parts.len && !rc; i++)
         rc = count_part(count_shared, t, &job->parts.data[i], &words);
@@ -221,7 +218,7 @@ static int count_into_table(const wordfreq_Job *job, int64_t *result)
 static int count(const wordfreq_Job *job, int64_t *result, void *user)
 {
     (void)user;
-    if (job->table.len)
+    if (job->has_table)
         return count_into_table(job, result);
     wordfreq_Counts_sender *s;
     int rc = wordfreq_Counts_sender_of_descr(&job->box, &s);
@@ -267,10 +264,9 @@ static int merge(table *t, const wordfreq_Batch *b)
     return 0;
 }
 
-static int take_count(const void *key, const void *value, void *ctx)
+static int take_count(const char *w, const int64_t *n, void *ctx)
 {
-    const char *w = *(char *const *)key;
-    return add(ctx, w, strlen(w), *(const int64_t *)value) ? MC_ENOMEM : 0;
+    return add(ctx, w, strlen(w), *n) ? MC_ENOMEM : 0;
 }
 
 static int master(void *ctx)
@@ -280,17 +276,16 @@ static int master(void *ctx)
     wordfreq_Counts *box = NULL;
     wordfreq_Counts_descr d = {0};
     mc_pool *pool = NULL;
-    mc_shashtbl *words_tbl = NULL;
-    mc_shashtbl_descr td;
+    wordfreq_Words *words_tbl = NULL;
+    wordfreq_Words_descr td = {0};
     int rc;
     if (r->shared) {
         /* the table grows in the pool as words come: 1 GiB at most */
         rc = mc_pool_create((size_t)1 << 30, &pool);
         if (!rc)
-            rc = mc_shashtbl_create(pool, &mc_type_str, &mc_type_i64, NULL,
-                                    NULL, &words_tbl);
+            rc = wordfreq_Words_create(pool, &words_tbl);
         if (!rc)
-            rc = mc_shashtbl_descr_of(words_tbl, &td);
+            rc = wordfreq_Words_descr_of(words_tbl, &td);
     } else {
         /* sized at run time: 4 slots per worker */
         rc = wordfreq_Counts_create_sized(NULL, 4 * (size_t)n, 0, &box);
@@ -308,9 +303,7 @@ static int master(void *ctx)
         rc = MC_ENOMEM;
     for (int i = 0; i < n && !rc; i++) {
         jobs[i] = (wordfreq_Job){{(size_t)r->nfiles, parts + i * r->nfiles},
-                                 d, {0, NULL}};
-        if (r->shared)
-            jobs[i].table = (mc_bytes){sizeof td, (uint8_t *)&td};
+                                 d, r->shared, td};
         for (int f = 0; f < r->nfiles; f++) {
             struct stat st;
             if (stat(r->files[f], &st) < 0) {
@@ -360,8 +353,8 @@ static int master(void *ctx)
     if (words_tbl) {
         /* every worker is joined: the table holds the final counts */
         if (!rc)
-            rc = mc_shashtbl_iter(words_tbl, take_count, &r->total);
-        mc_shashtbl_destroy(words_tbl);
+            rc = wordfreq_Words_iter(words_tbl, take_count, &r->total);
+        wordfreq_Words_destroy(words_tbl);
         mc_pool_release(pool);
     } else {
         wordfreq_Counts_destroy(box);

@@ -12,10 +12,11 @@
  *   Primes below 1000000: 78498 (100 jobs, 4 workers)
  *
  * No semaphore or condition variable of its own: the capacity throttles
- * the master, the blocking pop idles the workers, close ends them. */
+ * the master, the blocking pop idles the workers, close ends them.  The
+ * queues and the worker process are typed (workq.mcidl); jobs and answers
+ * have no pointers, so _pop copies them into locals (no allocation). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "mcore/mcore.h"
 #include "workq.h" /* generated from examples/workq.mcidl */
@@ -23,13 +24,6 @@
 #define LIMIT 1000000
 #define RANGE 10000
 #define MAX_WORKERS 64
-
-static mc_res_id fork_w, join_w;
-
-struct worker_arg {
-    mc_squeue_descr jobs, answers;
-    int id;
-};
 
 static int is_prime(int64_t n)
 {
@@ -41,35 +35,29 @@ static int is_prime(int64_t n)
     return 1;
 }
 
-static int body_worker(void *user, const void *arg, size_t len,
-                       void **result, size_t *result_len)
+static int worker(const workq_Crew *c, void *result, void *user)
 {
-    (void)user; (void)result; (void)result_len;
-    struct worker_arg a;
-    if (len != sizeof a)
-        return MC_EINVAL;
-    memcpy(&a, arg, sizeof a);
-    mc_squeue *jobs, *answers;
-    int rc = mc_squeue_of_descr(&a.jobs, &workq_Job_type, NULL, &jobs);
+    (void)result; (void)user;
+    workq_Jobs *jobs;
+    workq_Answers *answers;
+    int rc = workq_Jobs_of_descr(&c->jobs, &jobs);
     if (!rc)
-        rc = mc_squeue_of_descr(&a.answers, &workq_Answer_type, NULL,
-                                &answers);
+        rc = workq_Answers_of_descr(&c->answers, &answers);
     while (!rc) {
-        workq_Job *job;
-        rc = mc_squeue_pop_c(jobs, (void **)&job, MC_SQUEUE_FOREVER);
-        if (rc)
+        workq_Job job;
+        if ((rc = workq_Jobs_pop(jobs, &job, MC_SQUEUE_FOREVER)))
             break;
-        workq_Answer ans = {job->lo, 0, a.id};
-        for (int64_t n = job->lo; n < job->hi; n++)
+        workq_Answer ans = {job.lo, 0, c->id};
+        for (int64_t n = job.lo; n < job.hi; n++)
             ans.primes += is_prime(n);
-        mc_local_free(job);
-        rc = mc_squeue_push(answers, &ans, MC_SQUEUE_FOREVER);
+        rc = workq_Answers_push(answers, &ans, MC_SQUEUE_FOREVER);
     }
     return rc == MC_ECLOSED ? 0 : rc; /* closed and drained: done */
 }
 
 struct run {
-    mc_squeue *jobs, *answers;
+    workq_Jobs *jobs;
+    workq_Answers *answers;
     int nworkers;
 };
 
@@ -78,15 +66,13 @@ static int collect(struct run *r, int njobs)
     int64_t total = 0;
     int per_worker[MAX_WORKERS] = {0};
     for (int i = 0; i < njobs; i++) {
-        workq_Answer *ans;
-        int rc = mc_squeue_pop_c(r->answers, (void **)&ans,
-                                 MC_SQUEUE_FOREVER);
+        workq_Answer ans;
+        int rc = workq_Answers_pop(r->answers, &ans, MC_SQUEUE_FOREVER);
         if (rc)
             return rc;
-        total += ans->primes;
-        if (ans->worker >= 0 && ans->worker < r->nworkers)
-            per_worker[ans->worker]++;
-        mc_local_free(ans);
+        total += ans.primes;
+        if (ans.worker >= 0 && ans.worker < r->nworkers)
+            per_worker[ans.worker]++;
     }
     printf("Primes below %d: %lld (%d jobs, %d workers)\n", LIMIT,
            (long long)total, njobs, r->nworkers);
@@ -101,42 +87,35 @@ static int first(void *ctx)
 {
     struct run *r = ctx;
     mc_pool *pool;
-    struct worker_arg a;
+    workq_Crew crew;
     int rc = mc_pool_create(256 << 20, &pool);
+    if (!rc) /* of the declared capacity: 8 */
+        rc = workq_Jobs_create(pool, &r->jobs);
+    if (!rc) /* unbounded */
+        rc = workq_Answers_create(pool, &r->answers);
     if (!rc)
-        rc = mc_squeue_create(pool, &workq_Job_type, NULL, NULL, 8,
-                              &r->jobs);
+        rc = workq_Jobs_descr_of(r->jobs, &crew.jobs);
     if (!rc)
-        rc = mc_squeue_create(pool, &workq_Answer_type, NULL, NULL, 0,
-                              &r->answers);
-    if (!rc)
-        rc = mc_squeue_descr_of(r->jobs, &a.jobs);
-    if (!rc)
-        rc = mc_squeue_descr_of(r->answers, &a.answers);
+        rc = workq_Answers_descr_of(r->answers, &crew.answers);
     mc_pid pid[MAX_WORKERS];
     int started = 0;
-    for (; !rc && started < r->nworkers; started++) {
-        a.id = started;
-        rc = mc_start(fork_w, &a, sizeof a, &pid[started]);
+    for (int i = 0; i < r->nworkers && !rc; i++) {
+        crew.id = i;
+        if (!(rc = workq_worker_start(&crew, &pid[i])))
+            started++;
     }
     /* the master feeds the jobs; it waits while 8 are queued */
     int njobs = 0;
     for (int64_t lo = 0; !rc && lo < LIMIT; lo += RANGE, njobs++) {
         workq_Job job = {lo, lo + RANGE};
-        rc = mc_squeue_push(r->jobs, &job, MC_SQUEUE_FOREVER);
+        rc = workq_Jobs_push(r->jobs, &job, MC_SQUEUE_FOREVER);
     }
     if (started)
-        mc_squeue_close(r->jobs); /* the workers end once it is drained */
+        workq_Jobs_close(r->jobs); /* the workers end once it is drained */
     if (!rc)
         rc = collect(r, njobs);
     for (int i = 0; i < started; i++) {
-        mc_join_result res;
-        int jrc = mc_join(join_w, pid[i], &res);
-        if (!jrc) {
-            if (res.kind != MC_EXIT_RESULT)
-                jrc = MC_EPROCESS;
-            mc_join_result_free(&res);
-        }
+        int jrc = workq_worker_join(pid[i], NULL, NULL);
         rc = rc ? rc : jrc;
     }
     if (rc)
@@ -152,7 +131,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: workq [workers (1-%d)]\n", MAX_WORKERS);
         return 2;
     }
-    if (mc_def_process(body_worker, NULL, &fork_w, &join_w))
+    if (workq_worker_def(worker, NULL))
         return 1;
     return mc_startup(NULL, first, &r) ? 1 : 0;
 }

@@ -1276,7 +1276,7 @@ static void drv_shashtbl(const void *arg, size_t len)
         W_CHECK(n == 2 && same_bytes(&rt_Texts_type, all[0], &tx[1]) &&
                     same_bytes(&rt_Texts_type, all[1], &tx[0]),
                 "find_all_c: newest first (%zu)", n);
-        mc_shashtbl_free_all((void **)all, n);
+        rt_Index_free_all(all, n); /* typed: no cast */
     }
     W_RC(rt_Index_remove(t, "a"), 0);
     W_CHECK(same_bytes(&rt_Texts_type, rt_Index_find_ro(t, "a"), &tx[0]),
@@ -1322,6 +1322,12 @@ static void drv_shashtbl(const void *arg, size_t len)
                 mc_local_free(tot);
             }
             W_CHECK(total == 400, "no update lost: %lld", (long long)total);
+            /* i64 values: _find copies into a local, no allocation */
+            int64_t v = 0;
+            W_RC(rt_Counts_find(ct, RT_COLOR_RED, &v), 0);
+            W_CHECK(v == 400, "_find %lld", (long long)v);
+            W_RC(rt_Counts_find(ct, RT_COLOR_GREEN, &v), MC_ENOENT);
+            W_RC(rt_Counts_find(ct, RT_COLOR_RED, NULL), MC_EINVAL);
         }
         W_RC(rt_Counts_destroy(ct), 0);
     }
@@ -1443,7 +1449,17 @@ static void drv_squeue(const void *arg, size_t len)
         W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
         W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
         W_CHECK(popsum == 3, "pop_p %lld", (long long)popsum);
+        /* i64 elements: _top/_pop copy into a local, no allocation */
+        int64_t v = 0;
+        W_RC(rt_Ints_top(qi, &v), 0);
+        W_CHECK(v == 3 && rt_Ints_length(qi) == 2, "_top %lld",
+                (long long)v);
+        W_RC(rt_Ints_pop(qi, NULL, 0), MC_EINVAL);
+        W_RC(rt_Ints_pop(qi, &v, 0), 0);
+        W_CHECK(v == 3 && rt_Ints_length(qi) == 1, "_pop %lld",
+                (long long)v);
         W_RC(rt_Ints_clear(qi), 0);
+        W_RC(rt_Ints_pop(qi, &v, 0), MC_EAGAIN);
         W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), MC_EAGAIN);
         rt_Ints_descr id;
         rt_Work_descr wrong;

@@ -3,74 +3,59 @@
  * the queue is closed and return their sums of squares.  Prints
  * "Sum of squares 1..10: 385". */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "mcore/mcore.h"
+#include "guide_queue.h" /* generated from guide_queue.mcidl */
 
-static mc_res_id work_fork, work_join;
-
-static int work(void *user, const void *arg, size_t len, void **res,
-                size_t *res_len)
+static int work(const guide_queue_Nums_descr *d, int64_t *sum, void *user)
 {
-    (void)user; (void)len;
-    mc_squeue_descr d;
-    mc_squeue *q;
-    int64_t *sum = calloc(1, sizeof *sum), *job;
-    memcpy(&d, arg, sizeof d);
-    int rc = sum ? mc_squeue_of_descr(&d, &mc_type_i64, NULL, &q) : MC_ENOMEM;
+    (void)user;
+    guide_queue_Nums *q;
+    int64_t n;
+    int rc = guide_queue_Nums_of_descr(d, &q); /* descriptor -> queue */
     while (!rc) { /* a blocking pop: waits while the queue is empty */
-        rc = mc_squeue_pop_c(q, (void **)&job, MC_SQUEUE_FOREVER);
+        rc = guide_queue_Nums_pop(q, &n, MC_SQUEUE_FOREVER);
         if (!rc)
-            *sum += *job * *job;
-        if (!rc)
-            mc_local_free(job);
+            *sum += n * n; /* *sum starts at 0 */
     }
-    if (rc != MC_ECLOSED) { /* MC_ECLOSED: closed and empty, all done */
-        free(sum);
-        return rc;
-    }
-    *res = sum; /* the result's bytes; mcore frees them */
-    *res_len = sizeof *sum;
-    return 0;
+    return rc == MC_ECLOSED ? 0 : rc; /* closed and empty: all done */
 }
 
 static int first(void *ctx)
 {
     (void)ctx;
     mc_pool *pool;
-    mc_squeue *q;
-    mc_squeue_descr d;
+    guide_queue_Nums *q;
+    guide_queue_Nums_descr d;
     mc_pid pid[3];
     int64_t total = 0;
     int rc = mc_pool_create(64 << 20, &pool);
-    if (!rc) /* i64 elements, no header, at most 4 queued */
-        rc = mc_squeue_create(pool, &mc_type_i64, NULL, NULL, 4, &q);
+    if (!rc) /* empty, of the declared capacity (4) */
+        rc = guide_queue_Nums_create(pool, &q);
     if (!rc)
-        rc = mc_squeue_descr_of(q, &d);
+        rc = guide_queue_Nums_descr_of(q, &d);
     for (int i = 0; i < 3 && !rc; i++)
-        rc = mc_start(work_fork, &d, sizeof d, &pid[i]);
+        rc = guide_queue_work_start(&d, &pid[i]);
     for (int64_t n = 1; n <= 10 && !rc; n++) /* waits while it is full */
-        rc = mc_squeue_push(q, &n, MC_SQUEUE_FOREVER);
+        rc = guide_queue_Nums_push(q, &n, MC_SQUEUE_FOREVER);
     if (!rc)
-        rc = mc_squeue_close(q); /* the workers' pops end with MC_ECLOSED */
+        rc = guide_queue_Nums_close(q); /* the workers' pops: MC_ECLOSED */
     for (int i = 0; i < 3 && !rc; i++) {
-        mc_join_result r = {0};
-        rc = mc_join(work_join, pid[i], &r);
-        if (!rc && (r.kind != MC_EXIT_RESULT || r.len != sizeof total))
-            rc = MC_EPROCESS;
-        if (!rc)
-            total += *(const int64_t *)r.data;
-        mc_join_result_free(&r);
+        int64_t *sum; /* a local copy of the worker's result */
+        rc = guide_queue_work_join(pid[i], &sum, NULL);
+        if (!rc) {
+            total += *sum;
+            mc_local_free(sum);
+        }
     }
     if (!rc)
         printf("Sum of squares 1..10: %lld\n", (long long)total);
-    return rc ? rc : mc_squeue_destroy(q);
+    return rc ? rc : guide_queue_Nums_destroy(q);
 }
 
 int main(void)
 {
-    int rc = mc_def_process(work, NULL, &work_fork, &work_join);
+    int rc = guide_queue_work_def(work, NULL);
     if (!rc)
         rc = mc_startup(NULL, first, NULL);
     if (rc) {

@@ -883,6 +883,24 @@ int queues_Nums_of_descr(const queues_Nums_descr *d, queues_Nums **q)
                               (mc_squeue **)q);
 }
 
+static int queues_Nums_cp_(const void *elem, void *value)
+{
+    memcpy(value, elem, sizeof(int64_t));
+    return 0;
+}
+
+int queues_Nums_pop(queues_Nums *q, int64_t *value, int64_t timeout_ms)
+{
+    /* a NULL value is the runtime's NULL fn: MC_EINVAL, nothing popped */
+    return mc_squeue_pop_p((mc_squeue *)q, value ? queues_Nums_cp_ : NULL, value,
+                           timeout_ms);
+}
+
+int queues_Nums_top(queues_Nums *q, int64_t *value)
+{
+    return mc_squeue_top_p((mc_squeue *)q, value ? queues_Nums_cp_ : NULL, value);
+}
+
 mc_heap *queues_Nums_heap(queues_Nums *x)
 {
     return mc_squeue_heap((mc_squeue *)x);
@@ -1278,6 +1296,24 @@ int queues_Queues_of_descr(const queues_Queues_descr *d, queues_Queues **q)
 {
     return mc_squeue_of_descr(d ? &d->d : NULL, &queues_Jobs_descr_type, &queues_Nums_descr_type,
                               (mc_squeue **)q);
+}
+
+static int queues_Queues_cp_(const void *elem, void *value)
+{
+    memcpy(value, elem, sizeof(queues_Jobs_descr));
+    return 0;
+}
+
+int queues_Queues_pop(queues_Queues *q, queues_Jobs_descr *value, int64_t timeout_ms)
+{
+    /* a NULL value is the runtime's NULL fn: MC_EINVAL, nothing popped */
+    return mc_squeue_pop_p((mc_squeue *)q, value ? queues_Queues_cp_ : NULL, value,
+                           timeout_ms);
+}
+
+int queues_Queues_top(queues_Queues *q, queues_Jobs_descr *value)
+{
+    return mc_squeue_top_p((mc_squeue *)q, value ? queues_Queues_cp_ : NULL, value);
 }
 
 mc_heap *queues_Queues_heap(queues_Queues *x)

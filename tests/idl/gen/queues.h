@@ -215,6 +215,11 @@ int queues_Nums_is_closed(queues_Nums *q);
 int queues_Nums_iter(queues_Nums *q, int (*fn)(const int64_t *elem, void *ctx), void *ctx);
 int queues_Nums_fold(queues_Nums *q, int (*fn)(void *acc, const int64_t *elem), void *acc);
 size_t queues_Nums_capacity(queues_Nums *q);
+/** Remove the head into *value, a plain copy: no allocation (elements
+ *  without pointers).  MC_ECLOSED: the queue is closed and drained. */
+int queues_Nums_pop(queues_Nums *q, int64_t *value, int64_t timeout_ms);
+/** The head, left in the queue, copied into *value.  No wait. */
+int queues_Nums_top(queues_Nums *q, int64_t *value);
 mc_heap *queues_Nums_heap(queues_Nums *x);
 /** Its descriptor (queues_Nums_descr: for fields, arguments and results of
  *  type Nums).  @return 0, MC_EINVAL (NULL argument, destroyed squeue) */
@@ -336,6 +341,11 @@ int queues_Queues_is_closed(queues_Queues *q);
 int queues_Queues_iter(queues_Queues *q, int (*fn)(const queues_Jobs_descr *elem, void *ctx), void *ctx);
 int queues_Queues_fold(queues_Queues *q, int (*fn)(void *acc, const queues_Jobs_descr *elem), void *acc);
 size_t queues_Queues_capacity(queues_Queues *q);
+/** Remove the head into *value, a plain copy: no allocation (elements
+ *  without pointers).  MC_ECLOSED: the queue is closed and drained. */
+int queues_Queues_pop(queues_Queues *q, queues_Jobs_descr *value, int64_t timeout_ms);
+/** The head, left in the queue, copied into *value.  No wait. */
+int queues_Queues_top(queues_Queues *q, queues_Jobs_descr *value);
 mc_heap *queues_Queues_heap(queues_Queues *x);
 /** Its descriptor (queues_Queues_descr: for fields, arguments and results of
  *  type Queues).  @return 0, MC_EINVAL (NULL argument, destroyed squeue) */

@@ -767,6 +767,11 @@ int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile * ***c
                                   n);
 }
 
+void tables_Index_free_all(tables_Tile * **copies, size_t n)
+{
+    mc_shashtbl_free_all((void **)copies, n);
+}
+
 struct tables_Index_a_ {
     int (*fn)(tables_Tile *const *const *vals, size_t n, void *ctx);
     void *ctx;
@@ -986,6 +991,11 @@ int tables_Counts_find_all_c(tables_Counts *t, const tables_Key *key, int64_t **
                                   n);
 }
 
+void tables_Counts_free_all(int64_t **copies, size_t n)
+{
+    mc_shashtbl_free_all((void **)copies, n);
+}
+
 struct tables_Counts_a_ {
     int (*fn)(const int64_t *const *vals, size_t n, void *ctx);
     void *ctx;
@@ -1052,6 +1062,19 @@ int tables_Counts_of_descr(const tables_Counts_descr *d, tables_Counts **t)
 {
     return mc_shashtbl_of_descr(d ? &d->d : NULL, &tables_Key_type, &mc_type_i64, NULL,
                                 (mc_shashtbl **)t);
+}
+
+static int tables_Counts_cp_(const void *v, void *value)
+{
+    memcpy(value, v, sizeof(int64_t));
+    return 0;
+}
+
+int tables_Counts_find(tables_Counts *t, const tables_Key *key, int64_t *value)
+{
+    /* a NULL value is the runtime's NULL fn: MC_EINVAL */
+    return mc_shashtbl_find_p((mc_shashtbl *)t, key,
+                              value ? tables_Counts_cp_ : NULL, value);
 }
 
 mc_heap *tables_Counts_heap(tables_Counts *x)
@@ -1198,6 +1221,11 @@ int tables_ByNum_find_all_c(tables_ByNum *t, uint64_t key, tables_arr_Point ***c
 {
     return mc_shashtbl_find_all_c((mc_shashtbl *)t, &key, (void ***)copies,
                                   n);
+}
+
+void tables_ByNum_free_all(tables_arr_Point **copies, size_t n)
+{
+    mc_shashtbl_free_all((void **)copies, n);
 }
 
 struct tables_ByNum_a_ {
@@ -1414,6 +1442,11 @@ int tables_ByKind_find_all_c(tables_ByKind *t, tables_Kind key, tables_Job ***co
                                   n);
 }
 
+void tables_ByKind_free_all(tables_Job **copies, size_t n)
+{
+    mc_shashtbl_free_all((void **)copies, n);
+}
+
 struct tables_ByKind_a_ {
     int (*fn)(const tables_Job *const *vals, size_t n, void *ctx);
     void *ctx;
@@ -1628,6 +1661,11 @@ int tables_Tables_find_all_c(tables_Tables *t, const char *key, tables_Index_des
                                   n);
 }
 
+void tables_Tables_free_all(tables_Index_descr **copies, size_t n)
+{
+    mc_shashtbl_free_all((void **)copies, n);
+}
+
 struct tables_Tables_a_ {
     int (*fn)(const tables_Index_descr *const *vals, size_t n, void *ctx);
     void *ctx;
@@ -1694,6 +1732,19 @@ int tables_Tables_of_descr(const tables_Tables_descr *d, tables_Tables **t)
 {
     return mc_shashtbl_of_descr(d ? &d->d : NULL, &mc_type_str, &tables_Index_descr_type, NULL,
                                 (mc_shashtbl **)t);
+}
+
+static int tables_Tables_cp_(const void *v, void *value)
+{
+    memcpy(value, v, sizeof(tables_Index_descr));
+    return 0;
+}
+
+int tables_Tables_find(tables_Tables *t, const char *key, tables_Index_descr *value)
+{
+    /* a NULL value is the runtime's NULL fn: MC_EINVAL */
+    return mc_shashtbl_find_p((mc_shashtbl *)t, (const void *)&key,
+                              value ? tables_Tables_cp_ : NULL, value);
 }
 
 mc_heap *tables_Tables_heap(tables_Tables *x)

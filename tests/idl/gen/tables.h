@@ -166,7 +166,8 @@ int tables_Index_remove(tables_Index *t, const char *key);
 /** Read-modify-write of the newest binding of key under its lock:
  *  fn(old, &new_value, ctx) (old NULL: unbound) returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
- *  MC_SHASHTBL_REMOVE; no update is lost. */
+ *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
+ *  or fn's negative code (nothing changed). */
 int tables_Index_update(tables_Index *t, const char *key,
                   int (*fn)(tables_Tile *const *old, tables_Tile *const **new_value, void *ctx),
                   void *ctx);
@@ -181,10 +182,12 @@ int tables_Index_find_p(tables_Index *t, const char *key,
 /** 1 if key is bound, 0 if not. */
 int tables_Index_mem(tables_Index *t, const char *key);
 /** Every value of key, newest first: the first cap into vals (returns
- *  how many there are), local copies (free with mc_shashtbl_free_all),
+ *  how many there are), local copies (free with tables_Index_free_all),
  *  or fn on all of them. */
 int tables_Index_find_all_ro(tables_Index *t, const char *key, tables_Tile *const **vals, size_t cap);
 int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile * ***copies, size_t *n);
+/** Free what tables_Index_find_all_c returned (NULL is allowed). */
+void tables_Index_free_all(tables_Tile * **copies, size_t n);
 int tables_Index_find_all_p(tables_Index *t, const char *key,
                       int (*fn)(tables_Tile *const *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -228,7 +231,8 @@ int tables_Counts_remove(tables_Counts *t, const tables_Key *key);
 /** Read-modify-write of the newest binding of key under its lock:
  *  fn(old, &new_value, ctx) (old NULL: unbound) returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
- *  MC_SHASHTBL_REMOVE; no update is lost. */
+ *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
+ *  or fn's negative code (nothing changed). */
 int tables_Counts_update(tables_Counts *t, const tables_Key *key,
                   int (*fn)(const int64_t *old, const int64_t **new_value, void *ctx),
                   void *ctx);
@@ -243,10 +247,12 @@ int tables_Counts_find_p(tables_Counts *t, const tables_Key *key,
 /** 1 if key is bound, 0 if not. */
 int tables_Counts_mem(tables_Counts *t, const tables_Key *key);
 /** Every value of key, newest first: the first cap into vals (returns
- *  how many there are), local copies (free with mc_shashtbl_free_all),
+ *  how many there are), local copies (free with tables_Counts_free_all),
  *  or fn on all of them. */
 int tables_Counts_find_all_ro(tables_Counts *t, const tables_Key *key, const int64_t **vals, size_t cap);
 int tables_Counts_find_all_c(tables_Counts *t, const tables_Key *key, int64_t ***copies, size_t *n);
+/** Free what tables_Counts_find_all_c returned (NULL is allowed). */
+void tables_Counts_free_all(int64_t **copies, size_t n);
 int tables_Counts_find_all_p(tables_Counts *t, const tables_Key *key,
                       int (*fn)(const int64_t *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -258,6 +264,9 @@ int tables_Counts_fold(tables_Counts *t,
                 int (*fn)(const tables_Key *key, const int64_t *value, void *acc), void *acc);
 int tables_Counts_clear(tables_Counts *t);
 int tables_Counts_stats(tables_Counts *t, mc_shashtbl_stats *st);
+/** Copy the newest value of key into *value, a plain copy: no lock, no
+ *  allocation (values without pointers).  MC_ENOENT: unbound. */
+int tables_Counts_find(tables_Counts *t, const tables_Key *key, int64_t *value);
 mc_heap *tables_Counts_heap(tables_Counts *x);
 /** Its descriptor (tables_Counts_descr: for fields, arguments and results of
  *  type Counts).  @return 0, MC_EINVAL (NULL argument, destroyed shashtbl) */
@@ -286,7 +295,8 @@ int tables_ByNum_remove(tables_ByNum *t, uint64_t key);
 /** Read-modify-write of the newest binding of key under its lock:
  *  fn(old, &new_value, ctx) (old NULL: unbound) returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
- *  MC_SHASHTBL_REMOVE; no update is lost. */
+ *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
+ *  or fn's negative code (nothing changed). */
 int tables_ByNum_update(tables_ByNum *t, uint64_t key,
                   int (*fn)(const tables_arr_Point *old, const tables_arr_Point **new_value, void *ctx),
                   void *ctx);
@@ -301,10 +311,12 @@ int tables_ByNum_find_p(tables_ByNum *t, uint64_t key,
 /** 1 if key is bound, 0 if not. */
 int tables_ByNum_mem(tables_ByNum *t, uint64_t key);
 /** Every value of key, newest first: the first cap into vals (returns
- *  how many there are), local copies (free with mc_shashtbl_free_all),
+ *  how many there are), local copies (free with tables_ByNum_free_all),
  *  or fn on all of them. */
 int tables_ByNum_find_all_ro(tables_ByNum *t, uint64_t key, const tables_arr_Point **vals, size_t cap);
 int tables_ByNum_find_all_c(tables_ByNum *t, uint64_t key, tables_arr_Point ***copies, size_t *n);
+/** Free what tables_ByNum_find_all_c returned (NULL is allowed). */
+void tables_ByNum_free_all(tables_arr_Point **copies, size_t n);
 int tables_ByNum_find_all_p(tables_ByNum *t, uint64_t key,
                       int (*fn)(const tables_arr_Point *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -344,7 +356,8 @@ int tables_ByKind_remove(tables_ByKind *t, tables_Kind key);
 /** Read-modify-write of the newest binding of key under its lock:
  *  fn(old, &new_value, ctx) (old NULL: unbound) returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
- *  MC_SHASHTBL_REMOVE; no update is lost. */
+ *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
+ *  or fn's negative code (nothing changed). */
 int tables_ByKind_update(tables_ByKind *t, tables_Kind key,
                   int (*fn)(const tables_Job *old, const tables_Job **new_value, void *ctx),
                   void *ctx);
@@ -359,10 +372,12 @@ int tables_ByKind_find_p(tables_ByKind *t, tables_Kind key,
 /** 1 if key is bound, 0 if not. */
 int tables_ByKind_mem(tables_ByKind *t, tables_Kind key);
 /** Every value of key, newest first: the first cap into vals (returns
- *  how many there are), local copies (free with mc_shashtbl_free_all),
+ *  how many there are), local copies (free with tables_ByKind_free_all),
  *  or fn on all of them. */
 int tables_ByKind_find_all_ro(tables_ByKind *t, tables_Kind key, const tables_Job **vals, size_t cap);
 int tables_ByKind_find_all_c(tables_ByKind *t, tables_Kind key, tables_Job ***copies, size_t *n);
+/** Free what tables_ByKind_find_all_c returned (NULL is allowed). */
+void tables_ByKind_free_all(tables_Job **copies, size_t n);
 int tables_ByKind_find_all_p(tables_ByKind *t, tables_Kind key,
                       int (*fn)(const tables_Job *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -402,7 +417,8 @@ int tables_Tables_remove(tables_Tables *t, const char *key);
 /** Read-modify-write of the newest binding of key under its lock:
  *  fn(old, &new_value, ctx) (old NULL: unbound) returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
- *  MC_SHASHTBL_REMOVE; no update is lost. */
+ *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
+ *  or fn's negative code (nothing changed). */
 int tables_Tables_update(tables_Tables *t, const char *key,
                   int (*fn)(const tables_Index_descr *old, const tables_Index_descr **new_value, void *ctx),
                   void *ctx);
@@ -417,10 +433,12 @@ int tables_Tables_find_p(tables_Tables *t, const char *key,
 /** 1 if key is bound, 0 if not. */
 int tables_Tables_mem(tables_Tables *t, const char *key);
 /** Every value of key, newest first: the first cap into vals (returns
- *  how many there are), local copies (free with mc_shashtbl_free_all),
+ *  how many there are), local copies (free with tables_Tables_free_all),
  *  or fn on all of them. */
 int tables_Tables_find_all_ro(tables_Tables *t, const char *key, const tables_Index_descr **vals, size_t cap);
 int tables_Tables_find_all_c(tables_Tables *t, const char *key, tables_Index_descr ***copies, size_t *n);
+/** Free what tables_Tables_find_all_c returned (NULL is allowed). */
+void tables_Tables_free_all(tables_Index_descr **copies, size_t n);
 int tables_Tables_find_all_p(tables_Tables *t, const char *key,
                       int (*fn)(const tables_Index_descr *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -432,6 +450,9 @@ int tables_Tables_fold(tables_Tables *t,
                 int (*fn)(const char *key, const tables_Index_descr *value, void *acc), void *acc);
 int tables_Tables_clear(tables_Tables *t);
 int tables_Tables_stats(tables_Tables *t, mc_shashtbl_stats *st);
+/** Copy the newest value of key into *value, a plain copy: no lock, no
+ *  allocation (values without pointers).  MC_ENOENT: unbound. */
+int tables_Tables_find(tables_Tables *t, const char *key, tables_Index_descr *value);
 mc_heap *tables_Tables_heap(tables_Tables *x);
 /** Its descriptor (tables_Tables_descr: for fields, arguments and results of
  *  type Tables).  @return 0, MC_EINVAL (NULL argument, destroyed shashtbl) */
