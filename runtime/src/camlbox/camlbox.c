@@ -84,7 +84,9 @@
 #include "common.h"
 #include "mcore/camlbox.h"
 #include "mcore/resource.h"
+#include "mem/bytes.h"
 #include "mem/copy.h"
+#include "mem/ptr_table.h"
 #include "mem/sysmem.h"
 #include "os/futex.h"
 #include "os/shm.h"
@@ -93,7 +95,7 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 2u
+#define CB_VERSION 3u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
 #define CB_MAX_SLOTS (1u << 20)
@@ -101,6 +103,9 @@
 #define CB_SPIN_US_DEFAULT 50
 #define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
 #define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
+#define CB_POLL_LOOK 4             /* polls per look at the ticket word */
+#define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
+                                      its message not yet published */
 
 enum { ST_FREE = 0, ST_WRITING = 1, ST_READY = 2, ST_READING = 3 };
 
@@ -124,14 +129,15 @@ typedef struct cb_hdr {
     uint64_t total;       /* bytes of the object */
     uint32_t recv_pid;
     uint32_t closed;      /* set once by mc_camlbox_destroy */
-    /* line 1: the receiver's wake-up */
-    alignas(CB_LINE) uint32_t rx_seq; /* futex word */
-    uint32_t rx_sleep;    /* 1 while the receiver may sleep */
-    uint32_t wake_req;    /* mc_camlbox_wake */
-    uint32_t ticket;      /* the next message's ticket (see scan) */
+    /* line 1: written by every send: the next ticket and the receiver's
+     * sleep flag in one word, ticket << 1 | TW_SLEEP (see scan and
+     * mc_camlbox_wait); the receiver sleeps on its low 32 bits */
+    alignas(CB_LINE) uint64_t tw;
+    /* line 2: notices, read by the receiver's polls, written rarely */
+    alignas(CB_LINE) uint32_t wake_req; /* mc_camlbox_wake */
     uint32_t lost;        /* senders that died holding the box (bumped by
                              the session server, mc__camlbox_lost) */
-    /* line 2: senders blocked on a full box */
+    /* line 3: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
     /* line 4: for messages */
@@ -139,6 +145,30 @@ typedef struct cb_hdr {
     uint64_t recv_base;   /* the receiver's address of the box */
     uint64_t reclaimed;   /* slots of dead writers given back, ever */
 } cb_hdr;
+
+#define TW_SLEEP 1u /* tw: the receiver may sleep (set by it, cleared by the
+                       first sender or waker that sees it) */
+
+/* The 32-bit futex word inside tw: its low half, which every ticket taken
+ * and every change of the flag changes. */
+static inline uint32_t *tw_futex(cb_hdr *h)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint32_t *)(void *)&h->tw + 1;
+#else
+    return (uint32_t *)(void *)&h->tw;
+#endif
+}
+
+/* The receiver may be asleep (the flag was seen set): the first to clear
+ * the flag wakes it; the flag's change alone makes a futex_wait that has
+ * not begun return at once. */
+static void wake_receiver(cb_hdr *h)
+{
+    if (__atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_SEQ_CST) &
+        TW_SLEEP)
+        mc__futex_wake(tw_futex(h), 1);
+}
 
 typedef struct cb_slot {
     uint64_t state;
@@ -185,6 +215,7 @@ struct mc_camlbox_sender {
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
+    int flat;             /* the type is flat (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
 };
 
@@ -538,7 +569,7 @@ static int tk_cmp(const void *a, const void *b)
 /* Report up to max READY slots as READING, oldest ticket first.
  * *writing: WRITING slots seen (candidates for reclaim). */
 static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
-                   size_t *writing, int order)
+                   size_t *writing, int order, int look)
 {
     uint32_t n = b->g.n, k = b->scan_pos;
     *writing = 0;
@@ -560,11 +591,11 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
         b->next_t++;
         k = k + 1 == n ? 0 : k + 1;
     }
-    if (got) {
+    if (got || !look) {
         b->scan_pos = k;
         return got;
     }
-    uint32_t t_end = __atomic_load_n(&b->h->ticket, order);
+    uint32_t t_end = (uint32_t)(__atomic_load_n(&b->h->tw, order) >> 1);
     uint32_t need = t_end - b->next_t;
     if (need == 0)
         return 0;
@@ -660,8 +691,8 @@ int mc__camlbox_lost(int fd)
         __atomic_fetch_add(&h->lost, 1, __ATOMIC_SEQ_CST);
         /* wake the receiver whether it sleeps or not (a spare wake-up
          * costs it one scan) */
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
+        __atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_SEQ_CST);
+        mc__futex_wake(tw_futex(h), 1);
     }
     munmap(h, len);
     return 0;
@@ -695,7 +726,8 @@ int mc__camlbox_peek(int fd, mc__camlbox_view *v)
         v->st.capacity = g.n;
         v->st.slot_size = g.slot_size;
         v->st.reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
-        v->delivered = __atomic_load_n(&h->ticket, __ATOMIC_RELAXED);
+        v->delivered = (uint32_t)(__atomic_load_n(&h->tw,
+                                                  __ATOMIC_RELAXED) >> 1);
         v->lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
     }
     munmap(h, hlen);
@@ -727,7 +759,13 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     *n = 0;
     if ((rc = take_lost(box)))
         return rc;
-    if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) || take_wake(h))
+    /* A blocking wait that polls looks at the ticket word (tw) only at
+     * every POLL_LOOK-th poll: the slot at scan_pos is where a sender that
+     * keeps up puts its next message, and reading tw at every poll would
+     * pull its line away from the sender, whose next ticket then misses. */
+    int poll_first = timeout_ms != 0 && box->spin_ns && !box->sc.skip;
+    if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE, !poll_first)) ||
+        take_wake(h))
         return 0;
     if (timeout_ms == 0)
         return mc__err(MC_EAGAIN, "camlbox: no message");
@@ -738,9 +776,11 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
     uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
-    while (now < spin_end) {
+    for (unsigned i = 1; now < spin_end; i++) {
         poll_pause(start, now, tight);
-        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
+        int look = i % CB_POLL_LOOK == 0 || now - start >= tight;
+        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE,
+                             look)) ||
                   take_wake(h);
         uint64_t prev = now;
         now = mc__now_ns();
@@ -760,12 +800,18 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     }
     if (spin)
         mc__spin_note(&box->sc, 0); /* it polled in vain */
+    /* Sleep: set the flag in tw, then look (the flag's read-modify-write
+     * orders the look after it).  A sender that takes its ticket after
+     * the flag sees it and wakes us; one that took it before did not, and
+     * its message is found by the look, unless it is still publishing it
+     * (a ticket below the flag's not seen READY): then short naps. */
+    uint64_t nap = CB_NAP_NS;
     for (;;) {
-        uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&h->rx_sleep, 1, __ATOMIC_SEQ_CST);
+        uint64_t v = __atomic_fetch_or(&h->tw, TW_SLEEP, __ATOMIC_SEQ_CST) |
+                     TW_SLEEP;
         if ((rc = take_lost(box)))
             break;
-        if ((*n = scan(box, slots, max, &nw, __ATOMIC_SEQ_CST)) ||
+        if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE, 1)) ||
             take_wake(h))
             break;
         if (nw)
@@ -777,10 +823,18 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             break;
         }
         uint64_t left = deadline - now;
-        mc__futex_wait_ns(&h->rx_seq, seq,
-                          left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+        uint64_t ns = left < CB_SLEEP_NS ? left : CB_SLEEP_NS;
+        if ((int32_t)((uint32_t)(v >> 1) - box->next_t) > 0) {
+            if (ns > nap)
+                ns = nap;
+            if (nap < CB_SLEEP_NS / 2)
+                nap *= 2;
+        }
+        mc__futex_wait_ns(tw_futex(h), (uint32_t)v, ns);
     }
-    __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
+    /* the next sender need not wake us */
+    if (__atomic_load_n(&h->tw, __ATOMIC_RELAXED) & TW_SLEEP)
+        __atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_RELAXED);
     return rc;
 }
 
@@ -892,6 +946,72 @@ int mc_camlbox_destroy(mc_camlbox *box)
 
 /* -------------------------------------------------------------- senders */
 
+/* Is t flat: a record whose pointer table holds only strings and arrays
+ * of elements without pointers (what mcidl makes of most messages)?  Such
+ * a message is copied by copy_flat, without the generic copier (its setup,
+ * work list and visited set were most of a small message's cost). */
+static int type_flat(const mc_type *t)
+{
+    if (!t->ptrs || !t->size || t->align > 16 ||
+        (t->align & (t->align - 1)))
+        return 0;
+    for (size_t i = 0; i < t->nptrs; i++) {
+        const mc_ptr_field *f = &t->ptrs[i];
+        if (f->kind == MC_PF_STR)
+            continue;
+        if (f->kind != MC_PF_ARRAY || !f->t || mc__type_copies(f->t) ||
+            f->t->init_sync)
+            return 0;
+    }
+    return 1;
+}
+
+/* copy_for for a flat type: the generic copier's layout and bytes (the
+ * record at 0, then each live field's string or array in table order, each
+ * where mc__slot_place puts it, as mc_copy_size counts), in one pass.  -1:
+ * it does not fit (the generic copier then makes the error). */
+static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
+                     size_t *used)
+{
+    const mc_type *t = s->t;
+    const char *src = msg;
+    char *buf = s->scratch;
+    size_t cap = s->g.slot_size, at = t->size;
+    uintptr_t delta = (uintptr_t)(s->recv_base + s->g.slots_off +
+                                  (uint64_t)k * s->g.stride + CB_SLOT_HDR) -
+                      (uintptr_t)buf;
+    mc__copy_bytes(buf, src, t->size); /* t->size <= slot_size (create) */
+    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
+    for (; f < end; f++) {
+        if (!mc__pf_live(f, src))
+            continue;
+        const char *p = mc__pf_ptr(src, f->off);
+        void **dp = (void **)(void *)(buf + f->off);
+        if (!p) {
+            *dp = NULL;
+            continue;
+        }
+        size_t off, sz;
+        if (f->kind == MC_PF_STR) {
+            size_t n = strlen(p) + 1;
+            if (mc__slot_place(at, &mc_type_bytes, n, cap, &off, &sz))
+                return -1;
+            mc__copy_bytes(buf + off, p, n);
+            buf[off + n - 1] = '\0';
+        } else {
+            size_t n = *(const size_t *)(const void *)(src + f->len_off);
+            if (mc__slot_place(at, f->t, n, cap, &off, &sz))
+                return -1;
+            mc__copy_bytes(buf + off, p, n * f->t->size);
+        }
+        at = off + sz;
+        *dp = (void *)((uintptr_t)(buf + off) + delta);
+    }
+    *used = at;
+    return 0;
+}
+
+
 /* Check a mapped object and make a sender of it (takes the mapping).  The
  * header is read once, into private memory, and each field is checked
  * against what mc_camlbox_create would have made of nslots and slot_size
@@ -943,6 +1063,7 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
+    s->flat = type_flat(t);
     *out = s;
     return 0;
 }
@@ -1058,11 +1179,11 @@ int mc_camlbox_wake(mc_camlbox_sender *s)
     if (!s)
         return mc__err(MC_EINVAL, "mc_camlbox_wake: NULL sender");
     cb_hdr *h = s->h;
+    /* the receiver sets the flag, then looks at wake_req: one of the two
+     * sees the other (seq_cst) */
     __atomic_store_n(&h->wake_req, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
-    }
+    if (__atomic_load_n(&h->tw, __ATOMIC_SEQ_CST) & TW_SLEEP)
+        wake_receiver(h);
     return 0;
 }
 
@@ -1104,6 +1225,8 @@ static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
         *used = t->size;
         return 0;
     }
+    if (s->flat && copy_flat(s, msg, k, used) == 0)
+        return 0;
     uintptr_t recv = (uintptr_t)(s->recv_base + s->g.slots_off +
                                  (uint64_t)k * s->g.stride + CB_SLOT_HDR);
     mc_copier c;
@@ -1267,20 +1390,17 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
     sl->len = (uint32_t)used;
-    /* the ticket orders this message after every earlier one (scan) */
-    sl->ticket = __atomic_fetch_add(&h->ticket, 1, __ATOMIC_SEQ_CST);
-    /* publish; seq_cst so that the load of rx_sleep below cannot pass it
-     * (the receiver stores rx_sleep, then rescans) */
+    /* the ticket orders this message after every earlier one (scan); the
+     * same read-modify-write tells whether the receiver may be asleep */
+    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
+    sl->ticket = (uint32_t)(tw >> 1);
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
-                     __ATOMIC_SEQ_CST);
-    /* the first sender to see the flag clears it and wakes the receiver;
-     * the others make no system call (a receiver slow to wake would
-     * otherwise cost a futex_wake per message sent meanwhile) */
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST) &&
-        __atomic_exchange_n(&h->rx_sleep, 0, __ATOMIC_SEQ_CST)) {
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
-    }
+                     __ATOMIC_RELEASE);
+    /* the flag was set before this ticket: the receiver may sleep, having
+     * missed this message (wake_receiver: only the first sender to see it
+     * makes the system call) */
+    if (MC_UNLIKELY(tw & TW_SLEEP))
+        wake_receiver(h);
     return 0;
 }
 
