@@ -103,7 +103,10 @@
 #define CB_SPIN_US_DEFAULT 50
 #define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
 #define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
-#define CB_POLL_LOOK 4             /* polls per look at the ticket word */
+#define CB_POLL_LOOK 4             /* polls per look at the ticket word (or,
+                                      for a sender, at the whole box) */
+#define CB_SPAN 8                  /* slots from its hint a sender tries
+                                      before it treats the box as full */
 #define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
                                       its message not yet published */
 
@@ -1259,16 +1262,25 @@ static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
     return 1;
 }
 
-/* One pass over the slots from the hint; the slot taken, or -1. */
-static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
+/* One pass over up to `span` slots from the hint; the slot taken, or -1.
+ * take_any: the whole box. */
+static int64_t take_span(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen,
+                         uint32_t span)
 {
     uint32_t n = s->g.n, k = s->hint;
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1)
+    if (span > n)
+        span = n;
+    for (uint32_t i = 0; i < span; i++, k = k + 1 == n ? 0 : k + 1)
         if (try_take(s, k, pid, gen)) {
             s->hint = k + 1 == n ? 0 : k + 1;
             return k;
         }
     return -1;
+}
+
+static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
+{
+    return take_span(s, pid, gen, s->g.n);
 }
 
 /* Ask for p's cache line in exclusive state: the receiver freed the slot,
@@ -1284,12 +1296,15 @@ static inline void prefetch_w(const void *p)
 #endif
 }
 
-/* The first slot that looks free from the hint (no claim), or the hint. */
+/* The first slot that looks free among CB_SPAN from the hint (no claim),
+ * or the hint.  Not the whole box: a sender that finds the box full would
+ * pull every slot's line away from the receiver, which is freeing them. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
     uint32_t n = s->g.n, k = s->hint;
     prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, k));
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+    for (uint32_t i = 0; i < n && i < CB_SPAN;
+         i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
             ST_FREE)
@@ -1304,16 +1319,22 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
 {
     cb_hdr *h = s->h;
     int64_t k;
-    if (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0)
-        return k;
-    if (!block)
+    if (!block) {
+        if ((k = take_any(s, pid, gen)) >= 0 ||
+            (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0))
+            return k;
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
+    }
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
     uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
-    while (now - start < spin) {
+    /* the slots near the hint at each poll (with one sender, the
+     * receiver frees the hint's slot next), the whole box at every
+     * CB_POLL_LOOK-th; the sleep path below looks at all and reclaims */
+    for (unsigned i = 1; now - start < spin; i++) {
         poll_pause(start, now, tight);
-        k = take_any(s, pid, gen);
+        k = i % CB_POLL_LOOK == 0 ? take_any(s, pid, gen)
+                                  : take_span(s, pid, gen, CB_SPAN);
         uint64_t prev = now;
         now = mc__now_ns();
         int lost = mc__spin_lost(prev, now); /* as in mc_camlbox_wait */
@@ -1376,7 +1397,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {
         s->hint = k + 1 == s->g.n ? 0 : k + 1;
     } else {
-        int64_t k2 = take_any(s, pid, &gen);
+        int64_t k2 = take_span(s, pid, &gen, CB_SPAN);
         if (k2 < 0 && (k2 = take_blocking(s, pid, &gen, block)) < 0)
             return (int)k2;
         if ((uint32_t)k2 != k) {
