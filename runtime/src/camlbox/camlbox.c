@@ -219,6 +219,8 @@ struct mc_camlbox_sender {
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     int flat;             /* the type is flat (copy_flat) */
+    uintptr_t delta0;     /* slot 0's message as the receiver sees it,
+                             minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
 };
 
@@ -571,8 +573,12 @@ static int tk_cmp(const void *a, const void *b)
 
 /* Report up to max READY slots as READING, oldest ticket first.
  * *writing: WRITING slots seen (candidates for reclaim). */
-static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
-                   size_t *writing, int order, int look)
+static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
+                       size_t *writing, int order);
+
+static inline __attribute__((always_inline)) size_t
+scan(mc_camlbox *b, unsigned *slots, size_t max, size_t *writing, int order,
+     int look)
 {
     uint32_t n = b->g.n, k = b->scan_pos;
     *writing = 0;
@@ -598,6 +604,16 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
         b->scan_pos = k;
         return got;
     }
+    return scan_all(b, slots, max, writing, order);
+}
+
+/* scan's slow path: every READY slot with a ticket below the ticket
+ * word's, oldest first. */
+static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
+                       size_t *writing, int order)
+{
+    uint32_t n = b->g.n, k = b->scan_pos;
+    size_t got;
     uint32_t t_end = (uint32_t)(__atomic_load_n(&b->h->tw, order) >> 1);
     uint32_t need = t_end - b->next_t;
     if (need == 0)
@@ -850,27 +866,37 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
 }
 
 /* The slot k if it holds a message (READY or READING). */
-static int msg_slot(mc_camlbox *box, unsigned k, cb_slot **out,
-                    uint64_t *w, const char *fn)
+static __attribute__((noinline, cold)) int
+msg_slot_err(const mc_camlbox *box, unsigned k, const char *fn)
 {
-    if (MC_UNLIKELY(!box))
+    if (!box)
         return mc__err(MC_EINVAL, "%s: NULL box", fn);
-    if (MC_UNLIKELY(k >= box->g.n))
+    if (k >= box->g.n)
         return mc__err(MC_EINVAL, "%s: slot %u out of range (%u slots)", fn,
                        k, box->g.n);
-    cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
-    uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-    if (MC_UNLIKELY(st_state(v) != ST_READY && st_state(v) != ST_READING))
-        return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
-    *out = s;
-    *w = v;
-    return 0;
+    return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
+}
+
+static inline __attribute__((always_inline)) int
+msg_slot(mc_camlbox *box, unsigned k, cb_slot **out, uint64_t *w,
+         const char *fn)
+{
+    if (MC_LIKELY(box && k < box->g.n)) {
+        cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
+        uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (MC_LIKELY(st_state(v) == ST_READY || st_state(v) == ST_READING)) {
+            *out = s;
+            *w = v;
+            return 0;
+        }
+    }
+    return msg_slot_err(box, k, fn);
 }
 
 int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     if (MC_UNLIKELY(!msg))
         return mc__err(MC_EINVAL, "mc_camlbox_get: NULL msg");
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get");
@@ -882,8 +908,8 @@ int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg)
 
 int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     if (!copy)
         return mc__err(MC_EINVAL, "mc_camlbox_get_copy: NULL copy");
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get_copy");
@@ -894,8 +920,8 @@ int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
 
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
@@ -971,10 +997,26 @@ static int type_flat(const mc_type *t)
         if (f->kind == MC_PF_STR)
             continue;
         if (f->kind != MC_PF_ARRAY || !f->t || mc__type_copies(f->t) ||
-            f->t->init_sync)
+            f->t->init_sync || f->t->align > 16 ||
+            (f->t->align & (f->t->align - 1)))
             return 0;
     }
     return 1;
+}
+
+/* Where copy_flat puts n bytes aligned to `align` (8 or 16) after `at`
+ * bytes: mc__slot_place's rule for a flat type's allocations (alignment
+ * checked by type_flat, no division).  0, or -1: past cap. */
+static inline int flat_place(size_t at, size_t align, size_t n, size_t cap,
+                             size_t *off)
+{
+    size_t o = (at + align - 1) & ~(align - 1);
+    if (n == 0)
+        n = 1;
+    if (o < at || o > cap || n > cap - o)
+        return -1;
+    *off = o;
+    return 0;
 }
 
 /* copy_for for a flat type: the generic copier's layout and bytes (the
@@ -988,9 +1030,7 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
     const char *src = msg;
     char *buf = s->scratch;
     size_t cap = s->g.slot_size, at = t->size;
-    uintptr_t delta = (uintptr_t)(s->recv_base + s->g.slots_off +
-                                  (uint64_t)k * s->g.stride + CB_SLOT_HDR) -
-                      (uintptr_t)buf;
+    uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
     mc__copy_bytes(buf, src, t->size); /* t->size <= slot_size (create) */
     const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
     for (; f < end; f++) {
@@ -1002,20 +1042,22 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
             *dp = NULL;
             continue;
         }
-        size_t off, sz;
+        size_t off, n;
         if (f->kind == MC_PF_STR) {
-            size_t n = strlen(p) + 1;
-            if (mc__slot_place(at, &mc_type_bytes, n, cap, &off, &sz))
+            n = strlen(p) + 1;
+            if (flat_place(at, 8, n, cap, &off))
                 return -1;
             mc__copy_bytes(buf + off, p, n);
             buf[off + n - 1] = '\0';
         } else {
-            size_t n = *(const size_t *)(const void *)(src + f->len_off);
-            if (mc__slot_place(at, f->t, n, cap, &off, &sz))
+            size_t count = *(const size_t *)(const void *)(src + f->len_off);
+            if (__builtin_mul_overflow(count, f->t->size, &n) ||
+                flat_place(at, f->t->align < 8 ? 8 : f->t->align, n, cap,
+                           &off))
                 return -1;
-            mc__copy_bytes(buf + off, p, n * f->t->size);
+            mc__copy_bytes(buf + off, p, n);
         }
-        at = off + sz;
+        at = off + (n ? n : 1);
         *dp = (void *)((uintptr_t)(buf + off) + delta);
     }
     *used = at;
@@ -1075,6 +1117,8 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
     s->flat = type_flat(t);
+    s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
+                (uintptr_t)scratch;
     *out = s;
     return 0;
 }
