@@ -236,14 +236,15 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
  * reply within a microsecond or two is the case worth catching; less in a
  * probe, mc__spin_tight), then sched_yield (the process we wait for may
  * need this CPU). */
-static inline void poll_pause(uint64_t start, uint64_t now, uint64_t tight)
+static inline int poll_pause(uint64_t start, uint64_t now, uint64_t tight)
 {
     if (now - start < tight) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-    } else {
-        sched_yield();
+        return 0;
     }
+    sched_yield();
+    return 1; /* it yielded */
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -796,27 +797,28 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
     uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
     for (unsigned i = 1; now < spin_end; i++) {
-        poll_pause(start, now, tight);
-        int look = i % CB_POLL_LOOK == 0 || now - start >= tight;
+        int yielded = poll_pause(start, now, tight);
+        int look = i % CB_POLL_LOOK == 0 || yielded;
         int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE,
                              look)) ||
                   take_wake(h);
         uint64_t prev = now;
         now = mc__now_ns();
         /* a poll that lost its CPU (it yielded, or was preempted, and
-         * others ran) stops.  If its message came meanwhile: one message
-         * is what a sleep would have got as well, so the poll did not pay
-         * (a token passed round a ring of 12 processes on 2 CPUs: such
-         * polls, counted neither way, kept a third of the waits polling
-         * and yielding, runnable beside the token's holder); several are
-         * a sender running ahead while this process was away (a
-         * throughput that sleeping would cut, waking once per message):
-         * neither way */
+         * others ran) stops.  If its message came meanwhile, it counts
+         * neither way (os/spin.h), unless it gave its CPU away and got one
+         * message, which a sleep would have got as well: that poll did
+         * not pay (a token passed round a ring of 12 processes on 2 CPUs:
+         * such polls, counted neither way, kept a third of the waits
+         * polling and yielding, runnable beside the token's holder).
+         * Preempted while it paused (other jobs on the machine), or
+         * finding several messages (a sender running ahead), it says
+         * nothing of this box. */
         int lost = mc__spin_lost(prev, now);
         if (got) {
             if (!lost)
                 mc__spin_note(&box->sc, 1);
-            else if (*n == 1)
+            else if (yielded && *n == 1)
                 mc__spin_note(&box->sc, 0);
             return 0;
         }
