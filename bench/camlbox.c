@@ -3,7 +3,10 @@
  *
  *   camlbox.tput_1to1   messages per second, one sender, one receiver:
  *                       a small record holding an array of three ints
- *                       (28 bytes as copied); the peers carry the same 28
+ *                       (28 bytes as copied), its type described by a
+ *                       pointer table as mcidl describes it (a flat type,
+ *                       which a sender copies in one pass); the peers carry
+ *                       the same 28
  *                       bytes per message (one write/read, one
  *                       mq_send/mq_receive each).  Lines vs pipe and vs
  *                       mqueue; and, run between the same two processes
@@ -12,7 +15,10 @@
  *                       whose producer claims each cell by a CAS on it
  *                       (cas_ring), as a camlbox sender claims a slot
  *                       (both below).
- *   camlbox.tput_2to1   the same with two senders.
+ *   camlbox.tput_1to1_copyfn  the same message through a type with a
+ *                       hand-written copy function (the generic copier),
+ *                       vs mpmc_ring in the same rounds.
+ *   camlbox.tput_2to1   the same as tput_1to1 with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
  *                       poll (50 us) before sleeping, vs a futex ping-pong

@@ -31,8 +31,7 @@
  * its message came meanwhile: then it counts neither way, except when the
  * poll gave its CPU away (sched_yield) and got one message, which a sleep
  * would have got as well (not paid); after k polls in a row that did not
- * pay
- * (nothing came within the bound, or the poll stopped so) the next
+ * pay (nothing came within the bound, or the poll stopped so) the next
  * 2^k - 1 waits (at most 63) do not poll, and the next poll keeps its CPU
  * only 2 us before it yields; a poll that pays resets that.  A freed slot
  * wakes one blocked sender.  An idle box costs no CPU.

@@ -4,9 +4,12 @@
  *
  *   header   line 0: read-only after creation (geometry, type id, the
  *                    receiver's address of the box), plus `closed`
- *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
- *                    wake request) and the ticket counter
- *            line 2: the futex of senders blocked on a full box (tx_seq)
+ *            line 1: tw, written by every send: the ticket counter and the
+ *                    receiver's sleep flag in one word (ticket << 1 |
+ *                    TW_SLEEP); the receiver sleeps on its low half
+ *            line 2: notices the receiver's polls read (wake request,
+ *                    senders lost), written rarely
+ *            line 3: the futex of senders blocked on a full box (tx_seq)
  *                    and how many are in its sleep path (tx_sleepers)
  *   slots    nslots x stride bytes, 64-aligned; each starts with its state
  *            word, the message length and its ticket (order, see scan), and
@@ -26,14 +29,18 @@
  * generation makes a reclaimer's CAS fail if the slot was freed and taken
  * again meanwhile.
  *
- * Sleeping and waking use the "store, then look at the other side's flag"
- * pattern with sequentially consistent operations on both sides, so one of
- * the two always sees the other: a sender stores READY then reads
- * rx_sleep; the receiver stores rx_sleep then rescans the states.  The
- * first sender to see rx_sleep set clears it (an exchange) and wakes the
- * receiver, so a receiver slow to wake up costs one futex_wake, not one
- * per message sent meanwhile; the others see it clear.  Likewise
- * a delete stores FREE then reads tx_sleepers; a sender counts itself in
+ * Waking the receiver: it sets TW_SLEEP in tw (a read-modify-write), then
+ * looks at the slots; a sender takes its ticket with a fetch_add on tw,
+ * which also tells it whether the flag was set before.  Read-modify-
+ * writes of one word are totally ordered, so either the sender's comes
+ * first (the receiver's look then counts its ticket: found READY, or
+ * still being published -- short naps, mc_camlbox_wait), or it sees the
+ * flag and wakes the receiver after publishing.  The first sender (or
+ * waker) to see the flag clears it (fetch_and) and makes the futex_wake,
+ * so a receiver slow to wake up costs one system call, not one per
+ * message sent meanwhile; any change of tw also makes a futex_wait that
+ * has not begun return at once.  Waking senders: a delete stores FREE
+ * (seq_cst) then reads tx_sleepers; a sender counts itself in
  * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
  * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
@@ -42,23 +49,27 @@
  * one too high: deletes then make a futex_wake call that wakes nobody
  * (about a microsecond), no worse.
  *
- * What a message costs in atomic read-modify-writes, each needed: the
- * sender's CAS that claims a slot (any free slot, several senders), its
- * fetch_add of the ticket (the order of one sender's messages across
- * slots, see scan), and its seq_cst store of READY, an exchange on x86,
- * which orders the load of rx_sleep after it (the sleep proof above); the
- * receiver's seq_cst store of FREE, for tx_sleepers likewise.  A release
- * store of READY instead gained 3% of camlbox.tput_1to1 when tried (and
- * would need the flag folded into the ticket word): not worth a weaker
- * proof.  The cost is in the cache lines that move: the claim prefetches
- * its slot's line for writing (the receiver freed it, so it sits in the
- * receiver's cache), and a receiver that keeps up reads no ticket (scan).
+ * What a message costs.  Atomic read-modify-writes, each needed: the
+ * sender's CAS that claims a slot (any free slot, several senders) and its
+ * fetch_add on tw (the ticket orders one sender's messages across slots,
+ * see scan; its old value says whether the receiver sleeps, so READY is a
+ * release store); the receiver's seq_cst store of FREE, for tx_sleepers.
+ * Cache lines that move between sender and receiver: the slot's line (the
+ * claim prefetches it for writing: the receiver freed it; the receiver
+ * reads it when it polls the slot at scan_pos and takes the message),
+ * and tw's line only when the receiver looks past scan_pos (every few
+ * polls, or before it sleeps: a receiver that keeps up with one sender
+ * reads no ticket, scan).  A sender that finds the box full looks at the
+ * few slots from its hint, where the receiver frees next, not at all of
+ * them (take_blocking).
  *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
- * see them, and then moved into the slot with one memcpy.  The copier
- * carves the buffer inline and relocates by adding a constant
- * (MC__BUMP_SLOT, mem/copy.h); a type without pointers is one memcpy.  So a message too
+ * see them, and then moved into the slot with one memcpy.  A type without
+ * pointers is one memcpy; a flat type (strings and arrays of plain
+ * elements, what mcidl makes of most messages) one pass (copy_flat);
+ * other types go through the copier, which carves the buffer inline and
+ * relocates by adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too
  * big for a slot fails before a byte of the box is written (Netcamlbox
  * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
  * one).  The copy is made for the slot the sender expects to take; if
@@ -544,7 +555,7 @@ void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
     }
 }
 
-/* Order.  A sender takes a ticket (h->ticket, one fetch_add) after its
+/* Order.  A sender takes a ticket (tw >> 1, one fetch_add on tw) after its
  * copy, just before it publishes the slot, so one sender's messages carry
  * increasing tickets.  A scan loads the ticket counter T first and reports
  * the READY slots with tickets below T, lowest first.  If a message of a
