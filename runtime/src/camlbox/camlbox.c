@@ -1247,11 +1247,11 @@ int mc_camlbox_wake(mc_camlbox_sender *s)
     if (!s)
         return mc__err(MC_EINVAL, "mc_camlbox_wake: NULL sender");
     cb_hdr *h = s->h;
-    /* the receiver sets the flag, then looks at wake_req: one of the two
-     * sees the other (seq_cst) */
+    /* the receiver sets the flag in tw, then looks at wake_req: both
+     * read-modify-write tw, so either this one sees the flag, or the
+     * receiver's comes after it and sees the request */
     __atomic_store_n(&h->wake_req, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->tw, __ATOMIC_SEQ_CST) & TW_SLEEP)
-        wake_receiver(h);
+    wake_receiver(h);
     return 0;
 }
 
