@@ -3,7 +3,10 @@
  *
  *   camlbox.tput_1to1   messages per second, one sender, one receiver:
  *                       a small record holding an array of three ints
- *                       (28 bytes as copied); the peers carry the same 28
+ *                       (28 bytes as copied), its type described by a
+ *                       pointer table as mcidl describes it (a flat type,
+ *                       which a sender copies in one pass); the peers carry
+ *                       the same 28
  *                       bytes per message (one write/read, one
  *                       mq_send/mq_receive each).  Lines vs pipe and vs
  *                       mqueue; and, run between the same two processes
@@ -12,7 +15,10 @@
  *                       whose producer claims each cell by a CAS on it
  *                       (cas_ring), as a camlbox sender claims a slot
  *                       (both below).
- *   camlbox.tput_2to1   the same with two senders.
+ *   camlbox.tput_1to1_copyfn  the same message through a type with a
+ *                       hand-written copy function (the generic copier),
+ *                       vs mpmc_ring in the same rounds.
+ *   camlbox.tput_2to1   the same as tput_1to1 with two senders.
  *   camlbox.rtt_active  round trip (us) of a message to an echo process and
  *                       back, both sides waiting with the default bounded
  *                       poll (50 us) before sleeping, vs a futex ping-pong
@@ -48,6 +54,7 @@
 #include <linux/futex.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,9 +88,20 @@ static void msg_trace(mc_tracer *tr, const void *obj)
     mc_trace_ptr(tr, ((const msg *)obj)->v);
 }
 
-static const mc_type msg_type = {
+static const mc_type msg_type_fn = {
     .name = "Msg", .id = 0x7a1c55e0b3d24f19ull, .size = sizeof(msg),
     .align = _Alignof(msg), .copy = msg_copy, .trace = msg_trace,
+};
+
+/* The same type as mcidl describes it: a pointer table, no functions (the
+ * box copies such a flat record without the generic copier). */
+static const mc_ptr_field msg_ptrs[] = {
+    {.off = offsetof(msg, v), .kind = MC_PF_ARRAY,
+     .len_off = offsetof(msg, n), .t = &mc_type_i32},
+};
+static const mc_type msg_type = {
+    .name = "Msg", .id = 0x7a1c55e0b3d24f19ull, .size = sizeof(msg),
+    .align = _Alignof(msg), .ptrs = msg_ptrs, .nptrs = 1,
 };
 
 /* the bytes a message takes in a slot: the record, then 3 ints */
@@ -102,6 +120,7 @@ static mc_res_id fork_send, join_send, fork_echo, join_echo, fork_main,
 
 struct send_arg {
     mc_res_id box;
+    int fn;              /* the hand-written copy function's type */
     int64_t n;
     char ring[64];       /* then as many through this ring ("": none) */
 };
@@ -283,7 +302,8 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
     if (len != sizeof a)
         return MC_EINVAL;
     memcpy(&a, arg, sizeof a);
-    int rc = mc_camlbox_sender_lookup(a.box, &msg_type, &s);
+    int rc = mc_camlbox_sender_lookup(a.box, a.fn ? &msg_type_fn : &msg_type,
+                                      &s);
     if (rc)
         return rc;
     int32_t v[3] = {1, 2, 3};
@@ -307,13 +327,15 @@ static int body_send(void *user, const void *arg, size_t len, void **res,
  * senders, about `msgs` messages in all.  ring: then the same number of
  * items from the one sender through a plain ring (*ring: items/s), and
  * then through the CAS-claimed ring (ring[1]). */
+static int use_fn; /* camlbox_tput_ex: the copy function's type */
 static double camlbox_tput_ex(int nsend, size_t nslots, int64_t msgs,
                               double *ring)
 {
     mc_camlbox *box;
-    if (mc_camlbox_create(&msg_type, nslots, SLOT_SIZE, NULL, &box))
+    if (mc_camlbox_create(use_fn ? &msg_type_fn : &msg_type, nslots,
+                          SLOT_SIZE, NULL, &box))
         return -1;
-    struct send_arg a = {mc_camlbox_id(box), msgs / nsend, ""};
+    struct send_arg a = {mc_camlbox_id(box), use_fn, msgs / nsend, ""};
     mpmc *r = NULL;
     if (ring) {
         snprintf(a.ring, sizeof a.ring, "/mcore-bench-ring.%d",
@@ -797,6 +819,32 @@ static int want(const char *figure)
 static char peer_kind;
 static double peer_fn(int nsend) { return peer_tput(peer_kind, nsend); }
 
+/* camlbox.tput_1to1 (fn: with the type's copy function) and the two
+ * rings in the same rounds, between the same processes: medians. */
+static int tput_vs_rings(int fn, double *cb, double *rg, double *cr)
+{
+    double *v = malloc(3 * rounds * sizeof *v), two[2];
+    use_fn = fn;
+    for (int r = 0; r < rounds; r++) {
+        if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs, two)) < 0 ||
+            two[0] < 0 || two[1] < 0) {
+            fprintf(stderr, "camlbox bench: camlbox.tput_1to1%s failed: "
+                    "%s\n", fn ? "_copyfn" : "", mc_last_error_detail());
+            free(v);
+            use_fn = 0;
+            return -1;
+        }
+        v[rounds + r] = two[0];
+        v[2 * rounds + r] = two[1];
+    }
+    use_fn = 0;
+    *cb = bench_median(v, rounds);
+    *rg = bench_median(v + rounds, rounds);
+    *cr = bench_median(v + 2 * rounds, rounds);
+    free(v);
+    return 0;
+}
+
 static int body_main(void *user, const void *arg, size_t len, void **res,
                      size_t *res_len)
 {
@@ -807,22 +855,8 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
             continue;
         double cb, rg = 0, cr = 0;
         if (ns == 1) {
-            /* the ring in the same rounds, between the same processes */
-            double *v = malloc(3 * rounds * sizeof *v), two[2];
-            for (int r = 0; r < rounds; r++) {
-                if ((v[r] = camlbox_tput_ex(1, SLOTS, n_msgs, two)) < 0 ||
-                    two[0] < 0 || two[1] < 0) {
-                    fprintf(stderr, "camlbox bench: %s failed: %s\n",
-                            names[0], mc_last_error_detail());
-                    return MC_EINVAL;
-                }
-                v[rounds + r] = two[0];
-                v[2 * rounds + r] = two[1];
-            }
-            cb = bench_median(v, rounds);
-            rg = bench_median(v + rounds, rounds);
-            cr = bench_median(v + 2 * rounds, rounds);
-            free(v);
+            if (tput_vs_rings(0, &cb, &rg, &cr))
+                return MC_EINVAL;
         } else {
             cb = median_of(camlbox_tput, ns);
         }
@@ -840,6 +874,11 @@ static int body_main(void *user, const void *arg, size_t len, void **res,
         if (ns == 1) {
             bench_print(names[0], cb, "msgs/s", "mpmc_ring", rg);
             bench_print(names[0], cb, "msgs/s", "cas_ring", cr);
+            double fcb, frg, fcr;
+            if (tput_vs_rings(1, &fcb, &frg, &fcr))
+                return MC_EINVAL;
+            bench_print("camlbox.tput_1to1_copyfn", fcb, "msgs/s",
+                        "mpmc_ring", frg);
         }
         bench_print(names[ns - 1], cb, "msgs/s", "pipe", pp);
         bench_print(names[ns - 1], cb, "msgs/s", "mqueue", mq);

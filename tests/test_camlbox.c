@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,38 @@ static int rev_copy(mc_copier *c, void *dst, const void *src)
 static const mc_type rev_type = {
     .name = "rev", .id = 0x4e2d9a61c07b3f17ull, .size = sizeof(tmsg),
     .align = _Alignof(tmsg), .copy = rev_copy, .trace = tmsg_trace,
+};
+
+/* The same layout described by a pointer table, as mcidl describes its
+ * types: a flat type, which a sender copies without the generic copier
+ * (camlbox.c, copy_flat); the table lists v before s, as tmsg_copy copies
+ * them, so both give the same layout. */
+static const mc_ptr_field tflat_ptrs[] = {
+    {.off = offsetof(tmsg, v), .kind = MC_PF_ARRAY,
+     .len_off = offsetof(tmsg, n), .t = &mc_type_i64},
+    {.off = offsetof(tmsg, s), .kind = MC_PF_STR},
+};
+static const mc_type tflat_type = {
+    .name = "tflat", .id = 0x4e2d9a61c07b3f18ull, .size = sizeof(tmsg),
+    .align = _Alignof(tmsg), .ptrs = tflat_ptrs, .nptrs = 2,
+};
+
+/* A flat record with an optional array (MC_PW_HAS) after a string. */
+typedef struct topt {
+    char *name;
+    _Bool has;
+    size_t n;
+    int32_t *v;
+} topt;
+static const mc_ptr_field topt_ptrs[] = {
+    {.off = offsetof(topt, name), .kind = MC_PF_STR},
+    {.off = offsetof(topt, v), .kind = MC_PF_ARRAY, .when = MC_PW_HAS,
+     .when_off = offsetof(topt, has), .len_off = offsetof(topt, n),
+     .t = &mc_type_i32},
+};
+static const mc_type topt_type = {
+    .name = "topt", .id = 0x4e2d9a61c07b3f19ull, .size = sizeof(topt),
+    .align = _Alignof(topt), .ptrs = topt_ptrs, .nptrs = 2,
 };
 
 /* A message being built: storage for its array and string. */
@@ -897,6 +930,123 @@ static void drv_oversize(const void *arg, size_t len)
     W_RC(mc_camlbox_destroy(box), 0);
 }
 
+/* Flat types: what the one-pass copy makes is what the generic copier
+ * makes (the same places, relative to the message, as the copy function's
+ * type; the size mc_copy_size says, at a slot's edge too), for arrays of
+ * every length (none: NULL), strings of every length, an optional field
+ * off and on. */
+static void drv_flat(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    enum { SLOTS = 4, SIZE = 160 };
+    mc_camlbox *fb, *gb;
+    mc_camlbox_sender *fs, *gs;
+    if (W_RC(mc_camlbox_create(&tflat_type, SLOTS, SIZE, NULL, &fb), 0) ||
+        W_RC(mc_camlbox_create(&tmsg_type, SLOTS, SIZE, NULL, &gb), 0) ||
+        W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(fb), &tflat_type, &fs),
+             0) ||
+        W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(gb), &tmsg_type, &gs),
+             0))
+        return;
+    static tbuf b;
+    int fits = 0, big = 0;
+    for (int64_t i = 0; i < 400; i++) {
+        /* the string's length varies with seq's digits */
+        tmsg_fill(&b, i % 7, i * 13 % 100003, (size_t)i % 17);
+        size_t sz = 0, gsz = 0;
+        W_RC(mc_copy_size(&tflat_type, &b.m, &sz), 0);
+        W_RC(mc_copy_size(&tmsg_type, &b.m, &gsz), 0);
+        W_CHECK(sz == gsz, "copy sizes %zu and %zu", sz, gsz);
+        int rc = mc_camlbox_try_send(fs, &b.m);
+        W_CHECK(rc == (sz <= SIZE ? 0 : MC_E2BIG),
+                "a flat message of %zu bytes in a slot of %d: %s", sz, SIZE,
+                mc_strerror(rc));
+        if (rc != 0) {
+            big++;
+            continue;
+        }
+        fits++;
+        W_RC(mc_camlbox_try_send(gs, &b.m), 0);
+        unsigned fk, gk;
+        size_t n;
+        const tmsg *f = NULL, *g = NULL;
+        W_RC(mc_camlbox_wait(fb, 1000, &fk, 1, &n), 0);
+        W_RC(mc_camlbox_wait(gb, 1000, &gk, 1, &n), 0);
+        W_RC(mc_camlbox_get(fb, fk, (const void **)&f), 0);
+        W_RC(mc_camlbox_get(gb, gk, (const void **)&g), 0);
+        if (!f || !g)
+            return;
+        const char *bad = tmsg_bad(f, f, (const char *)f + SIZE);
+        W_CHECK(!bad, "flat message %" PRId64 ": %s", i, bad ? bad : "");
+        W_CHECK(f->sender == b.m.sender && f->seq == b.m.seq &&
+                f->pid == b.m.pid && f->n == b.m.n, "flat scalars");
+        W_CHECK((f->v ? (const char *)f->v - (const char *)f : -1) ==
+                        (g->v ? (const char *)g->v - (const char *)g : -1) &&
+                    f->s - (const char *)f == g->s - (const char *)g,
+                "message %" PRId64 ": the flat copy's layout differs", i);
+        mc_camlbox_stats st;
+        W_RC(mc_camlbox_delete(fb, fk), 0);
+        W_RC(mc_camlbox_delete(gb, gk), 0);
+        W_RC(mc_camlbox_stats_get(fb, &st), 0);
+        W_CHECK(st.free == SLOTS, "every slot free again");
+    }
+    W_CHECK(fits > 50 && big > 50, "%d fit, %d too big", fits, big);
+    W_RC(mc_camlbox_sender_release(fs), 0);
+    W_RC(mc_camlbox_sender_release(gs), 0);
+    W_RC(mc_camlbox_destroy(fb), 0);
+    W_RC(mc_camlbox_destroy(gb), 0);
+
+    /* an optional array, off (its pointer field keeps the source's bytes,
+     * as the generic copier leaves it) and on */
+    if (W_RC(mc_camlbox_create(&topt_type, SLOTS, 64, NULL, &fb), 0) ||
+        W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(fb), &topt_type, &fs),
+             0))
+        return;
+    int32_t v[4] = {7, -8, 9, 10};
+    for (int i = 0; i < 12; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "opt%.*s", i, "xxxxxxxxxxxx");
+        topt m = {name, i % 2, (size_t)i % 5, v};
+        size_t sz = 0;
+        W_RC(mc_copy_size(&topt_type, &m, &sz), 0);
+        int rc = mc_camlbox_send(fs, &m);
+        W_CHECK(rc == (sz <= 64 ? 0 : MC_E2BIG), "optional %d: %zu bytes: %s",
+                i, sz, mc_strerror(rc));
+        if (rc)
+            continue;
+        unsigned k;
+        size_t n;
+        const topt *o = NULL;
+        W_RC(mc_camlbox_wait(fb, 1000, &k, 1, &n), 0);
+        W_RC(mc_camlbox_get(fb, k, (const void **)&o), 0);
+        if (!o)
+            return;
+        const char *lo = (const char *)o, *hi = lo + 64;
+        W_CHECK(strcmp(o->name, name) == 0 && o->name > lo && o->name < hi,
+                "optional %d: the name", i);
+        W_CHECK(o->has == m.has && o->n == m.n, "optional %d: scalars", i);
+        if (m.has) {
+            W_CHECK((const char *)o->v > lo &&
+                        (const char *)(o->v + o->n) <= hi &&
+                        memcmp(o->v, v, o->n * sizeof *v) == 0,
+                    "optional %d: the array", i);
+        } else {
+            W_CHECK(o->v == v, "optional %d: the absent field's bytes", i);
+        }
+        W_RC(mc_camlbox_delete(fb, k), 0);
+    }
+    W_RC(mc_camlbox_sender_release(fs), 0);
+    W_RC(mc_camlbox_destroy(fb), 0);
+}
+
+static void test_flat(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_flat, NULL, 0);
+    tu_end();
+}
+
 static void test_oversize_and_types(void **state)
 {
     (void)state;
@@ -1314,6 +1464,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spin_pays),
         cmocka_unit_test(test_spin_rules),
         cmocka_unit_test(test_oversize_and_types),
+        cmocka_unit_test(test_flat),
         cmocka_unit_test(test_named),
         cmocka_unit_test(test_forged),
         cmocka_unit_test(test_kill),

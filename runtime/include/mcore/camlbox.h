@@ -28,9 +28,10 @@
  * poll that loses its CPU to another task (it yields, or is preempted,
  * and gets the CPU back only after others ran) stops at once (its CPU is
  * wanted, perhaps by the process it waits for) and did not pay, unless
- * its message came meanwhile (then it counts neither way); after k polls
- * in a row that did not pay
- * (nothing came within the bound, or the poll stopped so) the next
+ * its message came meanwhile: then it counts neither way, except when the
+ * poll gave its CPU away (sched_yield) and got one message, which a sleep
+ * would have got as well (not paid); after k polls in a row that did not
+ * pay (nothing came within the bound, or the poll stopped so) the next
  * 2^k - 1 waits (at most 63) do not poll, and the next poll keeps its CPU
  * only 2 us before it yields; a poll that pays resets that.  A freed slot
  * wakes one blocked sender.  An idle box costs no CPU.

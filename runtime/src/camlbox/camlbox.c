@@ -4,9 +4,12 @@
  *
  *   header   line 0: read-only after creation (geometry, type id, the
  *                    receiver's address of the box), plus `closed`
- *            line 1: the receiver's wake-up (futex rx_seq, rx_sleep flag,
- *                    wake request) and the ticket counter
- *            line 2: the futex of senders blocked on a full box (tx_seq)
+ *            line 1: tw, written by every send: the ticket counter and the
+ *                    receiver's sleep flag in one word (ticket << 1 |
+ *                    TW_SLEEP); the receiver sleeps on its low half
+ *            line 2: notices the receiver's polls read (wake request,
+ *                    senders lost), written rarely
+ *            line 3: the futex of senders blocked on a full box (tx_seq)
  *                    and how many are in its sleep path (tx_sleepers)
  *   slots    nslots x stride bytes, 64-aligned; each starts with its state
  *            word, the message length and its ticket (order, see scan), and
@@ -26,14 +29,18 @@
  * generation makes a reclaimer's CAS fail if the slot was freed and taken
  * again meanwhile.
  *
- * Sleeping and waking use the "store, then look at the other side's flag"
- * pattern with sequentially consistent operations on both sides, so one of
- * the two always sees the other: a sender stores READY then reads
- * rx_sleep; the receiver stores rx_sleep then rescans the states.  The
- * first sender to see rx_sleep set clears it (an exchange) and wakes the
- * receiver, so a receiver slow to wake up costs one futex_wake, not one
- * per message sent meanwhile; the others see it clear.  Likewise
- * a delete stores FREE then reads tx_sleepers; a sender counts itself in
+ * Waking the receiver: it sets TW_SLEEP in tw (a read-modify-write), then
+ * looks at the slots; a sender takes its ticket with a fetch_add on tw,
+ * which also tells it whether the flag was set before.  Read-modify-
+ * writes of one word are totally ordered, so either the sender's comes
+ * first (the receiver's look then counts its ticket: found READY, or
+ * still being published -- short naps, mc_camlbox_wait), or it sees the
+ * flag and wakes the receiver after publishing.  The first sender (or
+ * waker) to see the flag clears it (fetch_and) and makes the futex_wake,
+ * so a receiver slow to wake up costs one system call, not one per
+ * message sent meanwhile; any change of tw also makes a futex_wait that
+ * has not begun return at once.  Waking senders: a delete stores FREE
+ * (seq_cst) then reads tx_sleepers; a sender counts itself in
  * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
  * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
@@ -42,23 +49,27 @@
  * one too high: deletes then make a futex_wake call that wakes nobody
  * (about a microsecond), no worse.
  *
- * What a message costs in atomic read-modify-writes, each needed: the
- * sender's CAS that claims a slot (any free slot, several senders), its
- * fetch_add of the ticket (the order of one sender's messages across
- * slots, see scan), and its seq_cst store of READY, an exchange on x86,
- * which orders the load of rx_sleep after it (the sleep proof above); the
- * receiver's seq_cst store of FREE, for tx_sleepers likewise.  A release
- * store of READY instead gained 3% of camlbox.tput_1to1 when tried (and
- * would need the flag folded into the ticket word): not worth a weaker
- * proof.  The cost is in the cache lines that move: the claim prefetches
- * its slot's line for writing (the receiver freed it, so it sits in the
- * receiver's cache), and a receiver that keeps up reads no ticket (scan).
+ * What a message costs.  Atomic read-modify-writes, each needed: the
+ * sender's CAS that claims a slot (any free slot, several senders) and its
+ * fetch_add on tw (the ticket orders one sender's messages across slots,
+ * see scan; its old value says whether the receiver sleeps, so READY is a
+ * release store); the receiver's seq_cst store of FREE, for tx_sleepers.
+ * Cache lines that move between sender and receiver: the slot's line (the
+ * claim prefetches it for writing: the receiver freed it; the receiver
+ * reads it when it polls the slot at scan_pos and takes the message),
+ * and tw's line only when the receiver looks past scan_pos (every few
+ * polls, or before it sleeps: a receiver that keeps up with one sender
+ * reads no ticket, scan).  A sender that finds the box full looks at the
+ * few slots from its hint, where the receiver frees next, not at all of
+ * them (take_blocking).
  *
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
- * see them, and then moved into the slot with one memcpy.  The copier
- * carves the buffer inline and relocates by adding a constant
- * (MC__BUMP_SLOT, mem/copy.h); a type without pointers is one memcpy.  So a message too
+ * see them, and then moved into the slot with one memcpy.  A type without
+ * pointers is one memcpy; a flat type (strings and arrays of plain
+ * elements, what mcidl makes of most messages) one pass (copy_flat);
+ * other types go through the copier, which carves the buffer inline and
+ * relocates by adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too
  * big for a slot fails before a byte of the box is written (Netcamlbox
  * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
  * one).  The copy is made for the slot the sender expects to take; if
@@ -84,7 +95,9 @@
 #include "common.h"
 #include "mcore/camlbox.h"
 #include "mcore/resource.h"
+#include "mem/bytes.h"
 #include "mem/copy.h"
+#include "mem/ptr_table.h"
 #include "mem/sysmem.h"
 #include "os/futex.h"
 #include "os/shm.h"
@@ -93,7 +106,7 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 2u
+#define CB_VERSION 3u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
 #define CB_MAX_SLOTS (1u << 20)
@@ -101,6 +114,12 @@
 #define CB_SPIN_US_DEFAULT 50
 #define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
 #define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
+#define CB_POLL_LOOK 4             /* polls per look at the ticket word (or,
+                                      for a sender, at the whole box) */
+#define CB_SPAN 8                  /* slots from its hint a sender tries
+                                      before it treats the box as full */
+#define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
+                                      its message not yet published */
 
 enum { ST_FREE = 0, ST_WRITING = 1, ST_READY = 2, ST_READING = 3 };
 
@@ -124,14 +143,15 @@ typedef struct cb_hdr {
     uint64_t total;       /* bytes of the object */
     uint32_t recv_pid;
     uint32_t closed;      /* set once by mc_camlbox_destroy */
-    /* line 1: the receiver's wake-up */
-    alignas(CB_LINE) uint32_t rx_seq; /* futex word */
-    uint32_t rx_sleep;    /* 1 while the receiver may sleep */
-    uint32_t wake_req;    /* mc_camlbox_wake */
-    uint32_t ticket;      /* the next message's ticket (see scan) */
+    /* line 1: written by every send: the next ticket and the receiver's
+     * sleep flag in one word, ticket << 1 | TW_SLEEP (see scan and
+     * mc_camlbox_wait); the receiver sleeps on its low 32 bits */
+    alignas(CB_LINE) uint64_t tw;
+    /* line 2: notices, read by the receiver's polls, written rarely */
+    alignas(CB_LINE) uint32_t wake_req; /* mc_camlbox_wake */
     uint32_t lost;        /* senders that died holding the box (bumped by
                              the session server, mc__camlbox_lost) */
-    /* line 2: senders blocked on a full box */
+    /* line 3: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
     /* line 4: for messages */
@@ -139,6 +159,30 @@ typedef struct cb_hdr {
     uint64_t recv_base;   /* the receiver's address of the box */
     uint64_t reclaimed;   /* slots of dead writers given back, ever */
 } cb_hdr;
+
+#define TW_SLEEP 1u /* tw: the receiver may sleep (set by it, cleared by the
+                       first sender or waker that sees it) */
+
+/* The 32-bit futex word inside tw: its low half, which every ticket taken
+ * and every change of the flag changes. */
+static inline uint32_t *tw_futex(cb_hdr *h)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint32_t *)(void *)&h->tw + 1;
+#else
+    return (uint32_t *)(void *)&h->tw;
+#endif
+}
+
+/* The receiver may be asleep (the flag was seen set): the first to clear
+ * the flag wakes it; the flag's change alone makes a futex_wait that has
+ * not begun return at once. */
+static void wake_receiver(cb_hdr *h)
+{
+    if (__atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_SEQ_CST) &
+        TW_SLEEP)
+        mc__futex_wake(tw_futex(h), 1);
+}
 
 typedef struct cb_slot {
     uint64_t state;
@@ -185,6 +229,9 @@ struct mc_camlbox_sender {
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
+    int flat;             /* the type is flat (copy_flat) */
+    uintptr_t delta0;     /* slot 0's message as the receiver sees it,
+                             minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
 };
 
@@ -200,14 +247,15 @@ static inline cb_slot *slot_at(char *base, size_t off, size_t stride,
  * reply within a microsecond or two is the case worth catching; less in a
  * probe, mc__spin_tight), then sched_yield (the process we wait for may
  * need this CPU). */
-static inline void poll_pause(uint64_t start, uint64_t now, uint64_t tight)
+static inline int poll_pause(uint64_t start, uint64_t now, uint64_t tight)
 {
     if (now - start < tight) {
         for (int i = 0; i < 16; i++)
             mc__cpu_relax();
-    } else {
-        sched_yield();
+        return 0;
     }
+    sched_yield();
+    return 1; /* it yielded */
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -507,7 +555,7 @@ void mc_camlbox_set_spin(mc_camlbox *box, unsigned us)
     }
 }
 
-/* Order.  A sender takes a ticket (h->ticket, one fetch_add) after its
+/* Order.  A sender takes a ticket (tw >> 1, one fetch_add on tw) after its
  * copy, just before it publishes the slot, so one sender's messages carry
  * increasing tickets.  A scan loads the ticket counter T first and reports
  * the READY slots with tickets below T, lowest first.  If a message of a
@@ -537,8 +585,12 @@ static int tk_cmp(const void *a, const void *b)
 
 /* Report up to max READY slots as READING, oldest ticket first.
  * *writing: WRITING slots seen (candidates for reclaim). */
-static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
-                   size_t *writing, int order)
+static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
+                       size_t *writing, int order);
+
+static inline __attribute__((always_inline)) size_t
+scan(mc_camlbox *b, unsigned *slots, size_t max, size_t *writing, int order,
+     int look)
 {
     uint32_t n = b->g.n, k = b->scan_pos;
     *writing = 0;
@@ -560,11 +612,21 @@ static size_t scan(mc_camlbox *b, unsigned *slots, size_t max,
         b->next_t++;
         k = k + 1 == n ? 0 : k + 1;
     }
-    if (got) {
+    if (got || !look) {
         b->scan_pos = k;
         return got;
     }
-    uint32_t t_end = __atomic_load_n(&b->h->ticket, order);
+    return scan_all(b, slots, max, writing, order);
+}
+
+/* scan's slow path: every READY slot with a ticket below the ticket
+ * word's, oldest first. */
+static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
+                       size_t *writing, int order)
+{
+    uint32_t n = b->g.n, k = b->scan_pos;
+    size_t got;
+    uint32_t t_end = (uint32_t)(__atomic_load_n(&b->h->tw, order) >> 1);
     uint32_t need = t_end - b->next_t;
     if (need == 0)
         return 0;
@@ -660,8 +722,8 @@ int mc__camlbox_lost(int fd)
         __atomic_fetch_add(&h->lost, 1, __ATOMIC_SEQ_CST);
         /* wake the receiver whether it sleeps or not (a spare wake-up
          * costs it one scan) */
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
+        __atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_SEQ_CST);
+        mc__futex_wake(tw_futex(h), 1);
     }
     munmap(h, len);
     return 0;
@@ -695,7 +757,8 @@ int mc__camlbox_peek(int fd, mc__camlbox_view *v)
         v->st.capacity = g.n;
         v->st.slot_size = g.slot_size;
         v->st.reclaimed = __atomic_load_n(&h->reclaimed, __ATOMIC_RELAXED);
-        v->delivered = __atomic_load_n(&h->ticket, __ATOMIC_RELAXED);
+        v->delivered = (uint32_t)(__atomic_load_n(&h->tw,
+                                                  __ATOMIC_RELAXED) >> 1);
         v->lost = __atomic_load_n(&h->lost, __ATOMIC_RELAXED);
     }
     munmap(h, hlen);
@@ -727,7 +790,13 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     *n = 0;
     if ((rc = take_lost(box)))
         return rc;
-    if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) || take_wake(h))
+    /* A blocking wait that polls looks at the ticket word (tw) only at
+     * every POLL_LOOK-th poll: the slot at scan_pos is where a sender that
+     * keeps up puts its next message, and reading tw at every poll would
+     * pull its line away from the sender, whose next ticket then misses. */
+    int poll_first = timeout_ms != 0 && box->spin_ns && !box->sc.skip;
+    if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE, !poll_first)) ||
+        take_wake(h))
         return 0;
     if (timeout_ms == 0)
         return mc__err(MC_EAGAIN, "camlbox: no message");
@@ -738,19 +807,30 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
     uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
-    while (now < spin_end) {
-        poll_pause(start, now, tight);
-        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE)) ||
+    for (unsigned i = 1; now < spin_end; i++) {
+        int yielded = poll_pause(start, now, tight);
+        int look = i % CB_POLL_LOOK == 0 || yielded;
+        int got = (*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE,
+                             look)) ||
                   take_wake(h);
         uint64_t prev = now;
         now = mc__now_ns();
         /* a poll that lost its CPU (it yielded, or was preempted, and
-         * others ran) stops; one whose message came meanwhile counts
-         * neither way (os/spin.h) */
+         * others ran) stops.  If its message came meanwhile, it counts
+         * neither way (os/spin.h), unless it gave its CPU away and got one
+         * message, which a sleep would have got as well: that poll did
+         * not pay (a token passed round a ring of 12 processes on 2 CPUs:
+         * such polls, counted neither way, kept a third of the waits
+         * polling and yielding, runnable beside the token's holder).
+         * Preempted while it paused (other jobs on the machine), or
+         * finding several messages (a sender running ahead), it says
+         * nothing of this box. */
         int lost = mc__spin_lost(prev, now);
         if (got) {
             if (!lost)
                 mc__spin_note(&box->sc, 1);
+            else if (yielded && *n == 1)
+                mc__spin_note(&box->sc, 0);
             return 0;
         }
         if ((rc = take_lost(box)))
@@ -760,12 +840,18 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
     }
     if (spin)
         mc__spin_note(&box->sc, 0); /* it polled in vain */
+    /* Sleep: set the flag in tw, then look (the flag's read-modify-write
+     * orders the look after it).  A sender that takes its ticket after
+     * the flag sees it and wakes us; one that took it before did not, and
+     * its message is found by the look, unless it is still publishing it
+     * (a ticket below the flag's not seen READY): then short naps. */
+    uint64_t nap = CB_NAP_NS;
     for (;;) {
-        uint32_t seq = __atomic_load_n(&h->rx_seq, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&h->rx_sleep, 1, __ATOMIC_SEQ_CST);
+        uint64_t v = __atomic_fetch_or(&h->tw, TW_SLEEP, __ATOMIC_SEQ_CST) |
+                     TW_SLEEP;
         if ((rc = take_lost(box)))
             break;
-        if ((*n = scan(box, slots, max, &nw, __ATOMIC_SEQ_CST)) ||
+        if ((*n = scan(box, slots, max, &nw, __ATOMIC_ACQUIRE, 1)) ||
             take_wake(h))
             break;
         if (nw)
@@ -777,35 +863,53 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             break;
         }
         uint64_t left = deadline - now;
-        mc__futex_wait_ns(&h->rx_seq, seq,
-                          left < CB_SLEEP_NS ? left : CB_SLEEP_NS);
+        uint64_t ns = left < CB_SLEEP_NS ? left : CB_SLEEP_NS;
+        if ((int32_t)((uint32_t)(v >> 1) - box->next_t) > 0) {
+            if (ns > nap)
+                ns = nap;
+            if (nap < CB_SLEEP_NS / 2)
+                nap *= 2;
+        }
+        mc__futex_wait_ns(tw_futex(h), (uint32_t)v, ns);
     }
-    __atomic_store_n(&h->rx_sleep, 0, __ATOMIC_RELAXED);
+    /* the next sender need not wake us */
+    if (__atomic_load_n(&h->tw, __ATOMIC_RELAXED) & TW_SLEEP)
+        __atomic_fetch_and(&h->tw, ~(uint64_t)TW_SLEEP, __ATOMIC_RELAXED);
     return rc;
 }
 
 /* The slot k if it holds a message (READY or READING). */
-static int msg_slot(mc_camlbox *box, unsigned k, cb_slot **out,
-                    uint64_t *w, const char *fn)
+static __attribute__((noinline, cold)) int
+msg_slot_err(const mc_camlbox *box, unsigned k, const char *fn)
 {
-    if (MC_UNLIKELY(!box))
+    if (!box)
         return mc__err(MC_EINVAL, "%s: NULL box", fn);
-    if (MC_UNLIKELY(k >= box->g.n))
+    if (k >= box->g.n)
         return mc__err(MC_EINVAL, "%s: slot %u out of range (%u slots)", fn,
                        k, box->g.n);
-    cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
-    uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-    if (MC_UNLIKELY(st_state(v) != ST_READY && st_state(v) != ST_READING))
-        return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
-    *out = s;
-    *w = v;
-    return 0;
+    return mc__err(MC_ENOENT, "%s: slot %u holds no message", fn, k);
+}
+
+static inline __attribute__((always_inline)) int
+msg_slot(mc_camlbox *box, unsigned k, cb_slot **out, uint64_t *w,
+         const char *fn)
+{
+    if (MC_LIKELY(box && k < box->g.n)) {
+        cb_slot *s = slot_at(box->base, box->g.slots_off, box->g.stride, k);
+        uint64_t v = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (MC_LIKELY(st_state(v) == ST_READY || st_state(v) == ST_READING)) {
+            *out = s;
+            *w = v;
+            return 0;
+        }
+    }
+    return msg_slot_err(box, k, fn);
 }
 
 int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     if (MC_UNLIKELY(!msg))
         return mc__err(MC_EINVAL, "mc_camlbox_get: NULL msg");
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get");
@@ -817,8 +921,8 @@ int mc_camlbox_get(mc_camlbox *box, unsigned slot, const void **msg)
 
 int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     if (!copy)
         return mc__err(MC_EINVAL, "mc_camlbox_get_copy: NULL copy");
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_get_copy");
@@ -829,8 +933,8 @@ int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
 
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
 {
-    cb_slot *s;
-    uint64_t w;
+    cb_slot *s = NULL;
+    uint64_t w = 0;
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
@@ -892,6 +996,88 @@ int mc_camlbox_destroy(mc_camlbox *box)
 
 /* -------------------------------------------------------------- senders */
 
+/* Is t flat: a record whose pointer table holds only strings and arrays
+ * of elements without pointers (what mcidl makes of most messages)?  Such
+ * a message is copied by copy_flat, without the generic copier (its setup,
+ * work list and visited set were most of a small message's cost). */
+static int type_flat(const mc_type *t)
+{
+    if (!t->ptrs || !t->size || t->align > 16 ||
+        (t->align & (t->align - 1)))
+        return 0;
+    for (size_t i = 0; i < t->nptrs; i++) {
+        const mc_ptr_field *f = &t->ptrs[i];
+        if (f->kind == MC_PF_STR)
+            continue;
+        if (f->kind != MC_PF_ARRAY || !f->t || mc__type_copies(f->t) ||
+            f->t->init_sync || f->t->align > 16 ||
+            (f->t->align & (f->t->align - 1)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Where copy_flat puts n bytes aligned to `align` (8 or 16) after `at`
+ * bytes: mc__slot_place's rule for a flat type's allocations (alignment
+ * checked by type_flat, no division).  0, or -1: past cap. */
+static inline int flat_place(size_t at, size_t align, size_t n, size_t cap,
+                             size_t *off)
+{
+    size_t o = (at + align - 1) & ~(align - 1);
+    if (n == 0)
+        n = 1;
+    if (o < at || o > cap || n > cap - o)
+        return -1;
+    *off = o;
+    return 0;
+}
+
+/* copy_for for a flat type: the generic copier's layout and bytes (the
+ * record at 0, then each live field's string or array in table order, each
+ * where mc__slot_place puts it, as mc_copy_size counts), in one pass.  -1:
+ * it does not fit (the generic copier then makes the error). */
+static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
+                     size_t *used)
+{
+    const mc_type *t = s->t;
+    const char *src = msg;
+    char *buf = s->scratch;
+    size_t cap = s->g.slot_size, at = t->size;
+    uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
+    mc__copy_bytes(buf, src, t->size); /* t->size <= slot_size (create) */
+    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
+    for (; f < end; f++) {
+        if (!mc__pf_live(f, src))
+            continue;
+        const char *p = mc__pf_ptr(src, f->off);
+        void **dp = (void **)(void *)(buf + f->off);
+        if (!p) {
+            *dp = NULL;
+            continue;
+        }
+        size_t off, n;
+        if (f->kind == MC_PF_STR) {
+            n = strlen(p) + 1;
+            if (flat_place(at, 8, n, cap, &off))
+                return -1;
+            mc__copy_bytes(buf + off, p, n);
+            buf[off + n - 1] = '\0';
+        } else {
+            size_t count = *(const size_t *)(const void *)(src + f->len_off);
+            if (__builtin_mul_overflow(count, f->t->size, &n) ||
+                flat_place(at, f->t->align < 8 ? 8 : f->t->align, n, cap,
+                           &off))
+                return -1;
+            mc__copy_bytes(buf + off, p, n);
+        }
+        at = off + (n ? n : 1);
+        *dp = (void *)((uintptr_t)(buf + off) + delta);
+    }
+    *used = at;
+    return 0;
+}
+
+
 /* Check a mapped object and make a sender of it (takes the mapping).  The
  * header is read once, into private memory, and each field is checked
  * against what mc_camlbox_create would have made of nslots and slot_size
@@ -943,6 +1129,9 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
+    s->flat = type_flat(t);
+    s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
+                (uintptr_t)scratch;
     *out = s;
     return 0;
 }
@@ -1058,11 +1247,11 @@ int mc_camlbox_wake(mc_camlbox_sender *s)
     if (!s)
         return mc__err(MC_EINVAL, "mc_camlbox_wake: NULL sender");
     cb_hdr *h = s->h;
+    /* the receiver sets the flag in tw, then looks at wake_req: both
+     * read-modify-write tw, so either this one sees the flag, or the
+     * receiver's comes after it and sees the request */
     __atomic_store_n(&h->wake_req, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST)) {
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
-    }
+    wake_receiver(h);
     return 0;
 }
 
@@ -1104,6 +1293,8 @@ static int copy_for(mc_camlbox_sender *s, const void *msg, uint32_t k,
         *used = t->size;
         return 0;
     }
+    if (s->flat && copy_flat(s, msg, k, used) == 0)
+        return 0;
     uintptr_t recv = (uintptr_t)(s->recv_base + s->g.slots_off +
                                  (uint64_t)k * s->g.stride + CB_SLOT_HDR);
     mc_copier c;
@@ -1136,16 +1327,25 @@ static inline int try_take(mc_camlbox_sender *s, uint32_t k, uint32_t pid,
     return 1;
 }
 
-/* One pass over the slots from the hint; the slot taken, or -1. */
-static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
+/* One pass over up to `span` slots from the hint; the slot taken, or -1.
+ * take_any: the whole box. */
+static int64_t take_span(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen,
+                         uint32_t span)
 {
     uint32_t n = s->g.n, k = s->hint;
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1)
+    if (span > n)
+        span = n;
+    for (uint32_t i = 0; i < span; i++, k = k + 1 == n ? 0 : k + 1)
         if (try_take(s, k, pid, gen)) {
             s->hint = k + 1 == n ? 0 : k + 1;
             return k;
         }
     return -1;
+}
+
+static int64_t take_any(mc_camlbox_sender *s, uint32_t pid, uint64_t *gen)
+{
+    return take_span(s, pid, gen, s->g.n);
 }
 
 /* Ask for p's cache line in exclusive state: the receiver freed the slot,
@@ -1161,12 +1361,15 @@ static inline void prefetch_w(const void *p)
 #endif
 }
 
-/* The first slot that looks free from the hint (no claim), or the hint. */
+/* The first slot that looks free among CB_SPAN from the hint (no claim),
+ * or the hint.  Not the whole box: a sender that finds the box full would
+ * pull every slot's line away from the receiver, which is freeing them. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
     uint32_t n = s->g.n, k = s->hint;
     prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, k));
-    for (uint32_t i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+    for (uint32_t i = 0; i < n && i < CB_SPAN;
+         i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
             ST_FREE)
@@ -1181,16 +1384,22 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
 {
     cb_hdr *h = s->h;
     int64_t k;
-    if (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0)
-        return k;
-    if (!block)
+    if (!block) {
+        if ((k = take_any(s, pid, gen)) >= 0 ||
+            (reclaim(h, s->base, &s->g) && (k = take_any(s, pid, gen)) >= 0))
+            return k;
         return mc__err(MC_EAGAIN, "camlbox: the box is full");
+    }
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
     uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
-    while (now - start < spin) {
+    /* the slots near the hint at each poll (with one sender, the
+     * receiver frees the hint's slot next), the whole box at every
+     * CB_POLL_LOOK-th; the sleep path below looks at all and reclaims */
+    for (unsigned i = 1; now - start < spin; i++) {
         poll_pause(start, now, tight);
-        k = take_any(s, pid, gen);
+        k = i % CB_POLL_LOOK == 0 ? take_any(s, pid, gen)
+                                  : take_span(s, pid, gen, CB_SPAN);
         uint64_t prev = now;
         now = mc__now_ns();
         int lost = mc__spin_lost(prev, now); /* as in mc_camlbox_wait */
@@ -1253,7 +1462,7 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     if (MC_LIKELY(try_take(s, k, pid, &gen))) {
         s->hint = k + 1 == s->g.n ? 0 : k + 1;
     } else {
-        int64_t k2 = take_any(s, pid, &gen);
+        int64_t k2 = take_span(s, pid, &gen, CB_SPAN);
         if (k2 < 0 && (k2 = take_blocking(s, pid, &gen, block)) < 0)
             return (int)k2;
         if ((uint32_t)k2 != k) {
@@ -1267,20 +1476,17 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
     sl->len = (uint32_t)used;
-    /* the ticket orders this message after every earlier one (scan) */
-    sl->ticket = __atomic_fetch_add(&h->ticket, 1, __ATOMIC_SEQ_CST);
-    /* publish; seq_cst so that the load of rx_sleep below cannot pass it
-     * (the receiver stores rx_sleep, then rescans) */
+    /* the ticket orders this message after every earlier one (scan); the
+     * same read-modify-write tells whether the receiver may be asleep */
+    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
+    sl->ticket = (uint32_t)(tw >> 1);
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
-                     __ATOMIC_SEQ_CST);
-    /* the first sender to see the flag clears it and wakes the receiver;
-     * the others make no system call (a receiver slow to wake would
-     * otherwise cost a futex_wake per message sent meanwhile) */
-    if (__atomic_load_n(&h->rx_sleep, __ATOMIC_SEQ_CST) &&
-        __atomic_exchange_n(&h->rx_sleep, 0, __ATOMIC_SEQ_CST)) {
-        __atomic_fetch_add(&h->rx_seq, 1, __ATOMIC_SEQ_CST);
-        mc__futex_wake(&h->rx_seq, 1);
-    }
+                     __ATOMIC_RELEASE);
+    /* the flag was set before this ticket: the receiver may sleep, having
+     * missed this message (wake_receiver: only the first sender to see it
+     * makes the system call) */
+    if (MC_UNLIKELY(tw & TW_SLEEP))
+        wake_receiver(h);
     return 0;
 }
 

@@ -53,7 +53,11 @@ static inline void mc__cpu_relax(void)
  *    (in a crowded ring it delayed the sender, on a machine loaded by
  *    others it merely waited its turn: counted as a miss, it cut
  *    camlbox.tput_1to1 by 3 there, as a machine-wide count of runnable
- *    tasks, tried first, cut it by 2 to 4);
+ *    tasks, tried first, cut it by 2 to 4) -- except in a camlbox wait
+ *    that yielded and got one message, which a sleep would have got as
+ *    well: a miss there (in a ring of 12 processes such polls kept a
+ *    third of the waits polling; a poll preempted by other jobs, or one
+ *    that finds many messages, still counts neither way);
  *  - after k polls in a row that did not pay, not for the next 2^k - 1
  *    waits (at most 63), and the next poll (a probe) keeps its CPU for
  *    MC__SPIN_PROBE_NS before it first yields, not the caller's whole
