@@ -57,21 +57,28 @@ static const mc_type hdr_type = {
     .align = _Alignof(hdr),
 };
 
+/* Every fifth element carries a long string: too big for a cell of the
+ * queue's segment (squeue.c), it is a block of its own, so that every
+ * test runs both kinds of element. */
+#define SPELL_MAX 160
 static void spell(char *buf, size_t n, int64_t v)
 {
-    snprintf(buf, n, "value-%lld", (long long)v);
+    snprintf(buf, n, "value-%lld%s", (long long)v,
+             v % 5 == 3 ? "-a-long-tail-that-does-not-fit-in-a-cell-of-64-"
+                          "bytes-with-the-record-of-16-bytes-before-it"
+                        : "");
 }
 
 static int rec_bad(const rec *r)
 {
-    char buf[64];
+    char buf[SPELL_MAX];
     spell(buf, sizeof buf, r->n);
     return r->s == NULL || strcmp(r->s, buf) != 0;
 }
 
 static int push_n(mc_squeue *q, int64_t n, int64_t timeout)
 {
-    char buf[64];
+    char buf[SPELL_MAX];
     spell(buf, sizeof buf, n);
     rec r = {n, buf};
     return mc_squeue_push(q, &r, timeout);
@@ -344,7 +351,7 @@ static void drv_conc_worker(const void *arg, size_t len)
         last[k] = -1;
     int64_t i = 0, popped = 0;
     while (i < PER_PROC && !tu_w_failed()) {
-        int64_t v;
+        int64_t v = 0;
         if (rnd() % 100 < 55) {
             /* not waiting, or a little: every worker may be pushing */
             int64_t t = rnd() % 2 ? 0 : 2;
@@ -525,7 +532,7 @@ static void drv_blk_worker(const void *arg, size_t len)
     mc_squeue *q;
     if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, NULL, &q), 0))
         return;
-    int64_t v;
+    int64_t v = 0;
     switch (a.what) {
     case B_POP_LATE:
         tu_sleep_ms(300);
@@ -673,7 +680,7 @@ static int churn(const void *e, void *ctx)
 {
     struct cb_ctx *c = ctx;
     const rec *r = e;
-    int64_t v;
+    int64_t v = 0;
     for (int i = 0; i < 20; i++)
         if (pop_n(c->q, &v, 0))
             c->bad |= 1;
@@ -743,7 +750,7 @@ static void drv_kill_victim(const void *arg, size_t len)
     __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELEASE);
     int64_t n = (int64_t)a.it * 1000000;
     for (;;) { /* until killed */
-        int64_t v;
+        int64_t v = 0;
         int rc = push_n(q, n++, 0);
         if (rc && rc != MC_EOWNERDEAD) {
             W_RC(rc, 0);
@@ -817,7 +824,7 @@ static void drv_kill_loop(const void *arg, size_t len)
         if (rc == MC_EOWNERDEAD)
             told++, rc = push_n(q, 5, 0);
         W_RC(rc, 0);
-        int64_t v;
+        int64_t v = 0;
         rc = pop_n(q, &v, 0);
         if (rc == MC_EOWNERDEAD)
             told++, rc = pop_n(q, &v, 0);
@@ -872,7 +879,7 @@ static void drv_waiter(const void *arg, size_t len)
         return;
     hdr *h = mc_squeue_header(q);
     __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELEASE);
-    int64_t v;
+    int64_t v = 0;
     if (a.what == W_POP) {
         W_RC(pop_n(q, &v, MC_SQUEUE_FOREVER), 0);
         W_CHECK(v == 31, "woken with %lld", (long long)v);
@@ -930,7 +937,7 @@ static void drv_kill_waiters(const void *arg, size_t len)
         W_RC(mc_join(tu_driver_jp, pid, &r), 0);
         W_CHECK(r.kind == MC_EXIT_SIGNAL, "producer: %s", tu_kind_str(&r));
         mc_join_result_free(&r);
-        int64_t v;
+        int64_t v = 0;
         W_RC(pop_n(q, &v, 0), 0);
         W_CHECK(v == 30 && mc_squeue_length(q) == 0, "after the kills");
         /* live waiters are still woken */
@@ -973,7 +980,7 @@ static void drv_point_victim(const void *arg, size_t len)
     if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, &hdr_type, &q), 0))
         return;
     mc__squeue_crash_at = a.it;
-    int64_t v;
+    int64_t v = 0;
     /* pushes and pops cross a segment boundary every 64; a clear now and
      * then: every point comes within a few hundred steps */
     for (int64_t n = 1; n < 100000; n++) {
@@ -1031,7 +1038,7 @@ static void drv_crash_points(const void *arg, size_t len)
             /* drain (the pop side is told), then a sentinel through (the
              * push side is told): nothing a live process pushes is lost */
             int told = 0, rc;
-            int64_t v, n = 0;
+            int64_t v = 0, n = 0;
             while ((rc = RETRY(pop_n(q, &v, 0), told)) == 0) {
                 W_CHECK(v != -1, "point %d: a torn element", pt);
                 n++;
@@ -1083,7 +1090,7 @@ static void drv_descr_user(const void *arg, size_t len)
         return;
     hdr *h = mc_squeue_header(q);
     W_CHECK(h && h->stage == 3, "the creator's header");
-    int64_t v;
+    int64_t v = 0;
     W_RC(pop_n(q, &v, 1000), 0);
     W_CHECK(v == 11, "the creator's element: %lld", (long long)v);
     W_RC(push_n(q, 12, 0), 0);
@@ -1106,7 +1113,7 @@ static void drv_descr(const void *arg, size_t len)
     /* inheriting nothing: the worker maps the pool through the master */
     if (!W_RC(tu_start_fn_ex(drv_descr_user, &d, sizeof d, NULL, 0, &w), 0))
         W_JOIN_OK(tu_driver_jp, w, "descriptor user");
-    int64_t v;
+    int64_t v = 0;
     W_RC(pop_n(q, &v, 0), 0);
     W_CHECK(v == 12, "the worker's element: %lld", (long long)v);
     /* an sref's descriptor is not a queue's; a heap's root is not one */

@@ -14,10 +14,15 @@
  * linked yet).  length = nin - nout, in O(1).
  *
  * Memory.  Segments and values live in the heap and are collected by it.
- * The collector traces the segments from `anchor`, which only pushers
- * move (under the heap's lock, the lock every collection holds), to where
- * hseg was when they looked: a popped element stays reachable until a
- * later push.  A popper reads its element inside a reader slot (heap.h),
+ * A small element is copied whole into its slot's cell, in a block of
+ * cells that each segment has (a cell holds the element and what it
+ * points to, laid out as in a camlbox slot): a push then allocates
+ * nothing, and a segment's elements are freed with it.  An element too big
+ * for a cell is a heap value of its own (mc_heap_add), pointed to by its
+ * slot.  The collector traces the segments from `anchor`, which only
+ * pushers move (under the heap's lock, the lock every collection holds),
+ * before they allocate, to where hseg was when they looked: a popped
+ * element stays reachable until a later push allocates.  A popper reads its element inside a reader slot (heap.h),
  * entered before the pop: a collection that no longer reaches the element
  * started after the anchor moved past its segment, hence after the pop,
  * hence after the popper entered its slot, and waits for it.  A reader
@@ -29,8 +34,9 @@
  *
  * Crash consistency (DESIGN.md 10b): a one-store discipline, with a mark.
  *   - push: the mark `pushing` is set first.  The value is copied into
- *     the heap (garbage until stored: the collector frees it after a
- *     crash); ONE store of its slot publishes it (the commit point); then
+ *     its cell or the heap (garbage until stored: a cell is written again
+ *     by the next push, the collector frees a heap copy after a crash);
+ *     ONE store of its slot publishes it (the commit point); then
  *     nin and the mark are updated.  When the tail segment is full, a new
  *     segment is allocated first (held in `spare`, which the collector
  *     traces), the value goes into its slot 0 while it is unpublished, and
@@ -82,32 +88,75 @@
 typedef struct qseg {
     struct qseg *next;    /* atomic: written once, by the push that links */
     uint64_t base;        /* seq of slot[0] */
+    char *cells;          /* SEG_SLOTS cells of `cell` bytes, or NULL */
+    uint64_t cell;        /* bytes per cell (0: no cells) */
     void *slot[SEG_SLOTS]; /* atomic: written once, by the element's push */
 } qseg;
 
+/* A cell: the place in its segment's cells block where a small element
+ * is copied whole (its root at the cell's start, what it points to after
+ * it, as in a camlbox slot), so that a push allocates nothing: one
+ * allocation of cells per SEG_SLOTS pushes.  Cells hold an element and
+ * its own pointers only (no block header each): the collector keeps the
+ * block alive through its segment and never follows pointers into it. */
+#define CELL_MIN 64u
+#define CELL_MAX 192u  /* SEG_SLOTS cells stay a small heap block */
+
+static const mc_type cells_type = {
+    .name = "mc_squeue_cells",
+    .id = 0x6d635f7163656c6cull, /* never in a descriptor */
+    .size = 16,
+    .align = 16,
+};
+
+/* The cell size for elements of t: room for the record and a few small
+ * strings or arrays; 0 (no cells) for records too big to gain. */
+static uint64_t cell_size(const mc_type *t)
+{
+    uint64_t n = ((uint64_t)t->size + 48 + 15) & ~(uint64_t)15;
+    if (n < CELL_MIN)
+        n = CELL_MIN;
+    return n <= CELL_MAX ? n : 0;
+}
+
+/* Is v (the element of slot i of g) the copy in its cell? */
+static inline int in_cell(const qseg *g, unsigned i, const void *v)
+{
+    return (uintptr_t)v == (uintptr_t)g->cells + i * g->cell && g->cells;
+}
+
+/* The groups below are 64 bytes apart or more: what the producers write
+ * for each item, what the consumers write, and what both only read, are
+ * never on one cache line (a line written by the other side is a miss
+ * for each item). */
 typedef struct qroot {
-    /* fixed at creation */
+    /* fixed at creation (closed: written once) */
     const mc_type *etype, *htype;
     void *header;
     uint64_t capacity;
-    char pad0[32];
+    uint64_t cell;        /* cell_size(etype) */
+    uint32_t closed;      /* atomic */
+    char pad0[64];
     /* push side: the heap's lock */
     qseg *anchor;         /* traced: the chain's collector root */
     qseg *tail;           /* the last linked segment */
     qseg *spare;          /* traced: the segment a push is filling */
     uint64_t nin;         /* atomic: seq of the last pushed element */
+    uint64_t seen_out;    /* nout as the push side last read it (<= nout):
+                             room is checked without reading nout */
     uint32_t pushing;     /* 1 inside a push or clear (the mark) */
-    uint32_t closed;      /* atomic */
     char pad1[64];
     /* pop side: hlock */
     mc_mutex hlock;
     qseg *hseg;           /* atomic: the segment of element nout + 1 */
     uint64_t nout;        /* atomic: seq of the last popped element */
-    uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
     uint32_t pop_died;    /* a waker repaired a dead holder's pop: the
                              next locker reports it */
-    mc_cond nonempty;
     char pad2[64];
+    /* consumers waiting (read by every push: written only by waiters) */
+    uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
+    mc_cond nonempty;
+    char pad3[64];
     /* producers waiting for room */
     mc_mutex plock;
     mc_cond notfull;
@@ -149,8 +198,12 @@ static void seg_trace(mc_tracer *tr, const void *obj)
 {
     const qseg *g = obj;
     mc_trace_ptr(tr, LD(&g->next));
-    for (int i = 0; i < SEG_SLOTS; i++)
-        mc_trace_ptr(tr, LD(&g->slot[i]));
+    mc_trace_ptr(tr, g->cells);
+    for (unsigned i = 0; i < SEG_SLOTS; i++) {
+        void *v = LD(&g->slot[i]);
+        if (!in_cell(g, i, v)) /* a cell's element is not a block */
+            mc_trace_ptr(tr, v);
+    }
 }
 
 static const mc_type seg_type = {
@@ -177,6 +230,13 @@ static int root_copy(mc_copier *c, void *dst, const void *src)
     if (!g)
         return MC_ENOMEM;
     g->base = 1;
+    d->cell = cell_size(s->etype);
+    if (d->cell) {
+        g->cells = mc_copy_alloc(c, &cells_type, SEG_SLOTS * d->cell / 16);
+        if (!g->cells)
+            return MC_ENOMEM;
+        g->cell = d->cell;
+    }
     d->anchor = d->tail = d->hseg = g;
     return 0;
 }
@@ -443,6 +503,56 @@ struct push_ctx {
     int full; /* set: at capacity, nothing done */
 };
 
+/* The copier's slow path in a cell: the element does not fit. */
+static void *cell_full(mc_copier *c, const mc_type *t, size_t count)
+{
+    (void)t;
+    (void)count;
+    c->err = MC_E2BIG; /* no detail: the push goes on with a heap copy */
+    return NULL;
+}
+
+/* Copy value (of t) into a cell of `size` bytes, as a camlbox slot holds
+ * a message (the pool has one address in every process: no relocation).
+ * 0 (*out: the cell), MC_E2BIG (it does not fit), or an error of a copy
+ * routine. */
+static int copy_cell(const mc_type *t, char *cell, uint64_t size,
+                     const void *value, void **out)
+{
+    if (!t->ptrs && !t->copy && !t->init_sync && t->size <= size) {
+        memcpy(cell, value, t->size);
+        *out = cell;
+        return 0;
+    }
+    mc_copier c;
+    mc__copier_init(&c, cell_full, NULL, cell);
+    c.init_sync = 1;
+    c.bump_kind = MC__BUMP_SLOT;
+    c.bump = cell;
+    c.bump_end = cell + size;
+    int rc = mc__copy_root(&c, t, 1, value, out);
+    mc__copier_fini(&c);
+    return c.err == MC_E2BIG ? MC_E2BIG : rc;
+}
+
+/* Before a push allocates (a collection may run): let the collector free
+ * what was popped (the anchor moves up to the head's segment: see the top
+ * of the file), and pin the segments that this thread's running callbacks
+ * hold. */
+static int before_alloc(mc_mut *mut, qroot *r, mc_heap *h)
+{
+    r->anchor = LD(&r->hseg);
+    for (int i = 0; i < nholds; i++) {
+        qseg *held = *holds[i].seg;
+        if (held && holds[i].h == h) {
+            int rc = mc_heap_pin(mut, held);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int do_push(mc_mut *mut, void *rootp, void *ctx)
 {
     qroot *r = rootp;
@@ -452,46 +562,59 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
     if (LD(&r->closed))
         return mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
     uint64_t nin = r->nin;
-    if (r->capacity && qlen(r) >= r->capacity) {
-        p->full = 1;
-        return 0;
+    if (r->capacity && nin - r->seen_out >= r->capacity) {
+        /* full as last seen: look at nout again (a line the consumers
+         * write, so not at every push) */
+        uint64_t out = LDS(&r->nout);
+        r->seen_out = out < nin ? out : nin;
+        if (nin - r->seen_out >= r->capacity) {
+            p->full = 1;
+            return 0;
+        }
     }
+    if (MC_UNLIKELY(nholds > MAX_HOLDS))
+        return mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
+                                  "callbacks nested in this thread",
+                       MAX_HOLDS);
     ST(&r->pushing, 1u);
     CRASH_POINT(CP_PUSH_MARKED);
-    /* the collector may now free what was popped (see the top) */
-    r->anchor = LD(&r->hseg);
-    if (MC_UNLIKELY(nholds)) {
-        if (nholds > MAX_HOLDS) {
-            ST(&r->pushing, 0u);
-            return mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
-                                      "callbacks nested in this thread",
-                           MAX_HOLDS);
-        }
-        for (int i = 0; i < nholds; i++) {
-            qseg *held = *holds[i].seg;
-            if (held && holds[i].h == p->h) {
-                int rc = mc_heap_pin(mut, held);
-                if (rc) {
-                    ST(&r->pushing, 0u);
-                    return rc;
-                }
-            }
-        }
-    }
     qseg *t = r->tail, *g = t;
     uint64_t s = nin + 1;
-    int rc = 0;
+    int rc = 0, prepared = 0;
     if (s - t->base == SEG_SLOTS) {
         /* a new segment first, reachable from the root (spare) while the
-         * value is copied: a collection in mc_heap_add keeps it */
+         * value is copied: a collection in an allocation keeps it */
+        rc = before_alloc(mut, r, p->h);
+        prepared = 1;
         g = r->spare;
-        if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
+        if (!rc && !g &&
+            !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
             r->spare = g;
+        if (!rc && r->cell && !g->cells) {
+            void *cells;
+            rc = mc_heap_alloc(mut, &cells_type, SEG_SLOTS * r->cell / 16,
+                               &cells);
+            if (!rc) {
+                g->cell = r->cell;
+                g->cells = cells; /* traced from here on (spare) */
+            }
+        }
         CRASH_POINT(CP_SEG_SPARE);
     }
+    unsigned i = g == t ? (unsigned)(s - t->base) : 0;
     void *v = NULL;
-    if (!rc)
-        rc = mc_heap_add(mut, r->etype, p->value, &v);
+    if (!rc && g->cells) {
+        rc = copy_cell(r->etype, g->cells + i * g->cell, g->cell, p->value,
+                       &v);
+        if (rc == MC_E2BIG) /* a big one: a block of the heap */
+            rc = 0, v = NULL;
+    }
+    if (!rc && !v) {
+        if (!prepared)
+            rc = before_alloc(mut, r, p->h);
+        if (!rc)
+            rc = mc_heap_add(mut, r->etype, p->value, &v);
+    }
     if (rc) {
         ST(&r->pushing, 0u);
         return rc;
@@ -499,7 +622,7 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
     /* nothing allocates from here on: v needs no root until it is stored */
     CRASH_POINT(CP_PUSH_COPIED);
     if (g == t) {
-        __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_RELEASE);
+        __atomic_store_n(&t->slot[i], v, __ATOMIC_RELEASE);
         CRASH_POINT(CP_PUSH_SLOT);
     } else {
         g->base = s;
@@ -611,16 +734,26 @@ static void *elem_at(qseg *g, uint64_t s, qseg **where)
     return v;
 }
 
+/* A local copy of element v, of slot i of g: a cell's element holds its
+ * own strings (their lengths are not in block headers). */
+static int copy_out(const qroot *r, const qseg *g, unsigned i, const void *v,
+                    void **copy)
+{
+    return in_cell(g, i, v) ? mc_local_copy(r->etype, v, copy)
+                            : mc__local_copy_heap(r->etype, v, copy);
+}
+
 /* Empty, seen without the lock (inside a reader slot)?  Not when the
  * counters say otherwise: a dead popper's lag, which the lock repairs
  * (else a waiter's poll would spin on it). */
 static int empty_unlocked(qroot *r)
 {
-    if (qlen(r))
-        return 0;
+    /* the slot first: nin is on the producers' line */
     uint64_t s = LDS(&r->nout) + 1;
     qseg *g = LD(&r->hseg);
-    return s >= g->base && !elem_at(g, s, &g);
+    if (s < g->base || elem_at(g, s, &g))
+        return 0;
+    return !qlen(r);
 }
 
 /* Inside a reader slot: pop one element and hand it over. */
@@ -654,7 +787,7 @@ static int pop_fn(const void *rootp, void *ctx)
     if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 0);
     if (!p->fn)
-        return mc__local_copy_heap(r->etype, v, p->copy);
+        return copy_out(r, g, (unsigned)(s - g->base), v, p->copy);
     qseg *held = g;
     hold_push(p->h, &held);
     rc = p->fn(v, p->ctx);
@@ -777,7 +910,7 @@ static int walk_fn(const void *rootp, void *ctx)
             break;
         any = 1;
         if (w->copy)
-            rc = mc__local_copy_heap(r->etype, v, w->copy);
+            rc = copy_out(r, cur, (unsigned)(s - cur->base), v, w->copy);
         else if (w->fold)
             rc = w->fold(w->ctx, v);
         else
