@@ -275,6 +275,17 @@ static void drv_model(const void *arg, size_t len)
     mc_heap_stats st;
     W_RC(mc_heap_stats_get(mc_squeue_heap(q), &st), 0);
     W_CHECK(st.collections > 0, "no collection ran");
+    /* a thread inside a mutation of the queue's heap is refused: its push
+     * would wait for the push lock while a pusher holding it waits for
+     * the heap */
+    mc_mut *mu;
+    if (!W_RC(mc_heap_begin(mc_squeue_heap(q), &mu), 0)) {
+        W_RC(push_n(q, 1, 0), MC_ESTATE);
+        W_RC(mc_squeue_clear(q), MC_ESTATE);
+        W_RC(mc_squeue_close(q), MC_ESTATE);
+        W_RC(mc_heap_commit(mu), 0);
+    }
+    W_CHECK(!mc_squeue_is_closed(q), "closed inside a mutation");
     /* bad arguments */
     rec *c;
     W_RC(mc_squeue_push(q, NULL, 0), MC_EINVAL);

@@ -1,8 +1,10 @@
 /* squeue.c: a shared FIFO queue (mcore/squeue.h): a heap whose root holds
  * a linked list of segments of SEG_SLOTS element pointers (an unrolled
  * two-lock queue: Michael and Scott's, with many elements per node), the
- * push side under the heap's lock, the pop side under a lock of its own,
- * so that a producer and a consumer never wait for each other.
+ * push side under tlock, the pop side under hlock, so that a producer and
+ * a consumer never wait for each other.  A push takes the heap's lock
+ * only to allocate (a segment per SEG_SLOTS pushes, or a big element),
+ * inside tlock; a thread that mutates the heap may not take tlock.
  *
  *   anchor -> ... -> hseg -> ... -> tail
  *
@@ -22,7 +24,11 @@
  * slot.  The collector traces the segments from `anchor`, which only
  * pushers move (under the heap's lock, the lock every collection holds),
  * before they allocate, to where hseg was when they looked: a popped
- * element stays reachable until a later push allocates.  A popper reads its element inside a reader slot (heap.h),
+ * element stays reachable until a later push allocates.  A cell push
+ * runs beside a collection: it writes a cell and its slot, which the
+ * collector skips, and nin; what the collector reads of the push side
+ * (anchor, spare, a segment's next and cells) changes only under the
+ * heap's lock.  A popper reads its element inside a reader slot (heap.h),
  * entered before the pop: a collection that no longer reaches the element
  * started after the anchor moved past its segment, hence after the pop,
  * hence after the popper entered its slot, and waits for it.  A reader
@@ -40,16 +46,17 @@
  *     nin and the mark are updated.  When the tail segment is full, a new
  *     segment is allocated first (held in `spare`, which the collector
  *     traces), the value goes into its slot 0 while it is unpublished, and
- *     ONE store of tail->next is the commit point.  A later locker of the
- *     heap lock that finds the mark walks tail forward to the last linked
- *     segment, drops spare, and recomputes nin from the filled slots: the
- *     queue is whole, with the dead pusher's element in it or not.
+ *     ONE store of tail->next is the commit point.  The next locker of
+ *     tlock (robust) that finds the mark walks tail forward to the last
+ *     linked segment and recomputes nin from the filled slots: the queue
+ *     is whole, with the dead pusher's element in it or not (an unlinked
+ *     spare is used again).
  *   - pop: under hlock, ONE store of nout pops (the commit point), then
  *     hseg moves when the element was in the next segment.  hlock is
  *     robust: the next locker gets MC_EOWNERDEAD and moves hseg up to
  *     nout's segment.  The element popped by the dead process is lost (the
  *     "item in flight").
- *   - clear: under both locks, with the mark: ONE store of nout (to nin),
+ *   - clear: under tlock and hlock, with the mark: ONE store of nout (to nin),
  *     then hseg (to tail); the same repair.
  * A lagging hseg is harmless in itself (lookups walk forward from it); the
  * repair moves it up so that the anchor can pass what was popped.
@@ -78,6 +85,7 @@
 #include "mcore/squeue.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
 #include "os/spin.h"
 #include "proc/stat.h"
 
@@ -137,7 +145,8 @@ typedef struct qroot {
     uint64_t cell;        /* cell_size(etype) */
     uint32_t closed;      /* atomic */
     char pad0[64];
-    /* push side: the heap's lock */
+    /* push side: tlock (and the heap's lock to allocate) */
+    mc_mutex tlock;
     qseg *anchor;         /* traced: the chain's collector root */
     qseg *tail;           /* the last linked segment */
     qseg *spare;          /* traced: the segment a push is filling */
@@ -254,6 +263,8 @@ static int root_init_sync(void *obj)
     qroot *r = obj;
     int rc = mc_mutex_init(&r->hlock, MC_MUTEX_NORMAL);
     if (!rc)
+        rc = mc_mutex_init(&r->tlock, MC_MUTEX_NORMAL);
+    if (!rc)
         rc = mc_mutex_init(&r->plock, MC_MUTEX_NORMAL);
     if (!rc)
         rc = mc_cond_init(&r->nonempty);
@@ -356,15 +367,16 @@ static int64_t left_ms(int64_t deadline)
 }
 
 /* Repair the push side after a pusher's death (the mark is set): walk tail
- * to the last linked segment and nin to its last filled slot.  Heap lock
- * held.  Returns MC_EOWNERDEAD. */
+ * to the last linked segment and nin to its last filled slot.  tlock
+ * held.  A spare left is not linked (a push drops it before it links): the
+ * next new segment is made of it (its slot 0 and cell 0 written again).
+ * Returns MC_EOWNERDEAD. */
 static int repair_push(qroot *r, const char *fn)
 {
     qseg *t = r->tail, *n;
     while ((n = LD(&t->next)))
         t = n;
     r->tail = t;
-    r->spare = NULL; /* linked or not, it is the dead pusher's */
     uint64_t s = r->nin < t->base ? t->base - 1 : r->nin;
     while (s + 1 - t->base < SEG_SLOTS && LD(&t->slot[s + 1 - t->base]))
         s++;
@@ -411,6 +423,27 @@ static int lock_head(qroot *r, const char *fn)
         return mc__err_in(rc, fn);
     repair_pop(r);
     return pop_died(r, fn);
+}
+
+/* Lock tlock, the push side's.  0; MC_EOWNERDEAD: a holder died inside a
+ * push, clear or close, the push side is repaired, tlock is held (the
+ * caller reports it, or not); MC_ESTATE: the calling thread mutates the
+ * queue's heap (it would wait for a pusher that waits for the heap);
+ * MC_ESYS (not held). */
+static int lock_tail(qroot *r, mc_heap *h, const char *fn)
+{
+    if (MC_UNLIKELY(mc__heap_mutating(h)))
+        return mc__err(MC_ESTATE, "%s: this thread is mutating the queue's "
+                                  "heap", fn);
+    int rc = mc_mutex_lock(&r->tlock);
+    if (MC_LIKELY(rc == 0))
+        return 0;
+    if (rc != MC_EOWNERDEAD)
+        return mc__err_in(rc, fn);
+    mc_mutex_consistent(&r->tlock);
+    if (!LD(&r->pushing))
+        return 0; /* died outside the marked steps: nothing to repair */
+    return repair_push(r, fn);
 }
 
 /* plock protects nothing but the waiting: a dead holder is no news. */
@@ -553,42 +586,21 @@ static int before_alloc(mc_mut *mut, qroot *r, mc_heap *h)
     return 0;
 }
 
+/* The push's steps that need the heap's lock (tlock and the mark held):
+ * a new segment, or a heap copy of a value too big for its cell. */
 static int do_push(mc_mut *mut, void *rootp, void *ctx)
 {
     qroot *r = rootp;
     struct push_ctx *p = ctx;
-    if (LD(&r->pushing))
-        return repair_push(r, "mc_squeue_push");
-    if (LD(&r->closed))
-        return mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
-    uint64_t nin = r->nin;
-    if (r->capacity && nin - r->seen_out >= r->capacity) {
-        /* full as last seen: look at nout again (a line the consumers
-         * write, so not at every push) */
-        uint64_t out = LDS(&r->nout);
-        r->seen_out = out < nin ? out : nin;
-        if (nin - r->seen_out >= r->capacity) {
-            p->full = 1;
-            return 0;
-        }
-    }
-    if (MC_UNLIKELY(nholds > MAX_HOLDS))
-        return mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
-                                  "callbacks nested in this thread",
-                       MAX_HOLDS);
-    ST(&r->pushing, 1u);
-    CRASH_POINT(CP_PUSH_MARKED);
     qseg *t = r->tail, *g = t;
-    uint64_t s = nin + 1;
-    int rc = 0, prepared = 0;
-    if (s - t->base == SEG_SLOTS) {
+    uint64_t s = LD(&r->nin) + 1;
+    /* the collector may now free what was popped (see the top) */
+    int rc = before_alloc(mut, r, p->h);
+    if (!rc && s - t->base == SEG_SLOTS) {
         /* a new segment first, reachable from the root (spare) while the
          * value is copied: a collection in an allocation keeps it */
-        rc = before_alloc(mut, r, p->h);
-        prepared = 1;
         g = r->spare;
-        if (!rc && !g &&
-            !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
+        if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
             r->spare = g;
         if (!rc && r->cell && !g->cells) {
             void *cells;
@@ -601,28 +613,20 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         }
         CRASH_POINT(CP_SEG_SPARE);
     }
-    unsigned i = g == t ? (unsigned)(s - t->base) : 0;
     void *v = NULL;
-    if (!rc && g->cells) {
-        rc = copy_cell(r->etype, g->cells + i * g->cell, g->cell, p->value,
-                       &v);
+    if (!rc && g != t && g->cells) {
+        rc = copy_cell(r->etype, g->cells, g->cell, p->value, &v);
         if (rc == MC_E2BIG) /* a big one: a block of the heap */
             rc = 0, v = NULL;
     }
-    if (!rc && !v) {
-        if (!prepared)
-            rc = before_alloc(mut, r, p->h);
-        if (!rc)
-            rc = mc_heap_add(mut, r->etype, p->value, &v);
-    }
-    if (rc) {
-        ST(&r->pushing, 0u);
+    if (!rc && !v)
+        rc = mc_heap_add(mut, r->etype, p->value, &v);
+    if (rc)
         return rc;
-    }
     /* nothing allocates from here on: v needs no root until it is stored */
     CRASH_POINT(CP_PUSH_COPIED);
     if (g == t) {
-        __atomic_store_n(&t->slot[i], v, __ATOMIC_RELEASE);
+        __atomic_store_n(&t->slot[s - t->base], v, __ATOMIC_RELEASE);
         CRASH_POINT(CP_PUSH_SLOT);
     } else {
         g->base = s;
@@ -633,12 +637,71 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         CRASH_POINT(CP_SEG_LINKED);
         r->tail = g;
     }
-    /* release stores: the fence in wake() orders them before the load of
-     * cwaiters (the waiters' side of the handshake) */
-    ST(&r->nin, s);
-    CRASH_POINT(CP_PUSH_NIN);
-    ST(&r->pushing, 0u);
     return 0;
+}
+
+/* One push under tlock: 0 (pushed or p->full), or an error.  A small
+ * value goes into its cell without the heap's lock: nothing allocates,
+ * and the collector neither follows a cell's element nor needs the push
+ * side's fields but anchor and spare (moved under the heap's lock). */
+static int push_once(qroot *r, struct push_ctx *p)
+{
+    int rc = lock_tail(r, p->h, "mc_squeue_push");
+    if (rc) {
+        if (rc == MC_EOWNERDEAD)
+            mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    uint64_t nin = r->nin;
+    if (LD(&r->closed)) {
+        rc = mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
+        goto out;
+    }
+    if (r->capacity && nin - r->seen_out >= r->capacity) {
+        /* full as last seen: look at nout again (a line the consumers
+         * write, so not at every push) */
+        uint64_t out = LDS(&r->nout);
+        r->seen_out = out < nin ? out : nin;
+        if (nin - r->seen_out >= r->capacity) {
+            p->full = 1;
+            goto out;
+        }
+    }
+    if (MC_UNLIKELY(nholds > MAX_HOLDS)) {
+        rc = mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
+                                "callbacks nested in this thread",
+                     MAX_HOLDS);
+        goto out;
+    }
+    ST(&r->pushing, 1u);
+    CRASH_POINT(CP_PUSH_MARKED);
+    qseg *t = r->tail;
+    uint64_t s = nin + 1;
+    unsigned i = (unsigned)(s - t->base);
+    void *v = NULL;
+    if (i < SEG_SLOTS && t->cells) {
+        rc = copy_cell(r->etype, t->cells + i * t->cell, t->cell, p->value,
+                       &v);
+        if (rc == MC_E2BIG)
+            rc = 0, v = NULL;
+    }
+    if (!rc && v) {
+        CRASH_POINT(CP_PUSH_COPIED);
+        __atomic_store_n(&t->slot[i], v, __ATOMIC_RELEASE); /* commit */
+        CRASH_POINT(CP_PUSH_SLOT);
+    } else if (!rc) {
+        rc = mc_heap_modify(p->h, do_push, p);
+    }
+    if (!rc) {
+        /* release stores: the fence in wake() orders them before the load
+         * of cwaiters (the waiters' side of the handshake) */
+        ST(&r->nin, s);
+        CRASH_POINT(CP_PUSH_NIN);
+    }
+    ST(&r->pushing, 0u);
+out:
+    mc_mutex_unlock(&r->tlock);
+    return rc;
 }
 
 /* Wait until the queue has room, is closed, or deadline passes.  0 to try
@@ -682,7 +745,7 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     for (int last = 0;;) {
         struct push_ctx p = {.value = value, .h = HEAP(q)};
-        int rc = mc_heap_modify(HEAP(q), do_push, &p);
+        int rc = push_once(r, &p);
         if (rc)
             return rc;
         if (!p.full) {
@@ -989,44 +1052,31 @@ int mc_squeue_is_empty(mc_squeue *q)
     return n < 0 ? (int)n : n == 0;
 }
 
-static int do_clear(mc_mut *mut, void *rootp, void *ctx)
-{
-    (void)mut;
-    (void)ctx;
-    qroot *r = rootp;
-    if (LD(&r->pushing))
-        return repair_push(r, "mc_squeue_clear");
-    int rc = lock_head(r, "mc_squeue_clear");
-    if (rc)
-        return rc;
-    ST(&r->pushing, 1u);
-    STS(&r->nout, r->nin); /* commit: nin is exact under the heap lock */
-    CRASH_POINT(CP_CLEAR_NOUT);
-    ST(&r->hseg, r->tail);
-    ST(&r->pushing, 0u);
-    mc_mutex_unlock(&r->hlock);
-    return 0;
-}
-
 int mc_squeue_clear(mc_squeue *q)
 {
     qroot *r = root_of(q, "mc_squeue_clear");
     if (!r)
         return MC_EINVAL;
-    int rc = mc_heap_modify(HEAP(q), do_clear, NULL);
-    if (!rc && r->capacity)
+    int rc = lock_tail(r, HEAP(q), "mc_squeue_clear");
+    if (rc) {
+        if (rc == MC_EOWNERDEAD)
+            mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    rc = lock_head(r, "mc_squeue_clear");
+    if (rc) {
+        mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    ST(&r->pushing, 1u);
+    STS(&r->nout, r->nin); /* commit: nin is exact under tlock */
+    CRASH_POINT(CP_CLEAR_NOUT);
+    ST(&r->hseg, r->tail);
+    ST(&r->pushing, 0u);
+    mc_mutex_unlock(&r->hlock);
+    mc_mutex_unlock(&r->tlock);
+    if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
-    return rc;
-}
-
-static int do_close(mc_mut *mut, void *rootp, void *ctx)
-{
-    (void)mut;
-    (void)ctx;
-    qroot *r = rootp;
-    if (LD(&r->pushing))
-        repair_push(r, "mc_squeue_close"); /* not an error here */
-    STS(&r->closed, 1u);
     return 0;
 }
 
@@ -1035,10 +1085,12 @@ int mc_squeue_close(mc_squeue *q)
     qroot *r = root_of(q, "mc_squeue_close");
     if (!r)
         return MC_EINVAL;
-    /* under the heap lock: a push that saw it open has linked already */
-    int rc = mc_heap_modify(HEAP(q), do_close, NULL);
-    if (rc)
+    /* under tlock: a push that saw it open has published already */
+    int rc = lock_tail(r, HEAP(q), "mc_squeue_close");
+    if (rc && rc != MC_EOWNERDEAD) /* a dead pusher: not an error here */
         return rc;
+    STS(&r->closed, 1u);
+    mc_mutex_unlock(&r->tlock);
     wake(r, &r->hlock, &r->nonempty, &r->cwaiters, 1);
     wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
     return 0;
