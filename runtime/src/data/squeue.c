@@ -97,6 +97,7 @@ typedef struct qseg {
     struct qseg *next;    /* atomic: written once, by the push that links */
     uint64_t base;        /* seq of slot[0] */
     char *cells;          /* SEG_SLOTS cells of `cell` bytes, or NULL */
+    void *cells_blk;      /* the heap block that holds them (traced) */
     uint64_t cell;        /* bytes per cell (0: no cells) */
     void *slot[SEG_SLOTS]; /* atomic: written once, by the element's push */
 } qseg;
@@ -125,6 +126,15 @@ static uint64_t cell_size(const mc_type *t)
     if (n < CELL_MIN)
         n = CELL_MIN;
     return n <= CELL_MAX ? n : 0;
+}
+
+/* The 16-byte units of a block of cells, and their start in it: cells
+ * start on a cache line (a small element then lies in one line, for the
+ * consumer to fetch). */
+#define CELLS_UNITS(cell) ((SEG_SLOTS * (cell) + 48) / 16)
+static char *cells_in(void *blk)
+{
+    return (char *)(((uintptr_t)blk + 63) & ~(uintptr_t)63);
 }
 
 /* Is v (the element of slot i of g) the copy in its cell? */
@@ -207,7 +217,7 @@ static void seg_trace(mc_tracer *tr, const void *obj)
 {
     const qseg *g = obj;
     mc_trace_ptr(tr, LD(&g->next));
-    mc_trace_ptr(tr, g->cells);
+    mc_trace_ptr(tr, g->cells_blk);
     for (unsigned i = 0; i < SEG_SLOTS; i++) {
         void *v = LD(&g->slot[i]);
         if (!in_cell(g, i, v)) /* a cell's element is not a block */
@@ -241,9 +251,10 @@ static int root_copy(mc_copier *c, void *dst, const void *src)
     g->base = 1;
     d->cell = cell_size(s->etype);
     if (d->cell) {
-        g->cells = mc_copy_alloc(c, &cells_type, SEG_SLOTS * d->cell / 16);
-        if (!g->cells)
+        g->cells_blk = mc_copy_alloc(c, &cells_type, CELLS_UNITS(d->cell));
+        if (!g->cells_blk)
             return MC_ENOMEM;
+        g->cells = cells_in(g->cells_blk);
         g->cell = d->cell;
     }
     d->anchor = d->tail = d->hseg = g;
@@ -286,16 +297,22 @@ static const mc_type root_type = {
 #define HEAP(q) ((mc_heap *)(q))
 #define QUEUE(h) ((mc_squeue *)(h))
 
-/* The root of a live queue, or NULL (with a detail naming fn). */
+/* The root of a live queue, or NULL (with a detail naming fn).
+ * mc_heap_root_ro and mc_heap_root_type, inline: two calls were a tenth
+ * of a push. */
 static qroot *root_of(mc_squeue *q, const char *fn)
 {
-    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
-    if (!r || mc_heap_root_type(HEAP(q)) != &root_type) {
-        mc__err(MC_EINVAL, "%s: %s", fn,
-                q ? "not a live queue (destroyed?)" : "NULL queue");
-        return NULL;
-    }
-    return r;
+    mc_heap *h = HEAP(q);
+    qroot *r = NULL;
+    if (MC_LIKELY(h != NULL) && MC_LIKELY(h->magic == MC__HEAP_MAGIC))
+        r = atomic_load(&h->root);
+    if (MC_LIKELY(r != NULL) &&
+        MC_LIKELY(mc__heap_type(h, mc__bw_type(mc__ld(mc__hdr(r)))) ==
+                  &root_type))
+        return r;
+    mc__err(MC_EINVAL, "%s: %s", fn,
+            q ? "not a live queue (destroyed?)" : "NULL queue");
+    return NULL;
 }
 
 /* ----------------------------------------------------- create, destroy */
@@ -603,12 +620,13 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
             r->spare = g;
         if (!rc && r->cell && !g->cells) {
-            void *cells;
-            rc = mc_heap_alloc(mut, &cells_type, SEG_SLOTS * r->cell / 16,
-                               &cells);
+            void *blk;
+            rc = mc_heap_alloc(mut, &cells_type, CELLS_UNITS(r->cell), &blk);
             if (!rc) {
                 g->cell = r->cell;
-                g->cells = cells; /* traced from here on (spare) */
+                g->cells_blk = blk; /* traced from here on (spare) */
+                g->cells = cells_in(blk); /* then used (a reused spare's
+                                             cells are traced) */
             }
         }
         CRASH_POINT(CP_SEG_SPARE);
