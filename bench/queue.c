@@ -13,6 +13,16 @@
  *   squeue.tput_2to2  two producers and two consumers (all workers,
  *                     pop_p), vs the same camlbox figure.
  *
+ * The peer is bench/camlbox's camlbox.tput_1to1, not a weaker copy of it:
+ * the same record type and message, 256 slots of 64 bytes, one sender
+ * worker, the receiver (the measuring worker, as the queue's consumer in
+ * the 1 to 1 figures) taking up to 256 messages per wait, reading each in
+ * place and deleting it, timed from the first message received to the
+ * last.  Run back to back on the loaded 2-vCPU VM, the two benches gave
+ * it the same spread (2.0-3.8 M msgs/s each, 2026-12-03): its 6-12 M in
+ * older notes come from quieter machines, so compare the ratio, not the
+ * figure, across runs.
+ *
  *   squeue.push_pop   one process alone: a push then a pop_p, per second
  *                     (the cost of the two calls, no other process: the
  *                     loop to run under callgrind, `queue N 1 push_pop`).
