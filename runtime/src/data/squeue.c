@@ -160,11 +160,14 @@ typedef struct qroot {
     qseg *anchor;         /* traced: the chain's collector root */
     qseg *tail;           /* the last linked segment */
     qseg *spare;          /* traced: the segment a push is filling */
-    uint64_t nin;         /* atomic: seq of the last pushed element */
     uint64_t seen_out;    /* nout as the push side last read it (<= nout):
                              room is checked without reading nout */
     uint32_t pushing;     /* 1 inside a push or clear (the mark) */
     char pad1[64];
+    /* the push side's one field that consumers read (they poll it while
+     * the queue is empty): written once per push */
+    uint64_t nin;         /* atomic: seq of the last pushed element */
+    char pad1b[64];
     /* pop side: hlock */
     mc_mutex hlock;
     qseg *hseg;           /* atomic: the segment of element nout + 1 */
