@@ -326,6 +326,7 @@ static void test_model(void **state)
 typedef struct shared {
     uint64_t bits[NPROC * PER_PROC / 64 + 1];
     int64_t pushed[NPROC], popped[NPROC];
+    int64_t done; /* workers finished */
 } shared;
 
 typedef struct conc_arg {
@@ -396,6 +397,7 @@ static void drv_conc_worker(const void *arg, size_t len)
     }
     a.sh->pushed[a.id] = i;
     a.sh->popped[a.id] = popped;
+    __atomic_add_fetch(&a.sh->done, 1, __ATOMIC_SEQ_CST);
 }
 
 static void drv_conc(const void *arg, size_t len)
@@ -420,6 +422,17 @@ static void drv_conc(const void *arg, size_t len)
         if (W_RC(tu_start_fn(drv_conc_worker, &a, sizeof a, &w[n]), 0))
             break;
     }
+    /* collections beside the workers, from a process that does not push:
+     * a push into a cell takes no heap lock, so these run while pushes
+     * write cells and slots (MC_DEBUG: each collection is verified, freed
+     * memory poisoned, and a popped element must be whole) */
+    int64_t gcs = 0;
+    while (__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST) < n &&
+           !tu_w_failed()) {
+        W_RC(mc_heap_gc(mc_squeue_heap(q)), 0);
+        gcs++;
+    }
+    W_CHECK(gcs > 0, "no collection beside the workers");
     for (int k = 0; k < n; k++)
         W_JOIN_OK(tu_driver_jp, w[k], "queue worker");
     int64_t rest = 0, v;
