@@ -57,21 +57,28 @@ static const mc_type hdr_type = {
     .align = _Alignof(hdr),
 };
 
+/* Every fifth element carries a long string: too big for a cell of the
+ * queue's segment (squeue.c), it is a block of its own, so that every
+ * test runs both kinds of element. */
+#define SPELL_MAX 160
 static void spell(char *buf, size_t n, int64_t v)
 {
-    snprintf(buf, n, "value-%lld", (long long)v);
+    snprintf(buf, n, "value-%lld%s", (long long)v,
+             v % 5 == 3 ? "-a-long-tail-that-does-not-fit-in-a-cell-of-64-"
+                          "bytes-with-the-record-of-16-bytes-before-it"
+                        : "");
 }
 
 static int rec_bad(const rec *r)
 {
-    char buf[64];
+    char buf[SPELL_MAX];
     spell(buf, sizeof buf, r->n);
     return r->s == NULL || strcmp(r->s, buf) != 0;
 }
 
 static int push_n(mc_squeue *q, int64_t n, int64_t timeout)
 {
-    char buf[64];
+    char buf[SPELL_MAX];
     spell(buf, sizeof buf, n);
     rec r = {n, buf};
     return mc_squeue_push(q, &r, timeout);
@@ -268,6 +275,17 @@ static void drv_model(const void *arg, size_t len)
     mc_heap_stats st;
     W_RC(mc_heap_stats_get(mc_squeue_heap(q), &st), 0);
     W_CHECK(st.collections > 0, "no collection ran");
+    /* a thread inside a mutation of the queue's heap is refused: its push
+     * would wait for the push lock while a pusher holding it waits for
+     * the heap */
+    mc_mut *mu;
+    if (!W_RC(mc_heap_begin(mc_squeue_heap(q), &mu), 0)) {
+        W_RC(push_n(q, 1, 0), MC_ESTATE);
+        W_RC(mc_squeue_clear(q), MC_ESTATE);
+        W_RC(mc_squeue_close(q), MC_ESTATE);
+        W_RC(mc_heap_commit(mu), 0);
+    }
+    W_CHECK(!mc_squeue_is_closed(q), "closed inside a mutation");
     /* bad arguments */
     rec *c;
     W_RC(mc_squeue_push(q, NULL, 0), MC_EINVAL);
@@ -308,6 +326,7 @@ static void test_model(void **state)
 typedef struct shared {
     uint64_t bits[NPROC * PER_PROC / 64 + 1];
     int64_t pushed[NPROC], popped[NPROC];
+    int64_t done; /* workers finished */
 } shared;
 
 typedef struct conc_arg {
@@ -344,7 +363,7 @@ static void drv_conc_worker(const void *arg, size_t len)
         last[k] = -1;
     int64_t i = 0, popped = 0;
     while (i < PER_PROC && !tu_w_failed()) {
-        int64_t v;
+        int64_t v = 0;
         if (rnd() % 100 < 55) {
             /* not waiting, or a little: every worker may be pushing */
             int64_t t = rnd() % 2 ? 0 : 2;
@@ -378,6 +397,7 @@ static void drv_conc_worker(const void *arg, size_t len)
     }
     a.sh->pushed[a.id] = i;
     a.sh->popped[a.id] = popped;
+    __atomic_add_fetch(&a.sh->done, 1, __ATOMIC_SEQ_CST);
 }
 
 static void drv_conc(const void *arg, size_t len)
@@ -402,6 +422,17 @@ static void drv_conc(const void *arg, size_t len)
         if (W_RC(tu_start_fn(drv_conc_worker, &a, sizeof a, &w[n]), 0))
             break;
     }
+    /* collections beside the workers, from a process that does not push:
+     * a push into a cell takes no heap lock, so these run while pushes
+     * write cells and slots (MC_DEBUG: each collection is verified, freed
+     * memory poisoned, and a popped element must be whole) */
+    int64_t gcs = 0;
+    while (__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST) < n &&
+           !tu_w_failed()) {
+        W_RC(mc_heap_gc(mc_squeue_heap(q)), 0);
+        gcs++;
+    }
+    W_CHECK(gcs > 0, "no collection beside the workers");
     for (int k = 0; k < n; k++)
         W_JOIN_OK(tu_driver_jp, w[k], "queue worker");
     int64_t rest = 0, v;
@@ -525,7 +556,7 @@ static void drv_blk_worker(const void *arg, size_t len)
     mc_squeue *q;
     if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, NULL, &q), 0))
         return;
-    int64_t v;
+    int64_t v = 0;
     switch (a.what) {
     case B_POP_LATE:
         tu_sleep_ms(300);
@@ -673,7 +704,7 @@ static int churn(const void *e, void *ctx)
 {
     struct cb_ctx *c = ctx;
     const rec *r = e;
-    int64_t v;
+    int64_t v = 0;
     for (int i = 0; i < 20; i++)
         if (pop_n(c->q, &v, 0))
             c->bad |= 1;
@@ -743,7 +774,7 @@ static void drv_kill_victim(const void *arg, size_t len)
     __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELEASE);
     int64_t n = (int64_t)a.it * 1000000;
     for (;;) { /* until killed */
-        int64_t v;
+        int64_t v = 0;
         int rc = push_n(q, n++, 0);
         if (rc && rc != MC_EOWNERDEAD) {
             W_RC(rc, 0);
@@ -817,7 +848,7 @@ static void drv_kill_loop(const void *arg, size_t len)
         if (rc == MC_EOWNERDEAD)
             told++, rc = push_n(q, 5, 0);
         W_RC(rc, 0);
-        int64_t v;
+        int64_t v = 0;
         rc = pop_n(q, &v, 0);
         if (rc == MC_EOWNERDEAD)
             told++, rc = pop_n(q, &v, 0);
@@ -872,7 +903,7 @@ static void drv_waiter(const void *arg, size_t len)
         return;
     hdr *h = mc_squeue_header(q);
     __atomic_store_n(&h->pid, (int64_t)getpid(), __ATOMIC_RELEASE);
-    int64_t v;
+    int64_t v = 0;
     if (a.what == W_POP) {
         W_RC(pop_n(q, &v, MC_SQUEUE_FOREVER), 0);
         W_CHECK(v == 31, "woken with %lld", (long long)v);
@@ -930,7 +961,7 @@ static void drv_kill_waiters(const void *arg, size_t len)
         W_RC(mc_join(tu_driver_jp, pid, &r), 0);
         W_CHECK(r.kind == MC_EXIT_SIGNAL, "producer: %s", tu_kind_str(&r));
         mc_join_result_free(&r);
-        int64_t v;
+        int64_t v = 0;
         W_RC(pop_n(q, &v, 0), 0);
         W_CHECK(v == 30 && mc_squeue_length(q) == 0, "after the kills");
         /* live waiters are still woken */
@@ -973,7 +1004,7 @@ static void drv_point_victim(const void *arg, size_t len)
     if (W_RC(mc_squeue_of_descr(&a.d, &rec_type, &hdr_type, &q), 0))
         return;
     mc__squeue_crash_at = a.it;
-    int64_t v;
+    int64_t v = 0;
     /* pushes and pops cross a segment boundary every 64; a clear now and
      * then: every point comes within a few hundred steps */
     for (int64_t n = 1; n < 100000; n++) {
@@ -1031,7 +1062,7 @@ static void drv_crash_points(const void *arg, size_t len)
             /* drain (the pop side is told), then a sentinel through (the
              * push side is told): nothing a live process pushes is lost */
             int told = 0, rc;
-            int64_t v, n = 0;
+            int64_t v = 0, n = 0;
             while ((rc = RETRY(pop_n(q, &v, 0), told)) == 0) {
                 W_CHECK(v != -1, "point %d: a torn element", pt);
                 n++;
@@ -1083,7 +1114,7 @@ static void drv_descr_user(const void *arg, size_t len)
         return;
     hdr *h = mc_squeue_header(q);
     W_CHECK(h && h->stage == 3, "the creator's header");
-    int64_t v;
+    int64_t v = 0;
     W_RC(pop_n(q, &v, 1000), 0);
     W_CHECK(v == 11, "the creator's element: %lld", (long long)v);
     W_RC(push_n(q, 12, 0), 0);
@@ -1106,7 +1137,7 @@ static void drv_descr(const void *arg, size_t len)
     /* inheriting nothing: the worker maps the pool through the master */
     if (!W_RC(tu_start_fn_ex(drv_descr_user, &d, sizeof d, NULL, 0, &w), 0))
         W_JOIN_OK(tu_driver_jp, w, "descriptor user");
-    int64_t v;
+    int64_t v = 0;
     W_RC(pop_n(q, &v, 0), 0);
     W_CHECK(v == 12, "the worker's element: %lld", (long long)v);
     /* an sref's descriptor is not a queue's; a heap's root is not one */

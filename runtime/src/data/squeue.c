@@ -1,8 +1,10 @@
 /* squeue.c: a shared FIFO queue (mcore/squeue.h): a heap whose root holds
  * a linked list of segments of SEG_SLOTS element pointers (an unrolled
  * two-lock queue: Michael and Scott's, with many elements per node), the
- * push side under the heap's lock, the pop side under a lock of its own,
- * so that a producer and a consumer never wait for each other.
+ * push side under tlock, the pop side under hlock, so that a producer and
+ * a consumer never wait for each other.  A push takes the heap's lock
+ * only to allocate (a segment per SEG_SLOTS pushes, or a big element),
+ * inside tlock; a thread that mutates the heap may not take tlock.
  *
  *   anchor -> ... -> hseg -> ... -> tail
  *
@@ -14,10 +16,19 @@
  * linked yet).  length = nin - nout, in O(1).
  *
  * Memory.  Segments and values live in the heap and are collected by it.
- * The collector traces the segments from `anchor`, which only pushers
- * move (under the heap's lock, the lock every collection holds), to where
- * hseg was when they looked: a popped element stays reachable until a
- * later push.  A popper reads its element inside a reader slot (heap.h),
+ * A small element is copied whole into its slot's cell, in a block of
+ * cells that each segment has (a cell holds the element and what it
+ * points to, laid out as in a camlbox slot): a push then allocates
+ * nothing, and a segment's elements are freed with it.  An element too big
+ * for a cell is a heap value of its own (mc_heap_add), pointed to by its
+ * slot.  The collector traces the segments from `anchor`, which only
+ * pushers move (under the heap's lock, the lock every collection holds),
+ * before they allocate, to where hseg was when they looked: a popped
+ * element stays reachable until a later push allocates.  A cell push
+ * runs beside a collection: it writes a cell and its slot, which the
+ * collector skips, and nin; what the collector reads of the push side
+ * (anchor, spare, a segment's next and cells) changes only under the
+ * heap's lock.  A popper reads its element inside a reader slot (heap.h),
  * entered before the pop: a collection that no longer reaches the element
  * started after the anchor moved past its segment, hence after the pop,
  * hence after the popper entered its slot, and waits for it.  A reader
@@ -29,21 +40,23 @@
  *
  * Crash consistency (DESIGN.md 10b): a one-store discipline, with a mark.
  *   - push: the mark `pushing` is set first.  The value is copied into
- *     the heap (garbage until stored: the collector frees it after a
- *     crash); ONE store of its slot publishes it (the commit point); then
+ *     its cell or the heap (garbage until stored: a cell is written again
+ *     by the next push, the collector frees a heap copy after a crash);
+ *     ONE store of its slot publishes it (the commit point); then
  *     nin and the mark are updated.  When the tail segment is full, a new
  *     segment is allocated first (held in `spare`, which the collector
  *     traces), the value goes into its slot 0 while it is unpublished, and
- *     ONE store of tail->next is the commit point.  A later locker of the
- *     heap lock that finds the mark walks tail forward to the last linked
- *     segment, drops spare, and recomputes nin from the filled slots: the
- *     queue is whole, with the dead pusher's element in it or not.
+ *     ONE store of tail->next is the commit point.  The next locker of
+ *     tlock (robust) that finds the mark walks tail forward to the last
+ *     linked segment and recomputes nin from the filled slots: the queue
+ *     is whole, with the dead pusher's element in it or not (an unlinked
+ *     spare is used again).
  *   - pop: under hlock, ONE store of nout pops (the commit point), then
  *     hseg moves when the element was in the next segment.  hlock is
  *     robust: the next locker gets MC_EOWNERDEAD and moves hseg up to
  *     nout's segment.  The element popped by the dead process is lost (the
  *     "item in flight").
- *   - clear: under both locks, with the mark: ONE store of nout (to nin),
+ *   - clear: under tlock and hlock, with the mark: ONE store of nout (to nin),
  *     then hseg (to tail); the same repair.
  * A lagging hseg is harmless in itself (lookups walk forward from it); the
  * repair moves it up so that the anchor can pass what was popped.
@@ -72,6 +85,7 @@
 #include "mcore/squeue.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
 #include "os/spin.h"
 #include "proc/stat.h"
 
@@ -82,32 +96,89 @@
 typedef struct qseg {
     struct qseg *next;    /* atomic: written once, by the push that links */
     uint64_t base;        /* seq of slot[0] */
+    char *cells;          /* SEG_SLOTS cells of `cell` bytes, or NULL */
+    void *cells_blk;      /* the heap block that holds them (traced) */
+    uint64_t cell;        /* bytes per cell (0: no cells) */
     void *slot[SEG_SLOTS]; /* atomic: written once, by the element's push */
 } qseg;
 
+/* A cell: the place in its segment's cells block where a small element
+ * is copied whole (its root at the cell's start, what it points to after
+ * it, as in a camlbox slot), so that a push allocates nothing: one
+ * allocation of cells per SEG_SLOTS pushes.  Cells hold an element and
+ * its own pointers only (no block header each): the collector keeps the
+ * block alive through its segment and never follows pointers into it. */
+#define CELL_MIN 64u
+#define CELL_MAX 192u  /* SEG_SLOTS cells stay a small heap block */
+
+static const mc_type cells_type = {
+    .name = "mc_squeue_cells",
+    .id = 0x6d635f7163656c6cull, /* never in a descriptor */
+    .size = 16,
+    .align = 16,
+};
+
+/* The cell size for elements of t: room for the record and a few small
+ * strings or arrays; 0 (no cells) for records too big to gain. */
+static uint64_t cell_size(const mc_type *t)
+{
+    uint64_t n = ((uint64_t)t->size + 48 + 15) & ~(uint64_t)15;
+    if (n < CELL_MIN)
+        n = CELL_MIN;
+    return n <= CELL_MAX ? n : 0;
+}
+
+/* The 16-byte units of a block of cells, and their start in it: cells
+ * start on a cache line (a small element then lies in one line, for the
+ * consumer to fetch). */
+#define CELLS_UNITS(cell) ((SEG_SLOTS * (cell) + 48) / 16)
+static char *cells_in(void *blk)
+{
+    return (char *)(((uintptr_t)blk + 63) & ~(uintptr_t)63);
+}
+
+/* Is v (the element of slot i of g) the copy in its cell? */
+static inline int in_cell(const qseg *g, unsigned i, const void *v)
+{
+    return (uintptr_t)v == (uintptr_t)g->cells + i * g->cell && g->cells;
+}
+
+/* The groups below are 64 bytes apart or more: what the producers write
+ * for each item, what the consumers write, and what both only read, are
+ * never on one cache line (a line written by the other side is a miss
+ * for each item). */
 typedef struct qroot {
-    /* fixed at creation */
+    /* fixed at creation (closed: written once) */
     const mc_type *etype, *htype;
     void *header;
     uint64_t capacity;
-    char pad0[32];
-    /* push side: the heap's lock */
+    uint64_t cell;        /* cell_size(etype) */
+    uint32_t closed;      /* atomic */
+    char pad0[64];
+    /* push side: tlock (and the heap's lock to allocate) */
+    mc_mutex tlock;
     qseg *anchor;         /* traced: the chain's collector root */
     qseg *tail;           /* the last linked segment */
     qseg *spare;          /* traced: the segment a push is filling */
-    uint64_t nin;         /* atomic: seq of the last pushed element */
+    uint64_t seen_out;    /* nout as the push side last read it (<= nout):
+                             room is checked without reading nout */
     uint32_t pushing;     /* 1 inside a push or clear (the mark) */
-    uint32_t closed;      /* atomic */
     char pad1[64];
+    /* the push side's one field that consumers read (they poll it while
+     * the queue is empty): written once per push */
+    uint64_t nin;         /* atomic: seq of the last pushed element */
+    char pad1b[64];
     /* pop side: hlock */
     mc_mutex hlock;
     qseg *hseg;           /* atomic: the segment of element nout + 1 */
     uint64_t nout;        /* atomic: seq of the last popped element */
-    uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
     uint32_t pop_died;    /* a waker repaired a dead holder's pop: the
                              next locker reports it */
-    mc_cond nonempty;
     char pad2[64];
+    /* consumers waiting (read by every push: written only by waiters) */
+    uint32_t cwaiters;    /* atomic: consumers waiting on nonempty */
+    mc_cond nonempty;
+    char pad3[64];
     /* producers waiting for room */
     mc_mutex plock;
     mc_cond notfull;
@@ -149,8 +220,12 @@ static void seg_trace(mc_tracer *tr, const void *obj)
 {
     const qseg *g = obj;
     mc_trace_ptr(tr, LD(&g->next));
-    for (int i = 0; i < SEG_SLOTS; i++)
-        mc_trace_ptr(tr, LD(&g->slot[i]));
+    mc_trace_ptr(tr, g->cells_blk);
+    for (unsigned i = 0; i < SEG_SLOTS; i++) {
+        void *v = LD(&g->slot[i]);
+        if (!in_cell(g, i, v)) /* a cell's element is not a block */
+            mc_trace_ptr(tr, v);
+    }
 }
 
 static const mc_type seg_type = {
@@ -177,6 +252,14 @@ static int root_copy(mc_copier *c, void *dst, const void *src)
     if (!g)
         return MC_ENOMEM;
     g->base = 1;
+    d->cell = cell_size(s->etype);
+    if (d->cell) {
+        g->cells_blk = mc_copy_alloc(c, &cells_type, CELLS_UNITS(d->cell));
+        if (!g->cells_blk)
+            return MC_ENOMEM;
+        g->cells = cells_in(g->cells_blk);
+        g->cell = d->cell;
+    }
     d->anchor = d->tail = d->hseg = g;
     return 0;
 }
@@ -193,6 +276,8 @@ static int root_init_sync(void *obj)
 {
     qroot *r = obj;
     int rc = mc_mutex_init(&r->hlock, MC_MUTEX_NORMAL);
+    if (!rc)
+        rc = mc_mutex_init(&r->tlock, MC_MUTEX_NORMAL);
     if (!rc)
         rc = mc_mutex_init(&r->plock, MC_MUTEX_NORMAL);
     if (!rc)
@@ -215,16 +300,22 @@ static const mc_type root_type = {
 #define HEAP(q) ((mc_heap *)(q))
 #define QUEUE(h) ((mc_squeue *)(h))
 
-/* The root of a live queue, or NULL (with a detail naming fn). */
+/* The root of a live queue, or NULL (with a detail naming fn).
+ * mc_heap_root_ro and mc_heap_root_type, inline: two calls were a tenth
+ * of a push. */
 static qroot *root_of(mc_squeue *q, const char *fn)
 {
-    qroot *r = q ? mc_heap_root_ro(HEAP(q)) : NULL;
-    if (!r || mc_heap_root_type(HEAP(q)) != &root_type) {
-        mc__err(MC_EINVAL, "%s: %s", fn,
-                q ? "not a live queue (destroyed?)" : "NULL queue");
-        return NULL;
-    }
-    return r;
+    mc_heap *h = HEAP(q);
+    qroot *r = NULL;
+    if (MC_LIKELY(h != NULL) && MC_LIKELY(h->magic == MC__HEAP_MAGIC))
+        r = atomic_load(&h->root);
+    if (MC_LIKELY(r != NULL) &&
+        MC_LIKELY(mc__heap_type(h, mc__bw_type(mc__ld(mc__hdr(r)))) ==
+                  &root_type))
+        return r;
+    mc__err(MC_EINVAL, "%s: %s", fn,
+            q ? "not a live queue (destroyed?)" : "NULL queue");
+    return NULL;
 }
 
 /* ----------------------------------------------------- create, destroy */
@@ -296,15 +387,16 @@ static int64_t left_ms(int64_t deadline)
 }
 
 /* Repair the push side after a pusher's death (the mark is set): walk tail
- * to the last linked segment and nin to its last filled slot.  Heap lock
- * held.  Returns MC_EOWNERDEAD. */
+ * to the last linked segment and nin to its last filled slot.  tlock
+ * held.  A spare left is not linked (a push drops it before it links): the
+ * next new segment is made of it (its slot 0 and cell 0 written again).
+ * Returns MC_EOWNERDEAD. */
 static int repair_push(qroot *r, const char *fn)
 {
     qseg *t = r->tail, *n;
     while ((n = LD(&t->next)))
         t = n;
     r->tail = t;
-    r->spare = NULL; /* linked or not, it is the dead pusher's */
     uint64_t s = r->nin < t->base ? t->base - 1 : r->nin;
     while (s + 1 - t->base < SEG_SLOTS && LD(&t->slot[s + 1 - t->base]))
         s++;
@@ -351,6 +443,27 @@ static int lock_head(qroot *r, const char *fn)
         return mc__err_in(rc, fn);
     repair_pop(r);
     return pop_died(r, fn);
+}
+
+/* Lock tlock, the push side's.  0; MC_EOWNERDEAD: a holder died inside a
+ * push, clear or close, the push side is repaired, tlock is held (the
+ * caller reports it, or not); MC_ESTATE: the calling thread mutates the
+ * queue's heap (it would wait for a pusher that waits for the heap);
+ * MC_ESYS (not held). */
+static int lock_tail(qroot *r, mc_heap *h, const char *fn)
+{
+    if (MC_UNLIKELY(mc__heap_mutating(h)))
+        return mc__err(MC_ESTATE, "%s: this thread is mutating the queue's "
+                                  "heap", fn);
+    int rc = mc_mutex_lock(&r->tlock);
+    if (MC_LIKELY(rc == 0))
+        return 0;
+    if (rc != MC_EOWNERDEAD)
+        return mc__err_in(rc, fn);
+    mc_mutex_consistent(&r->tlock);
+    if (!LD(&r->pushing))
+        return 0; /* died outside the marked steps: nothing to repair */
+    return repair_push(r, fn);
 }
 
 /* plock protects nothing but the waiting: a dead holder is no news. */
@@ -443,59 +556,94 @@ struct push_ctx {
     int full; /* set: at capacity, nothing done */
 };
 
+/* The copier's slow path in a cell: the element does not fit. */
+static void *cell_full(mc_copier *c, const mc_type *t, size_t count)
+{
+    (void)t;
+    (void)count;
+    c->err = MC_E2BIG; /* no detail: the push goes on with a heap copy */
+    return NULL;
+}
+
+/* Copy value (of t) into a cell of `size` bytes, as a camlbox slot holds
+ * a message (the pool has one address in every process: no relocation).
+ * 0 (*out: the cell), MC_E2BIG (it does not fit), or an error of a copy
+ * routine. */
+static int copy_cell(const mc_type *t, char *cell, uint64_t size,
+                     const void *value, void **out)
+{
+    if (!t->ptrs && !t->copy && !t->init_sync && t->size <= size) {
+        memcpy(cell, value, t->size);
+        *out = cell;
+        return 0;
+    }
+    mc_copier c;
+    mc__copier_init(&c, cell_full, NULL, cell);
+    c.init_sync = 1;
+    c.bump_kind = MC__BUMP_SLOT;
+    c.bump = cell;
+    c.bump_end = cell + size;
+    int rc = mc__copy_root(&c, t, 1, value, out);
+    mc__copier_fini(&c);
+    return c.err == MC_E2BIG ? MC_E2BIG : rc;
+}
+
+/* Before a push allocates (a collection may run): let the collector free
+ * what was popped (the anchor moves up to the head's segment: see the top
+ * of the file), and pin the segments that this thread's running callbacks
+ * hold. */
+static int before_alloc(mc_mut *mut, qroot *r, mc_heap *h)
+{
+    r->anchor = LD(&r->hseg);
+    for (int i = 0; i < nholds; i++) {
+        qseg *held = *holds[i].seg;
+        if (held && holds[i].h == h) {
+            int rc = mc_heap_pin(mut, held);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The push's steps that need the heap's lock (tlock and the mark held):
+ * a new segment, or a heap copy of a value too big for its cell. */
 static int do_push(mc_mut *mut, void *rootp, void *ctx)
 {
     qroot *r = rootp;
     struct push_ctx *p = ctx;
-    if (LD(&r->pushing))
-        return repair_push(r, "mc_squeue_push");
-    if (LD(&r->closed))
-        return mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
-    uint64_t nin = r->nin;
-    if (r->capacity && qlen(r) >= r->capacity) {
-        p->full = 1;
-        return 0;
-    }
-    ST(&r->pushing, 1u);
-    CRASH_POINT(CP_PUSH_MARKED);
-    /* the collector may now free what was popped (see the top) */
-    r->anchor = LD(&r->hseg);
-    if (MC_UNLIKELY(nholds)) {
-        if (nholds > MAX_HOLDS) {
-            ST(&r->pushing, 0u);
-            return mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
-                                      "callbacks nested in this thread",
-                           MAX_HOLDS);
-        }
-        for (int i = 0; i < nholds; i++) {
-            qseg *held = *holds[i].seg;
-            if (held && holds[i].h == p->h) {
-                int rc = mc_heap_pin(mut, held);
-                if (rc) {
-                    ST(&r->pushing, 0u);
-                    return rc;
-                }
-            }
-        }
-    }
     qseg *t = r->tail, *g = t;
-    uint64_t s = nin + 1;
-    int rc = 0;
-    if (s - t->base == SEG_SLOTS) {
+    uint64_t s = LD(&r->nin) + 1;
+    /* the collector may now free what was popped (see the top) */
+    int rc = before_alloc(mut, r, p->h);
+    if (!rc && s - t->base == SEG_SLOTS) {
         /* a new segment first, reachable from the root (spare) while the
-         * value is copied: a collection in mc_heap_add keeps it */
+         * value is copied: a collection in an allocation keeps it */
         g = r->spare;
         if (!g && !(rc = mc_heap_alloc(mut, &seg_type, 1, (void **)&g)))
             r->spare = g;
+        if (!rc && r->cell && !g->cells) {
+            void *blk;
+            rc = mc_heap_alloc(mut, &cells_type, CELLS_UNITS(r->cell), &blk);
+            if (!rc) {
+                g->cell = r->cell;
+                g->cells_blk = blk; /* traced from here on (spare) */
+                g->cells = cells_in(blk); /* then used (a reused spare's
+                                             cells are traced) */
+            }
+        }
         CRASH_POINT(CP_SEG_SPARE);
     }
     void *v = NULL;
-    if (!rc)
-        rc = mc_heap_add(mut, r->etype, p->value, &v);
-    if (rc) {
-        ST(&r->pushing, 0u);
-        return rc;
+    if (!rc && g != t && g->cells) {
+        rc = copy_cell(r->etype, g->cells, g->cell, p->value, &v);
+        if (rc == MC_E2BIG) /* a big one: a block of the heap */
+            rc = 0, v = NULL;
     }
+    if (!rc && !v)
+        rc = mc_heap_add(mut, r->etype, p->value, &v);
+    if (rc)
+        return rc;
     /* nothing allocates from here on: v needs no root until it is stored */
     CRASH_POINT(CP_PUSH_COPIED);
     if (g == t) {
@@ -510,12 +658,71 @@ static int do_push(mc_mut *mut, void *rootp, void *ctx)
         CRASH_POINT(CP_SEG_LINKED);
         r->tail = g;
     }
-    /* release stores: the fence in wake() orders them before the load of
-     * cwaiters (the waiters' side of the handshake) */
-    ST(&r->nin, s);
-    CRASH_POINT(CP_PUSH_NIN);
-    ST(&r->pushing, 0u);
     return 0;
+}
+
+/* One push under tlock: 0 (pushed or p->full), or an error.  A small
+ * value goes into its cell without the heap's lock: nothing allocates,
+ * and the collector neither follows a cell's element nor needs the push
+ * side's fields but anchor and spare (moved under the heap's lock). */
+static int push_once(qroot *r, struct push_ctx *p)
+{
+    int rc = lock_tail(r, p->h, "mc_squeue_push");
+    if (rc) {
+        if (rc == MC_EOWNERDEAD)
+            mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    uint64_t nin = r->nin;
+    if (LD(&r->closed)) {
+        rc = mc__err(MC_ECLOSED, "mc_squeue_push: the queue is closed");
+        goto out;
+    }
+    if (r->capacity && nin - r->seen_out >= r->capacity) {
+        /* full as last seen: look at nout again (a line the consumers
+         * write, so not at every push) */
+        uint64_t out = LDS(&r->nout);
+        r->seen_out = out < nin ? out : nin;
+        if (nin - r->seen_out >= r->capacity) {
+            p->full = 1;
+            goto out;
+        }
+    }
+    if (MC_UNLIKELY(nholds > MAX_HOLDS)) {
+        rc = mc__err(MC_ESTATE, "mc_squeue_push: more than %d queue "
+                                "callbacks nested in this thread",
+                     MAX_HOLDS);
+        goto out;
+    }
+    ST(&r->pushing, 1u);
+    CRASH_POINT(CP_PUSH_MARKED);
+    qseg *t = r->tail;
+    uint64_t s = nin + 1;
+    unsigned i = (unsigned)(s - t->base);
+    void *v = NULL;
+    if (i < SEG_SLOTS && t->cells) {
+        rc = copy_cell(r->etype, t->cells + i * t->cell, t->cell, p->value,
+                       &v);
+        if (rc == MC_E2BIG)
+            rc = 0, v = NULL;
+    }
+    if (!rc && v) {
+        CRASH_POINT(CP_PUSH_COPIED);
+        __atomic_store_n(&t->slot[i], v, __ATOMIC_RELEASE); /* commit */
+        CRASH_POINT(CP_PUSH_SLOT);
+    } else if (!rc) {
+        rc = mc_heap_modify(p->h, do_push, p);
+    }
+    if (!rc) {
+        /* release stores: the fence in wake() orders them before the load
+         * of cwaiters (the waiters' side of the handshake) */
+        ST(&r->nin, s);
+        CRASH_POINT(CP_PUSH_NIN);
+    }
+    ST(&r->pushing, 0u);
+out:
+    mc_mutex_unlock(&r->tlock);
+    return rc;
 }
 
 /* Wait until the queue has room, is closed, or deadline passes.  0 to try
@@ -559,7 +766,7 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms)
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     for (int last = 0;;) {
         struct push_ctx p = {.value = value, .h = HEAP(q)};
-        int rc = mc_heap_modify(HEAP(q), do_push, &p);
+        int rc = push_once(r, &p);
         if (rc)
             return rc;
         if (!p.full) {
@@ -611,16 +818,26 @@ static void *elem_at(qseg *g, uint64_t s, qseg **where)
     return v;
 }
 
+/* A local copy of element v, of slot i of g: a cell's element holds its
+ * own strings (their lengths are not in block headers). */
+static int copy_out(const qroot *r, const qseg *g, unsigned i, const void *v,
+                    void **copy)
+{
+    return in_cell(g, i, v) ? mc_local_copy(r->etype, v, copy)
+                            : mc__local_copy_heap(r->etype, v, copy);
+}
+
 /* Empty, seen without the lock (inside a reader slot)?  Not when the
  * counters say otherwise: a dead popper's lag, which the lock repairs
  * (else a waiter's poll would spin on it). */
 static int empty_unlocked(qroot *r)
 {
-    if (qlen(r))
-        return 0;
+    /* the slot first: nin is on the producers' line */
     uint64_t s = LDS(&r->nout) + 1;
     qseg *g = LD(&r->hseg);
-    return s >= g->base && !elem_at(g, s, &g);
+    if (s < g->base || elem_at(g, s, &g))
+        return 0;
+    return !qlen(r);
 }
 
 /* Inside a reader slot: pop one element and hand it over. */
@@ -654,7 +871,7 @@ static int pop_fn(const void *rootp, void *ctx)
     if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 0);
     if (!p->fn)
-        return mc__local_copy_heap(r->etype, v, p->copy);
+        return copy_out(r, g, (unsigned)(s - g->base), v, p->copy);
     qseg *held = g;
     hold_push(p->h, &held);
     rc = p->fn(v, p->ctx);
@@ -777,7 +994,7 @@ static int walk_fn(const void *rootp, void *ctx)
             break;
         any = 1;
         if (w->copy)
-            rc = mc__local_copy_heap(r->etype, v, w->copy);
+            rc = copy_out(r, cur, (unsigned)(s - cur->base), v, w->copy);
         else if (w->fold)
             rc = w->fold(w->ctx, v);
         else
@@ -856,44 +1073,31 @@ int mc_squeue_is_empty(mc_squeue *q)
     return n < 0 ? (int)n : n == 0;
 }
 
-static int do_clear(mc_mut *mut, void *rootp, void *ctx)
-{
-    (void)mut;
-    (void)ctx;
-    qroot *r = rootp;
-    if (LD(&r->pushing))
-        return repair_push(r, "mc_squeue_clear");
-    int rc = lock_head(r, "mc_squeue_clear");
-    if (rc)
-        return rc;
-    ST(&r->pushing, 1u);
-    STS(&r->nout, r->nin); /* commit: nin is exact under the heap lock */
-    CRASH_POINT(CP_CLEAR_NOUT);
-    ST(&r->hseg, r->tail);
-    ST(&r->pushing, 0u);
-    mc_mutex_unlock(&r->hlock);
-    return 0;
-}
-
 int mc_squeue_clear(mc_squeue *q)
 {
     qroot *r = root_of(q, "mc_squeue_clear");
     if (!r)
         return MC_EINVAL;
-    int rc = mc_heap_modify(HEAP(q), do_clear, NULL);
-    if (!rc && r->capacity)
+    int rc = lock_tail(r, HEAP(q), "mc_squeue_clear");
+    if (rc) {
+        if (rc == MC_EOWNERDEAD)
+            mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    rc = lock_head(r, "mc_squeue_clear");
+    if (rc) {
+        mc_mutex_unlock(&r->tlock);
+        return rc;
+    }
+    ST(&r->pushing, 1u);
+    STS(&r->nout, r->nin); /* commit: nin is exact under tlock */
+    CRASH_POINT(CP_CLEAR_NOUT);
+    ST(&r->hseg, r->tail);
+    ST(&r->pushing, 0u);
+    mc_mutex_unlock(&r->hlock);
+    mc_mutex_unlock(&r->tlock);
+    if (r->capacity)
         wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
-    return rc;
-}
-
-static int do_close(mc_mut *mut, void *rootp, void *ctx)
-{
-    (void)mut;
-    (void)ctx;
-    qroot *r = rootp;
-    if (LD(&r->pushing))
-        repair_push(r, "mc_squeue_close"); /* not an error here */
-    STS(&r->closed, 1u);
     return 0;
 }
 
@@ -902,10 +1106,12 @@ int mc_squeue_close(mc_squeue *q)
     qroot *r = root_of(q, "mc_squeue_close");
     if (!r)
         return MC_EINVAL;
-    /* under the heap lock: a push that saw it open has linked already */
-    int rc = mc_heap_modify(HEAP(q), do_close, NULL);
-    if (rc)
+    /* under tlock: a push that saw it open has published already */
+    int rc = lock_tail(r, HEAP(q), "mc_squeue_close");
+    if (rc && rc != MC_EOWNERDEAD) /* a dead pusher: not an error here */
         return rc;
+    STS(&r->closed, 1u);
+    mc_mutex_unlock(&r->tlock);
     wake(r, &r->hlock, &r->nonempty, &r->cwaiters, 1);
     wake(r, &r->plock, &r->notfull, &r->pwaiters, 1);
     return 0;

@@ -772,6 +772,14 @@ static void close_mut(mc_mut *mut)
     free(mut->lk);
 }
 
+int mc__heap_mutating(const mc_heap *h)
+{
+    for (const mc_mut *o = open_muts; o; o = o->next_open)
+        if (o->h == h)
+            return 1;
+    return 0;
+}
+
 int mc_heap_begin(mc_heap *heap, mc_mut **mut)
 {
     int rc = check_heap(heap, "mc_heap_begin");

@@ -250,6 +250,11 @@ static inline void mc__heap_list_free(mc_heap *h, mc__block *b, size_t bytes)
 /* The mc_type of a type index (NULL if not in use). */
 const mc_type *mc__heap_type(const mc_heap *h, unsigned tidx);
 
+/* 1 if the calling thread has a mutation of h open (a container whose
+ * own lock is taken before the heap's refuses such a caller, who would
+ * wait for a thread that waits for the heap). */
+int mc__heap_mutating(const mc_heap *h);
+
 /* Give a wholly free chunk back to the pool (after unlinking it). */
 void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c);
 
