@@ -4,8 +4,9 @@
  *
  * One collection, with the heap lock held:
  *   1. bump the reader epoch and the collection number (the mark value);
- *   2. mark from the root and the pins: an object is marked by one store of
- *      its header word and pushed if its type traces pointers;
+ *   2. mark from the root and the pins: a pointer is pushed as found, and
+ *      its object marked (one store of its header word) and traced when it
+ *      is popped, after a prefetch of its header (mark_loop);
  *   3. wait for the readers that started before step 1;
  *   4. sweep every chunk: free lists are emptied first, then every run of
  *      dead or free blocks becomes one free block (one header store) and is
@@ -88,21 +89,8 @@ void mc_trace_ptr(mc_tracer *tr, const void *p)
                 tname(tr->from_t), tr->from, p);
     if (tr->verify_only)
         return;
-    mc__block *b = mc__hdr(p);
-    uint64_t w = mc__ld(b);
-    if (mc__bw_mark(w) == tr->mark)
-        return;
-    if (mc__bw_state(w) != MC__B_ALLOC)
-        corrupt(tr->h, "a value of type %s at %p points to %p, whose header "
-                       "%#llx is not that of a live value",
-                tname(tr->from_t), tr->from, p, (unsigned long long)w);
-    mc__st(b, (w & ~(uint64_t)0xff00) | (uint64_t)tr->mark << 8);
-    const mc_type *t = mc__heap_type(tr->h, mc__bw_type(w));
-    if (!t)
-        corrupt(tr->h, "value %p has type index %u, not in the type table", p,
-                mc__bw_type(w));
-    if (!mc__type_traced(t))
-        return;
+    /* pushed unexamined: its header is read when it leaves the prefetch
+     * ring (mark_loop), not now, when it would be a cache miss */
     if (tr->n == tr->cap) {
         size_t cap = tr->cap ? 2 * tr->cap : 4096;
         void **s = realloc(tr->stack, cap * sizeof *s);
@@ -162,6 +150,51 @@ static void trace_object(struct mc_tracer *tr, const void *p)
             trace_fields(tr, t, x);
         else
             t->trace(tr, x);
+    }
+}
+
+/* Mark p (a pointer some value or root holds) and report its pointers,
+ * unless it is marked already. */
+static void mark_one(struct mc_tracer *tr, const void *p)
+{
+    mc__block *b = mc__hdr(p);
+    uint64_t w = mc__ld(b);
+    if (mc__bw_mark(w) == tr->mark)
+        return;
+    if (mc__bw_state(w) != MC__B_ALLOC)
+        corrupt(tr->h, "the collector reached %p, whose header %#llx is not "
+                       "that of a live value", p, (unsigned long long)w);
+    mc__st(b, (w & ~(uint64_t)0xff00) | (uint64_t)tr->mark << 8);
+    const mc_type *t = mc__heap_type(tr->h, mc__bw_type(w));
+    if (!t)
+        corrupt(tr->h, "value %p has type index %u, not in the type table", p,
+                mc__bw_type(w));
+    if (mc__type_traced(t))
+        trace_object(tr, p);
+}
+
+/* Mark everything reachable from the stack.  Values lie scattered over
+ * the heap (a hash table's chains), so each header read is a cache miss:
+ * popped pointers wait in a small ring, their headers prefetched, and are
+ * examined MARK_RING pops later, with the misses of the ring in flight
+ * together instead of one after the other. */
+#define MARK_RING 16
+static void mark_loop(struct mc_tracer *tr)
+{
+    const void *ring[MARK_RING];
+    unsigned head = 0, n = 0;
+    while (!tr->err) {
+        while (n < MARK_RING && tr->n) {
+            const void *q = tr->stack[--tr->n];
+            __builtin_prefetch(mc__hdr(q), 1, 3);
+            ring[(head + n++) % MARK_RING] = q;
+        }
+        if (!n)
+            break;
+        const void *q = ring[head];
+        head = (head + 1) % MARK_RING;
+        n--;
+        mark_one(tr, q);
     }
 }
 
@@ -279,8 +312,7 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
     mc_trace_ptr(&tr, atomic_load(&h->root));
     for (size_t i = 0; i < npins; i++)
         mc_trace_ptr(&tr, pins[i]);
-    while (tr.n && !tr.err)
-        trace_object(&tr, tr.stack[--tr.n]);
+    mark_loop(&tr);
     free(tr.stack);
     free(tr.live);
     if (tr.err)
