@@ -27,9 +27,12 @@
  *     array GROW times as large) replaces st;
  *   - resize step: old bucket ob's entries are *copied*, in order, into
  *     GROW fresh chains (by the next hash bits), which are stored into
- *     cur[ob + j * old_n]; then migrated = ob + 1.  The old chain is never
- *     touched again, so a reader that routed to it before still walks it
- *     whole, and a binding is never out of every chain a reader may take;
+ *     cur[ob + j * old_n]; then migrated = ob + 1.  The chain's last run
+ *     of entries bound for one new bucket is not copied but shared: the
+ *     new chain ends in it (move_bucket).  The old chain is never changed
+ *     but by removes (of a shared entry's successor), so a reader that
+ *     routed to it before still walks it whole, and a binding is never
+ *     out of every chain a reader may take;
  *   - resize end: a new tabs without old replaces st.
  *
  * Crash consistency (the one-store discipline; no intent record is
@@ -413,8 +416,27 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
     (void)T;
     ent *tail[GROW] = {NULL};
     size_t f = tb->cur_n / tb->old_n; /* GROW */
+    size_t mask = tb->cur_n - 1, on = tb->old_n;
+    /* The chain's last run of entries bound for one new bucket (most
+     * chains are one entry long: the whole chain) goes into that bucket
+     * as it is, shared by the old chain and the new: only the entries
+     * before it are copied (as Java's ConcurrentHashMap does).  A shared
+     * entry's next changes afterwards only when its successor is removed,
+     * which a reader of the old chain may see as any reader sees a
+     * remove; adds link at the heads, never behind a shared entry. */
+    ent *run = tb->old[ob];
+    if (!run)
+        return 0;
+    size_t runj = (run->hash & mask) / on;
+    for (ent *e = run->next; e; e = e->next) {
+        size_t j = (e->hash & mask) / on;
+        if (j != runj) {
+            run = e;
+            runj = j;
+        }
+    }
     memset(s->pend, 0, sizeof s->pend);
-    for (ent *e = tb->old[ob]; e; e = e->next) {
+    for (ent *e = tb->old[ob]; e != run; e = e->next) {
         ent *c;
         int rc = mc_heap_alloc(mut, &ent_type, 1, (void **)&c);
         if (rc) {
@@ -428,15 +450,19 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
         c->vin = LOADP(&e->vin);
-        size_t j = (e->hash & (tb->cur_n - 1)) / tb->old_n;
+        size_t j = (e->hash & mask) / on;
         if (tail[j])
             tail[j]->next = c;
         else
             s->pend[j] = c;
         tail[j] = c;
     }
+    if (tail[runj])
+        tail[runj]->next = run;
+    else
+        s->pend[runj] = run;
     for (size_t j = 0; j < f; j++) {
-        STOREP(&tb->cur[ob + j * tb->old_n], s->pend[j]);
+        STOREP(&tb->cur[ob + j * on], s->pend[j]);
         if (j == 0)
             CRASH_POINT(2);
     }
