@@ -1234,6 +1234,8 @@ int mc_shashtbl_create(mc_pool *pool, const mc_type *key_type,
         rc = mc_heap_create(pool, &shard_type, &sinit, &T->shards[i]);
         if (rc)
             break;
+        /* a growing shard would be re-marked at each doubling */
+        mc__heap_gc_adaptive(T->shards[i]);
         rc = mc_heap_modify(T->shards[i], set_tabs, NULL);
         if (rc) {
             mc_heap_destroy(T->shards[i]);

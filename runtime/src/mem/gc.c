@@ -322,6 +322,13 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
     mc__heap_wait_readers(h, epoch);
     size_t live = sweep(h, tr.mark);
 
+    if (h->gc_adapt) {
+        size_t before = h->live_after_gc + h->alloc_since_gc;
+        if (live > before - before / 4)
+            h->gc_shift = h->gc_shift < 2 ? h->gc_shift + 1 : 2;
+        else if (live <= before / 2)
+            h->gc_shift = 0;
+    }
     h->live_after_gc = live;
     h->alloc_since_gc = 0;
     h->gc_requested = 0;

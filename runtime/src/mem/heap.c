@@ -740,9 +740,10 @@ static void heap_unlock(mc_heap *h)
 static int maybe_collect(mc_mut *m)
 {
     mc_heap *h = m->h;
-    size_t trigger = h->live_after_gc > MC__GC_MIN_TRIGGER
-                         ? h->live_after_gc
-                         : MC__GC_MIN_TRIGGER;
+    size_t trigger = (h->live_after_gc > MC__GC_MIN_TRIGGER
+                          ? h->live_after_gc
+                          : MC__GC_MIN_TRIGGER)
+                     << h->gc_shift;
     if (!h->gc_requested && h->alloc_since_gc <= trigger)
         return 0;
     return mc__heap_collect(h, m->pins, m->npins) == 0;
@@ -1127,6 +1128,16 @@ int mc__heap_modify_dead(mc_heap *heap,
     rc = fn(&m, mc_heap_mut_root(&m), ctx);
     close_mut(&m);
     return rc;
+}
+
+/* Containers whose heaps mostly grow (shashtbl's shards): collections
+ * that free less than a quarter of what they scanned raise the trigger
+ * (2x, then 4x the live bytes), one that frees half or more lowers it
+ * back (gc.c).  A full pool collects anyway (mc_heap_add, _alloc). */
+void mc__heap_gc_adaptive(mc_heap *heap);
+void mc__heap_gc_adaptive(mc_heap *heap)
+{
+    heap->gc_adapt = 1;
 }
 
 /* ------------------------------------------------- for mcadmin stat */
