@@ -4,9 +4,9 @@
  *
  * One collection, with the heap lock held:
  *   1. bump the reader epoch and the collection number (the mark value);
- *   2. mark from the root and the pins: a pointer is pushed as found, and
- *      its object marked (one store of its header word) and traced when it
- *      is popped, after a prefetch of its header (mark_loop);
+ *   2. mark from the root and the pins: an object is marked by one store of
+ *      its header word and pushed if its type traces pointers, a few
+ *      pointers after it was found and its header prefetched;
  *   3. wait for the readers that started before step 1;
  *   4. sweep every chunk: free lists are emptied first, then every run of
  *      dead or free blocks becomes one free block (one header store) and is
@@ -38,7 +38,16 @@ struct mc_tracer {
     size_t nlive;
     const void *from;     /* object being traced (for messages) */
     const mc_type *from_t;
+    /* pointers found, their headers prefetched, examined MARK_RING
+     * pointers later (mark_found) */
+#define MARK_RING 16
+    const void *ring[MARK_RING];
+    unsigned rhead, rn;
+    uintptr_t last;       /* the pointer found before */
 };
+
+static inline __attribute__((always_inline)) void
+mark_found(struct mc_tracer *tr, const void *p);
 
 static void corrupt(const mc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn, cold));
@@ -89,8 +98,47 @@ void mc_trace_ptr(mc_tracer *tr, const void *p)
                 tname(tr->from_t), tr->from, p);
     if (tr->verify_only)
         return;
-    /* pushed unexamined: its header is read when it leaves the prefetch
-     * ring (mark_loop), not now, when it would be a cache miss */
+    /* Values may lie scattered over the heap (a hash table's chains), so
+     * that each header read would be a cache miss, one after the other:
+     * the header is prefetched now and read MARK_RING pointers later,
+     * with the misses of the ring in flight together.  A pointer near the
+     * one before (values copied in order: the hardware's prefetcher
+     * follows them) is examined at once. */
+    uintptr_t d = (uintptr_t)p - tr->last + 4096;
+    tr->last = (uintptr_t)p;
+    if (d < 8192) {
+        mark_found(tr, p);
+        return;
+    }
+    __builtin_prefetch(mc__hdr(p), 1, 3);
+    if (tr->rn == MARK_RING) {
+        const void *q = tr->ring[tr->rhead];
+        tr->rhead = (tr->rhead + 1) % MARK_RING;
+        tr->rn--;
+        mark_found(tr, q);
+    }
+    tr->ring[(tr->rhead + tr->rn++) % MARK_RING] = p;
+}
+
+/* Mark p, a pointer the collector found, unless it is marked already,
+ * and push it if its type traces pointers. */
+static inline __attribute__((always_inline)) void
+mark_found(struct mc_tracer *tr, const void *p)
+{
+    mc__block *b = mc__hdr(p);
+    uint64_t w = mc__ld(b);
+    if (mc__bw_mark(w) == tr->mark)
+        return;
+    if (mc__bw_state(w) != MC__B_ALLOC)
+        corrupt(tr->h, "a value points to %p, whose header %#llx is not "
+                       "that of a live value", p, (unsigned long long)w);
+    mc__st(b, (w & ~(uint64_t)0xff00) | (uint64_t)tr->mark << 8);
+    const mc_type *t = mc__heap_type(tr->h, mc__bw_type(w));
+    if (!t)
+        corrupt(tr->h, "value %p has type index %u, not in the type table", p,
+                mc__bw_type(w));
+    if (!mc__type_traced(t))
+        return;
     if (tr->n == tr->cap) {
         size_t cap = tr->cap ? 2 * tr->cap : 4096;
         void **s = realloc(tr->stack, cap * sizeof *s);
@@ -153,48 +201,21 @@ static void trace_object(struct mc_tracer *tr, const void *p)
     }
 }
 
-/* Mark p (a pointer some value or root holds) and report its pointers,
- * unless it is marked already. */
-static void mark_one(struct mc_tracer *tr, const void *p)
-{
-    mc__block *b = mc__hdr(p);
-    uint64_t w = mc__ld(b);
-    if (mc__bw_mark(w) == tr->mark)
-        return;
-    if (mc__bw_state(w) != MC__B_ALLOC)
-        corrupt(tr->h, "the collector reached %p, whose header %#llx is not "
-                       "that of a live value", p, (unsigned long long)w);
-    mc__st(b, (w & ~(uint64_t)0xff00) | (uint64_t)tr->mark << 8);
-    const mc_type *t = mc__heap_type(tr->h, mc__bw_type(w));
-    if (!t)
-        corrupt(tr->h, "value %p has type index %u, not in the type table", p,
-                mc__bw_type(w));
-    if (mc__type_traced(t))
-        trace_object(tr, p);
-}
-
-/* Mark everything reachable from the stack.  Values lie scattered over
- * the heap (a hash table's chains), so each header read is a cache miss:
- * popped pointers wait in a small ring, their headers prefetched, and are
- * examined MARK_RING pops later, with the misses of the ring in flight
- * together instead of one after the other. */
-#define MARK_RING 16
+/* Trace what the stack holds (marked values) and examine what the ring
+ * holds, until both are empty. */
 static void mark_loop(struct mc_tracer *tr)
 {
-    const void *ring[MARK_RING];
-    unsigned head = 0, n = 0;
     while (!tr->err) {
-        while (n < MARK_RING && tr->n) {
-            const void *q = tr->stack[--tr->n];
-            __builtin_prefetch(mc__hdr(q), 1, 3);
-            ring[(head + n++) % MARK_RING] = q;
-        }
-        if (!n)
+        if (tr->n) {
+            trace_object(tr, tr->stack[--tr->n]);
+        } else if (tr->rn) {
+            const void *q = tr->ring[tr->rhead];
+            tr->rhead = (tr->rhead + 1) % MARK_RING;
+            tr->rn--;
+            mark_found(tr, q);
+        } else {
             break;
-        const void *q = ring[head];
-        head = (head + 1) % MARK_RING;
-        n--;
-        mark_one(tr, q);
+        }
     }
 }
 
