@@ -5,6 +5,10 @@
  *   build/bench/hashtbl [N [ROUNDS]]        the figures below (N = 10^6)
  *   build/bench/hashtbl scale N P1,P2,...   find_c and add with P
  *                                           processes at once
+ *   build/bench/hashtbl add|single [N [ROUNDS]]  only shashtbl.add, or
+ *                                           only the one-process figures
+ *                                           (add, find_c, find_p): for
+ *                                           profiling (callgrind)
  *
  * Keys: N i64 keys; values: 16-byte strings (15 characters and the NUL).
  * Figures (medians of ROUNDS rounds, default 5):
@@ -50,6 +54,7 @@ static ctl *C;
 static mc_res_id fp, jp;
 static int64_t N = 1000000;
 static int ROUNDS = 5;
+static int ONLY; /* 1: add only, 2: the one-process figures only */
 
 typedef struct job {
     mc_shashtbl_descr d;
@@ -268,6 +273,10 @@ static int figures(void)
             return 1;
         }
         add[r] = N / ((bench_now_us() - t0) / 1e6);
+        if (ONLY == 1) {
+            gadd[r] = 0;
+            continue;
+        }
         GHashTable *g = g_hash_table_new_full(g_int64_hash, g_int64_equal,
                                               key_free, g_free);
         bench_evict();
@@ -315,6 +324,8 @@ static int figures(void)
         if (sum == 42)
             printf("(sum)\n");
         g_hash_table_destroy(g);
+        if (ONLY)
+            continue;
 
         /* two readers vs one, same table */
         int k1[1] = {0}, k2[2] = {0, 0}, kw[2] = {0, 1};
@@ -327,12 +338,22 @@ static int figures(void)
         w1[r] = N / rs;
     }
     double m = 1e6;
+    if (ONLY == 1) {
+        bench_print("shashtbl.add", bench_median(add, ROUNDS) / m, "Mops/s",
+                    NULL, 0);
+        mc_shashtbl_destroy(t);
+        return 0;
+    }
     bench_print("shashtbl.add", bench_median(add, ROUNDS) / m, "Mops/s",
                 "glib_insert", bench_median(gadd, ROUNDS) / m);
     bench_print("shashtbl.find_c", bench_median(fc, ROUNDS) / m, "Mops/s",
                 "glib_lookup_strdup", bench_median(gfc, ROUNDS) / m);
     bench_print("shashtbl.find_p", bench_median(fpv, ROUNDS) / m, "Mops/s",
                 "glib_lookup_strcpy", bench_median(gfp, ROUNDS) / m);
+    if (ONLY) {
+        mc_shashtbl_destroy(t);
+        return 0;
+    }
     bench_print("shashtbl.find_c_2proc", bench_median(two, ROUNDS) / m,
                 "Mops/s", "find_c_1proc", bench_median(one, ROUNDS) / m);
     bench_print("shashtbl.find_c_with_writer", bench_median(w1, ROUNDS) / m,
@@ -410,14 +431,18 @@ int main(int argc, char **argv)
         if (a < argc)
             scale_list = argv[a++];
     } else {
+        if (a < argc && strcmp(argv[a], "add") == 0)
+            ONLY = 1, a++;
+        else if (a < argc && strcmp(argv[a], "single") == 0)
+            ONLY = 2, a++;
         if (a < argc)
             N = atoll(argv[a++]);
         if (a < argc)
             ROUNDS = atoi(argv[a++]);
     }
     if (N < 1000 || ROUNDS < 1 || ROUNDS > 16) {
-        fprintf(stderr, "usage: hashtbl [N [ROUNDS]] | hashtbl scale N "
-                        "P1,P2,...\n");
+        fprintf(stderr, "usage: hashtbl [add|single] [N [ROUNDS]] | "
+                        "hashtbl scale N P1,P2,...\n");
         return 2;
     }
     C = mmap(NULL, sizeof *C, PROT_READ | PROT_WRITE,

@@ -895,6 +895,107 @@ static void drv_full(const void *arg, size_t len)
 
 DRIVER_TEST(test_full, drv_full)
 
+/* ------------------------------------------- value shapes, shared runs */
+
+static int null_seen(const void *v, void *ctx)
+{
+    *(int *)ctx = *(char *const *)v == NULL;
+    return 0;
+}
+
+#define SHAPE_KEYS 3000
+#define SHAPE_DEPTH 4
+
+/* The direct paths of add (a NULL, an empty, a plain value) and of the
+ * local copy; then keys with several bindings through the resizes (whose
+ * steps share the chains' last runs with the new buckets) with removes
+ * mixed in, checked binding by binding, newest first, against a model.
+ * MC_DEBUG: the shard heaps verify themselves after every collection. */
+static void drv_shapes(const void *arg, size_t len)
+{
+    (void)arg, (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *p;
+    mc_shashtbl *t, *n;
+    if (make_table(256 * MiB, &p, &t))
+        return;
+    int64_t k = 1;
+    char *s = NULL, **c = NULL;
+    W_RC(mc_shashtbl_add(t, &k, &s), 0);
+    if (!W_RC(mc_shashtbl_find_c(t, &k, (void **)&c), 0)) {
+        W_CHECK(*c == NULL, "a NULL string comes back NULL");
+        mc_local_free(c);
+    }
+    int was_null = 0;
+    W_RC(mc_shashtbl_find_p(t, &k, null_seen, &was_null), 0);
+    W_CHECK(was_null, "find_p sees the NULL string");
+    s = "";
+    W_RC(mc_shashtbl_add(t, &k, &s), 0);
+    if (!W_RC(mc_shashtbl_find_c(t, &k, (void **)&c), 0)) {
+        W_CHECK(*c && **c == 0, "an empty string");
+        mc_local_free(c);
+    }
+    W_RC(mc_shashtbl_clear(t), 0);
+    if (!W_RC(mc_shashtbl_create(p, &mc_type_i64, &mc_type_i64, NULL, NULL,
+                                 &n), 0)) {
+        for (int64_t i = 0; i < 2000; i++) {
+            int64_t v = i * 3;
+            W_RC(mc_shashtbl_add(n, &i, &v), 0);
+        }
+        for (int64_t i = 0; i < 2000; i += 7) {
+            int64_t *v;
+            if (!W_RC(mc_shashtbl_find_c(n, &i, (void **)&v), 0)) {
+                W_CHECK(*v == i * 3, "plain value %lld", (long long)*v);
+                mc_local_free(v);
+            }
+        }
+        W_RC(mc_shashtbl_destroy(n), 0);
+    }
+    /* the model: gens of each key's bindings, newest last */
+    static int64_t g[SHAPE_KEYS][SHAPE_DEPTH];
+    static int ng[SHAPE_KEYS];
+    memset(ng, 0, sizeof ng);
+    uint64_t x = 0x5eed;
+    for (int64_t op = 0; op < 40000; op++) {
+        int64_t key = (int64_t)(rnd(&x) % SHAPE_KEYS);
+        if (ng[key] < SHAPE_DEPTH && rnd(&x) % 4 != 0) {
+            if (!W_RC(add_kv(t, key, op), 0))
+                g[key][ng[key]++] = op;
+        } else if (ng[key] > 0) {
+            if (!W_RC(mc_shashtbl_remove(t, &key), 0))
+                ng[key]--;
+        }
+    }
+    size_t total = 0;
+    for (int64_t key = 0; key < SHAPE_KEYS; key++) {
+        void **copies;
+        size_t m;
+        total += (size_t)ng[key];
+        if (W_RC(mc_shashtbl_find_all_c(t, &key, &copies, &m), 0))
+            continue;
+        W_CHECK(m == (size_t)ng[key], "key %lld: %zu bindings, not %d",
+                (long long)key, m, ng[key]);
+        for (size_t i = 0; i < m && i < (size_t)ng[key]; i++) {
+            const char *v = *(char **)copies[i];
+            W_CHECK(!value_bad(key, v) &&
+                        value_gen(v) == g[key][ng[key] - 1 - (int)i],
+                    "key %lld binding %zu: %s", (long long)key, i, v);
+        }
+        mc_shashtbl_free_all(copies, m);
+    }
+    W_CHECK(mc_shashtbl_length(t) == total, "length %zu, not %zu",
+            mc_shashtbl_length(t), total);
+    mc_shashtbl_stats st;
+    W_RC(mc_shashtbl_stats_get(t, &st), 0);
+    W_CHECK(st.resizes >= 16 * 3, "resizes %llu",
+            (unsigned long long)st.resizes);
+    W_RC(mc_shashtbl_destroy(t), 0);
+    unsetenv("MC_DEBUG");
+}
+
+DRIVER_TEST(test_shapes, drv_shapes)
+
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -913,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_kill),
         cmocka_unit_test(test_crash_windows),
+        cmocka_unit_test(test_shapes),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

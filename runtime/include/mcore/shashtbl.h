@@ -29,8 +29,9 @@
  * more bindings than buckets, incrementally: every write moves a few buckets of the old
  * array into the new one, so no operation pays for the whole table.
  * Readers during a resize see every binding (a moved bucket's entries are
- * copied, the old chains stay intact until the collector proves no reader
- * can see them).
+ * copied into the new chains, or shared with them, and the old chains
+ * lose only removed bindings until the collector proves no reader can
+ * see them).
  *
  * Crash consistency.  A process killed at any instruction of a write
  * leaves the table valid: at most the binding being written is in or not.

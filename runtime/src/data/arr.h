@@ -114,4 +114,8 @@ int mc__heap_modify_dead(mc_heap *heap,
                          int (*fn)(mc_mut *mut, void *root, void *ctx),
                          void *ctx, int *dead);
 
+/* heap.c: collections of heap adapt their trigger to the garbage they
+ * find (for heaps that mostly grow). */
+void mc__heap_gc_adaptive(mc_heap *heap);
+
 #endif

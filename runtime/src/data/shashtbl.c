@@ -27,9 +27,12 @@
  *     array GROW times as large) replaces st;
  *   - resize step: old bucket ob's entries are *copied*, in order, into
  *     GROW fresh chains (by the next hash bits), which are stored into
- *     cur[ob + j * old_n]; then migrated = ob + 1.  The old chain is never
- *     touched again, so a reader that routed to it before still walks it
- *     whole, and a binding is never out of every chain a reader may take;
+ *     cur[ob + j * old_n]; then migrated = ob + 1.  The chain's last run
+ *     of entries bound for one new bucket is not copied but shared: the
+ *     new chain ends in it (move_bucket).  The old chain is never changed
+ *     but by removes (of a shared entry's successor), so a reader that
+ *     routed to it before still walks it whole, and a binding is never
+ *     out of every chain a reader may take;
  *   - resize end: a new tabs without old replaces st.
  *
  * Crash consistency (the one-store discipline; no intent record is
@@ -50,6 +53,7 @@
 
 #include "common.h"
 #include "mcore/shashtbl.h"
+#include "data/arr.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
 #include "proc/stat.h"
@@ -112,6 +116,7 @@ typedef struct shard {
     tabs *st;
     ent *pend[GROW]; /* chains being built: roots until published */
     void *pend_arr;  /* a bucket array being set up */
+    void *pend_blk;  /* an add's value block, until its entry is linked */
     size_t count;    /* bindings (derived: recounted after a crash) */
     uint64_t resizes;
 } shard;
@@ -199,6 +204,7 @@ static void shard_trace(mc_tracer *tr, const void *obj)
     for (int j = 0; j < GROW; j++)
         mc_trace_ptr(tr, s->pend[j]);
     mc_trace_ptr(tr, s->pend_arr);
+    mc_trace_ptr(tr, s->pend_blk);
 }
 
 static int tbl_copy(mc_copier *c, void *dst, const void *src)
@@ -348,8 +354,14 @@ typedef struct wr {
     mc_mut *mut;
     shard *s;
     uint64_t h;
-    int rc0; /* MC_EOWNERDEAD from the lock, reported at the end */
+    int dead; /* the previous writer died: reported at the end */
+    int ran;  /* the lock was taken and w_cb ran */
+    int op;   /* OP_* */
     const char *fn;
+    const void *key, *value;
+    mc_shashtbl_update_fn *ufn;
+    void *uctx;
+    int d; /* update: the callback's decision */
 } wr;
 
 static int count_fn(ent *head, void *ctx)
@@ -364,6 +376,7 @@ static void recover(shard *s)
 {
     memset(s->pend, 0, sizeof s->pend);
     s->pend_arr = NULL;
+    s->pend_blk = NULL;
     size_t n = 0;
     if (s->st)
         each_chain(s->st, count_fn, &n);
@@ -403,8 +416,27 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
     (void)T;
     ent *tail[GROW] = {NULL};
     size_t f = tb->cur_n / tb->old_n; /* GROW */
+    size_t mask = tb->cur_n - 1, on = tb->old_n;
+    /* The chain's last run of entries bound for one new bucket (most
+     * chains are one entry long: the whole chain) goes into that bucket
+     * as it is, shared by the old chain and the new: only the entries
+     * before it are copied (as Java's ConcurrentHashMap does).  A shared
+     * entry's next changes afterwards only when its successor is removed,
+     * which a reader of the old chain may see as any reader sees a
+     * remove; adds link at the heads, never behind a shared entry. */
+    ent *run = tb->old[ob];
+    if (!run)
+        return 0;
+    size_t runj = (run->hash & mask) / on;
+    for (ent *e = run->next; e; e = e->next) {
+        size_t j = (e->hash & mask) / on;
+        if (j != runj) {
+            run = e;
+            runj = j;
+        }
+    }
     memset(s->pend, 0, sizeof s->pend);
-    for (ent *e = tb->old[ob]; e; e = e->next) {
+    for (ent *e = tb->old[ob]; e != run; e = e->next) {
         ent *c;
         int rc = mc_heap_alloc(mut, &ent_type, 1, (void **)&c);
         if (rc) {
@@ -418,15 +450,19 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
         c->vin = LOADP(&e->vin);
-        size_t j = (e->hash & (tb->cur_n - 1)) / tb->old_n;
+        size_t j = (e->hash & mask) / on;
         if (tail[j])
             tail[j]->next = c;
         else
             s->pend[j] = c;
         tail[j] = c;
     }
+    if (tail[runj])
+        tail[runj]->next = run;
+    else
+        s->pend[runj] = run;
     for (size_t j = 0; j < f; j++) {
-        STOREP(&tb->cur[ob + j * tb->old_n], s->pend[j]);
+        STOREP(&tb->cur[ob + j * on], s->pend[j]);
         if (j == 0)
             CRASH_POINT(2);
     }
@@ -462,6 +498,13 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
         }
         STOREP(&tb->migrated, ++m);
     }
+    /* the chains the next steps move are scattered over the heap: ask for
+     * their first entries now, while this write and the next go on */
+    for (size_t i = m; i < m + 2 * MIGRATE_STEP && i < tb->old_n; i++) {
+        ent *e = tb->old[i];
+        if (e)
+            __builtin_prefetch(e, 0, 3);
+    }
     if (m == tb->old_n) {
         tabs *nt = new_tabs(mut, s, NULL, 0, 0, tb->cur, tb->cur_n);
         if (nt)
@@ -469,57 +512,74 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
     }
 }
 
-static int w_begin(mc_shashtbl *t, const void *key, const char *fn, wr *w)
+/* A write's operation, run under the shard lock (w_cb). */
+enum { OP_ADD, OP_REPLACE, OP_REMOVE, OP_UPDATE };
+
+/* A type whose elements are plain bytes: copied with memcpy. */
+static inline int plain(const mc_type *ty)
 {
-    if (in_read || in_update)
-        return mc__err(MC_ESTATE, "%s: called from inside a callback of a "
-                                  "hash table read or update", fn);
-    tbl *T = live(t);
-    if (!T)
-        return dead(fn, t);
-    w->T = T;
-    w->fn = fn;
-    w->h = khash(T, key);
-    int rc = mc_heap_begin(shard_heap(T, w->h), &w->mut);
-    if (rc && rc != MC_EOWNERDEAD)
-        return mc__err_in(rc, fn);
-    w->rc0 = rc;
-    w->s = mc_heap_mut_root(w->mut);
-    if (rc)
-        recover(w->s);
-    resize_step(T, w->mut, w->s);
-    return 0;
+    return !ty->copy && !ty->trace && !(ty->ptrs && ty->nptrs) &&
+           !ty->init_sync;
 }
 
-static int w_end(wr *w, int rc)
+/* A new entry for key -> value (not yet linked).  The common shapes (a
+ * plain key in the entry; a plain value in it, or a string whose bytes
+ * get a block of their own) are built with direct allocations; the others
+ * by one pass of the heap's copier over a prototype entry (ent_copy). */
+static int ent_new(wr *w, const void *key, const void *value, ent **out)
 {
-    mc_heap_commit(w->mut);
-    if (rc < 0)
-        return rc;
-    if (w->rc0)
-        return mc__err(w->rc0, "%s: done; a previous writer of this shard "
-                               "died inside a write (shard recounted)",
-                       w->fn);
-    return rc;
+    shard *s = w->s;
+    const tbl *T = w->T;
+    const mc_type *kt = T->kt, *vt = T->vt;
+    int rc;
+    if (T->ik && T->iv && plain(kt) && (vt == &mc_type_str || plain(vt))) {
+        char *blk = NULL;
+        if (vt == &mc_type_str && *(char *const *)value) {
+            const char *src = *(char *const *)value;
+            size_t n = strlen(src) + 1;
+            rc = mc_heap_alloc(w->mut, &mc_type_bytes, n, (void **)&blk);
+            if (rc)
+                return rc;
+            memcpy(blk, src, n);
+            s->pend_blk = blk; /* the entry's allocation may collect */
+        }
+        ent *e;
+        rc = mc_heap_alloc(w->mut, &ent_type, 1, (void **)&e);
+        if (rc) {
+            s->pend_blk = NULL;
+            return rc;
+        }
+        e->hash = w->h;
+        e->kt = kt;
+        e->vt = vt;
+        memcpy(e->kin, key, kt->size);
+        if (vt == &mc_type_str)
+            memcpy(&e->vin, &blk, sizeof blk);
+        else
+            memcpy(&e->vin, value, vt->size);
+        *out = e; /* pend_blk is cleared once e is linked */
+        return 0;
+    }
+    /* the prototype: kin[0] and vin only say "inline" to ent_copy */
+    ent proto = {.hash = w->h, .kt = kt, .vt = vt,
+                 .key = (void *)key, .val = (void *)value,
+                 .kin = {T->ik, 0}, .vin = (uint64_t)T->iv};
+    return mc_heap_add(w->mut, &ent_type, &proto, (void **)out);
 }
 
 /* Link a new binding of key to a copy of value. */
 static int w_add(wr *w, const void *key, const void *value)
 {
     shard *s = w->s;
-    const tbl *T = w->T;
-    /* the prototype: kin[0] and vin only say "inline" to ent_copy */
-    ent proto = {.hash = w->h, .kt = T->kt, .vt = T->vt,
-                 .key = (void *)key, .val = (void *)value,
-                 .kin = {T->ik, 0}, .vin = (uint64_t)T->iv};
     ent *e;
-    int rc = mc_heap_add(w->mut, &ent_type, &proto, (void **)&e);
+    int rc = ent_new(w, key, value, &e);
     if (rc)
         return mc__err_in(rc, w->fn);
     /* no collection until e is linked: nothing allocates in between */
     ent **head = route(s->st, w->h);
     e->next = *head;
     STOREP(head, e);
+    s->pend_blk = NULL;
     CRASH_POINT(1);
     __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
     return 0;
@@ -560,43 +620,114 @@ static int w_remove(wr *w, const void *key)
     return MC_ENOENT;
 }
 
+static int w_update(wr *w)
+{
+    ent *e = find_ent(w->T, w->s->st, w->h, w->key);
+    const void *nv = NULL;
+    in_update++;
+    int d = w->ufn(e ? eval(e) : NULL, &nv, w->uctx);
+    in_update--;
+    w->d = d;
+    switch (d) {
+    case MC_SHASHTBL_KEEP:
+        return 0;
+    case MC_SHASHTBL_SET:
+        if (!nv)
+            return mc__err(MC_EINVAL, "mc_shashtbl_update: the callback "
+                                      "said SET without a value");
+        return e ? w_set(w, e, nv) : w_add(w, w->key, nv);
+    case MC_SHASHTBL_REMOVE:
+        return e ? w_remove(w, w->key) : 0;
+    default:
+        return d < 0 ? d
+                     : mc__err(MC_EINVAL, "mc_shashtbl_update: the callback "
+                                          "returned %d, not a decision", d);
+    }
+}
+
+/* The shard's side of every write, in a mutation on the stack (no
+ * mc_heap_begin/commit: nothing to allocate for one operation). */
+static int w_cb(mc_mut *mut, void *root, void *ctx)
+{
+    wr *w = ctx;
+    w->mut = mut;
+    w->s = root;
+    w->ran = 1;
+    if (w->dead)
+        recover(w->s);
+    /* the key's bucket slot is most likely a cache miss: ask for it now,
+     * so that it arrives while the resize step and the allocations run */
+    __builtin_prefetch(route(w->s->st, w->h), 1, 3);
+    resize_step(w->T, mut, w->s);
+    switch (w->op) {
+    case OP_ADD:
+        return w_add(w, w->key, w->value);
+    case OP_REPLACE: {
+        ent *e = find_ent(w->T, w->s->st, w->h, w->key);
+        return e ? w_set(w, e, w->value) : w_add(w, w->key, w->value);
+    }
+    case OP_REMOVE: {
+        int rc = w_remove(w, w->key);
+        if (rc == MC_ENOENT && !w->dead)
+            rc = mc__err(MC_ENOENT, "mc_shashtbl_remove: the key is not "
+                                    "bound");
+        else if (rc == MC_ENOENT)
+            rc = 0; /* the death is the news */
+        return rc;
+    }
+    default:
+        return w_update(w);
+    }
+}
+
+/* Run the write w (op, key, value set) under the key's shard lock. */
+static int w_run(mc_shashtbl *t, wr *w)
+{
+    if (in_read || in_update)
+        return mc__err(MC_ESTATE, "%s: called from inside a callback of a "
+                                  "hash table read or update", w->fn);
+    tbl *T = live(t);
+    if (!T)
+        return dead(w->fn, t);
+    w->T = T;
+    w->h = khash(T, w->key);
+    w->ran = 0;
+    int rc = mc__heap_modify_dead(shard_heap(T, w->h), w_cb, w, &w->dead);
+    if (!w->ran) /* the lock failed */
+        return mc__err_in(rc, w->fn);
+    if (rc < 0)
+        return rc;
+    if (w->dead)
+        return mc__err(MC_EOWNERDEAD, "%s: done; a previous writer of this "
+                                      "shard died inside a write (shard "
+                                      "recounted)", w->fn);
+    return rc;
+}
+
 int mc_shashtbl_add(mc_shashtbl *t, const void *key, const void *value)
 {
     if (!key || !value)
         return mc__err(MC_EINVAL, "mc_shashtbl_add: NULL argument");
-    wr w;
-    int rc = w_begin(t, key, "mc_shashtbl_add", &w);
-    if (rc)
-        return rc;
-    return w_end(&w, w_add(&w, key, value));
+    wr w = {.fn = "mc_shashtbl_add", .op = OP_ADD, .key = key,
+            .value = value};
+    return w_run(t, &w);
 }
 
 int mc_shashtbl_replace(mc_shashtbl *t, const void *key, const void *value)
 {
     if (!key || !value)
         return mc__err(MC_EINVAL, "mc_shashtbl_replace: NULL argument");
-    wr w;
-    int rc = w_begin(t, key, "mc_shashtbl_replace", &w);
-    if (rc)
-        return rc;
-    ent *e = find_ent(w.T, w.s->st, w.h, key);
-    return w_end(&w, e ? w_set(&w, e, value) : w_add(&w, key, value));
+    wr w = {.fn = "mc_shashtbl_replace", .op = OP_REPLACE, .key = key,
+            .value = value};
+    return w_run(t, &w);
 }
 
 int mc_shashtbl_remove(mc_shashtbl *t, const void *key)
 {
     if (!key)
         return mc__err(MC_EINVAL, "mc_shashtbl_remove: NULL argument");
-    wr w;
-    int rc = w_begin(t, key, "mc_shashtbl_remove", &w);
-    if (rc)
-        return rc;
-    rc = w_remove(&w, key);
-    if (rc == MC_ENOENT && !w.rc0)
-        rc = mc__err(MC_ENOENT, "mc_shashtbl_remove: the key is not bound");
-    else if (rc == MC_ENOENT)
-        rc = 0; /* the death is the news */
-    return w_end(&w, rc);
+    wr w = {.fn = "mc_shashtbl_remove", .op = OP_REMOVE, .key = key};
+    return w_run(t, &w);
 }
 
 int mc_shashtbl_update(mc_shashtbl *t, const void *key,
@@ -604,35 +735,9 @@ int mc_shashtbl_update(mc_shashtbl *t, const void *key,
 {
     if (!key || !fn)
         return mc__err(MC_EINVAL, "mc_shashtbl_update: NULL argument");
-    wr w;
-    int rc = w_begin(t, key, "mc_shashtbl_update", &w);
-    if (rc)
-        return rc;
-    ent *e = find_ent(w.T, w.s->st, w.h, key);
-    const void *nv = NULL;
-    in_update++;
-    int d = fn(e ? eval(e) : NULL, &nv, ctx);
-    in_update--;
-    switch (d) {
-    case MC_SHASHTBL_KEEP:
-        rc = 0;
-        break;
-    case MC_SHASHTBL_SET:
-        if (!nv)
-            rc = mc__err(MC_EINVAL, "mc_shashtbl_update: the callback said "
-                                    "SET without a value");
-        else
-            rc = e ? w_set(&w, e, nv) : w_add(&w, key, nv);
-        break;
-    case MC_SHASHTBL_REMOVE:
-        rc = e ? w_remove(&w, key) : 0;
-        break;
-    default:
-        rc = d < 0 ? d
-                   : mc__err(MC_EINVAL, "mc_shashtbl_update: the callback "
-                                        "returned %d, not a decision", d);
-    }
-    return w_end(&w, rc);
+    wr w = {.fn = "mc_shashtbl_update", .op = OP_UPDATE, .key = key,
+            .ufn = fn, .uctx = ctx};
+    return w_run(t, &w);
 }
 
 int mc_shashtbl_clear(mc_shashtbl *t)
@@ -1128,6 +1233,8 @@ int mc_shashtbl_create(mc_pool *pool, const mc_type *key_type,
         rc = mc_heap_create(pool, &shard_type, &sinit, &T->shards[i]);
         if (rc)
             break;
+        /* a growing shard would be re-marked at each doubling */
+        mc__heap_gc_adaptive(T->shards[i]);
         rc = mc_heap_modify(T->shards[i], set_tabs, NULL);
         if (rc) {
             mc_heap_destroy(T->shards[i]);

@@ -125,6 +125,16 @@ void mc__arena_free(mc__arena *a)
     mc__arena_init(a);
 }
 
+void *mc__arena_one(size_t n)
+{
+    mc__arena_block *b = malloc(sizeof *b + (n ? n : 1));
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->size = sizeof *b + (n ? n : 1);
+    return b + 1;
+}
+
 void mc__arena_free_root(void *root)
 {
     if (!root)

@@ -53,6 +53,10 @@ void *mc__arena_alloc_raw(mc__arena *a, const mc_type *t, size_t count,
 /* Free every block. */
 void mc__arena_free(mc__arena *a);
 
+/* An arena of one block whose root is n bytes (not zeroed), for a copy
+ * whose size is known before it starts; NULL when malloc fails. */
+void *mc__arena_one(size_t n);
+
 /* Free the arena whose first allocation is root (NULL is allowed). */
 void mc__arena_free_root(void *root);
 

@@ -5,7 +5,8 @@
  * One collection, with the heap lock held:
  *   1. bump the reader epoch and the collection number (the mark value);
  *   2. mark from the root and the pins: an object is marked by one store of
- *      its header word and pushed if its type traces pointers;
+ *      its header word and pushed if its type traces pointers, a few
+ *      pointers after it was found and its header prefetched;
  *   3. wait for the readers that started before step 1;
  *   4. sweep every chunk: free lists are emptied first, then every run of
  *      dead or free blocks becomes one free block (one header store) and is
@@ -37,7 +38,16 @@ struct mc_tracer {
     size_t nlive;
     const void *from;     /* object being traced (for messages) */
     const mc_type *from_t;
+    /* pointers found, their headers prefetched, examined MARK_RING
+     * pointers later (mark_found) */
+#define MARK_RING 16
+    const void *ring[MARK_RING];
+    unsigned rhead, rn;
+    uintptr_t last;       /* the pointer found before */
 };
+
+static inline __attribute__((always_inline)) void
+mark_found(struct mc_tracer *tr, const void *p);
 
 static void corrupt(const mc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn, cold));
@@ -88,14 +98,40 @@ void mc_trace_ptr(mc_tracer *tr, const void *p)
                 tname(tr->from_t), tr->from, p);
     if (tr->verify_only)
         return;
+    /* Values may lie scattered over the heap (a hash table's chains), so
+     * that each header read would be a cache miss, one after the other:
+     * the header is prefetched now and read MARK_RING pointers later,
+     * with the misses of the ring in flight together.  A pointer near the
+     * one before (values copied in order: the hardware's prefetcher
+     * follows them) is examined at once. */
+    uintptr_t d = (uintptr_t)p - tr->last + 4096;
+    tr->last = (uintptr_t)p;
+    if (d < 8192) {
+        mark_found(tr, p);
+        return;
+    }
+    __builtin_prefetch(mc__hdr(p), 1, 3);
+    if (tr->rn == MARK_RING) {
+        const void *q = tr->ring[tr->rhead];
+        tr->rhead = (tr->rhead + 1) % MARK_RING;
+        tr->rn--;
+        mark_found(tr, q);
+    }
+    tr->ring[(tr->rhead + tr->rn++) % MARK_RING] = p;
+}
+
+/* Mark p, a pointer the collector found, unless it is marked already,
+ * and push it if its type traces pointers. */
+static inline __attribute__((always_inline)) void
+mark_found(struct mc_tracer *tr, const void *p)
+{
     mc__block *b = mc__hdr(p);
     uint64_t w = mc__ld(b);
     if (mc__bw_mark(w) == tr->mark)
         return;
     if (mc__bw_state(w) != MC__B_ALLOC)
-        corrupt(tr->h, "a value of type %s at %p points to %p, whose header "
-                       "%#llx is not that of a live value",
-                tname(tr->from_t), tr->from, p, (unsigned long long)w);
+        corrupt(tr->h, "a value points to %p, whose header %#llx is not "
+                       "that of a live value", p, (unsigned long long)w);
     mc__st(b, (w & ~(uint64_t)0xff00) | (uint64_t)tr->mark << 8);
     const mc_type *t = mc__heap_type(tr->h, mc__bw_type(w));
     if (!t)
@@ -162,6 +198,24 @@ static void trace_object(struct mc_tracer *tr, const void *p)
             trace_fields(tr, t, x);
         else
             t->trace(tr, x);
+    }
+}
+
+/* Trace what the stack holds (marked values) and examine what the ring
+ * holds, until both are empty. */
+static void mark_loop(struct mc_tracer *tr)
+{
+    while (!tr->err) {
+        if (tr->n) {
+            trace_object(tr, tr->stack[--tr->n]);
+        } else if (tr->rn) {
+            const void *q = tr->ring[tr->rhead];
+            tr->rhead = (tr->rhead + 1) % MARK_RING;
+            tr->rn--;
+            mark_found(tr, q);
+        } else {
+            break;
+        }
     }
 }
 
@@ -279,8 +333,7 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
     mc_trace_ptr(&tr, atomic_load(&h->root));
     for (size_t i = 0; i < npins; i++)
         mc_trace_ptr(&tr, pins[i]);
-    while (tr.n && !tr.err)
-        trace_object(&tr, tr.stack[--tr.n]);
+    mark_loop(&tr);
     free(tr.stack);
     free(tr.live);
     if (tr.err)
@@ -290,6 +343,13 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
     mc__heap_wait_readers(h, epoch);
     size_t live = sweep(h, tr.mark);
 
+    if (h->gc_adapt) {
+        size_t before = h->live_after_gc + h->alloc_since_gc;
+        if (live > before - before / 4)
+            h->gc_shift = h->gc_shift < 2 ? h->gc_shift + 1 : 2;
+        else if (live <= before / 2)
+            h->gc_shift = 0;
+    }
     h->live_after_gc = live;
     h->alloc_since_gc = 0;
     h->gc_requested = 0;

@@ -513,7 +513,12 @@ static void register_atfork(void)
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
-#define TL_SLOTS 8
+/* Heaps a thread reads in turn without losing its cache entries: a hash
+ * table alone reads its 16 shard heaps (a miss costs a scan of the
+ * heap's reader slots).  Looked up from a start hashed from the heap's
+ * address (heaps are page-aligned), then in order. */
+#define TL_SLOTS 32
+#define TL_START(h) ((unsigned)((uintptr_t)(h) >> 12) % TL_SLOTS)
 
 /* This thread's reader slots, per heap. */
 static _Thread_local struct {
@@ -590,21 +595,23 @@ static int claim_slot(mc_heap *h, int32_t tid)
 static int reader_enter(mc_heap *h)
 {
     int32_t tid = my_tid();
-    int i;
-    for (i = 0; i < TL_SLOTS; i++)
+    unsigned i0 = TL_START(h);
+    int i, k;
+    for (k = 0, i = (int)i0; k < TL_SLOTS; k++, i = (i + 1) % TL_SLOTS)
         if (tl.e[i].h == h &&
             atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
                                  memory_order_relaxed) == tid)
             break;
-    if (i == TL_SLOTS) {
+    if (k == TL_SLOTS) {
         int s = claim_slot(h, tid);
         if (s < 0)
             return -1;
         /* prefer an idle cache entry; the slot of an evicted heap stays
          * claimed (that heap may be gone: it is never written again) */
-        for (i = 0; i < TL_SLOTS && tl.e[i].h; i++)
+        for (k = 0, i = (int)i0; k < TL_SLOTS && tl.e[i].h;
+             k++, i = (i + 1) % TL_SLOTS)
             ;
-        if (i == TL_SLOTS) {
+        if (k == TL_SLOTS) {
             for (i = 0; i < TL_SLOTS && tl.e[tl.rr % TL_SLOTS].depth; i++)
                 tl.rr++;
             if (i == TL_SLOTS)
@@ -740,9 +747,10 @@ static void heap_unlock(mc_heap *h)
 static int maybe_collect(mc_mut *m)
 {
     mc_heap *h = m->h;
-    size_t trigger = h->live_after_gc > MC__GC_MIN_TRIGGER
-                         ? h->live_after_gc
-                         : MC__GC_MIN_TRIGGER;
+    size_t trigger = (h->live_after_gc > MC__GC_MIN_TRIGGER
+                          ? h->live_after_gc
+                          : MC__GC_MIN_TRIGGER)
+                     << h->gc_shift;
     if (!h->gc_requested && h->alloc_since_gc <= trigger)
         return 0;
     return mc__heap_collect(h, m->pins, m->npins) == 0;
@@ -1135,6 +1143,16 @@ int mc__heap_modify_dead(mc_heap *heap,
     rc = fn(&m, mc_heap_mut_root(&m), ctx);
     close_mut(&m);
     return rc;
+}
+
+/* Containers whose heaps mostly grow (shashtbl's shards): collections
+ * that free less than a quarter of what they scanned raise the trigger
+ * (2x, then 4x the live bytes), one that frees half or more lowers it
+ * back (gc.c).  A full pool collects anyway (mc_heap_add, _alloc). */
+void mc__heap_gc_adaptive(mc_heap *heap);
+void mc__heap_gc_adaptive(mc_heap *heap)
+{
+    heap->gc_adapt = 1;
 }
 
 /* ------------------------------------------------- for mcadmin stat */

@@ -159,6 +159,11 @@ struct mc_heap {
     uint64_t collections;
     double last_pause_ms;
     uint32_t gcno;             /* number of the current/last collection */
+    /* opt-in (mc__heap_gc_adaptive): the trigger is shifted left by
+     * gc_shift (0..2), raised after collections that found little garbage
+     * (a growing table: re-marking it at every doubling is most of its
+     * cost), reset after one that freed much */
+    uint8_t gc_adapt, gc_shift;
 
     _Atomic uint64_t epoch;    /* bumped at the start of each collection */
     _Atomic uint32_t ntypes;   /* entries of types[] in use */
