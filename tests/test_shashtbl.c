@@ -175,6 +175,39 @@ static int upd_write(const void *old, const void **nv, void *ctx)
     return add_kv(g_tbl, 2, 1);
 }
 
+/* Float keys compare by their bits (shashtbl.h): 0.0 and -0.0 are two
+ * keys, and a NaN finds itself (with == it could never be found again). */
+static void drv_float_keys(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_shashtbl *t;
+    if (W_RC(mc_pool_create(8 * MiB, &p), 0))
+        return;
+    if (!W_RC(mc_shashtbl_create(p, &mc_type_f64, &mc_type_i64, NULL, NULL,
+                                 &t), 0)) {
+        double zero = 0.0, negz = -0.0, nan = __builtin_nan("");
+        int64_t one = 1, two = 2, three = 3, *v = NULL;
+        W_RC(mc_shashtbl_add(t, &zero, &one), 0);
+        W_RC(mc_shashtbl_mem(t, &negz), 0);
+        W_RC(mc_shashtbl_add(t, &negz, &two), 0);
+        W_RC(mc_shashtbl_add(t, &nan, &three), 0);
+        W_CHECK(mc_shashtbl_length(t) == 3, "3 keys, got %zu",
+                mc_shashtbl_length(t));
+        if (!W_RC(mc_shashtbl_find_c(t, &nan, (void **)&v), 0))
+            W_CHECK(*v == 3, "NaN's value %lld", (long long)*v);
+        mc_local_free(v);
+        W_RC(mc_shashtbl_remove(t, &nan), 0);
+        W_RC(mc_shashtbl_mem(t, &nan), 0);
+        const int64_t *z = mc_shashtbl_find_ro(t, &zero);
+        const int64_t *nz = mc_shashtbl_find_ro(t, &negz);
+        W_CHECK(z && nz && *z == 1 && *nz == 2, "0.0 and -0.0 apart");
+        W_RC(mc_shashtbl_destroy(t), 0);
+    }
+    W_RC(mc_pool_release(p), 0);
+}
+DRIVER_TEST(test_float_keys, drv_float_keys)
+
 static void drv_basics(const void *arg, size_t len)
 {
     (void)arg, (void)len;
@@ -1015,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_kill),
         cmocka_unit_test(test_crash_windows),
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_float_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

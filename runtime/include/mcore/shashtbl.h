@@ -4,7 +4,9 @@
  * A table maps keys of one mc_type to values of another, in a pool.  Keys
  * are hashed and compared with the key type's hash and equal (type.h:
  * mcidl generates them for key types; the built-in scalar, string and
- * bytes types have them), mixed with a seed drawn per table.  Like OCaml's
+ * bytes types have them), mixed with a seed drawn per table.  Scalar
+ * keys, floats included, compare by their bytes: 0.0 and -0.0 are two
+ * keys, and a NaN key finds its binding again.  Like OCaml's
  * Hashtbl, a key may have several bindings: add puts a new one in front
  * (it shadows the older ones), remove takes the newest away (the older
  * one reappears), replace changes the newest.
