@@ -538,15 +538,17 @@ copy_fields(mc_copier *c, const mc_type *t, char *d, const char *s, mode m)
     return 0;
 }
 
-/* The elements of one queued allocation of a type with a pointer table,
- * in mode m: all their bytes at once, then their pointers. */
+/* The elements of one queued allocation (count elements of t, src to
+ * dst) of a type with a pointer table, in mode m: all their bytes at once,
+ * then their pointers. */
 static inline __attribute__((always_inline)) int
-run_fields(mc_copier *c, const mc__copy_work *w, mode m)
+run_fields(mc_copier *c, const mc_type *t, size_t count, const char *src,
+           char *dst, mode m)
 {
-    size_t sz = w->t->size;
-    mc__copy_bytes(w->dst, w->src, w->count * sz); /* no call if small */
-    for (size_t i = 0; i < w->count; i++) {
-        int rc = copy_fields(c, w->t, w->dst + i * sz, w->src + i * sz, m);
+    size_t sz = t->size;
+    mc__copy_bytes(dst, src, count * sz); /* no call if small */
+    for (size_t i = 0; i < count; i++) {
+        int rc = copy_fields(c, t, dst + i * sz, src + i * sz, m);
         if (rc)
             return rc;
     }
@@ -554,35 +556,23 @@ run_fields(mc_copier *c, const mc__copy_work *w, mode m)
 }
 
 /* run_fields for the usual modes (the mode a constant) and the rest */
-static int run_heap(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_HEAP, 0, 0});
-}
-
-static int run_local(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_ARENA, 0, 0});
-}
-
-static int run_local_of_heap(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_ARENA, 1, 0});
-}
-
-static int run_slot(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_SLOT, 0, 0});
-}
-
-static int run_any(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, MODE_OF(c));
-}
+#define RUN_FN(name, mode_expr)                                             \
+    static int name(mc_copier *c, const mc_type *t, size_t count,           \
+                    const char *src, char *dst)                             \
+    {                                                                       \
+        return run_fields(c, t, count, src, dst, mode_expr);                \
+    }
+RUN_FN(run_heap, ((mode){MC__BUMP_HEAP, 0, 0}))
+RUN_FN(run_local, ((mode){MC__BUMP_ARENA, 0, 0}))
+RUN_FN(run_local_of_heap, ((mode){MC__BUMP_ARENA, 1, 0}))
+RUN_FN(run_slot, ((mode){MC__BUMP_SLOT, 0, 0}))
+RUN_FN(run_any, MODE_OF(c))
 
 /* Copy the elements of every queued allocation; each may queue more. */
 static int drain(mc_copier *c)
 {
-    int (*run)(mc_copier *, const mc__copy_work *) = run_any;
+    int (*run)(mc_copier *, const mc_type *, size_t, const char *,
+               char *) = run_any;
     if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
         run = run_heap;
     else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA)
@@ -590,20 +580,28 @@ static int drain(mc_copier *c)
     else if (c->bump_kind == MC__BUMP_SLOT && !c->src_heap)
         run = run_slot;
     while (c->whead < c->nwork) {
-        mc__copy_work w = c->work[c->whead++];
-        size_t sz = w.t->size;
-        if (w.t->ptrs) { /* types with tables have no sync fields */
-            int rc = run(c, &w);
+        /* field by field, into registers: the item was just written by
+         * push_work's 8-byte stores, and a struct copy read it back with
+         * 16-byte loads, which the store buffer cannot forward (a stall
+         * of about a tenth of a small mc_sref_assign) */
+        const mc__copy_work *wp = &c->work[c->whead++];
+        const mc_type *t = wp->t;
+        size_t count = wp->count;
+        const char *src = wp->src;
+        char *dst = wp->dst;
+        size_t sz = t->size;
+        if (t->ptrs) { /* types with tables have no sync fields */
+            int rc = run(c, t, count, src, dst);
             if (rc)
                 return rc;
             continue;
         }
-        for (size_t i = 0; i < w.count; i++) {
-            int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);
+        for (size_t i = 0; i < count; i++) {
+            int rc = t->copy(c, dst + i * sz, src + i * sz);
             if (rc || c->err)
                 return fail(c, rc ? rc : c->err);
         }
-        int rc = RUN_INIT_SYNC(c, w.t, w.dst, w.count);
+        int rc = RUN_INIT_SYNC(c, t, dst, count);
         if (rc)
             return rc;
     }

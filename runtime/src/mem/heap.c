@@ -70,20 +70,21 @@ static int debug_env(void)
     return e && *e && strcmp(e, "0") != 0;
 }
 
-/* The index of t in the heap's type table, adding it if new.  A 4-entry
- * cache in the mutation makes the usual case one compare. */
-static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
+/* The index of t in the heap's type table, adding it if new.  The heap's
+ * hints (heap_internal.h: thint) make the usual case two loads and a
+ * compare. */
+static int type_index(mc_heap *h, const mc_type *t, unsigned *out)
 {
     /* mc_types are static records: their addresses differ in the low bits
      * above the alignment */
     uintptr_t a = (uintptr_t)t;
     unsigned slot = (unsigned)((a >> 4) ^ (a >> 8)) & 15;
-    if (m && m->tc_t[slot] == t) {
-        *out = m->tc_i[slot];
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
+    unsigned i = atomic_load_explicit(&h->thint[slot], memory_order_relaxed);
+    if (MC_LIKELY(i && i < n && h->types[i].t == t)) {
+        *out = i;
         return 0;
     }
-    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_relaxed);
-    unsigned i;
     for (i = 1; i < n; i++)
         if (h->types[i].t == t)
             break;
@@ -97,10 +98,7 @@ static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
         h->types[n].t = t;
         atomic_store_explicit(&h->ntypes, n + 1, memory_order_release);
     }
-    if (m) {
-        m->tc_t[slot] = t;
-        m->tc_i[slot] = i;
-    }
+    atomic_store_explicit(&h->thint[slot], (uint16_t)i, memory_order_relaxed);
     *out = i;
     return 0;
 }
@@ -295,7 +293,7 @@ zero:
 }
 
 /* count zeroed elements of t (sync fields not initialized). */
-static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
+static int heap_alloc(mc_heap *h, const mc_type *t, size_t count,
                       void **out, int raw)
 {
     if (t->align > MC__GRAN || (t->align & (t->align - 1)))
@@ -308,7 +306,7 @@ static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
         return mc__err(MC_ENOMEM, "heap: %zu elements of %s are too many",
                        count, t->name ? t->name : "?");
     unsigned ti = 0;
-    int rc = type_index(h, m, t, &ti);
+    int rc = type_index(h, t, &ti);
     if (rc)
         return rc;
     void *p = alloc_block(h, mc__heap_block_bytes(t, count), ti, count,
@@ -375,7 +373,7 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
             h->cur = nc; /* else heap_alloc tries the lists, then fails */
     }
     void *p;
-    int rc = heap_alloc(m->h, m, t, count, &p, c->raw);
+    int rc = heap_alloc(m->h, t, count, &p, c->raw);
     copy_open(c, m->h);
     if (rc) {
         c->err = rc;
@@ -392,7 +390,7 @@ int mc__heap_copy_hc(mc_copier *c, const mc_type *t)
     mc_mut *m = c->target;
     unsigned ti;
     if (t->align > MC__GRAN || (t->align & (t->align - 1)) ||
-        type_index(m->h, m, t, &ti))
+        type_index(m->h, t, &ti))
         return -1; /* heap_alloc, on the slow path, reports it */
     return (int)hc_enter(c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
 }
@@ -479,7 +477,7 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     mc__copier_init(&c, heap_copy_alloc, NULL, m);
     c.init_sync = 1;
     c.bump_kind = MC__BUMP_HEAP;
-    memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
+    mc__copy_hc_clear(&c); /* the header cache starts empty */
     c.hw_bytes = 0;
     c.link_lo = m->h->span_lo;
     c.link_span = m->h->span_hi - m->h->span_lo;
@@ -521,6 +519,7 @@ static _Thread_local struct {
     int32_t tid;
     int32_t pid;      /* getpid() is a system call: cached per fork */
     unsigned rr;
+    int last;         /* the entry of the last read: tried first */
     struct {
         mc_heap *h;
         int slot;
@@ -590,7 +589,10 @@ static int claim_slot(mc_heap *h, int32_t tid)
 static int reader_enter(mc_heap *h)
 {
     int32_t tid = my_tid();
-    int i;
+    int i = tl.last;
+    if (tl.e[i].h == h && atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
+                                               memory_order_relaxed) == tid)
+        goto found;
     for (i = 0; i < TL_SLOTS; i++)
         if (tl.e[i].h == h &&
             atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
@@ -615,11 +617,18 @@ static int reader_enter(mc_heap *h)
         tl.e[i].slot = s;
         tl.e[i].depth = 0;
     }
+    tl.last = i;
+found:
     if (tl.e[i].depth++ == 0) {
         mc__reader *r = &h->readers[tl.e[i].slot];
-        atomic_store(&r->epoch, atomic_load(&h->epoch));
-        /* the slot must be visible before we read the root (pairs with the
-         * collector's fence between its epoch bump and its slot scan) */
+        /* The slot must be visible before we read the root: the fence
+         * below pairs with the collector's fence between its epoch bump
+         * and its slot scan (if the collector misses this store, our reads
+         * after the fence see its bump and the graph it marks).  So the
+         * store itself can be relaxed: a seq_cst store is a second full
+         * barrier (xchg), which cost as much as the rest of a read. */
+        atomic_store_explicit(&r->epoch, atomic_load(&h->epoch),
+                              memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst);
     }
     return i;
@@ -863,10 +872,10 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
         return rc0;
     int collected = maybe_collect(mut);
     void *p;
-    int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+    int rc = heap_alloc(mut->h, t, count, &p, 0);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
-        rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+        rc = heap_alloc(mut->h, t, count, &p, 0);
     if (rc)
         return rc;
     if (t->init_sync)

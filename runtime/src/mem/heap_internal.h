@@ -162,6 +162,12 @@ struct mc_heap {
 
     _Atomic uint64_t epoch;    /* bumped at the start of each collection */
     _Atomic uint32_t ntypes;   /* entries of types[] in use */
+    /* type -> index hints, by heap.c's type_index hash: an index only,
+     * checked against types[] before use, so a stale or torn hint (a
+     * holder that died while writing one) costs a scan, never a wrong
+     * type.  A mutation's own cache starts empty; without these, every
+     * mutation scanned the table once per type it allocated. */
+    _Atomic uint16_t thint[16];
     mc__htype types[MC__NTYPES];
     mc__reader readers[MC__NREADERS];
 };
@@ -172,9 +178,8 @@ struct mc_mut {
     void **pins;
     size_t npins, cappins;
     struct mc_mut *next_open; /* this thread's open mutations */
-    /* a small cache from mc_type to type index */
-    const mc_type *tc_t[16];
-    unsigned tc_i[16];
+    /* (no type cache of its own: the heap's hints serve every mutation,
+     * and a mutation is zeroed at each begin: keep it small) */
     /* the heap's chunks sorted by address, as of chunk_gen lk_gen: where a
      * copy looks up a pointer that may be a value of this heap (heap.c:
      * mc__heap_link); made on the first such pointer, NULL until then */
