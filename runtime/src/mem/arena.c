@@ -116,6 +116,13 @@ static mc__arena_block *new_block(mc__arena *a, size_t need)
     return b;
 }
 
+int mc__arena_open(mc__arena *a, size_t root_bytes)
+{
+    if (a->first || root_bytes > ARENA_FIRST - sizeof(mc__arena_block))
+        return -1;
+    return new_block(a, root_bytes) ? 0 : -1;
+}
+
 static void *alloc(mc__arena *a, const mc_type *t, size_t count, int *err,
                    int zero)
 {

@@ -70,21 +70,36 @@ static int debug_env(void)
     return e && *e && strcmp(e, "0") != 0;
 }
 
+/* The hint slot of t (type_index and type_hint). */
+static inline unsigned hint_slot(const mc_type *t)
+{
+    /* mc_types are static records: their addresses differ in the low bits
+     * above the alignment */
+    uintptr_t a = (uintptr_t)t;
+    return (unsigned)((a >> 4) ^ (a >> 8)) & 15;
+}
+
+/* t's index if the heap's hint knows it, else 0 (nothing added). */
+static inline unsigned type_hint(const mc_heap *h, const mc_type *t)
+{
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
+    unsigned i =
+        atomic_load_explicit(&h->thint[hint_slot(t)], memory_order_relaxed);
+    return i && i < n && h->types[i].t == t ? i : 0;
+}
+
 /* The index of t in the heap's type table, adding it if new.  The heap's
  * hints (heap_internal.h: thint) make the usual case two loads and a
  * compare. */
 static int type_index(mc_heap *h, const mc_type *t, unsigned *out)
 {
-    /* mc_types are static records: their addresses differ in the low bits
-     * above the alignment */
-    uintptr_t a = (uintptr_t)t;
-    unsigned slot = (unsigned)((a >> 4) ^ (a >> 8)) & 15;
-    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
-    unsigned i = atomic_load_explicit(&h->thint[slot], memory_order_relaxed);
-    if (MC_LIKELY(i && i < n && h->types[i].t == t)) {
+    unsigned i = type_hint(h, t);
+    if (MC_LIKELY(i)) {
         *out = i;
         return 0;
     }
+    unsigned slot = hint_slot(t);
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
     for (i = 1; i < n; i++)
         if (h->types[i].t == t)
             break;
@@ -479,6 +494,15 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     c.bump_kind = MC__BUMP_HEAP;
     mc__copy_hc_clear(&c); /* the header cache starts empty */
     c.hw_bytes = 0;
+    /* ...but for the root's type and strings, when the heap's hints know
+     * them (a value of the same type as before: the usual assignment):
+     * entering them on first use, through calls, cost more than the copy
+     * of a small record */
+    unsigned ti = type_hint(m->h, t);
+    if (ti)
+        hc_enter(&c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
+    if ((ti = type_hint(m->h, &mc_type_bytes)) != 0)
+        hc_enter(&c, &mc_type_bytes, mc__bw(MC__B_ALLOC, 0, ti, 0));
     c.link_lo = m->h->span_lo;
     c.link_span = m->h->span_hi - m->h->span_lo;
     c.link_gen = m->h->chunk_gen;
@@ -777,8 +801,10 @@ static void close_mut(mc_mut *mut)
             break;
         }
     heap_unlock(mut->h);
-    free(mut->pins);
-    free(mut->lk);
+    if (mut->pins) /* (most mutations have neither: no calls) */
+        free(mut->pins);
+    if (mut->lk)
+        free(mut->lk);
 }
 
 int mc_heap_begin(mc_heap *heap, mc_mut **mut)
@@ -836,7 +862,7 @@ int mc_heap_modify(mc_heap *heap,
     rc = open_mut(heap, &m);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
-    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    rc = fn(&m, atomic_load(&heap->root), ctx); /* m is open: no check */
     close_mut(&m);
     return rc;
 }
@@ -855,6 +881,12 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
     int rc0 = check_mut(mut, "mc_heap_add");
     if (rc0)
         return rc0;
+    return mc__heap_add_in(mut, t, value, shared);
+}
+
+int mc__heap_add_in(mc_mut *mut, const mc_type *t, const void *value,
+                    void **shared)
+{
     int collected = maybe_collect(mut);
     int rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&

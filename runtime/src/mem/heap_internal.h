@@ -262,6 +262,12 @@ void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c);
  * dead threads are cleared, the caller's own is skipped). */
 void mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
 
+/* mc_heap_add for callers that know their arguments (non-NULL) and mut
+ * (an open mutation of this thread: mc_heap_modify's callback): sref
+ * assignments. */
+int mc__heap_add_in(mc_mut *mut, const mc_type *t, const void *value,
+                    void **shared);
+
 /* ------------------------------------------------------------ gc.c */
 
 /* Collect, with the lock held.  Roots: the root and pins[0..npins).
