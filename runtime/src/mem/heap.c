@@ -335,9 +335,56 @@ static int heap_alloc(mc_heap *h, const mc_type *t, size_t count,
 /* A copy into a heap carves its blocks from the current chunk's bump space
  * itself (copy.c) and moves the chunk's top over them here, in one store,
  * when it needs the allocator or ends: blocks above top are free space
- * until then, so a crash in between loses nothing (heap_internal.h). */
+ * until then, so a crash in between loses nothing (heap_internal.h).
+ *
+ * Regions.  After a collection the free space is mostly large free blocks
+ * (runs of the dead), not bump space, and the allocator serves each small
+ * block from them by a split: a call through the copier's slow path per
+ * block (a third of a small mc_sref_assign).  So a copy may carve from a
+ * region instead: a large free block taken off its list (h->rgn).  The
+ * blocks are carved inside the region's payload, after its header, where
+ * nothing sees them while the region's header says "free, this long"; the
+ * commit writes the remainder's free header after them (still inside the
+ * payload) and then shrinks the region's header to a 16-byte free block,
+ * one store that makes the carved blocks and the remainder part of the
+ * tiling.  The 16-byte blocks left behind (one per copy) are merged by
+ * the next sweep.  The remainder stays the region. */
+#define RGN_MIN 2048u /* a free block this large may become a region */
+
+/* The region's payload as a bump range, if it has room for a block. */
+static int rgn_range(mc_heap *h, char **lo, char **hi)
+{
+    mc__block *r = h->rgn;
+    if (!r)
+        return 0;
+    size_t sz = mc__bw_bytes(mc__ld(r));
+    if (sz < MC__HDR + MC__MIN_BLOCK)
+        return 0;
+    *lo = (char *)(r + 1);
+    *hi = (char *)r + sz;
+    return 1;
+}
+
 static void copy_commit(mc_copier *c, mc_heap *h)
 {
+    mc_mut *m = c->target;
+    if (m->in_rgn) {
+        if (c->bump == c->bump_start)
+            return;
+        mc__block *r = (mc__block *)c->bump_start - 1; /* == h->rgn */
+        size_t n = (size_t)(c->bump - c->bump_start);
+        size_t rest = (size_t)(c->bump_end - c->bump);
+        mc__block *rb = (mc__block *)c->bump;
+        if (rest) /* inside r's payload: not yet part of the tiling */
+            mc__st(rb, mc__bw(MC__B_FREE, 0, 0, rest));
+        mc__st(r, mc__bw(MC__B_FREE, 0, 0, MC__HDR)); /* the commit */
+        h->rgn = rest >= MC__MIN_BLOCK ? rb : NULL; /* else: a 16-byte block */
+        h->alloc_since_gc += n;
+        c->carved += n;
+        /* closed: rb is a header now, not a payload (copy_open reopens) */
+        c->bump = c->bump_start = c->bump_end = NULL;
+        return;
+    }
     if (c->bump && h->cur && c->bump != h->cur->top) {
         size_t n = (size_t)(c->bump - c->bump_start);
         h->alloc_since_gc += n;
@@ -346,11 +393,45 @@ static void copy_commit(mc_copier *c, mc_heap *h)
     }
 }
 
+/* Open the copier's bump range: the current chunk's bump space, or the
+ * region when the chunk has little left (the chunk's space is preferred:
+ * no 16-byte block is left behind). */
 static void copy_open(mc_copier *c, mc_heap *h)
 {
+    mc_mut *m = c->target;
     mc__chunk *cur = h->cur;
+    char *lo, *hi;
+    if ((!cur || (size_t)(cur->end - cur->top) < RGN_MIN) &&
+        rgn_range(h, &lo, &hi)) {
+        m->in_rgn = 1;
+        c->bump = c->bump_start = lo;
+        c->bump_end = hi;
+        return;
+    }
+    m->in_rgn = 0;
     c->bump = c->bump_start = cur ? cur->top : NULL;
     c->bump_end = cur ? cur->end : NULL;
+}
+
+/* A new region: a free block of at least RGN_MIN bytes off the lists; the
+ * old region, if any is left, goes to its list.  0, or -1 when no free
+ * block is large enough. */
+static int rgn_take(mc_heap *h)
+{
+    mc__block *b = take_fit(h, RGN_MIN, mc__heap_class(RGN_MIN));
+    if (!b)
+        return -1;
+    size_t sz = mc__bw_bytes(mc__ld(b));
+    if (h->debug) /* as an allocation from the lists checks its block */
+        check_poison(h, b, sz);
+    mc__block *old = h->rgn;
+    h->rgn = b; /* b is on no list now: one owner */
+    if (old) {
+        size_t osz = mc__bw_bytes(mc__ld(old));
+        if (osz >= MC__MIN_BLOCK)
+            mc__heap_list_free(h, old, osz);
+    }
+    return 0;
 }
 
 /* Enter t's header word w (state and type, as alloc_block writes them)
@@ -367,12 +448,39 @@ static unsigned hc_enter(mc_copier *c, const mc_type *t, uint64_t w)
 
 /* The slow path: a block the region has no room for (or of a type not yet
  * in the copier's header cache) from the allocator, then a fresh region. */
+/* The copier's slow path for a small block (n payload bytes): carved from
+ * the region (a new one if it is spent), or NULL. */
+static void *rgn_alloc(mc_copier *c, mc_heap *h, const mc_type *t,
+                       size_t count, size_t n)
+{
+    int s = mc__copy_hfind(c, t);
+    if (s < 0 && (s = mc__heap_copy_hc(c, t)) < 0)
+        return NULL; /* heap_alloc, on the slow path, reports why */
+    for (int k = 0;; k++) {
+        copy_open(c, h); /* the region, if the chunk has no room */
+        void *p =
+            mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n, count);
+        if (p) {
+            if (!c->raw)
+                memset(p, 0, n);
+            return p;
+        }
+        if (k || rgn_take(h)) /* (nothing was carved: no commit) */
+            return NULL;
+    }
+}
+
 static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     mc_mut *m = c->target;
     mc_heap *h = m->h;
     copy_commit(c, h);
     size_t n;
+    if (!__builtin_mul_overflow(count, t->size, &n) && n <= MC__SMALL_MAX) {
+        void *p = rgn_alloc(c, h, t, count, n);
+        if (p)
+            return p;
+    }
     if (h->cur && c->carved >= MC__MIN_CHUNK &&
         !__builtin_mul_overflow(count, t->size, &n) &&
         n <= MC__LARGE_BLOCK / 2 &&

@@ -149,6 +149,10 @@ struct mc_heap {
     uintptr_t span_lo, span_hi;
     uint64_t chunk_gen;        /* bumped when a chunk joins or leaves */
     mc__block *flist[MC__NCLASS]; /* free lists, by class */
+    /* A free block on no list, whose payload copies carve small blocks
+     * from when the current chunk's bump space is spent (heap.c: regions);
+     * NULL when none.  Derived as the lists are: collections clear it. */
+    mc__block *rgn;
     uint64_t fmask[2];         /* hint: bit c set if flist[c] may be non-empty */
 
     /* accounting (derived; the collector recomputes it) */
@@ -186,6 +190,7 @@ struct mc_mut {
     mc__chunk **lk;
     size_t nlk, caplk;
     uint64_t lk_gen;
+    int in_rgn; /* the open copy carves from the heap's rgn, not cur */
 };
 
 /* ---------------------------------------------------------- heap.c */
