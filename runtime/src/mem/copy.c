@@ -462,6 +462,14 @@ int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
         return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
     if (MC_UNLIKELY(c->err))
         return c->err;
+    /* the usual modes as constants (as drain's): a copy routine's string
+     * then costs no tests of the mode */
+    if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
+        return copy_str(c, *src_field, dst_field,
+                        (mode){MC__BUMP_HEAP, 0, 0});
+    if (!c->reloc && c->bump_kind == MC__BUMP_ARENA && c->src_heap)
+        return copy_str(c, *src_field, dst_field,
+                        (mode){MC__BUMP_ARENA, 1, 0});
     return copy_str(c, *src_field, dst_field, MODE_OF(c));
 }
 
@@ -616,7 +624,16 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     if (t == &mc_type_bytes)
         count = strlen(src) + 1;
     void *d = NULL;
-    int rc = copy_alloc(c, t, count, src, &d, 1, MODE_OF(c));
+    int rc;
+    /* the usual modes as constants, as in mc_copy_str */
+    if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
+        rc = copy_alloc(c, t, count, src, &d, 1,
+                        (mode){MC__BUMP_HEAP, 0, 0});
+    else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA && c->src_heap)
+        rc = copy_alloc(c, t, count, src, &d, 1,
+                        (mode){MC__BUMP_ARENA, 1, 0});
+    else
+        rc = copy_alloc(c, t, count, src, &d, 1, MODE_OF(c));
     if (!rc)
         rc = drain(c);
     if (rc)
