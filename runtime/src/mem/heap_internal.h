@@ -19,6 +19,9 @@
  * anyway.  A process killed at any point leaves at worst blocks that are
  * allocated but unreachable (the next collection frees them) or free but
  * unlisted (the next sweep lists them), or a chunk lost to the pool.
+ * A copy carves its blocks above top (bump space), or inside the payload
+ * of a free block taken off its list (a region, heap.c), where the tiling
+ * does not see them until one store commits them.
  *
  * Marks.  Collection n marks with the value (n % 255) + 1, never 0 (the
  * mark of a new block).  After a complete collection every allocated block
