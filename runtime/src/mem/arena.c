@@ -195,6 +195,14 @@ void mc__arena_free_root(void *root)
 {
     if (!root)
         return;
+    mc__arena_block *b = (mc__arena_block *)root - 1;
+    if (!b->next && b->size == ARENA_FIRST && cache.nsmall < SMALL_MAX &&
+        cache.keyed) { /* the usual small copy: one block, to the cache */
+        b->next = cache.small;
+        cache.small = b;
+        cache.nsmall++;
+        return;
+    }
     mc__arena a = {.first = (mc__arena_block *)root - 1};
     mc__arena_free(&a);
 }

@@ -109,42 +109,6 @@ static inline int visited_put(mc_copier *c, const void *src, void *dst)
 
 /* ------------------------------------------------------------- driver */
 
-void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
-                     mc__copy_reloc_fn *reloc, void *target)
-{
-    /* Only the scalars: the inline arrays are written before being read. */
-    c->alloc = alloc;
-    c->reloc = reloc;
-    c->target = target;
-    c->init_sync = 0;
-    c->raw = 0;
-    c->err = 0;
-    c->src_heap = 0;
-    c->bump_kind = MC__BUMP_NONE;
-    c->bump = c->bump_end = c->bump_start = NULL;
-    c->carved = 0;
-    c->link_lo = c->link_span = 0;
-    c->link_gen = 0;
-    c->slot_delta = 0;
-    /* hc_t and hw_bytes are cleared by the heap target (heap.c:
-     * heap_copy), the only one that reads them */
-    c->work = c->work_inline;
-    c->whead = c->nwork = 0;
-    c->capwork = MC__COPY_WORK;
-    c->nvisit = 0;
-    c->table = NULL;
-    c->tmask = 0;
-}
-
-void mc__copier_fini(mc_copier *c)
-{
-    if (c->work != c->work_inline)
-        free(c->work);
-    free(c->table);
-    c->work = c->work_inline;
-    c->table = NULL;
-}
-
 static int fail(mc_copier *c, int code)
 {
     if (!c->err)
