@@ -342,8 +342,8 @@ done:
  * writer's address.  shared: look for (and record) an earlier copy of src.
  * Leaf allocations are copied at once (one memcpy); others are queued. */
 static inline __attribute__((always_inline)) int
-copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
-           void **dst, int shared, mode m)
+copy_alloc2(mc_copier *c, const mc_type *t, size_t count, const void *src,
+            void **dst, int shared, mode m, int direct)
 {
     void *d = NULL;
     int rc;
@@ -371,6 +371,18 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
         rc = 0;
         for (size_t i = 0; i < count && !rc; i++)
             rc = copy_str(c, ss[i], &ds[i], m);
+    } else if (direct && !t->ptrs) {
+        /* the root of a copy, which the queue would give back at once:
+         * its copy routine called now */
+        rc = 0;
+        for (size_t i = 0; i < count && !rc; i++) {
+            rc = t->copy(c, (char *)d + i * t->size,
+                         (const char *)src + i * t->size);
+            if (rc || c->err)
+                rc = fail(c, rc ? rc : c->err);
+        }
+        if (!rc)
+            rc = RUN_INIT_SYNC(c, t, d, count);
     } else {
         rc = push_work(c, t, count, src, d);
     }
@@ -378,6 +390,13 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
         return rc;
     *dst = d;
     return 0;
+}
+
+static inline __attribute__((always_inline)) int
+copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
+           void **dst, int shared, mode m)
+{
+    return copy_alloc2(c, t, count, src, dst, shared, m, 0);
 }
 
 static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
@@ -591,13 +610,13 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     int rc;
     /* the usual modes as constants, as in mc_copy_str */
     if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
-        rc = copy_alloc(c, t, count, src, &d, 1,
-                        (mode){MC__BUMP_HEAP, 0, 0});
+        rc = copy_alloc2(c, t, count, src, &d, 1,
+                         (mode){MC__BUMP_HEAP, 0, 0}, 1);
     else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA && c->src_heap)
-        rc = copy_alloc(c, t, count, src, &d, 1,
-                        (mode){MC__BUMP_ARENA, 1, 0});
+        rc = copy_alloc2(c, t, count, src, &d, 1,
+                         (mode){MC__BUMP_ARENA, 1, 0}, 1);
     else
-        rc = copy_alloc(c, t, count, src, &d, 1, MODE_OF(c));
+        rc = copy_alloc2(c, t, count, src, &d, 1, MODE_OF(c), 1);
     if (!rc)
         rc = drain(c);
     if (rc)
