@@ -229,8 +229,12 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
                                 t->align < 8 ? 8 : t->align, n);
         }
         if (p) {
-            if (!raw)
-                memset(p, 0, n);
+            if (!raw) {
+                if (n == 16) /* a small record: inline, not a call */
+                    memset(p, 0, 16);
+                else
+                    memset(p, 0, n);
+            }
             return p;
         }
     }
