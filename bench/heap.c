@@ -12,10 +12,19 @@
  *                      (ms), and the live data it traced (GB/s)
  *
  * Each figure is the median of several rounds.  It runs in the master:
- * heaps need no worker.  Usage: build/bench/heap [rounds] */
+ * heaps need no worker.  Usage: build/bench/heap [rounds]
+ *
+ * The sref figures' peer is the OCaml original (Netmcore_ref.assign,
+ * deref_c, deref_p on the same record), run by bench/peers/run.sh right
+ * after ours with the same counts, when OCaml and ocamlnet are installed;
+ * otherwise the figures print without a peer and a "#" line says why.
+ * MC_BENCH_PEERS=DIR names the directory of run.sh (default: bench/peers
+ * beside the build directory the binary lies in). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "mcore/mcore.h"
@@ -89,6 +98,64 @@ static int noop_reader(const void *v, void *ctx)
     return 0;
 }
 
+/* bench/peers/run.sh: $MC_BENCH_PEERS, else <dir above build/>/bench/peers
+ * for a binary in build/... (plain or a variant's subdirectory). */
+static int peers_dir(char *dir, size_t cap, char *out, size_t ocap)
+{
+    const char *env = getenv("MC_BENCH_PEERS");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    char *b = strstr(exe, "/build/");
+    if (!b)
+        return -1;
+    b[1] = '\0'; /* the root, with its slash */
+    if ((size_t)snprintf(out, ocap, "%sbuild/peers", exe) >= ocap)
+        return -1;
+    size_t k = env && *env ? (size_t)snprintf(dir, cap, "%s", env)
+                           : (size_t)snprintf(dir, cap, "%sbench/peers", exe);
+    return k < cap ? 0 : -1;
+}
+
+/* The original's figures (0 when they are not to be had: the reason is
+ * printed as a "#" line). */
+static void run_peer(int n, double *assign, double *deref_c, double *deref_p)
+{
+    char dir[PATH_MAX], out[PATH_MAX], cmd[3 * PATH_MAX];
+    if (peers_dir(dir, sizeof dir, out, sizeof out)) {
+        printf("# peer netmcore_ref skipped: bench/peers not found\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s/run.sh", dir);
+    if (access(cmd, R_OK)) {
+        printf("# peer netmcore_ref skipped: no %s\n", cmd);
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "sh '%s/run.sh' '%s' %d %d", dir, out, n,
+             rounds);
+    fflush(stdout);
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        printf("# peer netmcore_ref skipped: cannot run %s\n", cmd);
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        double v;
+        if (sscanf(line, "netmcore_ref_assign %lf", &v) == 1)
+            *assign = v;
+        else if (sscanf(line, "netmcore_ref_deref_c %lf", &v) == 1)
+            *deref_c = v;
+        else if (sscanf(line, "netmcore_ref_deref_p %lf", &v) == 1)
+            *deref_p = v;
+        else if (line[0] == '#')
+            fputs(line, stdout);
+    }
+    pclose(f);
+}
+
 static int bench_sref(mc_pool *pool)
 {
     char str[17] = "0123456789abcdef";
@@ -119,11 +186,14 @@ static int bench_sref(mc_pool *pool)
         c[k] = N / (t2 - t1) * 1e6;
         p[k] = N / (t3 - t2) * 1e6;
     }
-    bench_print("heap.sref_assign", bench_median(a, rounds), "ops/s", NULL, 0);
-    bench_print("heap.sref_deref_c", bench_median(c, rounds), "ops/s", NULL,
-                0);
-    bench_print("heap.sref_deref_p", bench_median(p, rounds), "ops/s", NULL,
-                0);
+    double pa = 0, pc = 0, pp = 0;
+    run_peer(N, &pa, &pc, &pp);
+    bench_print("heap.sref_assign", bench_median(a, rounds), "ops/s",
+                pa > 0 ? "netmcore_ref_assign" : NULL, pa);
+    bench_print("heap.sref_deref_c", bench_median(c, rounds), "ops/s",
+                pc > 0 ? "netmcore_ref_deref_c" : NULL, pc);
+    bench_print("heap.sref_deref_p", bench_median(p, rounds), "ops/s",
+                pp > 0 ? "netmcore_ref_deref_p" : NULL, pp);
     if (sink == 42) /* keeps the reads from being optimized away */
         printf("#\n");
     return mc_sref_destroy(s);

@@ -1,5 +1,6 @@
 /* test_sref.c: shared references and their descriptors (mcore/sref.h). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,149 @@ static void test_many(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------------ regions */
+
+/* Assignments of values of many sizes through collections: after each
+ * collection the free space is large free blocks, and copies carve from
+ * them (heap.c: regions).  MC_DEBUG verifies the tiling, the lists and the
+ * poison of free blocks after every collection. */
+static void drv_regions(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *p;
+    mc_sref *s;
+    char buf[1200];
+    spell(buf, sizeof buf, 0);
+    rec init = {0, buf};
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0))
+        return;
+    int ok = 1;
+    for (int64_t i = 1; i <= 40000 && ok; i++) {
+        /* "value-<i>" padded to 1..1100 bytes, then cut back to spell i */
+        size_t pad = (size_t)(i * 7919 % 1100);
+        int k = snprintf(buf, sizeof buf, "value-%lld", (long long)i);
+        memset(buf + k, 'x', pad);
+        buf[k + pad] = '\0';
+        rec r = {i, buf};
+        ok = W_RC(mc_sref_assign(s, &r), 0) == 0;
+        const rec *ro = mc_sref_deref_ro(s);
+        if (ok && !(ro->n == i && strlen(ro->s) == (size_t)k + pad &&
+                    strncmp(ro->s, buf, (size_t)k) == 0)) {
+            W_CHECK(0, "value %lld", (long long)i);
+            ok = 0;
+        }
+        if (i % 5000 == 0)
+            ok = ok && W_RC(mc_heap_gc(mc_sref_heap(s)), 0) == 0;
+    }
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(mc_sref_heap(s), &st), 0);
+    W_CHECK(st.collections > 10, "collections %llu",
+            (unsigned long long)st.collections);
+    /* freed memory is reused (regions take it), the heap does not grow */
+    W_CHECK(st.heap_bytes < 4 * MiB, "heap grew to %zu bytes",
+            st.heap_bytes);
+    W_RC(mc_sref_destroy(s), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_regions(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_regions, NULL, 0);
+    tu_end();
+}
+
+/* kill -9 of a process in the middle of assignments (regions, commits,
+ * collections), many times: the next assignment happens, and the next
+ * collection (verified: MC_DEBUG) finds a valid heap. */
+static void drv_kill_victim(const void *arg, size_t len)
+{
+    mc_sref_descr d;
+    W_CHECK(len == sizeof d, "arg");
+    memcpy(&d, arg, sizeof d);
+    mc_sref *s;
+    if (W_RC(mc_sref_of_descr(&d, &rec_type, &s), 0))
+        return;
+    /* the driver learns whom to kill from the values: -(pid << 24 | i) */
+    int64_t me = (int64_t)getpid() << 24;
+    for (int64_t i = 1;; i++)
+        if (W_RC(assign_n(s, -(me | (i & 0xffffff))), 0))
+            return;
+}
+
+enum { SREF_KILLS = 200 };
+
+static void drv_kill(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    alarm(240); /* a deadlock ends the driver (and fails the test) */
+    mc_pool *p;
+    mc_sref *s;
+    mc_sref_descr d;
+    char buf[64];
+    spell(buf, sizeof buf, 0);
+    rec init = {0, buf};
+    if (W_RC(mc_pool_create(64 * MiB, &p), 0) ||
+        W_RC(mc_sref_create(p, &rec_type, &init, &s), 0) ||
+        W_RC(mc_sref_descr_of(s, &d), 0))
+        return;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int owner_dead = 0;
+    for (int it = 0; it < SREF_KILLS && !tu_w_failed(); it++) {
+        mc_pid pid;
+        if (W_RC(tu_start_fn(drv_kill_victim, &d, sizeof d, &pid), 0))
+            break;
+        int64_t n;
+        while ((n = __atomic_load_n(
+                    &((const rec *)mc_sref_deref_ro(s))->n,
+                    __ATOMIC_ACQUIRE)) >= 0)
+            usleep(50);
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        usleep((useconds_t)(seed >> 33) % 3000);
+        kill((pid_t)(-n >> 24), SIGKILL);
+        mc_join_result r = {0};
+        W_RC(mc_join(tu_driver_jp, pid, &r), 0);
+        W_CHECK(r.kind == MC_EXIT_SIGNAL && r.code == SIGKILL,
+                "victim %d: %s", it, tu_kind_str(&r));
+        mc_join_result_free(&r);
+        /* the value is whole: the last assignment the victim finished */
+        rec *c = NULL;
+        if (!W_RC(mc_sref_deref_c(s, (void **)&c), 0)) {
+            W_CHECK(!rec_bad(c), "kill %d: torn value", it);
+            mc_local_free(c);
+        }
+        mc_mut *mut; /* (only to count the kills inside a mutation) */
+        int rc = mc_heap_begin(mc_sref_heap(s), &mut);
+        W_CHECK(rc == 0 || rc == MC_EOWNERDEAD, "kill %d: begin: %s", it,
+                tu_code_name(rc));
+        owner_dead += rc == MC_EOWNERDEAD;
+        if (rc == 0 || rc == MC_EOWNERDEAD)
+            W_RC(mc_heap_commit(mut), 0);
+        W_RC(assign_n(s, 0), 0);
+        W_RC(mc_heap_gc(mc_sref_heap(s)), 0);
+        const rec *ro = mc_sref_deref_ro(s);
+        W_CHECK(ro->n == 0 && !rec_bad(ro), "kill %d: value after", it);
+    }
+    alarm(0);
+    if (getenv("MC_TEST_VERBOSE"))
+        fprintf(stderr, "sref kill: %d kills, %d inside a mutation\n",
+                SREF_KILLS, owner_dead);
+    W_RC(mc_sref_destroy(s), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_kill(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_kill, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------------------ every slot taken */
 
 /* 256 live threads each hold a reader slot of the heap; the driver's
@@ -642,6 +786,8 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_kill),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -9,6 +9,7 @@
 #include "mcore/sref.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
 
 typedef struct cell {
     void *value;          /* in the same heap */
@@ -67,8 +68,9 @@ static int do_assign(mc_mut *mut, void *root, void *ctx)
 {
     cell *c = root;
     void *copy;
-    int rc = mc_heap_add(mut, c->type, ((struct assign_ctx *)ctx)->value,
-                         &copy);
+    /* mut is mc_heap_modify's, value checked by mc_sref_assign */
+    int rc = mc__heap_add_in(mut, c->type,
+                             ((struct assign_ctx *)ctx)->value, &copy);
     if (!rc)
         c->value = copy;
     return rc;

@@ -1,4 +1,5 @@
 /* arena.c: see arena.h. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,55 @@ _Static_assert(sizeof(mc__arena_block) == 16, "the root must stay 16-aligned");
 static _Thread_local struct {
     mc__arena_block *head;
     size_t bytes;
+    /* First blocks (ARENA_FIRST bytes) too, up to SMALL_MAX: a local copy
+     * of a small value (mc_sref_deref_c of a record) is one such block,
+     * and its malloc and free cost as much as the copy. */
+    mc__arena_block *small;
+    unsigned nsmall;
+    int keyed; /* the thread-exit destructor is set */
 } cache;
+
+#define SMALL_MAX 16
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit: give the cached blocks back to malloc (they would leak
+ * with the thread's TLS). */
+static void cache_drop(void *unused)
+{
+    (void)unused;
+    for (mc__arena_block *b = cache.head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    for (mc__arena_block *b = cache.small, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    cache.head = cache.small = NULL;
+    cache.bytes = 0;
+    cache.nsmall = 0;
+    cache.keyed = 0; /* a later destructor that frees a copy sets it again */
+}
+
+static void cache_key_make(void)
+{
+    pthread_key_create(&cache_key, cache_drop);
+}
+
+/* Before the thread's first cached block: arrange for cache_drop.  0, or
+ * -1 when it cannot be arranged (then nothing is cached). */
+static int cache_keyed(void)
+{
+    if (MC_LIKELY(cache.keyed))
+        return 0;
+    if (pthread_once(&cache_once, cache_key_make) ||
+        pthread_setspecific(cache_key, &cache))
+        return -1;
+    cache.keyed = 1;
+    return 0;
+}
 
 void mc__arena_init(mc__arena *a)
 {
@@ -42,7 +91,11 @@ static mc__arena_block *new_block(mc__arena *a, size_t need)
     if (size < need + sizeof(mc__arena_block))
         size = need + sizeof(mc__arena_block);
     mc__arena_block *b;
-    if (size == ARENA_MAX_BLOCK && cache.head) {
+    if (size == ARENA_FIRST && cache.small) {
+        b = cache.small;
+        cache.small = b->next;
+        cache.nsmall--;
+    } else if (size == ARENA_MAX_BLOCK && cache.head) {
         b = cache.head;
         cache.head = b->next;
         cache.bytes -= ARENA_MAX_BLOCK;
@@ -61,6 +114,13 @@ static mc__arena_block *new_block(mc__arena *a, size_t need)
     if (a->next_size < ARENA_MAX_BLOCK)
         a->next_size *= 2;
     return b;
+}
+
+int mc__arena_open(mc__arena *a, size_t root_bytes)
+{
+    if (a->first || root_bytes > ARENA_FIRST - sizeof(mc__arena_block))
+        return -1;
+    return new_block(a, root_bytes) ? 0 : -1;
 }
 
 static void *alloc(mc__arena *a, const mc_type *t, size_t count, int *err,
@@ -113,7 +173,13 @@ void mc__arena_free(mc__arena *a)
     mc__arena_block *b = a->first;
     while (b) {
         mc__arena_block *next = b->next;
-        if (b->size == ARENA_MAX_BLOCK && cache.bytes < CACHE_MAX) {
+        if (b->size == ARENA_FIRST && cache.nsmall < SMALL_MAX &&
+            !cache_keyed()) {
+            b->next = cache.small;
+            cache.small = b;
+            cache.nsmall++;
+        } else if (b->size == ARENA_MAX_BLOCK && cache.bytes < CACHE_MAX &&
+                   !cache_keyed()) {
             b->next = cache.head;
             cache.head = b;
             cache.bytes += ARENA_MAX_BLOCK;
@@ -139,6 +205,14 @@ void mc__arena_free_root(void *root)
 {
     if (!root)
         return;
+    mc__arena_block *b = (mc__arena_block *)root - 1;
+    if (!b->next && b->size == ARENA_FIRST && cache.nsmall < SMALL_MAX &&
+        cache.keyed) { /* the usual small copy: one block, to the cache */
+        b->next = cache.small;
+        cache.small = b;
+        cache.nsmall++;
+        return;
+    }
     mc__arena a = {.first = (mc__arena_block *)root - 1};
     mc__arena_free(&a);
 }

@@ -50,6 +50,12 @@ void *mc__arena_alloc(mc__arena *a, const mc_type *t, size_t count, int *err);
 void *mc__arena_alloc_raw(mc__arena *a, const mc_type *t, size_t count,
                           int *err);
 
+/* Open the first block now (from the thread's cache when it can), for a
+ * copy that carves inline from a->bump: 0 if it is open and a root of
+ * root_bytes (at most 16-aligned) fits at its start, -1 if not (nothing
+ * changed: the first allocation opens it as usual). */
+int mc__arena_open(mc__arena *a, size_t root_bytes);
+
 /* Free every block. */
 void mc__arena_free(mc__arena *a);
 

@@ -109,42 +109,6 @@ static inline int visited_put(mc_copier *c, const void *src, void *dst)
 
 /* ------------------------------------------------------------- driver */
 
-void mc__copier_init(mc_copier *c, mc__copy_alloc_fn *alloc,
-                     mc__copy_reloc_fn *reloc, void *target)
-{
-    /* Only the scalars: the inline arrays are written before being read. */
-    c->alloc = alloc;
-    c->reloc = reloc;
-    c->target = target;
-    c->init_sync = 0;
-    c->raw = 0;
-    c->err = 0;
-    c->src_heap = 0;
-    c->bump_kind = MC__BUMP_NONE;
-    c->bump = c->bump_end = c->bump_start = NULL;
-    c->carved = 0;
-    c->link_lo = c->link_span = 0;
-    c->link_gen = 0;
-    c->slot_delta = 0;
-    /* hc_t and hw_bytes are cleared by the heap target (heap.c:
-     * heap_copy), the only one that reads them */
-    c->work = c->work_inline;
-    c->whead = c->nwork = 0;
-    c->capwork = MC__COPY_WORK;
-    c->nvisit = 0;
-    c->table = NULL;
-    c->tmask = 0;
-}
-
-void mc__copier_fini(mc_copier *c)
-{
-    if (c->work != c->work_inline)
-        free(c->work);
-    free(c->table);
-    c->work = c->work_inline;
-    c->table = NULL;
-}
-
 static int fail(mc_copier *c, int code)
 {
     if (!c->err)
@@ -265,8 +229,12 @@ target_alloc(mc_copier *c, const mc_type *t, size_t count, int raw, mode m)
                                 t->align < 8 ? 8 : t->align, n);
         }
         if (p) {
-            if (!raw)
-                memset(p, 0, n);
+            if (!raw) {
+                if (n == 16) /* a small record: inline, not a call */
+                    memset(p, 0, 16);
+                else
+                    memset(p, 0, n);
+            }
             return p;
         }
     }
@@ -378,8 +346,8 @@ done:
  * writer's address.  shared: look for (and record) an earlier copy of src.
  * Leaf allocations are copied at once (one memcpy); others are queued. */
 static inline __attribute__((always_inline)) int
-copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
-           void **dst, int shared, mode m)
+copy_alloc2(mc_copier *c, const mc_type *t, size_t count, const void *src,
+            void **dst, int shared, mode m, int direct)
 {
     void *d = NULL;
     int rc;
@@ -407,6 +375,18 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
         rc = 0;
         for (size_t i = 0; i < count && !rc; i++)
             rc = copy_str(c, ss[i], &ds[i], m);
+    } else if (direct && !t->ptrs) {
+        /* the root of a copy, which the queue would give back at once:
+         * its copy routine called now */
+        rc = 0;
+        for (size_t i = 0; i < count && !rc; i++) {
+            rc = t->copy(c, (char *)d + i * t->size,
+                         (const char *)src + i * t->size);
+            if (rc || c->err)
+                rc = fail(c, rc ? rc : c->err);
+        }
+        if (!rc)
+            rc = RUN_INIT_SYNC(c, t, d, count);
     } else {
         rc = push_work(c, t, count, src, d);
     }
@@ -414,6 +394,13 @@ copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
         return rc;
     *dst = d;
     return 0;
+}
+
+static inline __attribute__((always_inline)) int
+copy_alloc(mc_copier *c, const mc_type *t, size_t count, const void *src,
+           void **dst, int shared, mode m)
+{
+    return copy_alloc2(c, t, count, src, dst, shared, m, 0);
 }
 
 static inline int copy_field(mc_copier *c, const mc_type *t, size_t count,
@@ -462,6 +449,14 @@ int mc_copy_str(mc_copier *c, char *const *src_field, char **dst_field)
         return mc__err(MC_EINVAL, "mc_copy_str: NULL argument");
     if (MC_UNLIKELY(c->err))
         return c->err;
+    /* the usual modes as constants (as drain's): a copy routine's string
+     * then costs no tests of the mode */
+    if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
+        return copy_str(c, *src_field, dst_field,
+                        (mode){MC__BUMP_HEAP, 0, 0});
+    if (!c->reloc && c->bump_kind == MC__BUMP_ARENA && c->src_heap)
+        return copy_str(c, *src_field, dst_field,
+                        (mode){MC__BUMP_ARENA, 1, 0});
     return copy_str(c, *src_field, dst_field, MODE_OF(c));
 }
 
@@ -538,15 +533,17 @@ copy_fields(mc_copier *c, const mc_type *t, char *d, const char *s, mode m)
     return 0;
 }
 
-/* The elements of one queued allocation of a type with a pointer table,
- * in mode m: all their bytes at once, then their pointers. */
+/* The elements of one queued allocation (count elements of t, src to
+ * dst) of a type with a pointer table, in mode m: all their bytes at once,
+ * then their pointers. */
 static inline __attribute__((always_inline)) int
-run_fields(mc_copier *c, const mc__copy_work *w, mode m)
+run_fields(mc_copier *c, const mc_type *t, size_t count, const char *src,
+           char *dst, mode m)
 {
-    size_t sz = w->t->size;
-    mc__copy_bytes(w->dst, w->src, w->count * sz); /* no call if small */
-    for (size_t i = 0; i < w->count; i++) {
-        int rc = copy_fields(c, w->t, w->dst + i * sz, w->src + i * sz, m);
+    size_t sz = t->size;
+    mc__copy_bytes(dst, src, count * sz); /* no call if small */
+    for (size_t i = 0; i < count; i++) {
+        int rc = copy_fields(c, t, dst + i * sz, src + i * sz, m);
         if (rc)
             return rc;
     }
@@ -554,35 +551,23 @@ run_fields(mc_copier *c, const mc__copy_work *w, mode m)
 }
 
 /* run_fields for the usual modes (the mode a constant) and the rest */
-static int run_heap(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_HEAP, 0, 0});
-}
-
-static int run_local(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_ARENA, 0, 0});
-}
-
-static int run_local_of_heap(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_ARENA, 1, 0});
-}
-
-static int run_slot(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, (mode){MC__BUMP_SLOT, 0, 0});
-}
-
-static int run_any(mc_copier *c, const mc__copy_work *w)
-{
-    return run_fields(c, w, MODE_OF(c));
-}
+#define RUN_FN(name, mode_expr)                                             \
+    static int name(mc_copier *c, const mc_type *t, size_t count,           \
+                    const char *src, char *dst)                             \
+    {                                                                       \
+        return run_fields(c, t, count, src, dst, mode_expr);                \
+    }
+RUN_FN(run_heap, ((mode){MC__BUMP_HEAP, 0, 0}))
+RUN_FN(run_local, ((mode){MC__BUMP_ARENA, 0, 0}))
+RUN_FN(run_local_of_heap, ((mode){MC__BUMP_ARENA, 1, 0}))
+RUN_FN(run_slot, ((mode){MC__BUMP_SLOT, 0, 0}))
+RUN_FN(run_any, MODE_OF(c))
 
 /* Copy the elements of every queued allocation; each may queue more. */
 static int drain(mc_copier *c)
 {
-    int (*run)(mc_copier *, const mc__copy_work *) = run_any;
+    int (*run)(mc_copier *, const mc_type *, size_t, const char *,
+               char *) = run_any;
     if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
         run = run_heap;
     else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA)
@@ -590,20 +575,28 @@ static int drain(mc_copier *c)
     else if (c->bump_kind == MC__BUMP_SLOT && !c->src_heap)
         run = run_slot;
     while (c->whead < c->nwork) {
-        mc__copy_work w = c->work[c->whead++];
-        size_t sz = w.t->size;
-        if (w.t->ptrs) { /* types with tables have no sync fields */
-            int rc = run(c, &w);
+        /* field by field, into registers: the item was just written by
+         * push_work's 8-byte stores, and a struct copy read it back with
+         * 16-byte loads, which the store buffer cannot forward (a stall
+         * of about a tenth of a small mc_sref_assign) */
+        const mc__copy_work *wp = &c->work[c->whead++];
+        const mc_type *t = wp->t;
+        size_t count = wp->count;
+        const char *src = wp->src;
+        char *dst = wp->dst;
+        size_t sz = t->size;
+        if (t->ptrs) { /* types with tables have no sync fields */
+            int rc = run(c, t, count, src, dst);
             if (rc)
                 return rc;
             continue;
         }
-        for (size_t i = 0; i < w.count; i++) {
-            int rc = w.t->copy(c, w.dst + i * sz, w.src + i * sz);
+        for (size_t i = 0; i < count; i++) {
+            int rc = t->copy(c, dst + i * sz, src + i * sz);
             if (rc || c->err)
                 return fail(c, rc ? rc : c->err);
         }
-        int rc = RUN_INIT_SYNC(c, w.t, w.dst, w.count);
+        int rc = RUN_INIT_SYNC(c, t, dst, count);
         if (rc)
             return rc;
     }
@@ -618,7 +611,16 @@ int mc__copy_root(mc_copier *c, const mc_type *t, size_t count,
     if (t == &mc_type_bytes)
         count = strlen(src) + 1;
     void *d = NULL;
-    int rc = copy_alloc(c, t, count, src, &d, 1, MODE_OF(c));
+    int rc;
+    /* the usual modes as constants, as in mc_copy_str */
+    if (!c->reloc && c->bump_kind == MC__BUMP_HEAP && !c->src_heap)
+        rc = copy_alloc2(c, t, count, src, &d, 1,
+                         (mode){MC__BUMP_HEAP, 0, 0}, 1);
+    else if (!c->reloc && c->bump_kind == MC__BUMP_ARENA && c->src_heap)
+        rc = copy_alloc2(c, t, count, src, &d, 1,
+                         (mode){MC__BUMP_ARENA, 1, 0}, 1);
+    else
+        rc = copy_alloc2(c, t, count, src, &d, 1, MODE_OF(c), 1);
     if (!rc)
         rc = drain(c);
     if (rc)
@@ -681,8 +683,17 @@ static int local_copy(const mc_type *t, const void *value, void **copy,
     mc_copier c;
     mc__copier_init(&c, arena_alloc, NULL, &a);
     c.src_heap = src_heap;
-    c.bump_kind = MC__BUMP_ARENA; /* a.bump is NULL: the first allocation
-                                     opens the first block */
+    c.bump_kind = MC__BUMP_ARENA;
+    /* A small root: its block opened now, so that the root and what
+     * follows are carved inline (the hook's path through the arena cost a
+     * quarter of a small mc_sref_deref_c).  Else a.bump is NULL: the
+     * first allocation opens the first block.  Either way the root is the
+     * first allocation, at the start of the first block. */
+    size_t root_bytes = t == &mc_type_bytes ? strlen(value) + 1 : t->size;
+    if (t->align <= 16 && mc__arena_open(&a, root_bytes) == 0) {
+        c.bump = a.bump;
+        c.bump_end = a.end;
+    }
     void *root;
     int rc = mc__copy_root(&c, t, 1, value, &root);
     mc__copier_fini(&c);

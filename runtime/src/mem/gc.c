@@ -271,6 +271,7 @@ static void free_run(mc_heap *h, char *start, char *end)
 static size_t sweep(mc_heap *h, unsigned mark)
 {
     size_t live = 0;
+    h->rgn = NULL; /* first: the runs below may swallow it */
     for (unsigned i = 0; i < MC__NCLASS; i++)
         h->flist[i] = NULL;
     h->fmask[0] = h->fmask[1] = 0;

@@ -70,20 +70,36 @@ static int debug_env(void)
     return e && *e && strcmp(e, "0") != 0;
 }
 
-/* The index of t in the heap's type table, adding it if new.  A 4-entry
- * cache in the mutation makes the usual case one compare. */
-static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
+/* The hint slot of t (type_index and type_hint). */
+static inline unsigned hint_slot(const mc_type *t)
 {
     /* mc_types are static records: their addresses differ in the low bits
      * above the alignment */
     uintptr_t a = (uintptr_t)t;
-    unsigned slot = (unsigned)((a >> 4) ^ (a >> 8)) & 15;
-    if (m && m->tc_t[slot] == t) {
-        *out = m->tc_i[slot];
+    return (unsigned)((a >> 4) ^ (a >> 8)) & 15;
+}
+
+/* t's index if the heap's hint knows it, else 0 (nothing added). */
+static inline unsigned type_hint(const mc_heap *h, const mc_type *t)
+{
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
+    unsigned i =
+        atomic_load_explicit(&h->thint[hint_slot(t)], memory_order_relaxed);
+    return i && i < n && h->types[i].t == t ? i : 0;
+}
+
+/* The index of t in the heap's type table, adding it if new.  The heap's
+ * hints (heap_internal.h: thint) make the usual case two loads and a
+ * compare. */
+static int type_index(mc_heap *h, const mc_type *t, unsigned *out)
+{
+    unsigned i = type_hint(h, t);
+    if (MC_LIKELY(i)) {
+        *out = i;
         return 0;
     }
-    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_relaxed);
-    unsigned i;
+    unsigned slot = hint_slot(t);
+    unsigned n = atomic_load_explicit(&h->ntypes, memory_order_acquire);
     for (i = 1; i < n; i++)
         if (h->types[i].t == t)
             break;
@@ -97,10 +113,7 @@ static int type_index(mc_heap *h, mc_mut *m, const mc_type *t, unsigned *out)
         h->types[n].t = t;
         atomic_store_explicit(&h->ntypes, n + 1, memory_order_release);
     }
-    if (m) {
-        m->tc_t[slot] = t;
-        m->tc_i[slot] = i;
-    }
+    atomic_store_explicit(&h->thint[slot], (uint16_t)i, memory_order_relaxed);
     *out = i;
     return 0;
 }
@@ -295,7 +308,7 @@ zero:
 }
 
 /* count zeroed elements of t (sync fields not initialized). */
-static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
+static int heap_alloc(mc_heap *h, const mc_type *t, size_t count,
                       void **out, int raw)
 {
     if (t->align > MC__GRAN || (t->align & (t->align - 1)))
@@ -308,7 +321,7 @@ static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
         return mc__err(MC_ENOMEM, "heap: %zu elements of %s are too many",
                        count, t->name ? t->name : "?");
     unsigned ti = 0;
-    int rc = type_index(h, m, t, &ti);
+    int rc = type_index(h, t, &ti);
     if (rc)
         return rc;
     void *p = alloc_block(h, mc__heap_block_bytes(t, count), ti, count,
@@ -322,9 +335,56 @@ static int heap_alloc(mc_heap *h, mc_mut *m, const mc_type *t, size_t count,
 /* A copy into a heap carves its blocks from the current chunk's bump space
  * itself (copy.c) and moves the chunk's top over them here, in one store,
  * when it needs the allocator or ends: blocks above top are free space
- * until then, so a crash in between loses nothing (heap_internal.h). */
+ * until then, so a crash in between loses nothing (heap_internal.h).
+ *
+ * Regions.  After a collection the free space is mostly large free blocks
+ * (runs of the dead), not bump space, and the allocator serves each small
+ * block from them by a split: a call through the copier's slow path per
+ * block (a third of a small mc_sref_assign).  So a copy may carve from a
+ * region instead: a large free block taken off its list (h->rgn).  The
+ * blocks are carved inside the region's payload, after its header, where
+ * nothing sees them while the region's header says "free, this long"; the
+ * commit writes the remainder's free header after them (still inside the
+ * payload) and then shrinks the region's header to a 16-byte free block,
+ * one store that makes the carved blocks and the remainder part of the
+ * tiling.  The 16-byte blocks left behind (one per copy) are merged by
+ * the next sweep.  The remainder stays the region. */
+#define RGN_MIN 2048u /* a free block this large may become a region */
+
+/* The region's payload as a bump range, if it has room for a block. */
+static int rgn_range(mc_heap *h, char **lo, char **hi)
+{
+    mc__block *r = h->rgn;
+    if (!r)
+        return 0;
+    size_t sz = mc__bw_bytes(mc__ld(r));
+    if (sz < MC__HDR + MC__MIN_BLOCK)
+        return 0;
+    *lo = (char *)(r + 1);
+    *hi = (char *)r + sz;
+    return 1;
+}
+
 static void copy_commit(mc_copier *c, mc_heap *h)
 {
+    mc_mut *m = c->target;
+    if (m->in_rgn) {
+        if (c->bump == c->bump_start)
+            return;
+        mc__block *r = (mc__block *)c->bump_start - 1; /* == h->rgn */
+        size_t n = (size_t)(c->bump - c->bump_start);
+        size_t rest = (size_t)(c->bump_end - c->bump);
+        mc__block *rb = (mc__block *)c->bump;
+        if (rest) /* inside r's payload: not yet part of the tiling */
+            mc__st(rb, mc__bw(MC__B_FREE, 0, 0, rest));
+        mc__st(r, mc__bw(MC__B_FREE, 0, 0, MC__HDR)); /* the commit */
+        h->rgn = rest >= MC__MIN_BLOCK ? rb : NULL; /* else: a 16-byte block */
+        h->alloc_since_gc += n;
+        c->carved += n;
+        /* closed: rb is a header now, not a payload (copy_open reopens) */
+        c->bump = c->bump_start = c->bump_end = NULL;
+        return;
+    }
     if (c->bump && h->cur && c->bump != h->cur->top) {
         size_t n = (size_t)(c->bump - c->bump_start);
         h->alloc_since_gc += n;
@@ -333,11 +393,45 @@ static void copy_commit(mc_copier *c, mc_heap *h)
     }
 }
 
+/* Open the copier's bump range: the current chunk's bump space, or the
+ * region when the chunk has little left (the chunk's space is preferred:
+ * no 16-byte block is left behind). */
 static void copy_open(mc_copier *c, mc_heap *h)
 {
+    mc_mut *m = c->target;
     mc__chunk *cur = h->cur;
+    char *lo, *hi;
+    if ((!cur || (size_t)(cur->end - cur->top) < RGN_MIN) &&
+        rgn_range(h, &lo, &hi)) {
+        m->in_rgn = 1;
+        c->bump = c->bump_start = lo;
+        c->bump_end = hi;
+        return;
+    }
+    m->in_rgn = 0;
     c->bump = c->bump_start = cur ? cur->top : NULL;
     c->bump_end = cur ? cur->end : NULL;
+}
+
+/* A new region: a free block of at least RGN_MIN bytes off the lists; the
+ * old region, if any is left, goes to its list.  0, or -1 when no free
+ * block is large enough. */
+static int rgn_take(mc_heap *h)
+{
+    mc__block *b = take_fit(h, RGN_MIN, mc__heap_class(RGN_MIN));
+    if (!b)
+        return -1;
+    size_t sz = mc__bw_bytes(mc__ld(b));
+    if (h->debug) /* as an allocation from the lists checks its block */
+        check_poison(h, b, sz);
+    mc__block *old = h->rgn;
+    h->rgn = b; /* b is on no list now: one owner */
+    if (old) {
+        size_t osz = mc__bw_bytes(mc__ld(old));
+        if (osz >= MC__MIN_BLOCK)
+            mc__heap_list_free(h, old, osz);
+    }
+    return 0;
 }
 
 /* Enter t's header word w (state and type, as alloc_block writes them)
@@ -354,12 +448,39 @@ static unsigned hc_enter(mc_copier *c, const mc_type *t, uint64_t w)
 
 /* The slow path: a block the region has no room for (or of a type not yet
  * in the copier's header cache) from the allocator, then a fresh region. */
+/* The copier's slow path for a small block (n payload bytes): carved from
+ * the region (a new one if it is spent), or NULL. */
+static void *rgn_alloc(mc_copier *c, mc_heap *h, const mc_type *t,
+                       size_t count, size_t n)
+{
+    int s = mc__copy_hfind(c, t);
+    if (s < 0 && (s = mc__heap_copy_hc(c, t)) < 0)
+        return NULL; /* heap_alloc, on the slow path, reports why */
+    for (int k = 0;; k++) {
+        copy_open(c, h); /* the region, if the chunk has no room */
+        void *p =
+            mc__heap_carve(&c->bump, c->bump_end, c->hc_w[s], n, count);
+        if (p) {
+            if (!c->raw)
+                memset(p, 0, n);
+            return p;
+        }
+        if (k || rgn_take(h)) /* (nothing was carved: no commit) */
+            return NULL;
+    }
+}
+
 static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
 {
     mc_mut *m = c->target;
     mc_heap *h = m->h;
     copy_commit(c, h);
     size_t n;
+    if (!__builtin_mul_overflow(count, t->size, &n) && n <= MC__SMALL_MAX) {
+        void *p = rgn_alloc(c, h, t, count, n);
+        if (p)
+            return p;
+    }
     if (h->cur && c->carved >= MC__MIN_CHUNK &&
         !__builtin_mul_overflow(count, t->size, &n) &&
         n <= MC__LARGE_BLOCK / 2 &&
@@ -375,7 +496,7 @@ static void *heap_copy_alloc(mc_copier *c, const mc_type *t, size_t count)
             h->cur = nc; /* else heap_alloc tries the lists, then fails */
     }
     void *p;
-    int rc = heap_alloc(m->h, m, t, count, &p, c->raw);
+    int rc = heap_alloc(m->h, t, count, &p, c->raw);
     copy_open(c, m->h);
     if (rc) {
         c->err = rc;
@@ -392,7 +513,7 @@ int mc__heap_copy_hc(mc_copier *c, const mc_type *t)
     mc_mut *m = c->target;
     unsigned ti;
     if (t->align > MC__GRAN || (t->align & (t->align - 1)) ||
-        type_index(m->h, m, t, &ti))
+        type_index(m->h, t, &ti))
         return -1; /* heap_alloc, on the slow path, reports it */
     return (int)hc_enter(c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
 }
@@ -479,8 +600,17 @@ static int heap_copy(mc_mut *m, const mc_type *t, const void *value,
     mc__copier_init(&c, heap_copy_alloc, NULL, m);
     c.init_sync = 1;
     c.bump_kind = MC__BUMP_HEAP;
-    memset(c.hc_t, 0, sizeof c.hc_t); /* the header cache starts empty */
+    mc__copy_hc_clear(&c); /* the header cache starts empty */
     c.hw_bytes = 0;
+    /* ...but for the root's type and strings, when the heap's hints know
+     * them (a value of the same type as before: the usual assignment):
+     * entering them on first use, through calls, cost more than the copy
+     * of a small record */
+    unsigned ti = type_hint(m->h, t);
+    if (ti)
+        hc_enter(&c, t, mc__bw(MC__B_ALLOC, 0, ti, 0));
+    if ((ti = type_hint(m->h, &mc_type_bytes)) != 0)
+        hc_enter(&c, &mc_type_bytes, mc__bw(MC__B_ALLOC, 0, ti, 0));
     c.link_lo = m->h->span_lo;
     c.link_span = m->h->span_hi - m->h->span_lo;
     c.link_gen = m->h->chunk_gen;
@@ -526,6 +656,7 @@ static _Thread_local struct {
     int32_t tid;
     int32_t pid;      /* getpid() is a system call: cached per fork */
     unsigned rr;
+    int last;         /* the entry of the last read: tried first */
     struct {
         mc_heap *h;
         int slot;
@@ -595,8 +726,11 @@ static int claim_slot(mc_heap *h, int32_t tid)
 static int reader_enter(mc_heap *h)
 {
     int32_t tid = my_tid();
+    int i = tl.last, k;
+    if (tl.e[i].h == h && atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
+                                               memory_order_relaxed) == tid)
+        goto found;
     unsigned i0 = TL_START(h);
-    int i, k;
     for (k = 0, i = (int)i0; k < TL_SLOTS; k++, i = (i + 1) % TL_SLOTS)
         if (tl.e[i].h == h &&
             atomic_load_explicit(&h->readers[tl.e[i].slot].tid,
@@ -622,11 +756,18 @@ static int reader_enter(mc_heap *h)
         tl.e[i].slot = s;
         tl.e[i].depth = 0;
     }
+    tl.last = i;
+found:
     if (tl.e[i].depth++ == 0) {
         mc__reader *r = &h->readers[tl.e[i].slot];
-        atomic_store(&r->epoch, atomic_load(&h->epoch));
-        /* the slot must be visible before we read the root (pairs with the
-         * collector's fence between its epoch bump and its slot scan) */
+        /* The slot must be visible before we read the root: the fence
+         * below pairs with the collector's fence between its epoch bump
+         * and its slot scan (if the collector misses this store, our reads
+         * after the fence see its bump and the graph it marks).  So the
+         * store itself can be relaxed: a seq_cst store is a second full
+         * barrier (xchg), which cost as much as the rest of a read. */
+        atomic_store_explicit(&r->epoch, atomic_load(&h->epoch),
+                              memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst);
     }
     return i;
@@ -776,8 +917,10 @@ static void close_mut(mc_mut *mut)
             break;
         }
     heap_unlock(mut->h);
-    free(mut->pins);
-    free(mut->lk);
+    if (mut->pins) /* (most mutations have neither: no calls) */
+        free(mut->pins);
+    if (mut->lk)
+        free(mut->lk);
 }
 
 int mc__heap_mutating(const mc_heap *h)
@@ -843,7 +986,7 @@ int mc_heap_modify(mc_heap *heap,
     rc = open_mut(heap, &m);
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
-    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    rc = fn(&m, atomic_load(&heap->root), ctx); /* m is open: no check */
     close_mut(&m);
     return rc;
 }
@@ -862,6 +1005,12 @@ int mc_heap_add(mc_mut *mut, const mc_type *t, const void *value,
     int rc0 = check_mut(mut, "mc_heap_add");
     if (rc0)
         return rc0;
+    return mc__heap_add_in(mut, t, value, shared);
+}
+
+int mc__heap_add_in(mc_mut *mut, const mc_type *t, const void *value,
+                    void **shared)
+{
     int collected = maybe_collect(mut);
     int rc = heap_copy(mut, t, value, shared);
     if (rc == MC_ENOMEM && !collected &&
@@ -879,10 +1028,10 @@ int mc_heap_alloc(mc_mut *mut, const mc_type *t, size_t count, void **shared)
         return rc0;
     int collected = maybe_collect(mut);
     void *p;
-    int rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+    int rc = heap_alloc(mut->h, t, count, &p, 0);
     if (rc == MC_ENOMEM && !collected &&
         mc__heap_collect(mut->h, mut->pins, mut->npins) == 0)
-        rc = heap_alloc(mut->h, mut, t, count, &p, 0);
+        rc = heap_alloc(mut->h, t, count, &p, 0);
     if (rc)
         return rc;
     if (t->init_sync)

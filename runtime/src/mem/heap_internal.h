@@ -19,6 +19,9 @@
  * anyway.  A process killed at any point leaves at worst blocks that are
  * allocated but unreachable (the next collection frees them) or free but
  * unlisted (the next sweep lists them), or a chunk lost to the pool.
+ * A copy carves its blocks above top (bump space), or inside the payload
+ * of a free block taken off its list (a region, heap.c), where the tiling
+ * does not see them until one store commits them.
  *
  * Marks.  Collection n marks with the value (n % 255) + 1, never 0 (the
  * mark of a new block).  After a complete collection every allocated block
@@ -149,6 +152,10 @@ struct mc_heap {
     uintptr_t span_lo, span_hi;
     uint64_t chunk_gen;        /* bumped when a chunk joins or leaves */
     mc__block *flist[MC__NCLASS]; /* free lists, by class */
+    /* A free block on no list, whose payload copies carve small blocks
+     * from when the current chunk's bump space is spent (heap.c: regions);
+     * NULL when none.  Derived as the lists are: collections clear it. */
+    mc__block *rgn;
     uint64_t fmask[2];         /* hint: bit c set if flist[c] may be non-empty */
 
     /* accounting (derived; the collector recomputes it) */
@@ -167,6 +174,12 @@ struct mc_heap {
 
     _Atomic uint64_t epoch;    /* bumped at the start of each collection */
     _Atomic uint32_t ntypes;   /* entries of types[] in use */
+    /* type -> index hints, by heap.c's type_index hash: an index only,
+     * checked against types[] before use, so a stale or torn hint (a
+     * holder that died while writing one) costs a scan, never a wrong
+     * type.  A mutation's own cache starts empty; without these, every
+     * mutation scanned the table once per type it allocated. */
+    _Atomic uint16_t thint[16];
     mc__htype types[MC__NTYPES];
     mc__reader readers[MC__NREADERS];
 };
@@ -177,15 +190,15 @@ struct mc_mut {
     void **pins;
     size_t npins, cappins;
     struct mc_mut *next_open; /* this thread's open mutations */
-    /* a small cache from mc_type to type index */
-    const mc_type *tc_t[16];
-    unsigned tc_i[16];
+    /* (no type cache of its own: the heap's hints serve every mutation,
+     * and a mutation is zeroed at each begin: keep it small) */
     /* the heap's chunks sorted by address, as of chunk_gen lk_gen: where a
      * copy looks up a pointer that may be a value of this heap (heap.c:
      * mc__heap_link); made on the first such pointer, NULL until then */
     mc__chunk **lk;
     size_t nlk, caplk;
     uint64_t lk_gen;
+    int in_rgn; /* the open copy carves from the heap's rgn, not cur */
 };
 
 /* ---------------------------------------------------------- heap.c */
@@ -266,6 +279,12 @@ void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c);
 /* Wait until no reader slot shows an epoch older than `epoch` (slots of
  * dead threads are cleared, the caller's own is skipped). */
 void mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
+
+/* mc_heap_add for callers that know their arguments (non-NULL) and mut
+ * (an open mutation of this thread: mc_heap_modify's callback): sref
+ * assignments. */
+int mc__heap_add_in(mc_mut *mut, const mc_type *t, const void *value,
+                    void **shared);
 
 /* ------------------------------------------------------------ gc.c */
 
