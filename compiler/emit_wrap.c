@@ -188,26 +188,18 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     char *cap = fmt("%llu", (unsigned long long)d->res_capacity);
     char *un = upper(d->name);
-    /* a table's key: a string as const char *, a scalar or enum by value,
-     * others by pointer (KP the parameter, KA what the runtime gets, KD
-     * what a callback gets from the runtime's pointer) */
-    char *kp, *ka, *kd;
-    if (t && t->kind == AST_T_STRING) {
-        kp = xstrdup("const char *key");
-        ka = xstrdup("&key");
-        kd = xstrdup("*(const char *const *)key");
-    } else if (t && by_value(t)) {
-        kp = fmt("%s key", ct);
-        ka = xstrdup("&key");
-        kd = fmt("*(const %s *)key", ct);
-    } else {
-        kp = fmt("%s*key", cct);
-        ka = xstrdup("key");
-        kd = xstrdup("key");
-    }
-    /* an element's (TP/TA) and a value's (VP/VA) way in, as in_of */
+    /* an element's or key's (TP/TA), a value's (VP/VA) way in, as in_of;
+     * a table's key: KP the parameter, KA what the runtime gets, KD what
+     * a callback gets from the runtime's pointer */
     in_parts tp = t ? in_of(e, t) : (in_parts){xstrdup(""), ""};
     in_parts vp = t2 ? in_of(e, t2) : (in_parts){xstrdup(""), ""};
+    char *kp = fmt("%skey", tp.in), *ka = fmt("%skey", tp.addr), *kd;
+    if (t && t->kind == AST_T_STRING)
+        kd = xstrdup("*(const char *const *)key");
+    else if (t && by_value(t))
+        kd = fmt("*(const %s *)key", ct);
+    else
+        kd = xstrdup("key");
     char *what;
     const char *dwords, *heapfn = "heap";
     const char *th, *tc, *thh, *thc;
