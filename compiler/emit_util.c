@@ -372,8 +372,14 @@ void expand(FILE *out, const char *tmpl, const char *const *keys,
             for (int i = 0; q && i < n; i++)
                 if ((size_t)(q - p - 1) == strlen(keys[i]) &&
                     strncmp(p + 1, keys[i], (size_t)(q - p - 1)) == 0) {
+                    size_t vl = strlen(vals[i]);
                     fputs(vals[i], out);
                     p = q + 1;
+                    /* a pointer type before " *": "char ***copy", not
+                     * "char * **copy" */
+                    if (vl && vals[i][vl - 1] == '*' && p[0] == ' ' &&
+                        p[1] == '*')
+                        p++;
                     hit = 1;
                     break;
                 }

@@ -20,12 +20,19 @@ static void put2(emitter *e, const char *th, const char *tc,
         expand(e->c, tc, keys, vals, n);
 }
 
+typedef struct in_parts {
+    char *in;
+    const char *addr;
+} in_parts;
+static in_parts in_of(emitter *e, const ast_type *t);
+
 /* What the templates say of a container's header (ht NULL: none): its C
  * type, const pointer form, mc_type, the creation parameter and value,
  * and the doc phrases. */
 typedef struct hdr_parts {
     char *c, *cc, *te, *arg, *doc;
     const char *val, *doc2;
+    in_parts in; /* how _header_set takes it */
 } hdr_parts;
 
 static hdr_parts hdr_of(emitter *e, const ast_type *ht)
@@ -34,16 +41,49 @@ static hdr_parts hdr_of(emitter *e, const ast_type *ht)
     h.c = ht ? ctype(e, ht) : xstrdup("void");
     h.cc = const_ctype(h.c);
     h.te = ht ? typeexpr(e, ht) : xstrdup("NULL");
-    h.arg = ht ? fmt(", %s*header", h.cc) : xstrdup("");
+    h.in = ht ? in_of(e, ht) : (in_parts){xstrdup(""), ""};
+    h.arg = ht ? fmt(", %sheader", h.in.in) : xstrdup("");
     h.doc = ht ? fmt(", with a header of type %s", h.c) : xstrdup("");
-    h.val = ht ? "header" : "NULL";
-    h.doc2 = ht ? ", and its header a deep copy of *header" : "";
+    h.val = !ht ? "NULL" : *h.in.addr ? "&header" : "header";
+    h.doc2 = ht ? ", and its header a deep copy of header" : "";
     return h;
 }
 
 static void hdr_free(hdr_parts *h)
 {
     free(h->c), free(h->cc), free(h->te), free(h->arg), free(h->doc);
+    free(h->in.in);
+}
+
+/* Whether a value of type t goes into the generated functions by value:
+ * scalars, enums and strings (as const char *), the 2.8 rule of
+ * idl/mcidl.md; the others by const pointer. */
+static int by_value(const ast_type *t)
+{
+    return t->kind == AST_T_STRING || t->kind == AST_T_SCALAR ||
+           (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_ENUM);
+}
+
+/* How a value of type t is passed in (sref _create/_set, an array's
+ * _make/_grow/_set, _push, _add, _send): in, the parameter's type ready
+ * for its name ("int64_t ", "const char *", "const R *"); addr, put before
+ * the parameter to give the runtime its pointer ("&" or ""). */
+static in_parts in_of(emitter *e, const ast_type *t)
+{
+    in_parts r;
+    char *ct = ctype(e, t);
+    if (t->kind == AST_T_STRING)
+        r.in = xstrdup("const char *");
+    else if (by_value(t))
+        r.in = fmt("%s ", ct);
+    else {
+        char *cct = const_ctype(ct);
+        r.in = fmt("%s*", cct);
+        free(cct);
+    }
+    r.addr = by_value(t) ? "&" : "";
+    free(ct);
+    return r;
 }
 
 /* The accessor suffix of sarray.h's inline functions for elements of
@@ -83,8 +123,8 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
     char *cct = const_ctype(ct);
     hdr_parts hp = hdr_of(e, ht);
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
-    int scalar = t->kind == AST_T_SCALAR ||
-                 (t->kind == AST_T_NAMED && t->res_decl->kind == AST_D_ENUM);
+    int scalar = by_value(t) && t->kind != AST_T_STRING;
+    in_parts ip = in_of(e, t);
     const char *suf = scalar_suffix(t);
     char *setx, *getx, *rox;
     if (suf) {
@@ -98,11 +138,13 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
     }
     const char *keys[] = {"P", "UP", "N", "T", "TT", "M", "ID", "K",
                           "IDXP", "IDXA", "H", "HT", "HV", "HARG", "HDOC",
-                          "HDOC2", "SETX", "GETX", "ROX", "CT", "CH"};
+                          "HDOC2", "SETX", "GETX", "ROX", "CT", "CH", "TP",
+                          "TA", "HP", "HA"};
     const char *vals[] = {e->pre, e->upre, d->name, ct, te,
                           d->module->name, id, k, idxp, idxa, hp.c, hp.te,
                           hp.val, hp.arg, hp.doc, hp.doc2, setx, getx, rox,
-                          cct, hp.cc};
+                          cct, hp.cc, ip.in, ip.addr, hp.in.in,
+                          hp.in.addr};
     enum { NK = sizeof keys / sizeof *keys };
     if (descr) {
         expand(e->h, tmpl_arr_descr_h, keys, vals, NK);
@@ -124,7 +166,7 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
         fputc('\n', e->h);
     }
     free(ct), free(te), free(id), free(setx), free(getx), free(rox);
-    free(cct);
+    free(cct), free(ip.in);
     hdr_free(&hp);
 }
 
@@ -146,25 +188,18 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     char *cap = fmt("%llu", (unsigned long long)d->res_capacity);
     char *un = upper(d->name);
-    /* a table's key: a string as const char *, a scalar or enum by value,
-     * others by pointer (KP the parameter, KA what the runtime gets, KD
-     * what a callback gets from the runtime's pointer) */
-    char *kp, *ka, *kd;
-    if (t && t->kind == AST_T_STRING) {
-        kp = xstrdup("const char *key");
-        ka = xstrdup("(const void *)&key");
+    /* an element's or key's (TP/TA), a value's (VP/VA) way in, as in_of;
+     * a table's key: KP the parameter, KA what the runtime gets, KD what
+     * a callback gets from the runtime's pointer */
+    in_parts tp = t ? in_of(e, t) : (in_parts){xstrdup(""), ""};
+    in_parts vp = t2 ? in_of(e, t2) : (in_parts){xstrdup(""), ""};
+    char *kp = fmt("%skey", tp.in), *ka = fmt("%skey", tp.addr), *kd;
+    if (t && t->kind == AST_T_STRING)
         kd = xstrdup("*(const char *const *)key");
-    } else if (t && (t->kind == AST_T_SCALAR ||
-                     (t->kind == AST_T_NAMED &&
-                      t->res_decl->kind == AST_D_ENUM))) {
-        kp = fmt("%s key", ct);
-        ka = xstrdup("&key");
+    else if (t && by_value(t))
         kd = fmt("*(const %s *)key", ct);
-    } else {
-        kp = fmt("%s*key", cct);
-        ka = xstrdup("key");
+    else
         kd = xstrdup("key");
-    }
     char *what;
     const char *dwords, *heapfn = "heap";
     const char *th, *tc, *thh, *thc;
@@ -192,11 +227,13 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     const char *keys[] = {"P", "UP", "N", "UN", "K", "M", "ID", "T", "CT",
                           "TT", "KC", "CK", "KT", "V", "CV", "VT", "H",
                           "CH", "HT", "HV", "HARG", "HDOC", "HDOC2", "CAP",
-                          "WHAT", "DWORDS", "HEAPFN", "KP", "KA", "KD"};
+                          "WHAT", "DWORDS", "HEAPFN", "KP", "KA", "KD", "TP",
+                          "TA", "VP", "VA", "HP", "HA"};
     const char *vals[] = {e->pre, e->upre, d->name, un, k, d->module->name,
                           id, ct, cct, te, ct, cct, te, vc, cvc, vte, hp.c,
                           hp.cc, hp.te, hp.val, hp.arg, hp.doc, hp.doc2, cap,
-                          what, dwords, heapfn, kp, ka, kd};
+                          what, dwords, heapfn, kp, ka, kd, tp.in, tp.addr,
+                          vp.in, vp.addr, hp.in.in, hp.in.addr};
     enum { NK = sizeof keys / sizeof *keys };
     if (descr) {
         expand(e->h, tmpl_cont_descr_h, keys, vals, NK);
@@ -217,6 +254,7 @@ static void put_other(emitter *e, const ast_decl *d, int descr)
     }
     free(ct), free(te), free(vc), free(vte), free(cct), free(cvc), free(id);
     free(cap), free(un), free(what), free(kp), free(ka), free(kd);
+    free(tp.in), free(vp.in);
     hdr_free(&hp);
 }
 
@@ -238,10 +276,13 @@ void put_container(emitter *e, const ast_decl *d, int descr)
     char *slots = fmt("%llu", (unsigned long long)d->res_slots);
     char *slot_size = fmt("%llu", (unsigned long long)d->res_slot_size);
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
+    in_parts ip = in_of(e, d->type);
+    char *cct = const_ctype(ct);
     const char *keys[] = {"P", "UP", "N", "UN", "T", "TT", "SLOTS",
-                          "SLOTSIZE", "M", "ID"};
+                          "SLOTSIZE", "M", "ID", "TP", "TA", "CT"};
     const char *vals[] = {e->pre, e->upre, d->name, un, ct, te, slots,
-                          slot_size, d->module->name, id};
+                          slot_size, d->module->name, id, ip.in, ip.addr,
+                          cct};
     enum { NK = sizeof keys / sizeof *keys };
     const char *th = NULL, *tc = NULL, *td = NULL;
     switch (d->ckind) {
@@ -270,6 +311,7 @@ void put_container(emitter *e, const ast_decl *d, int descr)
         }
     }
     free(ct), free(te), free(un), free(slots), free(slot_size), free(id);
+    free(ip.in), free(cct);
 }
 
 void put_process(emitter *e, const ast_decl *d)
@@ -281,12 +323,16 @@ void put_process(emitter *e, const ast_decl *d)
     char *ate = at ? typeexpr(e, at) : xstrdup("NULL"),
          *rte = rt ? typeexpr(e, rt) : xstrdup("NULL");
     const char *aname = d->fields ? d->fields->name : "arg";
-    const char *keys[] = {"P", "N", "A", "R", "AT", "RT", "AN"};
-    const char *vals[] = {e->pre, d->name, act, rct, ate, rte, aname};
+    /* _start's and _run's argument goes in as any value (none: NULL) */
+    in_parts ap = at ? in_of(e, at) : (in_parts){xstrdup("const void *"), ""};
+    const char *keys[] = {"P", "N", "A", "R", "AT", "RT", "AN", "AP", "AA"};
+    const char *vals[] = {e->pre, d->name, act, rct, ate, rte, aname,
+                          ap.in, ap.addr};
+    enum { NK = sizeof keys / sizeof *keys };
     put_doc(e->h, 0, d->doc);
-    expand(e->h, tmpl_process_h, keys, vals, 7);
-    expand(e->c, tmpl_process_c, keys, vals, 7);
-    free(act), free(rct), free(ate), free(rte);
+    expand(e->h, tmpl_process_h, keys, vals, NK);
+    expand(e->c, tmpl_process_c, keys, vals, NK);
+    free(act), free(rct), free(ate), free(rte), free(ap.in);
 }
 
 /* ------------------------------------------------------------- driver */

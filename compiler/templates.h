@@ -1,7 +1,12 @@
 /* compiler/templates.h: the templates of templates/, embedded in mcidl by
  * compiler/embed.sh at build time.  Placeholders: @P@ module prefix, @N@
  * name, @T@ value C type, @TT@ its mc_type, @A@/@R@ process argument and
- * result C types, @AT@/@RT@ their mc_types, @AN@ the argument's name. */
+ * result C types, @AT@/@RT@ their mc_types, @AN@ the argument's name,
+ * @CT@ the const pointer form ("const T " or "T *const ").  A value in
+ * (idl/mcidl.md 2.8: scalars, enums and strings by value, others by const
+ * pointer) is written "@TP@name" and handed to the runtime as
+ * "@TA@name" ("&" or ""); @VP@/@VA@ the same for a table's value, @HP@/@HA@
+ * for a header. */
 #ifndef MCIDL_TEMPLATES_H
 #define MCIDL_TEMPLATES_H
 

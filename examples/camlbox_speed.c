@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     if (camlbox_speed_x_def(body_x, NULL) ||
         camlbox_speed_y_def(body_y, NULL))
         return 1;
-    int rc = camlbox_speed_x_run(&n, NULL, NULL);
+    int rc = camlbox_speed_x_run(n, NULL, NULL);
     if (rc) {
         fprintf(stderr, "camlbox_speed: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());

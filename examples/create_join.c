@@ -22,8 +22,7 @@ static int compute(const void *arg, int64_t *result, void *user)
     mc_pid pids[CREATE_JOIN_WORKERS];
     int64_t sum = 0;
     for (size_t i = 0; i < CREATE_JOIN_WORKERS; i++) {
-        int64_t k = (int64_t)i + 1;
-        int rc = create_join_square_start(&k, &pids[i]);
+        int rc = create_join_square_start((int64_t)i + 1, &pids[i]);
         if (rc)
             return rc;
     }

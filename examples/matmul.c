@@ -85,7 +85,6 @@ static int body_x(const matmul_Opts *o, void *result, void *user)
     mc_pool *pool;
     matmul_Mat *a = NULL, *b = NULL, *c = NULL;
     unsigned sa = 1, sb = 5;
-    double zero = 0;
     matmul_Job j;
     mc_pid *pids = calloc((size_t)nw, sizeof *pids);
     double *local = malloc(n * n * sizeof *local);
@@ -98,7 +97,7 @@ static int body_x(const matmul_Opts *o, void *result, void *user)
     if (!rc)
         rc = matmul_Mat_init(pool, n, n, fill, &sb, &b);
     if (!rc)
-        rc = matmul_Mat_make(pool, n, n, &zero, &c);
+        rc = matmul_Mat_make(pool, n, n, 0.0, &c);
     if (!rc && !(rc = matmul_Mat_descr_of(a, &j.a)) &&
         !(rc = matmul_Mat_descr_of(b, &j.b)))
         rc = matmul_Mat_descr_of(c, &j.c);

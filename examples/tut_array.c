@@ -28,11 +28,10 @@ static int body_y(const tut_array_Names_descr *d, void *result, void *user)
     int rc = tut_array_Names_of_descr(d, &a); /* MC_ETYPE: other types */
     if (rc)
         return rc;
-    char *uno = "uno", *fresh = "new";
     int64_t updates = *tut_array_Names_header_ro(a) + 2;
-    if (!(rc = tut_array_Names_set(a, 1, &uno)))        /* a copy of "uno" */
-        if (!(rc = tut_array_Names_grow(a, 5, &fresh))) /* one copy, shared */
-            rc = tut_array_Names_header_set(a, &updates);
+    if (!(rc = tut_array_Names_set(a, 1, "uno")))       /* a copy of "uno" */
+        if (!(rc = tut_array_Names_grow(a, 5, "new")))  /* one copy, shared */
+            rc = tut_array_Names_header_set(a, updates);
     return rc;
 }
 
@@ -50,11 +49,10 @@ static int body_x(const void *arg, void *result, void *user)
     tut_array_Names *a = NULL;
     tut_array_Names_descr d;
     char *init[3] = {"zero", "one", "two"};
-    int64_t updates = 0;
     mc_pid pid;
     int rc = mc_pool_create(1 << 20, &pool);
     if (!rc)
-        rc = tut_array_Names_create(pool, 3, init, &updates, &a);
+        rc = tut_array_Names_create(pool, 3, init, 0, &a);
     if (!rc)
         rc = tut_array_Names_descr_of(a, &d);
     if (!rc)

@@ -23,8 +23,7 @@ static int body_y(const tut_camlbox_Box_descr *box, void *result,
     int rc = tut_camlbox_Box_sender_of_descr(box, &sender);
     if (rc)
         return rc;
-    const char *msg = "Hello world";
-    rc = tut_camlbox_Box_send(sender, &msg);
+    rc = tut_camlbox_Box_send(sender, "Hello world");
     int rc2 = tut_camlbox_Box_sender_release(sender);
     return rc ? rc : rc2;
 }

@@ -15,7 +15,7 @@
  * Reads take no lock (_find copies an i64 out, _find_p runs a callback
  * while the value is kept alive); writers of keys in different shards run
  * in parallel.  The table and the worker are typed (tut_hashtbl.mcidl):
- * string keys are passed as they are, values by pointer. */
+ * string keys and i64 values are passed as they are. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,11 +24,10 @@
 
 enum { WORKERS = 4 };
 
-static int add_to(const int64_t *old, const int64_t **new_value, void *ctx)
+static int add_to(const int64_t *old, int64_t *new_value, void *ctx)
 {
-    int64_t *sum = ctx; /* in: what to add; out: the new total */
-    *sum += old ? *old : 0;
-    *new_value = sum;
+    const int64_t *k = ctx; /* what to add */
+    *new_value = *k + (old ? *old : 0);
     return MC_SHASHTBL_SET;
 }
 
@@ -42,11 +41,11 @@ static int worker(const tut_hashtbl_Job *job, void *result, void *user)
         return rc;
     char name[32];
     snprintf(name, sizeof name, "square %lld", (long long)job->k);
-    int64_t square = job->k * job->k, sum = job->k;
-    if ((rc = tut_hashtbl_Index_add(t, "worker", &job->k)) ||
-        (rc = tut_hashtbl_Index_add(t, name, &square)))
+    int64_t k = job->k;
+    if ((rc = tut_hashtbl_Index_add(t, "worker", k)) ||
+        (rc = tut_hashtbl_Index_add(t, name, k * k)))
         return rc;
-    return tut_hashtbl_Index_update(t, "total", add_to, &sum);
+    return tut_hashtbl_Index_update(t, "total", add_to, &k);
 }
 
 static int print_square(const int64_t *value, void *ctx)

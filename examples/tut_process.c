@@ -26,7 +26,7 @@ static int body_x(const int32_t *k, void *result, void *user)
     mc_pid pid;
     int32_t *j = NULL;
     c = 1; /* not seen by Y: Y is forked from the master */
-    int rc = tut_process_y_start(k, &pid);
+    int rc = tut_process_y_start(*k, &pid);
     if (!rc)
         rc = tut_process_y_join(pid, &j, NULL);
     if (rc) {
@@ -44,8 +44,7 @@ int main(void)
     if (tut_process_y_def(body_y, NULL) || tut_process_x_def(body_x, NULL))
         return 1;
     /* a whole session whose first process is X, with k = 1 */
-    int32_t k = 1;
-    int rc = tut_process_x_run(&k, NULL, NULL);
+    int rc = tut_process_x_run(1, NULL, NULL);
     if (rc) {
         fprintf(stderr, "tut_process: %s (%s)\n", mc_strerror(rc),
                 mc_last_error_detail());

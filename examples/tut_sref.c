@@ -29,12 +29,12 @@ static int body_x(const void *arg, void *result, void *user)
     mc_pool *pool;
     tut_sref_Counter *c;
     tut_sref_YArg a = {.k = 1};
-    int64_t one = 1, *j = NULL;
+    int64_t *j = NULL;
     mc_pid pid;
     /* any process may create a pool; Y, started later, inherits it */
     int rc = mc_pool_create(1 << 20, &pool);
     if (!rc)
-        rc = tut_sref_Counter_create(pool, &one, &c);
+        rc = tut_sref_Counter_create(pool, 1, &c);
     if (!rc)
         rc = tut_sref_Counter_descr_of(c, &a.c);
     if (!rc)

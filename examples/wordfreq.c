@@ -120,20 +120,17 @@ static int count_local(void *sink, const char *w, size_t len)
     return add(sink, w, len, 1) ? MC_ENOMEM : 0;
 }
 
-static int plus_one(const int64_t *old, const int64_t **new_value,
-                    void *ctx)
+static int plus_one(const int64_t *old, int64_t *new_value, void *ctx)
 {
-    int64_t *n = ctx;
-    *n = old ? *old + 1 : 1;
-    *new_value = n;
+    (void)ctx;
+    *new_value = old ? *old + 1 : 1;
     return MC_SHASHTBL_SET;
 }
 
 static int count_shared(void *sink, const char *w, size_t len)
 {
     (void)len;
-    int64_t n;
-    int rc = wordfreq_Words_update(sink, w, plus_one, &n);
+    int rc = wordfreq_Words_update(sink, w, plus_one, NULL);
     return rc == MC_EOWNERDEAD ? 0 : rc; /* counted; a writer died before */
 }
 

@@ -916,7 +916,7 @@ static void drv_arrays(const void *arg, size_t len)
     rt_Vals *v;
     rt_Scalars hs;
     rscalars(&hs);
-    double init[3] = {1, 2, 3}, d = 0, seven = 7, *dc = NULL;
+    double init[3] = {1, 2, 3}, d = 0, *dc = NULL;
     if (W_RC(rt_Vals_create(p, 3, init, &hs, &v), 0))
         return;
     W_RC(rt_Vals_set(v, 2, -4.5), 0);
@@ -924,7 +924,7 @@ static void drv_arrays(const void *arg, size_t len)
     W_CHECK(d == -4.5 && *rt_Vals_get_ro(v, 0) == 1, "Vals: %g", d);
     W_RC(rt_Vals_set(v, 3, 1.0), MC_EINVAL);  /* out of range: no write */
     W_CHECK(rt_Vals_get_ro(v, 3) == NULL, "get_ro out of range");
-    W_RC(rt_Vals_grow(v, 5, &seven), 0);
+    W_RC(rt_Vals_grow(v, 5, 7.0), 0); /* a scalar by value */
     W_CHECK(rt_Vals_length(v) == 5, "length %zu", rt_Vals_length(v));
     if (!W_RC(rt_Vals_get_c(v, 4, &dc), 0)) {
         W_CHECK(*dc == 7, "grown element %g", *dc);
@@ -943,8 +943,8 @@ static void drv_arrays(const void *arg, size_t len)
 
     /* u8: a scalar without an inline accessor (the called form) */
     rt_Small *sm;
-    uint8_t nine = 9, b = 0;
-    if (!W_RC(rt_Small_make(p, 4, &nine, &sm), 0)) {
+    uint8_t b = 0;
+    if (!W_RC(rt_Small_make(p, 4, 9, &sm), 0)) {
         W_RC(rt_Small_set(sm, 2, 200), 0);
         W_RC(rt_Small_get(sm, 2, &b), 0);
         W_CHECK(b == 200 && *rt_Small_get_ro(sm, 3) == 9, "Small %u", b);
@@ -985,9 +985,8 @@ static void drv_arrays(const void *arg, size_t len)
     /* matrices: f64 with a header holding locks; records by a function */
     rt_Mat *m;
     rt_Locked lk = {.count = 5};
-    double zero = 0;
     size_t rows = 0, cols = 0;
-    if (W_RC(rt_Mat_make(p, 3, 4, &zero, &lk, &m), 0))
+    if (W_RC(rt_Mat_make(p, 3, 4, 0.0, &lk, &m), 0))
         return;
     W_RC(rt_Mat_dims(m, &rows, &cols), 0);
     W_CHECK(rows == 3 && cols == 4, "dims %zux%zu", rows, cols);
@@ -1220,11 +1219,11 @@ static void test_sbuffer(void **state)
 
 /* ----------------------------------------------------------- shashtbl */
 
-static int incr(const int64_t *old, const int64_t **new_value, void *ctx)
+/* the new value stored into *new_value, by value (i64) */
+static int incr(const int64_t *old, int64_t *new_value, void *ctx)
 {
-    int64_t *slot = ctx;
-    *slot = (old ? *old : 0) + 1;
-    *new_value = slot;
+    (void)ctx;
+    *new_value = (old ? *old : 0) + 1;
     return MC_SHASHTBL_SET;
 }
 
@@ -1233,10 +1232,9 @@ static int count(const rt_Counts_descr *d, int64_t *result, void *user)
 {
     (void)user;
     rt_Counts *t;
-    int64_t slot;
     int rc = rt_Counts_of_descr(d, &t);
     for (int i = 0; !rc && i < 200; i++)
-        rc = rt_Counts_update(t, RT_COLOR_RED, incr, &slot);
+        rc = rt_Counts_update(t, RT_COLOR_RED, incr, NULL);
     *result = 200;
     return rc;
 }
@@ -1309,11 +1307,11 @@ static void drv_shashtbl(const void *arg, size_t len)
     if (!W_RC(rt_Counts_create(p, &ct), 0)) {
         rt_Counts_descr d;
         mc_pid pid;
-        int64_t *r = NULL, slot, total = 0;
+        int64_t *r = NULL, total = 0;
         W_RC(rt_Counts_descr_of(ct, &d), 0);
         if (!W_RC(rt_count_start(&d, &pid), 0)) {
             for (int i = 0; i < 200; i++)
-                rt_Counts_update(ct, RT_COLOR_RED, incr, &slot);
+                rt_Counts_update(ct, RT_COLOR_RED, incr, NULL);
             if (!W_RC(rt_count_join(pid, &r, NULL), 0))
                 mc_local_free(r);
             int64_t *tot = NULL;
@@ -1443,7 +1441,7 @@ static void drv_squeue(const void *arg, size_t len)
     int64_t sum = 0, popsum = 0;
     if (!W_RC(rt_Ints_create_sized(p, 0, &qi), 0)) {
         for (int64_t v = 1; v <= 4; v++)
-            W_RC(rt_Ints_push(qi, &v, 0), 0);
+            W_RC(rt_Ints_push(qi, v, 0), 0);
         W_RC(rt_Ints_fold(qi, sum_elem, &sum), 0);
         W_CHECK(sum == 10, "fold %lld", (long long)sum);
         W_RC(rt_Ints_pop_p(qi, add_popped, &popsum, 0), 0);
@@ -1485,6 +1483,193 @@ static void test_squeue(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------------ values by value */
+
+static int nick_upd(char *const *old, const char **new_value, void *ctx)
+{
+    (void)ctx;
+    *new_value = old && strcmp(*old, "beta") == 0 ? "updated" : "fresh";
+    return MC_SHASHTBL_SET;
+}
+
+static int weight_dbl(const double *old, double *new_value, void *ctx)
+{
+    (void)ctx;
+    *new_value = old ? *old * 2 : 1.0;
+    return MC_SHASHTBL_SET;
+}
+
+/* Every function that takes a value in takes a string as a const char *
+ * and a scalar or enum as it is: a literal, a const char * and a char *
+ * go straight in, with no cast and no variable to take the address of. */
+static void drv_values(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    const char *cs = "alpha";
+    char buf[] = "beta";
+    char **cp = NULL;
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0))
+        return;
+
+    /* srefs: _create and _set */
+    rt_Name *nm;
+    if (!W_RC(rt_Name_create(p, cs, &nm), 0)) {
+        W_CHECK(strcmp(*rt_Name_get_ro(nm), "alpha") == 0, "sref create");
+        W_RC(rt_Name_set(nm, buf), 0);
+        if (!W_RC(rt_Name_get_c(nm, &cp), 0)) {
+            W_CHECK(strcmp(*cp, "beta") == 0, "sref set: %s", *cp);
+            mc_local_free(cp);
+        }
+        W_RC(rt_Name_set(nm, "gamma"), 0);
+        W_CHECK(strcmp(*rt_Name_get_ro(nm), "gamma") == 0, "sref literal");
+        W_RC(rt_Name_destroy(nm), 0);
+    }
+    rt_Num *num;
+    if (!W_RC(rt_Num_create(p, 41, &num), 0)) {
+        W_CHECK(*rt_Num_get_ro(num) == 41, "i64 sref create");
+        W_RC(rt_Num_set(num, 42), 0);
+        W_CHECK(*rt_Num_get_ro(num) == 42, "i64 sref set %lld",
+                (long long)*rt_Num_get_ro(num));
+        W_RC(rt_Num_destroy(num), 0);
+    }
+
+    /* arrays: _make, _set, _grow, _header_set (string and scalar) */
+    rt_Tags *tg;
+    if (!W_RC(rt_Tags_make(p, 2, cs, "hdr", &tg), 0)) {
+        W_RC(rt_Tags_set(tg, 1, buf), 0);
+        W_RC(rt_Tags_grow(tg, 4, "grown"), 0);
+        W_RC(rt_Tags_header_set(tg, cs), 0);
+        W_CHECK(rt_Tags_length(tg) == 4 &&
+                strcmp(*rt_Tags_get_ro(tg, 0), "alpha") == 0 &&
+                strcmp(*rt_Tags_get_ro(tg, 1), "beta") == 0 &&
+                strcmp(*rt_Tags_get_ro(tg, 3), "grown") == 0 &&
+                strcmp(*rt_Tags_header_ro(tg), "alpha") == 0,
+                "string sarray");
+        W_RC(rt_Tags_destroy(tg), 0);
+    }
+    rt_Hues *hu;
+    rt_Color c = RT_COLOR_RED;
+    if (!W_RC(rt_Hues_make(p, 2, RT_COLOR_GREEN, 1.5, &hu), 0)) {
+        W_RC(rt_Hues_grow(hu, 3, RT_COLOR_BLUE), 0);
+        W_RC(rt_Hues_header_set(hu, 2.5), 0);
+        W_RC(rt_Hues_get(hu, 2, &c), 0);
+        W_CHECK(c == RT_COLOR_BLUE && *rt_Hues_get_ro(hu, 0) ==
+                RT_COLOR_GREEN && *rt_Hues_header_ro(hu) == 2.5,
+                "enum sarray %d", (int)c);
+        W_RC(rt_Hues_destroy(hu), 0);
+    }
+    rt_Labels *lb;
+    if (!W_RC(rt_Labels_make(p, 2, 3, cs, &lb), 0)) {
+        W_RC(rt_Labels_set(lb, 1, 2, buf), 0);
+        W_CHECK(strcmp(*rt_Labels_get_ro(lb, 0, 0), "alpha") == 0 &&
+                strcmp(*rt_Labels_get_ro(lb, 1, 2), "beta") == 0,
+                "string smatrix");
+        W_RC(rt_Labels_destroy(lb), 0);
+    }
+
+    /* a queue of strings: _push */
+    rt_Lines *q;
+    if (!W_RC(rt_Lines_create(p, &q), 0)) {
+        W_RC(rt_Lines_push(q, cs, 0), 0);
+        W_RC(rt_Lines_push(q, buf, 0), 0);
+        W_RC(rt_Lines_push(q, "lit", 0), 0);
+        const char *want[3] = {"alpha", "beta", "lit"};
+        for (int i = 0; i < 3; i++)
+            if (!W_RC(rt_Lines_pop_c(q, &cp, 0), 0)) {
+                W_CHECK(strcmp(*cp, want[i]) == 0, "pop %s", *cp);
+                mc_local_free(cp);
+            }
+        W_RC(rt_Lines_destroy(q), 0);
+    }
+
+    /* tables: _add, _replace, _update's new value */
+    rt_Nicks *nk;
+    if (!W_RC(rt_Nicks_create(p, &nk), 0)) {
+        W_RC(rt_Nicks_add(nk, "k", cs), 0);
+        W_RC(rt_Nicks_add(nk, buf, "by buf"), 0);
+        W_RC(rt_Nicks_replace(nk, "k", buf), 0);
+        W_CHECK(strcmp(*rt_Nicks_find_ro(nk, "k"), "beta") == 0 &&
+                strcmp(*rt_Nicks_find_ro(nk, "beta"), "by buf") == 0,
+                "string values");
+        W_RC(rt_Nicks_update(nk, "k", nick_upd, NULL), 0);
+        W_RC(rt_Nicks_update(nk, "new", nick_upd, NULL), 0);
+        W_CHECK(strcmp(*rt_Nicks_find_ro(nk, "k"), "updated") == 0 &&
+                strcmp(*rt_Nicks_find_ro(nk, "new"), "fresh") == 0 &&
+                rt_Nicks_length(nk) == 3, "string update");
+        W_RC(rt_Nicks_destroy(nk), 0);
+    }
+    rt_Weights *wt;
+    double d = 0;
+    if (!W_RC(rt_Weights_create(p, &wt), 0)) {
+        W_RC(rt_Weights_add(wt, RT_COLOR_RED, 2.5), 0);
+        W_RC(rt_Weights_replace(wt, RT_COLOR_RED, 3.5), 0);
+        W_RC(rt_Weights_update(wt, RT_COLOR_RED, weight_dbl, NULL), 0);
+        W_RC(rt_Weights_update(wt, RT_COLOR_BLUE, weight_dbl, NULL), 0);
+        W_RC(rt_Weights_find(wt, RT_COLOR_RED, &d), 0);
+        W_CHECK(d == 7.0, "f64 update %g", d);
+        W_RC(rt_Weights_find(wt, RT_COLOR_BLUE, &d), 0);
+        W_CHECK(d == 1.0 && rt_Weights_length(wt) == 2, "f64 new %g", d);
+        W_RC(rt_Weights_destroy(wt), 0);
+    }
+
+    /* camlboxes: _send and _try_send of a string and of an i64 */
+    rt_Notes *nb;
+    rt_Notes_sender *ns;
+    unsigned slots[4];
+    size_t n = 0;
+    if (!W_RC(rt_Notes_create(NULL, &nb), 0)) {
+        if (!W_RC(rt_Notes_sender_lookup(rt_Notes_id(nb), &ns), 0)) {
+            W_RC(rt_Notes_send(ns, cs), 0);
+            W_RC(rt_Notes_try_send(ns, buf), 0);
+            W_RC(rt_Notes_send(ns, "lit"), 0);
+            W_RC(rt_Notes_sender_release(ns), 0);
+        }
+        W_RC(rt_Notes_wait(nb, 5000, slots, 4, &n), 0);
+        int seen = 0; /* a camlbox does not keep the order */
+        for (size_t i = 0; i < n; i++) {
+            char *const *m;
+            if (!W_RC(rt_Notes_get(nb, slots[i], &m), 0))
+                seen |= strcmp(*m, "alpha") == 0   ? 1
+                        : strcmp(*m, "beta") == 0 ? 2
+                        : strcmp(*m, "lit") == 0  ? 4
+                                                  : 8;
+            W_RC(rt_Notes_delete(nb, slots[i]), 0);
+        }
+        W_CHECK(n == 3 && seen == 7, "%zu string messages (%d)", n, seen);
+        W_RC(rt_Notes_destroy(nb), 0);
+    }
+    rt_Ticks *tb;
+    rt_Ticks_sender *ts;
+    if (!W_RC(rt_Ticks_create(NULL, &tb), 0)) {
+        if (!W_RC(rt_Ticks_sender_lookup(rt_Ticks_id(tb), &ts), 0)) {
+            W_RC(rt_Ticks_send(ts, 40), 0);
+            W_RC(rt_Ticks_try_send(ts, 2), 0);
+            W_RC(rt_Ticks_sender_release(ts), 0);
+        }
+        n = 0;
+        W_RC(rt_Ticks_wait(tb, 5000, slots, 4, &n), 0);
+        int64_t sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            const int64_t *m;
+            if (!W_RC(rt_Ticks_get(tb, slots[i], &m), 0))
+                sum += *m;
+            W_RC(rt_Ticks_delete(tb, slots[i]), 0);
+        }
+        W_CHECK(n == 2 && sum == 42, "%zu i64 messages, sum %lld", n,
+                (long long)sum);
+        W_RC(rt_Ticks_destroy(tb), 0);
+    }
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_values, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------------- typed processes */
 
 static int square(const int64_t *x, int64_t *result, void *user)
@@ -1520,8 +1705,8 @@ static void drv_procs(const void *arg, size_t len)
 {
     (void)arg; (void)len;
     mc_pid pid;
-    int64_t x = -12, *y = NULL;
-    if (!W_RC(rt_square_start(&x, &pid), 0) &&
+    int64_t x, *y = NULL;
+    if (!W_RC(rt_square_start(-12, &pid), 0) && /* a scalar by value */
         !W_RC(rt_square_join(pid, &y, NULL), 0)) {
         W_CHECK(*y == 144, "square(-12) = %lld", (long long)*y);
         mc_local_free(y);
@@ -1545,12 +1730,13 @@ static void drv_procs(const void *arg, size_t len)
     if (!W_RC(rt_nothing_start(NULL, &pid), 0))
         W_RC(rt_nothing_join(pid, &none, NULL), 0);
     W_CHECK(none == NULL, "a process without result gives NULL");
-    W_RC(rt_square_start(NULL, &pid), MC_EINVAL);
+    /* an argument by pointer (a record) may not be NULL */
+    W_RC(rt_describe_start(NULL, &pid), MC_EINVAL);
     /* a body that fails: MC_EPROCESS, and why in the join result */
     x = 13;
     y = (int64_t *)1;
     mc_join_result how;
-    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+    if (!W_RC(rt_square_start(x, &pid), 0)) {
         W_RC(rt_square_join(pid, &y, &how), MC_EPROCESS);
         W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
                 "outcome kind %d code %d", (int)how.kind, how.code);
@@ -1579,7 +1765,7 @@ static void drv_nowait(const void *arg, size_t len)
     mc_pid pid;
     int32_t ms = 300, *r = (int32_t *)1;
     mc_join_result how;
-    if (W_RC(rt_idle_start(&ms, &pid), 0))
+    if (W_RC(rt_idle_start(ms, &pid), 0))
         return;
     W_RC(rt_idle_join_nowait(pid, &r, &how), MC_EAGAIN);
     W_CHECK(r == NULL, "no result while it runs");
@@ -1596,7 +1782,7 @@ static void drv_nowait(const void *arg, size_t len)
     W_RC(rt_idle_join_nowait(pid, &r, &how), MC_ESTATE); /* joined */
     /* a body that fails: MC_EPROCESS, as _join says it */
     int64_t x = 13, *y = (int64_t *)1;
-    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+    if (!W_RC(rt_square_start(x, &pid), 0)) {
         while ((rc = rt_square_join_nowait(pid, &y, &how)) == MC_EAGAIN)
             sleep_ms(1);
         W_RC(rc, MC_EPROCESS);
@@ -1621,7 +1807,7 @@ static void drv_timed(const void *arg, size_t len)
     mc_pid pid;
     int32_t ms = 400, *r = (int32_t *)1;
     mc_join_result how;
-    if (W_RC(rt_idle_start(&ms, &pid), 0))
+    if (W_RC(rt_idle_start(ms, &pid), 0))
         return;
     double t0 = now_ms();
     W_RC(rt_idle_join_timed(pid, 50, &r, &how), MC_ETIMEDOUT);
@@ -1638,14 +1824,14 @@ static void drv_timed(const void *arg, size_t len)
     W_RC(rt_idle_join_timed(pid, 10, &r, NULL), MC_ESTATE); /* joined */
     /* negative: no limit */
     ms = 50;
-    if (!W_RC(rt_idle_start(&ms, &pid), 0) &&
+    if (!W_RC(rt_idle_start(ms, &pid), 0) &&
         !W_RC(rt_idle_join_timed(pid, -1, &r, NULL), 0)) {
         W_CHECK(*r == 50, "idle(50) = %d", (int)*r);
         mc_local_free(r);
     }
     /* a body that fails: MC_EPROCESS, as _join says it */
     int64_t x = 13, *y = (int64_t *)1;
-    if (!W_RC(rt_square_start(&x, &pid), 0)) {
+    if (!W_RC(rt_square_start(x, &pid), 0)) {
         W_RC(rt_square_join_timed(pid, 5000, &y, &how), MC_EPROCESS);
         W_CHECK(how.kind == MC_EXIT_ERROR && how.code == MC_EINVAL,
                 "outcome kind %d code %d", (int)how.kind, how.code);
@@ -1678,11 +1864,11 @@ static int master_first(void *ctx)
     int32_t ms = 300, *r = NULL;
     int64_t x = 7, *y = NULL;
     mc_join_result how = {.kind = MC_EXIT_SIGNAL};
-    int rc = rt_idle_start(&ms, &a);
+    int rc = rt_idle_start(ms, &a);
     if (!rc)
-        rc = rt_idle_start(&ms, &b);
+        rc = rt_idle_start(ms, &b);
     if (!rc)
-        rc = rt_square_start(&x, &c);
+        rc = rt_square_start(x, &c);
     if (rc)
         return rc;
     m->timed_out = rt_idle_join_timed(a, 20, &r, NULL);
@@ -1722,7 +1908,7 @@ static void test_run(void **state)
     tu_begin();
     int64_t x = 9, *y = NULL;
     mc_join_result how = {.kind = MC_EXIT_SIGNAL};
-    tu_assert_rc(rt_square_run(&x, &y, &how), 0);
+    tu_assert_rc(rt_square_run(x, &y, &how), 0);
     assert_non_null(y);
     assert_int_equal(*y, 81);
     assert_int_equal(how.kind, MC_EXIT_RESULT);
@@ -1742,19 +1928,19 @@ static void test_run(void **state)
     x = 13;
     y = (int64_t *)1;
     mc_config quiet = {.quiet = 1};
-    tu_assert_rc(rt_square_run_cfg(&quiet, &x, &y, &how), MC_EPROCESS);
+    tu_assert_rc(rt_square_run_cfg(&quiet, x, &y, &how), MC_EPROCESS);
     assert_null(y);
     assert_int_equal(how.kind, MC_EXIT_ERROR);
     assert_int_equal(how.code, MC_EINVAL);
     assert_non_null(strstr(mc_last_error_detail(), "mc_tproc_run: the "
                            "first process (rt_square): body returned"));
     /* refused before a session starts */
-    tu_assert_rc(rt_square_run(NULL, &y, NULL), MC_EINVAL);
+    tu_assert_rc(rt_describe_run(NULL, &t, NULL), MC_EINVAL);
     tu_assert_rc(rt_undefined_run(NULL, NULL, NULL), MC_ENOENT);
     assert_non_null(strstr(mc_last_error_detail(), "never defined"));
     /* a session option the runtime refuses: mc_startup's code */
     mc_config bad = {.window_size = 1};
-    tu_assert_rc(rt_square_run_cfg(&bad, &x, &y, NULL), MC_EINVAL);
+    tu_assert_rc(rt_square_run_cfg(&bad, x, &y, NULL), MC_EINVAL);
     tu_end();
 }
 
@@ -1808,6 +1994,7 @@ int main(void)
         cmocka_unit_test(test_sbuffer),
         cmocka_unit_test(test_shashtbl),
         cmocka_unit_test(test_squeue),
+        cmocka_unit_test(test_values),
         cmocka_unit_test(test_version),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -23,10 +23,10 @@ static int first(void *ctx)
     guide_array_Squares *a;
     guide_array_Part p;
     mc_pid pid[4];
-    int64_t zero = 0, sum = 0;
+    int64_t sum = 0;
     int rc = mc_pool_create(64 << 20, &pool);
-    if (!rc) /* 16 elements, each a copy of zero */
-        rc = guide_array_Squares_make(pool, 16, &zero, &a);
+    if (!rc) /* 16 elements, each 0 */
+        rc = guide_array_Squares_make(pool, 16, 0, &a);
     if (!rc)
         rc = guide_array_Squares_descr_of(a, &p.a);
     for (int w = 0; w < 4 && !rc; w++) {

@@ -22,10 +22,8 @@ static int first(void *ctx)
     int rc = 0;
     offset = 1000; /* too late: workers are copies of the program as it
                       was when mc_startup was called */
-    for (int32_t i = 0; i < 4 && !rc; i++) {
-        int32_t n = i + 1;
-        rc = guide_processes_square_start(&n, &pid[i]);
-    }
+    for (int32_t i = 0; i < 4 && !rc; i++)
+        rc = guide_processes_square_start(i + 1, &pid[i]);
     for (int i = 0; i < 4 && !rc; i++) {
         int32_t *r = NULL; /* a malloc()ed copy of the result */
         rc = guide_processes_square_join(pid[i], &r, NULL);

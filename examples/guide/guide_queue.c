@@ -37,7 +37,7 @@ static int first(void *ctx)
     for (int i = 0; i < 3 && !rc; i++)
         rc = guide_queue_work_start(&d, &pid[i]);
     for (int64_t n = 1; n <= 10 && !rc; n++) /* waits while it is full */
-        rc = guide_queue_Nums_push(q, &n, MC_SQUEUE_FOREVER);
+        rc = guide_queue_Nums_push(q, n, MC_SQUEUE_FOREVER);
     if (!rc)
         rc = guide_queue_Nums_close(q); /* the workers' pops: MC_ECLOSED */
     for (int i = 0; i < 3 && !rc; i++) {

@@ -29,10 +29,9 @@ static int first(void *ctx)
     guide_sref_Counter *c;
     guide_sref_AddArg a;
     mc_pid pid[3];
-    int64_t zero = 0;
     int rc = mc_pool_create(64 << 20, &pool); /* grows up to 64 MiB */
     if (!rc)
-        rc = guide_sref_Counter_create(pool, &zero, &c); /* its own heap */
+        rc = guide_sref_Counter_create(pool, 0, &c); /* its own heap */
     if (!rc)
         rc = guide_sref_Counter_descr_of(c, &a.c);
     for (int i = 0; i < 3 && !rc; i++) {

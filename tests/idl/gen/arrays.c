@@ -634,10 +634,10 @@ int arrays_Scores_create(mc_pool *pool, size_t n, const double *elems,
                             (mc_sarray **)a);
 }
 
-int arrays_Scores_make(mc_pool *pool, size_t n, const double *value,
+int arrays_Scores_make(mc_pool *pool, size_t n, double value,
                 arrays_Scores **a)
 {
-    return mc_sarray_make(pool, &mc_type_f64, n, value, NULL, NULL,
+    return mc_sarray_make(pool, &mc_type_f64, n, &value, NULL, NULL,
                           (mc_sarray **)a);
 }
 
@@ -661,9 +661,9 @@ int arrays_Scores_init(mc_pool *pool, size_t n,
                           NULL, NULL, (mc_sarray **)a);
 }
 
-int arrays_Scores_grow(arrays_Scores *a, size_t n, const double *value)
+int arrays_Scores_grow(arrays_Scores *a, size_t n, double value)
 {
-    return mc_sarray_grow((mc_sarray *)a, n, value);
+    return mc_sarray_grow((mc_sarray *)a, n, &value);
 }
 
 size_t arrays_Scores_length(arrays_Scores *a)
@@ -773,10 +773,10 @@ int arrays_Small_create(mc_pool *pool, size_t n, const int8_t *elems,
                             (mc_sarray **)a);
 }
 
-int arrays_Small_make(mc_pool *pool, size_t n, const int8_t *value,
+int arrays_Small_make(mc_pool *pool, size_t n, int8_t value,
                 arrays_Small **a)
 {
-    return mc_sarray_make(pool, &mc_type_i8, n, value, NULL, NULL,
+    return mc_sarray_make(pool, &mc_type_i8, n, &value, NULL, NULL,
                           (mc_sarray **)a);
 }
 
@@ -800,9 +800,9 @@ int arrays_Small_init(mc_pool *pool, size_t n,
                           NULL, NULL, (mc_sarray **)a);
 }
 
-int arrays_Small_grow(arrays_Small *a, size_t n, const int8_t *value)
+int arrays_Small_grow(arrays_Small *a, size_t n, int8_t value)
 {
-    return mc_sarray_grow((mc_sarray *)a, n, value);
+    return mc_sarray_grow((mc_sarray *)a, n, &value);
 }
 
 size_t arrays_Small_length(arrays_Small *a)
@@ -912,10 +912,10 @@ int arrays_Kinds_create(mc_pool *pool, size_t n, const arrays_Kind *elems,
                             (mc_sarray **)a);
 }
 
-int arrays_Kinds_make(mc_pool *pool, size_t n, const arrays_Kind *value,
+int arrays_Kinds_make(mc_pool *pool, size_t n, arrays_Kind value,
                 arrays_Kinds **a)
 {
-    return mc_sarray_make(pool, &mc_type_u16, n, value, NULL, NULL,
+    return mc_sarray_make(pool, &mc_type_u16, n, &value, NULL, NULL,
                           (mc_sarray **)a);
 }
 
@@ -939,9 +939,9 @@ int arrays_Kinds_init(mc_pool *pool, size_t n,
                           NULL, NULL, (mc_sarray **)a);
 }
 
-int arrays_Kinds_grow(arrays_Kinds *a, size_t n, const arrays_Kind *value)
+int arrays_Kinds_grow(arrays_Kinds *a, size_t n, arrays_Kind value)
 {
-    return mc_sarray_grow((mc_sarray *)a, n, value);
+    return mc_sarray_grow((mc_sarray *)a, n, &value);
 }
 
 size_t arrays_Kinds_length(arrays_Kinds *a)
@@ -1325,7 +1325,7 @@ int arrays_Names_destroy(arrays_Names *a)
     return mc_sarray_destroy((mc_sarray *)a);
 }
 
-int arrays_Names_get_c(arrays_Names *a, size_t i, char * **copy)
+int arrays_Names_get_c(arrays_Names *a, size_t i, char ***copy)
 {
     return mc_sarray_get_c((mc_sarray *)a, i, (void **)copy);
 }
@@ -1420,15 +1420,15 @@ int arrays_Names_create(mc_pool *pool, size_t n, char *const *elems,
                             (mc_sarray **)a);
 }
 
-int arrays_Names_make(mc_pool *pool, size_t n, char *const *value,
+int arrays_Names_make(mc_pool *pool, size_t n, const char *value,
                 arrays_Names **a)
 {
-    return mc_sarray_make(pool, &mc_type_str, n, value, NULL, NULL,
+    return mc_sarray_make(pool, &mc_type_str, n, &value, NULL, NULL,
                           (mc_sarray **)a);
 }
 
 struct arrays_Names_i_ {
-    int (*fn)(void *ctx, size_t i, char * *elem);
+    int (*fn)(void *ctx, size_t i, char **elem);
     void *ctx;
 };
 
@@ -1439,7 +1439,7 @@ static int arrays_Names_i_call_(void *ctx, size_t i, void *elem)
 }
 
 int arrays_Names_init(mc_pool *pool, size_t n,
-                int (*fn)(void *ctx, size_t i, char * *elem), void *ctx,
+                int (*fn)(void *ctx, size_t i, char **elem), void *ctx,
                 arrays_Names **a)
 {
     struct arrays_Names_i_ p = {fn, ctx};
@@ -1447,9 +1447,9 @@ int arrays_Names_init(mc_pool *pool, size_t n,
                           NULL, NULL, (mc_sarray **)a);
 }
 
-int arrays_Names_grow(arrays_Names *a, size_t n, char *const *value)
+int arrays_Names_grow(arrays_Names *a, size_t n, const char *value)
 {
-    return mc_sarray_grow((mc_sarray *)a, n, value);
+    return mc_sarray_grow((mc_sarray *)a, n, &value);
 }
 
 size_t arrays_Names_length(arrays_Names *a)
@@ -1457,9 +1457,9 @@ size_t arrays_Names_length(arrays_Names *a)
     return mc_sarray_length((mc_sarray *)a);
 }
 
-int arrays_Names_set(arrays_Names *a, size_t i, char *const *value)
+int arrays_Names_set(arrays_Names *a, size_t i, const char *value)
 {
-    return mc_sarray_set((mc_sarray *)a, i, value);
+    return mc_sarray_set((mc_sarray *)a, i, &value);
 }
 
 char *const *arrays_Names_get_ro(arrays_Names *a, size_t i)
@@ -1570,9 +1570,9 @@ int arrays_Grid_create(mc_pool *pool, size_t rows, size_t cols,
 }
 
 int arrays_Grid_make(mc_pool *pool, size_t rows, size_t cols,
-                const float *value, const arrays_H *header, arrays_Grid **a)
+                float value, const arrays_H *header, arrays_Grid **a)
 {
-    return mc_smatrix_make(pool, &mc_type_f32, rows, cols, value, &arrays_H_type, header,
+    return mc_smatrix_make(pool, &mc_type_f32, rows, cols, &value, &arrays_H_type, header,
                            (mc_smatrix **)a);
 }
 

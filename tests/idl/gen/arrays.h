@@ -246,18 +246,18 @@ int arrays_Scores_of_descr(const arrays_Scores_descr *d, arrays_Scores **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Scores_create(mc_pool *pool, size_t n, const double *elems,
                   arrays_Scores **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
-int arrays_Scores_make(mc_pool *pool, size_t n, const double *value,
+int arrays_Scores_make(mc_pool *pool, size_t n, double value,
                 arrays_Scores **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
  *  wrote into *elem (zeroed), in order. */
 int arrays_Scores_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, double *elem), void *ctx,
                 arrays_Scores **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
-int arrays_Scores_grow(arrays_Scores *a, size_t n, const double *value);
+int arrays_Scores_grow(arrays_Scores *a, size_t n, double value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Scores_length(arrays_Scores *a);
 /** Element (i) := value: one store, no lock, no allocation. */
@@ -302,18 +302,18 @@ int arrays_Small_of_descr(const arrays_Small_descr *d, arrays_Small **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Small_create(mc_pool *pool, size_t n, const int8_t *elems,
                   arrays_Small **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
-int arrays_Small_make(mc_pool *pool, size_t n, const int8_t *value,
+int arrays_Small_make(mc_pool *pool, size_t n, int8_t value,
                 arrays_Small **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
  *  wrote into *elem (zeroed), in order. */
 int arrays_Small_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, int8_t *elem), void *ctx,
                 arrays_Small **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
-int arrays_Small_grow(arrays_Small *a, size_t n, const int8_t *value);
+int arrays_Small_grow(arrays_Small *a, size_t n, int8_t value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Small_length(arrays_Small *a);
 /** Element (i) := value: one store, no lock, no allocation. */
@@ -358,18 +358,18 @@ int arrays_Kinds_of_descr(const arrays_Kinds_descr *d, arrays_Kinds **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Kinds_create(mc_pool *pool, size_t n, const arrays_Kind *elems,
                   arrays_Kinds **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
-int arrays_Kinds_make(mc_pool *pool, size_t n, const arrays_Kind *value,
+int arrays_Kinds_make(mc_pool *pool, size_t n, arrays_Kind value,
                 arrays_Kinds **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
  *  wrote into *elem (zeroed), in order. */
 int arrays_Kinds_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_Kind *elem), void *ctx,
                 arrays_Kinds **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
-int arrays_Kinds_grow(arrays_Kinds *a, size_t n, const arrays_Kind *value);
+int arrays_Kinds_grow(arrays_Kinds *a, size_t n, arrays_Kind value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Kinds_length(arrays_Kinds *a);
 /** Element (i) := value: one store, no lock, no allocation. */
@@ -412,24 +412,24 @@ int arrays_Tiles_descr_of(arrays_Tiles *a, arrays_Tiles_descr *d);
  *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
  *  of another kind of container; NULL argument) */
 int arrays_Tiles_of_descr(const arrays_Tiles_descr *d, arrays_Tiles **a);
-/** Make it holding deep copies of the n elements at elems, and its header a deep copy of *header. */
+/** Make it holding deep copies of the n elements at elems, and its header a deep copy of header. */
 int arrays_Tiles_create(mc_pool *pool, size_t n, const arrays_Tile *elems, const arrays_Point *header,
                   arrays_Tiles **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
- *  it holds pointers), and its header a deep copy of *header. */
+/** Make it of n elements equal to value (sharing one copy of it when
+ *  it holds pointers), and its header a deep copy of header. */
 int arrays_Tiles_make(mc_pool *pool, size_t n, const arrays_Tile *value, const arrays_Point *header,
                 arrays_Tiles **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
- *  wrote into *elem (zeroed), in order, and its header a deep copy of *header. */
+ *  wrote into *elem (zeroed), in order, and its header a deep copy of header. */
 int arrays_Tiles_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_Tile *elem), void *ctx, const arrays_Point *header,
                 arrays_Tiles **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int arrays_Tiles_grow(arrays_Tiles *a, size_t n, const arrays_Tile *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Tiles_length(arrays_Tiles *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int arrays_Tiles_set(arrays_Tiles *a, size_t i, const arrays_Tile *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -443,7 +443,7 @@ int arrays_Tiles_header_c(arrays_Tiles *a, arrays_Point **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int arrays_Tiles_header_p(arrays_Tiles *a,
                     int (*fn)(const arrays_Point *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int arrays_Tiles_header_set(arrays_Tiles *a, const arrays_Point *header);
 
 /** arrays_Pixels: a shared sarray of arrays_Pix (mcore/sarray.h), with a header of type arrays_arr_string.  The functions
@@ -468,24 +468,24 @@ int arrays_Pixels_descr_of(arrays_Pixels *a, arrays_Pixels_descr *d);
  *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
  *  of another kind of container; NULL argument) */
 int arrays_Pixels_of_descr(const arrays_Pixels_descr *d, arrays_Pixels **a);
-/** Make it holding deep copies of the n elements at elems, and its header a deep copy of *header. */
+/** Make it holding deep copies of the n elements at elems, and its header a deep copy of header. */
 int arrays_Pixels_create(mc_pool *pool, size_t n, const arrays_Pix *elems, const arrays_arr_string *header,
                   arrays_Pixels **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
- *  it holds pointers), and its header a deep copy of *header. */
+/** Make it of n elements equal to value (sharing one copy of it when
+ *  it holds pointers), and its header a deep copy of header. */
 int arrays_Pixels_make(mc_pool *pool, size_t n, const arrays_Pix *value, const arrays_arr_string *header,
                 arrays_Pixels **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
- *  wrote into *elem (zeroed), in order, and its header a deep copy of *header. */
+ *  wrote into *elem (zeroed), in order, and its header a deep copy of header. */
 int arrays_Pixels_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_Pix *elem), void *ctx, const arrays_arr_string *header,
                 arrays_Pixels **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int arrays_Pixels_grow(arrays_Pixels *a, size_t n, const arrays_Pix *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Pixels_length(arrays_Pixels *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int arrays_Pixels_set(arrays_Pixels *a, size_t i, const arrays_Pix *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -502,7 +502,7 @@ int arrays_Pixels_header_c(arrays_Pixels *a, arrays_arr_string **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int arrays_Pixels_header_p(arrays_Pixels *a,
                     int (*fn)(const arrays_arr_string *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int arrays_Pixels_header_set(arrays_Pixels *a, const arrays_arr_string *header);
 
 /** arrays_Names: a shared sarray of char * (mcore/sarray.h).  The functions
@@ -512,7 +512,7 @@ typedef struct arrays_Names arrays_Names;
 int arrays_Names_destroy(arrays_Names *a);
 /** A local deep copy of element (i); free it with
  *  mc_local_free(*copy). */
-int arrays_Names_get_c(arrays_Names *a, size_t i, char * **copy);
+int arrays_Names_get_c(arrays_Names *a, size_t i, char ***copy);
 /** fn(elem, ctx) with element (i) kept alive while fn runs; returns
  *  fn's result. */
 int arrays_Names_get_p(arrays_Names *a, size_t i,
@@ -530,22 +530,22 @@ int arrays_Names_of_descr(const arrays_Names_descr *d, arrays_Names **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Names_create(mc_pool *pool, size_t n, char *const *elems,
                   arrays_Names **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
-int arrays_Names_make(mc_pool *pool, size_t n, char *const *value,
+int arrays_Names_make(mc_pool *pool, size_t n, const char *value,
                 arrays_Names **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
  *  wrote into *elem (zeroed), in order. */
 int arrays_Names_init(mc_pool *pool, size_t n,
-                int (*fn)(void *ctx, size_t i, char * *elem), void *ctx,
+                int (*fn)(void *ctx, size_t i, char **elem), void *ctx,
                 arrays_Names **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
-int arrays_Names_grow(arrays_Names *a, size_t n, char *const *value);
+int arrays_Names_grow(arrays_Names *a, size_t n, const char *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Names_length(arrays_Names *a);
-/** Replace element (i) with a deep copy of *value. */
-int arrays_Names_set(arrays_Names *a, size_t i, char *const *value);
+/** Replace element (i) with a deep copy of value. */
+int arrays_Names_set(arrays_Names *a, size_t i, const char *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
 char *const *arrays_Names_get_ro(arrays_Names *a, size_t i);
@@ -573,14 +573,14 @@ int arrays_Grid_descr_of(arrays_Grid *a, arrays_Grid_descr *d);
  *  of another kind of container; NULL argument) */
 int arrays_Grid_of_descr(const arrays_Grid_descr *d, arrays_Grid **a);
 /** Make a rows x cols matrix holding deep copies of the elements at data
- *  (row-major: row i starts at element i * cols), and its header a deep copy of *header. */
+ *  (row-major: row i starts at element i * cols), and its header a deep copy of header. */
 int arrays_Grid_create(mc_pool *pool, size_t rows, size_t cols,
                   const float *data, const arrays_H *header, arrays_Grid **a);
-/** Make a rows x cols matrix, every element equal to *value, and its header a deep copy of *header. */
+/** Make a rows x cols matrix, every element equal to value, and its header a deep copy of header. */
 int arrays_Grid_make(mc_pool *pool, size_t rows, size_t cols,
-                const float *value, const arrays_H *header, arrays_Grid **a);
+                float value, const arrays_H *header, arrays_Grid **a);
 /** Make a rows x cols matrix, element (i, j) made by fn(ctx, i, j, elem)
- *  in row-major order, and its header a deep copy of *header. */
+ *  in row-major order, and its header a deep copy of header. */
 int arrays_Grid_init(mc_pool *pool, size_t rows, size_t cols,
                 int (*fn)(void *ctx, size_t i, size_t j, float *elem),
                 void *ctx, const arrays_H *header, arrays_Grid **a);
@@ -615,7 +615,7 @@ int arrays_Grid_header_c(arrays_Grid *a, arrays_H **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int arrays_Grid_header_p(arrays_Grid *a,
                     int (*fn)(const arrays_H *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int arrays_Grid_header_set(arrays_Grid *a, const arrays_H *header);
 
 /** arrays_Cells: a shared smatrix of arrays_Point (mcore/smatrix.h).  The functions
@@ -644,7 +644,7 @@ int arrays_Cells_of_descr(const arrays_Cells_descr *d, arrays_Cells **a);
  *  (row-major: row i starts at element i * cols). */
 int arrays_Cells_create(mc_pool *pool, size_t rows, size_t cols,
                   const arrays_Point *data, arrays_Cells **a);
-/** Make a rows x cols matrix, every element equal to *value. */
+/** Make a rows x cols matrix, every element equal to value. */
 int arrays_Cells_make(mc_pool *pool, size_t rows, size_t cols,
                 const arrays_Point *value, arrays_Cells **a);
 /** Make a rows x cols matrix, element (i, j) made by fn(ctx, i, j, elem)
@@ -658,7 +658,7 @@ int arrays_Cells_dims(arrays_Cells *a, size_t *rows, size_t *cols);
  *  (i, j) at [i * cols + j]), for numeric code; NULL for other element
  *  types, a NULL matrix or one of no elements. */
 arrays_Point *arrays_Cells_data(arrays_Cells *a);
-/** Replace element (i, j) with a deep copy of *value. */
+/** Replace element (i, j) with a deep copy of value. */
 int arrays_Cells_set(arrays_Cells *a, size_t i, size_t j, const arrays_Point *value);
 /** Element (i, j) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -690,7 +690,7 @@ int arrays_Image_of_descr(const arrays_Image_descr *d, arrays_Image **a);
  *  (row-major: row i starts at element i * cols). */
 int arrays_Image_create(mc_pool *pool, size_t rows, size_t cols,
                   const arrays_Pix *data, arrays_Image **a);
-/** Make a rows x cols matrix, every element equal to *value. */
+/** Make a rows x cols matrix, every element equal to value. */
 int arrays_Image_make(mc_pool *pool, size_t rows, size_t cols,
                 const arrays_Pix *value, arrays_Image **a);
 /** Make a rows x cols matrix, element (i, j) made by fn(ctx, i, j, elem)
@@ -704,7 +704,7 @@ int arrays_Image_dims(arrays_Image *a, size_t *rows, size_t *cols);
  *  (i, j) at [i * cols + j]), for numeric code; NULL for other element
  *  types, a NULL matrix or one of no elements. */
 arrays_Pix *arrays_Image_data(arrays_Image *a);
-/** Replace element (i, j) with a deep copy of *value. */
+/** Replace element (i, j) with a deep copy of value. */
 int arrays_Image_set(arrays_Image *a, size_t i, size_t j, const arrays_Pix *value);
 /** Element (i, j) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -738,7 +738,7 @@ int arrays_Jobs_of_descr(const arrays_Jobs_descr *d, arrays_Jobs **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Jobs_create(mc_pool *pool, size_t n, const arrays_Job *elems,
                   arrays_Jobs **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
 int arrays_Jobs_make(mc_pool *pool, size_t n, const arrays_Job *value,
                 arrays_Jobs **a);
@@ -747,12 +747,12 @@ int arrays_Jobs_make(mc_pool *pool, size_t n, const arrays_Job *value,
 int arrays_Jobs_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_Job *elem), void *ctx,
                 arrays_Jobs **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int arrays_Jobs_grow(arrays_Jobs *a, size_t n, const arrays_Job *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Jobs_length(arrays_Jobs *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int arrays_Jobs_set(arrays_Jobs *a, size_t i, const arrays_Job *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -780,24 +780,24 @@ int arrays_OfArrays_descr_of(arrays_OfArrays *a, arrays_OfArrays_descr *d);
  *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
  *  of another kind of container; NULL argument) */
 int arrays_OfArrays_of_descr(const arrays_OfArrays_descr *d, arrays_OfArrays **a);
-/** Make it holding deep copies of the n elements at elems, and its header a deep copy of *header. */
+/** Make it holding deep copies of the n elements at elems, and its header a deep copy of header. */
 int arrays_OfArrays_create(mc_pool *pool, size_t n, const arrays_Scores_descr *elems, const arrays_Tiles_descr *header,
                   arrays_OfArrays **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
- *  it holds pointers), and its header a deep copy of *header. */
+/** Make it of n elements equal to value (sharing one copy of it when
+ *  it holds pointers), and its header a deep copy of header. */
 int arrays_OfArrays_make(mc_pool *pool, size_t n, const arrays_Scores_descr *value, const arrays_Tiles_descr *header,
                 arrays_OfArrays **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
- *  wrote into *elem (zeroed), in order, and its header a deep copy of *header. */
+ *  wrote into *elem (zeroed), in order, and its header a deep copy of header. */
 int arrays_OfArrays_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_Scores_descr *elem), void *ctx, const arrays_Tiles_descr *header,
                 arrays_OfArrays **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int arrays_OfArrays_grow(arrays_OfArrays *a, size_t n, const arrays_Scores_descr *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_OfArrays_length(arrays_OfArrays *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int arrays_OfArrays_set(arrays_OfArrays *a, size_t i, const arrays_Scores_descr *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -814,7 +814,7 @@ int arrays_OfArrays_header_c(arrays_OfArrays *a, arrays_Tiles_descr **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int arrays_OfArrays_header_p(arrays_OfArrays *a,
                     int (*fn)(const arrays_Tiles_descr *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int arrays_OfArrays_header_set(arrays_OfArrays *a, const arrays_Tiles_descr *header);
 
 /** Process render: its body runs in a new worker with the argument, and fills
@@ -823,7 +823,7 @@ int arrays_OfArrays_header_set(arrays_OfArrays *a, const arrays_Tiles_descr *hea
 typedef int arrays_render_body(const arrays_Job *job, arrays_Grid_descr *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int arrays_render_def(arrays_render_body *body, void *user);
-/** Start a worker running the body with a copy of *job (NULL for a process
+/** Start a worker running the body with a copy of job (NULL for a process
  *  without argument). */
 int arrays_render_start(const arrays_Job *job, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -838,7 +838,7 @@ int arrays_render_join_nowait(mc_pid pid, arrays_Grid_descr **result, mc_join_re
 int arrays_render_join_timed(mc_pid pid, int timeout_ms, arrays_Grid_descr **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is render, with a copy of
- *  *job (NULL without argument), and return its result as _join does,
+ *  job (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -876,7 +876,7 @@ int arrays_Guarded_of_descr(const arrays_Guarded_descr *d, arrays_Guarded **a);
 /** Make it holding deep copies of the n elements at elems. */
 int arrays_Guarded_create(mc_pool *pool, size_t n, const arrays_H *elems,
                   arrays_Guarded **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
+/** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
 int arrays_Guarded_make(mc_pool *pool, size_t n, const arrays_H *value,
                 arrays_Guarded **a);
@@ -885,12 +885,12 @@ int arrays_Guarded_make(mc_pool *pool, size_t n, const arrays_H *value,
 int arrays_Guarded_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, arrays_H *elem), void *ctx,
                 arrays_Guarded **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int arrays_Guarded_grow(arrays_Guarded *a, size_t n, const arrays_H *value);
 /** The number of elements (0 for NULL). */
 size_t arrays_Guarded_length(arrays_Guarded *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int arrays_Guarded_set(arrays_Guarded *a, size_t i, const arrays_H *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -924,14 +924,14 @@ int arrays_GuardGrid_descr_of(arrays_GuardGrid *a, arrays_GuardGrid_descr *d);
  *  of another kind of container; NULL argument) */
 int arrays_GuardGrid_of_descr(const arrays_GuardGrid_descr *d, arrays_GuardGrid **a);
 /** Make a rows x cols matrix holding deep copies of the elements at data
- *  (row-major: row i starts at element i * cols), and its header a deep copy of *header. */
+ *  (row-major: row i starts at element i * cols), and its header a deep copy of header. */
 int arrays_GuardGrid_create(mc_pool *pool, size_t rows, size_t cols,
                   const arrays_H *data, const arrays_Pix *header, arrays_GuardGrid **a);
-/** Make a rows x cols matrix, every element equal to *value, and its header a deep copy of *header. */
+/** Make a rows x cols matrix, every element equal to value, and its header a deep copy of header. */
 int arrays_GuardGrid_make(mc_pool *pool, size_t rows, size_t cols,
                 const arrays_H *value, const arrays_Pix *header, arrays_GuardGrid **a);
 /** Make a rows x cols matrix, element (i, j) made by fn(ctx, i, j, elem)
- *  in row-major order, and its header a deep copy of *header. */
+ *  in row-major order, and its header a deep copy of header. */
 int arrays_GuardGrid_init(mc_pool *pool, size_t rows, size_t cols,
                 int (*fn)(void *ctx, size_t i, size_t j, arrays_H *elem),
                 void *ctx, const arrays_Pix *header, arrays_GuardGrid **a);
@@ -941,7 +941,7 @@ int arrays_GuardGrid_dims(arrays_GuardGrid *a, size_t *rows, size_t *cols);
  *  (i, j) at [i * cols + j]), for numeric code; NULL for other element
  *  types, a NULL matrix or one of no elements. */
 arrays_H *arrays_GuardGrid_data(arrays_GuardGrid *a);
-/** Replace element (i, j) with a deep copy of *value. */
+/** Replace element (i, j) with a deep copy of value. */
 int arrays_GuardGrid_set(arrays_GuardGrid *a, size_t i, size_t j, const arrays_H *value);
 /** Element (i, j) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -960,7 +960,7 @@ int arrays_GuardGrid_header_c(arrays_GuardGrid *a, arrays_Pix **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int arrays_GuardGrid_header_p(arrays_GuardGrid *a,
                     int (*fn)(const arrays_Pix *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int arrays_GuardGrid_header_set(arrays_GuardGrid *a, const arrays_Pix *header);
 
 #ifdef __cplusplus

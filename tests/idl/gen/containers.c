@@ -1250,14 +1250,14 @@ int containers_Edge_sender_open(const char *name, containers_Edge_sender **sende
     return mc_camlbox_sender_open(name, &mc_type_u8, (mc_camlbox_sender **)sender);
 }
 
-int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg)
+int containers_Edge_send(containers_Edge_sender *sender, uint8_t msg)
 {
-    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+    return mc_camlbox_send((mc_camlbox_sender *)sender, &msg);
 }
 
-int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg)
+int containers_Edge_try_send(containers_Edge_sender *sender, uint8_t msg)
 {
-    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, &msg);
 }
 
 int containers_Edge_wake(containers_Edge_sender *sender)
@@ -1414,14 +1414,14 @@ int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sen
     return mc_camlbox_sender_open(name, &mc_type_u8, (mc_camlbox_sender **)sender);
 }
 
-int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg)
+int containers_Edge2_send(containers_Edge2_sender *sender, uint8_t msg)
 {
-    return mc_camlbox_send((mc_camlbox_sender *)sender, msg);
+    return mc_camlbox_send((mc_camlbox_sender *)sender, &msg);
 }
 
-int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg)
+int containers_Edge2_try_send(containers_Edge2_sender *sender, uint8_t msg)
 {
-    return mc_camlbox_try_send((mc_camlbox_sender *)sender, msg);
+    return mc_camlbox_try_send((mc_camlbox_sender *)sender, &msg);
 }
 
 int containers_Edge2_wake(containers_Edge2_sender *sender)
@@ -1526,9 +1526,9 @@ int containers_stop_def(containers_stop_body *body, void *user)
     return rc;
 }
 
-int containers_stop_start(const int32_t *code, mc_pid *pid)
+int containers_stop_start(int32_t code, mc_pid *pid)
 {
-    return mc_tproc_start(&containers_stop_p_, code, pid);
+    return mc_tproc_start(&containers_stop_p_, &code, pid);
 }
 
 int containers_stop_join(mc_pid pid, void **result, mc_join_result *how)
@@ -1548,15 +1548,15 @@ int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
                                how);
 }
 
-int containers_stop_run(const int32_t *code, void **result, mc_join_result *how)
+int containers_stop_run(int32_t code, void **result, mc_join_result *how)
 {
-    return mc_tproc_run(NULL, &containers_stop_p_, code, (void **)result, how);
+    return mc_tproc_run(NULL, &containers_stop_p_, &code, (void **)result, how);
 }
 
-int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+int containers_stop_run_cfg(const mc_config *cfg, int32_t code, void **result,
                    mc_join_result *how)
 {
-    return mc_tproc_run(cfg, &containers_stop_p_, code, (void **)result, how);
+    return mc_tproc_run(cfg, &containers_stop_p_, &code, (void **)result, how);
 }
 
 mc_res_id containers_stop_fork_point(void)
@@ -1703,7 +1703,7 @@ static containers_chain_body *containers_chain_body_;
 
 static int containers_chain_call_(const void *arg, void *result, void *user)
 {
-    return containers_chain_body_((const containers_Val * *)arg, (containers_Val * *)result, user);
+    return containers_chain_body_((const containers_Val **)arg, (containers_Val **)result, user);
 }
 
 int containers_chain_def(containers_chain_body *body, void *user)
@@ -1715,34 +1715,34 @@ int containers_chain_def(containers_chain_body *body, void *user)
     return rc;
 }
 
-int containers_chain_start(const containers_Val * *v, mc_pid *pid)
+int containers_chain_start(containers_Val *const *v, mc_pid *pid)
 {
     return mc_tproc_start(&containers_chain_p_, v, pid);
 }
 
-int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how)
+int containers_chain_join(mc_pid pid, containers_Val ***result, mc_join_result *how)
 {
     return mc_tproc_join(&containers_chain_p_, pid, (void **)result, how);
 }
 
-int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how)
+int containers_chain_join_nowait(mc_pid pid, containers_Val ***result, mc_join_result *how)
 {
     return mc_tproc_join_nowait(&containers_chain_p_, pid, (void **)result, how);
 }
 
-int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val ***result,
                       mc_join_result *how)
 {
     return mc_tproc_join_timed(&containers_chain_p_, pid, timeout_ms, (void **)result,
                                how);
 }
 
-int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how)
+int containers_chain_run(containers_Val *const *v, containers_Val ***result, mc_join_result *how)
 {
     return mc_tproc_run(NULL, &containers_chain_p_, v, (void **)result, how);
 }
 
-int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+int containers_chain_run_cfg(const mc_config *cfg, containers_Val *const *v, containers_Val ***result,
                    mc_join_result *how)
 {
     return mc_tproc_run(cfg, &containers_chain_p_, v, (void **)result, how);

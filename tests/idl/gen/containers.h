@@ -141,7 +141,7 @@ extern const mc_type containers_Msg_type;
 typedef struct containers_Config containers_Config;
 int containers_Config_create(mc_pool *pool, const containers_Val *init, containers_Config **sref);
 int containers_Config_destroy(containers_Config *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int containers_Config_set(containers_Config *sref, const containers_Val *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const containers_Val *containers_Config_get_ro(containers_Config *sref);
@@ -327,9 +327,9 @@ int containers_Edge_sender_of_descr(const containers_Edge_descr *d, containers_E
 int containers_Edge_sender_lookup(mc_res_id id, containers_Edge_sender **sender);
 int containers_Edge_sender_open(const char *name, containers_Edge_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
-int containers_Edge_send(containers_Edge_sender *sender, const uint8_t *msg);
+int containers_Edge_send(containers_Edge_sender *sender, uint8_t msg);
 /** MC_EAGAIN instead of blocking. */
-int containers_Edge_try_send(containers_Edge_sender *sender, const uint8_t *msg);
+int containers_Edge_try_send(containers_Edge_sender *sender, uint8_t msg);
 /** Make the receiver's wait return with no message (mc_camlbox_wake). */
 int containers_Edge_wake(containers_Edge_sender *sender);
 /** Slot counts from the sender's side.  @return 0, MC_EINVAL */
@@ -384,9 +384,9 @@ int containers_Edge2_sender_of_descr(const containers_Edge2_descr *d, containers
 int containers_Edge2_sender_lookup(mc_res_id id, containers_Edge2_sender **sender);
 int containers_Edge2_sender_open(const char *name, containers_Edge2_sender **sender);
 /** Blocks while the box is full; MC_E2BIG if msg is larger than a slot. */
-int containers_Edge2_send(containers_Edge2_sender *sender, const uint8_t *msg);
+int containers_Edge2_send(containers_Edge2_sender *sender, uint8_t msg);
 /** MC_EAGAIN instead of blocking. */
-int containers_Edge2_try_send(containers_Edge2_sender *sender, const uint8_t *msg);
+int containers_Edge2_try_send(containers_Edge2_sender *sender, uint8_t msg);
 /** Make the receiver's wait return with no message (mc_camlbox_wake). */
 int containers_Edge2_wake(containers_Edge2_sender *sender);
 /** Slot counts from the sender's side.  @return 0, MC_EINVAL */
@@ -400,7 +400,7 @@ int containers_Edge2_sender_release(containers_Edge2_sender *sender);
 typedef int containers_ping_body(const void *arg, void *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int containers_ping_def(containers_ping_body *body, void *user);
-/** Start a worker running the body with a copy of *arg (NULL for a process
+/** Start a worker running the body with a copy of arg (NULL for a process
  *  without argument). */
 int containers_ping_start(const void *arg, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -415,7 +415,7 @@ int containers_ping_join_nowait(mc_pid pid, void **result, mc_join_result *how);
 int containers_ping_join_timed(mc_pid pid, int timeout_ms, void **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is ping, with a copy of
- *  *arg (NULL without argument), and return its result as _join does,
+ *  arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -433,9 +433,9 @@ mc_res_id containers_ping_join_point(void);
 typedef int containers_stop_body(const int32_t *code, void *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int containers_stop_def(containers_stop_body *body, void *user);
-/** Start a worker running the body with a copy of *code (NULL for a process
+/** Start a worker running the body with a copy of code (NULL for a process
  *  without argument). */
-int containers_stop_start(const int32_t *code, mc_pid *pid);
+int containers_stop_start(int32_t code, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
@@ -448,13 +448,13 @@ int containers_stop_join_nowait(mc_pid pid, void **result, mc_join_result *how);
 int containers_stop_join_timed(mc_pid pid, int timeout_ms, void **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is stop, with a copy of
- *  *code (NULL without argument), and return its result as _join does,
+ *  code (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
-int containers_stop_run(const int32_t *code, void **result, mc_join_result *how);
+int containers_stop_run(int32_t code, void **result, mc_join_result *how);
 /** containers_stop_run with session options (mc_config; NULL: the defaults). */
-int containers_stop_run_cfg(const mc_config *cfg, const int32_t *code, void **result,
+int containers_stop_run_cfg(const mc_config *cfg, int32_t code, void **result,
                    mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_stop_fork_point(void);
@@ -466,7 +466,7 @@ mc_res_id containers_stop_join_point(void);
 typedef int containers_work_body(const containers_Msg *job, containers_Val *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int containers_work_def(containers_work_body *body, void *user);
-/** Start a worker running the body with a copy of *job (NULL for a process
+/** Start a worker running the body with a copy of job (NULL for a process
  *  without argument). */
 int containers_work_start(const containers_Msg *job, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -481,7 +481,7 @@ int containers_work_join_nowait(mc_pid pid, containers_Val **result, mc_join_res
 int containers_work_join_timed(mc_pid pid, int timeout_ms, containers_Val **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is work, with a copy of
- *  *job (NULL without argument), and return its result as _join does,
+ *  job (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -499,7 +499,7 @@ mc_res_id containers_work_join_point(void);
 typedef int containers_compute_body(const void *arg, containers_arr_f64 *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int containers_compute_def(containers_compute_body *body, void *user);
-/** Start a worker running the body with a copy of *arg (NULL for a process
+/** Start a worker running the body with a copy of arg (NULL for a process
  *  without argument). */
 int containers_compute_start(const void *arg, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -514,7 +514,7 @@ int containers_compute_join_nowait(mc_pid pid, containers_arr_f64 **result, mc_j
 int containers_compute_join_timed(mc_pid pid, int timeout_ms, containers_arr_f64 **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is compute, with a copy of
- *  *arg (NULL without argument), and return its result as _join does,
+ *  arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -529,31 +529,31 @@ mc_res_id containers_compute_join_point(void);
 /** Process chain: its body runs in a new worker with the argument, and fills
  *  in *result (zeroed; pointers in it may point to any local memory, the
  *  result is marshalled when the body returns 0). */
-typedef int containers_chain_body(const containers_Val * *v, containers_Val * *result, void *user);
+typedef int containers_chain_body(const containers_Val **v, containers_Val **result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int containers_chain_def(containers_chain_body *body, void *user);
-/** Start a worker running the body with a copy of *v (NULL for a process
+/** Start a worker running the body with a copy of v (NULL for a process
  *  without argument). */
-int containers_chain_start(const containers_Val * *v, mc_pid *pid);
+int containers_chain_start(containers_Val *const *v, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
  *  copy of its result (free with mc_local_free) and 0 is returned; else
  *  MC_EPROCESS, with the outcome in *how (may be NULL). */
-int containers_chain_join(mc_pid pid, containers_Val * **result, mc_join_result *how);
+int containers_chain_join(mc_pid pid, containers_Val ***result, mc_join_result *how);
 /** containers_chain_join without waiting: MC_EAGAIN while the process runs. */
-int containers_chain_join_nowait(mc_pid pid, containers_Val * **result, mc_join_result *how);
+int containers_chain_join_nowait(mc_pid pid, containers_Val ***result, mc_join_result *how);
 /** containers_chain_join waiting at most timeout_ms milliseconds (negative: for ever;
  *  0: do not wait): MC_ETIMEDOUT when the process has not ended in time
  *  (join it later). */
-int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val * **result,
+int containers_chain_join_timed(mc_pid pid, int timeout_ms, containers_Val ***result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is chain, with a copy of
- *  *v (NULL without argument), and return its result as _join does,
+ *  v (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
-int containers_chain_run(const containers_Val * *v, containers_Val * **result, mc_join_result *how);
+int containers_chain_run(containers_Val *const *v, containers_Val ***result, mc_join_result *how);
 /** containers_chain_run with session options (mc_config; NULL: the defaults). */
-int containers_chain_run_cfg(const mc_config *cfg, const containers_Val * *v, containers_Val * **result,
+int containers_chain_run_cfg(const mc_config *cfg, containers_Val *const *v, containers_Val ***result,
                    mc_join_result *how);
 /** The fork and join points (for mc_release_* and the byte interface). */
 mc_res_id containers_chain_fork_point(void);

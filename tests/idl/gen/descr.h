@@ -129,7 +129,7 @@ extern const mc_type descr_Target_type;
 typedef struct descr_Board descr_Board;
 int descr_Board_create(mc_pool *pool, const descr_Job *init, descr_Board **sref);
 int descr_Board_destroy(descr_Board *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int descr_Board_set(descr_Board *sref, const descr_Job *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const descr_Job *descr_Board_get_ro(descr_Board *sref);
@@ -274,7 +274,7 @@ int descr_Replies_sender_release(descr_Replies_sender *sender);
 typedef struct descr_Seen descr_Seen;
 int descr_Seen_create(mc_pool *pool, const descr_arr_Board *init, descr_Seen **sref);
 int descr_Seen_destroy(descr_Seen *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int descr_Seen_set(descr_Seen *sref, const descr_arr_Board *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const descr_arr_Board *descr_Seen_get_ro(descr_Seen *sref);
@@ -305,7 +305,7 @@ int descr_Seen_of_descr(const descr_Seen_descr *d, descr_Seen **sref);
 typedef int descr_serve_body(const descr_Work_descr *box, descr_Replies_descr *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int descr_serve_def(descr_serve_body *body, void *user);
-/** Start a worker running the body with a copy of *box (NULL for a process
+/** Start a worker running the body with a copy of box (NULL for a process
  *  without argument). */
 int descr_serve_start(const descr_Work_descr *box, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -320,7 +320,7 @@ int descr_serve_join_nowait(mc_pid pid, descr_Replies_descr **result, mc_join_re
 int descr_serve_join_timed(mc_pid pid, int timeout_ms, descr_Replies_descr **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is serve, with a copy of
- *  *box (NULL without argument), and return its result as _join does,
+ *  box (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -338,7 +338,7 @@ mc_res_id descr_serve_join_point(void);
 typedef int descr_route_body(const descr_Request *r, descr_Target *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int descr_route_def(descr_route_body *body, void *user);
-/** Start a worker running the body with a copy of *r (NULL for a process
+/** Start a worker running the body with a copy of r (NULL for a process
  *  without argument). */
 int descr_route_start(const descr_Request *r, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -353,7 +353,7 @@ int descr_route_join_nowait(mc_pid pid, descr_Target **result, mc_join_result *h
 int descr_route_join_timed(mc_pid pid, int timeout_ms, descr_Target **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is route, with a copy of
- *  *r (NULL without argument), and return its result as _join does,
+ *  r (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */

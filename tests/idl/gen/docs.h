@@ -81,7 +81,7 @@ extern const mc_type docs_sample_V_type;
 typedef struct docs_sample_S docs_sample_S;
 int docs_sample_S_create(mc_pool *pool, const docs_sample_R *init, docs_sample_S **sref);
 int docs_sample_S_destroy(docs_sample_S *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int docs_sample_S_set(docs_sample_S *sref, const docs_sample_R *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const docs_sample_R *docs_sample_S_get_ro(docs_sample_S *sref);
@@ -113,7 +113,7 @@ int docs_sample_S_of_descr(const docs_sample_S_descr *d, docs_sample_S **sref);
 typedef int docs_sample_p_body(const docs_sample_R *r, docs_sample_V *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int docs_sample_p_def(docs_sample_p_body *body, void *user);
-/** Start a worker running the body with a copy of *r (NULL for a process
+/** Start a worker running the body with a copy of r (NULL for a process
  *  without argument). */
 int docs_sample_p_start(const docs_sample_R *r, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -128,7 +128,7 @@ int docs_sample_p_join_nowait(mc_pid pid, docs_sample_V **result, mc_join_result
 int docs_sample_p_join_timed(mc_pid pid, int timeout_ms, docs_sample_V **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is p, with a copy of
- *  *r (NULL without argument), and return its result as _join does,
+ *  r (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */

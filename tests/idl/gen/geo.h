@@ -107,7 +107,7 @@ extern const mc_type geo_Shape_type;
 typedef struct geo_Config geo_Config;
 int geo_Config_create(mc_pool *pool, const geo_Point *init, geo_Config **sref);
 int geo_Config_destroy(geo_Config *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int geo_Config_set(geo_Config *sref, const geo_Point *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const geo_Point *geo_Config_get_ro(geo_Config *sref);
@@ -195,7 +195,7 @@ int geo_Inbox_sender_release(geo_Inbox_sender *sender);
 typedef int geo_render_body(const geo_Point *job, geo_Shape *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int geo_render_def(geo_render_body *body, void *user);
-/** Start a worker running the body with a copy of *job (NULL for a process
+/** Start a worker running the body with a copy of job (NULL for a process
  *  without argument). */
 int geo_render_start(const geo_Point *job, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -210,7 +210,7 @@ int geo_render_join_nowait(mc_pid pid, geo_Shape **result, mc_join_result *how);
 int geo_render_join_timed(mc_pid pid, int timeout_ms, geo_Shape **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is render, with a copy of
- *  *job (NULL without argument), and return its result as _join does,
+ *  job (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */

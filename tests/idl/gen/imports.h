@@ -60,7 +60,7 @@ extern const mc_type app_main_Uses_type;
 typedef struct app_main_Shared app_main_Shared;
 int app_main_Shared_create(mc_pool *pool, const common_User *init, app_main_Shared **sref);
 int app_main_Shared_destroy(app_main_Shared *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int app_main_Shared_set(app_main_Shared *sref, const common_User *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const common_User *app_main_Shared_get_ro(app_main_Shared *sref);
@@ -91,7 +91,7 @@ int app_main_Shared_of_descr(const app_main_Shared_descr *d, app_main_Shared **s
 typedef int app_main_go_body(const left_L *arg, deep_lib_N *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int app_main_go_def(app_main_go_body *body, void *user);
-/** Start a worker running the body with a copy of *arg (NULL for a process
+/** Start a worker running the body with a copy of arg (NULL for a process
  *  without argument). */
 int app_main_go_start(const left_L *arg, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -106,7 +106,7 @@ int app_main_go_join_nowait(mc_pid pid, deep_lib_N **result, mc_join_result *how
 int app_main_go_join_timed(mc_pid pid, int timeout_ms, deep_lib_N **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is go, with a copy of
- *  *arg (NULL without argument), and return its result as _join does,
+ *  arg (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */

@@ -784,9 +784,9 @@ int queues_Nums_destroy(queues_Nums *q)
     return mc_squeue_destroy((mc_squeue *)q);
 }
 
-int queues_Nums_push(queues_Nums *q, const int64_t *value, int64_t timeout_ms)
+int queues_Nums_push(queues_Nums *q, int64_t value, int64_t timeout_ms)
 {
-    return mc_squeue_push((mc_squeue *)q, value, timeout_ms);
+    return mc_squeue_push((mc_squeue *)q, &value, timeout_ms);
 }
 
 int queues_Nums_pop_c(queues_Nums *q, int64_t **copy, int64_t timeout_ms)
@@ -974,7 +974,7 @@ int queues_Refs_push(queues_Refs *q, queues_Tile *const *value, int64_t timeout_
     return mc_squeue_push((mc_squeue *)q, value, timeout_ms);
 }
 
-int queues_Refs_pop_c(queues_Refs *q, queues_Tile * **copy, int64_t timeout_ms)
+int queues_Refs_pop_c(queues_Refs *q, queues_Tile ***copy, int64_t timeout_ms)
 {
     return mc_squeue_pop_c((mc_squeue *)q, (void **)copy, timeout_ms);
 }
@@ -998,7 +998,7 @@ int queues_Refs_pop_p(queues_Refs *q, int (*fn)(queues_Tile *const *elem, void *
                            timeout_ms);
 }
 
-int queues_Refs_top_c(queues_Refs *q, queues_Tile * **copy)
+int queues_Refs_top_c(queues_Refs *q, queues_Tile ***copy)
 {
     return mc_squeue_top_c((mc_squeue *)q, (void **)copy);
 }

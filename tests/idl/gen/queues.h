@@ -139,13 +139,13 @@ extern const mc_type queues_Uses_type;
  *  functions return the codes of their mc_squeue_ counterparts. */
 typedef struct queues_Jobs queues_Jobs;
 #define QUEUES_JOBS_CAPACITY 1024
-/** Make an empty queue of the declared capacity, and its header a deep copy of *header. */
+/** Make an empty queue of the declared capacity, and its header a deep copy of header. */
 int queues_Jobs_create(mc_pool *pool, const queues_H *header, queues_Jobs **q);
 /** The same with capacity elements (0: unbounded). */
 int queues_Jobs_create_sized(mc_pool *pool,
                         size_t capacity, const queues_H *header, queues_Jobs **q);
 int queues_Jobs_destroy(queues_Jobs *q);
-/** Append a deep copy of *value, waiting while the queue is full. */
+/** Append a deep copy of value, waiting while the queue is full. */
 int queues_Jobs_push(queues_Jobs *q, const queues_Job *value, int64_t timeout_ms);
 /** Remove the head; *copy a local deep copy (free with mc_local_free).
  *  MC_ECLOSED: the queue is closed and drained. */
@@ -193,8 +193,8 @@ int queues_Nums_create(mc_pool *pool, queues_Nums **q);
 int queues_Nums_create_sized(mc_pool *pool,
                         size_t capacity, queues_Nums **q);
 int queues_Nums_destroy(queues_Nums *q);
-/** Append a deep copy of *value, waiting while the queue is full. */
-int queues_Nums_push(queues_Nums *q, const int64_t *value, int64_t timeout_ms);
+/** Append a deep copy of value, waiting while the queue is full. */
+int queues_Nums_push(queues_Nums *q, int64_t value, int64_t timeout_ms);
 /** Remove the head; *copy a local deep copy (free with mc_local_free).
  *  MC_ECLOSED: the queue is closed and drained. */
 int queues_Nums_pop_c(queues_Nums *q, int64_t **copy, int64_t timeout_ms);
@@ -242,17 +242,17 @@ int queues_Refs_create(mc_pool *pool, queues_Refs **q);
 int queues_Refs_create_sized(mc_pool *pool,
                         size_t capacity, queues_Refs **q);
 int queues_Refs_destroy(queues_Refs *q);
-/** Append a deep copy of *value, waiting while the queue is full. */
+/** Append a deep copy of value, waiting while the queue is full. */
 int queues_Refs_push(queues_Refs *q, queues_Tile *const *value, int64_t timeout_ms);
 /** Remove the head; *copy a local deep copy (free with mc_local_free).
  *  MC_ECLOSED: the queue is closed and drained. */
-int queues_Refs_pop_c(queues_Refs *q, queues_Tile * **copy, int64_t timeout_ms);
+int queues_Refs_pop_c(queues_Refs *q, queues_Tile ***copy, int64_t timeout_ms);
 /** Remove the head and run fn(elem, ctx) on it, kept alive while fn
  *  runs; returns fn's result. */
 int queues_Refs_pop_p(queues_Refs *q, int (*fn)(queues_Tile *const *elem, void *ctx), void *ctx,
                  int64_t timeout_ms);
 /** The head, left in the queue: a local copy, or fn on it.  No wait. */
-int queues_Refs_top_c(queues_Refs *q, queues_Tile * **copy);
+int queues_Refs_top_c(queues_Refs *q, queues_Tile ***copy);
 int queues_Refs_top_p(queues_Refs *q, int (*fn)(queues_Tile *const *elem, void *ctx), void *ctx);
 int64_t queues_Refs_length(queues_Refs *q);
 int queues_Refs_is_empty(queues_Refs *q);
@@ -280,7 +280,7 @@ int queues_Refs_of_descr(const queues_Refs_descr *d, queues_Refs **x);
 typedef int queues_run_body(const queues_Uses *u, queues_Jobs_descr *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int queues_run_def(queues_run_body *body, void *user);
-/** Start a worker running the body with a copy of *u (NULL for a process
+/** Start a worker running the body with a copy of u (NULL for a process
  *  without argument). */
 int queues_run_start(const queues_Uses *u, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -295,7 +295,7 @@ int queues_run_join_nowait(mc_pid pid, queues_Jobs_descr **result, mc_join_resul
 int queues_run_join_timed(mc_pid pid, int timeout_ms, queues_Jobs_descr **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is run, with a copy of
- *  *u (NULL without argument), and return its result as _join does,
+ *  u (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
@@ -313,13 +313,13 @@ mc_res_id queues_run_join_point(void);
  *  functions return the codes of their mc_squeue_ counterparts. */
 typedef struct queues_Queues queues_Queues;
 #define QUEUES_QUEUES_CAPACITY 0
-/** Make an empty queue of the declared capacity, and its header a deep copy of *header. */
+/** Make an empty queue of the declared capacity, and its header a deep copy of header. */
 int queues_Queues_create(mc_pool *pool, const queues_Nums_descr *header, queues_Queues **q);
 /** The same with capacity elements (0: unbounded). */
 int queues_Queues_create_sized(mc_pool *pool,
                         size_t capacity, const queues_Nums_descr *header, queues_Queues **q);
 int queues_Queues_destroy(queues_Queues *q);
-/** Append a deep copy of *value, waiting while the queue is full. */
+/** Append a deep copy of value, waiting while the queue is full. */
 int queues_Queues_push(queues_Queues *q, const queues_Jobs_descr *value, int64_t timeout_ms);
 /** Remove the head; *copy a local deep copy (free with mc_local_free).
  *  MC_ECLOSED: the queue is closed and drained. */

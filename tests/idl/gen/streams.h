@@ -121,7 +121,7 @@ extern const mc_type streams_Feed_type;
  *  their mc_sbuffer_ counterparts. */
 typedef struct streams_Log streams_Log;
 #define STREAMS_LOG_CAPACITY 1048576
-/** Make an empty buffer of the declared capacity, and its header a deep copy of *header. */
+/** Make an empty buffer of the declared capacity, and its header a deep copy of header. */
 int streams_Log_create(mc_pool *pool, const streams_H *header, streams_Log **b);
 /** The same with capacity bytes (0: no limit) and blocks of block_size
  *  bytes (0: the runtime's default). */
@@ -230,7 +230,7 @@ int streams_Plain_of_descr(const streams_Plain_descr *d, streams_Plain **x);
  *  their mc_sbuffer_ counterparts. */
 typedef struct streams_Named streams_Named;
 #define STREAMS_NAMED_CAPACITY 0
-/** Make an empty buffer of the declared capacity, and its header a deep copy of *header. */
+/** Make an empty buffer of the declared capacity, and its header a deep copy of header. */
 int streams_Named_create(mc_pool *pool, const streams_Stat *header, streams_Named **b);
 /** The same with capacity bytes (0: no limit) and blocks of block_size
  *  bytes (0: the runtime's default). */
@@ -355,24 +355,24 @@ int streams_Feeds_descr_of(streams_Feeds *a, streams_Feeds_descr *d);
  *  types), MC_EINVAL (unknown, stale, zeroed or garbage descriptor, that
  *  of another kind of container; NULL argument) */
 int streams_Feeds_of_descr(const streams_Feeds_descr *d, streams_Feeds **a);
-/** Make it holding deep copies of the n elements at elems, and its header a deep copy of *header. */
+/** Make it holding deep copies of the n elements at elems, and its header a deep copy of header. */
 int streams_Feeds_create(mc_pool *pool, size_t n, const streams_Log_descr *elems, const streams_Plain_descr *header,
                   streams_Feeds **a);
-/** Make it of n elements equal to *value (sharing one copy of it when
- *  it holds pointers), and its header a deep copy of *header. */
+/** Make it of n elements equal to value (sharing one copy of it when
+ *  it holds pointers), and its header a deep copy of header. */
 int streams_Feeds_make(mc_pool *pool, size_t n, const streams_Log_descr *value, const streams_Plain_descr *header,
                 streams_Feeds **a);
 /** Make it of n elements, element i a deep copy of what fn(ctx, i, elem)
- *  wrote into *elem (zeroed), in order, and its header a deep copy of *header. */
+ *  wrote into *elem (zeroed), in order, and its header a deep copy of header. */
 int streams_Feeds_init(mc_pool *pool, size_t n,
                 int (*fn)(void *ctx, size_t i, streams_Log_descr *elem), void *ctx, const streams_Plain_descr *header,
                 streams_Feeds **a);
-/** Grow it to n elements, each new one equal to *value; existing ones are
+/** Grow it to n elements, each new one equal to value; existing ones are
  *  neither moved nor copied. */
 int streams_Feeds_grow(streams_Feeds *a, size_t n, const streams_Log_descr *value);
 /** The number of elements (0 for NULL). */
 size_t streams_Feeds_length(streams_Feeds *a);
-/** Replace element (i) with a deep copy of *value. */
+/** Replace element (i) with a deep copy of value. */
 int streams_Feeds_set(streams_Feeds *a, size_t i, const streams_Log_descr *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
@@ -389,7 +389,7 @@ int streams_Feeds_header_c(streams_Feeds *a, streams_Plain_descr **copy);
 /** fn(header, ctx) with the header kept alive; returns fn's result. */
 int streams_Feeds_header_p(streams_Feeds *a,
                     int (*fn)(const streams_Plain_descr *header, void *ctx), void *ctx);
-/** Replace the header with a deep copy of *header. */
+/** Replace the header with a deep copy of header. */
 int streams_Feeds_header_set(streams_Feeds *a, const streams_Plain_descr *header);
 
 /** Process consume: its body runs in a new worker with the argument, and fills
@@ -398,7 +398,7 @@ int streams_Feeds_header_set(streams_Feeds *a, const streams_Plain_descr *header
 typedef int streams_consume_body(const streams_Feed *f, streams_Log_descr *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int streams_consume_def(streams_consume_body *body, void *user);
-/** Start a worker running the body with a copy of *f (NULL for a process
+/** Start a worker running the body with a copy of f (NULL for a process
  *  without argument). */
 int streams_consume_start(const streams_Feed *f, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -413,7 +413,7 @@ int streams_consume_join_nowait(mc_pid pid, streams_Log_descr **result, mc_join_
 int streams_consume_join_timed(mc_pid pid, int timeout_ms, streams_Log_descr **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is consume, with a copy of
- *  *f (NULL without argument), and return its result as _join does,
+ *  f (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */

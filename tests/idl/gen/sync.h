@@ -104,7 +104,7 @@ extern const mc_type sync_Either_type;
 typedef struct sync_Shared sync_Shared;
 int sync_Shared_create(mc_pool *pool, const sync_Holder *init, sync_Shared **sref);
 int sync_Shared_destroy(sync_Shared *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int sync_Shared_set(sync_Shared *sref, const sync_Holder *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const sync_Holder *sync_Shared_get_ro(sync_Shared *sref);
@@ -141,7 +141,7 @@ sync_Holder *sync_Shared_get_mut(sync_Shared *sref);
 typedef struct sync_Many sync_Many;
 int sync_Many_create(mc_pool *pool, const sync_Counter *init, sync_Many **sref);
 int sync_Many_destroy(sync_Many *sref);
-/** Replace the value with a deep copy of *value. */
+/** Replace the value with a deep copy of value. */
 int sync_Many_set(sync_Many *sref, const sync_Counter *value);
 /** The shared value as it is: valid only while nobody assigns. */
 const sync_Counter *sync_Many_get_ro(sync_Many *sref);

@@ -684,31 +684,32 @@ int tables_Index_destroy(tables_Index *t)
 
 int tables_Index_add(tables_Index *t, const char *key, tables_Tile *const *value)
 {
-    return mc_shashtbl_add((mc_shashtbl *)t, (const void *)&key, value);
+    return mc_shashtbl_add((mc_shashtbl *)t, &key, value);
 }
 
 int tables_Index_replace(tables_Index *t, const char *key, tables_Tile *const *value)
 {
-    return mc_shashtbl_replace((mc_shashtbl *)t, (const void *)&key, value);
+    return mc_shashtbl_replace((mc_shashtbl *)t, &key, value);
 }
 
 int tables_Index_remove(tables_Index *t, const char *key)
 {
-    return mc_shashtbl_remove((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_remove((mc_shashtbl *)t, &key);
 }
 
 struct tables_Index_u_ {
     int (*fn)(tables_Tile *const *old, tables_Tile *const **new_value, void *ctx);
     void *ctx;
+    tables_Tile *const *nv; /* the new value, until the runtime copies it */
 };
 
 static int tables_Index_u_call_(const void *old, const void **new_value,
                           void *ctx)
 {
     struct tables_Index_u_ *u = ctx;
-    tables_Tile *const *nv = NULL;
-    int rc = u->fn(old, &nv, u->ctx);
-    *new_value = nv;
+    memset(&u->nv, 0, sizeof u->nv);
+    int rc = u->fn(old, &u->nv, u->ctx);
+    *new_value = u->nv;
     return rc;
 }
 
@@ -716,19 +717,19 @@ int tables_Index_update(tables_Index *t, const char *key,
                   int (*fn)(tables_Tile *const *old, tables_Tile *const **new_value, void *ctx),
                   void *ctx)
 {
-    struct tables_Index_u_ u = {fn, ctx};
-    return mc_shashtbl_update((mc_shashtbl *)t, (const void *)&key,
+    struct tables_Index_u_ u = {.fn = fn, .ctx = ctx};
+    return mc_shashtbl_update((mc_shashtbl *)t, &key,
                               fn ? tables_Index_u_call_ : NULL, &u);
 }
 
 tables_Tile *const *tables_Index_find_ro(tables_Index *t, const char *key)
 {
-    return mc_shashtbl_find_ro((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_find_ro((mc_shashtbl *)t, &key);
 }
 
-int tables_Index_find_c(tables_Index *t, const char *key, tables_Tile * **copy)
+int tables_Index_find_c(tables_Index *t, const char *key, tables_Tile ***copy)
 {
-    return mc_shashtbl_find_c((mc_shashtbl *)t, (const void *)&key, (void **)copy);
+    return mc_shashtbl_find_c((mc_shashtbl *)t, &key, (void **)copy);
 }
 
 struct tables_Index_p_ {
@@ -746,28 +747,28 @@ int tables_Index_find_p(tables_Index *t, const char *key,
                   int (*fn)(tables_Tile *const *value, void *ctx), void *ctx)
 {
     struct tables_Index_p_ p = {fn, ctx};
-    return mc_shashtbl_find_p((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_p((mc_shashtbl *)t, &key,
                               fn ? tables_Index_p_call_ : NULL, &p);
 }
 
 int tables_Index_mem(tables_Index *t, const char *key)
 {
-    return mc_shashtbl_mem((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_mem((mc_shashtbl *)t, &key);
 }
 
 int tables_Index_find_all_ro(tables_Index *t, const char *key, tables_Tile *const **vals, size_t cap)
 {
-    return mc_shashtbl_find_all_ro((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_all_ro((mc_shashtbl *)t, &key,
                                    (const void **)vals, cap);
 }
 
-int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile * ***copies, size_t *n)
+int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile ****copies, size_t *n)
 {
-    return mc_shashtbl_find_all_c((mc_shashtbl *)t, (const void *)&key, (void ***)copies,
+    return mc_shashtbl_find_all_c((mc_shashtbl *)t, &key, (void ***)copies,
                                   n);
 }
 
-void tables_Index_free_all(tables_Tile * **copies, size_t n)
+void tables_Index_free_all(tables_Tile ***copies, size_t n)
 {
     mc_shashtbl_free_all((void **)copies, n);
 }
@@ -788,7 +789,7 @@ int tables_Index_find_all_p(tables_Index *t, const char *key,
                       void *ctx)
 {
     struct tables_Index_a_ a = {fn, ctx};
-    return mc_shashtbl_find_all_p((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_all_p((mc_shashtbl *)t, &key,
                                   fn ? tables_Index_a_call_ : NULL, &a);
 }
 
@@ -906,14 +907,14 @@ int tables_Counts_destroy(tables_Counts *t)
     return mc_shashtbl_destroy((mc_shashtbl *)t);
 }
 
-int tables_Counts_add(tables_Counts *t, const tables_Key *key, const int64_t *value)
+int tables_Counts_add(tables_Counts *t, const tables_Key *key, int64_t value)
 {
-    return mc_shashtbl_add((mc_shashtbl *)t, key, value);
+    return mc_shashtbl_add((mc_shashtbl *)t, key, &value);
 }
 
-int tables_Counts_replace(tables_Counts *t, const tables_Key *key, const int64_t *value)
+int tables_Counts_replace(tables_Counts *t, const tables_Key *key, int64_t value)
 {
-    return mc_shashtbl_replace((mc_shashtbl *)t, key, value);
+    return mc_shashtbl_replace((mc_shashtbl *)t, key, &value);
 }
 
 int tables_Counts_remove(tables_Counts *t, const tables_Key *key)
@@ -922,25 +923,26 @@ int tables_Counts_remove(tables_Counts *t, const tables_Key *key)
 }
 
 struct tables_Counts_u_ {
-    int (*fn)(const int64_t *old, const int64_t **new_value, void *ctx);
+    int (*fn)(const int64_t *old, int64_t *new_value, void *ctx);
     void *ctx;
+    int64_t nv; /* the new value, until the runtime copies it */
 };
 
 static int tables_Counts_u_call_(const void *old, const void **new_value,
                           void *ctx)
 {
     struct tables_Counts_u_ *u = ctx;
-    const int64_t *nv = NULL;
-    int rc = u->fn(old, &nv, u->ctx);
-    *new_value = nv;
+    memset(&u->nv, 0, sizeof u->nv);
+    int rc = u->fn(old, &u->nv, u->ctx);
+    *new_value = &u->nv;
     return rc;
 }
 
 int tables_Counts_update(tables_Counts *t, const tables_Key *key,
-                  int (*fn)(const int64_t *old, const int64_t **new_value, void *ctx),
+                  int (*fn)(const int64_t *old, int64_t *new_value, void *ctx),
                   void *ctx)
 {
-    struct tables_Counts_u_ u = {fn, ctx};
+    struct tables_Counts_u_ u = {.fn = fn, .ctx = ctx};
     return mc_shashtbl_update((mc_shashtbl *)t, key,
                               fn ? tables_Counts_u_call_ : NULL, &u);
 }
@@ -1156,15 +1158,16 @@ int tables_ByNum_remove(tables_ByNum *t, uint64_t key)
 struct tables_ByNum_u_ {
     int (*fn)(const tables_arr_Point *old, const tables_arr_Point **new_value, void *ctx);
     void *ctx;
+    const tables_arr_Point *nv; /* the new value, until the runtime copies it */
 };
 
 static int tables_ByNum_u_call_(const void *old, const void **new_value,
                           void *ctx)
 {
     struct tables_ByNum_u_ *u = ctx;
-    const tables_arr_Point *nv = NULL;
-    int rc = u->fn(old, &nv, u->ctx);
-    *new_value = nv;
+    memset(&u->nv, 0, sizeof u->nv);
+    int rc = u->fn(old, &u->nv, u->ctx);
+    *new_value = u->nv;
     return rc;
 }
 
@@ -1172,7 +1175,7 @@ int tables_ByNum_update(tables_ByNum *t, uint64_t key,
                   int (*fn)(const tables_arr_Point *old, const tables_arr_Point **new_value, void *ctx),
                   void *ctx)
 {
-    struct tables_ByNum_u_ u = {fn, ctx};
+    struct tables_ByNum_u_ u = {.fn = fn, .ctx = ctx};
     return mc_shashtbl_update((mc_shashtbl *)t, &key,
                               fn ? tables_ByNum_u_call_ : NULL, &u);
 }
@@ -1375,15 +1378,16 @@ int tables_ByKind_remove(tables_ByKind *t, tables_Kind key)
 struct tables_ByKind_u_ {
     int (*fn)(const tables_Job *old, const tables_Job **new_value, void *ctx);
     void *ctx;
+    const tables_Job *nv; /* the new value, until the runtime copies it */
 };
 
 static int tables_ByKind_u_call_(const void *old, const void **new_value,
                           void *ctx)
 {
     struct tables_ByKind_u_ *u = ctx;
-    const tables_Job *nv = NULL;
-    int rc = u->fn(old, &nv, u->ctx);
-    *new_value = nv;
+    memset(&u->nv, 0, sizeof u->nv);
+    int rc = u->fn(old, &u->nv, u->ctx);
+    *new_value = u->nv;
     return rc;
 }
 
@@ -1391,7 +1395,7 @@ int tables_ByKind_update(tables_ByKind *t, tables_Kind key,
                   int (*fn)(const tables_Job *old, const tables_Job **new_value, void *ctx),
                   void *ctx)
 {
-    struct tables_ByKind_u_ u = {fn, ctx};
+    struct tables_ByKind_u_ u = {.fn = fn, .ctx = ctx};
     return mc_shashtbl_update((mc_shashtbl *)t, &key,
                               fn ? tables_ByKind_u_call_ : NULL, &u);
 }
@@ -1578,31 +1582,32 @@ int tables_Tables_destroy(tables_Tables *t)
 
 int tables_Tables_add(tables_Tables *t, const char *key, const tables_Index_descr *value)
 {
-    return mc_shashtbl_add((mc_shashtbl *)t, (const void *)&key, value);
+    return mc_shashtbl_add((mc_shashtbl *)t, &key, value);
 }
 
 int tables_Tables_replace(tables_Tables *t, const char *key, const tables_Index_descr *value)
 {
-    return mc_shashtbl_replace((mc_shashtbl *)t, (const void *)&key, value);
+    return mc_shashtbl_replace((mc_shashtbl *)t, &key, value);
 }
 
 int tables_Tables_remove(tables_Tables *t, const char *key)
 {
-    return mc_shashtbl_remove((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_remove((mc_shashtbl *)t, &key);
 }
 
 struct tables_Tables_u_ {
     int (*fn)(const tables_Index_descr *old, const tables_Index_descr **new_value, void *ctx);
     void *ctx;
+    const tables_Index_descr *nv; /* the new value, until the runtime copies it */
 };
 
 static int tables_Tables_u_call_(const void *old, const void **new_value,
                           void *ctx)
 {
     struct tables_Tables_u_ *u = ctx;
-    const tables_Index_descr *nv = NULL;
-    int rc = u->fn(old, &nv, u->ctx);
-    *new_value = nv;
+    memset(&u->nv, 0, sizeof u->nv);
+    int rc = u->fn(old, &u->nv, u->ctx);
+    *new_value = u->nv;
     return rc;
 }
 
@@ -1610,19 +1615,19 @@ int tables_Tables_update(tables_Tables *t, const char *key,
                   int (*fn)(const tables_Index_descr *old, const tables_Index_descr **new_value, void *ctx),
                   void *ctx)
 {
-    struct tables_Tables_u_ u = {fn, ctx};
-    return mc_shashtbl_update((mc_shashtbl *)t, (const void *)&key,
+    struct tables_Tables_u_ u = {.fn = fn, .ctx = ctx};
+    return mc_shashtbl_update((mc_shashtbl *)t, &key,
                               fn ? tables_Tables_u_call_ : NULL, &u);
 }
 
 const tables_Index_descr *tables_Tables_find_ro(tables_Tables *t, const char *key)
 {
-    return mc_shashtbl_find_ro((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_find_ro((mc_shashtbl *)t, &key);
 }
 
 int tables_Tables_find_c(tables_Tables *t, const char *key, tables_Index_descr **copy)
 {
-    return mc_shashtbl_find_c((mc_shashtbl *)t, (const void *)&key, (void **)copy);
+    return mc_shashtbl_find_c((mc_shashtbl *)t, &key, (void **)copy);
 }
 
 struct tables_Tables_p_ {
@@ -1640,24 +1645,24 @@ int tables_Tables_find_p(tables_Tables *t, const char *key,
                   int (*fn)(const tables_Index_descr *value, void *ctx), void *ctx)
 {
     struct tables_Tables_p_ p = {fn, ctx};
-    return mc_shashtbl_find_p((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_p((mc_shashtbl *)t, &key,
                               fn ? tables_Tables_p_call_ : NULL, &p);
 }
 
 int tables_Tables_mem(tables_Tables *t, const char *key)
 {
-    return mc_shashtbl_mem((mc_shashtbl *)t, (const void *)&key);
+    return mc_shashtbl_mem((mc_shashtbl *)t, &key);
 }
 
 int tables_Tables_find_all_ro(tables_Tables *t, const char *key, const tables_Index_descr **vals, size_t cap)
 {
-    return mc_shashtbl_find_all_ro((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_all_ro((mc_shashtbl *)t, &key,
                                    (const void **)vals, cap);
 }
 
 int tables_Tables_find_all_c(tables_Tables *t, const char *key, tables_Index_descr ***copies, size_t *n)
 {
-    return mc_shashtbl_find_all_c((mc_shashtbl *)t, (const void *)&key, (void ***)copies,
+    return mc_shashtbl_find_all_c((mc_shashtbl *)t, &key, (void ***)copies,
                                   n);
 }
 
@@ -1682,7 +1687,7 @@ int tables_Tables_find_all_p(tables_Tables *t, const char *key,
                       void *ctx)
 {
     struct tables_Tables_a_ a = {fn, ctx};
-    return mc_shashtbl_find_all_p((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_all_p((mc_shashtbl *)t, &key,
                                   fn ? tables_Tables_a_call_ : NULL, &a);
 }
 
@@ -1743,7 +1748,7 @@ static int tables_Tables_cp_(const void *v, void *value)
 int tables_Tables_find(tables_Tables *t, const char *key, tables_Index_descr *value)
 {
     /* a NULL value is the runtime's NULL fn: MC_EINVAL */
-    return mc_shashtbl_find_p((mc_shashtbl *)t, (const void *)&key,
+    return mc_shashtbl_find_p((mc_shashtbl *)t, &key,
                               value ? tables_Tables_cp_ : NULL, value);
 }
 

@@ -154,17 +154,18 @@ extern const mc_type tables_Uses_type;
  *  binding (add) shadows older ones of its key; remove uncovers them.  The
  *  functions return the codes of their mc_shashtbl_ counterparts. */
 typedef struct tables_Index tables_Index;
-/** Make an empty table, and its header a deep copy of *header. */
+/** Make an empty table, and its header a deep copy of header. */
 int tables_Index_create(mc_pool *pool, const tables_H *header, tables_Index **t);
 int tables_Index_destroy(tables_Index *t);
-/** Bind key to a deep copy of *value, shadowing older bindings. */
+/** Bind key to a deep copy of value, shadowing older bindings. */
 int tables_Index_add(tables_Index *t, const char *key, tables_Tile *const *value);
 /** Replace the newest binding of key (or add one). */
 int tables_Index_replace(tables_Index *t, const char *key, tables_Tile *const *value);
 /** Remove the newest binding of key (an older one reappears). */
 int tables_Index_remove(tables_Index *t, const char *key);
 /** Read-modify-write of the newest binding of key under its lock:
- *  fn(old, &new_value, ctx) (old NULL: unbound) returns
+ *  fn(old, new_value, ctx) (old NULL: unbound) stores the new value into
+ *  *new_value (zeroed before the call), as _add takes it, and returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
  *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
  *  or fn's negative code (nothing changed). */
@@ -175,7 +176,7 @@ int tables_Index_update(tables_Index *t, const char *key,
  *  its binding is written again). */
 tables_Tile *const *tables_Index_find_ro(tables_Index *t, const char *key);
 /** A local deep copy of the newest value (MC_ENOENT: unbound). */
-int tables_Index_find_c(tables_Index *t, const char *key, tables_Tile * **copy);
+int tables_Index_find_c(tables_Index *t, const char *key, tables_Tile ***copy);
 /** fn(value, ctx) on the newest value, kept alive while fn runs. */
 int tables_Index_find_p(tables_Index *t, const char *key,
                   int (*fn)(tables_Tile *const *value, void *ctx), void *ctx);
@@ -185,9 +186,9 @@ int tables_Index_mem(tables_Index *t, const char *key);
  *  how many there are), local copies (free with tables_Index_free_all),
  *  or fn on all of them. */
 int tables_Index_find_all_ro(tables_Index *t, const char *key, tables_Tile *const **vals, size_t cap);
-int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile * ***copies, size_t *n);
+int tables_Index_find_all_c(tables_Index *t, const char *key, tables_Tile ****copies, size_t *n);
 /** Free what tables_Index_find_all_c returned (NULL is allowed). */
-void tables_Index_free_all(tables_Tile * **copies, size_t n);
+void tables_Index_free_all(tables_Tile ***copies, size_t n);
 int tables_Index_find_all_p(tables_Index *t, const char *key,
                       int (*fn)(tables_Tile *const *const *vals, size_t n, void *ctx),
                       void *ctx);
@@ -222,19 +223,20 @@ typedef struct tables_Counts tables_Counts;
 /** Make an empty table. */
 int tables_Counts_create(mc_pool *pool, tables_Counts **t);
 int tables_Counts_destroy(tables_Counts *t);
-/** Bind key to a deep copy of *value, shadowing older bindings. */
-int tables_Counts_add(tables_Counts *t, const tables_Key *key, const int64_t *value);
+/** Bind key to a deep copy of value, shadowing older bindings. */
+int tables_Counts_add(tables_Counts *t, const tables_Key *key, int64_t value);
 /** Replace the newest binding of key (or add one). */
-int tables_Counts_replace(tables_Counts *t, const tables_Key *key, const int64_t *value);
+int tables_Counts_replace(tables_Counts *t, const tables_Key *key, int64_t value);
 /** Remove the newest binding of key (an older one reappears). */
 int tables_Counts_remove(tables_Counts *t, const tables_Key *key);
 /** Read-modify-write of the newest binding of key under its lock:
- *  fn(old, &new_value, ctx) (old NULL: unbound) returns
+ *  fn(old, new_value, ctx) (old NULL: unbound) stores the new value into
+ *  *new_value (zeroed before the call), as _add takes it, and returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
  *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
  *  or fn's negative code (nothing changed). */
 int tables_Counts_update(tables_Counts *t, const tables_Key *key,
-                  int (*fn)(const int64_t *old, const int64_t **new_value, void *ctx),
+                  int (*fn)(const int64_t *old, int64_t *new_value, void *ctx),
                   void *ctx);
 /** The newest value of key in the table, or NULL (unsafe: valid until
  *  its binding is written again). */
@@ -286,14 +288,15 @@ typedef struct tables_ByNum tables_ByNum;
 /** Make an empty table. */
 int tables_ByNum_create(mc_pool *pool, tables_ByNum **t);
 int tables_ByNum_destroy(tables_ByNum *t);
-/** Bind key to a deep copy of *value, shadowing older bindings. */
+/** Bind key to a deep copy of value, shadowing older bindings. */
 int tables_ByNum_add(tables_ByNum *t, uint64_t key, const tables_arr_Point *value);
 /** Replace the newest binding of key (or add one). */
 int tables_ByNum_replace(tables_ByNum *t, uint64_t key, const tables_arr_Point *value);
 /** Remove the newest binding of key (an older one reappears). */
 int tables_ByNum_remove(tables_ByNum *t, uint64_t key);
 /** Read-modify-write of the newest binding of key under its lock:
- *  fn(old, &new_value, ctx) (old NULL: unbound) returns
+ *  fn(old, new_value, ctx) (old NULL: unbound) stores the new value into
+ *  *new_value (zeroed before the call), as _add takes it, and returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
  *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
  *  or fn's negative code (nothing changed). */
@@ -347,14 +350,15 @@ typedef struct tables_ByKind tables_ByKind;
 /** Make an empty table. */
 int tables_ByKind_create(mc_pool *pool, tables_ByKind **t);
 int tables_ByKind_destroy(tables_ByKind *t);
-/** Bind key to a deep copy of *value, shadowing older bindings. */
+/** Bind key to a deep copy of value, shadowing older bindings. */
 int tables_ByKind_add(tables_ByKind *t, tables_Kind key, const tables_Job *value);
 /** Replace the newest binding of key (or add one). */
 int tables_ByKind_replace(tables_ByKind *t, tables_Kind key, const tables_Job *value);
 /** Remove the newest binding of key (an older one reappears). */
 int tables_ByKind_remove(tables_ByKind *t, tables_Kind key);
 /** Read-modify-write of the newest binding of key under its lock:
- *  fn(old, &new_value, ctx) (old NULL: unbound) returns
+ *  fn(old, new_value, ctx) (old NULL: unbound) stores the new value into
+ *  *new_value (zeroed before the call), as _add takes it, and returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
  *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
  *  or fn's negative code (nothing changed). */
@@ -408,14 +412,15 @@ typedef struct tables_Tables tables_Tables;
 /** Make an empty table. */
 int tables_Tables_create(mc_pool *pool, tables_Tables **t);
 int tables_Tables_destroy(tables_Tables *t);
-/** Bind key to a deep copy of *value, shadowing older bindings. */
+/** Bind key to a deep copy of value, shadowing older bindings. */
 int tables_Tables_add(tables_Tables *t, const char *key, const tables_Index_descr *value);
 /** Replace the newest binding of key (or add one). */
 int tables_Tables_replace(tables_Tables *t, const char *key, const tables_Index_descr *value);
 /** Remove the newest binding of key (an older one reappears). */
 int tables_Tables_remove(tables_Tables *t, const char *key);
 /** Read-modify-write of the newest binding of key under its lock:
- *  fn(old, &new_value, ctx) (old NULL: unbound) returns
+ *  fn(old, new_value, ctx) (old NULL: unbound) stores the new value into
+ *  *new_value (zeroed before the call), as _add takes it, and returns
  *  MC_SHASHTBL_KEEP, MC_SHASHTBL_SET (to a copy of *new_value) or
  *  MC_SHASHTBL_REMOVE; no update is lost.  Returns 0 once that is done,
  *  or fn's negative code (nothing changed). */
@@ -469,7 +474,7 @@ int tables_Tables_of_descr(const tables_Tables_descr *d, tables_Tables **x);
 typedef int tables_run_body(const tables_Uses *u, tables_Index_descr *result, void *user);
 /** Define the process type: in the master, before mc_startup or _run. */
 int tables_run_def(tables_run_body *body, void *user);
-/** Start a worker running the body with a copy of *u (NULL for a process
+/** Start a worker running the body with a copy of u (NULL for a process
  *  without argument). */
 int tables_run_start(const tables_Uses *u, mc_pid *pid);
 /** Wait for it.  On MC_EXIT_RESULT, *result (may be NULL) receives a local
@@ -484,7 +489,7 @@ int tables_run_join_nowait(mc_pid pid, tables_Index_descr **result, mc_join_resu
 int tables_run_join_timed(mc_pid pid, int timeout_ms, tables_Index_descr **result,
                       mc_join_result *how);
 /** Run a whole session (mc_run) whose first process is run, with a copy of
- *  *u (NULL without argument), and return its result as _join does,
+ *  u (NULL without argument), and return its result as _join does,
  *  once every worker has ended: 0 with *result (a local copy, free with
  *  mc_local_free), MC_EPROCESS with the outcome in *how, or the errors of
  *  mc_run (mc_tproc_run).  From main(), after the _def calls. */
