@@ -598,6 +598,82 @@ static void test_server_killed(void **state)
     tu_end();
 }
 
+/* The session server killed while the master sleeps in a wait on shared
+ * memory (no timeout): every worker dies with the server, so nothing
+ * would ever wake the master.  Its waits sleep in slices and look whether
+ * the server is there (proc/alive.h): each ends with MC_ELOST. */
+static mc_res_id killsrv_fp, killsrv_jp;
+
+static int body_kill_server(void *user, const void *arg, size_t len,
+                            void **result, size_t *result_len)
+{
+    (void)user; (void)arg; (void)len; (void)result; (void)result_len;
+    tu_sleep_ms(300); /* the master is asleep by then */
+    kill(getppid(), SIGKILL); /* the server: our parent */
+    pause();              /* PR_SET_PDEATHSIG ends us */
+    return 0;
+}
+
+enum { W_SEM, W_QUEUE, W_BOX, W_BUFFER, W_KINDS };
+
+static int first_wait_lost(void *ctx)
+{
+    int kind = *(int *)ctx, rc = 0;
+    char said[256] = "";
+    mc_pool *pool;
+    mc_pid pid;
+    if (W_RC(mc_pool_create(16 << 20, &pool), 0) ||
+        W_RC(mc_start(killsrv_fp, NULL, 0, &pid), 0))
+        return 0;
+    alarm(20); /* a wait that never ends fails the test, not the suite */
+    if (kind == W_SEM) {
+        void *mem;
+        if (!W_RC(mc_pool_alloc(pool, 4096, &mem), 0) &&
+            !W_RC(mc_sem_init(mem, 0), 0))
+            rc = mc_sem_wait(mem);
+    } else if (kind == W_QUEUE) {
+        mc_squeue *q;
+        void *v = NULL;
+        if (!W_RC(mc_squeue_create(pool, &mc_type_i64, NULL, NULL, 0, &q), 0))
+            rc = mc_squeue_pop_c(q, &v, MC_SQUEUE_FOREVER);
+    } else if (kind == W_BOX) {
+        mc_camlbox *box;
+        unsigned slots[4];
+        size_t n;
+        if (!W_RC(mc_camlbox_create(&mc_type_i64, 4, 64, NULL, &box), 0)) {
+            rc = mc_camlbox_wait(box, -1, slots, 4, &n);
+            snprintf(said, sizeof said, "%s", mc_last_error_detail());
+            mc_camlbox_destroy(box); /* the handle; the box went with the
+                                        session */
+        }
+    } else {
+        mc_sbuffer *b;
+        uint64_t end;
+        int closed;
+        if (!W_RC(mc_sbuffer_create(pool, NULL, NULL, NULL, &b), 0))
+            rc = mc_sbuffer_wait(b, 1, -1, &end, &closed);
+    }
+    alarm(0);
+    if (kind != W_BOX)
+        snprintf(said, sizeof said, "%s", mc_last_error_detail());
+    W_RC(rc, MC_ELOST);
+    W_CHECK(strstr(said, "session is gone") != NULL, "wait %d: detail '%s'",
+            kind, said);
+    return 0;
+}
+
+static void test_server_killed_waits(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < W_KINDS; kind++) {
+        tu_begin();
+        mc_config cfg = {.quiet = 1};
+        tu_assert_rc(mc_startup(&cfg, first_wait_lost, &kind), MC_ELOST);
+        tu_assert_master_report();
+        tu_end();
+    }
+}
+
 /* ------------------------------------ ids and pools across sessions */
 
 static int first_ids(void *ctx)
@@ -646,6 +722,8 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_nap, NULL, &nap_fp, &nap_jp), 0);
     assert_int_equal(mc_def_process(body_fail, NULL, &fail_fp, &fail_jp), 0);
     assert_int_equal(mc_def_process(body_die, NULL, &die_fp, &die_jp), 0);
+    assert_int_equal(mc_def_process(body_kill_server, NULL, &killsrv_fp,
+                                    &killsrv_jp), 0);
     assert_int_equal(
         mc_def_process(body_sem_hang, NULL, &sem_hang_fp, &sem_hang_jp), 0);
     return 0;
@@ -663,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_sender_lost),
         cmocka_unit_test(test_sessions_apart),
         cmocka_unit_test(test_server_killed),
+        cmocka_unit_test(test_server_killed_waits),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

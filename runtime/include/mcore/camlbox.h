@@ -117,6 +117,7 @@ const char *mc_camlbox_name(const mc_camlbox *box);
  *  stay in the box for the next wait).
  *  @return 0 (*n messages, or a wake-up), MC_EAGAIN (timeout_ms 0 and no
  *          message), MC_ETIMEDOUT (nothing came within timeout_ms),
+ *          MC_ELOST (in the master: the session server died (its workers too)),
  *          MC_EDEAD (notify_lost: a process holding the box as a sender
  *          died since the last such report), MC_EINVAL (NULL argument,
  *          max 0) */

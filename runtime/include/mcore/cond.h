@@ -80,7 +80,11 @@ int mc_cond_init(mc_cond *c);
  *                   or m is recursive and held more than once (nothing
  *                   done)
  *   - MC_ESYS       relocking m failed otherwise (not held; the detail
- *                   names the error) */
+ *                   names the error)
+ *   - MC_ELOST      in a session's master only: the session server ended
+ *                   (killed), and every worker with it, while the master
+ *                   slept; m is *not* held.  The master's waits sleep in
+ *                   slices of 200 ms to notice it. */
 int mc_cond_wait(mc_cond *c, mc_mutex *m);
 
 /** @brief mc_cond_wait for at most timeout_ms milliseconds.
@@ -89,7 +93,7 @@ int mc_cond_wait(mc_cond *c, mc_mutex *m);
  * @param[in] timeout_ms relative timeout, >= 0
  * @return 0 (woken, m held), or
  *   - MC_ETIMEDOUT  no wake-up within timeout_ms; m is held again
- *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE, MC_ESYS as for
+ *   - MC_EOWNERDEAD, MC_EPOISONED, MC_ESTATE, MC_ESYS, MC_ELOST as for
  *                   mc_cond_wait
  *   - MC_EINVAL     as for mc_cond_wait, or timeout_ms < 0 */
 int mc_cond_timedwait(mc_cond *c, mc_mutex *m, int64_t timeout_ms);

@@ -107,6 +107,7 @@ int mc_sbuffer_append(mc_sbuffer *buf, const void *data, size_t len);
  *  @return as mc_sbuffer_append, and
  *   - MC_EAGAIN    timeout_ms is 0 and the bytes do not fit now
  *   - MC_ETIMEDOUT they did not fit within timeout_ms
+ *   - MC_ELOST     in the master: the session server died (its workers too)
  *  (nothing appended in either case) */
 int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
                             int timeout_ms);
@@ -179,6 +180,7 @@ int mc_sbuffer_close(mc_sbuffer *buf);
  *  @return 0, or
  *   - MC_EAGAIN    timeout_ms is 0 and end < upto, not closed
  *   - MC_ETIMEDOUT the same after timeout_ms
+ *   - MC_ELOST     in the master: the session server died (its workers too)
  *   - MC_EINVAL    buf is NULL or destroyed */
 int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
                     uint64_t *end, int *closed);

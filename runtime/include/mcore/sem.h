@@ -64,6 +64,7 @@ int mc_sem_post(mc_sem *s);
  * @param[in] s an initialized semaphore
  * @return 0, or
  *   - MC_EINVAL s is NULL, not initialized, destroyed, or a copy
+ *   - MC_ELOST  in the master: the session server died (its workers too)
  *   - MC_ESYS   the wait failed for another reason (the detail says) */
 int mc_sem_wait(mc_sem *s);
 
@@ -82,6 +83,7 @@ int mc_sem_trywait(mc_sem *s);
  *                       says MC_ETIMEDOUT)
  * @return 0, or
  *   - MC_ETIMEDOUT the count stayed 0 for timeout_ms (nothing taken)
+ *   - MC_ELOST     in the master: the session server died (its workers too)
  *   - MC_EINVAL    s is NULL, not initialized, destroyed or a copy, or
  *                  timeout_ms < 0
  *   - MC_ESYS      the wait failed for another reason */

@@ -101,6 +101,7 @@ int mc_squeue_destroy(mc_squeue *q);
  * @return 0 (pushed), or
  *   - MC_EAGAIN     timeout 0 and the queue is full
  *   - MC_ETIMEDOUT  the queue stayed full for timeout_ms
+ *   - MC_ELOST      in the master: the session server died (its workers too)
  *   - MC_ECLOSED    the queue is closed (before or while waiting)
  *   - MC_EOWNERDEAD a process died inside a push or clear of this queue;
  *                   the queue is repaired, nothing was pushed: push again
@@ -123,6 +124,7 @@ int mc_squeue_push(mc_squeue *q, const void *value, int64_t timeout_ms);
  * @return 0, or
  *   - MC_EAGAIN     timeout 0 and the queue is empty (and open)
  *   - MC_ETIMEDOUT  the queue stayed empty for timeout_ms
+ *   - MC_ELOST      in the master: the session server died (its workers too)
  *   - MC_ECLOSED    the queue is closed and empty: the end of the queue
  *   - MC_EOWNERDEAD a process died inside a pop or clear of this queue;
  *                   the queue is repaired, nothing was popped: pop again

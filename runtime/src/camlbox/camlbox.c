@@ -102,6 +102,7 @@
 #include "os/futex.h"
 #include "os/shm.h"
 #include "os/spin.h"
+#include "proc/alive.h"
 #include "proc/stat.h"
 #include "proc/state.h"
 
@@ -870,7 +871,9 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
             if (nap < CB_SLEEP_NS / 2)
                 nap *= 2;
         }
-        mc__futex_wait_ns(tw_futex(h), (uint32_t)v, ns);
+        if (mc__futex_wait_ns(tw_futex(h), (uint32_t)v, ns) == ETIMEDOUT &&
+            (rc = mc__alive_check("mc_camlbox_wait")))
+            break;
     }
     /* the next sender need not wake us */
     if (__atomic_load_n(&h->tw, __ATOMIC_RELAXED) & TW_SLEEP)
@@ -1423,8 +1426,9 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k < 0 && pid_dead(s->g.recv_pid))
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
                         s->g.recv_pid);
-        if (k == -1)
-            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS);
+        if (k == -1 &&
+            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS) == ETIMEDOUT)
+            k = mc__alive_check("mc_camlbox_send") ? MC_ELOST : -1;
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
         if (k != -1)
             return k;

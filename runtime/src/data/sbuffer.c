@@ -86,6 +86,7 @@
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
 #include "os/futex.h"
+#include "proc/alive.h"
 #include "os/spin.h"
 #include "proc/stat.h"
 
@@ -377,7 +378,8 @@ int mc__sb_sleep(uint32_t *word, uint32_t val, const struct timespec *dl)
     if (dl && (dl->tv_sec < until.tv_sec ||
                (dl->tv_sec == until.tv_sec && dl->tv_nsec < until.tv_nsec)))
         until = *dl;
-    mc__futex_wait(word, val, &until);
+    if (mc__futex_wait(word, val, &until) == ETIMEDOUT)
+        return mc__alive_check("mc_sbuffer"); /* the master's: alive.h */
     return 0;
 }
 
@@ -429,6 +431,8 @@ int mc_sbuffer_append_timed(mc_sbuffer *buf, const void *data, size_t len,
         if (__atomic_load_n(&c->space_seq, __ATOMIC_SEQ_CST) == seq)
             rc = mc__sb_sleep(&c->space_seq, seq, timeout_ms > 0 ? &dl : NULL);
         __atomic_fetch_sub(&c->space_waiters, 1, __ATOMIC_SEQ_CST);
+        if (rc == MC_ELOST)
+            return rc;
         if (rc)
             return mc__err(MC_ETIMEDOUT, "%s: no room within %d ms", fn,
                            timeout_ms);

@@ -208,7 +208,10 @@ int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
             counted = 1;
             continue;
         }
-        if (mc__sb_sleep(&c->data_seq, seq, timeout_ms > 0 ? &dl : NULL)) {
+        if ((rc = mc__sb_sleep(&c->data_seq, seq,
+                               timeout_ms > 0 ? &dl : NULL)) == MC_ELOST)
+            break;
+        if (rc) {
             rc = mc__err(MC_ETIMEDOUT, "mc_sbuffer_wait: end %llu < %llu "
                          "after %d ms", (unsigned long long)e,
                          (unsigned long long)upto, timeout_ms);

@@ -43,6 +43,7 @@
 #include "mcore/cond.h"
 #include "os/futex.h"
 #include "os/spin.h"
+#include "proc/alive.h"
 #include "sync/mutex_internal.h"
 
 #define MC__COND_MAGIC 0x4d43434fu /* "MCCO" */
@@ -129,7 +130,7 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
     if (e)
         return mc__mutex_lock_error(m, e, what); /* not held: nothing done */
 
-    int woken = 0, timed_out = 0;
+    int woken = 0, timed_out = 0, lost = 0;
     for (unsigned i = 1;; i++) {
         if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != s) {
             woken = 1;
@@ -145,7 +146,14 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
     if (!woken) {
         __atomic_fetch_add(&c->sleepers, 1, __ATOMIC_SEQ_CST);
         while (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == s) {
-            e = mc__futex_wait(&c->seq, s, deadline);
+            struct timespec slice; /* the master's: see proc/alive.h */
+            const struct timespec *d = mc__alive_deadline(deadline, &slice);
+            e = mc__futex_wait(&c->seq, s, d);
+            if (e == ETIMEDOUT && d != deadline) {
+                if ((lost = mc__alive_check(what)) != 0)
+                    break;
+                continue;
+            }
             if (e == ETIMEDOUT) {
                 timed_out = 1;
                 break;
@@ -156,6 +164,8 @@ static int cond_wait(mc_cond *cp, mc_mutex *mx, int64_t timeout_ms,
         __atomic_fetch_sub(&c->sleepers, 1, __ATOMIC_RELAXED);
     }
 
+    if (lost) /* m is not taken again: its holder may be gone too */
+        return lost;
     e = pthread_mutex_lock(&m->pm);
     if (e) /* EOWNERDEAD (held) or ENOTRECOVERABLE (not held) */
         return mc__mutex_lock_error(m, e, what);

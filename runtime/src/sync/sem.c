@@ -15,6 +15,7 @@
 #include "common.h"
 #include "os/spin.h"
 #include "mcore/sem.h"
+#include "proc/alive.h"
 #include "sync/mutex_internal.h" /* mc__sync_self */
 
 #define MC__SEM_MAGIC 0x4d435345u /* "MCSE" */
@@ -87,11 +88,36 @@ int mc_sem_post(mc_sem *sp)
     return wait_error(errno, "mc_sem_post");
 }
 
+/* Wait until the absolute CLOCK_MONOTONIC deadline dl (NULL: none); the
+ * master's wait sleeps in slices and ends with MC_ELOST when its session
+ * server is gone (proc/alive.h). */
+static int clock_wait(mc__sem *s, const struct timespec *dl, const char *what)
+{
+    for (;;) {
+        struct timespec slice;
+        const struct timespec *d = mc__alive_deadline(dl, &slice);
+        int r = d ? sem_clockwait(&s->s, CLOCK_MONOTONIC, d) : sem_wait(&s->s);
+        if (r == 0)
+            return 0;
+        if (errno == ETIMEDOUT && d != dl) {
+            int rc = mc__alive_check(what);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (errno != EINTR) /* a signal handler ran: wait on */
+            return wait_error(errno, what);
+    }
+}
+
 int mc_sem_wait(mc_sem *sp)
 {
     mc__sem *s = sem_of(sp);
     if (!sem_ok(s))
         return bad(sp, "mc_sem_wait");
+    if (mc__alive_sliced())
+        return sem_trywait(&s->s) == 0 ? 0
+                                        : clock_wait(s, NULL, "mc_sem_wait");
     for (;;) {
         if (MC_LIKELY(sem_wait(&s->s) == 0))
             return 0;
@@ -122,14 +148,9 @@ int mc_sem_timedwait(mc_sem *sp, int64_t timeout_ms)
         return mc__err(MC_EINVAL, "mc_sem_timedwait: negative timeout");
     if (sem_trywait(&s->s) == 0) /* no clock read when a token is there */
         return 0;
+    /* an absolute deadline: a restart after EINTR does not extend it */
     struct timespec ts = mc__deadline_ms(timeout_ms);
-    for (;;) {
-        /* an absolute deadline: a restart after EINTR does not extend it */
-        if (sem_clockwait(&s->s, CLOCK_MONOTONIC, &ts) == 0)
-            return 0;
-        if (errno != EINTR)
-            return wait_error(errno, "mc_sem_timedwait");
-    }
+    return clock_wait(s, &ts, "mc_sem_timedwait");
 }
 
 int mc_sem_getvalue(mc_sem *sp, int64_t *value)
