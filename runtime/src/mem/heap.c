@@ -632,7 +632,24 @@ static void reader_exit(mc_heap *h, int i)
                               memory_order_release);
 }
 
-void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
+int mc__heap_lock_wait(mc_heap *h)
+{
+    for (int i = 0; i < TL_SLOTS; i++)
+        if (tl.e[i].h == h && tl.e[i].depth) {
+            /* seq_cst: seen by a collector's next look at the slot */
+            atomic_store(&h->readers[tl.e[i].slot].waiting, 1);
+            return tl.e[i].slot;
+        }
+    return -1;
+}
+
+void mc__heap_lock_waited(mc_heap *h, int s)
+{
+    if (s >= 0)
+        atomic_store(&h->readers[s].waiting, 0);
+}
+
+int mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
 {
     atomic_thread_fence(memory_order_seq_cst);
     int32_t self = my_tid();
@@ -647,6 +664,10 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
              * for itself */
             if (tid == self)
                 break;
+            /* a reader blocked on a lock that our caller holds (or whose
+             * holder waits for ours): waiting would deadlock */
+            if (atomic_load(&r->waiting))
+                return -1;
             if (tid == 0 || tid_dead(tid)) {
                 atomic_compare_exchange_strong(&r->epoch, &e, 0);
                 if (tid)
@@ -661,6 +682,7 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
             }
         }
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------- mutations */
@@ -696,7 +718,9 @@ static int heap_lock(mc_heap *h)
         if (o->h == h)
             return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                       "mutating it", (void *)h);
+    int ws = mc__heap_lock_wait(h);
     int e = pthread_mutex_lock(&h->lock);
+    mc__heap_lock_waited(h, ws);
     if (e == EOWNERDEAD) {
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
@@ -1109,6 +1133,7 @@ int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st)
     st->chunks = heap->nchunks;
     st->collections = heap->collections;
     st->last_pause_ms = heap->last_pause_ms;
+    st->skipped = heap->skipped;
     return 0;
 }
 
@@ -1159,6 +1184,7 @@ int mc__heap_peek(const char *lo, const char *hi, const void *hp,
     v->st.heap_bytes = __atomic_load_n(&h->heap_bytes, __ATOMIC_RELAXED);
     v->st.chunks = __atomic_load_n(&h->nchunks, __ATOMIC_RELAXED);
     v->st.collections = __atomic_load_n(&h->collections, __ATOMIC_RELAXED);
+    v->st.skipped = __atomic_load_n(&h->skipped, __ATOMIC_RELAXED);
     __atomic_load(&h->last_pause_ms, &v->st.last_pause_ms,
                   __ATOMIC_RELAXED);
     /* the root's type: its block header is checked to lie in the range,
