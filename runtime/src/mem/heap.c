@@ -634,7 +634,12 @@ static void reader_exit(mc_heap *h, int i)
 
 int mc__heap_lock_wait(mc_heap *h)
 {
-    for (int i = 0; i < TL_SLOTS; i++)
+    /* (a forked child's cache is its parent's until my_tid resets it; the
+     * child reads nothing yet) */
+    if (tl.gen != atomic_load_explicit(&fork_gen, memory_order_relaxed))
+        return -1;
+    /* entries fill from 0 and are never emptied: stop at the first free */
+    for (int i = 0; i < TL_SLOTS && tl.e[i].h; i++)
         if (tl.e[i].h == h && tl.e[i].depth) {
             /* seq_cst: seen by a collector's next look at the slot */
             atomic_store(&h->readers[tl.e[i].slot].waiting, 1);
@@ -718,9 +723,14 @@ static int heap_lock(mc_heap *h)
         if (o->h == h)
             return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                       "mutating it", (void *)h);
-    int ws = mc__heap_lock_wait(h);
-    int e = pthread_mutex_lock(&h->lock);
-    mc__heap_lock_waited(h, ws);
+    int e = pthread_mutex_trylock(&h->lock);
+    if (e == EBUSY) {
+        /* inside a read of h, say that we wait: a collector that holds the
+         * lock must not wait for us (mc__reader) */
+        int ws = mc__heap_lock_wait(h);
+        e = pthread_mutex_lock(&h->lock);
+        mc__heap_lock_waited(h, ws);
+    }
     if (e == EOWNERDEAD) {
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
