@@ -997,6 +997,109 @@ static void test_dead_reader(void **state)
     tu_end();
 }
 
+/* ------------------------------------- a reader that waits for the lock */
+
+/* Inside its read (an old epoch in its slot), waits for the driver's go
+ * (counter 1, stored inside the driver's mutation), then mutates the heap:
+ * it waits for the lock, which the driver holds while it collects. */
+static int lock_in_read(const void *rootp, void *ctx)
+{
+    const fx_Root *root = rootp;
+    store_pid(rootp);
+    while (__atomic_load_n(&root->counter, __ATOMIC_ACQUIRE) != 1)
+        usleep(100);
+    int64_t add = 10;
+    return mc_heap_modify(((share_arg *)ctx)->heap, bump_fn, &add) == 7
+               ? 0
+               : -1;
+}
+
+static void drv_lock_in_read(const void *arg, size_t len)
+{
+    share_arg a;
+    mc_pool *pool;
+    if (share_open(arg, len, &a, &pool))
+        return;
+    W_RC(mc_heap_root_p(a.heap, lock_in_read, &a), 0);
+}
+
+/* The collector waits for the readers that started before it; one that
+ * waits for the collector's lock inside its read would wait for ever with
+ * it.  The collection skips its sweep instead (MC_EAGAIN, nothing freed),
+ * and a later one frees the garbage: 255 skips in a row wrap the mark
+ * values, and a value marked by the first and detached since must not look
+ * marked to the collection after them. */
+static void drv_waiting_reader(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    alarm(60); /* a collector waiting for the reader fails the test */
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(64 * MiB, &pool, &heap))
+        return;
+    fx_Root *root = mc_heap_root_ro(heap);
+    share_arg a = {mc_pool_id(pool), heap, 0, 0};
+    mc_pid pid;
+    if (W_RC(tu_start_fn(drv_lock_in_read, &a, sizeof a, &pid), 0))
+        return;
+    while (__atomic_load_n(&root->pid, __ATOMIC_ACQUIRE) == 0)
+        usleep(100);
+    /* the reader is inside its read */
+    mc_mut *mut;
+    W_RC(mc_heap_begin(heap, &mut), 0);
+    void *sh = NULL;
+    fx_Rec *lr = fx_new_rec(42, 0.5, "kept across skipped collections");
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, &sh), 0);
+    root->recs[0] = sh;
+    W_RC(mc_heap_add(mut, &fx_Rec_type, lr, &sh), 0);
+    root->recs[1] = sh; /* marked by the first collection, then detached */
+    W_RC(mc_heap_add(mut, &mc_type_bytes, "garbage", &sh), 0);
+    __atomic_store_n(&root->counter, 1, __ATOMIC_RELEASE); /* go */
+    W_RC(mc_heap_gc(heap), MC_EAGAIN);
+    root->recs[1] = NULL;
+    for (int i = 1; i < 255; i++)
+        if (W_RC(mc_heap_gc(heap), MC_EAGAIN) != MC_EAGAIN)
+            break;
+    mc_heap_stats st;
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    W_CHECK(st.collections == 0 && st.skipped == 255,
+            "collections %llu skipped %llu",
+            (unsigned long long)st.collections,
+            (unsigned long long)st.skipped);
+    W_CHECK(root->recs[0]->i == 42 &&
+                strcmp(root->recs[0]->s, "kept across skipped collections") ==
+                    0,
+            "rec after skipped collections");
+    W_RC(mc_heap_commit(mut), 0);
+    W_JOIN_OK(tu_driver_jp, pid, "waiting reader");
+
+    /* the first complete collection: the garbage goes, the rest stays */
+    W_RC(mc_heap_gc(heap), 0);
+    W_RC(mc_heap_stats_get(heap, &st), 0);
+    size_t want = graph_bytes(root);
+    W_CHECK(st.collections == 1 && st.live_bytes == want,
+            "collections %llu live %zu, graph %zu",
+            (unsigned long long)st.collections, st.live_bytes, want);
+    W_CHECK(root->counter == 11, "counter %lld", (long long)root->counter);
+    W_CHECK(root->recs[0]->i == 42 &&
+                strcmp(root->recs[0]->s, "kept across skipped collections") ==
+                    0,
+            "rec after the collection");
+    fx_free_graph(&fx_Rec_type, lr);
+    alarm(0);
+    drop_heap(pool, heap);
+}
+
+static void test_waiting_reader(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_waiting_reader, NULL, 0);
+    tu_end();
+}
+
 /* --------------------------------------------- reader slots, many heaps */
 
 #define NSLOT_HEAPS 20
@@ -1601,6 +1704,7 @@ int main(void)
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_counters),
         cmocka_unit_test(test_dead_reader),
+        cmocka_unit_test(test_waiting_reader),
         cmocka_unit_test(test_reader_slots),
         cmocka_unit_test(test_double_use),
         cmocka_unit_test(test_heap_strings),

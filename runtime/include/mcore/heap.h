@@ -51,6 +51,14 @@
  *     256 live threads have read a heap, a further reader takes the lock
  *     (waiting for mutations); inside its own mutation of the heap a
  *     thread reads without either.
+ *   - A collection waits for the readers that started before it.  A reader
+ *     callback may still lock the heap (a mutation, an sref assign, a push
+ *     to a queue of the heap): while it waits for that lock (or a queue's
+ *     push lock), a collection by the holder does not wait for it, which
+ *     would wait for ever, but stops before its sweep: it frees nothing,
+ *     returns MC_EAGAIN (mc_heap_gc; an allocation then grows the heap or
+ *     says MC_ENOMEM) and counts in mc_heap_stats.skipped.  A later
+ *     collection frees the garbage.
  *   - A destroyed heap is refused (MC_EINVAL) while its header page has
  *     not been reused; no process may use a heap after mc_heap_destroy.
  *   - Pointers into a heap are valid in every process of the session (the
@@ -78,6 +86,9 @@ typedef struct mc_heap_stats {
     size_t chunks;
     uint64_t collections;
     double last_pause_ms;  /**< duration of the last collection */
+    uint64_t skipped;      /**< collections that freed nothing because a
+                                reader waited for a lock (see the caveats);
+                                not in `collections` */
 } mc_heap_stats;
 
 /** Create a heap in pool whose root is a deep copy of root_init (a local
@@ -206,6 +217,8 @@ int mc_heap_root_p(mc_heap *heap, int (*fn)(const void *root, void *ctx),
  *  @return 0, or
  *   - MC_EINVAL heap is NULL, not a heap, or destroyed
  *   - MC_ENOMEM no process memory for the mark stack: nothing freed
+ *   - MC_EAGAIN a reader of the heap waits for its lock (or a queue's push
+ *               lock) inside its read: nothing freed (see the caveats)
  *   - MC_ESYS   the lock failed
  *  A dead previous holder (MC_EOWNERDEAD) is not an error here. */
 int mc_heap_gc(mc_heap *heap);

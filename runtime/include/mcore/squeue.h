@@ -45,7 +45,9 @@
  *     the element stays alive until it returns; the heap's collector waits
  *     for it, so a long callback delays pushes that collect.  The callback
  *     must not keep pointers to the element after it returns.  It may push
- *     to and pop from the same queue.
+ *     to and pop from the same queue: while it waits for the queue's push
+ *     lock or its heap's lock, the collector does not wait for it but
+ *     frees nothing (heap.h's caveats), so the queue's heap may grow.
  *   - A pop that returned MC_EOWNERDEAD, MC_ETIMEDOUT, MC_EAGAIN or
  *     MC_ECLOSED popped nothing; a push that returned an error pushed
  *     nothing.

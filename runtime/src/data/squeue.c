@@ -455,7 +455,14 @@ static int lock_tail(qroot *r, mc_heap *h, const char *fn)
     if (MC_UNLIKELY(mc__heap_mutating(h)))
         return mc__err(MC_ESTATE, "%s: this thread is mutating the queue's "
                                   "heap", fn);
-    int rc = mc_mutex_lock(&r->tlock);
+    int rc = mc_mutex_trylock(&r->tlock);
+    if (MC_UNLIKELY(rc == MC_EAGAIN)) {
+        /* a holder of tlock may wait for the heap's lock (and its collector
+         * for our read, inside a callback): say that we wait */
+        int ws = mc__heap_lock_wait(h);
+        rc = mc_mutex_lock(&r->tlock);
+        mc__heap_lock_waited(h, ws);
+    }
     if (MC_LIKELY(rc == 0))
         return 0;
     if (rc != MC_EOWNERDEAD)

@@ -14,7 +14,10 @@
  *      current chunk's dead tail becomes bump space again; counters are
  *      recomputed.
  * If the mark stack cannot grow, the collection stops before the sweep and
- * frees nothing (stale marks are harmless: see heap_internal.h).
+ * frees nothing (stale marks are harmless: see heap_internal.h).  So does
+ * one whose step 3 meets a reader that waits for a lock (heap.c:
+ * mc__heap_lock_wait): that reader may wait for us, and what it read must
+ * stay; the heap grows until a later collection sweeps.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -319,10 +322,28 @@ static size_t sweep(mc_heap *h, unsigned mark)
     return live;
 }
 
+/* Reset the mark of every allocated block (one store each): after 254
+ * collections without a sweep, a stale mark could equal the next one's. */
+static void clear_marks(mc_heap *h)
+{
+    for (mc__chunk *c = h->chunks; c; c = c->next)
+        for (char *p = mc__chunk_data(c); p < c->top;) {
+            mc__block *b = (mc__block *)p;
+            uint64_t w = mc__ld(b);
+            if (mc__bw_state(w) == MC__B_ALLOC && mc__bw_mark(w))
+                mc__st(b, w & ~(uint64_t)0xff00);
+            p += mc__bw_bytes(w);
+        }
+    h->unswept = 0;
+}
+
 int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (h->unswept >= 254)
+        clear_marks(h);
+    h->unswept++;
     uint64_t epoch = atomic_fetch_add(&h->epoch, 1) + 1;
     h->gcno++;
     struct mc_tracer tr = {.h = h, .mark = h->gcno % 255 + 1};
@@ -341,8 +362,19 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
         return mc__err(MC_ENOMEM, "heap collection: no memory for the mark "
                                   "stack; nothing was freed");
 
-    mc__heap_wait_readers(h, epoch);
+    if (mc__heap_wait_readers(h, epoch)) {
+        /* nothing freed: count what was allocated as live, so that the
+         * next collection waits for as much allocation again (not one per
+         * allocation while the reader waits) */
+        h->live_after_gc += h->alloc_since_gc;
+        h->alloc_since_gc = 0;
+        h->gc_requested = 0;
+        h->skipped++;
+        return mc__err(MC_EAGAIN, "heap collection: a reader waits for a "
+                                  "lock; nothing was freed");
+    }
     size_t live = sweep(h, tr.mark);
+    h->unswept = 0;
 
     if (h->gc_adapt) {
         size_t before = h->live_after_gc + h->alloc_since_gc;

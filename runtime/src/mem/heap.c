@@ -780,7 +780,29 @@ static void reader_exit(mc_heap *h, int i)
                               memory_order_release);
 }
 
-void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
+int mc__heap_lock_wait(mc_heap *h)
+{
+    /* (a forked child's cache is its parent's until my_tid resets it; the
+     * child reads nothing yet) */
+    if (tl.gen != atomic_load_explicit(&fork_gen, memory_order_relaxed))
+        return -1;
+    /* entries fill from 0 and are never emptied: stop at the first free */
+    for (int i = 0; i < TL_SLOTS && tl.e[i].h; i++)
+        if (tl.e[i].h == h && tl.e[i].depth) {
+            /* seq_cst: seen by a collector's next look at the slot */
+            atomic_store(&h->readers[tl.e[i].slot].waiting, 1);
+            return tl.e[i].slot;
+        }
+    return -1;
+}
+
+void mc__heap_lock_waited(mc_heap *h, int s)
+{
+    if (s >= 0)
+        atomic_store(&h->readers[s].waiting, 0);
+}
+
+int mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
 {
     atomic_thread_fence(memory_order_seq_cst);
     int32_t self = my_tid();
@@ -795,6 +817,10 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
              * for itself */
             if (tid == self)
                 break;
+            /* a reader blocked on a lock that our caller holds (or whose
+             * holder waits for ours): waiting would deadlock */
+            if (atomic_load(&r->waiting))
+                return -1;
             if (tid == 0 || tid_dead(tid)) {
                 atomic_compare_exchange_strong(&r->epoch, &e, 0);
                 if (tid)
@@ -809,6 +835,7 @@ void mc__heap_wait_readers(mc_heap *h, uint64_t epoch)
             }
         }
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------- mutations */
@@ -844,7 +871,14 @@ static int heap_lock(mc_heap *h)
         if (o->h == h)
             return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                       "mutating it", (void *)h);
-    int e = pthread_mutex_lock(&h->lock);
+    int e = pthread_mutex_trylock(&h->lock);
+    if (e == EBUSY) {
+        /* inside a read of h, say that we wait: a collector that holds the
+         * lock must not wait for us (mc__reader) */
+        int ws = mc__heap_lock_wait(h);
+        e = pthread_mutex_lock(&h->lock);
+        mc__heap_lock_waited(h, ws);
+    }
     if (e == EOWNERDEAD) {
         int32_t dead = atomic_load(&h->holder);
         /* The metadata is valid at every instruction (heap_internal.h);
@@ -1266,6 +1300,7 @@ int mc_heap_stats_get(mc_heap *heap, mc_heap_stats *st)
     st->chunks = heap->nchunks;
     st->collections = heap->collections;
     st->last_pause_ms = heap->last_pause_ms;
+    st->skipped = heap->skipped;
     return 0;
 }
 
@@ -1326,6 +1361,7 @@ int mc__heap_peek(const char *lo, const char *hi, const void *hp,
     v->st.heap_bytes = __atomic_load_n(&h->heap_bytes, __ATOMIC_RELAXED);
     v->st.chunks = __atomic_load_n(&h->nchunks, __ATOMIC_RELAXED);
     v->st.collections = __atomic_load_n(&h->collections, __ATOMIC_RELAXED);
+    v->st.skipped = __atomic_load_n(&h->skipped, __ATOMIC_RELAXED);
     __atomic_load(&h->last_pause_ms, &v->st.last_pause_ms,
                   __ATOMIC_RELAXED);
     /* the root's type: its block header is checked to lie in the range,

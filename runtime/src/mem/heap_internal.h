@@ -25,8 +25,11 @@
  *
  * Marks.  Collection n marks with the value (n % 255) + 1, never 0 (the
  * mark of a new block).  After a complete collection every allocated block
- * has the current mark, so marks left by an interrupted collection can never
- * look like the next one's: no clearing pass is needed.
+ * has the current mark, so marks left by an interrupted collection (no
+ * memory for the mark stack, or a reader waiting for a lock: gc.c) can never
+ * look like the next one's: no clearing pass is needed, but after 254
+ * interrupted collections in a row (`unswept`) the marks of all 255 values
+ * may be about, and the next collection clears them first.
  */
 #ifndef MC_MEM_HEAP_INTERNAL_H
 #define MC_MEM_HEAP_INTERNAL_H
@@ -126,11 +129,15 @@ typedef struct mc__htype {
 } mc__htype;
 
 /* A reader slot, one cache line: a thread (tid) claims it once and then
- * publishes the heap's epoch in it while it reads. */
+ * publishes the heap's epoch in it while it reads.  `waiting` is set while
+ * the reading thread blocks on the heap's lock (or a queue's push lock, whose
+ * holder may take the heap's): a collector never waits for such a reader
+ * (it would wait for itself), it skips its sweep instead. */
 typedef struct mc__reader {
-    _Atomic uint64_t epoch; /* 0: not reading */
-    _Atomic int32_t tid;    /* 0: free */
-    char pad[52];
+    _Atomic uint64_t epoch;  /* 0: not reading */
+    _Atomic int32_t tid;     /* 0: free */
+    _Atomic int32_t waiting; /* 1: blocked on a lock (see above) */
+    char pad[48];
 } mc__reader;
 
 struct mc_heap {
@@ -171,6 +178,8 @@ struct mc_heap {
      * (a growing table: re-marking it at every doubling is most of its
      * cost), reset after one that freed much */
     uint8_t gc_adapt, gc_shift;
+    uint32_t unswept;          /* collections since the last sweep */
+    uint64_t skipped;          /* collections that skipped their sweep */
 
     _Atomic uint64_t epoch;    /* bumped at the start of each collection */
     _Atomic uint32_t ntypes;   /* entries of types[] in use */
@@ -277,8 +286,17 @@ int mc__heap_mutating(const mc_heap *h);
 void mc__heap_drop_chunk(mc_heap *h, mc__chunk *c);
 
 /* Wait until no reader slot shows an epoch older than `epoch` (slots of
- * dead threads are cleared, the caller's own is skipped). */
-void mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
+ * dead threads are cleared, the caller's own is skipped).  0, or -1 at once
+ * when such a slot's thread waits for a lock (mc__reader): the caller must
+ * not free anything then. */
+int mc__heap_wait_readers(mc_heap *h, uint64_t epoch);
+
+/* Around a blocking lock that h's lock holder may wait for (h's own, or a
+ * queue's push lock): if the calling thread is reading h, its slot says it
+ * waits, so that no collector waits for it.  lock_wait returns what
+ * lock_waited takes back (-1: not reading h). */
+int mc__heap_lock_wait(mc_heap *h);
+void mc__heap_lock_waited(mc_heap *h, int s);
 
 /* mc_heap_add for callers that know their arguments (non-NULL) and mut
  * (an open mutation of this thread: mc_heap_modify's callback): sref
@@ -289,7 +307,8 @@ int mc__heap_add_in(mc_mut *mut, const mc_type *t, const void *value,
 /* ------------------------------------------------------------ gc.c */
 
 /* Collect, with the lock held.  Roots: the root and pins[0..npins).
- * @return 0, or MC_ENOMEM (no memory for the mark stack: nothing freed) */
+ * @return 0, or MC_ENOMEM (no memory for the mark stack: nothing freed),
+ * or MC_EAGAIN (a reader waits for a lock: nothing freed) */
 int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins);
 
 /* A heap copy meets a type not in its header cache: enter it (the type's
