@@ -786,8 +786,8 @@ int mc__heap_lock_wait(mc_heap *h)
      * child reads nothing yet) */
     if (tl.gen != atomic_load_explicit(&fork_gen, memory_order_relaxed))
         return -1;
-    /* entries fill from 0 and are never emptied: stop at the first free */
-    for (int i = 0; i < TL_SLOTS && tl.e[i].h; i++)
+    /* entries fill from a start hashed from their heap: look at all */
+    for (int i = 0; i < TL_SLOTS; i++)
         if (tl.e[i].h == h && tl.e[i].depth) {
             /* seq_cst: seen by a collector's next look at the slot */
             atomic_store(&h->readers[tl.e[i].slot].waiting, 1);
