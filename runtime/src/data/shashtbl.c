@@ -635,7 +635,10 @@ static int ent_new(wr *w, const void *key, const void *value, ent **out)
             if (rc)
                 return rc;
             e->hash = w->h;
-            memcpy(e->kin, key, kt->size);
+            if (kt->size == 8) /* the usual key: one move, not a call */
+                memcpy(e->kin, key, 8);
+            else
+                memcpy(e->kin, key, kt->size);
             if (src) {
                 *ent_strn(e) = n;
                 memcpy(ent_str(e), src, n);
