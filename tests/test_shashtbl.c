@@ -208,6 +208,110 @@ static void drv_float_keys(const void *arg, size_t len)
 }
 DRIVER_TEST(test_float_keys, drv_float_keys)
 
+/* String values of every length: inline in their entries up to the
+ * largest room, blocks of their own beyond, NULL, replaced (a replaced
+ * entry's value is a block of its own), shadowed, and moved by resizes
+ * after all of it.  MC_DEBUG=1 verifies every collection's heap. */
+static size_t sval(int64_t k, int gen, char *buf)
+{
+    size_t n = (size_t)(k * 37 + gen * 11) % 700;
+    for (size_t j = 0; j < n; j++)
+        buf[j] = (char)('a' + (k + (int64_t)j + gen) % 26);
+    buf[n] = '\0';
+    return n;
+}
+
+static int sgen(int64_t k)
+{
+    return k % 3 == 0 ? 1 : 0; /* replaced: generation 1 */
+}
+
+static int cmp_p(const void *value, void *ctx)
+{
+    const char *v = *(char *const *)value;
+    return v && strcmp(v, ctx) == 0 ? 0 : MC_EINVAL;
+}
+
+static void drv_strings(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    enum { N = 6000 };
+    mc_pool *p;
+    mc_shashtbl *t;
+    static char buf[1024], b2[1024];
+    char *s = buf;
+    char *null = NULL;
+    if (W_RC(mc_pool_create(256 * MiB, &p), 0))
+        return;
+    if (W_RC(mc_shashtbl_create(p, &mc_type_i64, &mc_type_str, NULL, NULL,
+                                &t), 0)) {
+        W_RC(mc_pool_release(p), 0);
+        return;
+    }
+    for (int64_t k = 0; k < N; k++) {
+        if (k == N / 2) /* replaces, then resizes that move them */
+            for (int64_t r = 0; r < N / 2; r += 3) {
+                sval(r, 1, buf);
+                W_RC(mc_shashtbl_replace(t, &r, &s), 0);
+            }
+        sval(k, 0, buf);
+        W_RC(mc_shashtbl_add(t, &k, k % 101 == 7 ? &null : &s), 0);
+    }
+    for (int64_t r = N / 2; r < N; r += 3) {
+        sval(r, 1, buf);
+        W_RC(mc_shashtbl_replace(t, &r, &s), 0);
+    }
+    /* a shadowed binding of each length class */
+    for (int64_t k = 1; k < N; k += 97) {
+        sval(k, 2, buf);
+        W_RC(mc_shashtbl_add(t, &k, &s), 0);
+    }
+    for (int64_t k = N; k < 4 * N; k++) { /* more resizes */
+        sval(k, 0, buf);
+        W_RC(mc_shashtbl_add(t, &k, &s), 0);
+    }
+    int bad = 0;
+    for (int64_t k = 0; k < 4 * N && bad < 5; k++) {
+        int gen = k < N ? sgen(k) : 0;
+        if (k < N && k % 97 == 1)
+            gen = 2;
+        sval(k, gen, buf);
+        char **c = NULL;
+        if (W_RC(mc_shashtbl_find_c(t, &k, (void **)&c), 0)) {
+            bad++;
+            continue;
+        }
+        if (k < N && k % 101 == 7 && gen == 0) {
+            W_CHECK(*c == NULL, "key %lld: NULL value", (long long)k);
+        } else {
+            bad += !*c || strcmp(*c, buf) != 0;
+            W_CHECK(*c && strcmp(*c, buf) == 0, "key %lld: find_c",
+                    (long long)k);
+            W_RC(mc_shashtbl_find_p(t, &k, cmp_p, buf), 0);
+        }
+        mc_local_free(c);
+        if (gen == 2) {
+            void **all = NULL;
+            size_t n = 0;
+            if (!W_RC(mc_shashtbl_find_all_c(t, &k, &all, &n), 0)) {
+                sval(k, sgen(k), b2);
+                W_CHECK(n == 2 && strcmp(*(char **)all[0], buf) == 0 &&
+                            (k % 101 == 7 && !sgen(k)
+                                 ? *(char **)all[1] == NULL
+                                 : strcmp(*(char **)all[1], b2) == 0),
+                        "key %lld: find_all_c", (long long)k);
+                mc_shashtbl_free_all(all, n);
+            }
+            W_RC(mc_shashtbl_remove(t, &k), 0);
+        }
+    }
+    W_CHECK(mc_shashtbl_length(t) == 4 * N, "length %zu",
+            mc_shashtbl_length(t));
+    W_RC(mc_shashtbl_destroy(t), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+DRIVER_TEST(test_strings, drv_strings)
+
 static void drv_basics(const void *arg, size_t len)
 {
     (void)arg, (void)len;
@@ -1049,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_crash_windows),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_float_keys),
+        cmocka_unit_test(test_strings),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

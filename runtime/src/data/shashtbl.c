@@ -85,12 +85,41 @@ _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 typedef struct ent {
     struct ent *next;
     uint64_t hash;
-    const mc_type *kt, *vt;
     void *key;       /* a copy of the key; NULL: inline, in kin */
     void *val;       /* a copy of the value; NULL: inline, in vin */
     uint64_t kin[2];
     uint64_t vin;
+    /* The fields above are every entry's (readers use no others).  A
+     * string entry (sent_type) has no kt and vt: its count word and the
+     * string's bytes, if inline, take their place (ent_str). */
+    const mc_type *kt, *vt;
 } ent;
+
+/* String entries.  In a table of plain inline keys and string values
+ * (tbl.sv) every entry is one block of a sent_type[k]: the fixed fields,
+ * then, when the string fits the block's room, `n` (the bytes with the
+ * NUL) and the bytes themselves, at SOFF, with vin pointing to them; a
+ * binding is one allocation.  The count word at SOFF - 8 lets a local
+ * copy read the string as it reads a string block (copy.c: the count
+ * before the payload).  The copier never shares an inline string as a
+ * block of its own (mc__heap_link): the word at SOFF - 16 is vin, a
+ * 16-aligned address or NULL, never a live block's header.  A string too
+ * long for the largest room, or one a replace stored, is a block of its
+ * own, as in other entries (vin != ent_str(e)). */
+#define SOFF 64
+_Static_assert(offsetof(ent, vin) + 8 == SOFF - 8 &&
+                   offsetof(ent, kt) == SOFF - 8 && SOFF % 16 == 0,
+               "string entry layout");
+
+static inline char *ent_str(const ent *e)
+{
+    return (char *)e + SOFF;
+}
+
+static inline uint64_t *ent_strn(ent *e)
+{
+    return (uint64_t *)(void *)((char *)e + SOFF - 8);
+}
 
 static inline const void *ekey(const ent *e)
 {
@@ -127,6 +156,7 @@ typedef struct tbl {
     const mc_type *kt, *vt, *ht;
     uint64_t seed;
     int ik, iv; /* keys, values inline in the entries */
+    int sv;     /* plain inline keys, string values: string entries */
     mc_heap *shards[NSH]; /* other heaps: not traced */
 } tbl;
 
@@ -145,6 +175,16 @@ static void ent_trace(mc_tracer *tr, const void *obj)
         mc_trace_ptr(tr, v);
     else if (e->vt && e->vt->trace)
         e->vt->trace(tr, &e->vin);
+}
+
+static void sent_trace(mc_tracer *tr, const void *obj)
+{
+    const ent *e = obj;
+    mc_trace_ptr(tr, e->next);
+    const char *v =
+        (const char *)(uintptr_t)LOADP(&((ent *)e)->vin); /* a char * */
+    if (v != ent_str(e))
+        mc_trace_ptr(tr, v); /* a block of its own (NULL: nothing) */
 }
 
 /* One element of t at src into the entry's inline room dst (zeroed): its
@@ -218,6 +258,7 @@ static int tbl_copy(mc_copier *c, void *dst, const void *src)
     d->seed = s->seed;
     d->ik = s->ik;
     d->iv = s->iv;
+    d->sv = s->sv;
     return s->ht ? mc_copy_ptr(c, s->ht, 1, &s->header, &d->header) : 0;
 }
 
@@ -233,6 +274,30 @@ static const mc_type ent_type = {
     .size = sizeof(ent), .align = _Alignof(ent), .copy = ent_copy,
     .trace = ent_trace,
 };
+/* String entries by room for the bytes (SOFF + room: a multiple of the
+ * heap's 16-byte granule, so that no room is wasted). */
+#define SENT(room, idc)                                                    \
+    {                                                                      \
+        .name = "mc_shashtbl_sentry" #room,                                \
+        .id = 0x6d63687473000000ull + (idc), .size = SOFF + (room),        \
+        .align = _Alignof(ent), .trace = sent_trace,                       \
+    }
+#define NSENT 7
+static const mc_type sent_type[NSENT] = {
+    SENT(16, 1), SENT(32, 2), SENT(48, 3), SENT(64, 4),
+    SENT(96, 5), SENT(128, 6), SENT(192, 7),
+};
+
+/* The smallest string entry type with room for n bytes (n == 0: the
+ * smallest), or NULL when none has. */
+static inline const mc_type *sent_for(size_t n)
+{
+    for (int k = 0; k < NSENT; k++)
+        if (SOFF + n <= sent_type[k].size)
+            return &sent_type[k];
+    return NULL;
+}
+
 static const mc_type bucket_type = {
     .name = "mc_shashtbl_bucket", .id = 0x6d6368745f626b74ull,
     .size = sizeof(ent *), .align = _Alignof(ent *), .trace = bucket_trace,
@@ -288,9 +353,26 @@ static int dead(const char *fn, mc_shashtbl *t)
                    (void *)t);
 }
 
+/* mc_hash_mix's round (builtin_types.c), inlined for khash's fast path. */
+static inline uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x * 0x9fb21c651e98df25ull;
+    h = (h << 31) | (h >> 33);
+    return h * 0xc2b2ae3d27d4eb4full;
+}
+
 static inline uint64_t khash(const tbl *T, const void *key)
 {
-    return mc_hash_mix(T->seed, T->kt->hash(key));
+    const mc_type *kt = T->kt;
+    if (kt->hash == mc_type_i64.hash || kt->hash == mc_type_u64.hash) {
+        /* the same value as the type's hash (mc_hash_bytes of 8 bytes)
+         * without its calls and loop: a fifth of an add's instructions
+         * went to hashing an i64 key */
+        uint64_t w;
+        memcpy(&w, key, 8);
+        return mix(T->seed, mix(mix(MC_HASH_SEED, w), 0));
+    }
+    return mc_hash_mix(T->seed, kt->hash(key));
 }
 
 static inline mc_heap *shard_heap(const tbl *T, uint64_t h)
@@ -413,7 +495,6 @@ static tabs *new_tabs(mc_mut *mut, shard *s, ent **old, size_t old_n,
 static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
                        size_t ob)
 {
-    (void)T;
     ent *tail[GROW] = {NULL};
     size_t f = tb->cur_n / tb->old_n; /* GROW */
     size_t mask = tb->cur_n - 1, on = tb->old_n;
@@ -438,18 +519,29 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
     memset(s->pend, 0, sizeof s->pend);
     for (ent *e = tb->old[ob]; e != run; e = e->next) {
         ent *c;
-        int rc = mc_heap_alloc(mut, &ent_type, 1, (void **)&c);
+        uint64_t vin = LOADP(&e->vin);
+        /* a string entry's inline bytes are copied with it (the old entry
+         * is garbage once the resize ends); other values are shared */
+        size_t n = T->sv && vin == (uintptr_t)ent_str(e) ? *ent_strn(e) : 0;
+        int rc = mc_heap_alloc(mut, T->sv ? sent_for(n) : &ent_type, 1,
+                               (void **)&c);
         if (rc) {
             memset(s->pend, 0, sizeof s->pend);
             return rc;
         }
         c->hash = e->hash;
-        c->kt = e->kt;
-        c->vt = e->vt;
+        if (n) {
+            *ent_strn(c) = n;
+            memcpy(ent_str(c), ent_str(e), n);
+            vin = (uintptr_t)ent_str(c);
+        } else if (!T->sv) {
+            c->kt = e->kt;
+            c->vt = e->vt;
+        }
         c->key = e->key; /* the key's and value's blocks are shared */
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
-        c->vin = LOADP(&e->vin);
+        c->vin = vin;
         size_t j = (e->hash & mask) / on;
         if (tail[j])
             tail[j]->next = c;
@@ -532,6 +624,31 @@ static int ent_new(wr *w, const void *key, const void *value, ent **out)
     const tbl *T = w->T;
     const mc_type *kt = T->kt, *vt = T->vt;
     int rc;
+    if (T->sv) {
+        /* one block: the entry and the string's bytes (see ent_str) */
+        const char *src = *(char *const *)value;
+        size_t n = src ? strlen(src) + 1 : 0;
+        const mc_type *et = sent_for(n);
+        if (et) {
+            ent *e;
+            rc = mc_heap_alloc(w->mut, et, 1, (void **)&e);
+            if (rc)
+                return rc;
+            e->hash = w->h;
+            if (kt->size == 8) /* the usual key: one move, not a call */
+                memcpy(e->kin, key, 8);
+            else
+                memcpy(e->kin, key, kt->size);
+            if (src) {
+                *ent_strn(e) = n;
+                memcpy(ent_str(e), src, n);
+                e->vin = (uint64_t)(uintptr_t)ent_str(e);
+            }
+            *out = e;
+            return 0;
+        }
+        /* too long for the largest room: a block of its own, below */
+    }
     if (T->ik && T->iv && plain(kt) && (vt == &mc_type_str || plain(vt))) {
         char *blk = NULL;
         if (vt == &mc_type_str && *(char *const *)value) {
@@ -544,14 +661,17 @@ static int ent_new(wr *w, const void *key, const void *value, ent **out)
             s->pend_blk = blk; /* the entry's allocation may collect */
         }
         ent *e;
-        rc = mc_heap_alloc(w->mut, &ent_type, 1, (void **)&e);
+        rc = mc_heap_alloc(w->mut, T->sv ? &sent_type[0] : &ent_type, 1,
+                           (void **)&e);
         if (rc) {
             s->pend_blk = NULL;
             return rc;
         }
         e->hash = w->h;
-        e->kt = kt;
-        e->vt = vt;
+        if (!T->sv) { /* a string entry has no types (ent_str) */
+            e->kt = kt;
+            e->vt = vt;
+        }
         memcpy(e->kin, key, kt->size);
         if (vt == &mc_type_str)
             memcpy(&e->vin, &blk, sizeof blk);
@@ -1222,6 +1342,8 @@ int mc_shashtbl_create(mc_pool *pool, const mc_type *key_type,
                 .kt = key_type, .vt = val_type, .ht = header_type,
                 .seed = new_seed(&init), .ik = inline_ok(key_type, 16),
                 .iv = inline_ok(val_type, 8)};
+    init.sv = init.ik && init.iv && plain(key_type) &&
+              val_type == &mc_type_str;
     mc_heap *main;
     rc = mc_heap_create(pool, &tbl_type, &init, &main);
     if (rc)
