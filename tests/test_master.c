@@ -674,6 +674,46 @@ static void test_server_killed_waits(void **state)
     }
 }
 
+/* end_on_failure: the first worker that fails ends the session, as a
+ * broken process pool.  The master, asleep on a queue that the failed
+ * worker would have fed (and joining a worker that would never end),
+ * gets MC_ELOST instead of waiting for ever; mc_startup says
+ * MC_EPROCESS; nothing is left. */
+static int first_pool_broken(void *ctx)
+{
+    const char *how = ctx; /* "e": an error, "s": SIGABRT */
+    mc_pool *pool;
+    mc_squeue *q;
+    mc_pid hang, fail;
+    if (W_RC(mc_pool_create(16 << 20, &pool), 0) ||
+        W_RC(mc_squeue_create(pool, &mc_type_i64, NULL, NULL, 0, &q), 0) ||
+        W_RC(mc_start(hang_fp, NULL, 0, &hang), 0) ||
+        W_RC(mc_start(fail_fp, how, 1, &fail), 0))
+        return 0;
+    alarm(20); /* a wait that never ends fails the test, not the suite */
+    void *v = NULL;
+    W_RC(mc_squeue_pop_c(q, &v, MC_SQUEUE_FOREVER), MC_ELOST);
+    mc_join_result r = {0};
+    W_RC(mc_join(hang_jp, hang, &r), MC_ELOST);
+    alarm(0);
+    return 0;
+}
+
+static void test_end_on_failure(void **state)
+{
+    (void)state;
+    const char *hows[] = {"e", "s"};
+    for (int i = 0; i < 2; i++) {
+        tu_begin();
+        mc_config cfg = {.quiet = 1, .end_on_failure = 1};
+        tu_assert_rc(mc_startup(&cfg, first_pool_broken, (void *)hows[i]),
+                     MC_EPROCESS);
+        assert_non_null(strstr(mc_last_error_detail(), "end_on_failure"));
+        tu_assert_master_report();
+        tu_end();
+    }
+}
+
 /* ------------------------------------ ids and pools across sessions */
 
 static int first_ids(void *ctx)
@@ -742,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_sessions_apart),
         cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_server_killed_waits),
+        cmocka_unit_test(test_end_on_failure),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

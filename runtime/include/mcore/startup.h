@@ -76,6 +76,16 @@ typedef struct mc_config {
      *  signal, the master's death) are not, nor a death by SIGINT (the
      *  terminal's Ctrl-C reaches every process of the group). */
     int quiet;
+    /** Nonzero: the first worker that fails (as `quiet` counts failures:
+     *  its body returns an error, a signal other than SIGINT kills it, or
+     *  it exits before its body returned; not the ends asked for) ends
+     *  the session, as a broken process pool: every other worker is
+     *  killed and the session server cleans up and ends.  The master's
+     *  calls and waits (mc_join, queue and box waits, semaphores...)
+     *  then return MC_ELOST instead of waiting for workers that will not
+     *  come, and mc_startup returns MC_EPROCESS naming the worker.  By
+     *  default a failure is only reported, and the others go on. */
+    int end_on_failure;
 } mc_config;
 
 /** Called once in the master when the session is ready: starts workers
@@ -100,6 +110,8 @@ typedef int mc_first_fn(void *ctx);
  *  the same way.
  *  @return 0 when every worker has ended, first's negative return, or
  *   - MC_ETIMEDOUT cfg->deadline_ms passed (the workers were killed)
+ *   - MC_EPROCESS cfg->end_on_failure: a worker failed, and the session
+ *               ended (the detail names the worker)
  *   - MC_ELOST  the session server died (killed): the workers are gone,
  *               and mc_startup removed what the session made itself
  *   - MC_EINVAL cfg->deadline_ms negative

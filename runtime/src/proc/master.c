@@ -140,8 +140,16 @@ static void report_failure(const mc__proc *p)
 {
     /* SIGINT is the terminal's Ctrl-C, sent to the whole process group:
      * the master's business, not a failure of the worker */
-    if (mc__M->quiet || p->killed || p->kind == MC_EXIT_RESULT ||
+    if (p->killed || p->kind == MC_EXIT_RESULT ||
         (p->kind == MC_EXIT_SIGNAL && p->code == SIGINT))
+        return;
+    if (mc__M->end_on_failure && !mc__M->failed) {
+        /* a broken pool: end the others; the loop then ends, and the
+         * master's calls find the server gone (MC_ELOST) */
+        mc__M->failed = p->pid;
+        mc__m_stop(SIGTERM);
+    }
+    if (mc__M->quiet)
         return;
     const char *d = p->kind == MC_EXIT_ERROR && p->result.fd < 0 &&
                             p->result.len && p->result.data &&
@@ -219,6 +227,9 @@ int mc__m_start(mc_pid who, mc_res_id fork_id, const void *arg, size_t len,
     if (fp->kind != MC_RES_FORK_POINT)
         return mc__err(MC_ETYPE, "mc_start: resource %lld is not a fork "
                        "point", (long long)fork_id);
+    if (M->failed)
+        return mc__err(MC_ESTATE, "mc_start: the session is ending: worker "
+                       "%lld failed (end_on_failure)", (long long)M->failed);
     if (mc__m_stopping())
         return mc__err(MC_ESTATE, "mc_start: the session is ending (signal "
                        "%d)", mc__m_stopping());

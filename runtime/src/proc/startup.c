@@ -252,7 +252,7 @@ static _Noreturn void server_main(mc__master *M, int sock)
     if (M->sigfd >= 0)
         close(M->sigfd);
     release_dir(M);
-    _exit(rc ? 1 : 0);
+    _exit(rc ? 1 : M->failed ? MC__SERVER_FAILED : 0);
 }
 
 /* The server died without cleaning up (killed, or failed): the master,
@@ -300,6 +300,7 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
                  : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                    : MC__SPIN_US_DEFAULT);
     M->quiet = cfg->quiet;
+    M->end_on_failure = cfg->end_on_failure;
     if (cfg->deadline_ms < 0) {
         free(M);
         return mc__err(MC_EINVAL, "mc_startup: deadline_ms %d is negative",
@@ -408,7 +409,16 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
         ;
     /* reaped by the program's own SIGCHLD handler (w < 0): its end is
      * unknown, and server_gone finds nothing to do after a clean one */
-    if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (w >= 0 && WIFEXITED(status) &&
+        WEXITSTATUS(status) == MC__SERVER_FAILED) {
+        /* end_on_failure: the server ended the session, cleanly */
+        if (!rc || rc == MC_ELOST) {
+            rc = MC_EPROCESS;
+            snprintf(detail, sizeof detail, "mc_startup: a worker failed "
+                     "and ended the session (end_on_failure; its report "
+                     "is on stderr unless quiet)");
+        }
+    } else if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         int clean = server_gone(dir, private_dir);
         if (w >= 0 && (!rc || rc == MC_ELOST)) {
             rc = MC_ELOST;

@@ -33,6 +33,10 @@ typedef enum { MC__ROLE_NONE = 0, MC__ROLE_MASTER, MC__ROLE_WORKER } mc__role;
  * 0 means "none" in the tables and is the master's public pid). */
 #define MC__MASTER_PID ((mc_pid)-1)
 
+/* The server's exit status when end_on_failure ended the session (it
+ * cleaned up; mc_startup returns MC_EPROCESS). */
+#define MC__SERVER_FAILED 3
+
 typedef struct mc__def {
     mc_body_fn *body;
     void *user;
@@ -87,6 +91,8 @@ typedef struct mc__master {
     uint64_t deadline;    /* the session's end (mc__now_ns), 0 none */
     int timed_out;        /* the deadline passed: workers killed */
     int quiet;            /* no report of failed workers on stderr */
+    int end_on_failure;   /* a failed worker ends the session */
+    mc_pid failed;        /* end_on_failure: the worker that failed */
     size_t n_timed;       /* clients in a wait with wait_until set */
     int finish;           /* the master asked to be told when no worker is
                              left (MC__OP_FINISH) */
