@@ -443,7 +443,6 @@ typedef struct wr {
     const void *key, *value;
     mc_shashtbl_update_fn *ufn;
     void *uctx;
-    int d; /* update: the callback's decision */
 } wr;
 
 static int count_fn(ent *head, void *ctx)
@@ -747,7 +746,6 @@ static int w_update(wr *w)
     in_update++;
     int d = w->ufn(e ? eval(e) : NULL, &nv, w->uctx);
     in_update--;
-    w->d = d;
     switch (d) {
     case MC_SHASHTBL_KEEP:
         return 0;

@@ -134,9 +134,10 @@ static mc__proc *any_waiter(const mc__proc *p)
     return NULL;
 }
 
-/* p's outcome is known: say so on stderr if it failed (process.h: the
- * master reports failed workers), then hand it to whoever waits. */
-static void report_failure(const mc__proc *p)
+/* p's outcome is known.  If it failed: with end_on_failure, end the
+ * session; unless quiet, say so on stderr (process.h: the master reports
+ * failed workers).  The caller then hands the outcome to whoever waits. */
+static void note_failure(const mc__proc *p)
 {
     /* SIGINT is the terminal's Ctrl-C, sent to the whole process group:
      * the master's business, not a failure of the worker */
@@ -441,7 +442,7 @@ static void on_result(mc__proc *p, mc__msg *m, const void *data, int fd)
             memcpy(p->result.data, data, m->len);
         }
     }
-    report_failure(p);
+    note_failure(p);
     if (p->dropped)
         mc__blob_free(&p->result);
     else
@@ -778,7 +779,7 @@ static void exited(mc__proc *p, int status)
             p->kind = MC_EXIT_STATUS;
             p->code = WEXITSTATUS(status);
         }
-        report_failure(p);
+        note_failure(p);
         if (!deliver(p))
             proc_maybe_free(p);
     } else {
