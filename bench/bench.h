@@ -53,4 +53,18 @@ static inline void bench_print(const char *figure, double v, const char *unit,
     fflush(stdout);
 }
 
+/* In a function returning an mcore code: on an error, print the call and
+ * what mcore said, set the program's `failed` flag (a bench using this
+ * defines `static int failed;`) and return the code. */
+#define BENCH_TRY(call)                                                     \
+    do {                                                                    \
+        int rc_ = (call);                                                   \
+        if (rc_) {                                                          \
+            fprintf(stderr, "%s: %s (%s)\n", #call, mc_strerror(rc_),       \
+                    mc_last_error_detail());                                \
+            failed = 1;                                                     \
+            return rc_;                                                     \
+        }                                                                   \
+    } while (0)
+
 #endif

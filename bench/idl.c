@@ -32,16 +32,7 @@ enum { GROUPS = 700, ITEMS = 100 };
 static int rounds = 7;
 static int failed;
 
-#define CHECK(call)                                                         \
-    do {                                                                    \
-        int rc_ = (call);                                                   \
-        if (rc_) {                                                          \
-            fprintf(stderr, "%s: %s (%s)\n", #call, mc_strerror(rc_),       \
-                    mc_last_error_detail());                                \
-            failed = 1;                                                     \
-            return rc_;                                                     \
-        }                                                                   \
-    } while (0)
+#define CHECK(call) BENCH_TRY(call)
 
 /* ------------------------------------------------------ the local graph */
 
