@@ -64,6 +64,7 @@ build() {
 PASSED=0
 FAILED=0
 FAILURES=()
+DETAILS=()
 LOG=
 
 # run_test BINARY: run one cmocka binary and add its cases to the totals.
@@ -86,6 +87,13 @@ run_test() {
     FAILED=$((FAILED + f))
     if ((f > 0)); then
         FAILURES+=("$bin: $f test(s) failed")
+    fi
+    # The whole log scrolls out of a CI report's tail: keep what says why.
+    if ((f > 0 || rc != 0)); then
+        DETAILS+=("--- $bin (exit $rc)")
+        mapfile -t -O "${#DETAILS[@]}" DETAILS < <(grep -E \
+            '^\[  (ERROR|FAILED) +\]|failed|[a-z_]+\.c:[0-9]+|ERROR:|runtime error' \
+            "$LOG" | grep -v '^mcore: worker' | head -40)
     fi
     # A crash, timeout or sanitizer report after the summary, or a binary
     # that reported nothing, counts as one more failure.
@@ -236,6 +244,10 @@ cmd_test() {
 
     echo
     if ((${#FAILURES[@]})); then
+        if ((${#DETAILS[@]})); then
+            echo "What the failing binaries said:"
+            printf '  %s\n' "${DETAILS[@]}"
+        fi
         echo "Failures:"
         printf '  %s\n' "${FAILURES[@]}"
     fi

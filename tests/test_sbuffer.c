@@ -498,27 +498,28 @@ static void drv_full(const void *arg, size_t len)
     int64_t dt = tu_now_ms() - t0;
     W_CHECK(dt >= 95 && dt < 1000, "a 100 ms timeout took %lld ms",
             (long long)dt);
-    /* blocks until a worker deletes, then appends */
+    /* blocks until a worker deletes, then appends (t0 before the start:
+     * the worker's 300 ms then come after it, however late it starts) */
     mc_pid w;
+    t0 = tu_now_ms();
     if (W_RC(tu_start_fn(drv_late_deleter, &d, sizeof d, &w), 0))
         return;
-    t0 = tu_now_ms();
     fill_at(in, 1000, 100);
     W_RC(mc_sbuffer_append(b, in, 100), 0);
     dt = tu_now_ms() - t0;
-    W_CHECK(dt >= 250, "append returned after %lld ms, before the delete",
+    W_CHECK(dt >= 290, "append returned after %lld ms, before the delete",
             (long long)dt);
     W_JOIN_OK(tu_driver_jp, w, "deleter");
     uint8_t out[1000];
     W_RC(mc_sbuffer_blit(b, 100, out, 1000), 0);
     W_CHECK(check_at(out, 100, 1000) == 1000, "contents after the wait");
     /* full again: a close wakes the blocked appender, which fails */
+    t0 = tu_now_ms();
     if (W_RC(tu_start_fn(drv_late_closer, &d, sizeof d, &w), 0))
         return;
-    t0 = tu_now_ms();
     W_RC(mc_sbuffer_append(b, in, 1), MC_ECLOSED);
     dt = tu_now_ms() - t0;
-    W_CHECK(dt >= 250, "append returned after %lld ms, before the close",
+    W_CHECK(dt >= 290, "append returned after %lld ms, before the close",
             (long long)dt);
     W_JOIN_OK(tu_driver_jp, w, "closer");
     W_CHECK(mc_sbuffer_end(b) == 1100, "end %llu",
@@ -558,18 +559,18 @@ static void drv_eof(const void *arg, size_t len)
     W_RC(mc_sbuffer_wait(b, 1, 0, &end, &closed), MC_EAGAIN);
     W_RC(mc_sbuffer_wait(b, 1, 50, NULL, NULL), MC_ETIMEDOUT);
     mc_pid w;
+    int64_t t0 = tu_now_ms();
     if (W_RC(tu_start_fn(drv_late_writer, &d, sizeof d, &w), 0))
         return;
-    int64_t t0 = tu_now_ms();
     W_RC(mc_sbuffer_wait(b, 5, -1, &end, &closed), 0);
     W_CHECK(end == 10 && !closed, "woken by the append: end %llu",
             (unsigned long long)end);
-    W_CHECK(tu_now_ms() - t0 >= 150, "woke early");
+    W_CHECK(tu_now_ms() - t0 >= 195, "woke early");
     /* a reader at the end of the stream: woken by close */
     W_RC(mc_sbuffer_wait(b, 11, 5000, &end, &closed), 0);
     W_CHECK(end == 10 && closed, "end of stream: end %llu closed %d",
             (unsigned long long)end, closed);
-    W_CHECK(tu_now_ms() - t0 >= 350 && tu_now_ms() - t0 < 4000,
+    W_CHECK(tu_now_ms() - t0 >= 395 && tu_now_ms() - t0 < 4000,
             "close woke the reader after %lld ms",
             (long long)(tu_now_ms() - t0));
     W_JOIN_OK(tu_driver_jp, w, "writer");

@@ -558,12 +558,14 @@ static void drv_blk_worker(const void *arg, size_t len)
         return;
     int64_t v = 0;
     switch (a.what) {
-    case B_POP_LATE:
+    case B_POP_LATE: /* says when it pops: the push must end after */
         tu_sleep_ms(300);
+        __atomic_store_n(a.out, tu_now_ms(), __ATOMIC_SEQ_CST);
         W_RC(pop_n(q, &v, 0), 0);
         break;
     case B_PUSH_LATE:
         tu_sleep_ms(300);
+        __atomic_store_n(a.out, tu_now_ms(), __ATOMIC_SEQ_CST);
         W_RC(push_n(q, 77, 0), 0);
         break;
     case B_POP_TILL_CLOSED: {
@@ -621,30 +623,37 @@ static void drv_blocking(const void *arg, size_t len)
     W_CHECK(tu_now_ms() - t0 >= 140, "push waited %lld ms",
             (long long)(tu_now_ms() - t0));
     W_CHECK(mc_squeue_length(q) == 2, "length");
-    /* a blocked push proceeds when a worker pops */
+    /* a blocked push proceeds when a worker pops.  The worker stamps the
+     * time of its pop (CLOCK_MONOTONIC is one clock for all processes):
+     * the push ended after it, however late the host starts the worker */
     mc_pid w, ws[4];
+    int64_t t1;
+    *out = 0;
     if (start_blk(&a, B_POP_LATE, &w))
         return;
-    t0 = tu_now_ms();
     W_RC(push_n(q, 3, 5000), 0);
-    W_CHECK(tu_now_ms() - t0 >= 200, "push did not wait: %lld ms",
-            (long long)(tu_now_ms() - t0));
+    t1 = tu_now_ms();
+    W_CHECK(*out > 0 && t1 >= *out, "push ended at %lld ms, the pop at %lld",
+            (long long)t1, (long long)*out);
     W_JOIN_OK(tu_driver_jp, w, "late popper");
     W_RC(pop_n(q, &v, 0), 0);
     W_CHECK(v == 2, "FIFO after a blocked push: %lld", (long long)v);
     W_RC(pop_n(q, &v, 0), 0);
     W_CHECK(v == 3, "the blocked push's element: %lld", (long long)v);
     /* a blocked pop gets a worker's push */
+    *out = 0;
     if (start_blk(&a, B_PUSH_LATE, &w))
         return;
-    t0 = tu_now_ms();
     W_RC(pop_n(q, &v, MC_SQUEUE_FOREVER), 0);
-    W_CHECK(v == 77 && tu_now_ms() - t0 >= 200, "blocked pop: %lld after "
-            "%lld ms", (long long)v, (long long)(tu_now_ms() - t0));
+    t1 = tu_now_ms();
+    W_CHECK(v == 77 && *out > 0 && t1 >= *out, "blocked pop got %lld at "
+            "%lld ms, the push at %lld", (long long)v, (long long)t1,
+            (long long)*out);
     W_JOIN_OK(tu_driver_jp, w, "late pusher");
 
     /* close: three consumers wait; 7 elements go through a queue of 2,
      * then close: they drain it and all see the end */
+    *out = 0;
     for (int k = 0; k < 3; k++)
         if (start_blk(&a, B_POP_TILL_CLOSED, &ws[k]))
             return;
