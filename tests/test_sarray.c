@@ -203,6 +203,10 @@ static void drv_inline(const void *arg, size_t len)
     W_CHECK(v == 0, "get_i64 out of range: v is 0, not %lld", (long long)v);
     W_RC(mc_sarray_get_i64(a, 0, NULL), MC_EINVAL);
     W_CHECK(mc_sarray_ro_i64(a, 1000) == NULL, "ro_i64 out of range");
+    /* a NULL handle: refused, not read (the inline path reads a stand-in) */
+    W_CHECK(mc_sarray_ro_i64(NULL, 0) == NULL, "ro_i64 of NULL");
+    W_RC(mc_sarray_set_i64(NULL, 0, 1), MC_EINVAL);
+    W_RC(mc_sarray_get_i64(NULL, 0, &v), MC_EINVAL);
     W_RC(mc_sarray_set_i32(a, 0, 1), MC_ETYPE);
     W_RC(mc_sarray_get_f32(a, 0, &(float){0}), MC_ETYPE);
     W_CHECK(mc_sarray_ro_i32(a, 0) == NULL, "ro_i32 of an i64 array");
@@ -787,6 +791,9 @@ static void drv_matrix(const void *arg, size_t len)
     W_CHECK(v == 0, "get_f64 out of range: v is 0, not %g", v);
     W_RC(mc_smatrix_set_i32(m, 0, 0, 1), MC_ETYPE);
     W_CHECK(mc_smatrix_ro_f64(m, 3, 0) == NULL, "ro_f64 out of range");
+    W_CHECK(mc_smatrix_ro_f64(NULL, 0, 0) == NULL, "ro_f64 of NULL");
+    W_RC(mc_smatrix_set_f64(NULL, 0, 0, 1), MC_EINVAL);
+    W_RC(mc_smatrix_get_f64(NULL, 0, 0, &v), MC_EINVAL);
     W_CHECK(memcmp(before, blk, sizeof before) == 0, "no write (inline)");
     W_RC(mc_smatrix_destroy(m), 0);
     W_RC(mc_smatrix_destroy(m), MC_EINVAL);

@@ -301,20 +301,33 @@ static inline char *mc__arr_elem(const mc__arr_hot *a, size_t i, size_t es)
     return (char *)a->blk[k] + off * es;
 }
 
+/* Element i of a live inline array of es-byte elements past block 0 (an
+ * acquire load of the length, then the block), or NULL.  Out of line and
+ * declared pure: it writes nothing, so a loop of inline reads keeps the
+ * key, n0 and block 0 in registers (an inline acquire load would make the
+ * compiler load them again for every element).  The element's own load
+ * depends on the returned address, so it stays after the acquire. */
+void *mc__arr_at_slow(const void *h, size_t i, size_t es)
+    __attribute__((pure));
+
+/* What a NULL handle reads as: no key, no elements. */
+extern const mc__arr_hot mc__arr_none;
+
 /* Element i of a live inline array of es-byte elements, or NULL.  Block
  * 0 is complete before the handle exists and never changes, so an index
- * in it needs no look at the length (an acquire load, which would keep the
- * compiler from hoisting the other checks out of a loop). */
+ * in it needs no look at the length.  The three loads are made on every
+ * call (a NULL handle reads mc__arr_none; the key picks the limit, no
+ * `&&`) so that the compiler may hoist them out of a loop, leaving one
+ * compare per element. */
 static inline void *mc__arr_hot_at(const void *h, size_t i, size_t es)
 {
-    const mc__arr_hot *a = (const mc__arr_hot *)h;
-    if (__builtin_expect(!a || a->key != MC__ARR_KEY(es), 0))
-        return NULL;
-    if (__builtin_expect(i < a->n0, 1))
-        return (char *)a->blk[0] + i * es;
-    if (i >= __atomic_load_n(&a->len, __ATOMIC_ACQUIRE))
-        return NULL;
-    return mc__arr_elem(a, i, es);
+    const mc__arr_hot *a = h ? (const mc__arr_hot *)h : &mc__arr_none;
+    size_t live = (size_t)0 - (a->key == MC__ARR_KEY(es)); /* all ones */
+    size_t lim = a->n0 & live; /* one compare per element */
+    char *b0 = (char *)a->blk[0];
+    if (__builtin_expect(i < lim, 1))
+        return b0 + i * es;
+    return mc__arr_at_slow(h, i, es);
 }
 
 #define MC__SARRAY_SCALAR(N, T)                                             \

@@ -183,12 +183,15 @@ int mc_smatrix_scalar_error(mc_smatrix *m, size_t i, size_t j,
 static inline void *mc__mat_hot_at(const void *h, size_t i, size_t j,
                                    size_t es)
 {
-    const mc__arr_hot *a = (const mc__arr_hot *)h;
-    if (__builtin_expect(!a || a->key != MC__ARR_KEY(es) || i >= a->rows ||
-                             j >= a->cols,
-                         0))
+    /* every load made on every call, as in mc__arr_hot_at, so that a
+     * loop keeps them in registers */
+    const mc__arr_hot *a = h ? (const mc__arr_hot *)h : &mc__arr_none;
+    size_t live = (size_t)0 - (a->key == MC__ARR_KEY(es)); /* all ones */
+    size_t rows = a->rows & live, cols = a->cols;
+    char *b0 = (char *)a->blk[0];
+    if (__builtin_expect((i >= rows) | (j >= cols), 0))
         return NULL;
-    return (char *)a->blk[0] + (i * a->cols + j) * es;
+    return b0 + (i * cols + j) * es;
 }
 
 #define MC__SMATRIX_SCALAR(N, T)                                            \

@@ -799,6 +799,20 @@ int mc_sarray_scalar_error(mc_sarray *h, size_t i, size_t esize)
     return i < len ? 0 : bad_index("mc_sarray_set_/get_<scalar>", i, len);
 }
 
+const mc__arr_hot mc__arr_none;
+
+void *mc__arr_at_slow(const void *h, size_t i, size_t es)
+{
+    const mc__arr_hot *a = h;
+    if (!a || a->key != MC__ARR_KEY(es))
+        return NULL;
+    if (i < a->n0)
+        return (char *)a->blk[0] + i * es;
+    if (i >= __atomic_load_n(&a->len, __ATOMIC_ACQUIRE))
+        return NULL;
+    return mc__arr_elem(a, i, es);
+}
+
 #define SARRAY_DESCR_MAGIC 0x6d63736172723031ull /* "mcsarr01" */
 
 int mc_sarray_descr_of(mc_sarray *a, mc_sarray_descr *d)
