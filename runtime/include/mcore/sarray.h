@@ -268,6 +268,10 @@ int mc_sarray_scalar_error(mc_sarray *a, size_t i, size_t esize);
  *                              (valid until destroy), or NULL
  * for T in i32, u32, i64, u64, f32, f64 (the element type must be inline
  * and of that width, else MC_ETYPE / NULL; i64 and u64 are not told apart).
+ * They let the compiler keep what they read of the array in registers
+ * across a loop: to wait for another process to grow the array, poll
+ * mc_sarray_length, not these (a loop that calls nothing else may see the
+ * old length for ever).
  */
 
 /* The first fields of every sarray and smatrix, for the inline functions
