@@ -120,7 +120,10 @@ static void put_array(emitter *e, const ast_decl *d, int descr)
     const char *idxp = mat ? "size_t i, size_t j" : "size_t i";
     const char *idxa = mat ? "i, j" : "i";
     char *ct = ctype(e, t), *te = typeexpr(e, t);
-    char *cct = const_ctype(ct);
+    /* strings come in as const char * (mcidl.md 2.8), so an array of
+     * them as const char *const *: literals need no cast */
+    char *cct = t->kind == AST_T_STRING ? xstrdup("const char *const ")
+                                        : const_ctype(ct);
     hdr_parts hp = hdr_of(e, ht);
     char *id = fmt("0x%016llxull", (unsigned long long)d->res_id);
     int scalar = by_value(t) && t->kind != AST_T_STRING;

@@ -35,7 +35,7 @@ static int body_y(const tut_array_Names_descr *d, void *result, void *user)
     return rc;
 }
 
-static int print_pinned(char *const *elem, void *ctx)
+static int print_pinned(const char *const *elem, void *ctx)
 {
     /* elem stays valid while this runs, even if someone sets it */
     snprintf(ctx, 16, "%s", *elem);
@@ -48,7 +48,7 @@ static int body_x(const void *arg, void *result, void *user)
     mc_pool *pool;
     tut_array_Names *a = NULL;
     tut_array_Names_descr d;
-    char *init[3] = {"zero", "one", "two"};
+    const char *init[3] = {"zero", "one", "two"};
     mc_pid pid;
     int rc = mc_pool_create(1 << 20, &pool);
     if (!rc)

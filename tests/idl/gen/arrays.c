@@ -1331,7 +1331,7 @@ int arrays_Names_get_c(arrays_Names *a, size_t i, char ***copy)
 }
 
 struct arrays_Names_p_ {
-    int (*fn)(char *const *elem, void *ctx);
+    int (*fn)(const char *const *elem, void *ctx);
     void *ctx;
 };
 
@@ -1342,7 +1342,7 @@ static int arrays_Names_p_call_(const void *elem, void *ctx)
 }
 
 int arrays_Names_get_p(arrays_Names *a, size_t i,
-                 int (*fn)(char *const *elem, void *ctx), void *ctx)
+                 int (*fn)(const char *const *elem, void *ctx), void *ctx)
 {
     struct arrays_Names_p_ p = {fn, ctx};
     return mc_sarray_get_p((mc_sarray *)a, i, fn ? arrays_Names_p_call_ : NULL,
@@ -1413,7 +1413,7 @@ const mc_type arrays_Names_descr_type = {
     .equal = arrays_Names_descr_equal,
 };
 
-int arrays_Names_create(mc_pool *pool, size_t n, char *const *elems,
+int arrays_Names_create(mc_pool *pool, size_t n, const char *const *elems,
                   arrays_Names **a)
 {
     return mc_sarray_create(pool, &mc_type_str, n, elems, NULL, NULL,
@@ -1462,7 +1462,7 @@ int arrays_Names_set(arrays_Names *a, size_t i, const char *value)
     return mc_sarray_set((mc_sarray *)a, i, &value);
 }
 
-char *const *arrays_Names_get_ro(arrays_Names *a, size_t i)
+const char *const *arrays_Names_get_ro(arrays_Names *a, size_t i)
 {
     return mc_sarray_get_ro((mc_sarray *)a, i);
 }

@@ -516,7 +516,7 @@ int arrays_Names_get_c(arrays_Names *a, size_t i, char ***copy);
 /** fn(elem, ctx) with element (i) kept alive while fn runs; returns
  *  fn's result. */
 int arrays_Names_get_p(arrays_Names *a, size_t i,
-                 int (*fn)(char *const *elem, void *ctx), void *ctx);
+                 int (*fn)(const char *const *elem, void *ctx), void *ctx);
 mc_heap *arrays_Names_heap(arrays_Names *a);
 /** Its descriptor (arrays_Names_descr: for fields, arguments and results of
  *  type Names).  @return 0, MC_EINVAL (NULL argument, destroyed sarray) */
@@ -528,7 +528,7 @@ int arrays_Names_descr_of(arrays_Names *a, arrays_Names_descr *d);
  *  of another kind of container; NULL argument) */
 int arrays_Names_of_descr(const arrays_Names_descr *d, arrays_Names **a);
 /** Make it holding deep copies of the n elements at elems. */
-int arrays_Names_create(mc_pool *pool, size_t n, char *const *elems,
+int arrays_Names_create(mc_pool *pool, size_t n, const char *const *elems,
                   arrays_Names **a);
 /** Make it of n elements equal to value (sharing one copy of it when
  *  it holds pointers). */
@@ -548,7 +548,7 @@ size_t arrays_Names_length(arrays_Names *a);
 int arrays_Names_set(arrays_Names *a, size_t i, const char *value);
 /** Element (i) as it is in shared memory, or NULL (out of range):
  *  valid only while nobody sets that element. */
-char *const *arrays_Names_get_ro(arrays_Names *a, size_t i);
+const char *const *arrays_Names_get_ro(arrays_Names *a, size_t i);
 
 /** arrays_Grid: a shared smatrix of float (mcore/smatrix.h), with a header of type arrays_H.  The functions
  *  return the codes of their mc_smatrix_ counterparts. */
