@@ -145,6 +145,27 @@ static int body_self(void *user, const void *arg, size_t len, void **result,
     return set_result(&me, sizeof me, result, result_len);
 }
 
+/* Starts another of its kind while depth > 0, then waits for ever (for
+ * what a failed first would have sent it). */
+static mc_res_id stuck_fp, stuck_jp;
+static int body_stuck(void *user, const void *arg, size_t len,
+                      void **result, size_t *result_len)
+{
+    (void)user; (void)result; (void)result_len;
+    int d = 0;
+    if (len == sizeof d)
+        memcpy(&d, arg, sizeof d);
+    if (d > 0) {
+        int cd = d - 1;
+        mc_pid pid;
+        int rc = mc_start(stuck_fp, &cd, sizeof cd, &pid);
+        if (rc)
+            return rc;
+    }
+    for (;;)
+        pause();
+}
+
 static int body_slow(void *user, const void *arg, size_t len, void **result,
                      size_t *result_len)
 {
@@ -194,6 +215,8 @@ static int group_setup(void **state)
     assert_int_equal(mc_def_process(body_gy, NULL, &gy_fp, &gy_jp), 0);
     assert_int_equal(mc_def_process(body_self, NULL, &self_fp, &self_jp), 0);
     assert_int_equal(mc_def_process(body_slow, NULL, &slow_fp, &slow_jp), 0);
+    assert_int_equal(mc_def_process(body_stuck, NULL, &stuck_fp, &stuck_jp),
+                     0);
     assert_int_equal(mc_def_process(body_post, NULL, &post_fp, &post_jp), 0);
     assert_int_equal(mc_def_process(body_echo, NULL, &rfp_fp, &rfp_jp), 0);
     assert_int_equal(mc_def_process(body_err, NULL, &err_fp, &err_jp), 0);
@@ -554,13 +577,27 @@ static void test_def_during_session(void **state)
     tu_end();
 }
 
-/* first's negative return ends the session and is mc_startup's result */
+/* first's negative return ends the session and is mc_startup's result;
+ * the workers still running are ended (nobody would join them or send
+ * them what they wait for), also one started by another meanwhile */
 static int first_fails(void *ctx)
 {
     (void)ctx;
     mc_pid pid;
+    int d = 1;
     W_RC(mc_start(slow_fp, NULL, 0, &pid), 0);
+    W_RC(mc_start(stuck_fp, &d, sizeof d, &pid), 0);
+    tu_sleep_ms(50);
     return -77;
+}
+
+/* a 0 return: the session waits for the workers to end */
+static int first_returns(void *ctx)
+{
+    (void)ctx;
+    mc_pid pid;
+    W_RC(mc_start(slow_fp, NULL, 0, &pid), 0);
+    return 0;
 }
 
 static void test_first_error(void **state)
@@ -571,7 +608,15 @@ static void test_first_error(void **state)
     int rc = mc_startup(NULL, first_fails, NULL);
     if (rc != -77)
         fail_msg("mc_startup returned %s, expected first's -77", tu_err(rc));
-    /* the worker already started must have ended first (150 ms) */
+    /* waited for no worker blocked for ever (tu_end: none left) */
+    assert_true(tu_now_ms() - t0 < 10000);
+    tu_assert_master_report();
+    tu_end();
+
+    tu_begin();
+    t0 = tu_now_ms();
+    tu_assert_rc(mc_startup(NULL, first_returns, NULL), 0);
+    /* the worker (150 ms) ended before mc_startup returned */
     assert_true(tu_now_ms() - t0 >= 140);
     tu_assert_master_report();
     tu_end();

@@ -89,14 +89,16 @@ typedef struct mc_config {
 } mc_config;
 
 /** Called once in the master when the session is ready: starts workers
- *  (mc_start), and may wait for them (mc_join, camlbox waits...).  A
- *  negative return ends the session (after the workers already started
- *  have ended) and is returned by mc_startup. */
+ *  (mc_start), and may wait for them (mc_join, camlbox waits...).  On a
+ *  0 return the session goes on until every worker has ended.  A negative
+ *  return ends it: the workers still running are killed (SIGKILL, and not
+ *  reported as failed: nobody is left to join them or to send them what
+ *  they may wait for), and mc_startup returns it. */
 typedef int mc_first_fn(void *ctx);
 
 /** Run a session.  Not reentrant; not from a worker.  first (may be NULL)
  *  runs in the master once the session is ready; a negative return ends
- *  the session (after the workers already started have ended) and is
+ *  the session, killing the workers still running (mc_first_fn), and is
  *  returned.
  *
  *  SIGINT and SIGTERM, when the program leaves them at SIG_DFL and

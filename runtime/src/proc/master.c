@@ -606,8 +606,10 @@ static void dispatch(mc__proc *p, mc__msg *m, int blob_fd, int extra_fd)
     case MC__OP_FINISH:
         if (p->pid != MC__MASTER_PID)
             reply_rc(p, mc__err(MC_EINVAL, "FINISH from a worker"), 0);
-        else
-            mc__M->finish = 1; /* answered by the loop (finish_check) */
+        else { /* answered by the loop (finish_check) */
+            mc__M->finish = 1;
+            mc__M->finish_ending = m->a != 0;
+        }
         break;
     case MC__OP_POOL_FIND: {
         long long id = 0;
@@ -681,12 +683,21 @@ static void master_gone(mc__proc *p)
     }
 }
 
-/* The master waits (FINISH) until no worker is left. */
+/* The master waits (FINISH) until no worker is left.  After first
+ * failed, it waits for none: each worker still running (or started by
+ * another meanwhile) is ended, quietly, as for Ctrl-C. */
 static void finish_check(void)
 {
     mc__master *M = mc__M;
+    if (M->finish && M->finish_ending)
+        for (mc__proc *q = M->live; q; q = q->next)
+            if (!q->killed) {
+                q->killed = 1;
+                kill(q->ospid, SIGKILL);
+            }
     if (M->finish && M->n_live == 0 && M->master) {
         M->finish = 0;
+        M->finish_ending = 0;
         reply_rc(M->master, M->timed_out
                                 ? mc__err(MC_ETIMEDOUT, "mc_startup: the "
                                           "session's deadline passed: its "

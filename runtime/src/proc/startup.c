@@ -381,8 +381,11 @@ static int session(const mc_config *cfg, mc_first_fn *first, void *ctx,
         take_stop_signals(st[1], server);
         if (up && first)
             rc = first(ctx);
-        /* the workers end their work; the master waits for them */
-        mc__msg req = {.op = MC__OP_FINISH}, rep;
+        /* the workers end their work; the master waits for them.  If
+         * first failed, nobody will join them or feed what they wait on
+         * (a worker blocked on a buffer first meant to close would hold
+         * the session for ever): the server ends them */
+        mc__msg req = {.op = MC__OP_FINISH, .a = rc < 0}, rep;
         int frc = up ? mc__rpc(&req, NULL, 0, NULL, 0, -1, &rep, NULL, NULL)
                      : MC_ESTATE;
         if (up && !frc) {

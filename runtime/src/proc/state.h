@@ -96,6 +96,7 @@ typedef struct mc__master {
     size_t n_timed;       /* clients in a wait with wait_until set */
     int finish;           /* the master asked to be told when no worker is
                              left (MC__OP_FINISH) */
+    int finish_ending;    /* ... and to end those left: first failed */
     mc__window win;
     char *dir;
     int private_dir;
