@@ -7,8 +7,10 @@
  *                       pieces into a local 4 MiB ring (memcpy)
  *   sbuffer.pipeline    1 GiB from a producer worker to the master through
  *                       an sbuffer of 4 MiB capacity: the producer appends
- *                       64 KiB pieces, the master blits them into a
- *                       local 64 KiB buffer and deletes them (GB/s, from the
+ *                       64 KiB pieces, the master waits for a chunk of 1 MiB
+ *                       (or the end of the stream), blits what is there
+ *                       piece by piece into a local 64 KiB buffer and
+ *                       deletes it (GB/s, from the
  *                       producer's start to the end of the stream) vs
  *                       memcpy of the same bytes in 64 KiB pieces in one
  *                       process (memcpy)
@@ -93,6 +95,9 @@ static double append_memcpy(void)
 
 #define PIPE_TOTAL ((uint64_t)1 << 30)
 #define PIPE_CAP ((uint64_t)4 << 20)
+/* The consumer waits for this much: a wake-up (and on a shared CPU, a
+ * context switch each way) per chunk, not per piece. */
+#define PIPE_CHUNK (PIPE_CAP / 4)
 
 static mc_res_id fork_prod, join_prod;
 
@@ -128,7 +133,7 @@ static double pipeline_mcore(void)
     uint64_t pos = 0, end;
     int closed;
     while (!failed) {
-        CHECK(mc_sbuffer_wait(b, pos + 1, -1, &end, &closed));
+        CHECK(mc_sbuffer_wait(b, pos + PIPE_CHUNK, -1, &end, &closed));
         if (end == pos)
             break;
         for (; pos < end; pos += PIECE)

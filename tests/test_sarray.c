@@ -2,7 +2,10 @@
  * each form of creation and read, grow, headers, a property test against
  * a local model across processes, readers during grows, descriptors
  * (wrong type, stale, another kind), out-of-range indices, a full pool,
- * and workers killed in the middle of grows and sets. */
+ * reads of heap-value elements with every reader slot taken and inside
+ * the thread's own mutation, and workers killed in the middle of grows
+ * and sets. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1008,6 +1011,102 @@ static void test_full(void **state)
     tu_end();
 }
 
+/* ------------------------------------------------ every slot taken */
+
+/* Elements that are heap values are read in one of the heap's reader
+ * slots (mc__heap_read_slot).  256 live threads each hold one; the
+ * driver's thread, with none left for it, reads under the lock, and
+ * inside its own mutation of the heap (the lock it holds) as it is; a set
+ * there is refused (one mutation per heap per thread). */
+#define N_HOLDERS 256 /* MC__NREADERS */
+
+struct holders {
+    mc_sarray *a;
+    pthread_barrier_t read, done;
+    int failed;
+};
+
+static void *hold_slot(void *arg)
+{
+    struct holders *hs = arg;
+    int64_t n = -1;
+    if (mc_sarray_get_p(hs->a, 1, read_n, &n) || n != 3)
+        __atomic_store_n(&hs->failed, 1, __ATOMIC_RELAXED);
+    pthread_barrier_wait(&hs->read);
+    pthread_barrier_wait(&hs->done); /* alive: the slot stays claimed */
+    return NULL;
+}
+
+/* get_c and get_p of element i: 0 if both read want */
+static int read_both(mc_sarray *a, size_t i, int64_t want)
+{
+    rec *c = NULL;
+    int64_t n = -1;
+    int rc = mc_sarray_get_c(a, i, (void **)&c);
+    int ok = !rc && c && c->n == want && !rec_bad(c);
+    mc_local_free(c);
+    rc = mc_sarray_get_p(a, i, read_n, &n);
+    return ok && !rc && n == want ? 0 : -1;
+}
+
+static void drv_slots(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    setenv("MC_DEBUG", "1", 1);
+    mc_pool *p;
+    struct holders hs = {0};
+    REC(r, rb, 3);
+    if (W_RC(mc_pool_create(16 * MiB, &p), 0) ||
+        W_RC(mc_sarray_make(p, &rec_type, 4, &r, NULL, NULL, &hs.a), 0))
+        return;
+    /* (no read by this thread before the holders: it would keep a slot) */
+    mc_mut *mut;
+    W_RC(mc_heap_begin(mc_sarray_heap(hs.a), &mut), 0);
+    REC(x, xb, 4);
+    W_RC(mc_sarray_set(hs.a, 2, &x), MC_ESTATE); /* one mutation a thread */
+    W_RC(mc_heap_commit(mut), 0);
+    W_RC(mc_sarray_set(hs.a, 2, &x), 0);
+    pthread_barrier_init(&hs.read, NULL, N_HOLDERS + 1);
+    pthread_barrier_init(&hs.done, NULL, N_HOLDERS + 1);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    pthread_t th[N_HOLDERS];
+    int n = 0;
+    for (; n < N_HOLDERS; n++)
+        if (pthread_create(&th[n], &at, hold_slot, &hs))
+            break;
+    W_CHECK(n == N_HOLDERS, "started %d threads", n);
+    if (n == N_HOLDERS) {
+        pthread_barrier_wait(&hs.read);
+        W_CHECK(!hs.failed, "a holder's read");
+        W_CHECK(read_both(hs.a, 2, 4) == 0, "read without a slot");
+        REC(y, yb, 5);
+        W_RC(mc_sarray_set(hs.a, 0, &y), 0);
+        W_RC(mc_heap_gc(mc_sarray_heap(hs.a)), 0);
+        W_CHECK(read_both(hs.a, 0, 5) == 0, "read after a set");
+        W_RC(mc_heap_begin(mc_sarray_heap(hs.a), &mut), 0);
+        W_CHECK(read_both(hs.a, 0, 5) == 0, "read inside the mutation");
+        W_RC(mc_heap_commit(mut), 0);
+        pthread_barrier_wait(&hs.done);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    pthread_attr_destroy(&at);
+    pthread_barrier_destroy(&hs.read);
+    pthread_barrier_destroy(&hs.done);
+    W_RC(mc_sarray_destroy(hs.a), 0);
+    W_RC(mc_pool_release(p), 0);
+}
+
+static void test_slots(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_slots, NULL, 0);
+    tu_end();
+}
+
 /* ---------------------------------------------- kill -9 in grow and set */
 
 struct kill_arg {
@@ -1140,6 +1239,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_matrix_prop),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_slots),
         cmocka_unit_test(test_kill),
     };
     if (argc > 1)

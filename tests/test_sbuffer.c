@@ -579,6 +579,65 @@ static void drv_eof(const void *arg, size_t len)
 
 DRIVER_TEST(eof)
 
+/* Sleepers that wait for different ends (sbuffer.c: an append wakes them
+ * only when it reaches the lowest, and those it did not serve sleep
+ * again, saying again what they wait for): each returns once its end is
+ * there, not before, and none is lost. */
+static void drv_waiter(const void *arg, size_t len)
+{
+    struct {
+        mc_sbuffer_descr d;
+        uint64_t upto;
+    } a;
+    memcpy(&a, arg, sizeof a);
+    (void)len;
+    mc_sbuffer *b;
+    if (W_RC(mc_sbuffer_of_descr(&a.d, &hdr_type, &b), 0))
+        return;
+    uint64_t end = 0;
+    int closed = 1;
+    W_RC(mc_sbuffer_wait(b, a.upto, 20000, &end, &closed), 0);
+    W_CHECK(end >= a.upto && !closed, "waited for %llu: end %llu",
+            (unsigned long long)a.upto, (unsigned long long)end);
+}
+
+static void drv_wants(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_pool *p;
+    mc_sbuffer *b;
+    struct {
+        mc_sbuffer_descr d;
+        uint64_t upto;
+    } a;
+    memset(&a, 0, sizeof a);
+    if (pool_and_buf(16 * MiB, 0, 0, &p, &b) ||
+        W_RC(mc_sbuffer_descr_of(b, &a.d), 0))
+        return;
+    enum { NW = 3 };
+    const uint64_t upto[NW] = {3000, 1000, 2000};
+    mc_pid w[NW];
+    for (int i = 0; i < NW; i++) {
+        a.upto = upto[i];
+        if (W_RC(tu_start_fn(drv_waiter, &a, sizeof a, &w[i]), 0))
+            return;
+    }
+    tu_sleep_ms(100); /* (most likely asleep by now; either way is right) */
+    uint8_t in[500];
+    fill_at(in, 0, sizeof in);
+    for (int k = 0; k < 6; k++) { /* 500, 1000 (the second), ... */
+        W_RC(mc_sbuffer_append(b, in, sizeof in), 0);
+        uint64_t e = mc_sbuffer_end(b);
+        for (int i = 0; i < NW; i++)
+            if (upto[i] == e)
+                W_JOIN_OK(tu_driver_jp, w[i], "waiter");
+        tu_sleep_ms(20);
+    }
+    W_RC(mc_sbuffer_destroy(b), 0);
+}
+
+DRIVER_TEST(wants)
+
 /* ----------------------------------------------- pipeline across processes */
 
 #define PIPE_BYTES (48 * MiB)
@@ -962,6 +1021,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_enomem),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_eof),
+        cmocka_unit_test(test_wants),
         cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_race),
         cmocka_unit_test(test_descr),

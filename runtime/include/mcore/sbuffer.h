@@ -177,6 +177,11 @@ int mc_sbuffer_close(mc_sbuffer *buf);
  *  *end (if not NULL) gets the end seen last, *closed (if not NULL) 1 if
  *  the buffer was closed, else 0: after a 0 return, end >= upto, or
  *  *closed is 1 and no more bytes will ever come (end of stream).
+ *  A sleeping waiter is woken only by the append that reaches upto (or a
+ *  close): a consumer that waits for a chunk (upto = pos + 1 MiB, say)
+ *  pays one wake-up per chunk, not one per append, which matters most
+ *  when producer and consumer share a CPU (each wake-up is then a context
+ *  switch each way).
  *  @return 0, or
  *   - MC_EAGAIN    timeout_ms is 0 and end < upto, not closed
  *   - MC_ETIMEDOUT the same after timeout_ms

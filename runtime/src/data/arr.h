@@ -68,8 +68,13 @@ int mc__arr_create(mc_pool *pool, const mc_type *rt, const mc_type *t,
                    const mc_type *ht, const void *header, void **out,
                    const char *fn);
 
-/* The root of a live array (h: the handle), or NULL (NULL, destroyed). */
-mc__arr *mc__arr_root(void *h);
+/* The root of a live array (h: the handle), or NULL (NULL, destroyed).
+ * Inline: every call of the API makes it. */
+static inline mc__arr *mc__arr_root(void *h)
+{
+    mc__arr *a = h;
+    return a && a->magic == MC__ARR_LIVE ? a : NULL;
+}
 int mc__arr_destroy(void *h, const char *fn);
 
 /* Address of element i (< len) of a. */
@@ -113,6 +118,18 @@ int mc__arr_of_descr(int64_t pool, uint64_t offset, uint64_t gen,
 int mc__heap_modify_dead(mc_heap *heap,
                          int (*fn)(mc_mut *mut, void *root, void *ctx),
                          void *ctx, int *dead);
+
+/* heap.c (end): fn(*slot, ctx) with the heap value that the slot points
+ * to kept alive while fn runs (as mc_heap_root_p, without its checks: h
+ * is the live array's heap; the slot never moves). */
+int mc__heap_read_slot(mc_heap *h, void *const *slot,
+                       int (*fn)(const void *, void *), void *ctx);
+
+/* heap.c (end): *slot = a heap copy of value (of t) under h's lock, by
+ * one release store; MC_EOWNERDEAD (with what's name) when done after a
+ * holder of the lock died. */
+int mc__heap_set_slot(mc_heap *h, void **slot, const mc_type *t,
+                      const void *value, const char *what);
 
 /* heap.c: collections of heap adapt their trigger to the garbage they
  * find (for heaps that mostly grow). */

@@ -70,7 +70,9 @@
  * Waiting uses futexes on two counters of sb_ctl (data_seq: bumped by
  * append and close; space_seq: by delete_hd, clear and close) and counts
  * of sleepers, so that a mutation makes a wake system call only when
- * somebody sleeps; a waiter first polls a little (os/spin.h's adaptive
+ * somebody sleeps; a sleeper on data_seq also says the end it waits for
+ * (data_want, the lowest of them), and an append that does not reach it
+ * wakes nobody; a waiter first polls a little (os/spin.h's adaptive
  * poll: the next append often comes within microseconds).  Sleeps are
  * cut into 50 ms slices that recheck the state: a dead process that
  * committed without waking, or died counted as a sleeper, costs at most a
@@ -156,7 +158,7 @@ int mc_sbuffer_create(mc_pool *pool, const mc_type *header_type,
         b <<= 1, shift++;
     sb_ctl init = {.hdr = (void *)header_init, .hdr_type = header_type,
                 .cap = attr ? attr->capacity : 0, .bsize = b,
-                .bshift = shift};
+                .bshift = shift, .data_want = UINT64_MAX};
     mc_heap *h;
     int rc = mc_heap_create(pool, &ctl_type, &init, &h);
     if (rc)
@@ -332,8 +334,20 @@ static int do_append(mc_mut *mut, sb_ctl *c, const void *data, size_t len)
         p += n;
     }
     __atomic_store_n(&c->end, end + len, __ATOMIC_SEQ_CST);
+    /* wake the sleepers only if one of them waits for an end we reached
+     * (data_want; they then all look again and say again what they wait
+     * for): a consumer that waits for a chunk is woken once per chunk,
+     * not once per append, which on one CPU would cost two context
+     * switches an append.  The reset comes before the bump of data_seq:
+     * a waiter says what it wants after it read data_seq, so one whose
+     * want the reset erased read the old data_seq, and its sleep returns
+     * at once (sbuffer_read.c, mc_sbuffer_wait). */
+    int wake = __atomic_load_n(&c->data_waiters, __ATOMIC_SEQ_CST) &&
+               __atomic_load_n(&c->data_want, __ATOMIC_SEQ_CST) <= end + len;
+    if (wake)
+        __atomic_store_n(&c->data_want, UINT64_MAX, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&c->data_seq, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&c->data_waiters, __ATOMIC_SEQ_CST))
+    if (wake)
         mc__futex_wake(&c->data_seq, INT32_MAX);
     return 0;
 }

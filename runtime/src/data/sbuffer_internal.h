@@ -34,6 +34,9 @@ typedef struct sb_ctl {
     uint32_t closed;         /* atomic */
     uint32_t data_seq, space_seq;         /* futex words */
     uint32_t data_waiters, space_waiters; /* sleepers (hints) */
+    uint64_t data_want;      /* atomic: the lowest end a sleeper of
+                                mc_sbuffer_wait waits for (a hint: an
+                                append below it wakes nobody) */
     uint64_t nblocks;        /* non-NULL slots of tab (a hint: a crash may
                                 leave it off by one; recounted after one) */
 } sb_ctl;

@@ -208,6 +208,21 @@ int mc_sbuffer_wait(mc_sbuffer *buf, uint64_t upto, int timeout_ms,
             counted = 1;
             continue;
         }
+        /* say what we wait for (the lowest want wins; sbuffer.c,
+         * do_append), after the load of data_seq: an append that erases
+         * it afterwards (having reached it) bumps data_seq after, so the
+         * sleep on seq returns at once and we say it again.  Said only
+         * when about to sleep, then end looked at again: a want left by
+         * a waiter that did not sleep would cost a needless wake-up */
+        uint64_t w = __atomic_load_n(&c->data_want, __ATOMIC_SEQ_CST);
+        while (upto < w &&
+               !__atomic_compare_exchange_n(&c->data_want, &w, upto, 0,
+                                            __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST))
+            ;
+        if (__atomic_load_n(&c->end, __ATOMIC_SEQ_CST) >= upto ||
+            __atomic_load_n(&c->closed, __ATOMIC_SEQ_CST))
+            continue;
         if ((rc = mc__sb_sleep(&c->data_seq, seq,
                                timeout_ms > 0 ? &dl : NULL)) == MC_ELOST)
             break;
