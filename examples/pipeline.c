@@ -119,8 +119,15 @@ static int master(void *user)
         goto out;
     uint64_t pos = 0, end;
     int closed;
+    /* wait for a chunk, not for the next byte: one wake-up then moves a
+     * MiB, not one append's 64 KiB (on one CPU each wake-up is two
+     * context switches).  At most half the capacity, or a full buffer
+     * would block the producer before the chunk is there. */
+    uint64_t chunk = pipeline_Stream_capacity(b) / 2;
+    if (chunk > ((uint64_t)1 << 20) || chunk == 0)
+        chunk = (uint64_t)1 << 20;
     for (;;) {
-        if ((rc = pipeline_Stream_wait(b, pos + 1, -1, &end, &closed)))
+        if ((rc = pipeline_Stream_wait(b, pos + chunk, -1, &end, &closed)))
             break;
         if (end == pos) /* closed, and nothing more */
             break;
