@@ -114,6 +114,17 @@ int mc__heap_modify_dead(mc_heap *heap,
                          int (*fn)(mc_mut *mut, void *root, void *ctx),
                          void *ctx, int *dead);
 
+/* heap.c: for a container's mutation (mc_heap_modify's callback).
+ * maybe_collect: collect if the trigger is passed (1 if it collected); an
+ * operation calls it once, before it builds anything, and then allocates
+ * with alloc_raw: count elements of t (a type of the container's own: its
+ * alignment at most 16, no init_sync, count small), the payload NOT zeroed
+ * (the caller writes every field), no collection; NULL (detail set) when
+ * the pool is full: the caller then uses mc_heap_alloc, which collects and
+ * tries again. */
+int mc__heap_maybe_collect(mc_mut *mut);
+void *mc__heap_alloc_raw(mc_mut *mut, const mc_type *t, size_t count);
+
 /* heap.c: collections of heap adapt their trigger to the garbage they
  * find (for heaps that mostly grow). */
 void mc__heap_gc_adaptive(mc_heap *heap);

@@ -56,6 +56,7 @@
 #include "data/arr.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
 #include "proc/stat.h"
 
 #define NSH MC_SHASHTBL_SHARDS
@@ -69,6 +70,7 @@ _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 #define GROW 4
 #define MIGRATE_STEP 2  /* non-empty old buckets moved per write */
 #define MIGRATE_SCAN 32 /* old buckets looked at per write, at most */
+#define NSENT 7          /* string entry types (sent_type) */
 
 #define TBL_MAGIC 0x6d63687461626c31ull   /* "mchtabl1" */
 #define SHARD_MAGIC 0x6d63687368726431ull /* "mchshrd1" */
@@ -148,6 +150,10 @@ typedef struct shard {
     void *pend_blk;  /* an add's value block, until its entry is linked */
     size_t count;    /* bindings (derived: recounted after a crash) */
     uint64_t resizes;
+    /* the shard heap's type indices of sent_type[k] (k < NSENT) and of
+     * ent_type (k == NSENT), 0 until learnt (ent_alloc): one store each,
+     * so a crash leaves an index or 0 */
+    uint16_t tix[NSENT + 1];
 } shard;
 
 typedef struct tbl {
@@ -282,7 +288,6 @@ static const mc_type ent_type = {
         .id = 0x6d63687473000000ull + (idc), .size = SOFF + (room),        \
         .align = _Alignof(ent), .trace = sent_trace,                       \
     }
-#define NSENT 7
 static const mc_type sent_type[NSENT] = {
     SENT(16, 1), SENT(32, 2), SENT(48, 3), SENT(64, 4),
     SENT(96, 5), SENT(128, 6), SENT(192, 7),
@@ -431,6 +436,29 @@ static int each_chain(const tabs *tb, int (*fn)(ent *head, void *ctx),
 
 /* ------------------------------------------------------------- writes */
 
+/* One element of t for a write (see w_cb: the operation checked the
+ * collection trigger once): the heap's quick path, its payload not zeroed
+ * (the caller sets every field); mc_heap_alloc (zeroed, may collect: what
+ * the write built so far is in the pend fields) when the pool is full. */
+static inline int ent_alloc(mc_mut *mut, shard *s, const mc_type *t,
+                            ent **out)
+{
+    int k = t == &ent_type ? NSENT : (int)(t - sent_type);
+    unsigned ti = s->tix[k];
+    void *p = NULL;
+    if (MC_LIKELY(ti))
+        p = mc__heap_alloc_quick(mut->h, ti, mc__heap_block_bytes(t, 1), 1);
+    if (MC_UNLIKELY(!p)) {
+        p = mc__heap_alloc_raw(mut, t, 1);
+        if (!p)
+            return mc_heap_alloc(mut, t, 1, (void **)out);
+        if (!ti) /* the index the heap gave t, from the block's header */
+            s->tix[k] = (uint16_t)mc__bw_type(mc__ld(mc__hdr(p)));
+    }
+    *out = p;
+    return 0;
+}
+
 typedef struct wr {
     tbl *T;
     mc_mut *mut;
@@ -522,12 +550,12 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         /* a string entry's inline bytes are copied with it (the old entry
          * is garbage once the resize ends); other values are shared */
         size_t n = T->sv && vin == (uintptr_t)ent_str(e) ? *ent_strn(e) : 0;
-        int rc = mc_heap_alloc(mut, T->sv ? sent_for(n) : &ent_type, 1,
-                               (void **)&c);
+        int rc = ent_alloc(mut, s, T->sv ? sent_for(n) : &ent_type, &c);
         if (rc) {
             memset(s->pend, 0, sizeof s->pend);
             return rc;
         }
+        c->next = NULL; /* (not zeroed: every field is set here) */
         c->hash = e->hash;
         if (n) {
             *ent_strn(c) = n;
@@ -536,6 +564,8 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         } else if (!T->sv) {
             c->kt = e->kt;
             c->vt = e->vt;
+        } else {
+            *ent_strn(c) = 0;
         }
         c->key = e->key; /* the key's and value's blocks are shared */
         c->val = LOADP(&e->val);
@@ -630,18 +660,27 @@ static int ent_new(wr *w, const void *key, const void *value, ent **out)
         const mc_type *et = sent_for(n);
         if (et) {
             ent *e;
-            rc = mc_heap_alloc(w->mut, et, 1, (void **)&e);
+            rc = ent_alloc(w->mut, s, et, &e);
             if (rc)
                 return rc;
+            /* not zeroed: every field is set (next by w_add) */
             e->hash = w->h;
-            if (kt->size == 8) /* the usual key: one move, not a call */
+            e->key = NULL;
+            e->val = NULL;
+            e->kin[1] = 0;
+            if (kt->size == 8) { /* the usual key: one move, not a call */
                 memcpy(e->kin, key, 8);
-            else
+            } else {
+                e->kin[0] = 0;
                 memcpy(e->kin, key, kt->size);
+            }
             if (src) {
                 *ent_strn(e) = n;
                 memcpy(ent_str(e), src, n);
                 e->vin = (uint64_t)(uintptr_t)ent_str(e);
+            } else {
+                *ent_strn(e) = 0;
+                e->vin = 0;
             }
             *out = e;
             return 0;
@@ -773,6 +812,9 @@ static int w_cb(mc_mut *mut, void *root, void *ctx)
     w->ran = 1;
     if (w->dead)
         recover(w->s);
+    /* the operation's one collection check: its allocations skip it
+     * (ent_alloc), and nothing is half-built yet */
+    mc__heap_maybe_collect(mut);
     /* the key's bucket slot is most likely a cache miss: ask for it now,
      * so that it arrives while the resize step and the allocations run */
     __builtin_prefetch(route(w->s->st, w->h), 1, 3);
