@@ -125,8 +125,14 @@ int mc__heap_modify_dead(mc_heap *heap,
 int mc__heap_maybe_collect(mc_mut *mut);
 void *mc__heap_alloc_raw(mc_mut *mut, const mc_type *t, size_t count);
 
-/* heap.c: collections of heap adapt their trigger to the garbage they
- * find (for heaps that mostly grow). */
+/* heap.c: heap's collections run on the garbage its container tells
+ * (mc__heap_garbage: bytes that became unreachable; SIZE_MAX: nearly
+ * all), not on its allocation: when the told garbage passes half the
+ * live bytes (and MC__GC_MIN_TRIGGER), or, for what it does not tell,
+ * after allocating 32 times the live bytes of the last collection (a full
+ * pool collects anyway).  So a table that only grows pays for almost no
+ * collections. */
 void mc__heap_gc_adaptive(mc_heap *heap);
+void mc__heap_garbage(mc_mut *mut, size_t bytes);
 
 #endif

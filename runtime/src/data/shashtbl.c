@@ -436,6 +436,36 @@ static int each_chain(const tabs *tb, int (*fn)(ent *head, void *ctx),
 
 /* ------------------------------------------------------------- writes */
 
+/* Garbage is told to the shard heap (mc__heap_garbage): its collections
+ * run when a good part of the heap is garbage, so a table that grows pays
+ * for none (data/arr.h).  The block bytes of p (NULL: 0). */
+static inline size_t blk_bytes(const void *p)
+{
+    return p ? mc__bw_bytes(mc__ld(mc__hdr(p))) : 0;
+}
+
+/* 1 if an entry's inline value is a string pointer (vin). */
+static inline int vin_str(const tbl *T)
+{
+    return T->sv || (T->iv && T->vt == &mc_type_str);
+}
+
+/* What an unlinked entry leaves: its block, its key's and value's blocks
+ * (their own pointees are not counted: collections find them anyway). */
+static size_t ent_garbage(const tbl *T, ent *e)
+{
+    size_t n = blk_bytes(e) + blk_bytes(e->key);
+    void *v = LOADP(&e->val);
+    if (v) {
+        n += blk_bytes(v);
+    } else if (vin_str(T)) {
+        const char *x = (const char *)(uintptr_t)LOADP(&e->vin);
+        if (x != ent_str(e))
+            n += blk_bytes(x);
+    }
+    return n;
+}
+
 /* One element of t for a write (see w_cb: the operation checked the
  * collection trigger once): the heap's quick path, its payload not zeroed
  * (the caller sets every field); mc_heap_alloc (zeroed, may collect: what
@@ -544,6 +574,7 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         }
     }
     memset(s->pend, 0, sizeof s->pend);
+    size_t g = 0; /* the copied entries: garbage at the resize's end */
     for (ent *e = tb->old[ob]; e != run; e = e->next) {
         ent *c;
         uint64_t vin = LOADP(&e->vin);
@@ -567,6 +598,7 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         } else {
             *ent_strn(c) = 0;
         }
+        g += mc__heap_block_bytes(T->sv ? sent_for(n) : &ent_type, 1);
         c->key = e->key; /* the key's and value's blocks are shared */
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
@@ -588,6 +620,7 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
             CRASH_POINT(2);
     }
     memset(s->pend, 0, sizeof s->pend);
+    mc__heap_garbage(mut, g);
     return 0;
 }
 
@@ -605,6 +638,7 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
         if (nt) {
             STOREP(&s->st, nt);
             s->resizes++;
+            mc__heap_garbage(mut, blk_bytes(tb));
         }
         return;
     }
@@ -628,8 +662,12 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
     }
     if (m == tb->old_n) {
         tabs *nt = new_tabs(mut, s, NULL, 0, 0, tb->cur, tb->cur_n);
-        if (nt)
+        if (nt) {
             STOREP(&s->st, nt);
+            /* the old array, and the old tabs (the copied entries were
+             * told by move_bucket) */
+            mc__heap_garbage(mut, blk_bytes(tb) + blk_bytes(tb->old));
+        }
     }
 }
 
@@ -755,10 +793,19 @@ static int w_set(wr *w, ent *e, const void *value)
          * are the entry's from now on.  Nothing collects in between. */
         uint64_t v = 0;
         memcpy(&v, p, w->T->vt->size);
+        size_t g = blk_bytes(p);
+        if (vin_str(w->T)) {
+            const char *x = (const char *)(uintptr_t)e->vin;
+            if (x != ent_str(e))
+                g += blk_bytes(x);
+        }
         STOREP(&e->vin, v);
+        mc__heap_garbage(w->mut, g);
         return 0;
     }
+    size_t g = blk_bytes(e->val);
     STOREP(&e->val, p); /* the old value is garbage from now on */
+    mc__heap_garbage(w->mut, g);
     return 0;
 }
 
@@ -773,6 +820,7 @@ static int w_remove(wr *w, const void *key)
             STOREP(link, e->next);
             CRASH_POINT(3);
             __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
+            mc__heap_garbage(w->mut, ent_garbage(w->T, e));
             return 0;
         }
     return MC_ENOENT;
@@ -923,6 +971,7 @@ int mc_shashtbl_clear(mc_shashtbl *t)
         if (nt) {
             STOREP(&s->st, nt);
             __atomic_store_n(&s->count, 0, __ATOMIC_RELAXED);
+            mc__heap_garbage(mut, SIZE_MAX); /* all but nt */
         }
         mc_heap_commit(mut);
         if (!nt)

@@ -876,11 +876,12 @@ static void repair_chunks(mc_heap *h)
  * kernel, the lock of a holder that died, the next locker finds itself:
  * a word that names a thread that is gone (no such thread; a zombie; a
  * thread started at another time under a reused id) is taken over by CAS,
- * and the taker gets MC_EOWNERDEAD, as from the robust mutex.  Sleepers
- * wait on lk_seq in slices of LK_POLL_NS and look at the holder after a
- * slice that nobody ended (a dead holder wakes nobody). */
+ * and the taker gets MC_EOWNERDEAD, as from the robust mutex.  A waiter
+ * asks whether a holder it meets is there at all (kill 0) before it
+ * sleeps; it sleeps on lk_seq in slices of LK_POLL_NS and looks closer
+ * (/proc) after a slice that nobody ended (a dead holder wakes nobody). */
 #define LK_SPIN 64
-#define LK_POLL_NS (10u * 1000 * 1000)
+#define LK_POLL_NS (2u * 1000 * 1000)
 
 /* State (field 3) and start time (field 22, clock ticks after boot) of
  * thread tid, from /proc; 0 when it cannot be read. */
@@ -926,12 +927,16 @@ static uint64_t my_lkid(void)
     return tl.lkid;
 }
 
-/* 1 if the thread of lock id `id` is surely gone. */
-static int holder_dead(uint64_t id)
+/* 1 if the thread of lock id `id` is surely gone: no such thread (one
+ * system call: quick says that is all to look at), a zombie, or another
+ * thread under its id. */
+static int holder_dead(uint64_t id, int quick)
 {
     int32_t tid = (int32_t)(uint32_t)id;
     if (kill((pid_t)tid, 0) == -1 && errno == ESRCH)
         return 1;
+    if (quick)
+        return 0;
     char state;
     uint64_t start;
     if (!thread_stat(tid, &state, &start))
@@ -970,8 +975,10 @@ static int lk_take_slow(mc_heap *h, uint64_t me, int32_t *dead)
         if (ws == -2) /* inside a read of h: a collector must not wait for
                          us (mc__reader) */
             ws = mc__heap_lock_wait(h);
-        /* the same holder through a whole slice: is it alive? */
-        if (timed_out && cur == slept_on && holder_dead(cur)) {
+        /* a holder not seen before: is it there at all?  The same one
+         * through a whole slice asleep: is it alive? */
+        if ((cur != slept_on || timed_out) &&
+            holder_dead(cur, cur != slept_on)) {
             if (atomic_compare_exchange_strong(&h->lk, &cur, me)) {
                 *dead = (int32_t)(uint32_t)cur;
                 rc = 1;
@@ -1051,12 +1058,23 @@ static void heap_unlock(mc_heap *h)
 static int maybe_collect(mc_mut *m)
 {
     mc_heap *h = m->h;
-    size_t trigger = (h->live_after_gc > MC__GC_MIN_TRIGGER
-                          ? h->live_after_gc
-                          : MC__GC_MIN_TRIGGER)
-                     << h->gc_shift;
-    if (!h->gc_requested && h->alloc_since_gc <= trigger)
+    size_t base = h->live_after_gc > MC__GC_MIN_TRIGGER ? h->live_after_gc
+                                                        : MC__GC_MIN_TRIGGER;
+    if (h->gc_adapt) {
+        /* on the garbage told (data/arr.h: mc__heap_garbage), and after
+         * 32 times the last live bytes (at least MC__GC_ADAPT_MIN) for
+         * garbage that was not told */
+        size_t all = h->live_after_gc + h->alloc_since_gc;
+        size_t g = h->gc_garbage;
+        size_t live = all > g ? all - g : 0;
+        int worth = g >= MC__GC_MIN_TRIGGER && g > live / 2;
+        size_t cap = h->live_after_gc > MC__GC_ADAPT_MIN ? h->live_after_gc
+                                                         : MC__GC_ADAPT_MIN;
+        if (!h->gc_requested && !worth && h->alloc_since_gc <= cap << 5)
+            return 0;
+    } else if (!h->gc_requested && h->alloc_since_gc <= base) {
         return 0;
+    }
     return mc__heap_collect(h, m->pins, m->npins) == 0;
 }
 
@@ -1440,7 +1458,7 @@ int mc__heap_modify_dead(mc_heap *heap,
     if (rc && rc != MC_EOWNERDEAD)
         return rc;
     *dead = rc == MC_EOWNERDEAD;
-    rc = fn(&m, mc_heap_mut_root(&m), ctx);
+    rc = fn(&m, atomic_load(&heap->root), ctx); /* m is open: no check */
     close_mut(&m);
     return rc;
 }
@@ -1471,6 +1489,13 @@ void mc__heap_gc_adaptive(mc_heap *heap);
 void mc__heap_gc_adaptive(mc_heap *heap)
 {
     heap->gc_adapt = 1;
+}
+
+void mc__heap_garbage(mc_mut *mut, size_t bytes)
+{
+    mc_heap *h = mut->h;
+    size_t g = h->gc_garbage + bytes;
+    h->gc_garbage = g < bytes ? SIZE_MAX : g; /* (saturates) */
 }
 
 /* ------------------------------------------------- for mcadmin stat */

@@ -56,6 +56,9 @@
 /* A collection runs when the bytes allocated since the last one pass
  * max(live bytes after it, this). */
 #define MC__GC_MIN_TRIGGER ((size_t)256 * 1024)
+/* Heaps whose container tells its garbage (data/arr.h: mc__heap_garbage)
+ * also collect after allocating 32 times max(live bytes, this). */
+#define MC__GC_ADAPT_MIN ((size_t)1024 * 1024)
 
 #define MC__NTYPES 512   /* types per heap (index 0 unused) */
 #define MC__NREADERS 256 /* reader slots (threads reading at once) */
@@ -181,11 +184,12 @@ struct mc_heap {
     uint64_t collections;
     double last_pause_ms;
     uint32_t gcno;             /* number of the current/last collection */
-    /* opt-in (mc__heap_gc_adaptive): the trigger is shifted left by
-     * gc_shift (0..2), raised after collections that found little garbage
-     * (a growing table: re-marking it at every doubling is most of its
-     * cost), reset after one that freed much */
-    uint8_t gc_adapt, gc_shift;
+    /* opt-in (mc__heap_gc_adaptive, data/arr.h): collections run on the
+     * garbage the container told since the last one (gc_garbage), not on
+     * the allocation (a growing table: re-marking it at every doubling was
+     * most of its collections' cost) */
+    uint8_t gc_adapt;
+    size_t gc_garbage;
     uint32_t unswept;          /* collections since the last sweep */
     uint64_t skipped;          /* collections that skipped their sweep */
 
