@@ -553,8 +553,11 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
                        size_t ob)
 {
     ent *tail[GROW] = {NULL};
-    size_t f = tb->cur_n / tb->old_n; /* GROW */
     size_t mask = tb->cur_n - 1, on = tb->old_n;
+    /* both powers of two: shifts, not divisions (a 64-bit division is
+     * tens of cycles, and this ran three of them per bucket) */
+    unsigned osh = (unsigned)__builtin_ctzll(on);
+    size_t f = tb->cur_n >> osh; /* GROW */
     /* The chain's last run of entries bound for one new bucket (most
      * chains are one entry long: the whole chain) goes into that bucket
      * as it is, shared by the old chain and the new: only the entries
@@ -565,9 +568,9 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
     ent *run = tb->old[ob];
     if (!run)
         return 0;
-    size_t runj = (run->hash & mask) / on;
+    size_t runj = (run->hash & mask) >> osh;
     for (ent *e = run->next; e; e = e->next) {
-        size_t j = (e->hash & mask) / on;
+        size_t j = (e->hash & mask) >> osh;
         if (j != runj) {
             run = e;
             runj = j;
@@ -603,7 +606,7 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
         c->vin = vin;
-        size_t j = (e->hash & mask) / on;
+        size_t j = (e->hash & mask) >> osh;
         if (tail[j])
             tail[j]->next = c;
         else
