@@ -16,10 +16,12 @@
 #include "testutil.h"
 #include "types_fixture.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mcore/heap.h"
@@ -997,6 +999,114 @@ static void test_dead_reader(void **state)
     tu_end();
 }
 
+/* ------------------------------------------- holders that die quietly */
+
+/* The heap's lock is a word naming its holder (heap.c: the lock): the
+ * next locker must find a holder dead that left no trace but that word.
+ * A thread that ends inside a mutation (its process lives on), and a
+ * forked process that ends inside one and is not yet waited for (a
+ * zombie: kill(pid, 0) still succeeds), both leave the lock to the next
+ * locker with MC_EOWNERDEAD; and a holder that lives is waited for. */
+static int end_thread(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    ((fx_Root *)rootp)->counter++;
+    pthread_exit(NULL);
+}
+
+static void *lock_and_end(void *heap)
+{
+    mc_heap_modify(heap, end_thread, NULL);
+    return NULL; /* not reached */
+}
+
+static int end_process(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    ((fx_Root *)rootp)->counter++;
+    _exit(0);
+}
+
+static int bump(mc_mut *mut, void *rootp, void *ctx)
+{
+    (void)mut;
+    (void)ctx;
+    ((fx_Root *)rootp)->counter++;
+    return 0;
+}
+
+/* begin (its code: what the test checks), bump, commit */
+static int take_over(mc_heap *heap)
+{
+    mc_mut *mut;
+    int rc = mc_heap_begin(heap, &mut);
+    if (rc && rc != MC_EOWNERDEAD)
+        return rc;
+    ((fx_Root *)mc_heap_mut_root(mut))->counter++;
+    mc_heap_commit(mut);
+    return rc;
+}
+
+static void *hold_a_while(void *heap)
+{
+    mc_mut *mut;
+    if (mc_heap_begin(heap, &mut) == 0) {
+        usleep(30000);
+        mc_heap_commit(mut);
+    }
+    return NULL;
+}
+
+static void drv_quiet_deaths(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    alarm(60); /* a holder never found dead ends the driver */
+    mc_pool *pool;
+    mc_heap *heap;
+    if (make_heap(16 * MiB, &pool, &heap))
+        return;
+    fx_Root *root = mc_heap_root_ro(heap);
+    pthread_t th;
+    W_RC(pthread_create(&th, NULL, lock_and_end, heap), 0);
+    W_RC(pthread_join(th, NULL), 0);
+    W_RC(take_over(heap), MC_EOWNERDEAD);
+    W_CHECK(root->counter == 2, "counter %lld after a thread's death",
+            (long long)root->counter);
+
+    pid_t pid = fork();
+    if (pid == 0)
+        mc_heap_modify(heap, end_process, NULL);
+    W_CHECK(pid > 0, "fork");
+    while (__atomic_load_n(&root->counter, __ATOMIC_ACQUIRE) < 3)
+        usleep(100); /* the child holds the lock, then ends */
+    W_RC(take_over(heap), MC_EOWNERDEAD); /* from a zombie */
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    W_CHECK(root->counter == 4, "counter %lld after a process's death",
+            (long long)root->counter);
+
+    /* a live holder is waited for, and nobody is told of a death */
+    W_RC(pthread_create(&th, NULL, hold_a_while, heap), 0);
+    usleep(5000);
+    W_RC(mc_heap_modify(heap, bump, NULL), 0);
+    W_RC(pthread_join(th, NULL), 0);
+    W_RC(mc_heap_modify(heap, bump, NULL), 0);
+    W_CHECK(root->counter == 6, "counter %lld", (long long)root->counter);
+    alarm(0);
+    drop_heap(pool, heap);
+}
+
+static void test_quiet_deaths(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_quiet_deaths, NULL, 0);
+    tu_end();
+}
+
 /* ------------------------------------- a reader that waits for the lock */
 
 /* Inside its read (an old epoch in its slot), waits for the driver's go
@@ -1704,6 +1814,7 @@ int main(void)
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_dead_counters),
         cmocka_unit_test(test_dead_reader),
+        cmocka_unit_test(test_quiet_deaths),
         cmocka_unit_test(test_waiting_reader),
         cmocka_unit_test(test_reader_slots),
         cmocka_unit_test(test_double_use),

@@ -1032,6 +1032,55 @@ static void drv_full(const void *arg, size_t len)
 
 DRIVER_TEST(test_full, drv_full)
 
+/* ------------------------------------------------ collections on garbage */
+
+/* A table's shard heaps collect on the garbage the table tells them
+ * (removes, replaces, resizes: data/arr.h mc__heap_garbage), not on their
+ * allocation.  Churn (add, replace, remove, again) must keep the pool's use
+ * near the live data: were the garbage not told, the heaps would grow to
+ * 32 MiB each before a collection (more than the bound below). */
+static void drv_gc_garbage(const void *arg, size_t len)
+{
+    (void)arg;
+    (void)len;
+    mc_pool *pool;
+    mc_shashtbl *t;
+    if (W_RC(mc_pool_create(1024 * MiB, &pool), 0))
+        return;
+    if (W_RC(mc_shashtbl_create(pool, &mc_type_i64, &mc_type_str, NULL,
+                                NULL, &t), 0)) {
+        mc_pool_release(pool);
+        return;
+    }
+    char buf[256];
+    char *s = buf;
+    size_t most = 0;
+    for (int round = 0; round < 30 && !tu_w_failed(); round++) {
+        for (int64_t k = 0; k < 4000; k++) {
+            /* long strings: blocks of their own, garbage when replaced */
+            memset(buf, 'a' + round % 26, 200);
+            snprintf(buf + 200, 56, "k%lld", (long long)k);
+            if (W_RC(mc_shashtbl_add(t, &k, &s), 0) ||
+                W_RC(mc_shashtbl_replace(t, &k, &s), 0))
+                break;
+        }
+        for (int64_t k = 0; k < 4000; k++)
+            if (W_RC(mc_shashtbl_remove(t, &k), 0))
+                break;
+        mc_pool_stats ps;
+        W_RC(mc_pool_stats_get(pool, &ps), 0);
+        if (ps.used > most)
+            most = ps.used;
+    }
+    /* live at most: 4000 bindings of ~560 bytes (2.2 MiB), and each shard
+     * may hold half its live bytes or 256 KiB of garbage, and chunks */
+    W_CHECK(most < 24 * MiB, "the pool held %zu bytes at most", most);
+    W_RC(mc_shashtbl_destroy(t), 0);
+    W_RC(mc_pool_release(pool), 0);
+}
+
+DRIVER_TEST(test_gc_garbage, drv_gc_garbage)
+
 /* ------------------------------------------- value shapes, shared runs */
 
 static int null_seen(const void *v, void *ctx)
@@ -1154,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_float_keys),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_gc_garbage),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -8,8 +8,9 @@
  * demand.  Roots: the root value, and values pinned by a running mutation.
  *
  * Mutation happens between mc_heap_begin and mc_heap_commit (the heap's
- * lock is held: a robust, process-shared mutex; a worker that dies inside
- * does not block the others).  Inside, mc_heap_add deep-copies a process-
+ * lock is held: a process-shared lock that the next locker takes over when
+ * its holder died, with MC_EOWNERDEAD; a worker that dies inside does not
+ * block the others).  Inside, mc_heap_add deep-copies a process-
  * local value into the heap; the copy is *not* a root: attach it to a value
  * reachable from the root, or mc_heap_pin it, before the next mc_heap_add,
  * which may collect.  Only pointers to values of the same heap may be stored

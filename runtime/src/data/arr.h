@@ -131,8 +131,25 @@ int mc__heap_read_slot(mc_heap *h, void *const *slot,
 int mc__heap_set_slot(mc_heap *h, void **slot, const mc_type *t,
                       const void *value, const char *what);
 
-/* heap.c: collections of heap adapt their trigger to the garbage they
- * find (for heaps that mostly grow). */
+/* heap.c: for a container's mutation (mc_heap_modify's callback).
+ * maybe_collect: collect if the trigger is passed (1 if it collected); an
+ * operation calls it once, before it builds anything, and then allocates
+ * with alloc_raw: count elements of t (a type of the container's own: its
+ * alignment at most 16, no init_sync, count small), the payload NOT zeroed
+ * (the caller writes every field), no collection; NULL (detail set) when
+ * the pool is full: the caller then uses mc_heap_alloc, which collects and
+ * tries again. */
+int mc__heap_maybe_collect(mc_mut *mut);
+void *mc__heap_alloc_raw(mc_mut *mut, const mc_type *t, size_t count);
+
+/* heap.c: heap's collections run on the garbage its container tells
+ * (mc__heap_garbage: bytes that became unreachable; SIZE_MAX: nearly
+ * all), not on its allocation: when the told garbage passes half the
+ * live bytes (and MC__GC_MIN_TRIGGER), or, for what it does not tell,
+ * after allocating 32 times the live bytes of the last collection (a full
+ * pool collects anyway).  So a table that only grows pays for almost no
+ * collections. */
 void mc__heap_gc_adaptive(mc_heap *heap);
+void mc__heap_garbage(mc_mut *mut, size_t bytes);
 
 #endif

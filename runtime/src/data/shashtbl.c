@@ -56,6 +56,7 @@
 #include "data/arr.h"
 #include "mem/copy.h"
 #include "mem/heap_descr.h"
+#include "mem/heap_internal.h"
 #include "proc/stat.h"
 
 #define NSH MC_SHASHTBL_SHARDS
@@ -69,6 +70,7 @@ _Static_assert(NSH == 16, "SH_SHIFT assumes 16 shards");
 #define GROW 4
 #define MIGRATE_STEP 2  /* non-empty old buckets moved per write */
 #define MIGRATE_SCAN 32 /* old buckets looked at per write, at most */
+#define NSENT 7          /* string entry types (sent_type) */
 
 #define TBL_MAGIC 0x6d63687461626c31ull   /* "mchtabl1" */
 #define SHARD_MAGIC 0x6d63687368726431ull /* "mchshrd1" */
@@ -148,6 +150,10 @@ typedef struct shard {
     void *pend_blk;  /* an add's value block, until its entry is linked */
     size_t count;    /* bindings (derived: recounted after a crash) */
     uint64_t resizes;
+    /* the shard heap's type indices of sent_type[k] (k < NSENT) and of
+     * ent_type (k == NSENT), 0 until learnt (ent_alloc): one store each,
+     * so a crash leaves an index or 0 */
+    uint16_t tix[NSENT + 1];
 } shard;
 
 typedef struct tbl {
@@ -282,7 +288,6 @@ static const mc_type ent_type = {
         .id = 0x6d63687473000000ull + (idc), .size = SOFF + (room),        \
         .align = _Alignof(ent), .trace = sent_trace,                       \
     }
-#define NSENT 7
 static const mc_type sent_type[NSENT] = {
     SENT(16, 1), SENT(32, 2), SENT(48, 3), SENT(64, 4),
     SENT(96, 5), SENT(128, 6), SENT(192, 7),
@@ -431,6 +436,59 @@ static int each_chain(const tabs *tb, int (*fn)(ent *head, void *ctx),
 
 /* ------------------------------------------------------------- writes */
 
+/* Garbage is told to the shard heap (mc__heap_garbage): its collections
+ * run when a good part of the heap is garbage, so a table that grows pays
+ * for none (data/arr.h).  The block bytes of p (NULL: 0). */
+static inline size_t blk_bytes(const void *p)
+{
+    return p ? mc__bw_bytes(mc__ld(mc__hdr(p))) : 0;
+}
+
+/* 1 if an entry's inline value is a string pointer (vin). */
+static inline int vin_str(const tbl *T)
+{
+    return T->sv || (T->iv && T->vt == &mc_type_str);
+}
+
+/* What an unlinked entry leaves: its block, its key's and value's blocks
+ * (their own pointees are not counted: collections find them anyway). */
+static size_t ent_garbage(const tbl *T, ent *e)
+{
+    size_t n = blk_bytes(e) + blk_bytes(e->key);
+    void *v = LOADP(&e->val);
+    if (v) {
+        n += blk_bytes(v);
+    } else if (vin_str(T)) {
+        const char *x = (const char *)(uintptr_t)LOADP(&e->vin);
+        if (x != ent_str(e))
+            n += blk_bytes(x);
+    }
+    return n;
+}
+
+/* One element of t for a write (see w_cb: the operation checked the
+ * collection trigger once): the heap's quick path, its payload not zeroed
+ * (the caller sets every field); mc_heap_alloc (zeroed, may collect: what
+ * the write built so far is in the pend fields) when the pool is full. */
+static inline int ent_alloc(mc_mut *mut, shard *s, const mc_type *t,
+                            ent **out)
+{
+    int k = t == &ent_type ? NSENT : (int)(t - sent_type);
+    unsigned ti = s->tix[k];
+    void *p = NULL;
+    if (MC_LIKELY(ti))
+        p = mc__heap_alloc_quick(mut->h, ti, mc__heap_block_bytes(t, 1), 1);
+    if (MC_UNLIKELY(!p)) {
+        p = mc__heap_alloc_raw(mut, t, 1);
+        if (!p)
+            return mc_heap_alloc(mut, t, 1, (void **)out);
+        if (!ti) /* the index the heap gave t, from the block's header */
+            s->tix[k] = (uint16_t)mc__bw_type(mc__ld(mc__hdr(p)));
+    }
+    *out = p;
+    return 0;
+}
+
 typedef struct wr {
     tbl *T;
     mc_mut *mut;
@@ -495,8 +553,11 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
                        size_t ob)
 {
     ent *tail[GROW] = {NULL};
-    size_t f = tb->cur_n / tb->old_n; /* GROW */
     size_t mask = tb->cur_n - 1, on = tb->old_n;
+    /* both powers of two: shifts, not divisions (a 64-bit division is
+     * tens of cycles, and this ran three of them per bucket) */
+    unsigned osh = (unsigned)__builtin_ctzll(on);
+    size_t f = tb->cur_n >> osh; /* GROW */
     /* The chain's last run of entries bound for one new bucket (most
      * chains are one entry long: the whole chain) goes into that bucket
      * as it is, shared by the old chain and the new: only the entries
@@ -507,27 +568,28 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
     ent *run = tb->old[ob];
     if (!run)
         return 0;
-    size_t runj = (run->hash & mask) / on;
+    size_t runj = (run->hash & mask) >> osh;
     for (ent *e = run->next; e; e = e->next) {
-        size_t j = (e->hash & mask) / on;
+        size_t j = (e->hash & mask) >> osh;
         if (j != runj) {
             run = e;
             runj = j;
         }
     }
     memset(s->pend, 0, sizeof s->pend);
+    size_t g = 0; /* the copied entries: garbage at the resize's end */
     for (ent *e = tb->old[ob]; e != run; e = e->next) {
         ent *c;
         uint64_t vin = LOADP(&e->vin);
         /* a string entry's inline bytes are copied with it (the old entry
          * is garbage once the resize ends); other values are shared */
         size_t n = T->sv && vin == (uintptr_t)ent_str(e) ? *ent_strn(e) : 0;
-        int rc = mc_heap_alloc(mut, T->sv ? sent_for(n) : &ent_type, 1,
-                               (void **)&c);
+        int rc = ent_alloc(mut, s, T->sv ? sent_for(n) : &ent_type, &c);
         if (rc) {
             memset(s->pend, 0, sizeof s->pend);
             return rc;
         }
+        c->next = NULL; /* (not zeroed: every field is set here) */
         c->hash = e->hash;
         if (n) {
             *ent_strn(c) = n;
@@ -536,12 +598,15 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
         } else if (!T->sv) {
             c->kt = e->kt;
             c->vt = e->vt;
+        } else {
+            *ent_strn(c) = 0;
         }
+        g += mc__heap_block_bytes(T->sv ? sent_for(n) : &ent_type, 1);
         c->key = e->key; /* the key's and value's blocks are shared */
         c->val = LOADP(&e->val);
         memcpy(c->kin, e->kin, sizeof c->kin);
         c->vin = vin;
-        size_t j = (e->hash & mask) / on;
+        size_t j = (e->hash & mask) >> osh;
         if (tail[j])
             tail[j]->next = c;
         else
@@ -558,6 +623,7 @@ static int move_bucket(const tbl *T, mc_mut *mut, shard *s, tabs *tb,
             CRASH_POINT(2);
     }
     memset(s->pend, 0, sizeof s->pend);
+    mc__heap_garbage(mut, g);
     return 0;
 }
 
@@ -575,6 +641,7 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
         if (nt) {
             STOREP(&s->st, nt);
             s->resizes++;
+            mc__heap_garbage(mut, blk_bytes(tb));
         }
         return;
     }
@@ -598,8 +665,12 @@ static void resize_step(const tbl *T, mc_mut *mut, shard *s)
     }
     if (m == tb->old_n) {
         tabs *nt = new_tabs(mut, s, NULL, 0, 0, tb->cur, tb->cur_n);
-        if (nt)
+        if (nt) {
             STOREP(&s->st, nt);
+            /* the old array, and the old tabs (the copied entries were
+             * told by move_bucket) */
+            mc__heap_garbage(mut, blk_bytes(tb) + blk_bytes(tb->old));
+        }
     }
 }
 
@@ -630,18 +701,27 @@ static int ent_new(wr *w, const void *key, const void *value, ent **out)
         const mc_type *et = sent_for(n);
         if (et) {
             ent *e;
-            rc = mc_heap_alloc(w->mut, et, 1, (void **)&e);
+            rc = ent_alloc(w->mut, s, et, &e);
             if (rc)
                 return rc;
+            /* not zeroed: every field is set (next by w_add) */
             e->hash = w->h;
-            if (kt->size == 8) /* the usual key: one move, not a call */
+            e->key = NULL;
+            e->val = NULL;
+            e->kin[1] = 0;
+            if (kt->size == 8) { /* the usual key: one move, not a call */
                 memcpy(e->kin, key, 8);
-            else
+            } else {
+                e->kin[0] = 0;
                 memcpy(e->kin, key, kt->size);
+            }
             if (src) {
                 *ent_strn(e) = n;
                 memcpy(ent_str(e), src, n);
                 e->vin = (uint64_t)(uintptr_t)ent_str(e);
+            } else {
+                *ent_strn(e) = 0;
+                e->vin = 0;
             }
             *out = e;
             return 0;
@@ -716,10 +796,19 @@ static int w_set(wr *w, ent *e, const void *value)
          * are the entry's from now on.  Nothing collects in between. */
         uint64_t v = 0;
         memcpy(&v, p, w->T->vt->size);
+        size_t g = blk_bytes(p);
+        if (vin_str(w->T)) {
+            const char *x = (const char *)(uintptr_t)e->vin;
+            if (x != ent_str(e))
+                g += blk_bytes(x);
+        }
         STOREP(&e->vin, v);
+        mc__heap_garbage(w->mut, g);
         return 0;
     }
+    size_t g = blk_bytes(e->val);
     STOREP(&e->val, p); /* the old value is garbage from now on */
+    mc__heap_garbage(w->mut, g);
     return 0;
 }
 
@@ -734,6 +823,7 @@ static int w_remove(wr *w, const void *key)
             STOREP(link, e->next);
             CRASH_POINT(3);
             __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
+            mc__heap_garbage(w->mut, ent_garbage(w->T, e));
             return 0;
         }
     return MC_ENOENT;
@@ -773,6 +863,9 @@ static int w_cb(mc_mut *mut, void *root, void *ctx)
     w->ran = 1;
     if (w->dead)
         recover(w->s);
+    /* the operation's one collection check: its allocations skip it
+     * (ent_alloc), and nothing is half-built yet */
+    mc__heap_maybe_collect(mut);
     /* the key's bucket slot is most likely a cache miss: ask for it now,
      * so that it arrives while the resize step and the allocations run */
     __builtin_prefetch(route(w->s->st, w->h), 1, 3);
@@ -881,6 +974,7 @@ int mc_shashtbl_clear(mc_shashtbl *t)
         if (nt) {
             STOREP(&s->st, nt);
             __atomic_store_n(&s->count, 0, __ATOMIC_RELAXED);
+            mc__heap_garbage(mut, SIZE_MAX); /* all but nt */
         }
         mc_heap_commit(mut);
         if (!nt)

@@ -368,6 +368,7 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
          * allocation while the reader waits) */
         h->live_after_gc += h->alloc_since_gc;
         h->alloc_since_gc = 0;
+        h->gc_garbage = 0;
         h->gc_requested = 0;
         h->skipped++;
         return mc__err(MC_EAGAIN, "heap collection: a reader waits for a "
@@ -376,13 +377,7 @@ int mc__heap_collect(mc_heap *h, void *const *pins, size_t npins)
     size_t live = sweep(h, tr.mark);
     h->unswept = 0;
 
-    if (h->gc_adapt) {
-        size_t before = h->live_after_gc + h->alloc_since_gc;
-        if (live > before - before / 4)
-            h->gc_shift = h->gc_shift < 2 ? h->gc_shift + 1 : 2;
-        else if (live <= before / 2)
-            h->gc_shift = 0;
-    }
+    h->gc_garbage = 0;
     h->live_after_gc = live;
     h->alloc_since_gc = 0;
     h->gc_requested = 0;

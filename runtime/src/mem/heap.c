@@ -17,6 +17,7 @@
  * Slots of dead threads (kill(tid, 0) fails with ESRCH) are cleared.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include "common.h"
 #include "mem/copy.h"
 #include "mem/heap_internal.h"
+#include "os/futex.h"
 #include "os/spin.h"
 #include "proc/stat.h"
 
@@ -655,6 +657,8 @@ static _Thread_local struct {
     unsigned gen;
     int32_t tid;
     int32_t pid;      /* getpid() is a system call: cached per fork */
+    uint64_t lkid;    /* this thread's id in a heap's lock word (0: not
+                         made yet; see the lock, below) */
     unsigned rr;
     int last;         /* the entry of the last read: tried first */
     struct {
@@ -864,58 +868,190 @@ static void repair_chunks(mc_heap *h)
         h->cur = NULL;
 }
 
+/* ------------------------------------------------------------- the lock
+ *
+ * A heap's lock was a robust pthread mutex: its calls and the robust-list
+ * bookkeeping around each lock and unlock were a quarter of a hash table
+ * add (~280 instructions).  It is now a word (mc_heap.lk): one CAS takes
+ * it, one exchange releases it.  What the robust mutex got from the
+ * kernel, the lock of a holder that died, the next locker finds itself:
+ * a word that names a thread that is gone (no such thread; a zombie; a
+ * thread started at another time under a reused id) is taken over by CAS,
+ * and the taker gets MC_EOWNERDEAD, as from the robust mutex.  A waiter
+ * asks whether a holder it meets is there at all (kill 0) before it
+ * sleeps; it sleeps on lk_seq in slices of LK_POLL_NS and looks closer
+ * (/proc) after a slice that nobody ended (a dead holder wakes nobody). */
+#define LK_SPIN 64
+#define LK_POLL_NS (2u * 1000 * 1000)
+
+/* State (field 3) and start time (field 22, clock ticks after boot) of
+ * thread tid, from /proc; 0 when it cannot be read. */
+static int thread_stat(int32_t tid, char *state, uint64_t *start)
+{
+    char path[48], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the name (field 2) may hold anything */
+    if (!p || p[1] != ' ' || !p[2])
+        return 0;
+    *state = p[2];
+    p += 2;
+    for (int f = 3; f < 22; f++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return 0;
+        p++;
+    }
+    *start = strtoull(p, NULL, 10);
+    return 1;
+}
+
+/* This thread's lock id: its tid, and its start time's low 32 bits (0 if
+ * /proc cannot say) above. */
+static uint64_t my_lkid(void)
+{
+    int32_t tid = my_tid();
+    if (MC_UNLIKELY(!tl.lkid)) {
+        char state;
+        uint64_t start = 0;
+        if (!thread_stat(tid, &state, &start))
+            start = 0;
+        tl.lkid = (uint64_t)(uint32_t)start << 32 | (uint32_t)tid;
+    }
+    return tl.lkid;
+}
+
+/* 1 if the thread of lock id `id` is surely gone: no such thread (one
+ * system call: quick says that is all to look at), a zombie, or another
+ * thread under its id. */
+static int holder_dead(uint64_t id, int quick)
+{
+    int32_t tid = (int32_t)(uint32_t)id;
+    if (kill((pid_t)tid, 0) == -1 && errno == ESRCH)
+        return 1;
+    if (quick)
+        return 0;
+    char state;
+    uint64_t start;
+    if (!thread_stat(tid, &state, &start))
+        return 0; /* cannot tell: alive */
+    if (state == 'Z' || state == 'X' || state == 'x')
+        return 1; /* exited (a zombie until its parent waits) */
+    uint32_t tag = (uint32_t)(id >> 32);
+    return tag && tag != (uint32_t)start; /* the id is another's now */
+}
+
+/* The lock is taken: wait for it.  0 when taken, 1 when taken over from
+ * a dead holder (*dead: its tid), -1 when this thread holds it already. */
+static int lk_take_slow(mc_heap *h, uint64_t me, int32_t *dead)
+{
+    int ws = -2, rc, timed_out = 0;
+    uint64_t slept_on = 0;
+    for (unsigned i = 0;; i++) {
+        uint64_t cur = atomic_load_explicit(&h->lk, memory_order_relaxed);
+        if (cur == 0) {
+            if (atomic_compare_exchange_weak_explicit(
+                    &h->lk, &cur, me, memory_order_acquire,
+                    memory_order_relaxed)) {
+                rc = 0;
+                break;
+            }
+            continue;
+        }
+        if (cur == me) {
+            rc = -1;
+            break;
+        }
+        if (i < LK_SPIN) {
+            mc__cpu_relax();
+            continue;
+        }
+        if (ws == -2) /* inside a read of h: a collector must not wait for
+                         us (mc__reader) */
+            ws = mc__heap_lock_wait(h);
+        /* a holder not seen before: is it there at all?  The same one
+         * through a whole slice asleep: is it alive? */
+        if ((cur != slept_on || timed_out) &&
+            holder_dead(cur, cur != slept_on)) {
+            if (atomic_compare_exchange_strong(&h->lk, &cur, me)) {
+                *dead = (int32_t)(uint32_t)cur;
+                rc = 1;
+                break;
+            }
+            continue;
+        }
+        atomic_fetch_add(&h->lk_waiters, 1);
+        uint32_t seq = atomic_load(&h->lk_seq);
+        timed_out = 0;
+        slept_on = cur;
+        if (atomic_load(&h->lk) == cur) /* (seq_cst: see lk_release) */
+            timed_out = mc__futex_wait_ns((uint32_t *)&h->lk_seq, seq,
+                                          LK_POLL_NS) == ETIMEDOUT;
+        atomic_fetch_sub(&h->lk_waiters, 1);
+    }
+    if (ws != -2)
+        mc__heap_lock_waited(h, ws);
+    return rc;
+}
+
+/* A sleeper counts itself, reads lk_seq, then sees the lock taken, in
+ * that order; the release frees the lock, then reads the count: either
+ * the sleeper sees the lock free, or the release sees it and moves lk_seq
+ * on, which ends (or forestalls) its sleep. */
+static inline void lk_release(mc_heap *h)
+{
+    atomic_exchange(&h->lk, 0);
+    if (MC_UNLIKELY(atomic_load(&h->lk_waiters))) {
+        atomic_fetch_add(&h->lk_seq, 1);
+        mc__futex_wake((uint32_t *)&h->lk_seq, 1);
+    }
+}
+
 static int heap_lock(mc_heap *h)
 {
-    /* A thread that locks twice would deadlock: refuse instead.  (Cheaper
-     * than an error-checking mutex: its open mutations are at hand.) */
+    /* A thread that locks twice would deadlock: refuse instead (its open
+     * mutations are at hand). */
     for (mc_mut *o = open_muts; o; o = o->next_open)
         if (o->h == h)
             return mc__err(MC_ESTATE, "heap %p: this thread is already "
                                       "mutating it", (void *)h);
-    int e = pthread_mutex_trylock(&h->lock);
-    if (e == EBUSY) {
-        /* inside a read of h, say that we wait: a collector that holds the
-         * lock must not wait for us (mc__reader) */
-        int ws = mc__heap_lock_wait(h);
-        e = pthread_mutex_lock(&h->lock);
-        mc__heap_lock_waited(h, ws);
-    }
-    if (e == EOWNERDEAD) {
-        int32_t dead = atomic_load(&h->holder);
-        /* The metadata is valid at every instruction (heap_internal.h);
-         * what the dead holder half-built is garbage for the collector. */
-        int c = pthread_mutex_consistent(&h->lock);
-        if (c) {
-            /* not repaired: leave it for the next locker (as LMDB's
-             * mdb_mutex_failed), which gets EOWNERDEAD again */
-            pthread_mutex_unlock(&h->lock);
-            return mc__err(MC_ESYS, "heap %p: the previous holder (pid %d) "
-                                    "died and the lock cannot be made "
-                                    "consistent: %s", (void *)h, (int)dead,
-                           strerror(c));
+    uint64_t me = my_lkid(), z = 0;
+    if (MC_UNLIKELY(!atomic_compare_exchange_strong_explicit(
+            &h->lk, &z, me, memory_order_acquire, memory_order_relaxed))) {
+        int32_t dead = 0;
+        int r = lk_take_slow(h, me, &dead);
+        if (r < 0)
+            return mc__err(MC_ESTATE, "heap %p: this thread holds its lock "
+                                      "already", (void *)h);
+        if (r > 0) {
+            /* The metadata is valid at every instruction
+             * (heap_internal.h); what the dead holder half-built is
+             * garbage for the collector. */
+            repair_chunks(h);
+            h->gc_requested = 1;
+            atomic_store_explicit(&h->holder, my_pid(),
+                                  memory_order_relaxed);
+            return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder "
+                                          "(thread %d) died inside a "
+                                          "mutation", (void *)h, (int)dead);
         }
-        repair_chunks(h);
-        h->gc_requested = 1;
-        atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
-        return mc__err(MC_EOWNERDEAD, "heap %p: the previous holder (pid "
-                                      "%d) died inside a mutation",
-                       (void *)h, (int)dead);
     }
-    if (e == EDEADLK)
-        return mc__err(MC_ESTATE, "heap %p: this thread is already "
-                                  "mutating it", (void *)h);
-    if (e)
-        return mc__err(MC_ESYS, "heap %p: pthread_mutex_lock: %s", (void *)h,
-                       strerror(e));
     /* diagnostics only: the lock orders it */
-    atomic_store_explicit(&h->holder, my_pid(), memory_order_relaxed);
+    atomic_store_explicit(&h->holder, tl.pid, memory_order_relaxed);
     return 0;
 }
 
 static void heap_unlock(mc_heap *h)
 {
     atomic_store_explicit(&h->holder, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&h->lock);
+    lk_release(h);
 }
 
 /* Collect if the allocation since the last collection passed the trigger
@@ -923,12 +1059,23 @@ static void heap_unlock(mc_heap *h)
 static int maybe_collect(mc_mut *m)
 {
     mc_heap *h = m->h;
-    size_t trigger = (h->live_after_gc > MC__GC_MIN_TRIGGER
-                          ? h->live_after_gc
-                          : MC__GC_MIN_TRIGGER)
-                     << h->gc_shift;
-    if (!h->gc_requested && h->alloc_since_gc <= trigger)
+    size_t base = h->live_after_gc > MC__GC_MIN_TRIGGER ? h->live_after_gc
+                                                        : MC__GC_MIN_TRIGGER;
+    if (h->gc_adapt) {
+        /* on the garbage told (data/arr.h: mc__heap_garbage), and after
+         * 32 times the last live bytes (at least MC__GC_ADAPT_MIN) for
+         * garbage that was not told */
+        size_t all = h->live_after_gc + h->alloc_since_gc;
+        size_t g = h->gc_garbage;
+        size_t live = all > g ? all - g : 0;
+        int worth = g >= MC__GC_MIN_TRIGGER && g > live / 2;
+        size_t cap = h->live_after_gc > MC__GC_ADAPT_MIN ? h->live_after_gc
+                                                         : MC__GC_ADAPT_MIN;
+        if (!h->gc_requested && !worth && h->alloc_since_gc <= cap << 5)
+            return 0;
+    } else if (!h->gc_requested && h->alloc_since_gc <= base) {
         return 0;
+    }
     return mc__heap_collect(h, m->pins, m->npins) == 0;
 }
 
@@ -1129,21 +1276,9 @@ int mc_heap_create(mc_pool *pool, const mc_type *root_type,
     atomic_init(&h->epoch, 1);
     atomic_init(&h->ntypes, 1);
 
-    pthread_mutexattr_t a;
-    int e = pthread_mutexattr_init(&a);
-    if (!e)
-        e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (!e)
-        e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (!e)
-        e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_NORMAL);
-    if (!e)
-        e = pthread_mutex_init(&h->lock, &a);
-    pthread_mutexattr_destroy(&a);
-    if (e) {
-        mc_pool_free(pool, h, self);
-        return mc__err(MC_ESYS, "mc_heap_create: mutex: %s", strerror(e));
-    }
+    atomic_init(&h->lk, 0); /* free (heap.c: the lock) */
+    atomic_init(&h->lk_seq, 0);
+    atomic_init(&h->lk_waiters, 0);
     h->magic = MC__HEAP_MAGIC;
 
     /* nobody else knows the heap yet: copy the root without the lock */
@@ -1180,7 +1315,6 @@ int mc_heap_destroy(mc_heap *heap)
         c = next;
     }
     heap->magic = 0;
-    pthread_mutex_destroy(&heap->lock);
     mc_pool_free(heap->pool, heap, heap->self_size);
     return 0;
 }
@@ -1387,14 +1521,38 @@ int mc__heap_set_slot(mc_heap *h, void **slot, const mc_type *t,
                                   "container is valid)", what);
 }
 
-/* Containers whose heaps mostly grow (shashtbl's shards): collections
- * that free less than a quarter of what they scanned raise the trigger
- * (2x, then 4x the live bytes), one that frees half or more lowers it
- * back (gc.c).  A full pool collects anyway (mc_heap_add, _alloc). */
+/* For a container inside its mutation (mc_heap_modify's callback): one
+ * collection check for a whole operation, then allocations that skip what
+ * mc_heap_alloc checks per call (arguments, the mutation, the trigger) and
+ * the zeroing.  An add of a hash table is one allocation: these checks were
+ * a third of it. */
+int mc__heap_maybe_collect(mc_mut *mut)
+{
+    return maybe_collect(mut);
+}
+
+void *mc__heap_alloc_raw(mc_mut *mut, const mc_type *t, size_t count)
+{
+    unsigned ti = type_hint(mut->h, t);
+    if (MC_UNLIKELY(!ti) && type_index(mut->h, t, &ti))
+        return NULL;
+    return alloc_block(mut->h, mc__heap_block_bytes(t, count), ti, count, 1);
+}
+
+/* Containers that say what garbage they make (shashtbl's shards): the
+ * heap collects on that (mc__heap_garbage; data/arr.h says when), not on
+ * what it allocates.  A full pool collects anyway (mc_heap_add, _alloc). */
 void mc__heap_gc_adaptive(mc_heap *heap);
 void mc__heap_gc_adaptive(mc_heap *heap)
 {
     heap->gc_adapt = 1;
+}
+
+void mc__heap_garbage(mc_mut *mut, size_t bytes)
+{
+    mc_heap *h = mut->h;
+    size_t g = h->gc_garbage + bytes;
+    h->gc_garbage = g < bytes ? SIZE_MAX : g; /* (saturates) */
 }
 
 /* ------------------------------------------------- for mcadmin stat */

@@ -56,6 +56,9 @@
 /* A collection runs when the bytes allocated since the last one pass
  * max(live bytes after it, this). */
 #define MC__GC_MIN_TRIGGER ((size_t)256 * 1024)
+/* Heaps whose container tells its garbage (data/arr.h: mc__heap_garbage)
+ * also collect after allocating 32 times max(live bytes, this). */
+#define MC__GC_ADAPT_MIN ((size_t)1024 * 1024)
 
 #define MC__NTYPES 512   /* types per heap (index 0 unused) */
 #define MC__NREADERS 256 /* reader slots (threads reading at once) */
@@ -145,7 +148,15 @@ struct mc_heap {
     uint64_t gen;              /* differs between heaps made at one address */
     mc_pool *pool;
     size_t self_size;          /* bytes of this header's pool chunk */
-    pthread_mutex_t lock;      /* robust, process-shared, error-checking */
+    /* The lock (heap.c: heap_lock): 0 when free, else its holder's id (a
+     * thread id and a tag of that thread's start time, so that a reused
+     * id never passes for a live holder).  Taken by one CAS, released by
+     * one exchange; a holder that died is found dead by the next locker,
+     * which takes the lock over (MC_EOWNERDEAD). */
+    _Atomic uint64_t lk;
+    _Atomic uint32_t lk_seq;     /* futex word, bumped by a release that
+                                    saw sleepers */
+    _Atomic uint32_t lk_waiters; /* threads asleep (or going to) on it */
     int debug;                 /* MC_DEBUG was set when the heap was made */
     int gc_requested;          /* collect at the next add (after a crash) */
     _Atomic int32_t holder;    /* OS pid holding the lock (diagnostics) */
@@ -173,11 +184,12 @@ struct mc_heap {
     uint64_t collections;
     double last_pause_ms;
     uint32_t gcno;             /* number of the current/last collection */
-    /* opt-in (mc__heap_gc_adaptive): the trigger is shifted left by
-     * gc_shift (0..2), raised after collections that found little garbage
-     * (a growing table: re-marking it at every doubling is most of its
-     * cost), reset after one that freed much */
-    uint8_t gc_adapt, gc_shift;
+    /* opt-in (mc__heap_gc_adaptive, data/arr.h): collections run on the
+     * garbage the container told since the last one (gc_garbage), not on
+     * the allocation (a growing table: re-marking it at every doubling was
+     * most of its collections' cost) */
+    uint8_t gc_adapt;
+    size_t gc_garbage;
     uint32_t unswept;          /* collections since the last sweep */
     uint64_t skipped;          /* collections that skipped their sweep */
 
@@ -243,6 +255,42 @@ static inline void *mc__heap_carve(char **bump, const char *end, uint64_t w0,
     b->w1 = count;
     mc__st(b, w0 | (uint64_t)(bytes / MC__GRAN) << 32);
     *bump += bytes;
+    return b + 1;
+}
+
+/* A container's allocation inside its mutation (data/arr.h:
+ * mc__heap_alloc_raw), inline: a block of `bytes` (mc__heap_block_bytes, at
+ * most MC__SMALL_MAX) for count elements of the type at index tidx of h's
+ * table, its payload not zeroed, taken as alloc_block (heap.c) takes it:
+ * the exact-fit free list, else the current chunk's bump space.  NULL when
+ * neither has one, or for a free block under MC_DEBUG (its poison is
+ * checked): the caller then takes mc__heap_alloc_raw. */
+static inline void *mc__heap_alloc_quick(mc_heap *h, unsigned tidx,
+                                         size_t bytes, size_t count)
+{
+    mc__block *b = h->flist[bytes / MC__GRAN - 2];
+    if (b) {
+        if (__builtin_expect(h->debug, 0))
+            return NULL;
+        h->flist[bytes / MC__GRAN - 2] = (mc__block *)(uintptr_t)b->w1;
+    } else {
+        mc__chunk *c = h->cur;
+        if (__builtin_expect(!c || bytes > (size_t)(c->end - c->top), 0))
+            return NULL;
+        b = (mc__block *)c->top;
+        /* bump allocation walks fresh memory: ask for the lines ahead */
+        __builtin_prefetch((char *)b + 512, 1, 3);
+        b->w1 = count;
+        mc__st(b, (uint64_t)MC__B_ALLOC | (uint64_t)tidx << 16 |
+                      (uint64_t)(bytes / MC__GRAN) << 32);
+        c->top = (char *)b + bytes; /* the block joins the tiling */
+        h->alloc_since_gc += bytes;
+        return b + 1;
+    }
+    b->w1 = count;
+    mc__st(b, (uint64_t)MC__B_ALLOC | (uint64_t)tidx << 16 |
+                  (uint64_t)(bytes / MC__GRAN) << 32);
+    h->alloc_since_gc += bytes;
     return b + 1;
 }
 
