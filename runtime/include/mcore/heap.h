@@ -99,7 +99,6 @@ typedef struct mc_heap_stats {
  *               above 16 or not a power of two
  *   - MC_ENOMEM the pool cannot give the header or a chunk, more than 511
  *               types in the value, or a count too large
- *   - MC_ESYS   the heap's lock could not be made (pthread_mutex_init)
  *   - an error of a copy routine of root_type
  *  Nothing is left in the pool after an error. */
 int mc_heap_create(mc_pool *pool, const mc_type *root_type,
