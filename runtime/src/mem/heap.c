@@ -30,6 +30,7 @@
 #include "common.h"
 #include "mem/copy.h"
 #include "mem/heap_internal.h"
+#include "mem/heap_lock.h"
 #include "os/futex.h"
 #include "os/spin.h"
 #include "proc/stat.h"
@@ -870,148 +871,16 @@ static void repair_chunks(mc_heap *h)
 
 /* ------------------------------------------------------------- the lock
  *
- * A heap's lock was a robust pthread mutex: its calls and the robust-list
- * bookkeeping around each lock and unlock were a quarter of a hash table
- * add (~280 instructions).  It is now a word (mc_heap.lk): one CAS takes
- * it, one exchange releases it.  What the robust mutex got from the
- * kernel, the lock of a holder that died, the next locker finds itself:
- * a word that names a thread that is gone (no such thread; a zombie; a
- * thread started at another time under a reused id) is taken over by CAS,
- * and the taker gets MC_EOWNERDEAD, as from the robust mutex.  A waiter
- * asks whether a holder it meets is there at all (kill 0) before it
- * sleeps; it sleeps on lk_seq in slices of LK_POLL_NS and looks closer
- * (/proc) after a slice that nobody ended (a dead holder wakes nobody). */
-#define LK_SPIN 64
-#define LK_POLL_NS (2u * 1000 * 1000)
+ * One word, taken by one CAS (mem/heap_lock.h says how, and how a dead
+ * holder's lock is taken over). */
 
-/* State (field 3) and start time (field 22, clock ticks after boot) of
- * thread tid, from /proc; 0 when it cannot be read. */
-static int thread_stat(int32_t tid, char *state, uint64_t *start)
-{
-    char path[48], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the name (field 2) may hold anything */
-    if (!p || p[1] != ' ' || !p[2])
-        return 0;
-    *state = p[2];
-    p += 2;
-    for (int f = 3; f < 22; f++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    *start = strtoull(p, NULL, 10);
-    return 1;
-}
-
-/* This thread's lock id: its tid, and its start time's low 32 bits (0 if
- * /proc cannot say) above. */
+/* This thread's lock id (mc__lk_id), made once. */
 static uint64_t my_lkid(void)
 {
     int32_t tid = my_tid();
-    if (MC_UNLIKELY(!tl.lkid)) {
-        char state;
-        uint64_t start = 0;
-        if (!thread_stat(tid, &state, &start))
-            start = 0;
-        tl.lkid = (uint64_t)(uint32_t)start << 32 | (uint32_t)tid;
-    }
+    if (MC_UNLIKELY(!tl.lkid))
+        tl.lkid = mc__lk_id(tid);
     return tl.lkid;
-}
-
-/* 1 if the thread of lock id `id` is surely gone: no such thread (one
- * system call: quick says that is all to look at), a zombie, or another
- * thread under its id. */
-static int holder_dead(uint64_t id, int quick)
-{
-    int32_t tid = (int32_t)(uint32_t)id;
-    if (kill((pid_t)tid, 0) == -1 && errno == ESRCH)
-        return 1;
-    if (quick)
-        return 0;
-    char state;
-    uint64_t start;
-    if (!thread_stat(tid, &state, &start))
-        return 0; /* cannot tell: alive */
-    if (state == 'Z' || state == 'X' || state == 'x')
-        return 1; /* exited (a zombie until its parent waits) */
-    uint32_t tag = (uint32_t)(id >> 32);
-    return tag && tag != (uint32_t)start; /* the id is another's now */
-}
-
-/* The lock is taken: wait for it.  0 when taken, 1 when taken over from
- * a dead holder (*dead: its tid), -1 when this thread holds it already. */
-static int lk_take_slow(mc_heap *h, uint64_t me, int32_t *dead)
-{
-    int ws = -2, rc, timed_out = 0;
-    uint64_t slept_on = 0;
-    for (unsigned i = 0;; i++) {
-        uint64_t cur = atomic_load_explicit(&h->lk, memory_order_relaxed);
-        if (cur == 0) {
-            if (atomic_compare_exchange_weak_explicit(
-                    &h->lk, &cur, me, memory_order_acquire,
-                    memory_order_relaxed)) {
-                rc = 0;
-                break;
-            }
-            continue;
-        }
-        if (cur == me) {
-            rc = -1;
-            break;
-        }
-        if (i < LK_SPIN) {
-            mc__cpu_relax();
-            continue;
-        }
-        if (ws == -2) /* inside a read of h: a collector must not wait for
-                         us (mc__reader) */
-            ws = mc__heap_lock_wait(h);
-        /* a holder not seen before: is it there at all?  The same one
-         * through a whole slice asleep: is it alive? */
-        if ((cur != slept_on || timed_out) &&
-            holder_dead(cur, cur != slept_on)) {
-            if (atomic_compare_exchange_strong(&h->lk, &cur, me)) {
-                *dead = (int32_t)(uint32_t)cur;
-                rc = 1;
-                break;
-            }
-            continue;
-        }
-        atomic_fetch_add(&h->lk_waiters, 1);
-        uint32_t seq = atomic_load(&h->lk_seq);
-        timed_out = 0;
-        slept_on = cur;
-        if (atomic_load(&h->lk) == cur) /* (seq_cst: see lk_release) */
-            timed_out = mc__futex_wait_ns((uint32_t *)&h->lk_seq, seq,
-                                          LK_POLL_NS) == ETIMEDOUT;
-        atomic_fetch_sub(&h->lk_waiters, 1);
-    }
-    if (ws != -2)
-        mc__heap_lock_waited(h, ws);
-    return rc;
-}
-
-/* A sleeper counts itself, reads lk_seq, then sees the lock taken, in
- * that order; the release frees the lock, then reads the count: either
- * the sleeper sees the lock free, or the release sees it and moves lk_seq
- * on, which ends (or forestalls) its sleep. */
-static inline void lk_release(mc_heap *h)
-{
-    atomic_exchange(&h->lk, 0);
-    if (MC_UNLIKELY(atomic_load(&h->lk_waiters))) {
-        atomic_fetch_add(&h->lk_seq, 1);
-        mc__futex_wake((uint32_t *)&h->lk_seq, 1);
-    }
 }
 
 static int heap_lock(mc_heap *h)
@@ -1026,7 +895,7 @@ static int heap_lock(mc_heap *h)
     if (MC_UNLIKELY(!atomic_compare_exchange_strong_explicit(
             &h->lk, &z, me, memory_order_acquire, memory_order_relaxed))) {
         int32_t dead = 0;
-        int r = lk_take_slow(h, me, &dead);
+        int r = mc__lk_take_slow(h, me, &dead);
         if (r < 0)
             return mc__err(MC_ESTATE, "heap %p: this thread holds its lock "
                                       "already", (void *)h);
@@ -1051,7 +920,7 @@ static int heap_lock(mc_heap *h)
 static void heap_unlock(mc_heap *h)
 {
     atomic_store_explicit(&h->holder, 0, memory_order_relaxed);
-    lk_release(h);
+    mc__lk_release(h);
 }
 
 /* Collect if the allocation since the last collection passed the trigger
