@@ -79,6 +79,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdalign.h>
@@ -107,7 +108,7 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 3u
+#define CB_VERSION 4u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
 #define CB_MAX_SLOTS (1u << 20)
@@ -155,6 +156,9 @@ typedef struct cb_hdr {
     /* line 3: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
+    uint32_t recv_mb;     /* the receiver frees slots by plain stores:
+                             a sender about to sleep makes the membarrier
+                             call first (see mb_register); set at creation */
     /* line 4: for messages */
     alignas(CB_LINE) char type_name[CB_LINE];
     uint64_t recv_base;   /* the receiver's address of the box */
@@ -216,8 +220,25 @@ struct mc_camlbox {
     uint64_t spin_ns;
     int notify_lost;      /* report senders' deaths (MC_EDEAD) */
     uint32_t lost_seen;   /* h->lost when last reported */
+    uint32_t ff_pid;      /* delete stores FREE without a barrier when
+                             run by this process, registered by
+                             mb_register (UINT32_MAX: never, as
+                             cached_pid, 0 in a fork's child, is no
+                             pid) */
     char name[MC_RES_NAME_MAX];
 };
+
+/* A pointer of a flat type, as copy_flat_to reads it: taken once from the
+ * type's table at attach, so a send chases no pointer to find it. */
+typedef struct flat_f {
+    size_t esize;         /* an array's element size */
+    uint32_t off;         /* the pointer, in the record */
+    uint32_t len_off;     /* an array's count */
+    uint16_t amask;       /* where it is placed: alignment - 1 (7 or 15) */
+    uint8_t str;          /* a string (else an array) */
+    const mc_ptr_field *when; /* NULL: always holds a value (else test
+                                 with mc__pf_live) */
+} flat_f;
 
 struct mc_camlbox_sender {
     cb_hdr *h;
@@ -231,6 +252,14 @@ struct mc_camlbox_sender {
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     int flat;             /* the type is flat (copy_flat) */
+    int recv_mb;          /* the receiver frees without a barrier: the
+                             sleep path makes the membarrier call */
+    flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
+    size_t nplan;
+    int direct;           /* flat or pointer-free: send copies straight
+                             into the slot it took (copy_direct) */
+    uintptr_t rdelta;     /* the receiver's address of a byte of the box
+                             minus ours */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
                              minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
@@ -372,6 +401,55 @@ static int pid_dead(uint32_t pid)
     buf[r] = '\0';
     const char *p = strrchr(buf, ')'); /* the name may hold spaces */
     return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Deletes without a barrier.  A delete stores FREE, then
+ * reads tx_sleepers; a sender about to sleep counts itself in
+ * tx_sleepers, then looks for a free slot.  Each side's store must be
+ * seen by the other's load (else the sender sleeps on a free slot with
+ * nobody to wake it), which takes a full barrier between them on both
+ * sides: on x86, an xchg per delete, which waits for the store buffer to
+ * drain, so a receiver taking many messages stalled on each slot's line
+ * in turn (the box full, the sender polling them).  So the barrier is
+ * the sleeper's alone: after counting itself it makes the
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) call, which runs a full
+ * barrier on every CPU running a thread of a registered process (the
+ * receivers, mb_register) before it returns.  A delete whose load of
+ * tx_sleepers came before that barrier had its FREE store ordered before
+ * it, so the sender's look after the call sees the slot free; one whose
+ * load came after sees the sender counted (a context switch is a barrier
+ * too).  Linux 4.16; without it (or a seccomp filter refusing it), or
+ * when mc__camlbox_no_membarrier is set (tests), deletes keep their
+ * seq_cst store. */
+int mc__camlbox_no_membarrier;
+static uint32_t mb_pid; /* this process is registered (0: not yet) */
+
+static int mb_call(int cmd)
+{
+#ifdef __NR_membarrier
+    return (int)syscall(__NR_membarrier, cmd, 0, 0);
+#else
+    (void)cmd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Register this process as a receiver that frees without a barrier: 1 if
+ * the senders' membarrier calls will reach it. */
+static int mb_register(void)
+{
+    uint32_t me = my_pid();
+    if (mc__camlbox_no_membarrier)
+        return 0;
+    if (__atomic_load_n(&mb_pid, __ATOMIC_ACQUIRE) == me)
+        return 1;
+    int q = mb_call(MEMBARRIER_CMD_QUERY);
+    if (q < 0 || !(q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+        mb_call(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+        return 0;
+    __atomic_store_n(&mb_pid, me, __ATOMIC_RELEASE);
+    return 1;
 }
 
 /* Wake n senders asleep on a full box, if any sleeps: called after n
@@ -518,6 +596,8 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     h->recv_base = (uint64_t)(uintptr_t)m;
     snprintf(h->type_name, sizeof h->type_name, "%s",
              t->name ? t->name : "?");
+    b->ff_pid = mb_register() ? my_pid() : UINT32_MAX;
+    h->recv_mb = b->ff_pid != UINT32_MAX;
     /* the slots are zero: FREE, generation 0 */
     __atomic_store_n(&h->magic, CB_MAGIC, __ATOMIC_RELEASE);
     b->h = h;
@@ -941,10 +1021,21 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
+    uint64_t fw = st_make(ST_FREE, 0, st_gen(w));
+    if (MC_LIKELY(box->ff_pid ==
+                  __atomic_load_n(&cached_pid, __ATOMIC_RELAXED))) {
+        /* no barrier: a sender about to sleep makes one for us (see
+         * mb_register); the compiler keeps the load after the store */
+        __atomic_store_n(&s->state, fw, __ATOMIC_RELEASE);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (MC_UNLIKELY(__atomic_load_n(&box->h->tx_sleepers,
+                                        __ATOMIC_RELAXED)))
+            wake_senders(box->h, 1);
+        return 0;
+    }
     /* seq_cst: a sender that counted itself in tx_sleepers before this
      * store and missed the free slot is seen by wake_senders' load */
-    __atomic_store_n(&s->state, st_make(ST_FREE, 0, st_gen(w)),
-                     __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->state, fw, __ATOMIC_SEQ_CST);
     wake_senders(box->h, 1);
     return 0;
 }
@@ -1020,37 +1111,20 @@ static int type_flat(const mc_type *t)
     return 1;
 }
 
-/* Where copy_flat puts n bytes aligned to `align` (8 or 16) after `at`
- * bytes: mc__slot_place's rule for a flat type's allocations (alignment
- * checked by type_flat, no division).  0, or -1: past cap. */
-static inline int flat_place(size_t at, size_t align, size_t n, size_t cap,
-                             size_t *off)
-{
-    size_t o = (at + align - 1) & ~(align - 1);
-    if (n == 0)
-        n = 1;
-    if (o < at || o > cap || n > cap - o)
-        return -1;
-    *off = o;
-    return 0;
-}
 
 /* copy_for for a flat type: the generic copier's layout and bytes (the
  * record at 0, then each live field's string or array in table order, each
  * where mc__slot_place puts it, as mc_copy_size counts), in one pass.  -1:
  * it does not fit (the generic copier then makes the error). */
-static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
-                     size_t *used)
+static inline __attribute__((always_inline)) int
+copy_flat_to(const mc_camlbox_sender *s, const void *msg, char *buf,
+             uintptr_t delta, size_t *used)
 {
-    const mc_type *t = s->t;
     const char *src = msg;
-    char *buf = s->scratch;
-    size_t cap = s->g.slot_size, at = t->size;
-    uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
-    mc__copy_bytes(buf, src, t->size); /* t->size <= slot_size (create) */
-    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
-    for (; f < end; f++) {
-        if (!mc__pf_live(f, src))
+    size_t cap = s->g.slot_size, at = s->t->size;
+    mc__copy_bytes(buf, src, at); /* t->size <= slot_size (create) */
+    for (const flat_f *f = s->plan, *end = f + s->nplan; f < end; f++) {
+        if (MC_UNLIKELY(f->when != NULL) && !mc__pf_live(f->when, src))
             continue;
         const char *p = mc__pf_ptr(src, f->off);
         void **dp = (void **)(void *)(buf + f->off);
@@ -1058,26 +1132,49 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
             *dp = NULL;
             continue;
         }
-        size_t off, n;
-        if (f->kind == MC_PF_STR) {
+        /* at <= cap <= 1 GiB: no overflow */
+        size_t n, o = (at + f->amask) & ~(size_t)f->amask;
+        if (f->str)
             n = strlen(p) + 1;
-            if (flat_place(at, 8, n, cap, &off))
-                return -1;
-            mc__copy_bytes(buf + off, p, n);
-            buf[off + n - 1] = '\0';
-        } else {
-            size_t count = *(const size_t *)(const void *)(src + f->len_off);
-            if (__builtin_mul_overflow(count, f->t->size, &n) ||
-                flat_place(at, f->t->align < 8 ? 8 : f->t->align, n, cap,
-                           &off))
-                return -1;
-            mc__copy_bytes(buf + off, p, n);
-        }
-        at = off + (n ? n : 1);
-        *dp = (void *)((uintptr_t)(buf + off) + delta);
+        else if (__builtin_mul_overflow(
+                     *(const size_t *)(const void *)(src + f->len_off),
+                     f->esize, &n))
+            return -1;
+        size_t nn = n ? n : 1; /* an empty array takes a byte */
+        if (o > cap || nn > cap - o)
+            return -1;
+        mc__copy_bytes(buf + o, p, n);
+        if (f->str)
+            buf[o + n - 1] = '\0';
+        at = o + nn;
+        *dp = (void *)((uintptr_t)(buf + o) + delta);
     }
     *used = at;
     return 0;
+}
+
+/* copy_flat_to into the scratch buffer, relocated for slot k. */
+static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
+                     size_t *used)
+{
+    return copy_flat_to(s, msg, s->scratch,
+                        s->delta0 + (uintptr_t)k * s->g.stride, used);
+}
+
+/* Copy a flat or pointer-free message straight into the slot at dst (a
+ * slot this sender holds), relocated for the receiver.  -1: it does not
+ * fit (nothing else can fail). */
+static inline __attribute__((always_inline)) int
+copy_direct(const mc_camlbox_sender *s, const void *msg, char *dst,
+            size_t *used)
+{
+    if (!s->flat) {
+        /* no pointers: t->size <= slot_size (create) */
+        memcpy(dst, msg, s->t->size);
+        *used = s->t->size;
+        return 0;
+    }
+    return copy_flat_to(s, msg, dst, s->rdelta, used);
 }
 
 
@@ -1116,9 +1213,22 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     mc_camlbox_sender *s = calloc(1, sizeof *s);
     /* stride: a multiple of CB_LINE above slot_size */
     char *scratch = s ? aligned_alloc(CB_LINE, stride) : NULL;
-    if (!scratch) {
+    int flat = type_flat(t);
+    flat_f *plan = flat ? malloc(t->nptrs * sizeof *plan) : NULL;
+    if (!scratch || (flat && !plan)) {
+        free(plan);
+        free(scratch);
         free(s);
         return mc__err(MC_ENOMEM, "camlbox sender: out of memory");
+    }
+    for (size_t i = 0; flat && i < t->nptrs; i++) {
+        const mc_ptr_field *f = &t->ptrs[i];
+        size_t al = f->kind == MC_PF_STR || f->t->align < 8 ? 8
+                                                            : f->t->align;
+        plan[i] = (flat_f){f->kind == MC_PF_STR ? 0 : f->t->size, f->off,
+                           f->len_off, (uint16_t)(al - 1),
+                           f->kind == MC_PF_STR,
+                           f->when == MC_PW_ALWAYS ? NULL : f};
     }
     s->h = h;
     s->base = m;
@@ -1132,7 +1242,12 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
     s->scratch = scratch;
-    s->flat = type_flat(t);
+    s->flat = flat;
+    s->plan = plan;
+    s->nplan = flat ? t->nptrs : 0;
+    s->recv_mb = c.recv_mb != 0;
+    s->direct = s->flat || (!t->ptrs && !t->copy && t->size);
+    s->rdelta = (uintptr_t)s->recv_base - (uintptr_t)m;
     s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
                 (uintptr_t)scratch;
     *out = s;
@@ -1240,6 +1355,7 @@ int mc_camlbox_sender_release(mc_camlbox_sender *s)
         return mc__err(MC_EINVAL, "mc_camlbox_sender_release: NULL sender");
     munmap(s->base, s->size);
     free(s->scratch);
+    free(s->plan);
     int rc = s->id ? hold_drop(s->id) : 0;
     free(s);
     return rc;
@@ -1420,6 +1536,12 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
         __atomic_fetch_add(&h->tx_sleepers, 1, __ATOMIC_SEQ_CST);
+        /* the receiver's barrier (mb_register); if the call fails, naps
+         * of a millisecond stand in for a wake-up it may miss */
+        uint64_t nap = CB_SLEEP_NS;
+        if (s->recv_mb &&
+            mb_call(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+            nap = 1000u * 1000;
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
         if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
@@ -1427,7 +1549,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
                         s->g.recv_pid);
         if (k == -1 &&
-            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS) == ETIMEDOUT)
+            mc__futex_wait_ns(&h->tx_seq, seq, nap) == ETIMEDOUT)
             k = mc__alive_check("mc_camlbox_send") ? MC_ELOST : -1;
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
         if (k != -1)
@@ -1443,18 +1565,44 @@ static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
     wake_senders(s->h, 1);
 }
 
-static int send(mc_camlbox_sender *s, const void *msg, int block)
+/* Publish the message of `used` bytes in slot sl, which this sender holds
+ * (WRITING, generation gen). */
+static inline __attribute__((always_inline)) int
+publish(mc_camlbox_sender *s, cb_slot *sl, size_t used, uint32_t pid,
+        uint64_t gen)
 {
-    if (MC_UNLIKELY(!s || !msg))
-        return mc__err(MC_EINVAL, "mc_camlbox_send: NULL argument");
     cb_hdr *h = s->h;
-    if (MC_UNLIKELY(__atomic_load_n(&h->closed, __ATOMIC_RELAXED)))
+    sl->len = (uint32_t)used;
+    /* the ticket orders this message after every earlier one (scan); the
+     * same read-modify-write tells whether the receiver may be asleep */
+    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
+    sl->ticket = (uint32_t)(tw >> 1);
+    __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
+                     __ATOMIC_RELEASE);
+    /* the next send's slot, for writing: with the receiver keeping up it
+     * was freed long ago and sits in the receiver's cache */
+    prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, s->hint));
+    /* the flag was set before this ticket: the receiver may sleep, having
+     * missed this message (wake_receiver: only the first sender to see it
+     * makes the system call) */
+    if (MC_UNLIKELY(tw & TW_SLEEP))
+        wake_receiver(h);
+    return 0;
+}
+
+/* send's general path: copy first, into the scratch buffer, for the slot
+ * we expect to take, so that an oversize message fails before a slot is
+ * taken (or waited for); then take a slot and move the copy in. */
+static __attribute__((noinline)) int send_slow(mc_camlbox_sender *s,
+                                               const void *msg, int block)
+{
+    if (!s || !msg)
+        return mc__err(MC_EINVAL, "mc_camlbox_send: NULL argument");
+    if (__atomic_load_n(&s->h->closed, __ATOMIC_RELAXED))
         return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
     uint32_t pid = my_pid();
     uint64_t gen;
     size_t used;
-    /* Copy first, for the slot we expect to take: an oversize message
-     * fails here, before a slot is taken or the box is touched. */
     uint32_t k = predict(s);
     int rc = copy_for(s, msg, k, &used);
     if (rc == MC_E2BIG && mc_copy_size(s->t, msg, &used) == 0)
@@ -1479,19 +1627,33 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     }
     cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
-    sl->len = (uint32_t)used;
-    /* the ticket orders this message after every earlier one (scan); the
-     * same read-modify-write tells whether the receiver may be asleep */
-    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
-    sl->ticket = (uint32_t)(tw >> 1);
-    __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
-                     __ATOMIC_RELEASE);
-    /* the flag was set before this ticket: the receiver may sleep, having
-     * missed this message (wake_receiver: only the first sender to see it
-     * makes the system call) */
-    if (MC_UNLIKELY(tw & TW_SLEEP))
-        wake_receiver(h);
-    return 0;
+    return publish(s, sl, used, pid, gen);
+}
+
+/* A flat or pointer-free message, the slot at the hint free (the receiver
+ * keeps up): take it and copy the message straight into it (one copy, no
+ * scratch; its line was prefetched for writing at the end of the last
+ * send).  A message that does not fit gives the slot back and fails in
+ * send_slow, as it would have there; anything else goes there too. */
+static inline __attribute__((always_inline)) int
+send(mc_camlbox_sender *s, const void *msg, int block)
+{
+    if (MC_LIKELY(s && msg && s->direct &&
+                  !__atomic_load_n(&s->h->closed, __ATOMIC_RELAXED))) {
+        uint32_t pid = my_pid(), k = s->hint;
+        uint64_t gen;
+        size_t used;
+        if (MC_LIKELY(try_take(s, k, pid, &gen))) {
+            cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
+            if (MC_LIKELY(copy_direct(s, msg, (char *)sl + CB_SLOT_HDR,
+                                      &used) == 0)) {
+                s->hint = k + 1 == s->g.n ? 0 : k + 1;
+                return publish(s, sl, used, pid, gen);
+            }
+            give_back(s, k, gen);
+        }
+    }
+    return send_slow(s, msg, block);
 }
 
 int mc_camlbox_send(mc_camlbox_sender *s, const void *msg)
