@@ -120,6 +120,8 @@
                                       for a sender, at the whole box) */
 #define CB_SPAN 8                  /* slots from its hint a sender tries
                                       before it treats the box as full */
+#define CB_QUIET 256               /* fenced deletes with no sender asleep
+                                      before plain ones (delete_slow) */
 #define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
                                       its message not yet published */
 
@@ -156,9 +158,12 @@ typedef struct cb_hdr {
     /* line 3: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
-    uint32_t recv_mb;     /* the receiver frees slots by plain stores:
-                             a sender about to sleep makes the membarrier
-                             call first (see mb_register); set at creation */
+    uint32_t recv_mb;     /* the receiver may free slots by plain
+                             stores: a sender about to sleep makes sure
+                             they are fenced first (see mb_register); set
+                             at creation */
+    uint32_t fenced;      /* FENCE_*: the receiver's deletes are fenced
+                             (senders have been sleeping) */
     /* line 4: for messages */
     alignas(CB_LINE) char type_name[CB_LINE];
     uint64_t recv_base;   /* the receiver's address of the box */
@@ -225,6 +230,8 @@ struct mc_camlbox {
                              mb_register (UINT32_MAX: never, as
                              cached_pid, 0 in a fork's child, is no
                              pid) */
+    uint32_t quiet;       /* fenced deletes in a row that found no
+                             sender asleep (delete_slow) */
     char name[MC_RES_NAME_MAX];
 };
 
@@ -420,7 +427,25 @@ static int pid_dead(uint32_t pid)
  * load came after sees the sender counted (a context switch is a barrier
  * too).  Linux 4.16; without it (or a seccomp filter refusing it), or
  * when mc__camlbox_no_membarrier is set (tests), deletes keep their
- * seq_cst store. */
+ * seq_cst store.
+ *
+ * While senders keep going to sleep (a crowd on a full box), a call per
+ * sleep would interrupt the receiver's CPU each time, so the deletes are
+ * fenced instead, as without membarrier, for as long as senders sleep:
+ * h->fenced, which a delete reads with tx_sleepers (one line), is
+ *   FENCE_OFF  plain deletes;
+ *   FENCE_ON   a sender switched it on and is making the call: a sender
+ *              that sees it makes the call too (a delete that read OFF
+ *              may not be covered by a call that has not returned);
+ *   FENCE_SET  a call made since it left OFF has returned: every delete
+ *              that read OFF stored FREE before that call's barrier, and
+ *              every later one fences (mc_camlbox_delete), so a sender
+ *              that sees SET needs no call (Dekker's two fences).
+ * The receiver switches SET back to OFF (a seq_cst read-modify-write)
+ * after CB_QUIET fenced deletes in a row found nobody asleep: a sender
+ * that saw SET counted itself before, so every delete after the switch
+ * sees it counted, and every delete before it fenced. */
+enum { FENCE_OFF, FENCE_ON, FENCE_SET };
 int mc__camlbox_no_membarrier;
 static uint32_t mb_pid; /* this process is registered (0: not yet) */
 
@@ -1014,6 +1039,24 @@ int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
     return mc_local_copy(box->t, (const char *)s + CB_SLOT_HDR, copy);
 }
 
+/* delete's slow path, after a plain store of FREE: senders sleep, or the
+ * deletes are fenced (mb_register). */
+static __attribute__((noinline)) void delete_slow(mc_camlbox *box)
+{
+    cb_hdr *h = box->h;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
+        box->quiet = 0;
+        __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+        mc__futex_wake(&h->tx_seq, 1);
+    } else if (++box->quiet >= CB_QUIET) {
+        box->quiet = 0;
+        uint32_t f = FENCE_SET;
+        __atomic_compare_exchange_n(&h->fenced, &f, FENCE_OFF, 0,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    }
+}
+
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
 {
     cb_slot *s = NULL;
@@ -1024,13 +1067,14 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     uint64_t fw = st_make(ST_FREE, 0, st_gen(w));
     if (MC_LIKELY(box->ff_pid ==
                   __atomic_load_n(&cached_pid, __ATOMIC_RELAXED))) {
-        /* no barrier: a sender about to sleep makes one for us (see
-         * mb_register); the compiler keeps the load after the store */
+        /* no barrier unless senders sleep (see mb_register); the
+         * compiler keeps the loads after the store */
+        cb_hdr *h = box->h;
         __atomic_store_n(&s->state, fw, __ATOMIC_RELEASE);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (MC_UNLIKELY(__atomic_load_n(&box->h->tx_sleepers,
-                                        __ATOMIC_RELAXED)))
-            wake_senders(box->h, 1);
+        if (MC_UNLIKELY(__atomic_load_n(&h->tx_sleepers, __ATOMIC_RELAXED) |
+                        __atomic_load_n(&h->fenced, __ATOMIC_RELAXED)))
+            delete_slow(box);
         return 0;
     }
     /* seq_cst: a sender that counted itself in tx_sleepers before this
@@ -1539,9 +1583,23 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         /* the receiver's barrier (mb_register); if the call fails, naps
          * of a millisecond stand in for a wake-up it may miss */
         uint64_t nap = CB_SLEEP_NS;
-        if (s->recv_mb &&
-            mb_call(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
-            nap = 1000u * 1000;
+        if (s->recv_mb) {
+            uint32_t f = __atomic_load_n(&h->fenced, __ATOMIC_SEQ_CST);
+            if (f != FENCE_SET) {
+                if (f == FENCE_OFF)
+                    __atomic_compare_exchange_n(&h->fenced, &f, FENCE_ON, 0,
+                                                __ATOMIC_SEQ_CST,
+                                                __ATOMIC_RELAXED);
+                if (mb_call(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0) {
+                    nap = 1000u * 1000;
+                } else {
+                    f = FENCE_ON;
+                    __atomic_compare_exchange_n(&h->fenced, &f, FENCE_SET,
+                                                0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_RELAXED);
+                }
+            }
+        }
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
         if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
