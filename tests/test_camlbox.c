@@ -731,6 +731,62 @@ static void drv_no_membarrier(const void *arg, size_t len)
     mc__camlbox_no_membarrier = 0;
 }
 
+/* The receiver's deletes go fenced while senders sleep and plain again
+ * after a quiet run (camlbox.c mb_register): three rounds of four
+ * senders blocked on a full box of one slot, each round followed by 600
+ * messages that never fill it.  Every blocked sender's message comes. */
+static void drv_fence_cycle(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tflat_type, 1, 256, NULL, &box), 0))
+        return;
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tflat_type, &s),
+             0))
+        return;
+    static tbuf b;
+    for (int round = 0; round < 3 && !tu_w_failed(); round++) {
+        tmsg_fill(&b, 9, round, 2);
+        W_RC(mc_camlbox_send(s, &b.m), 0); /* full */
+        enum { NB = 4 };
+        mc_pid pid[NB];
+        for (int i = 0; i < NB; i++) {
+            struct sender_arg a = {mc_camlbox_id(box), i, 1, 3, 0, 1};
+            W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
+        }
+        tu_sleep_ms(100); /* asleep on the full box */
+        int seen[NB] = {0};
+        for (int i = 0; i < NB + 1; i++) {
+            tmsg m;
+            if (W_RC(w_recv(box, 5000, &m), 0))
+                break;
+            if (m.sender >= 0 && m.sender < NB)
+                seen[m.sender]++;
+        }
+        for (int i = 0; i < NB; i++) {
+            W_CHECK(seen[i] == 1, "round %d: sender %d's message came %d "
+                    "times", round, i, seen[i]);
+            W_JOIN_OK(tu_driver_jp, pid[i], "sender");
+        }
+        for (int i = 0; i < 600; i++) {
+            tmsg_fill(&b, 9, i, 1);
+            W_RC(mc_camlbox_try_send(s, &b.m), 0);
+            W_RC(w_recv(box, 1000, NULL), 0);
+        }
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_fence_cycle(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_fence_cycle, NULL, 0);
+    tu_end();
+}
+
 static void test_no_membarrier(void **state)
 {
     (void)state;
@@ -1493,6 +1549,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_wake_one),
         cmocka_unit_test(test_no_membarrier),
+        cmocka_unit_test(test_fence_cycle),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_spin_pays),
         cmocka_unit_test(test_spin_rules),

@@ -40,8 +40,11 @@
  * so a receiver slow to wake up costs one system call, not one per
  * message sent meanwhile; any change of tw also makes a futex_wait that
  * has not begun return at once.  Waking senders: a delete stores FREE
- * (seq_cst) then reads tx_sleepers; a sender counts itself in
- * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
+ * then reads tx_sleepers; a sender counts itself in tx_sleepers, then
+ * rescans.  The full barrier each side needs between the two is, on the
+ * receiver's side, made by the sleeper (a membarrier call) while senders
+ * rarely sleep, and by the deletes while they keep sleeping (see
+ * mb_register).  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
  * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
  * well, so a process killed between its store and its wake-up delays the
@@ -53,27 +56,32 @@
  * sender's CAS that claims a slot (any free slot, several senders) and its
  * fetch_add on tw (the ticket orders one sender's messages across slots,
  * see scan; its old value says whether the receiver sleeps, so READY is a
- * release store); the receiver's seq_cst store of FREE, for tx_sleepers.
- * Cache lines that move between sender and receiver: the slot's line (the
- * claim prefetches it for writing: the receiver freed it; the receiver
- * reads it when it polls the slot at scan_pos and takes the message),
+ * release store).  The receiver's stores are plain (its FREE store had
+ * been seq_cst, for tx_sleepers: an xchg that waited for each slot's line
+ * in turn, see mb_register).  Cache lines that move between sender and
+ * receiver: the slot's line (prefetched for writing at the end of the
+ * sender's previous send: the receiver freed it; the receiver reads it
+ * when it polls the slot at scan_pos and takes the message),
  * and tw's line only when the receiver looks past scan_pos (every few
  * polls, or before it sleeps: a receiver that keeps up with one sender
  * reads no ticket, scan).  A sender that finds the box full looks at the
  * few slots from its hint, where the receiver frees next, not at all of
  * them (take_blocking).
  *
- * A message is first deep-copied into the sender's private scratch buffer
- * of slot_size bytes, with pointers relocated to where the receiver will
- * see them, and then moved into the slot with one memcpy.  A type without
- * pointers is one memcpy; a flat type (strings and arrays of plain
- * elements, what mcidl makes of most messages) one pass (copy_flat);
- * other types go through the copier, which carves the buffer inline and
- * relocates by adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too
- * big for a slot fails before a byte of the box is written (Netcamlbox
- * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
- * one).  The copy is made for the slot the sender expects to take; if
- * another sender takes that slot first, the copy is made again.
+ * A type without pointers, or a flat type (strings and arrays of plain
+ * elements, what mcidl makes of most messages), is copied straight into
+ * the slot at the sender's hint when that slot is free (send): one pass
+ * (copy_flat_to), pointers relocated to where the receiver will see them;
+ * a message that does not fit gives the slot back and fails as below.
+ * Otherwise a message is first deep-copied into the sender's private
+ * scratch buffer of slot_size bytes, relocated, and then moved into the
+ * slot with one memcpy (send_slow); types that are not flat go through
+ * the copier, which carves the buffer inline and relocates by adding a
+ * constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big for a slot
+ * never writes past it (Netcamlbox did) and keeps no slot (Netcamlbox
+ * leaked one), and on a full box it fails before it waits for a slot.
+ * The copy is made for the slot the sender expects to take; if another
+ * sender takes that slot first, the copy is made again.
  */
 #include <errno.h>
 #include <fcntl.h>
