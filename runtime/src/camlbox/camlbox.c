@@ -1532,19 +1532,22 @@ static inline void prefetch_w(const void *p)
 #endif
 }
 
-/* The first slot that looks free among CB_SPAN from the hint (no claim),
- * or the hint.  Not the whole box: a sender that finds the box full would
- * pull every slot's line away from the receiver, which is freeing them. */
+/* The first slot that looks free among CB_SPAN from the hint (no claim;
+ * prefetched for writing), or the hint.  Not the whole box: a sender that
+ * finds the box full would pull every slot's line away from the receiver,
+ * which is freeing them; nor a slot not free: the receiver is about to
+ * take its message, and would wait for the line to come back. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
     uint32_t n = s->g.n, k = s->hint;
-    prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, k));
     for (uint32_t i = 0; i < n && i < CB_SPAN;
          i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
-            ST_FREE)
+            ST_FREE) {
+            prefetch_w(sl);
             return k;
+        }
     }
     return s->hint;
 }
@@ -1645,9 +1648,13 @@ publish(mc_camlbox_sender *s, cb_slot *sl, size_t used, uint32_t pid,
     sl->ticket = (uint32_t)(tw >> 1);
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
                      __ATOMIC_RELEASE);
-    /* the next send's slot, for writing: with the receiver keeping up it
-     * was freed long ago and sits in the receiver's cache */
-    prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, s->hint));
+    /* the next send's slot, for writing, if free: with the receiver
+     * keeping up it was freed long ago and sits in the receiver's cache.
+     * Not if it holds a message (the box is full): the receiver is about
+     * to take it, and would wait for the line to come back. */
+    cb_slot *nx = slot_at(s->base, s->g.slots_off, s->g.stride, s->hint);
+    if (st_state(__atomic_load_n(&nx->state, __ATOMIC_RELAXED)) == ST_FREE)
+        prefetch_w(nx);
     /* the flag was set before this ticket: the receiver may sleep, having
      * missed this message (wake_receiver: only the first sender to see it
      * makes the system call) */
