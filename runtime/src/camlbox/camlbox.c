@@ -68,18 +68,18 @@
  * few slots from its hint, where the receiver frees next, not at all of
  * them (take_blocking).
  *
- * A type without pointers, or a flat type (strings and arrays of plain
- * elements, what mcidl makes of most messages), is copied straight into
- * the slot at the sender's hint when that slot is free (send): one pass
- * (copy_flat_to), pointers relocated to where the receiver will see them;
- * a message that does not fit gives the slot back and fails as below.
- * Otherwise a message is first deep-copied into the sender's private
- * scratch buffer of slot_size bytes, relocated, and then moved into the
- * slot with one memcpy (send_slow); types that are not flat go through
- * the copier, which carves the buffer inline and relocates by adding a
- * constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big for a slot
- * never writes past it (Netcamlbox did) and keeps no slot (Netcamlbox
- * leaked one), and on a full box it fails before it waits for a slot.
+ * A message is first deep-copied into the sender's private scratch buffer
+ * of slot_size bytes, with pointers relocated to where the receiver will
+ * see them, and then moved into the slot with one memcpy.  A type without
+ * pointers is copied straight into the slot; a flat type (strings and
+ * arrays of plain elements, what mcidl makes of most messages) in one
+ * pass (copy_flat_to, its pointer table read once at attach), both inline
+ * when the slot at the sender's hint is free (send); other types go
+ * through the copier, which carves the buffer inline and relocates by
+ * adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big for a slot
+ * fails before a slot is taken or a byte of the box is written
+ * (Netcamlbox wrote past its slot), and a failed copy takes no slot
+ * (Netcamlbox leaked one).
  * The copy is made for the slot the sender expects to take; if another
  * sender takes that slot first, the copy is made again.
  */
@@ -271,10 +271,7 @@ struct mc_camlbox_sender {
                              sleep path makes the membarrier call */
     flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
     size_t nplan;
-    int direct;           /* flat or pointer-free: send copies straight
-                             into the slot it took (copy_direct) */
-    uintptr_t rdelta;     /* the receiver's address of a byte of the box
-                             minus ours */
+    int direct;           /* flat or pointer-free: send's inline path */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
                              minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
@@ -1213,23 +1210,6 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
                         s->delta0 + (uintptr_t)k * s->g.stride, used);
 }
 
-/* Copy a flat or pointer-free message straight into the slot at dst (a
- * slot this sender holds), relocated for the receiver.  -1: it does not
- * fit (nothing else can fail). */
-static inline __attribute__((always_inline)) int
-copy_direct(const mc_camlbox_sender *s, const void *msg, char *dst,
-            size_t *used)
-{
-    if (!s->flat) {
-        /* no pointers: t->size <= slot_size (create) */
-        memcpy(dst, msg, s->t->size);
-        *used = s->t->size;
-        return 0;
-    }
-    return copy_flat_to(s, msg, dst, s->rdelta, used);
-}
-
-
 /* Check a mapped object and make a sender of it (takes the mapping).  The
  * header is read once, into private memory, and each field is checked
  * against what mc_camlbox_create would have made of nslots and slot_size
@@ -1299,7 +1279,6 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->nplan = flat ? t->nptrs : 0;
     s->recv_mb = c.recv_mb != 0;
     s->direct = s->flat || (!t->ptrs && !t->copy && t->size);
-    s->rdelta = (uintptr_t)s->recv_base - (uintptr_t)m;
     s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
                 (uintptr_t)scratch;
     *out = s;
@@ -1704,10 +1683,11 @@ static __attribute__((noinline)) int send_slow(mc_camlbox_sender *s,
 }
 
 /* A flat or pointer-free message, the slot at the hint free (the receiver
- * keeps up): take it and copy the message straight into it (one copy, no
- * scratch; its line was prefetched for writing at the end of the last
- * send).  A message that does not fit gives the slot back and fails in
- * send_slow, as it would have there; anything else goes there too. */
+ * keeps up): a pointer-free one is copied straight into the slot taken; a
+ * flat one into the scratch buffer first, in one pass (copy_flat_to, for
+ * the hint's slot), so that one too big fails before a slot is taken,
+ * then moved in.  The slot's line was prefetched for writing at the end
+ * of the last send.  Anything else goes to send_slow. */
 static inline __attribute__((always_inline)) int
 send(mc_camlbox_sender *s, const void *msg, int block)
 {
@@ -1715,15 +1695,18 @@ send(mc_camlbox_sender *s, const void *msg, int block)
                   !__atomic_load_n(&s->h->closed, __ATOMIC_RELAXED))) {
         uint32_t pid = my_pid(), k = s->hint;
         uint64_t gen;
-        size_t used;
+        size_t used = s->t->size;
+        if (s->flat && copy_flat_to(s, msg, s->scratch,
+                                    s->delta0 + (uintptr_t)k * s->g.stride,
+                                    &used) != 0)
+            return send_slow(s, msg, block); /* MC_E2BIG */
         if (MC_LIKELY(try_take(s, k, pid, &gen))) {
             cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
-            if (MC_LIKELY(copy_direct(s, msg, (char *)sl + CB_SLOT_HDR,
-                                      &used) == 0)) {
-                s->hint = k + 1 == s->g.n ? 0 : k + 1;
-                return publish(s, sl, used, pid, gen);
-            }
-            give_back(s, k, gen);
+            /* t->size <= slot_size (create) */
+            mc__copy_bytes((char *)sl + CB_SLOT_HDR,
+                           s->flat ? s->scratch : (const char *)msg, used);
+            s->hint = k + 1 == s->g.n ? 0 : k + 1;
+            return publish(s, sl, used, pid, gen);
         }
     }
     return send_slow(s, msg, block);
