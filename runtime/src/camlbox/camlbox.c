@@ -234,6 +234,7 @@ struct mc_camlbox {
     const mc_type *t;
     cb_geom g;
     uint32_t scan_pos;    /* where the next scan starts */
+    uint32_t alt_pos;     /* where the last scan's messages began (scan) */
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     uint32_t next_t;      /* every ticket below it was reported (or lost) */
     struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
@@ -724,20 +725,33 @@ scan(mc_camlbox *b, unsigned *slots, size_t max, size_t *writing, int order,
      * whose line then stays with the senders that bump it; and so on with
      * the next slot and ticket, as one sender fills slots upwards. */
     size_t got = 0;
-    while (got < max) {
-        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
-        uint64_t w = __atomic_load_n(&s->state, order);
-        if (st_state(w) != ST_READY ||
-            __atomic_load_n(&s->ticket, __ATOMIC_RELAXED) != b->next_t)
+    for (int pass = 0;; pass++) {
+        while (got < max) {
+            cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
+            uint64_t w = __atomic_load_n(&s->state, order);
+            if (st_state(w) != ST_READY ||
+                __atomic_load_n(&s->ticket, __ATOMIC_RELAXED) != b->next_t)
+                break;
+            __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                                st_gen(w)), __ATOMIC_RELAXED);
+            slots[got++] = k;
+            b->next_t++;
+            k = k + 1 == n ? 0 : k + 1;
+        }
+        /* Nothing at scan_pos: try where the last scan's messages began.
+         * When they filled the box, a sender blocked on it refills the
+         * slots as they are freed, from there (the bench's receiver then
+         * polled on at scan_pos, and took the box only once full again:
+         * it and the sender took turns instead of working together). */
+        if (got || pass || b->alt_pos == b->scan_pos)
             break;
-        __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
-                                            st_gen(w)), __ATOMIC_RELAXED);
-        slots[got++] = k;
-        b->next_t++;
-        k = k + 1 == n ? 0 : k + 1;
+        k = b->alt_pos;
     }
     if (got || !look) {
-        b->scan_pos = k;
+        if (got) {
+            b->alt_pos = slots[0];
+            b->scan_pos = k;
+        }
         return got;
     }
     return scan_all(b, slots, max, writing, order);
@@ -800,6 +814,7 @@ static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
          * the slot after its last */
         uint32_t last = f[got - 1].slot;
         b->scan_pos = last + 1 == n ? 0 : last + 1;
+        b->alt_pos = f[0].slot;
     }
     return got;
 }
