@@ -124,6 +124,8 @@
 #define CB_SPIN_US_DEFAULT 50
 #define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
 #define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
+#define CB_SHORT_NS (2u * 1000)    /* the same when the other side seems
+                                      to share our CPU (tight_next) */
 #define CB_POLL_LOOK 4             /* polls per look at the ticket word (or,
                                       for a sender, at the whole box) */
 #define CB_SPAN 8                  /* slots from its hint a sender tries
@@ -250,6 +252,7 @@ struct mc_camlbox {
                              sender asleep (delete_slow) */
     int woke;             /* a delete woke a sender since the last wait
                              (see CB_WOKE) */
+    uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     char name[MC_RES_NAME_MAX];
 };
 
@@ -284,6 +287,7 @@ struct mc_camlbox_sender {
     int direct;           /* flat or pointer-free: send's inline path */
     int woke;             /* this sender woke the receiver since it last
                              blocked on a full box (see CB_WOKE) */
+    uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
                              minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
@@ -310,6 +314,20 @@ static inline int poll_pause(uint64_t start, uint64_t now, uint64_t tight)
     }
     sched_yield();
     return 1; /* it yielded */
+}
+
+/* The next poll's tight phase, after one that got what it waited for:
+ * right after giving its CPU away (it yielded, and the CPU went to
+ * another task meanwhile), the other side probably shares this CPU, and
+ * could not run while we spun: spin CB_SHORT_NS only (a receiver and its
+ * sender on one CPU spun 20 us for nothing at each turn, 4 times the
+ * ring's time per message).  Got while spinning: the other side runs
+ * elsewhere, spin CB_TIGHT_NS again.  Otherwise unchanged. */
+static inline uint64_t tight_next(uint64_t cur, int yielded, int lost)
+{
+    if (!yielded)
+        return CB_TIGHT_NS;
+    return lost ? CB_SHORT_NS : cur;
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -652,6 +670,7 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     b->g = (cb_geom){(uint32_t)nslots, stride, slots_off, slot_size,
                      my_pid()};
     b->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    b->tight_ns = CB_TIGHT_NS;
     snprintf(b->name, sizeof b->name, "%s", name ? name : "");
     *box = b;
     return 0;
@@ -949,7 +968,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
         spin = CB_WOKE * box->spin_ns;
     }
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
-    uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
+    uint64_t tight = mc__spin_tight(&box->sc, box->tight_ns);
     for (unsigned i = 1; now < spin_end; i++) {
         int yielded = poll_pause(start, now, tight);
         int look = i % CB_POLL_LOOK == 0 || yielded;
@@ -974,6 +993,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                 mc__spin_note(&box->sc, 1);
             else if (yielded && *n == 1)
                 mc__spin_note(&box->sc, 0);
+            box->tight_ns = tight_next(box->tight_ns, yielded, lost);
             return 0;
         }
         if ((rc = take_lost(box)))
@@ -1307,6 +1327,7 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     /* senders start apart, so that two of them rarely race for a slot */
     s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    s->tight_ns = CB_TIGHT_NS;
     s->scratch = scratch;
     s->flat = flat;
     s->plan = plan;
@@ -1583,12 +1604,12 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         s->woke = 0;
         spin = CB_WOKE * s->spin_ns;
     }
-    uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
+    uint64_t tight = mc__spin_tight(&s->sc, s->tight_ns);
     /* the slots near the hint at each poll (with one sender, the
      * receiver frees the hint's slot next), the whole box at every
      * CB_POLL_LOOK-th; the sleep path below looks at all and reclaims */
     for (unsigned i = 1; now - start < spin; i++) {
-        poll_pause(start, now, tight);
+        int yielded = poll_pause(start, now, tight);
         k = i % CB_POLL_LOOK == 0 ? take_any(s, pid, gen)
                                   : take_span(s, pid, gen, CB_SPAN);
         uint64_t prev = now;
@@ -1597,6 +1618,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k >= 0) {
             if (!lost)
                 mc__spin_note(&s->sc, 1);
+            s->tight_ns = tight_next(s->tight_ns, yielded, lost);
             return k;
         }
         if (lost)
