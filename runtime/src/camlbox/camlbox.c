@@ -130,13 +130,6 @@
                                       for a sender, at the whole box) */
 #define CB_SPAN 8                  /* slots from its hint a sender tries
                                       before it treats the box as full */
-#define CB_WOKE 4                  /* a wait right after waking the other
-                                      side polls this many times longer:
-                                      the reply comes after a wake-up
-                                      (50-60 us here, the poll's default
-                                      length), and a sleep then would
-                                      make the two sides take turns
-                                      sleeping, one wake-up per boxful */
 #define CB_QUIET 256               /* fenced deletes with no sender asleep
                                       before plain ones (delete_slow) */
 #define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
@@ -250,8 +243,6 @@ struct mc_camlbox {
                              pid) */
     uint32_t quiet;       /* fenced deletes in a row that found no
                              sender asleep (delete_slow) */
-    int woke;             /* a delete woke a sender since the last wait
-                             (see CB_WOKE) */
     uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     char name[MC_RES_NAME_MAX];
 };
@@ -285,8 +276,6 @@ struct mc_camlbox_sender {
     flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
     size_t nplan;
     int direct;           /* flat or pointer-free: send's inline path */
-    int woke;             /* this sender woke the receiver since it last
-                             blocked on a full box (see CB_WOKE) */
     uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
                              minus scratch (copy_flat) */
@@ -514,14 +503,12 @@ static int mb_register(void)
 
 /* Wake n senders asleep on a full box, if any sleeps: called after n
  * slots became free (seq_cst stores), so one load when none sleeps. */
-static int wake_senders(cb_hdr *h, int n)
+static void wake_senders(cb_hdr *h, int n)
 {
     if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
         __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
         mc__futex_wake(&h->tx_seq, n);
-        return 1;
     }
-    return 0;
 }
 
 /* Give back WRITING slots whose writer is dead.  Returns the number of
@@ -963,10 +950,6 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                             ? UINT64_MAX
                             : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
-    if (MC_UNLIKELY(box->woke)) {
-        box->woke = 0;
-        spin = CB_WOKE * box->spin_ns;
-    }
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
     uint64_t tight = mc__spin_tight(&box->sc, box->tight_ns);
     for (unsigned i = 1; now < spin_end; i++) {
@@ -1104,7 +1087,6 @@ static __attribute__((noinline)) void delete_slow(mc_camlbox *box)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
         box->quiet = 0;
-        box->woke = 1;
         __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
         mc__futex_wake(&h->tx_seq, 1);
     } else if (++box->quiet >= CB_QUIET) {
@@ -1138,8 +1120,7 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     /* seq_cst: a sender that counted itself in tx_sleepers before this
      * store and missed the free slot is seen by wake_senders' load */
     __atomic_store_n(&s->state, fw, __ATOMIC_SEQ_CST);
-    if (wake_senders(box->h, 1))
-        box->woke = 1;
+    wake_senders(box->h, 1);
     return 0;
 }
 
@@ -1600,10 +1581,6 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
     }
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
-    if (s->woke) {
-        s->woke = 0;
-        spin = CB_WOKE * s->spin_ns;
-    }
     uint64_t tight = mc__spin_tight(&s->sc, s->tight_ns);
     /* the slots near the hint at each poll (with one sender, the
      * receiver frees the hint's slot next), the whole box at every
@@ -1697,10 +1674,8 @@ publish(mc_camlbox_sender *s, cb_slot *sl, size_t used, uint32_t pid,
     /* the flag was set before this ticket: the receiver may sleep, having
      * missed this message (wake_receiver: only the first sender to see it
      * makes the system call) */
-    if (MC_UNLIKELY(tw & TW_SLEEP)) {
+    if (MC_UNLIKELY(tw & TW_SLEEP))
         wake_receiver(h);
-        s->woke = 1;
-    }
     return 0;
 }
 
