@@ -275,6 +275,7 @@ struct mc_camlbox_sender {
                              sleep path makes the membarrier call */
     flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
     size_t nplan;
+    int strs;             /* the plan holds strings */
     int direct;           /* flat or pointer-free: send's inline path */
     uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
@@ -1202,7 +1203,7 @@ static int type_flat(const mc_type *t)
  * it does not fit (the generic copier then makes the error). */
 static inline __attribute__((always_inline)) int
 copy_flat_to(const mc_camlbox_sender *s, const void *msg, char *buf,
-             uintptr_t delta, size_t *used)
+             uintptr_t delta, size_t *used, int strs)
 {
     const char *src = msg;
     size_t cap = s->g.slot_size, at = s->t->size;
@@ -1218,7 +1219,7 @@ copy_flat_to(const mc_camlbox_sender *s, const void *msg, char *buf,
         }
         /* at <= cap <= 1 GiB: no overflow */
         size_t n, o = (at + f->amask) & ~(size_t)f->amask;
-        if (f->str)
+        if (strs && f->str)
             n = strlen(p) + 1;
         else if (__builtin_mul_overflow(
                      *(const size_t *)(const void *)(src + f->len_off),
@@ -1228,7 +1229,7 @@ copy_flat_to(const mc_camlbox_sender *s, const void *msg, char *buf,
         if (o > cap || nn > cap - o)
             return -1;
         mc__copy_bytes(buf + o, p, n);
-        if (f->str)
+        if (strs && f->str)
             buf[o + n - 1] = '\0';
         at = o + nn;
         *dp = (void *)((uintptr_t)(buf + o) + delta);
@@ -1242,7 +1243,7 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
                      size_t *used)
 {
     return copy_flat_to(s, msg, s->scratch,
-                        s->delta0 + (uintptr_t)k * s->g.stride, used);
+                        s->delta0 + (uintptr_t)k * s->g.stride, used, 1);
 }
 
 /* Check a mapped object and make a sender of it (takes the mapping).  The
@@ -1313,6 +1314,8 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     s->flat = flat;
     s->plan = plan;
     s->nplan = flat ? t->nptrs : 0;
+    for (size_t i = 0; i < s->nplan; i++)
+        s->strs |= plan[i].str;
     s->recv_mb = c.recv_mb != 0;
     s->direct = s->flat || (!t->ptrs && !t->copy && t->size);
     s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
@@ -1733,9 +1736,13 @@ send(mc_camlbox_sender *s, const void *msg, int block)
         uint32_t pid = my_pid(), k = s->hint;
         uint64_t gen;
         size_t used = s->t->size;
-        if (s->flat && copy_flat_to(s, msg, s->scratch,
-                                    s->delta0 + (uintptr_t)k * s->g.stride,
-                                    &used) != 0)
+        uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
+        /* without strings, a copy calls nothing (no strlen), so that
+         * the loop keeps its values in registers */
+        if (s->flat &&
+            (s->strs ? copy_flat_to(s, msg, s->scratch, delta, &used, 1)
+                     : copy_flat_to(s, msg, s->scratch, delta, &used, 0)) !=
+                0)
             return send_slow(s, msg, block); /* MC_E2BIG */
         if (MC_LIKELY(try_take(s, k, pid, &gen))) {
             cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
