@@ -76,12 +76,12 @@
  * pass (copy_flat_to, its pointer table read once at attach), both inline
  * when the slot at the sender's hint is free (send); other types go
  * through the copier, which carves the buffer inline and relocates by
- * adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big for a slot
- * fails before a slot is taken or a byte of the box is written
+ * adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big
+ * for a slot fails before a slot is taken or a byte of the box is written
  * (Netcamlbox wrote past its slot), and a failed copy takes no slot
- * (Netcamlbox leaked one).
- * The copy is made for the slot the sender expects to take; if another
- * sender takes that slot first, the copy is made again.
+ * (Netcamlbox leaked one).  The copy is made for the slot the sender
+ * expects to take; if another sender takes that slot first, the copy is
+ * made again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -270,7 +270,7 @@ struct mc_camlbox_sender {
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
-    int flat;             /* the type is flat (copy_flat) */
+    int flat;             /* the type is flat (copy_flat_to) */
     int recv_mb;          /* the receiver frees without a barrier: the
                              sleep path makes the membarrier call */
     flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
@@ -1195,7 +1195,6 @@ static int type_flat(const mc_type *t)
     }
     return 1;
 }
-
 
 /* copy_for for a flat type: the generic copier's layout and bytes (the
  * record at 0, then each live field's string or array in table order, each
