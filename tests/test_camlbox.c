@@ -180,6 +180,8 @@ struct sender_arg {
     int64_t count;    /* messages; < 0: until killed */
     int64_t n;        /* elements per message; < 0: random 0..-n */
     int try_first;    /* 1: try_send, and count MC_EAGAINs in the report */
+    int flat;         /* 1: the box holds tflat (send copies into the slot,
+                         camlbox.c copy_direct), else tmsg */
 };
 
 static uint64_t rnd(uint64_t *x)
@@ -196,7 +198,8 @@ static void drv_sender(const void *arg, size_t len)
     W_CHECK(len == sizeof a, "arg");
     memcpy(&a, arg, sizeof a);
     mc_camlbox_sender *s;
-    if (W_RC(mc_camlbox_sender_lookup(a.box, &tmsg_type, &s), 0))
+    if (W_RC(mc_camlbox_sender_lookup(a.box, a.flat ? &tflat_type
+                                                     : &tmsg_type, &s), 0))
         return;
     static tbuf b;
     uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
@@ -270,7 +273,7 @@ static void drv_basics(const void *arg, size_t len)
     W_RC(mc_camlbox_delete(box, 0), MC_ENOENT);
 
     /* a sender in another worker: 5 messages with arrays and strings */
-    struct sender_arg a = {mc_camlbox_id(box), 7, 5, 10, 0};
+    struct sender_arg a = {mc_camlbox_id(box), 7, 5, 10, 0, 0};
     mc_pid pid;
     W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid), 0);
     W_JOIN_OK(tu_driver_jp, pid, "sender");
@@ -354,7 +357,7 @@ static void drv_many(const void *arg, size_t len)
         return;
     mc_pid pid[N_SENDERS];
     for (int i = 0; i < N_SENDERS; i++) {
-        struct sender_arg a = {mc_camlbox_id(box), i, N_EACH, -4, i & 1};
+        struct sender_arg a = {mc_camlbox_id(box), i, N_EACH, -4, i & 1, 0};
         W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
     }
     unsigned char *seen = calloc(N_SENDERS, N_EACH);
@@ -425,13 +428,15 @@ static void drv_order(const void *arg, size_t len)
         size_t nslots = 2 + rnd(&x) % 9;
         size_t max = 1 + r / ORD_MAXS % 4;
         size_t keep = rnd(&x) % nslots;  /* slots held before deleting */
+        int flat = r % 2; /* the same layout, copied into the slot */
         mc_camlbox *box;
-        if (W_RC(mc_camlbox_create(&tmsg_type, nslots, 256, NULL, &box), 0))
+        if (W_RC(mc_camlbox_create(flat ? &tflat_type : &tmsg_type, nslots,
+                                   256, NULL, &box), 0))
             return;
         mc_pid pid[ORD_MAXS];
         for (int i = 0; i < ns; i++) {
             struct sender_arg a = {mc_camlbox_id(box), i, ORD_N + 1, 0,
-                                   (int)(rnd(&x) & 1)};
+                                   (int)(rnd(&x) & 1), flat};
             W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
         }
         int64_t next[ORD_MAXS] = {0};
@@ -513,7 +518,7 @@ static void drv_full(const void *arg, size_t len)
     W_RC(mc_camlbox_sender_stats(s, &st), 0);
     W_CHECK(st.ready == 2 && st.free == 0, "full: %zu ready", st.ready);
     /* a sender in another worker blocks on the full box */
-    struct sender_arg a = {mc_camlbox_id(box), 1, 1, 3, 0};
+    struct sender_arg a = {mc_camlbox_id(box), 1, 1, 3, 0, 0};
     mc_pid pid;
     W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid), 0);
     tu_sleep_ms(200);
@@ -590,7 +595,7 @@ static void drv_wake_one(const void *arg, size_t len)
     W_RC(mc_camlbox_send(s, &b.m), 0); /* the box is full */
     mc_pid pid[WAKE_N];
     for (int i = 0; i < WAKE_N; i++) {
-        struct sender_arg a = {mc_camlbox_id(box), i, 1, 1, 0};
+        struct sender_arg a = {mc_camlbox_id(box), i, 1, 1, 0, 0};
         W_RC(tu_start_fn(drv_wake_sender, &a, sizeof a, &pid[i]), 0);
     }
     tu_sleep_ms(1000); /* all asleep on the full box */
@@ -710,6 +715,83 @@ static void test_idle_cpu(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_idle, NULL, 0);
+    tu_end();
+}
+
+/* Deletes that keep their barrier (a kernel without membarrier, or a
+ * seccomp filter refusing it; camlbox.c mb_register): blocked senders
+ * are woken all the same. */
+extern int mc__camlbox_no_membarrier;
+
+static void drv_no_membarrier(const void *arg, size_t len)
+{
+    mc__camlbox_no_membarrier = 1;
+    drv_full(arg, len);
+    drv_wake_one(arg, len);
+    mc__camlbox_no_membarrier = 0;
+}
+
+/* The receiver's deletes go fenced while senders sleep and plain again
+ * after a quiet run (camlbox.c mb_register): three rounds of four
+ * senders blocked on a full box of one slot, each round followed by 600
+ * messages that never fill it.  Every blocked sender's message comes. */
+static void drv_fence_cycle(const void *arg, size_t len)
+{
+    (void)arg; (void)len;
+    mc_camlbox *box;
+    if (W_RC(mc_camlbox_create(&tflat_type, 1, 256, NULL, &box), 0))
+        return;
+    mc_camlbox_sender *s;
+    if (W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tflat_type, &s),
+             0))
+        return;
+    static tbuf b;
+    for (int round = 0; round < 3 && !tu_w_failed(); round++) {
+        tmsg_fill(&b, 9, round, 2);
+        W_RC(mc_camlbox_send(s, &b.m), 0); /* full */
+        enum { NB = 4 };
+        mc_pid pid[NB];
+        for (int i = 0; i < NB; i++) {
+            struct sender_arg a = {mc_camlbox_id(box), i, 1, 3, 0, 1};
+            W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
+        }
+        tu_sleep_ms(100); /* asleep on the full box */
+        int seen[NB] = {0};
+        for (int i = 0; i < NB + 1; i++) {
+            tmsg m;
+            if (W_RC(w_recv(box, 5000, &m), 0))
+                break;
+            if (m.sender >= 0 && m.sender < NB)
+                seen[m.sender]++;
+        }
+        for (int i = 0; i < NB; i++) {
+            W_CHECK(seen[i] == 1, "round %d: sender %d's message came %d "
+                    "times", round, i, seen[i]);
+            W_JOIN_OK(tu_driver_jp, pid[i], "sender");
+        }
+        for (int i = 0; i < 600; i++) {
+            tmsg_fill(&b, 9, i, 1);
+            W_RC(mc_camlbox_try_send(s, &b.m), 0);
+            W_RC(w_recv(box, 1000, NULL), 0);
+        }
+    }
+    W_RC(mc_camlbox_sender_release(s), 0);
+    W_RC(mc_camlbox_destroy(box), 0);
+}
+
+static void test_fence_cycle(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_fence_cycle, NULL, 0);
+    tu_end();
+}
+
+static void test_no_membarrier(void **state)
+{
+    (void)state;
+    tu_begin();
+    tu_drive(NULL, drv_no_membarrier, NULL, 0);
     tu_end();
 }
 
@@ -1351,9 +1433,12 @@ static int64_t drain_for(mc_camlbox *box, int us, int64_t base,
 
 static void drv_kill(const void *arg, size_t len)
 {
-    (void)arg; (void)len;
+    int flat = 0; /* tflat: killed while copying into the slot itself */
+    if (len == sizeof flat)
+        memcpy(&flat, arg, sizeof flat);
     mc_camlbox *box;
-    if (W_RC(mc_camlbox_create(&tmsg_type, KSLOTS, KSIZE, NULL, &box), 0))
+    if (W_RC(mc_camlbox_create(flat ? &tflat_type : &tmsg_type, KSLOTS,
+                               KSIZE, NULL, &box), 0))
         return;
     uint64_t x = 0x2545f4914f6cdd1dull ^ (uint64_t)getpid();
     size_t reclaimed = 0;
@@ -1364,7 +1449,7 @@ static void drv_kill(const void *arg, size_t len)
         int64_t ospid[NP] = {0};
         for (int i = 0; i < NP; i++) {
             struct sender_arg a = {mc_camlbox_id(box), k * NP + i, -1, -200,
-                                   (int)(rnd(&x) & 1)};
+                                   (int)(rnd(&x) & 1), flat};
             W_RC(tu_start_fn(drv_sender, &a, sizeof a, &pid[i]), 0);
         }
         /* some rounds drain the box (the senders copy), others leave it
@@ -1416,7 +1501,8 @@ static void drv_kill(const void *arg, size_t len)
             st.reading);
     /* and it still works, at full capacity */
     mc_camlbox_sender *s;
-    if (!W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box), &tmsg_type, &s),
+    if (!W_RC(mc_camlbox_sender_lookup(mc_camlbox_id(box),
+                                       flat ? &tflat_type : &tmsg_type, &s),
               0)) {
         static tbuf b;
         for (int i = 0; i < KSLOTS; i++) {
@@ -1440,6 +1526,8 @@ static void test_kill(void **state)
     (void)state;
     tu_begin();
     tu_drive(NULL, drv_kill, NULL, 0);
+    int flat = 1;
+    tu_drive(NULL, drv_kill, &flat, sizeof flat);
     tu_end();
 }
 
@@ -1460,6 +1548,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_wake_one),
+        cmocka_unit_test(test_no_membarrier),
+        cmocka_unit_test(test_fence_cycle),
         cmocka_unit_test(test_idle_cpu),
         cmocka_unit_test(test_spin_pays),
         cmocka_unit_test(test_spin_rules),

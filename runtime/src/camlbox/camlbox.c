@@ -40,8 +40,11 @@
  * so a receiver slow to wake up costs one system call, not one per
  * message sent meanwhile; any change of tw also makes a futex_wait that
  * has not begun return at once.  Waking senders: a delete stores FREE
- * (seq_cst) then reads tx_sleepers; a sender counts itself in
- * tx_sleepers, then rescans.  A freed slot wakes one sleeping sender (a
+ * then reads tx_sleepers; a sender counts itself in tx_sleepers, then
+ * rescans.  The full barrier each side needs between the two is, on the
+ * receiver's side, made by the sleeper (a membarrier call) while senders
+ * rarely sleep, and by the deletes while they keep sleeping (see
+ * mb_register).  A freed slot wakes one sleeping sender (a
  * delete frees one slot, and the slot is taken by one sender, whoever it
  * is); only destroy wakes them all.  Each sleep has a timeout (100 ms) as
  * well, so a process killed between its store and its wake-up delays the
@@ -53,10 +56,12 @@
  * sender's CAS that claims a slot (any free slot, several senders) and its
  * fetch_add on tw (the ticket orders one sender's messages across slots,
  * see scan; its old value says whether the receiver sleeps, so READY is a
- * release store); the receiver's seq_cst store of FREE, for tx_sleepers.
- * Cache lines that move between sender and receiver: the slot's line (the
- * claim prefetches it for writing: the receiver freed it; the receiver
- * reads it when it polls the slot at scan_pos and takes the message),
+ * release store).  The receiver's stores are plain (its FREE store had
+ * been seq_cst, for tx_sleepers: an xchg that waited for each slot's line
+ * in turn, see mb_register).  Cache lines that move between sender and
+ * receiver: the slot's line (prefetched for writing at the end of the
+ * sender's previous send: the receiver freed it; the receiver reads it
+ * when it polls the slot at scan_pos and takes the message),
  * and tw's line only when the receiver looks past scan_pos (every few
  * polls, or before it sleeps: a receiver that keeps up with one sender
  * reads no ticket, scan).  A sender that finds the box full looks at the
@@ -66,19 +71,23 @@
  * A message is first deep-copied into the sender's private scratch buffer
  * of slot_size bytes, with pointers relocated to where the receiver will
  * see them, and then moved into the slot with one memcpy.  A type without
- * pointers is one memcpy; a flat type (strings and arrays of plain
- * elements, what mcidl makes of most messages) one pass (copy_flat);
- * other types go through the copier, which carves the buffer inline and
- * relocates by adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too
- * big for a slot fails before a byte of the box is written (Netcamlbox
- * wrote past its slot), and a failed copy takes no slot (Netcamlbox leaked
- * one).  The copy is made for the slot the sender expects to take; if
- * another sender takes that slot first, the copy is made again.
+ * pointers is copied straight into the slot; a flat type (strings and
+ * arrays of plain elements, what mcidl makes of most messages) in one
+ * pass (copy_flat_to, its pointer table read once at attach), both inline
+ * when the slot at the sender's hint is free (send); other types go
+ * through the copier, which carves the buffer inline and relocates by
+ * adding a constant (MC__BUMP_SLOT, mem/copy.h).  So a message too big
+ * for a slot fails before a slot is taken or a byte of the box is written
+ * (Netcamlbox wrote past its slot), and a failed copy takes no slot
+ * (Netcamlbox leaked one).  The copy is made for the slot the sender
+ * expects to take; if another sender takes that slot first, the copy is
+ * made again.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdalign.h>
@@ -107,7 +116,7 @@
 #include "proc/state.h"
 
 #define CB_MAGIC 0x31786f626c6d6163ull /* "camlbox1", little-endian */
-#define CB_VERSION 3u
+#define CB_VERSION 4u
 #define CB_LINE 64
 #define CB_SLOT_HDR 16             /* state word + length */
 #define CB_MAX_SLOTS (1u << 20)
@@ -115,10 +124,14 @@
 #define CB_SPIN_US_DEFAULT 50
 #define CB_SLEEP_NS (100u * 1000 * 1000) /* longest sleep between checks */
 #define CB_TIGHT_NS (20u * 1000)   /* polling with `pause` before yielding */
+#define CB_SHORT_NS (2u * 1000)    /* the same when the other side seems
+                                      to share our CPU (tight_next) */
 #define CB_POLL_LOOK 4             /* polls per look at the ticket word (or,
                                       for a sender, at the whole box) */
 #define CB_SPAN 8                  /* slots from its hint a sender tries
                                       before it treats the box as full */
+#define CB_QUIET 256               /* fenced deletes with no sender asleep
+                                      before plain ones (delete_slow) */
 #define CB_NAP_NS (20u * 1000)     /* first nap while a ticket is taken and
                                       its message not yet published */
 
@@ -155,6 +168,12 @@ typedef struct cb_hdr {
     /* line 3: senders blocked on a full box */
     alignas(CB_LINE) uint32_t tx_seq; /* futex word */
     uint32_t tx_sleepers; /* senders in the sleep path */
+    uint32_t recv_mb;     /* the receiver may free slots by plain
+                             stores: a sender about to sleep makes sure
+                             they are fenced first (see mb_register); set
+                             at creation */
+    uint32_t fenced;      /* FENCE_*: the receiver's deletes are fenced
+                             (senders have been sleeping) */
     /* line 4: for messages */
     alignas(CB_LINE) char type_name[CB_LINE];
     uint64_t recv_base;   /* the receiver's address of the box */
@@ -210,14 +229,35 @@ struct mc_camlbox {
     const mc_type *t;
     cb_geom g;
     uint32_t scan_pos;    /* where the next scan starts */
+    uint32_t alt_pos;     /* where the last scan's messages began (scan) */
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
     uint32_t next_t;      /* every ticket below it was reported (or lost) */
     struct tk { uint32_t ticket, slot; } *found; /* n entries, for scan */
     uint64_t spin_ns;
     int notify_lost;      /* report senders' deaths (MC_EDEAD) */
     uint32_t lost_seen;   /* h->lost when last reported */
+    uint32_t ff_pid;      /* delete stores FREE without a barrier when
+                             run by this process, registered by
+                             mb_register (UINT32_MAX: never, as
+                             cached_pid, 0 in a fork's child, is no
+                             pid) */
+    uint32_t quiet;       /* fenced deletes in a row that found no
+                             sender asleep (delete_slow) */
+    uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     char name[MC_RES_NAME_MAX];
 };
+
+/* A pointer of a flat type, as copy_flat_to reads it: taken once from the
+ * type's table at attach, so a send chases no pointer to find it. */
+typedef struct flat_f {
+    size_t esize;         /* an array's element size */
+    uint32_t off;         /* the pointer, in the record */
+    uint32_t len_off;     /* an array's count */
+    uint16_t amask;       /* where it is placed: alignment - 1 (7 or 15) */
+    uint8_t str;          /* a string (else an array) */
+    const mc_ptr_field *when; /* NULL: always holds a value (else test
+                                 with mc__pf_live) */
+} flat_f;
 
 struct mc_camlbox_sender {
     cb_hdr *h;
@@ -230,7 +270,14 @@ struct mc_camlbox_sender {
     uint32_t hint;        /* where the search for a free slot starts */
     uint64_t spin_ns;
     mc__spin_ctl sc;      /* does polling pay (os/spin.h) */
-    int flat;             /* the type is flat (copy_flat) */
+    int flat;             /* the type is flat (copy_flat_to) */
+    int recv_mb;          /* the receiver frees without a barrier: the
+                             sleep path makes the membarrier call */
+    flat_f *plan;         /* a flat type's pointers (copy_flat_to) */
+    size_t nplan;
+    int strs;             /* the plan holds strings */
+    int direct;           /* flat or pointer-free: send's inline path */
+    uint64_t tight_ns;    /* a poll's tight phase (tight_next) */
     uintptr_t delta0;     /* slot 0's message as the receiver sees it,
                              minus scratch (copy_flat) */
     char *scratch;        /* slot_size bytes: the message before the slot */
@@ -257,6 +304,20 @@ static inline int poll_pause(uint64_t start, uint64_t now, uint64_t tight)
     }
     sched_yield();
     return 1; /* it yielded */
+}
+
+/* The next poll's tight phase, after one that got what it waited for:
+ * right after giving its CPU away (it yielded, and the CPU went to
+ * another task meanwhile), the other side probably shares this CPU, and
+ * could not run while we spun: spin CB_SHORT_NS only (a receiver and its
+ * sender on one CPU spun 20 us for nothing at each turn, 4 times the
+ * ring's time per message).  Got while spinning: the other side runs
+ * elsewhere, spin CB_TIGHT_NS again.  Otherwise unchanged. */
+static inline uint64_t tight_next(uint64_t cur, int yielded, int lost)
+{
+    if (!yielded)
+        return CB_TIGHT_NS;
+    return lost ? CB_SHORT_NS : cur;
 }
 
 /* getpid() is a system call: cached, and forgotten in a fork's child. */
@@ -372,6 +433,73 @@ static int pid_dead(uint32_t pid)
     buf[r] = '\0';
     const char *p = strrchr(buf, ')'); /* the name may hold spaces */
     return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Deletes without a barrier.  A delete stores FREE, then
+ * reads tx_sleepers; a sender about to sleep counts itself in
+ * tx_sleepers, then looks for a free slot.  Each side's store must be
+ * seen by the other's load (else the sender sleeps on a free slot with
+ * nobody to wake it), which takes a full barrier between them on both
+ * sides: on x86, an xchg per delete, which waits for the store buffer to
+ * drain, so a receiver taking many messages stalled on each slot's line
+ * in turn (the box full, the sender polling them).  So the barrier is
+ * the sleeper's alone: after counting itself it makes the
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) call, which runs a full
+ * barrier on every CPU running a thread of a registered process (the
+ * receivers, mb_register) before it returns.  A delete whose load of
+ * tx_sleepers came before that barrier had its FREE store ordered before
+ * it, so the sender's look after the call sees the slot free; one whose
+ * load came after sees the sender counted (a context switch is a barrier
+ * too).  Linux 4.16; without it (or a seccomp filter refusing it), or
+ * when mc__camlbox_no_membarrier is set (tests), deletes keep their
+ * seq_cst store.
+ *
+ * While senders keep going to sleep (a crowd on a full box), a call per
+ * sleep would interrupt the receiver's CPU each time, so the deletes are
+ * fenced instead, as without membarrier, for as long as senders sleep:
+ * h->fenced, which a delete reads with tx_sleepers (one line), is
+ *   FENCE_OFF  plain deletes;
+ *   FENCE_ON   a sender switched it on and is making the call: a sender
+ *              that sees it makes the call too (a delete that read OFF
+ *              may not be covered by a call that has not returned);
+ *   FENCE_SET  a call made since it left OFF has returned: every delete
+ *              that read OFF stored FREE before that call's barrier, and
+ *              every later one fences (mc_camlbox_delete), so a sender
+ *              that sees SET needs no call (Dekker's two fences).
+ * The receiver switches SET back to OFF (a seq_cst read-modify-write)
+ * after CB_QUIET fenced deletes in a row found nobody asleep: a sender
+ * that saw SET counted itself before, so every delete after the switch
+ * sees it counted, and every delete before it fenced. */
+enum { FENCE_OFF, FENCE_ON, FENCE_SET };
+int mc__camlbox_no_membarrier;
+static uint32_t mb_pid; /* this process is registered (0: not yet) */
+
+static int mb_call(int cmd)
+{
+#ifdef __NR_membarrier
+    return (int)syscall(__NR_membarrier, cmd, 0, 0);
+#else
+    (void)cmd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Register this process as a receiver that frees without a barrier: 1 if
+ * the senders' membarrier calls will reach it. */
+static int mb_register(void)
+{
+    uint32_t me = my_pid();
+    if (mc__camlbox_no_membarrier)
+        return 0;
+    if (__atomic_load_n(&mb_pid, __ATOMIC_ACQUIRE) == me)
+        return 1;
+    int q = mb_call(MEMBARRIER_CMD_QUERY);
+    if (q < 0 || !(q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+        mb_call(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+        return 0;
+    __atomic_store_n(&mb_pid, me, __ATOMIC_RELEASE);
+    return 1;
 }
 
 /* Wake n senders asleep on a full box, if any sleeps: called after n
@@ -518,6 +646,8 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     h->recv_base = (uint64_t)(uintptr_t)m;
     snprintf(h->type_name, sizeof h->type_name, "%s",
              t->name ? t->name : "?");
+    b->ff_pid = mb_register() ? my_pid() : UINT32_MAX;
+    h->recv_mb = b->ff_pid != UINT32_MAX;
     /* the slots are zero: FREE, generation 0 */
     __atomic_store_n(&h->magic, CB_MAGIC, __ATOMIC_RELEASE);
     b->h = h;
@@ -528,6 +658,7 @@ int mc_camlbox_create(const mc_type *t, size_t nslots, size_t slot_size,
     b->g = (cb_geom){(uint32_t)nslots, stride, slots_off, slot_size,
                      my_pid()};
     b->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    b->tight_ns = CB_TIGHT_NS;
     snprintf(b->name, sizeof b->name, "%s", name ? name : "");
     *box = b;
     return 0;
@@ -601,20 +732,33 @@ scan(mc_camlbox *b, unsigned *slots, size_t max, size_t *writing, int order,
      * whose line then stays with the senders that bump it; and so on with
      * the next slot and ticket, as one sender fills slots upwards. */
     size_t got = 0;
-    while (got < max) {
-        cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
-        uint64_t w = __atomic_load_n(&s->state, order);
-        if (st_state(w) != ST_READY ||
-            __atomic_load_n(&s->ticket, __ATOMIC_RELAXED) != b->next_t)
+    for (int pass = 0;; pass++) {
+        while (got < max) {
+            cb_slot *s = slot_at(b->base, b->g.slots_off, b->g.stride, k);
+            uint64_t w = __atomic_load_n(&s->state, order);
+            if (st_state(w) != ST_READY ||
+                __atomic_load_n(&s->ticket, __ATOMIC_RELAXED) != b->next_t)
+                break;
+            __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
+                                                st_gen(w)), __ATOMIC_RELAXED);
+            slots[got++] = k;
+            b->next_t++;
+            k = k + 1 == n ? 0 : k + 1;
+        }
+        /* Nothing at scan_pos: try where the last scan's messages began.
+         * When they filled the box, a sender blocked on it refills the
+         * slots as they are freed, from there (the bench's receiver then
+         * polled on at scan_pos, and took the box only once full again:
+         * it and the sender took turns instead of working together). */
+        if (got || pass || b->alt_pos == b->scan_pos)
             break;
-        __atomic_store_n(&s->state, st_make(ST_READING, st_pid(w),
-                                            st_gen(w)), __ATOMIC_RELAXED);
-        slots[got++] = k;
-        b->next_t++;
-        k = k + 1 == n ? 0 : k + 1;
+        k = b->alt_pos;
     }
     if (got || !look) {
-        b->scan_pos = k;
+        if (got) {
+            b->alt_pos = slots[0];
+            b->scan_pos = k;
+        }
         return got;
     }
     return scan_all(b, slots, max, writing, order);
@@ -677,6 +821,7 @@ static size_t scan_all(mc_camlbox *b, unsigned *slots, size_t max,
          * the slot after its last */
         uint32_t last = f[got - 1].slot;
         b->scan_pos = last + 1 == n ? 0 : last + 1;
+        b->alt_pos = f[0].slot;
     }
     return got;
 }
@@ -807,7 +952,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                             : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t spin = mc__spin_budget(&box->sc, box->spin_ns);
     uint64_t spin_end = spin < deadline - start ? start + spin : deadline;
-    uint64_t tight = mc__spin_tight(&box->sc, CB_TIGHT_NS);
+    uint64_t tight = mc__spin_tight(&box->sc, box->tight_ns);
     for (unsigned i = 1; now < spin_end; i++) {
         int yielded = poll_pause(start, now, tight);
         int look = i % CB_POLL_LOOK == 0 || yielded;
@@ -832,6 +977,7 @@ int mc_camlbox_wait(mc_camlbox *box, int timeout_ms, unsigned *slots,
                 mc__spin_note(&box->sc, 1);
             else if (yielded && *n == 1)
                 mc__spin_note(&box->sc, 0);
+            box->tight_ns = tight_next(box->tight_ns, yielded, lost);
             return 0;
         }
         if ((rc = take_lost(box)))
@@ -934,6 +1080,24 @@ int mc_camlbox_get_copy(mc_camlbox *box, unsigned slot, void **copy)
     return mc_local_copy(box->t, (const char *)s + CB_SLOT_HDR, copy);
 }
 
+/* delete's slow path, after a plain store of FREE: senders sleep, or the
+ * deletes are fenced (mb_register). */
+static __attribute__((noinline)) void delete_slow(mc_camlbox *box)
+{
+    cb_hdr *h = box->h;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&h->tx_sleepers, __ATOMIC_SEQ_CST)) {
+        box->quiet = 0;
+        __atomic_fetch_add(&h->tx_seq, 1, __ATOMIC_SEQ_CST);
+        mc__futex_wake(&h->tx_seq, 1);
+    } else if (++box->quiet >= CB_QUIET) {
+        box->quiet = 0;
+        uint32_t f = FENCE_SET;
+        __atomic_compare_exchange_n(&h->fenced, &f, FENCE_OFF, 0,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    }
+}
+
 int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
 {
     cb_slot *s = NULL;
@@ -941,10 +1105,22 @@ int mc_camlbox_delete(mc_camlbox *box, unsigned slot)
     int rc = msg_slot(box, slot, &s, &w, "mc_camlbox_delete");
     if (rc)
         return rc;
+    uint64_t fw = st_make(ST_FREE, 0, st_gen(w));
+    if (MC_LIKELY(box->ff_pid ==
+                  __atomic_load_n(&cached_pid, __ATOMIC_RELAXED))) {
+        /* no barrier unless senders sleep (see mb_register); the
+         * compiler keeps the loads after the store */
+        cb_hdr *h = box->h;
+        __atomic_store_n(&s->state, fw, __ATOMIC_RELEASE);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (MC_UNLIKELY(__atomic_load_n(&h->tx_sleepers, __ATOMIC_RELAXED) |
+                        __atomic_load_n(&h->fenced, __ATOMIC_RELAXED)))
+            delete_slow(box);
+        return 0;
+    }
     /* seq_cst: a sender that counted itself in tx_sleepers before this
      * store and missed the free slot is seen by wake_senders' load */
-    __atomic_store_n(&s->state, st_make(ST_FREE, 0, st_gen(w)),
-                     __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->state, fw, __ATOMIC_SEQ_CST);
     wake_senders(box->h, 1);
     return 0;
 }
@@ -1020,37 +1196,19 @@ static int type_flat(const mc_type *t)
     return 1;
 }
 
-/* Where copy_flat puts n bytes aligned to `align` (8 or 16) after `at`
- * bytes: mc__slot_place's rule for a flat type's allocations (alignment
- * checked by type_flat, no division).  0, or -1: past cap. */
-static inline int flat_place(size_t at, size_t align, size_t n, size_t cap,
-                             size_t *off)
-{
-    size_t o = (at + align - 1) & ~(align - 1);
-    if (n == 0)
-        n = 1;
-    if (o < at || o > cap || n > cap - o)
-        return -1;
-    *off = o;
-    return 0;
-}
-
 /* copy_for for a flat type: the generic copier's layout and bytes (the
  * record at 0, then each live field's string or array in table order, each
  * where mc__slot_place puts it, as mc_copy_size counts), in one pass.  -1:
  * it does not fit (the generic copier then makes the error). */
-static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
-                     size_t *used)
+static inline __attribute__((always_inline)) int
+copy_flat_to(const mc_camlbox_sender *s, const void *msg, char *buf,
+             uintptr_t delta, size_t *used, int strs)
 {
-    const mc_type *t = s->t;
     const char *src = msg;
-    char *buf = s->scratch;
-    size_t cap = s->g.slot_size, at = t->size;
-    uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
-    mc__copy_bytes(buf, src, t->size); /* t->size <= slot_size (create) */
-    const mc_ptr_field *f = t->ptrs, *end = f + t->nptrs;
-    for (; f < end; f++) {
-        if (!mc__pf_live(f, src))
+    size_t cap = s->g.slot_size, at = s->t->size;
+    mc__copy_bytes(buf, src, at); /* t->size <= slot_size (create) */
+    for (const flat_f *f = s->plan, *end = f + s->nplan; f < end; f++) {
+        if (MC_UNLIKELY(f->when != NULL) && !mc__pf_live(f->when, src))
             continue;
         const char *p = mc__pf_ptr(src, f->off);
         void **dp = (void **)(void *)(buf + f->off);
@@ -1058,28 +1216,34 @@ static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
             *dp = NULL;
             continue;
         }
-        size_t off, n;
-        if (f->kind == MC_PF_STR) {
+        /* at <= cap <= 1 GiB: no overflow */
+        size_t n, o = (at + f->amask) & ~(size_t)f->amask;
+        if (strs && f->str)
             n = strlen(p) + 1;
-            if (flat_place(at, 8, n, cap, &off))
-                return -1;
-            mc__copy_bytes(buf + off, p, n);
-            buf[off + n - 1] = '\0';
-        } else {
-            size_t count = *(const size_t *)(const void *)(src + f->len_off);
-            if (__builtin_mul_overflow(count, f->t->size, &n) ||
-                flat_place(at, f->t->align < 8 ? 8 : f->t->align, n, cap,
-                           &off))
-                return -1;
-            mc__copy_bytes(buf + off, p, n);
-        }
-        at = off + (n ? n : 1);
-        *dp = (void *)((uintptr_t)(buf + off) + delta);
+        else if (__builtin_mul_overflow(
+                     *(const size_t *)(const void *)(src + f->len_off),
+                     f->esize, &n))
+            return -1;
+        size_t nn = n ? n : 1; /* an empty array takes a byte */
+        if (o > cap || nn > cap - o)
+            return -1;
+        mc__copy_bytes(buf + o, p, n);
+        if (strs && f->str)
+            buf[o + n - 1] = '\0';
+        at = o + nn;
+        *dp = (void *)((uintptr_t)(buf + o) + delta);
     }
     *used = at;
     return 0;
 }
 
+/* copy_flat_to into the scratch buffer, relocated for slot k. */
+static int copy_flat(mc_camlbox_sender *s, const void *msg, uint32_t k,
+                     size_t *used)
+{
+    return copy_flat_to(s, msg, s->scratch,
+                        s->delta0 + (uintptr_t)k * s->g.stride, used, 1);
+}
 
 /* Check a mapped object and make a sender of it (takes the mapping).  The
  * header is read once, into private memory, and each field is checked
@@ -1116,9 +1280,22 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     mc_camlbox_sender *s = calloc(1, sizeof *s);
     /* stride: a multiple of CB_LINE above slot_size */
     char *scratch = s ? aligned_alloc(CB_LINE, stride) : NULL;
-    if (!scratch) {
+    int flat = type_flat(t);
+    flat_f *plan = flat ? malloc(t->nptrs * sizeof *plan) : NULL;
+    if (!scratch || (flat && !plan)) {
+        free(plan);
+        free(scratch);
         free(s);
         return mc__err(MC_ENOMEM, "camlbox sender: out of memory");
+    }
+    for (size_t i = 0; flat && i < t->nptrs; i++) {
+        const mc_ptr_field *f = &t->ptrs[i];
+        size_t al = f->kind == MC_PF_STR || f->t->align < 8 ? 8
+                                                            : f->t->align;
+        plan[i] = (flat_f){f->kind == MC_PF_STR ? 0 : f->t->size, f->off,
+                           f->len_off, (uint16_t)(al - 1),
+                           f->kind == MC_PF_STR,
+                           f->when == MC_PW_ALWAYS ? NULL : f};
     }
     s->h = h;
     s->base = m;
@@ -1131,8 +1308,15 @@ static int attach(void *m, size_t size, const mc_type *t, mc_res_id id,
     /* senders start apart, so that two of them rarely race for a slot */
     s->hint = (uint32_t)((my_pid() * 2654435761u) % c.nslots);
     s->spin_ns = CB_SPIN_US_DEFAULT * 1000u;
+    s->tight_ns = CB_TIGHT_NS;
     s->scratch = scratch;
-    s->flat = type_flat(t);
+    s->flat = flat;
+    s->plan = plan;
+    s->nplan = flat ? t->nptrs : 0;
+    for (size_t i = 0; i < s->nplan; i++)
+        s->strs |= plan[i].str;
+    s->recv_mb = c.recv_mb != 0;
+    s->direct = s->flat || (!t->ptrs && !t->copy && t->size);
     s->delta0 = (uintptr_t)(s->recv_base + s->g.slots_off + CB_SLOT_HDR) -
                 (uintptr_t)scratch;
     *out = s;
@@ -1240,6 +1424,7 @@ int mc_camlbox_sender_release(mc_camlbox_sender *s)
         return mc__err(MC_EINVAL, "mc_camlbox_sender_release: NULL sender");
     munmap(s->base, s->size);
     free(s->scratch);
+    free(s->plan);
     int rc = s->id ? hold_drop(s->id) : 0;
     free(s);
     return rc;
@@ -1364,19 +1549,22 @@ static inline void prefetch_w(const void *p)
 #endif
 }
 
-/* The first slot that looks free among CB_SPAN from the hint (no claim),
- * or the hint.  Not the whole box: a sender that finds the box full would
- * pull every slot's line away from the receiver, which is freeing them. */
+/* The first slot that looks free among CB_SPAN from the hint (no claim;
+ * prefetched for writing), or the hint.  Not the whole box: a sender that
+ * finds the box full would pull every slot's line away from the receiver,
+ * which is freeing them; nor a slot not free: the receiver is about to
+ * take its message, and would wait for the line to come back. */
 static uint32_t predict(mc_camlbox_sender *s)
 {
     uint32_t n = s->g.n, k = s->hint;
-    prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, k));
     for (uint32_t i = 0; i < n && i < CB_SPAN;
          i++, k = k + 1 == n ? 0 : k + 1) {
         cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
         if (st_state(__atomic_load_n(&sl->state, __ATOMIC_RELAXED)) ==
-            ST_FREE)
+            ST_FREE) {
+            prefetch_w(sl);
             return k;
+        }
     }
     return s->hint;
 }
@@ -1395,12 +1583,12 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
     }
     uint64_t start = mc__now_ns(), now = start;
     uint64_t spin = mc__spin_budget(&s->sc, s->spin_ns);
-    uint64_t tight = mc__spin_tight(&s->sc, CB_TIGHT_NS);
+    uint64_t tight = mc__spin_tight(&s->sc, s->tight_ns);
     /* the slots near the hint at each poll (with one sender, the
      * receiver frees the hint's slot next), the whole box at every
      * CB_POLL_LOOK-th; the sleep path below looks at all and reclaims */
     for (unsigned i = 1; now - start < spin; i++) {
-        poll_pause(start, now, tight);
+        int yielded = poll_pause(start, now, tight);
         k = i % CB_POLL_LOOK == 0 ? take_any(s, pid, gen)
                                   : take_span(s, pid, gen, CB_SPAN);
         uint64_t prev = now;
@@ -1409,6 +1597,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (k >= 0) {
             if (!lost)
                 mc__spin_note(&s->sc, 1);
+            s->tight_ns = tight_next(s->tight_ns, yielded, lost);
             return k;
         }
         if (lost)
@@ -1420,6 +1609,26 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
         if (__atomic_load_n(&h->closed, __ATOMIC_RELAXED))
             return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
         __atomic_fetch_add(&h->tx_sleepers, 1, __ATOMIC_SEQ_CST);
+        /* the receiver's barrier (mb_register); if the call fails, naps
+         * of a millisecond stand in for a wake-up it may miss */
+        uint64_t nap = CB_SLEEP_NS;
+        if (s->recv_mb) {
+            uint32_t f = __atomic_load_n(&h->fenced, __ATOMIC_SEQ_CST);
+            if (f != FENCE_SET) {
+                if (f == FENCE_OFF)
+                    __atomic_compare_exchange_n(&h->fenced, &f, FENCE_ON, 0,
+                                                __ATOMIC_SEQ_CST,
+                                                __ATOMIC_RELAXED);
+                if (mb_call(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0) {
+                    nap = 1000u * 1000;
+                } else {
+                    f = FENCE_ON;
+                    __atomic_compare_exchange_n(&h->fenced, &f, FENCE_SET,
+                                                0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_RELAXED);
+                }
+            }
+        }
         uint32_t seq = __atomic_load_n(&h->tx_seq, __ATOMIC_SEQ_CST);
         if ((k = take_any(s, pid, gen)) < 0 && reclaim(h, s->base, &s->g))
             k = take_any(s, pid, gen);
@@ -1427,7 +1636,7 @@ static int64_t take_blocking(mc_camlbox_sender *s, uint32_t pid,
             k = mc__err(MC_ELOST, "camlbox: the receiver (pid %u) died",
                         s->g.recv_pid);
         if (k == -1 &&
-            mc__futex_wait_ns(&h->tx_seq, seq, CB_SLEEP_NS) == ETIMEDOUT)
+            mc__futex_wait_ns(&h->tx_seq, seq, nap) == ETIMEDOUT)
             k = mc__alive_check("mc_camlbox_send") ? MC_ELOST : -1;
         __atomic_fetch_sub(&h->tx_sleepers, 1, __ATOMIC_RELAXED);
         if (k != -1)
@@ -1443,18 +1652,48 @@ static void give_back(mc_camlbox_sender *s, uint32_t k, uint64_t gen)
     wake_senders(s->h, 1);
 }
 
-static int send(mc_camlbox_sender *s, const void *msg, int block)
+/* Publish the message of `used` bytes in slot sl, which this sender holds
+ * (WRITING, generation gen). */
+static inline __attribute__((always_inline)) int
+publish(mc_camlbox_sender *s, cb_slot *sl, size_t used, uint32_t pid,
+        uint64_t gen)
 {
-    if (MC_UNLIKELY(!s || !msg))
-        return mc__err(MC_EINVAL, "mc_camlbox_send: NULL argument");
     cb_hdr *h = s->h;
-    if (MC_UNLIKELY(__atomic_load_n(&h->closed, __ATOMIC_RELAXED)))
+    sl->len = (uint32_t)used;
+    /* the ticket orders this message after every earlier one (scan); the
+     * same read-modify-write tells whether the receiver may be asleep */
+    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
+    sl->ticket = (uint32_t)(tw >> 1);
+    __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
+                     __ATOMIC_RELEASE);
+    /* the next send's slot, for writing, if free: with the receiver
+     * keeping up it was freed long ago and sits in the receiver's cache.
+     * Not if it holds a message (the box is full): the receiver is about
+     * to take it, and would wait for the line to come back. */
+    cb_slot *nx = slot_at(s->base, s->g.slots_off, s->g.stride, s->hint);
+    if (st_state(__atomic_load_n(&nx->state, __ATOMIC_RELAXED)) == ST_FREE)
+        prefetch_w(nx);
+    /* the flag was set before this ticket: the receiver may sleep, having
+     * missed this message (wake_receiver: only the first sender to see it
+     * makes the system call) */
+    if (MC_UNLIKELY(tw & TW_SLEEP))
+        wake_receiver(h);
+    return 0;
+}
+
+/* send's general path: copy first, into the scratch buffer, for the slot
+ * we expect to take, so that an oversize message fails before a slot is
+ * taken (or waited for); then take a slot and move the copy in. */
+static __attribute__((noinline)) int send_slow(mc_camlbox_sender *s,
+                                               const void *msg, int block)
+{
+    if (!s || !msg)
+        return mc__err(MC_EINVAL, "mc_camlbox_send: NULL argument");
+    if (__atomic_load_n(&s->h->closed, __ATOMIC_RELAXED))
         return mc__err(MC_ENOENT, "camlbox: the box was destroyed");
     uint32_t pid = my_pid();
     uint64_t gen;
     size_t used;
-    /* Copy first, for the slot we expect to take: an oversize message
-     * fails here, before a slot is taken or the box is touched. */
     uint32_t k = predict(s);
     int rc = copy_for(s, msg, k, &used);
     if (rc == MC_E2BIG && mc_copy_size(s->t, msg, &used) == 0)
@@ -1479,19 +1718,41 @@ static int send(mc_camlbox_sender *s, const void *msg, int block)
     }
     cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
     memcpy((char *)sl + CB_SLOT_HDR, s->scratch, used);
-    sl->len = (uint32_t)used;
-    /* the ticket orders this message after every earlier one (scan); the
-     * same read-modify-write tells whether the receiver may be asleep */
-    uint64_t tw = __atomic_fetch_add(&h->tw, 2, __ATOMIC_SEQ_CST);
-    sl->ticket = (uint32_t)(tw >> 1);
-    __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
-                     __ATOMIC_RELEASE);
-    /* the flag was set before this ticket: the receiver may sleep, having
-     * missed this message (wake_receiver: only the first sender to see it
-     * makes the system call) */
-    if (MC_UNLIKELY(tw & TW_SLEEP))
-        wake_receiver(h);
-    return 0;
+    return publish(s, sl, used, pid, gen);
+}
+
+/* A flat or pointer-free message, the slot at the hint free (the receiver
+ * keeps up): a pointer-free one is copied straight into the slot taken; a
+ * flat one into the scratch buffer first, in one pass (copy_flat_to, for
+ * the hint's slot), so that one too big fails before a slot is taken,
+ * then moved in.  The slot's line was prefetched for writing at the end
+ * of the last send.  Anything else goes to send_slow. */
+static inline __attribute__((always_inline)) int
+send(mc_camlbox_sender *s, const void *msg, int block)
+{
+    if (MC_LIKELY(s && msg && s->direct &&
+                  !__atomic_load_n(&s->h->closed, __ATOMIC_RELAXED))) {
+        uint32_t pid = my_pid(), k = s->hint;
+        uint64_t gen;
+        size_t used = s->t->size;
+        uintptr_t delta = s->delta0 + (uintptr_t)k * s->g.stride;
+        /* without strings, a copy calls nothing (no strlen), so that
+         * the loop keeps its values in registers */
+        if (s->flat &&
+            (s->strs ? copy_flat_to(s, msg, s->scratch, delta, &used, 1)
+                     : copy_flat_to(s, msg, s->scratch, delta, &used, 0)) !=
+                0)
+            return send_slow(s, msg, block); /* MC_E2BIG */
+        if (MC_LIKELY(try_take(s, k, pid, &gen))) {
+            cb_slot *sl = slot_at(s->base, s->g.slots_off, s->g.stride, k);
+            /* t->size <= slot_size (create) */
+            mc__copy_bytes((char *)sl + CB_SLOT_HDR,
+                           s->flat ? s->scratch : (const char *)msg, used);
+            s->hint = k + 1 == s->g.n ? 0 : k + 1;
+            return publish(s, sl, used, pid, gen);
+        }
+    }
+    return send_slow(s, msg, block);
 }
 
 int mc_camlbox_send(mc_camlbox_sender *s, const void *msg)
