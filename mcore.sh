@@ -93,7 +93,7 @@ run_test() {
         DETAILS+=("--- $bin (exit $rc)")
         mapfile -t -O "${#DETAILS[@]}" DETAILS < <(grep -E \
             '^\[  (ERROR|FAILED) +\]|failed|[a-z_]+\.c:[0-9]+|ERROR:|runtime error' \
-            "$LOG" | grep -v '^mcore: worker' | head -40)
+            "$LOG" | grep -Ev '^mcore: worker|^==[0-9]+==' | head -40)
     fi
     # A crash, timeout or sanitizer report after the summary, or a binary
     # that reported nothing, counts as one more failure.
