@@ -59,8 +59,8 @@
  * release store).  The receiver's stores are plain (its FREE store had
  * been seq_cst, for tx_sleepers: an xchg that waited for each slot's line
  * in turn, see mb_register).  Cache lines that move between sender and
- * receiver: the slot's line (prefetched for writing at the end of the
- * sender's previous send: the receiver freed it; the receiver reads it
+ * receiver: the slot's line (prefetched for writing two sends earlier,
+ * see publish: the receiver freed it; the receiver reads it
  * when it polls the slot at scan_pos and takes the message),
  * and tw's line only when the receiver looks past scan_pos (every few
  * polls, or before it sleeps: a receiver that keeps up with one sender
@@ -1666,13 +1666,20 @@ publish(mc_camlbox_sender *s, cb_slot *sl, size_t used, uint32_t pid,
     sl->ticket = (uint32_t)(tw >> 1);
     __atomic_store_n(&sl->state, st_make(ST_READY, pid, gen),
                      __ATOMIC_RELEASE);
-    /* the next send's slot, for writing, if free: with the receiver
-     * keeping up it was freed long ago and sits in the receiver's cache.
-     * Not if it holds a message (the box is full): the receiver is about
-     * to take it, and would wait for the line to come back. */
-    cb_slot *nx = slot_at(s->base, s->g.slots_off, s->g.stride, s->hint);
-    if (st_state(__atomic_load_n(&nx->state, __ATOMIC_RELAXED)) == ST_FREE)
-        prefetch_w(nx);
+    /* The slot after the next send's, for writing: at one message ahead
+     * the line came too late (a cross-core transfer takes longer than a
+     * send), and the next send's CAS waited for it.  No load of its state
+     * first: a demand load that misses holds up the next CAS as well (a
+     * locked op waits for earlier loads).  Two ahead, it is not the slot
+     * the receiver polls (scan_pos, the hint's when it keeps up); in a
+     * full box it holds a message this sender wrote (its line here
+     * already, unless the receiver is reading it).  In a box of one or
+     * two slots it would be the slot just published or the receiver's
+     * next: none there. */
+    if (MC_LIKELY(s->g.n > 2)) {
+        uint32_t ax = s->hint + 1 == s->g.n ? 0 : s->hint + 1;
+        prefetch_w(slot_at(s->base, s->g.slots_off, s->g.stride, ax));
+    }
     /* the flag was set before this ticket: the receiver may sleep, having
      * missed this message (wake_receiver: only the first sender to see it
      * makes the system call) */
@@ -1725,8 +1732,8 @@ static __attribute__((noinline)) int send_slow(mc_camlbox_sender *s,
  * keeps up): a pointer-free one is copied straight into the slot taken; a
  * flat one into the scratch buffer first, in one pass (copy_flat_to, for
  * the hint's slot), so that one too big fails before a slot is taken,
- * then moved in.  The slot's line was prefetched for writing at the end
- * of the last send.  Anything else goes to send_slow. */
+ * then moved in.  The slot's line was prefetched for writing two sends
+ * earlier (publish).  Anything else goes to send_slow. */
 static inline __attribute__((always_inline)) int
 send(mc_camlbox_sender *s, const void *msg, int block)
 {
