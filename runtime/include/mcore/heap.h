@@ -59,7 +59,10 @@
  *     would wait for ever, but stops before its sweep: it frees nothing,
  *     returns MC_EAGAIN (mc_heap_gc; an allocation then grows the heap or
  *     says MC_ENOMEM) and counts in mc_heap_stats.skipped.  A later
- *     collection frees the garbage.
+ *     collection frees the garbage.  Other waits inside a reader callback
+ *     are not seen: a callback that waits for an squeue's pop lock, or for
+ *     a user mutex, whose holder is collecting this heap deadlocks with it.
+ *     Do not wait for such locks inside _p callbacks.
  *   - A destroyed heap is refused (MC_EINVAL) while its header page has
  *     not been reused; no process may use a heap after mc_heap_destroy.
  *   - Pointers into a heap are valid in every process of the session (the
